@@ -1,0 +1,48 @@
+# smeai: two commands for a fresh machine — `make demo` and `make test` (see README).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test setup system-deps lint i18n docs bench serve clean
+
+demo: setup ## install everything, load the demo data, start the portal on SQLite
+	$(BIN)/smeai demo
+
+test: setup system-deps ## install everything and run every test (SQLite and PostgreSQL) and ruff
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,spark]'
+	touch $(STAMP)
+
+system-deps: ## Debian packages the tests need: Chromium for browser tests, CJK fonts for charts and PDFs
+	@missing=""; \
+	for pkg in chromium fonts-noto-cjk fonts-wqy-zenhei poppler-utils; do \
+	  dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+lint:
+	$(BIN)/ruff check src tests benchmarks scripts
+
+i18n: ## extract msgids into every domain's catalogs (keeps translations)
+	$(BIN)/python scripts/i18n.py
+
+docs: ## regenerate the generated parts of docs/*.md
+	$(BIN)/cog -r docs/*.md
+
+serve: setup
+	$(BIN)/smeai serve
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,98 @@
+"""create_app(): the portal. Routers come from each domain's api.py and pages.py (see domains.py)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from smeai import __version__
+from smeai.auth.deps import LoginRequired, OptionalActor
+from smeai.config import Settings, get_settings
+from smeai.db import DbSession
+from smeai.domains import domain_modules
+from smeai.errors import NotFound, SmeaiError, fields_from_validation, http_status
+from smeai.i18n import N_, _
+from smeai.web.middleware import LocaleAndCsrfMiddleware
+from smeai.web.nav import entry
+from smeai.web.render import render
+
+log = logging.getLogger("smeai")
+STATIC = Path(__file__).parent / "web" / "static"
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+
+
+def _error_body(exc: SmeaiError) -> dict[str, object]:
+    return {"error": exc.code, "message": _(exc.message), "fields": exc.fields}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="smeai API",
+        version=__version__,
+        description="AI application enablement centre for SMEs: accounts, taxonomy and every capability's API.",
+        docs_url="/docs",
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.add_middleware(LocaleAndCsrfMiddleware, default_lang=settings.lang, secure_cookies=settings.cookie_secure)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(SmeaiError)
+    async def on_domain_error(request: Request, exc: SmeaiError) -> Response:
+        if isinstance(exc, LoginRequired) and not _wants_json(request):
+            return RedirectResponse(f"/login?next={quote(str(exc.params.get('next', '/')))}", status_code=303)
+        status = http_status(exc)
+        if _wants_json(request):
+            return JSONResponse(_error_body(exc), status_code=status)
+        return render(request, "error.html", status, title=_("Sorry"), message=_(exc.message))
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
+        fields = fields_from_validation(list(exc.errors()))
+        body = {"error": "invalid", "message": _("The request is invalid."), "fields": fields}
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def on_bug(request: Request, exc: Exception) -> Response:
+        request_id = uuid.uuid4().hex[:12]
+        log.exception("unhandled error, request %s", request_id, exc_info=exc)
+        body = {"error": "internal", "message": _("Internal error."), "request_id": request_id}
+        if _wants_json(request):
+            return JSONResponse(body, status_code=500)
+        return render(request, "error.html", 500, title=_("Internal error"), message=_("Internal error."),
+                      request_id=request_id)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz(session: DbSession) -> dict[str, str]:
+        from sqlalchemy import text
+
+        session.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    def home(request: Request, actor: OptionalActor) -> HTMLResponse:
+        return render(request, "home.html", active="home")
+
+    @app.get("/coming/{domain}", include_in_schema=False, response_class=HTMLResponse)
+    def coming(domain: str, request: Request, actor: OptionalActor) -> HTMLResponse:
+        nav_entry = entry(domain)
+        if nav_entry is None:
+            raise NotFound(N_("Page not found."))
+        return render(request, "coming.html", entry=nav_entry, active=domain)
+
+    for module in domain_modules("api"):
+        app.include_router(module.router)
+    for module in domain_modules("pages"):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,40 @@
+"""The acting user, as services see it: from a cookie, a token or the CLI's --as."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from smeai.auth.permissions import ROLE_PERMISSIONS, OrgKind, Permission, Role
+from smeai.errors import Forbidden
+from smeai.i18n import N_
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    org_id: int | None
+    org_kind: OrgKind | None
+    roles: frozenset[Role]
+
+    @classmethod
+    def system(cls) -> Actor:
+        """Bootstrap commands (user create, demo) act as the system: every permission, no organisation."""
+        return cls(user_id=None, org_id=None, org_kind=OrgKind.CENTRE, roles=frozenset({Role.ADMIN}))
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        out: set[Permission] = set()
+        for role in self.roles:
+            out |= ROLE_PERMISSIONS[role]
+        return frozenset(out)
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    def require(self, permission: Permission) -> None:
+        if not self.can(permission):
+            raise Forbidden(N_("You are not allowed to do this."), permission=str(permission))
+
+    @property
+    def is_system(self) -> bool:
+        return self.user_id is None and Role.ADMIN in self.roles

@@ -1,0 +1,62 @@
+"""FastAPI dependencies that turn a request into an Actor (bearer token or session cookie)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from smeai.auth import service
+from smeai.auth.actor import Actor
+from smeai.db import DbSession
+from smeai.errors import NotAuthenticated
+from smeai.i18n import N_
+from smeai.web import csrf
+
+SESSION_COOKIE = "smeai_session"
+
+
+class LoginRequired(NotAuthenticated):
+    """A page visitor who must log in first; app.py answers with a redirect to /login."""
+
+    code = "login_required"
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def optional_actor(request: Request, session: DbSession) -> Actor | None:
+    token = _bearer(request)
+    if token is not None:
+        actor = service.actor_for_token(session, token, kind="api")
+        if actor is None:
+            raise NotAuthenticated(N_("Invalid or expired token."))
+    else:
+        actor = service.actor_for_token(session, request.cookies.get(SESSION_COOKIE), kind="session")
+        if actor is not None and request.url.path.startswith("/api/"):
+            csrf.check_header(request)  # cookie-authenticated API writes need the CSRF header
+    request.state.actor = actor
+    if actor is not None and actor.user_id is not None:
+        request.state.user = service.get_user(session, actor, actor.user_id)
+    return actor
+
+
+def current_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
+    if actor is None:
+        raise NotAuthenticated(N_("Please log in."))
+    return actor
+
+
+def page_actor(request: Request, actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
+    if actor is None:
+        raise LoginRequired(N_("Please log in."), next=request.url.path)
+    return actor
+
+
+OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+PageActor = Annotated[Actor, Depends(page_actor)]
+CsrfChecked = Depends(csrf.csrf_protect)

@@ -1,0 +1,98 @@
+"""Pages: log in, log out, the organisation profile."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from smeai.auth import service
+from smeai.auth.deps import SESSION_COOKIE, OptionalActor, PageActor
+from smeai.auth.schemas import ProfileIn, RevenueBand, SizeClass
+from smeai.db import DbSession
+from smeai.errors import Invalid, NotAuthenticated, Throttled
+from smeai.i18n import N_, _
+from smeai.web.csrf import csrf_protect
+from smeai.web.forms import parse_form
+from smeai.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+SIZE_LABELS = {"micro": N_("Micro"), "small": N_("Small"), "medium": N_("Medium"), "large": N_("Large")}
+
+
+def _safe_next(target: str | None) -> str:
+    # only local paths: never redirect a login to another site
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/login")
+def login_form(request: Request, actor: OptionalActor, next: str | None = None) -> Response:
+    if actor is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "auth/login.html", next=_safe_next(next), errors={}, email="")
+
+
+@router.post("/login", dependencies=[Depends(csrf_protect)])
+async def login(request: Request, session: DbSession) -> Response:
+    form = await request.form()
+    email, password = str(form.get("email", "")), str(form.get("password", ""))
+    target = _safe_next(str(form.get("next", "/")))
+    address = request.client.host if request.client else "unknown"
+    settings = request.app.state.settings
+    try:
+        secret, _exp = service.login(
+            session, settings, email=email, password=password, address=address, kind="session"
+        )
+    except (NotAuthenticated, Throttled) as exc:
+        status = 429 if isinstance(exc, Throttled) else 401
+        messages = [("error", _(exc.message))]
+        return render(request, "auth/login.html", status, next=target, errors={}, email=email, messages=messages)
+    session.commit()
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE, secret, max_age=settings.session_hours * 3600, httponly=True, samesite="lax",
+        secure=settings.cookie_secure,
+    )
+    return response
+
+
+@router.post("/logout", dependencies=[Depends(csrf_protect)])
+def logout(request: Request, session: DbSession) -> Response:
+    secret = request.cookies.get(SESSION_COOKIE)
+    if secret:
+        service.revoke_token(session, secret)
+        session.commit()
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+def _profile_context(org: object) -> dict[str, object]:
+    return {
+        "org": org,
+        "sizes": [(s.value, _(SIZE_LABELS[s.value])) for s in SizeClass],
+        "bands": [(b.value, b.value + " " + _("hundred million yuan")) for b in RevenueBand],
+    }
+
+
+@router.get("/profile")
+def profile(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+    _user, org = service.me(session, actor)
+    return render(request, "auth/profile.html", values=org.__dict__, errors={}, **_profile_context(org))
+
+
+@router.post("/profile", dependencies=[Depends(csrf_protect)])
+async def save_profile(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+    _user, org = service.me(session, actor)
+    form = dict(await request.form())
+    try:
+        service.update_profile(session, actor, org.id, parse_form(ProfileIn, form))
+    except Invalid as exc:
+        session.rollback()  # nothing is half-saved
+        errors = exc.fields
+        messages = [("error", _(exc.message))]
+        return render(request, "auth/profile.html", 422, values=form, errors=errors, messages=messages,
+                      **_profile_context(org))
+    session.commit()
+    return render(request, "auth/profile.html", values=org.__dict__, errors={},
+                  messages=[("ok", _("Profile saved."))], **_profile_context(org))

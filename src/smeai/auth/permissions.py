@@ -1,0 +1,128 @@
+"""Roles, permissions and the one map between them. docs/permissions.md is generated from it (cog)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrgKind(StrEnum):
+    ENTERPRISE = "enterprise"  # 企业
+    PROVIDER = "provider"  # 服务商
+    CENTRE = "centre"  # 赋能中心 (also hosts analysts and admins)
+
+
+class Role(StrEnum):
+    ENTERPRISE_MEMBER = "enterprise_member"
+    PROVIDER_MEMBER = "provider_member"
+    OPERATOR = "operator"  # 赋能中心运营 / AI 转型顾问
+    ANALYST = "analyst"  # 政府 / 研究
+    ADMIN = "admin"
+
+
+# Which organisation kinds a role may belong to.
+ROLE_ORG_KINDS: dict[Role, frozenset[OrgKind]] = {
+    Role.ENTERPRISE_MEMBER: frozenset({OrgKind.ENTERPRISE}),
+    Role.PROVIDER_MEMBER: frozenset({OrgKind.PROVIDER}),
+    Role.OPERATOR: frozenset({OrgKind.CENTRE}),
+    Role.ANALYST: frozenset({OrgKind.CENTRE}),
+    Role.ADMIN: frozenset({OrgKind.CENTRE}),
+}
+
+
+class Permission(StrEnum):
+    ORG_READ_OWN = "org:read_own"
+    ORG_WRITE_OWN = "org:write_own"
+    ORG_READ_ANY = "org:read_any"
+    ORG_WRITE_ANY = "org:write_any"
+    USER_MANAGE = "user:manage"
+    # assessment (自我诊断)
+    ASSESSMENT_WRITE_OWN = "assessment:write_own"
+    ASSESSMENT_READ_OWN = "assessment:read_own"
+    ASSESSMENT_READ_ANY = "assessment:read_any"
+    # catalog (资源池) and cases (案例库)
+    OFFERING_WRITE_OWN = "offering:write_own"
+    OFFERING_READ_ANY = "offering:read_any"  # drafts and rejected ones included
+    OFFERING_REVIEW = "offering:review"
+    CATALOG_IMPORT = "catalog:import"
+    CASE_SUBMIT = "case:submit"
+    CASE_REVIEW = "case:review"
+    # matching (供需对接)
+    NEED_WRITE_OWN = "need:write_own"
+    NEED_READ_OWN = "need:read_own"
+    NEED_READ_ANY = "need:read_any"
+    NEED_WRITE_ANY = "need:write_any"  # a consultant acting for an enterprise
+    ENGAGEMENT_ACT = "engagement:act"  # own side of an engagement
+    ENGAGEMENT_READ_ANY = "engagement:read_any"
+    CHALLENGE_PUBLISH = "challenge:publish"
+    PROPOSAL_SUBMIT = "proposal:submit"
+    # subsidy (算力券 / 模型券 / AI 券)
+    SUBSIDY_APPLY = "subsidy:apply"
+    SUBSIDY_REVIEW = "subsidy:review"
+    SUBSIDY_READ_ANY = "subsidy:read_any"
+    PROGRAMME_MANAGE = "programme:manage"
+    # survey analytics (问卷与指数)
+    SURVEY_IMPORT = "survey:import"
+    SURVEY_READ = "survey:read"  # published, small cells suppressed
+    SURVEY_READ_UNSUPPRESSED = "survey:read_unsuppressed"
+
+
+P = Permission
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ENTERPRISE_MEMBER: frozenset(
+        {
+            P.ORG_READ_OWN,
+            P.ORG_WRITE_OWN,
+            P.ASSESSMENT_WRITE_OWN,
+            P.ASSESSMENT_READ_OWN,
+            P.CASE_SUBMIT,
+            P.NEED_WRITE_OWN,
+            P.NEED_READ_OWN,
+            P.ENGAGEMENT_ACT,
+            P.CHALLENGE_PUBLISH,
+            P.SUBSIDY_APPLY,
+            P.SURVEY_READ,
+        }
+    ),
+    Role.PROVIDER_MEMBER: frozenset(
+        {
+            P.ORG_READ_OWN,
+            P.ORG_WRITE_OWN,
+            P.OFFERING_WRITE_OWN,
+            P.CASE_SUBMIT,
+            P.ENGAGEMENT_ACT,
+            P.PROPOSAL_SUBMIT,
+            P.SURVEY_READ,
+        }
+    ),
+    Role.OPERATOR: frozenset(
+        {
+            P.ORG_READ_OWN,
+            P.ORG_READ_ANY,
+            P.ORG_WRITE_ANY,
+            P.ASSESSMENT_READ_ANY,
+            P.OFFERING_READ_ANY,
+            P.OFFERING_REVIEW,
+            P.CATALOG_IMPORT,
+            P.CASE_SUBMIT,
+            P.CASE_REVIEW,
+            P.NEED_READ_ANY,
+            P.NEED_WRITE_ANY,
+            P.ENGAGEMENT_READ_ANY,
+            P.SUBSIDY_REVIEW,
+            P.SUBSIDY_READ_ANY,
+            P.PROGRAMME_MANAGE,
+            P.SURVEY_IMPORT,
+            P.SURVEY_READ,
+        }
+    ),
+    Role.ANALYST: frozenset(
+        {
+            P.ORG_READ_OWN,
+            P.SURVEY_IMPORT,
+            P.SURVEY_READ,
+            P.SURVEY_READ_UNSUPPRESSED,
+        }
+    ),
+    Role.ADMIN: frozenset(Permission),
+}

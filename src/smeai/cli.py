@@ -1,0 +1,84 @@
+"""The root `smeai` command. Domain commands plug in from smeai/<domain>/cli.py (see domains.py)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from smeai.cli_support import console, err_console
+from smeai.config import get_settings
+from smeai.domains import domain_modules
+from smeai.errors import SmeaiError
+from smeai.i18n import set_lang
+
+app = typer.Typer(help="smeai: the AI application enablement centre for SMEs.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic).")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from smeai.migrate import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    console.print(f"[green]database at {revision}[/green]")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the revision the database is at."""
+    from smeai.migrate import current
+
+    typer.echo(current(get_settings().database_url) or "(empty)")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+) -> None:
+    """Start the portal (pages and /api/v1)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("smeai.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
+                reload=reload)
+
+
+@app.command("demo")
+def demo(
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the portal after loading.")] = True,
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+) -> None:
+    """Upgrade the database, load the demo data (idempotent), print the logins, start the portal."""
+    from smeai.demo import load_demo
+
+    load_demo(get_settings())
+    if serve_after:
+        serve(host=host, port=port, reload=False)
+
+
+for _module in domain_modules("cli"):
+    _name = getattr(_module, "NAME", _module.__name__.split(".")[1])
+    app.add_typer(_module.app, name=_name)
+
+
+def main() -> None:
+    set_lang(os.environ.get("SMEAI_LANG") or get_settings().lang)
+    try:
+        app()
+    except SmeaiError as exc:
+        err_console.print(f"[red]{exc.code}[/red]: {exc.message}")
+        for field, reason in exc.fields.items():
+            err_console.print(f"  {field}: {reason}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Settings: the only reader of the environment (SMEAI_* variables and `.env`).
+
+Every field is documented in docs/configuration.md; tests/test_docs.py keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SMEAI_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./var/smeai.db",
+        description="SQLAlchemy URL. SQLite file under ./var by default; postgresql+psycopg://... in production.",
+    )
+    secret_key: str = Field(
+        default="",
+        description="Key that signs cookies and CSRF tokens. Empty: a random key is made and kept in var/secret_key.",
+    )
+    var_dir: Path = Field(default=Path("./var"), description="Folder for the SQLite file, uploads, exports.")
+    lang: str = Field(default="zh_Hans", description="Default language: zh_Hans or en (pages and CLI).")
+    host: str = Field(default="127.0.0.1", description="Address `smeai serve` listens on.")
+    port: int = Field(default=8000, description="Port `smeai serve` listens on.")
+    cookie_secure: bool = Field(
+        default=False, description="Mark session cookies Secure (set true behind HTTPS in production)."
+    )
+    session_hours: int = Field(default=12, gt=0, description="Lifetime of a login session, in hours.")
+    login_max_failures: int = Field(
+        default=5, gt=0, description="Failed logins per account or address before logins are throttled."
+    )
+    login_window_minutes: int = Field(default=15, gt=0, description="Window over which failed logins count.")
+    small_cell_min: int = Field(
+        default=10, ge=1, description="Published survey cells resting on fewer firms than this are suppressed."
+    )
+    upload_max_bytes: int = Field(default=10_000_000, gt=0, description="Largest accepted upload, in bytes.")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def secret_key(settings: Settings) -> str:
+    """The configured key, or one made once and kept under var/ (never in the repository)."""
+    if settings.secret_key:
+        return settings.secret_key
+    import secrets
+
+    path = settings.var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

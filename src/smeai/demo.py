@@ -1,0 +1,44 @@
+"""`smeai demo`: upgrade, then every domain's demo.load(), idempotently, then print the logins."""
+
+from __future__ import annotations
+
+import inspect
+import secrets
+
+from rich.table import Table
+
+from smeai.cli_support import console
+from smeai.config import Settings
+from smeai.db import session_scope
+from smeai.domains import domain_modules
+from smeai.migrate import upgrade
+
+
+def demo_password(settings: Settings) -> str:
+    """One random password for every demo account, kept in var/ (never in the repository)."""
+    path = settings.var_dir / "demo-password.txt"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    password = "demo-" + secrets.token_urlsafe(9)
+    path.write_text(password)
+    path.chmod(0o600)
+    return password
+
+
+def load_demo(settings: Settings) -> list[tuple[str, str, str]]:
+    upgrade(settings.database_url)
+    password = demo_password(settings)
+    logins: list[tuple[str, str, str]] = []
+    for module in domain_modules("demo"):
+        with console.status(f"demo: {module.__name__.split('.')[1]}"), session_scope(settings.database_url) as s:
+            kwargs = {"password": password} if "password" in inspect.signature(module.load).parameters else {}
+            result = module.load(s, **kwargs)
+            if module.__name__ == "smeai.auth.demo":
+                logins = result
+    table = Table("role", "email", "organisation", title=f"Demo logins (password: {password})")
+    for row in logins:
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"Open http://{settings.host}:{settings.port}/ and log in with any account above.")
+    return logins

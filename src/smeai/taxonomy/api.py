@@ -1,0 +1,29 @@
+"""/api/v1/taxonomy: the controlled vocabularies, public."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+
+from smeai import taxonomy
+from smeai.errors import NotFound
+from smeai.i18n import N_
+
+router = APIRouter(prefix="/api/v1/taxonomy", tags=["taxonomy"])
+
+Kind = Literal["sections", "divisions", "intensity_classes", "groups", "links", "scenarios", "stages", "roles",
+               "provinces"]
+
+
+@router.get("", summary="The names of the taxonomy's lists")
+def list_kinds() -> list[str]:
+    return list(taxonomy.load().kinds())
+
+
+@router.get("/{kind}", summary="One list of the taxonomy, each term with its code and zh/en names")
+def read_kind(kind: Kind) -> list[dict[str, object]]:
+    terms = taxonomy.load().kinds().get(kind)
+    if terms is None:
+        raise NotFound(N_("No such taxonomy list."))
+    return [t.as_dict() for t in terms.values()]

@@ -1,0 +1,1 @@
+"""The web shell: templates, render(), locale, CSRF, navigation. Imports no domain."""

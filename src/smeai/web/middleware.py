@@ -1,0 +1,46 @@
+"""Pure ASGI middleware: picks the language per request and sets the CSRF cookie once."""
+
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from smeai.i18n import normalise_lang, set_lang
+from smeai.web.csrf import CSRF_COOKIE
+
+LANG_COOKIE = "smeai_lang"
+
+
+class LocaleAndCsrfMiddleware:
+    def __init__(self, app: ASGIApp, *, default_lang: str, secure_cookies: bool) -> None:
+        self.app, self.default_lang, self.secure = app, default_lang, secure_cookies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cookies = SimpleCookie()
+        for name, value in scope.get("headers", []):
+            if name == b"cookie":
+                cookies.load(value.decode("latin-1"))
+        query = parse_qs(scope.get("query_string", b"").decode())
+        asked = normalise_lang((query.get("lang") or [None])[0])
+        lang = asked or normalise_lang(cookies[LANG_COOKIE].value if LANG_COOKIE in cookies else None)
+        set_lang(lang or self.default_lang)
+        has_csrf = CSRF_COOKIE in cookies
+
+        async def send_with_cookies(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                flags = "; Path=/; SameSite=Lax" + ("; Secure" if self.secure else "")
+                if asked:
+                    headers.append((b"set-cookie", f"{LANG_COOKIE}={asked}; Max-Age=31536000{flags}".encode()))
+                seed = scope.get("smeai.csrf_seed")
+                if not has_csrf and seed:
+                    headers.append((b"set-cookie", f"{CSRF_COOKIE}={seed}; HttpOnly{flags}".encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookies)

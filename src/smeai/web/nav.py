@@ -1,0 +1,46 @@
+"""The portal's navigation: one entry per capability. An entry whose domain has no pages module
+yet links to a clearly marked "coming soon" page instead."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from smeai.domains import has_module
+from smeai.i18n import N_
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    domain: str
+    title: str  # msgid
+    blurb: str  # msgid
+    path: str
+    icon: str
+
+    @property
+    def ready(self) -> bool:
+        return has_module(self.domain, "pages")
+
+    @property
+    def href(self) -> str:
+        return self.path if self.ready else f"/coming/{self.domain}"
+
+
+NAV: tuple[NavEntry, ...] = (
+    NavEntry("assessment", N_("Self-diagnosis"), N_("Twenty minutes of questions: your AI maturity stage, "
+             "scores against peers, data readiness and the next scenarios to try."), "/assessment", "🩺"),
+    NavEntry("catalog", N_("Resource pool"), N_("AI products, solutions, models, datasets and compute, "
+             "tagged by industry, scenario, cost and pricing model and reviewed by the centre."), "/catalog", "🧰"),
+    NavEntry("matching", N_("Matchmaking"), N_("Describe a need in your own words; get ranked solutions "
+             "with reasons, and follow the engagement through to results."), "/matching", "🤝"),
+    NavEntry("subsidy", N_("Vouchers"), N_("Compute, model and AI vouchers: check eligibility, apply, "
+             "redeem, and see the price after subsidy."), "/subsidy", "🎫"),
+    NavEntry("cases", N_("Case library"), N_("Best-practice cases from peers in your industry: "
+             "the problem, what was done and the measurable effect."), "/cases", "📚"),
+    NavEntry("survey", N_("Survey & index"), N_("Questionnaire analytics and the regional and "
+             "industry AI-application index, for governments and researchers."), "/survey", "📊"),
+)
+
+
+def entry(domain: str) -> NavEntry | None:
+    return next((e for e in NAV if e.domain == domain), None)
