@@ -13,7 +13,7 @@ from smeai.i18n_catalogs import po_path, read_catalog, update_catalogs
 if __name__ == "__main__":
     name, source = sys.argv[1], sys.argv[2]
     table = runpy.run_path(source)["T"]
-    update_catalogs()
+    update_catalogs([name])
     catalog = read_catalog("zh_Hans", name)
     for message in catalog:
         if message.id and not message.string and message.id in table:

@@ -61,10 +61,14 @@ def read_catalog(lang: str, name: str) -> Catalog:
         return read_po(fh, locale=lang.replace("_Hans", ""))
 
 
-def update_catalogs(langs: tuple[str, ...] = ("zh_Hans", "en")) -> dict[str, int]:
-    """Add new msgids, drop vanished ones, keep translations. Returns untranslated zh counts."""
+def update_catalogs(names: list[str] | None = None, langs: tuple[str, ...] = ("zh_Hans", "en")) -> dict[str, int]:
+    """Add new msgids, drop vanished ones, keep translations. Returns untranslated zh counts.
+
+    `names` limits the work to those catalogs (each domain's developer updates only their own)."""
     missing: dict[str, int] = {}
     for name, messages in extract_all().items():
+        if names and name not in names:
+            continue
         for lang in langs:
             old = read_catalog(lang, name)
             new = Catalog(locale=lang.replace("_Hans", ""), project="smeai", fuzzy=False)
