@@ -65,8 +65,10 @@ def demo(
 
 
 for _module in domain_modules("cli"):
-    _name = getattr(_module, "NAME", _module.__name__.split(".")[1])
-    app.add_typer(_module.app, name=_name)
+    if hasattr(_module, "app"):  # a command group: `smeai <NAME> ...`
+        app.add_typer(_module.app, name=getattr(_module, "NAME", _module.__name__.split(".")[1]))
+    if hasattr(_module, "register"):  # top-level commands, e.g. `smeai match`
+        _module.register(app)
 
 
 def main() -> None:
