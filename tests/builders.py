@@ -27,21 +27,33 @@ def _user(session: Session, *, role: Role, org_name: str, kind: OrgKind, email: 
     user = service.create_user(
         session,
         system,
-        UserIn(email=email or f"user{n}-{role}@example.cn", display_name=f"用户{n}", password=PASSWORD, role=role,
-               org_id=org.id),
+        UserIn(
+            email=email or f"user{n}-{role}@example.cn",
+            display_name=f"用户{n}",
+            password=PASSWORD,
+            role=role,
+            org_id=org.id,
+        ),
     )
     session.flush()
     return service.actor_for(user)
 
 
-def enterprise(session: Session, name: str | None = None, *, profile: dict | None = None,
-               email: str | None = None) -> Actor:
+def enterprise(
+    session: Session, name: str | None = None, *, profile: dict | None = None, email: str | None = None
+) -> Actor:
     """A member of a new (or the named) enterprise; with `profile`, its profile is filled in."""
     name = name or f"测试企业{next(_counter)}有限公司"
     actor = _user(session, role=Role.ENTERPRISE_MEMBER, org_name=name, kind=OrgKind.ENTERPRISE, email=email)
     if profile is not None:
-        base = {"industry_section": "C", "mfg_division": "33", "province_code": "44", "city": "佛山",
-                "size_class": "small", "revenue_band": "0-2"}
+        base = {
+            "industry_section": "C",
+            "mfg_division": "33",
+            "province_code": "44",
+            "city": "佛山",
+            "size_class": "small",
+            "revenue_band": "0-2",
+        }
         service.update_profile(session, actor, actor.org_id, ProfileIn(**(base | profile)))  # type: ignore[arg-type]
     return actor
 

@@ -93,16 +93,18 @@ def session(db_url: str) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=db_url, var_dir=tmp_path / "var", secret_key="test-secret-key-not-for-production")
+    return Settings(
+        database_url=db_url, var_dir=tmp_path / "var", secret_key="test-secret-key-not-for-production"
+    )
 
 
 @pytest.fixture
-def app(settings: Settings, session: Session):  # noqa: ANN201 - FastAPI
+def app(settings: Settings, session: Session):
     return create_app(settings)
 
 
 @pytest.fixture
-def client(app) -> TestClient:  # noqa: ANN001
+def client(app) -> TestClient:
     return TestClient(app)
 
 
@@ -114,7 +116,7 @@ def _user(session: Session, actor: Actor) -> User:
 
 
 @pytest.fixture
-def client_for(app, session: Session) -> Callable[[Actor], TestClient]:  # noqa: ANN001
+def client_for(app, session: Session) -> Callable[[Actor], TestClient]:
     """An in-process API client holding a real token from auth.service."""
 
     def make(actor: Actor) -> TestClient:
@@ -138,13 +140,15 @@ class PageClient(TestClient):
 
 
 @pytest.fixture
-def page_client_for(app, session: Session) -> Callable[[Actor | None], PageClient]:  # noqa: ANN001
+def page_client_for(app, session: Session) -> Callable[[Actor | None], PageClient]:
     """A browser-like client: session cookie (or none for None), CSRF token read from a page."""
 
     def make(actor: Actor | None) -> PageClient:
         c = PageClient(app)
         if actor is not None:
-            secret, _ = auth_service.issue_token(session, _user(session, actor), kind="session", lifetime=None)
+            secret, _ = auth_service.issue_token(
+                session, _user(session, actor), kind="session", lifetime=None
+            )
             session.commit()
             c.cookies.set(SESSION_COOKIE, secret)
         c.refresh_csrf("/login" if actor is None else "/")

@@ -45,7 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
     )
     app.state.settings = settings
-    app.add_middleware(LocaleAndCsrfMiddleware, default_lang=settings.lang, secure_cookies=settings.cookie_secure)
+    app.add_middleware(
+        LocaleAndCsrfMiddleware, default_lang=settings.lang, secure_cookies=settings.cookie_secure
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(SmeaiError)
@@ -70,8 +72,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body = {"error": "internal", "message": _("Internal error."), "request_id": request_id}
         if _wants_json(request):
             return JSONResponse(body, status_code=500)
-        return render(request, "error.html", 500, title=_("Internal error"), message=_("Internal error."),
-                      request_id=request_id)
+        return render(
+            request,
+            "error.html",
+            500,
+            title=_("Internal error"),
+            message=_("Internal error."),
+            request_id=request_id,
+        )
 
     @app.get("/healthz", include_in_schema=False)
     def healthz(session: DbSession) -> dict[str, str]:

@@ -46,13 +46,20 @@ def serve(
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run("smeai.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
-                reload=reload)
+    uvicorn.run(
+        "smeai.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        reload=reload,
+    )
 
 
 @app.command("demo")
 def demo(
-    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the portal after loading.")] = True,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the portal after loading.")
+    ] = True,
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
 ) -> None:

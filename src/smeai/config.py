@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     )
     login_window_minutes: int = Field(default=15, gt=0, description="Window over which failed logins count.")
     small_cell_min: int = Field(
-        default=10, ge=1, description="Published survey cells resting on fewer firms than this are suppressed."
+        default=10,
+        ge=1,
+        description="Published survey cells resting on fewer firms than this are suppressed.",
     )
     upload_max_bytes: int = Field(default=10_000_000, gt=0, description="Largest accepted upload, in bytes.")
 

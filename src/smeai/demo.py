@@ -31,7 +31,10 @@ def load_demo(settings: Settings) -> list[tuple[str, str, str]]:
     password = demo_password(settings)
     logins: list[tuple[str, str, str]] = []
     for module in domain_modules("demo"):
-        with console.status(f"demo: {module.__name__.split('.')[1]}"), session_scope(settings.database_url) as s:
+        with (
+            console.status(f"demo: {module.__name__.split('.')[1]}"),
+            session_scope(settings.database_url) as s,
+        ):
             kwargs = {"password": password} if "password" in inspect.signature(module.load).parameters else {}
             result = module.load(s, **kwargs)
             if module.__name__ == "smeai.auth.demo":

@@ -4,6 +4,7 @@ first; matplotlib takes either."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from functools import lru_cache
 from pathlib import Path
 
@@ -47,10 +48,8 @@ def configure_matplotlib() -> None:
     matplotlib.use("Agg")
     from matplotlib import font_manager, rcParams
 
-    try:
+    with suppress(FontMissing):  # without the font, charts still render (with boxes for CJK)
         font_manager.fontManager.addfont(str(cjk_font_path()))
-    except FontMissing:
-        pass
     rcParams["font.sans-serif"] = MATPLOTLIB_FAMILIES + list(rcParams["font.sans-serif"])
     rcParams["font.family"] = "sans-serif"
     rcParams["axes.unicode_minus"] = False

@@ -2,8 +2,14 @@ from __future__ import annotations
 
 from tests import builders
 
-GOOD = {"industry_section": "C", "mfg_division": "39", "province_code": "36", "city": "南昌", "size_class": "small",
-        "revenue_band": "2-4"}
+GOOD = {
+    "industry_section": "C",
+    "mfg_division": "39",
+    "province_code": "36",
+    "city": "南昌",
+    "size_class": "small",
+    "revenue_band": "2-4",
+}
 
 
 def test_me_is_401_for_an_anonymous_caller(client):
@@ -68,15 +74,18 @@ def test_cookie_authenticated_api_write_needs_the_csrf_header(session, page_clie
     del browser.headers["X-CSRF-Token"]
     r = browser.put(f"/api/v1/organisations/{actor.org_id}/profile", json=GOOD)
     assert r.status_code == 403
-    r = browser.put(f"/api/v1/organisations/{actor.org_id}/profile", json=GOOD,
-                    headers={"X-CSRF-Token": browser.csrf})
+    r = browser.put(
+        f"/api/v1/organisations/{actor.org_id}/profile", json=GOOD, headers={"X-CSRF-Token": browser.csrf}
+    )
     assert r.status_code == 200
 
 
 def test_repeated_failed_token_requests_are_throttled(session, client, settings):
     builders.enterprise(session, email="guess@jia.cn")
     session.commit()
-    codes = [client.post("/api/v1/auth/token", json={"email": "guess@jia.cn", "password": "x"}).status_code
-             for _ in range(settings.login_max_failures + 1)]
+    codes = [
+        client.post("/api/v1/auth/token", json={"email": "guess@jia.cn", "password": "x"}).status_code
+        for _ in range(settings.login_max_failures + 1)
+    ]
     assert codes[:-1] == [401] * settings.login_max_failures
     assert codes[-1] == 429

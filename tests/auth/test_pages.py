@@ -24,8 +24,16 @@ def test_login_form_logs_in_and_out(session, page_client_for):
     builders.enterprise(session, "粤美日化", email="beauty@jia.cn")
     session.commit()
     browser = page_client_for(None)
-    r = browser.post("/login", data={"email": "beauty@jia.cn", "password": builders.PASSWORD,
-                                     "csrf_token": browser.csrf, "next": "/profile"}, follow_redirects=False)
+    r = browser.post(
+        "/login",
+        data={
+            "email": "beauty@jia.cn",
+            "password": builders.PASSWORD,
+            "csrf_token": browser.csrf,
+            "next": "/profile",
+        },
+        follow_redirects=False,
+    )
     assert (r.status_code, r.headers["location"]) == (303, "/profile")
     assert "粤美日化" in browser.get("/profile").text
     browser.post("/logout", data={"csrf_token": browser.csrf})
@@ -53,9 +61,18 @@ def test_form_without_csrf_token_is_refused(session, page_client_for):
 def test_profile_form_shows_field_messages_and_saves_nothing(session, page_client_for):
     actor = builders.enterprise(session, profile={"city": "佛山"})
     browser = page_client_for(actor)
-    r = browser.post("/profile", data={"csrf_token": browser.csrf, "industry_section": "C", "province_code": "44",
-                                       "city": "", "size_class": "small", "revenue_band": "0-2",
-                                       "employees": "很多"})
+    r = browser.post(
+        "/profile",
+        data={
+            "csrf_token": browser.csrf,
+            "industry_section": "C",
+            "province_code": "44",
+            "city": "",
+            "size_class": "small",
+            "revenue_band": "0-2",
+            "employees": "很多",
+        },
+    )
     assert r.status_code == 422
     errors = _errors(r.text)
     assert set(errors) == {"city", "employees", "mfg_division"}
@@ -67,8 +84,17 @@ def test_profile_form_shows_field_messages_and_saves_nothing(session, page_clien
 def test_profile_form_saves(session, page_client_for):
     actor = builders.enterprise(session)
     browser = page_client_for(actor)
-    r = browser.post("/profile", data={"csrf_token": browser.csrf, "industry_section": "F", "province_code": "31",
-                                       "city": "上海", "size_class": "micro", "revenue_band": "0-2"})
+    r = browser.post(
+        "/profile",
+        data={
+            "csrf_token": browser.csrf,
+            "industry_section": "F",
+            "province_code": "31",
+            "city": "上海",
+            "size_class": "micro",
+            "revenue_band": "0-2",
+        },
+    )
     assert r.status_code == 200
     assert "资料已保存" in r.text
 

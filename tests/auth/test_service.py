@@ -9,8 +9,14 @@ from smeai.auth.schemas import OrganisationIn, ProfileIn, UserIn
 from smeai.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, Throttled
 from tests import builders
 
-PROFILE = ProfileIn(industry_section="C", mfg_division="33", province_code="13", city="邢台", size_class="small",
-                    revenue_band="0-2")
+PROFILE = ProfileIn(
+    industry_section="C",
+    mfg_division="33",
+    province_code="13",
+    city="邢台",
+    size_class="small",
+    revenue_band="0-2",
+)
 
 
 def test_enterprise_cannot_read_another_enterprises_organisation(session):
@@ -57,7 +63,9 @@ def test_password_is_stored_as_an_argon2_hash(session):
 def test_login_accepts_the_password_and_refuses_a_wrong_one(session, settings):
     actor = builders.enterprise(session, email="boss@jia.cn")
     session.commit()
-    user = service.authenticate(session, settings, email="Boss@Jia.cn ", password=builders.PASSWORD, address="1.1.1.1")
+    user = service.authenticate(
+        session, settings, email="Boss@Jia.cn ", password=builders.PASSWORD, address="1.1.1.1"
+    )
     assert user.id == actor.user_id
     session.commit()  # each login is its own unit of work, as in a request
     with pytest.raises(NotAuthenticated):
@@ -69,10 +77,14 @@ def test_repeated_failed_logins_are_throttled_even_with_the_right_password(sessi
     session.commit()
     for _ in range(settings.login_max_failures):
         with pytest.raises(NotAuthenticated):
-            service.authenticate(session, settings, email="target@jia.cn", password="guess", address="9.9.9.9")
+            service.authenticate(
+                session, settings, email="target@jia.cn", password="guess", address="9.9.9.9"
+            )
         session.rollback()  # the edge rolls back; the failure count must survive it
     with pytest.raises(Throttled):
-        service.authenticate(session, settings, email="target@jia.cn", password=builders.PASSWORD, address="9.9.9.9")
+        service.authenticate(
+            session, settings, email="target@jia.cn", password=builders.PASSWORD, address="9.9.9.9"
+        )
 
 
 def test_revoked_and_expired_tokens_do_not_authenticate(session):
@@ -93,8 +105,13 @@ def test_role_must_fit_the_organisation_kind(session):
     system = Actor.system()
     org = service.create_organisation(session, system, OrganisationIn(name="某服务商", kind=OrgKind.PROVIDER))
     with pytest.raises(Invalid) as err:
-        service.create_user(session, system, UserIn(email="x@y.cn", display_name="x", password="long enough pw",
-                                                    role=Role.OPERATOR, org_id=org.id))
+        service.create_user(
+            session,
+            system,
+            UserIn(
+                email="x@y.cn", display_name="x", password="long enough pw", role=Role.OPERATOR, org_id=org.id
+            ),
+        )
     assert "role" in err.value.fields
 
 
@@ -114,7 +131,13 @@ def test_profile_requires_a_division_for_manufacturing_only():
     with pytest.raises(ValueError, match="mfg_division"):
         ProfileIn(industry_section="C", province_code="13", city="x", size_class="small", revenue_band="0-2")
     with pytest.raises(ValueError, match="mfg_division"):
-        ProfileIn(industry_section="F", mfg_division="33", province_code="13", city="x", size_class="small",
-                  revenue_band="0-2")
+        ProfileIn(
+            industry_section="F",
+            mfg_division="33",
+            province_code="13",
+            city="x",
+            size_class="small",
+            revenue_band="0-2",
+        )
     with pytest.raises(ValueError, match="province"):
         ProfileIn(industry_section="F", province_code="99", city="x", size_class="small", revenue_band="0-2")

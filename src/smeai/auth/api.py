@@ -27,8 +27,13 @@ def read_me(session: DbSession, actor: CurrentActor) -> MeOut:
 def create_token(data: TokenIn, request: Request, session: DbSession) -> TokenOut:
     address = request.client.host if request.client else "unknown"
     secret, expires_at = service.login(
-        session, request.app.state.settings, email=data.email, password=data.password, address=address,
-        kind="api", label=data.label,
+        session,
+        request.app.state.settings,
+        email=data.email,
+        password=data.password,
+        address=address,
+        kind="api",
+        label=data.label,
     )
     session.commit()
     return TokenOut(token=secret, expires_at=expires_at)

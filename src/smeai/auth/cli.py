@@ -20,11 +20,14 @@ app = typer.Typer(help="Accounts: create users and their organisations.")
 @app.command("create")
 def create(
     email: Annotated[str, typer.Option(help="Login email.")],
-    role: Annotated[Role, typer.Option(help="enterprise_member, provider_member, operator, analyst or admin.")],
+    role: Annotated[
+        Role, typer.Option(help="enterprise_member, provider_member, operator, analyst or admin.")
+    ],
     org: Annotated[str, typer.Option(help="Organisation name; created when missing.")],
     name: Annotated[str, typer.Option(help="Display name.")] = "",
     password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters.")
+        str,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters."),
     ] = "",
     json_out: JsonFlag = False,
 ) -> None:
@@ -38,8 +41,13 @@ def create(
         user = service.create_user(
             session,
             system,
-            UserIn(email=email, display_name=name or email.split("@")[0], password=password, role=role,
-                   org_id=organisation.id),
+            UserIn(
+                email=email,
+                display_name=name or email.split("@")[0],
+                password=password,
+                role=role,
+                org_id=organisation.id,
+            ),
         )
         if json_out:
             emit([user], UserOut, as_json=True, columns=())

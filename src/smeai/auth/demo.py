@@ -21,11 +21,21 @@ def _org(session: Session, system: Actor, name: str, kind: OrgKind) -> Organisat
     return org or service.create_organisation(session, system, OrganisationIn(name=name, kind=kind))
 
 
-def _account(session: Session, system: Actor, org: Organisation, email: str, name: str, role: Role,
-             password: str, logins: list[tuple[str, str, str]]) -> None:
+def _account(
+    session: Session,
+    system: Actor,
+    org: Organisation,
+    email: str,
+    name: str,
+    role: Role,
+    password: str,
+    logins: list[tuple[str, str, str]],
+) -> None:
     if service.find_user_by_email(session, email) is None:
         service.create_user(
-            session, system, UserIn(email=email, display_name=name, password=password, role=role, org_id=org.id)
+            session,
+            system,
+            UserIn(email=email, display_name=name, password=password, role=role, org_id=org.id),
         )
     logins.append((str(role), email, org.name))
 
@@ -37,7 +47,10 @@ def load(session: Session, *, password: str) -> list[tuple[str, str, str]]:
     logins: list[tuple[str, str, str]] = []
 
     centre = _org(session, system, data["centre"]["name"], OrgKind.CENTRE)
-    centre.province_code, centre.city = data["centre"]["profile"]["province_code"], data["centre"]["profile"]["city"]
+    centre.province_code, centre.city = (
+        data["centre"]["profile"]["province_code"],
+        data["centre"]["profile"]["city"],
+    )
     for acc in data["centre"]["accounts"]:
         _account(session, system, centre, acc["email"], acc["name"], Role(acc["role"]), password, logins)
 
@@ -45,12 +58,22 @@ def load(session: Session, *, password: str) -> list[tuple[str, str, str]]:
         org = _org(session, system, p["name"], OrgKind.PROVIDER)
         org.province_code, org.city = p.get("province_code"), p.get("city")
         if p.get("account"):
-            _account(session, system, org, p["account"], f"{p['name']} 产品经理", Role.PROVIDER_MEMBER, password,
-                     logins)
+            _account(
+                session,
+                system,
+                org,
+                p["account"],
+                f"{p['name']} 产品经理",
+                Role.PROVIDER_MEMBER,
+                password,
+                logins,
+            )
 
     for e in data["enterprises"]:
         org = _org(session, system, e["name"], OrgKind.ENTERPRISE)
-        service.update_profile(session, system, org.id, ProfileIn(**e["profile"], description=e["description"]))
+        service.update_profile(
+            session, system, org.id, ProfileIn(**e["profile"], description=e["description"])
+        )
         _account(session, system, org, e["account"], e["contact"], Role.ENTERPRISE_MEMBER, password, logins)
     session.flush()
     return logins

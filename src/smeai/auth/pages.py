@@ -46,11 +46,17 @@ async def login(request: Request, session: DbSession) -> Response:
     except (NotAuthenticated, Throttled) as exc:
         status = 429 if isinstance(exc, Throttled) else 401
         messages = [("error", _(exc.message))]
-        return render(request, "auth/login.html", status, next=target, errors={}, email=email, messages=messages)
+        return render(
+            request, "auth/login.html", status, next=target, errors={}, email=email, messages=messages
+        )
     session.commit()
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, secret, max_age=settings.session_hours * 3600, httponly=True, samesite="lax",
+        SESSION_COOKIE,
+        secret,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
         secure=settings.cookie_secure,
     )
     return response
@@ -91,8 +97,21 @@ async def save_profile(request: Request, session: DbSession, actor: PageActor) -
         session.rollback()  # nothing is half-saved
         errors = exc.fields
         messages = [("error", _(exc.message))]
-        return render(request, "auth/profile.html", 422, values=form, errors=errors, messages=messages,
-                      **_profile_context(org))
+        return render(
+            request,
+            "auth/profile.html",
+            422,
+            values=form,
+            errors=errors,
+            messages=messages,
+            **_profile_context(org),
+        )
     session.commit()
-    return render(request, "auth/profile.html", values=org.__dict__, errors={},
-                  messages=[("ok", _("Profile saved."))], **_profile_context(org))
+    return render(
+        request,
+        "auth/profile.html",
+        values=org.__dict__,
+        errors={},
+        messages=[("ok", _("Profile saved."))],
+        **_profile_context(org),
+    )

@@ -41,7 +41,9 @@ class ProfileIn(BaseModel):
     revenue_band: RevenueBand
     employees: int | None = Field(default=None, ge=0, le=10_000_000)
     founded_year: int | None = Field(default=None, ge=1900, le=2100)
-    credit_code: str | None = Field(default=None, pattern=r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+    credit_code: str | None = Field(
+        default=None, pattern=r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
+    )
     description: str | None = Field(default=None, max_length=2000)
     website: str | None = Field(default=None, max_length=200, pattern=r"^https?://\S+$")
 

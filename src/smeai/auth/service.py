@@ -76,7 +76,9 @@ def find_organisation_by_name(session: Session, name: str) -> Organisation | Non
 def create_organisation(session: Session, actor: Actor, data: OrganisationIn) -> Organisation:
     actor.require(Permission.USER_MANAGE)
     if find_organisation_by_name(session, data.name) is not None:
-        raise Conflict(N_("An organisation with this name already exists."), fields={"name": "already exists"})
+        raise Conflict(
+            N_("An organisation with this name already exists."), fields={"name": "already exists"}
+        )
     org = Organisation(name=data.name, kind=data.kind)
     session.add(org)
     session.flush()
@@ -172,8 +174,16 @@ def _record_failure(session: Session, *, email: str, address: str) -> None:
         own.commit()
 
 
-def login(session: Session, settings: Settings, *, email: str, password: str, address: str, kind: str,
-          label: str | None = None) -> tuple[str, datetime | None]:
+def login(
+    session: Session,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    address: str,
+    kind: str,
+    label: str | None = None,
+) -> tuple[str, datetime | None]:
     """Password check, then a new session (cookie) or API token secret and its expiry."""
     user = authenticate(session, settings, email=email, password=password, address=address)
     lifetime = timedelta(hours=settings.session_hours) if kind == "session" else timedelta(days=90)
@@ -211,7 +221,9 @@ def issue_token(
     secret = secrets.token_urlsafe(32)
     expires_at = utcnow() + lifetime if lifetime else None
     session.add(
-        AccessToken(user_id=user.id, kind=kind, token_sha256=_sha256(secret), label=label, expires_at=expires_at)
+        AccessToken(
+            user_id=user.id, kind=kind, token_sha256=_sha256(secret), label=label, expires_at=expires_at
+        )
     )
     session.flush()
     return secret, expires_at

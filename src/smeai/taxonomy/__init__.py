@@ -83,7 +83,9 @@ def load() -> Taxonomy:
     en = yaml.safe_load((DATA / "taxonomy_en.yaml").read_text(encoding="utf-8"))
     groups = {}
     for code, g in raw["manufacturing_groups"].items():
-        groups[code] = Term(code, g["name"], "", {"class": g["class"], "divisions": [str(d) for d in g["divisions"]]})
+        groups[code] = Term(
+            code, g["name"], "", {"class": g["class"], "divisions": [str(d) for d in g["divisions"]]}
+        )
     return Taxonomy(
         sections=_terms(raw["sections"], en.get("sections")),
         divisions=_terms(raw["manufacturing_divisions"], None),
@@ -129,7 +131,7 @@ def require_section(code: str, *, field: str = "industry_section") -> None:
     _require("sections", [code], field)
 
 
-def _check(kind: str):  # noqa: ANN202 - returns a validator
+def _check(kind: str):
     def check(value: str) -> str:
         value = str(value)
         if value not in load().kinds()[kind]:

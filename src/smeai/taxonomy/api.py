@@ -12,8 +12,17 @@ from smeai.i18n import N_
 
 router = APIRouter(prefix="/api/v1/taxonomy", tags=["taxonomy"])
 
-Kind = Literal["sections", "divisions", "intensity_classes", "groups", "links", "scenarios", "stages", "roles",
-               "provinces"]
+Kind = Literal[
+    "sections",
+    "divisions",
+    "intensity_classes",
+    "groups",
+    "links",
+    "scenarios",
+    "stages",
+    "roles",
+    "provinces",
+]
 
 
 @router.get("", summary="The names of the taxonomy's lists")

@@ -24,8 +24,10 @@ def kinds(json_out: JsonFlag = False) -> None:
 
 
 @app.command("show")
-def show(kind: Annotated[str, typer.Argument(help="sections, divisions, groups, links, scenarios, ...")],
-         json_out: JsonFlag = False) -> None:
+def show(
+    kind: Annotated[str, typer.Argument(help="sections, divisions, groups, links, scenarios, ...")],
+    json_out: JsonFlag = False,
+) -> None:
     """Print one list with codes and names."""
     terms = taxonomy.load().kinds().get(kind)
     if terms is None:

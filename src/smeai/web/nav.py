@@ -27,18 +27,66 @@ class NavEntry:
 
 
 NAV: tuple[NavEntry, ...] = (
-    NavEntry("assessment", N_("Self-diagnosis"), N_("Twenty minutes of questions: your AI maturity stage, "
-             "scores against peers, data readiness and the next scenarios to try."), "/assessment", "🩺"),
-    NavEntry("catalog", N_("Resource pool"), N_("AI products, solutions, models, datasets and compute, "
-             "tagged by industry, scenario, cost and pricing model and reviewed by the centre."), "/catalog", "🧰"),
-    NavEntry("matching", N_("Matchmaking"), N_("Describe a need in your own words; get ranked solutions "
-             "with reasons, and follow the engagement through to results."), "/matching", "🤝"),
-    NavEntry("subsidy", N_("Vouchers"), N_("Compute, model and AI vouchers: check eligibility, apply, "
-             "redeem, and see the price after subsidy."), "/subsidy", "🎫"),
-    NavEntry("cases", N_("Case library"), N_("Best-practice cases from peers in your industry: "
-             "the problem, what was done and the measurable effect."), "/cases", "📚"),
-    NavEntry("survey", N_("Survey & index"), N_("Questionnaire analytics and the regional and "
-             "industry AI-application index, for governments and researchers."), "/survey", "📊"),
+    NavEntry(
+        "assessment",
+        N_("Self-diagnosis"),
+        N_(
+            "Twenty minutes of questions: your AI maturity stage, "
+            "scores against peers, data readiness and the next scenarios to try."
+        ),
+        "/assessment",
+        "🩺",
+    ),
+    NavEntry(
+        "catalog",
+        N_("Resource pool"),
+        N_(
+            "AI products, solutions, models, datasets and compute, "
+            "tagged by industry, scenario, cost and pricing model and reviewed by the centre."
+        ),
+        "/catalog",
+        "🧰",
+    ),
+    NavEntry(
+        "matching",
+        N_("Matchmaking"),
+        N_(
+            "Describe a need in your own words; get ranked solutions "
+            "with reasons, and follow the engagement through to results."
+        ),
+        "/matching",
+        "🤝",
+    ),
+    NavEntry(
+        "subsidy",
+        N_("Vouchers"),
+        N_(
+            "Compute, model and AI vouchers: check eligibility, apply, "
+            "redeem, and see the price after subsidy."
+        ),
+        "/subsidy",
+        "🎫",
+    ),
+    NavEntry(
+        "cases",
+        N_("Case library"),
+        N_(
+            "Best-practice cases from peers in your industry: "
+            "the problem, what was done and the measurable effect."
+        ),
+        "/cases",
+        "📚",
+    ),
+    NavEntry(
+        "survey",
+        N_("Survey & index"),
+        N_(
+            "Questionnaire analytics and the regional and "
+            "industry AI-application index, for governments and researchers."
+        ),
+        "/survey",
+        "📊",
+    ),
 )
 
 
