@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
 from smeai.auth.permissions import OrgKind, Role
+from smeai.i18n import N_
 from smeai.taxonomy import DivisionCode, ProvinceCode, SectionCode
 
 
@@ -54,9 +55,9 @@ class ProfileIn(BaseModel):
         # (not a model one) so that this is reported together with every other bad field.
         section = info.data.get("industry_section")
         if section == "C" and not value:
-            raise ValueError("required when the industry is manufacturing (C)")
+            raise ValueError(N_("Required for manufacturing (section C)."))
         if section and section != "C" and value:
-            raise ValueError("only for manufacturing (C)")
+            raise ValueError(N_("Only for manufacturing (section C)."))
         return value
 
 

@@ -15,7 +15,7 @@ class NavEntry:
     title: str  # msgid
     blurb: str  # msgid
     path: str
-    icon: str
+    icon: str  # one character shown in a coloured disc (no emoji font needed)
 
     @property
     def ready(self) -> bool:
@@ -35,7 +35,7 @@ NAV: tuple[NavEntry, ...] = (
             "scores against peers, data readiness and the next scenarios to try."
         ),
         "/assessment",
-        "🩺",
+        "诊",
     ),
     NavEntry(
         "catalog",
@@ -45,7 +45,7 @@ NAV: tuple[NavEntry, ...] = (
             "tagged by industry, scenario, cost and pricing model and reviewed by the centre."
         ),
         "/catalog",
-        "🧰",
+        "池",
     ),
     NavEntry(
         "matching",
@@ -55,7 +55,7 @@ NAV: tuple[NavEntry, ...] = (
             "with reasons, and follow the engagement through to results."
         ),
         "/matching",
-        "🤝",
+        "配",
     ),
     NavEntry(
         "subsidy",
@@ -65,7 +65,7 @@ NAV: tuple[NavEntry, ...] = (
             "redeem, and see the price after subsidy."
         ),
         "/subsidy",
-        "🎫",
+        "券",
     ),
     NavEntry(
         "cases",
@@ -75,7 +75,7 @@ NAV: tuple[NavEntry, ...] = (
             "the problem, what was done and the measurable effect."
         ),
         "/cases",
-        "📚",
+        "案",
     ),
     NavEntry(
         "survey",
@@ -85,7 +85,7 @@ NAV: tuple[NavEntry, ...] = (
             "industry AI-application index, for governments and researchers."
         ),
         "/survey",
-        "📊",
+        "数",
     ),
 )
 
