@@ -6,6 +6,8 @@ from smeai.i18n import N_
 
 
 class SmeaiError(Exception):
+    """Any domain error without a more specific code."""
+
     code = "error"  # stable and machine-readable; listed in docs/errors.md
 
     def __init__(self, message: str, /, *, fields: dict[str, str] | None = None, **params: object):
@@ -14,26 +16,38 @@ class SmeaiError(Exception):
 
 
 class NotAuthenticated(SmeaiError):
+    """No valid login session or token."""
+
     code = "not_authenticated"
 
 
 class Forbidden(SmeaiError):
+    """The caller's role does not allow this (or a CSRF check failed)."""
+
     code = "forbidden"
 
 
 class NotFound(SmeaiError):
+    """No such record, or not one the caller may see: the two look alike."""
+
     code = "not_found"
 
 
 class Conflict(SmeaiError):
+    """Wrong state, duplicate, or budget spent."""
+
     code = "conflict"  # wrong state, duplicate, budget spent
 
 
 class Invalid(SmeaiError):
+    """Well-formed but wrong input; `fields` says where and why."""
+
     code = "invalid"  # well-formed but wrong; `fields` says where
 
 
 class Throttled(SmeaiError):
+    """Too many failed attempts; try again later."""
+
     code = "throttled"  # too many failed attempts; try again later
 
 
