@@ -1,0 +1,138 @@
+"""Matching quality and latency.
+
+Prints nDCG@10 and recall@10 on the development set (../shared/matching) for smeai's ranker and for a
+plain BM25 baseline over the same hard filters, checks that no returned offering breaks a hard
+constraint, and measures p95 latency per need against a synthetic 100k-offering pool.
+
+    .venv/bin/python benchmarks/matching_quality.py [--pool-size 100000] [--per-need]
+
+The dev set is for tuning; its figures are not held-out results (see its README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+DEV = ROOT.parent / "shared" / "matching"
+
+from smeai import text  # noqa: E402
+from smeai.matching.ranker import Need, Pool, passes  # noqa: E402
+
+
+def load_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def load_qrels(path: Path) -> dict[str, dict[str, int]]:
+    qrels: dict[str, dict[str, int]] = defaultdict(dict)
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+        need_id, offering_id, grade = line.split("\t")
+        qrels[need_id][offering_id] = int(grade)
+    return qrels
+
+
+def ndcg(ranked: list[str], grades: dict[str, int], k: int = 10) -> float:
+    dcg = sum((2 ** grades.get(o, 0) - 1) / math.log2(i + 2) for i, o in enumerate(ranked[:k]))
+    ideal = sorted(grades.values(), reverse=True)[:k]
+    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall(ranked: list[str], grades: dict[str, int], k: int = 10) -> float:
+    relevant = {o for o, g in grades.items() if g > 0}
+    return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0
+
+
+def bm25_baseline(pool: Pool, need: Need, k: int = 10) -> list[str]:
+    idx = np.flatnonzero(pool.allowed(need))
+    scores = pool.bm25(text.tokens(need.text))[idx]
+    order = np.lexsort((idx, -scores))[:k]
+    return [pool.ids[idx[j]] for j in order]
+
+
+def evaluate(pool: Pool, needs: list[Need], qrels, *, per_need: bool) -> dict[str, tuple[float, float]]:
+    by_id = {o["id"]: o for o in pool.records}
+    results: dict[str, tuple[list[float], list[float]]] = {"smeai": ([], []), "bm25": ([], [])}
+    for need in needs:
+        mine = [m.id for m in pool.match(need, top=10)]
+        base = bm25_baseline(pool, need)
+        for oid in mine + base:  # every returned offering must pass every hard constraint
+            assert passes(by_id[oid], need), (need.id, oid)
+        for name, ranked in (("smeai", mine), ("bm25", base)):
+            results[name][0].append(ndcg(ranked, qrels[need.id]))
+            results[name][1].append(recall(ranked, qrels[need.id]))
+        if per_need:
+            print(f"  {need.id}  smeai {results['smeai'][0][-1]:.3f}  bm25 {results['bm25'][0][-1]:.3f}")
+    return {name: (statistics.mean(n), statistics.mean(r)) for name, (n, r) in results.items()}
+
+
+def synthetic_pool(records: list[dict], size: int, seed: int = 7) -> list[dict]:
+    """Dev offerings resampled with new ids, regions, prices and industries: realistic text, big pool."""
+    rng = random.Random(seed)
+    provinces = sorted({r for o in records for r in o["regions"] if r != "*"})
+    industries = sorted({c for o in records for c in o["industries"]})
+    out = []
+    for i in range(size):
+        o = dict(rng.choice(records))
+        o["id"] = f"syn-{i:06d}"
+        o["regions"] = ["*"] if rng.random() < 0.3 else rng.sample(provinces, rng.randint(1, 4))
+        o["industries"] = ["*"] if rng.random() < 0.2 else rng.sample(industries, rng.randint(1, 3))
+        if "*" in o["industries"] and len(o["industries"]) > 1:
+            o["industries"] = ["*"]
+        price = round(rng.uniform(0, 1.5) * o["pricing"]["entry_price_wan"], 1)
+        o["pricing"] = {**o["pricing"], "entry_price_wan": price}
+        out.append(o)
+    return out
+
+
+def latency(records: list[dict], needs: list[Need], size: int) -> None:
+    started = time.perf_counter()
+    pool = Pool(synthetic_pool(records, size))
+    build_s = time.perf_counter() - started
+    times = []
+    for _round in range(3):
+        for need in needs:
+            t0 = time.perf_counter()
+            pool.match(need, top=10)
+            times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    p95 = times[int(0.95 * (len(times) - 1))]
+    print(
+        f"latency on a {size:,}-offering synthetic pool: build {build_s:.1f} s (once per pool); "
+        f"per need p50 {statistics.median(times):.1f} ms, p95 {p95:.1f} ms over {len(times)} matches"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pool-size", type=int, default=100_000)
+    parser.add_argument("--per-need", action="store_true")
+    parser.add_argument("--dev", type=Path, default=DEV)
+    args = parser.parse_args()
+    records = load_jsonl(args.dev / "dev-pool.jsonl")
+    needs = [Need.from_record(r) for r in load_jsonl(args.dev / "dev-needs.jsonl")]
+    qrels = load_qrels(args.dev / "dev-qrels.tsv")
+    pool = Pool(records)
+    figures = evaluate(pool, needs, qrels, per_need=args.per_need)
+    print(f"dev set: {len(records)} offerings, {len(needs)} needs; all returned offerings pass the hard constraints")
+    print(f"{'ranker':<8}{'nDCG@10':>10}{'recall@10':>12}")
+    for name, (n, r) in figures.items():
+        print(f"{name:<8}{n:>10.3f}{r:>12.3f}")
+    if args.pool_size:
+        latency(records, needs, args.pool_size)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,351 @@
+"""Need-to-offering ranking over a pool of interchange offering records (../catalog interchange format).
+
+`Pool(records)` precomputes everything that does not depend on the need: segmented text as an
+inverted index for BM25, one boolean column per industry code, region and deployment mode for the
+hard constraints, a scenario matrix, prices and stage ranges. `Pool.match(need)` then costs a few
+vectorised passes over the pool, so a 100k-offering pool answers in milliseconds.
+
+The order blends, for offerings that pass the hard constraints (`Pool.allowed`):
+  scenario fit   the need's scenarios, detected from its words (cues.py), against the offering's;
+  text relevance segmented BM25 over name, tags, summary and description, query synonyms expanded;
+  kind fit       "租几张 GPU 卡" wants compute, "请人讲讲课" training, whatever the scenarios;
+  stage fit      the need's stage inside the offering's [min_stage, max_stage];
+  price fit      the entry price against the budget (hard limit is twice the budget);
+  evidence       published cases for the offering (log-scaled);
+  specificity    an offering written for the need's industry before a one-for-everyone offering.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from smeai import taxonomy, text
+from smeai.i18n import _
+from smeai.matching import cues
+
+WEIGHTS = {
+    "scenario": 0.42,
+    "link": 0.10,
+    "text": 0.30,
+    "kind": 0.18,
+    "stage": 0.06,
+    "price": 0.05,
+    "evidence": 0.04,
+    "specific": 0.05,
+}
+CUE_SHARE = 0.7  # scenario detection: the cue file's share; the rest comes from the pool's vocabulary
+BM25_K1, BM25_B = 1.2, 0.75
+FIELD_REPEAT = {"name": 2, "tags": 2, "scenario_names": 1, "summary": 1, "description": 1}
+
+
+@dataclass(frozen=True)
+class Need:
+    text: str
+    industry: str | None = None
+    province_code: str | None = None
+    stage: int | None = None
+    budget_wan: float | None = None
+    deployment: tuple[str, ...] = ()
+    id: str | None = None
+
+    @classmethod
+    def from_record(cls, rec: Mapping[str, Any]) -> Need:
+        return cls(
+            text=str(rec.get("text") or ""),
+            industry=rec.get("industry") or None,
+            province_code=str(rec["province_code"]) if rec.get("province_code") else None,
+            stage=rec.get("stage"),
+            budget_wan=rec.get("budget_wan"),
+            deployment=tuple(rec.get("deployment") or ()),
+            id=rec.get("id"),
+        )
+
+
+@dataclass
+class Match:
+    id: str
+    score: float
+    reasons: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "score": round(self.score, 4), "reasons": self.reasons}
+
+
+def industry_covers(need_industry: str) -> set[str]:
+    """The offering industry codes that cover a need's industry (interchange.md, hard constraints)."""
+    codes = {"*", need_industry}
+    if need_industry.startswith("C") and len(need_industry) > 1:
+        codes.add("C")
+        group = taxonomy.load().group_of_division(need_industry[1:])
+        if group:
+            codes.add(group.code)
+    elif need_industry in taxonomy.load().groups:
+        codes.add("C")
+    return codes
+
+
+def passes(offering: Mapping[str, Any], need: Need) -> bool:
+    """The hard constraints for one pair, written plainly (the Pool applies them vectorised)."""
+    if need.industry and not set(offering["industries"]) & industry_covers(need.industry):
+        return False
+    if need.province_code and not {"*", need.province_code} & set(offering["regions"]):
+        return False
+    if need.deployment and not set(need.deployment) & set(offering["deployment"]):
+        return False
+    return not (need.budget_wan is not None and offering["pricing"]["entry_price_wan"] > 2 * need.budget_wan)
+
+
+def _offering_text(o: Mapping[str, Any]) -> dict[str, str]:
+    tax = taxonomy.load()
+    return {
+        "name": o.get("name", ""),
+        "tags": " ".join(o.get("tags") or ()),
+        "scenario_names": " ".join(tax.scenarios[s].zh for s in o.get("scenarios", ()) if s in tax.scenarios),
+        "summary": o.get("summary", ""),
+        "description": o.get("description") or "",
+    }
+
+
+class Pool:
+    def __init__(self, records: Iterable[Mapping[str, Any]], *, case_counts: Mapping[str, int] | None = None):
+        self.records = list(records)
+        n = len(self.records)
+        self.ids = [str(o["id"]) for o in self.records]
+        self.scenario_codes = list(taxonomy.load().scenarios)
+        scen_index = {c: i for i, c in enumerate(self.scenario_codes)}
+        links = sorted({str(t.extra.get("link")) for t in taxonomy.load().scenarios.values()})
+        self.scenario_link = np.array(
+            [links.index(str(taxonomy.load().scenarios[c].extra.get("link"))) for c in self.scenario_codes]
+        )
+        self.scen = np.zeros((n, len(self.scenario_codes)), dtype=np.float32)
+        self.n_links = len(links)
+        self.kind = np.array([cues.KINDS.index(o["kind"]) if o["kind"] in cues.KINDS else -1 for o in self.records])
+        self.price = np.array([float(o["pricing"]["entry_price_wan"]) for o in self.records], dtype=np.float64)
+        self.min_stage = np.array([int(o.get("min_stage") or 0) for o in self.records])
+        self.max_stage = np.array([int(4 if o.get("max_stage") is None else o["max_stage"]) for o in self.records])
+        self.industry_cols: dict[str, np.ndarray] = {}
+        self.region_cols: dict[str, np.ndarray] = {}
+        self.deploy_cols: dict[str, np.ndarray] = {}
+        self.any_industry = np.zeros(n, dtype=bool)
+        for i, o in enumerate(self.records):
+            for s in o.get("scenarios", ()):
+                if s in scen_index:
+                    self.scen[i, scen_index[s]] = 1.0
+            for code in o["industries"]:
+                self.industry_cols.setdefault(code, np.zeros(n, dtype=bool))[i] = True
+            for code in o["regions"]:
+                self.region_cols.setdefault(str(code), np.zeros(n, dtype=bool))[i] = True
+            for mode in o["deployment"]:
+                self.deploy_cols.setdefault(mode, np.zeros(n, dtype=bool))[i] = True
+        self.any_industry = self.industry_cols.get("*", np.zeros(n, dtype=bool))
+        self.any_region = self.region_cols.get("*", np.zeros(n, dtype=bool))
+        self.set_case_counts(case_counts or {})
+        self._build_bm25()
+
+    def set_case_counts(self, counts: Mapping[str, int]) -> None:
+        self.cases = np.array([int(counts.get(i, 0)) for i in self.ids], dtype=np.float64)
+
+    # ---------------------------------------------------------------- text index
+    def _build_bm25(self) -> None:
+        vocab: dict[str, int] = {}
+        postings: dict[int, dict[int, float]] = {}
+        lengths = np.zeros(len(self.records), dtype=np.float64)
+        cache: dict[str, list[str]] = {}  # synthetic and near-duplicate pools repeat their texts
+        for i, o in enumerate(self.records):
+            length = 0
+            for fname, value in _offering_text(o).items():
+                toks = cache.get(value)
+                if toks is None:
+                    toks = cache[value] = text.tokens(value)
+                rep = FIELD_REPEAT[fname]
+                length += rep * len(toks)
+                for t in toks:
+                    tid = vocab.setdefault(t, len(vocab))
+                    row = postings.setdefault(tid, {})
+                    row[i] = row.get(i, 0.0) + rep
+            lengths[i] = length
+        avg = float(lengths.mean()) if len(lengths) else 1.0
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths / max(avg, 1e-9))
+        n = len(self.records)
+        self.vocab = vocab
+        self.post_docs: list[np.ndarray] = []
+        self.post_w: list[np.ndarray] = []
+        # What the pool itself says a word is about: P(scenario | word) over the offerings that use it,
+        # times the word's idf. Lets a need's words point to scenarios the cue file does not list.
+        self.term_scen = np.zeros((len(vocab), len(self.scenario_codes)), dtype=np.float32)
+        for tid in range(len(vocab)):
+            row = postings[tid]
+            docs = np.fromiter(row.keys(), dtype=np.int64, count=len(row))
+            tf = np.fromiter(row.values(), dtype=np.float64, count=len(row))
+            idf = math.log(1 + (n - len(row) + 0.5) / (len(row) + 0.5))
+            self.post_docs.append(docs)
+            self.post_w.append(idf * tf * (BM25_K1 + 1) / (tf + norm[docs]))
+            self.term_scen[tid] = idf * self.scen[docs].mean(axis=0)
+
+    def bm25(self, query_terms: Sequence[str], *, original: set[str] | None = None) -> np.ndarray:
+        """BM25 for every offering; expanded synonyms count half as much as the need's own words."""
+        scores = np.zeros(len(self.records), dtype=np.float64)
+        for t in dict.fromkeys(query_terms):
+            tid = self.vocab.get(t)
+            if tid is None:
+                continue
+            weight = 1.0 if original is None or t in original else 0.5
+            scores[self.post_docs[tid]] += weight * self.post_w[tid]
+        return scores
+
+    def pool_scenarios(self, query_terms: Sequence[str], original: set[str]) -> np.ndarray:
+        vec = np.zeros(len(self.scenario_codes), dtype=np.float32)
+        for t in dict.fromkeys(query_terms):
+            tid = self.vocab.get(t)
+            if tid is not None:
+                vec += (1.0 if t in original else 0.5) * self.term_scen[tid]
+        top = vec.max() if len(vec) else 0.0
+        return vec / top if top > 0 else vec
+
+    def need_scenarios(self, need: Need) -> tuple[np.ndarray, dict[str, float], list[str], list[str]]:
+        """Scenario weights for a need (cue file blended with the pool's own vocabulary), kind cues,
+        its tokens and their synonym expansion."""
+        scen_w, kind_w = cues.detect(need.text)
+        query = text.tokens(need.text)
+        expanded = text.expand(query)
+        cue_vec = np.array([scen_w.get(c, 0.0) for c in self.scenario_codes], dtype=np.float32)
+        vec = CUE_SHARE * cue_vec + (1 - CUE_SHARE) * self.pool_scenarios(expanded, set(query))
+        top = vec.max() if len(vec) else 0.0
+        return (vec / top if top > 0 else vec), kind_w, query, expanded
+
+    # ---------------------------------------------------------------- constraints
+    def allowed(self, need: Need) -> np.ndarray:
+        n = len(self.records)
+        mask = np.ones(n, dtype=bool)
+        if need.industry:
+            ok = np.zeros(n, dtype=bool)
+            for code in industry_covers(need.industry):
+                if code in self.industry_cols:
+                    ok |= self.industry_cols[code]
+            mask &= ok
+        if need.province_code:
+            mask &= self.any_region | self.region_cols.get(need.province_code, np.zeros(n, dtype=bool))
+        if need.deployment:
+            ok = np.zeros(n, dtype=bool)
+            for mode in need.deployment:
+                if mode in self.deploy_cols:
+                    ok |= self.deploy_cols[mode]
+            mask &= ok
+        if need.budget_wan is not None:
+            mask &= self.price <= 2 * float(need.budget_wan)
+        return mask
+
+    # ---------------------------------------------------------------- ranking
+    def features(self, need: Need, idx: np.ndarray) -> dict[str, np.ndarray]:
+        vec, kind_w, query, expanded = self.need_scenarios(need)
+        link_vec = np.zeros(self.n_links, dtype=np.float32)
+        np.maximum.at(link_vec, self.scenario_link, vec)
+        scen = self.scen[idx]
+        scenario_fit = (scen * vec).max(axis=1) if len(idx) else np.zeros(0)
+        # Same business link, other scenario: an adjacent offering that may help in part.
+        offering_links = scen * link_vec[self.scenario_link]
+        link_fit = offering_links.max(axis=1) if len(idx) else np.zeros(0)
+        kinds = self.kind[idx]
+        kind_top = max(kind_w.values(), default=0.0)
+        kind_fit = np.zeros(len(idx))
+        for k, w in kind_w.items():
+            kind_fit = np.maximum(kind_fit, np.where(kinds == cues.KINDS.index(k), w / kind_top, 0.0))
+        # A need with no scenario cue at all leans on text and kind; one with a kind cue strong enough
+        # (compute, training) is satisfied by that kind even without scenarios.
+        bm = self.bm25(expanded, original=set(query))[idx]
+        top = bm.max() if len(bm) else 0.0
+        text_fit = bm / top if top > 0 else bm
+        stage_fit = np.ones(len(idx))
+        if need.stage is not None:
+            gap = np.maximum(self.min_stage[idx] - need.stage, 0) + np.maximum(need.stage - self.max_stage[idx], 0)
+            stage_fit = np.clip(1.0 - 0.4 * gap, 0.0, 1.0)
+        price_fit = np.ones(len(idx))
+        if need.budget_wan is not None:
+            budget = max(float(need.budget_wan), 1e-9)
+            over = np.clip((self.price[idx] - budget) / budget, 0.0, 1.0)
+            price_fit = 1.0 - over
+        evidence = np.minimum(np.log1p(self.cases[idx]) / math.log(6), 1.0)
+        specific = np.ones(len(idx))
+        if need.industry:
+            specific = np.where(self.any_industry[idx], 0.0, 1.0)
+        return {
+            "scenario": scenario_fit,
+            "link": link_fit,
+            "text": text_fit,
+            "kind": kind_fit,
+            "stage": stage_fit,
+            "price": price_fit,
+            "evidence": evidence,
+            "specific": specific,
+        }
+
+    def match(self, need: Need, *, top: int = 10, reasons: bool = True) -> list[Match]:
+        idx = np.flatnonzero(self.allowed(need))
+        if not len(idx) or top <= 0:
+            return []
+        feats = self.features(need, idx)
+        score = sum(WEIGHTS[k] * v for k, v in feats.items())
+        k = min(top, len(idx))
+        best = np.argpartition(-score, k - 1)[:k]
+        best = best[np.lexsort((idx[best], -score[best]))]  # score, then pool order: deterministic
+        vec = self.need_scenarios(need)[0]
+        scen_w = {c: float(w) for c, w in zip(self.scenario_codes, vec, strict=True) if w > 0}
+        out = []
+        for j in best:
+            i = int(idx[j])
+            why = explain(self.records[i], need, scen_w, int(self.cases[i])) if reasons else []
+            out.append(Match(self.ids[i], float(score[j]), why))
+        return out
+
+
+def _wan(value: float) -> str:
+    return f"{value:g}"
+
+
+def explain(o: Mapping[str, Any], need: Need, scen_w: Mapping[str, float], cases: int) -> list[str]:
+    """Short reasons, in the current language (the match command sets Chinese)."""
+    reasons = []
+    industries = set(o["industries"])
+    if need.industry and industries - {"*"} & industry_covers(need.industry):
+        reasons.append(_("Industry: {name}").format(name=_industry_name(need.industry)))
+    elif "*" in industries:
+        reasons.append(_("Industry: any"))
+    matched = [s for s in o.get("scenarios", ()) if scen_w.get(s, 0) >= 0.5]
+    shown = matched or list(o.get("scenarios", ()))[:2]
+    if shown:
+        reasons.append(_("Scenario: {names}").format(names="、".join(taxonomy.name("scenarios", s) for s in shown)))
+    if cases:
+        reasons.append(_("{n} published case(s) in this field").format(n=cases))
+    price = float(o["pricing"]["entry_price_wan"])
+    if price == 0:
+        reasons.append(_("Free to start"))
+    elif need.budget_wan is None:
+        reasons.append(_("First year about {price} wan yuan").format(price=_wan(price)))
+    elif price <= need.budget_wan:
+        reasons.append(_("First year about {price} wan yuan, within budget").format(price=_wan(price)))
+    else:
+        reasons.append(
+            _("First year about {price} wan yuan, above the budget of {budget} wan yuan").format(
+                price=_wan(price), budget=_wan(float(need.budget_wan))
+            )
+        )
+    if need.stage is not None:
+        lo, hi = int(o.get("min_stage") or 0), int(4 if o.get("max_stage") is None else o["max_stage"])
+        if lo <= need.stage <= hi:
+            reasons.append(_("Suits your application stage"))
+        elif need.stage < lo:
+            reasons.append(_("Built for enterprises further along (stage {n} and up)").format(n=lo))
+    return reasons
+
+
+def _industry_name(code: str) -> str:
+    if code.startswith("C") and len(code) > 1:
+        return taxonomy.name("divisions", code[1:])
+    if code in taxonomy.load().groups:
+        return taxonomy.name("groups", code)
+    return taxonomy.name("sections", code)
