@@ -1,0 +1,76 @@
+"""`smeai catalog ...`: interchange import and export, the review queue."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from smeai.auth import service as auth_service
+from smeai.auth.actor import Actor
+from smeai.catalog import service
+from smeai.catalog.schemas import OfferingOut
+from smeai.cli_support import JsonFlag, console, emit, err_console, print_json
+from smeai.db import session_scope
+
+NAME = "catalog"
+app = typer.Typer(help="Resource pool (资源池): import and export offerings, review listings.")
+
+AsOptional = Annotated[
+    str | None, typer.Option("--as", help="Email of the user to act as (default: the system, for operators).")
+]
+
+
+def _actor(session, as_user: str | None) -> Actor:  # type: ignore[no-untyped-def]
+    return Actor.system() if as_user is None else auth_service.actor_for_email(session, as_user)
+
+
+@app.command("import")
+def import_file(
+    path: Annotated[Path, typer.Argument(help="Interchange JSON Lines file (one offering per line).", exists=True)],
+    as_user: AsOptional = None,
+    strict: Annotated[bool, typer.Option(help="Exit with status 1 when any line is invalid.")] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Import offerings: valid lines are created or updated by id and published at once; each invalid
+    line is reported with its line number, field and reason. Importing a file again changes nothing."""
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    with session_scope() as session:
+        report = service.import_records(session, _actor(session, as_user), lines)
+    if json_out:
+        print_json(report.model_dump() | {"imported": report.imported})
+    else:
+        console.print(
+            f"imported {report.imported} offering(s): {report.created} created, {report.updated} updated, "
+            f"{report.unchanged} unchanged; {len({p.line for p in report.problems})} invalid line(s)"
+        )
+        for p in report.problems:
+            typer.echo(f"line {p.line}: {p.field}: {p.reason}")
+    if strict and report.problems:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")] = None,
+) -> None:
+    """Export the published pool in the interchange format (JSON Lines)."""
+    with session_scope() as session:
+        rows = service.export_records(session, None)
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err_console.print(f"exported {len(rows)} offering(s) to {output}")
+
+
+@app.command("queue")
+def queue(as_user: AsOptional = None, json_out: JsonFlag = False) -> None:
+    """Offerings waiting for review (遴选), oldest first."""
+    with session_scope() as session:
+        rows = service.list_review_queue(session, _actor(session, as_user))
+        emit(rows, OfferingOut, as_json=json_out, columns=("id", "ext_id", "name", "provider_name", "kind"))

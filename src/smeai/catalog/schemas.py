@@ -1,0 +1,289 @@
+"""The resource pool's records: the interchange Offering (shared/catalog/interchange.md), the
+provider's form, and what the API and `--json` return.
+
+`OfferingRecord` is the contract other domains (matching) and other centres rely on: validation here
+follows interchange.md rule by rule, and industries, scenarios and regions are checked against the
+taxonomy.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+
+from smeai import taxonomy
+
+
+class OfferingKind(StrEnum):
+    SAAS = "saas"  # 智能原生 SaaS
+    PLATFORM = "platform"  # 开发/行业平台
+    AGENT = "agent"  # 场景化智能体
+    MODEL = "model"  # 模型/MaaS
+    APPLIANCE = "appliance"  # 一体机
+    SERVICE = "service"  # 定制开发/咨询/集成
+    COMPUTE = "compute"  # 算力
+    DATASET = "dataset"  # 数据集
+    TRAINING = "training"  # 培训
+
+
+# interchange.md: scenarios "may be empty for compute, dataset, training"
+SCENARIO_OPTIONAL_KINDS = frozenset({OfferingKind.COMPUTE, OfferingKind.DATASET, OfferingKind.TRAINING})
+
+
+class Deployment(StrEnum):
+    SAAS = "saas"
+    PRIVATE = "private"  # 私有化
+    APPLIANCE = "appliance"  # 一体机
+    EDGE = "edge"  # 端侧
+    API = "api"
+
+
+class PricingModel(StrEnum):
+    SUBSCRIPTION = "subscription"
+    PER_CALL = "per_call"
+    PER_TOKEN = "per_token"
+    PER_DATA = "per_data"
+    VALUE_SHARE = "value_share"
+    ONE_OFF = "one_off"
+    FREE = "free"
+
+
+class OfferingStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+ANY = "*"
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def industry_code_ok(code: str) -> bool:
+    """`*`, a section letter (`C`), `C` + a manufacturing division (`C33`) or a report group (`K1`)."""
+    tax = taxonomy.load()
+    if code == ANY or code in tax.sections or code in tax.groups:
+        return True
+    return code.startswith("C") and code[1:] in tax.divisions
+
+
+def _text(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class Pricing(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: PricingModel
+    # indicative first-year cost for an SME, 万元; a JSON number: true and "8" are not prices
+    entry_price_wan: float = Field(ge=0, strict=True)
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _free_costs_nothing(self) -> Pricing:
+        if self.model == PricingModel.FREE and self.entry_price_wan != 0:
+            raise ValueError("entry_price_wan: a free offering has entry price 0")
+        return self
+
+
+def _codes(values: list[str], *, allow_any: bool, check, what: str) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("duplicate code")
+    if ANY in values:
+        if not allow_any:
+            raise ValueError("* is not allowed here")
+        if len(values) > 1:
+            raise ValueError("* cannot be combined with other codes")
+        return values
+    bad = [v for v in values if not check(v)]
+    if bad:
+        raise ValueError(f"unknown {what}: {', '.join(bad)}")
+    return values
+
+
+class OfferingFields(BaseModel):
+    """Everything of an offering but its id and provider: what a provider fills in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(max_length=200)]
+    kind: OfferingKind
+    summary: str
+    description: str | None = None
+    industries: list[str] = Field(min_length=1)
+    scenarios: list[str]
+    deployment: list[Deployment] = Field(min_length=1)
+    pricing: Pricing
+    regions: list[str] = Field(min_length=1)
+    min_stage: StrictInt = Field(default=0, ge=0, le=4)
+    max_stage: StrictInt = Field(default=4, ge=0, le=4)
+    tags: list[NonEmpty] = Field(default_factory=list)
+    voucher_eligible: list[NonEmpty] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _text(v)
+
+    @field_validator("summary")
+    @classmethod
+    def _summary(cls, v: str) -> str:
+        v = _text(v)
+        if not _HAN.search(v):
+            raise ValueError("must be written in Chinese")
+        return v
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, v: str | None) -> str | None:
+        if v is not None and not _HAN.search(v):
+            raise ValueError("must be written in Chinese")
+        return v
+
+    @field_validator("industries")
+    @classmethod
+    def _industries(cls, v: list[str]) -> list[str]:
+        return _codes(v, allow_any=True, check=industry_code_ok, what="industry code")
+
+    @field_validator("scenarios")
+    @classmethod
+    def _scenarios(cls, v: list[str]) -> list[str]:
+        return _codes(v, allow_any=False, check=lambda c: c in taxonomy.load().scenarios, what="scenario")
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, v: list[str]) -> list[str]:
+        return _codes(v, allow_any=True, check=lambda c: c in taxonomy.load().provinces, what="province")
+
+    @field_validator("deployment")
+    @classmethod
+    def _deployment(cls, v: list[Deployment]) -> list[Deployment]:
+        if len(set(v)) != len(v):
+            raise ValueError("duplicate deployment mode")
+        return v
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> OfferingFields:
+        if self.min_stage > self.max_stage:
+            raise ValueError("max_stage: must not be below min_stage")
+        if not self.scenarios and self.kind not in SCENARIO_OPTIONAL_KINDS:
+            raise ValueError(f"scenarios: at least one scenario for kind {self.kind}")
+        return self
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+class OfferingRecord(OfferingFields):
+    """One line of the interchange file (interchange.md, "Offering")."""
+
+    id: Annotated[str, Field(max_length=100)]
+    provider: Annotated[str, Field(max_length=200)]
+
+    @field_validator("id", "provider")
+    @classmethod
+    def _required_text(cls, v: str) -> str:
+        return _text(v)
+
+    def to_interchange(self) -> dict[str, Any]:
+        """The JSON object of one line, fields in interchange.md's order; absent optionals left out."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "provider": self.provider,
+            "kind": str(self.kind),
+            "summary": self.summary,
+        }
+        if self.description is not None:
+            out["description"] = self.description
+        price = self.pricing.entry_price_wan
+        pricing: dict[str, Any] = {"model": str(self.pricing.model), "entry_price_wan": _number(price)}
+        if self.pricing.note is not None:
+            pricing["note"] = self.pricing.note
+        out |= {
+            "industries": list(self.industries),
+            "scenarios": list(self.scenarios),
+            "deployment": [str(d) for d in self.deployment],
+            "pricing": pricing,
+            "regions": list(self.regions),
+            "min_stage": self.min_stage,
+            "max_stage": self.max_stage,
+            "tags": list(self.tags),
+            "voucher_eligible": list(self.voucher_eligible),
+        }
+        return out
+
+
+class ImportProblem(BaseModel):
+    line: int
+    field: str
+    reason: str
+
+
+class ImportReport(BaseModel):
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    problems: list[ImportProblem] = Field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+class OfferingOut(BaseModel):
+    """An offering as the API returns it: the interchange fields plus its place in the pool."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    ext_id: str
+    name: str
+    provider_id: int
+    provider_name: str
+    kind: str
+    summary: str
+    description: str | None
+    industries: list[str]
+    scenarios: list[str]
+    deployment: list[str]
+    pricing_model: str
+    entry_price_wan: float
+    pricing_note: str | None
+    regions: list[str]
+    min_stage: int
+    max_stage: int
+    tags: list[str]
+    voucher_eligible: list[str]
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+
+
+class ReviewIn(BaseModel):
+    """An operator's decision (遴选): the checklist, a comment, approve or reject."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approve: bool
+    checklist: dict[str, bool] = Field(default_factory=dict)
+    comment: str = ""
+
+
+class CommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str = Field(min_length=1, max_length=4000)

@@ -1,0 +1,496 @@
+"""The resource pool's rules: who sees and changes which offering, the review (遴选) workflow,
+interchange import and export.
+
+Enterprises and the public see published offerings only; a provider member also sees its own
+organisation's offerings in every state; reviewers see everything not deleted. A hidden offering
+answers exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from smeai.auth import service as auth_service
+from smeai.auth.actor import Actor
+from smeai.auth.models import Organisation
+from smeai.auth.permissions import OrgKind, Permission
+from smeai.auth.schemas import OrganisationIn
+from smeai.catalog.models import Offering, OfferingEvent
+from smeai.catalog.schemas import (
+    ImportProblem,
+    ImportReport,
+    OfferingFields,
+    OfferingRecord,
+    OfferingStatus,
+    ReviewIn,
+)
+from smeai.db import utcnow
+from smeai.errors import Conflict, Invalid, NotFound
+from smeai.i18n import N_
+
+S = OfferingStatus
+
+
+class OfferingAction(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    DELETED = "deleted"
+    IMPORTED = "imported"
+    COMMENTED = "commented"
+
+
+class OfferingNotEditable(Conflict):
+    code = "offering_not_editable"
+
+
+class OfferingWrongStatus(Conflict):
+    code = "offering_wrong_status"
+
+
+# The operator's 遴选 checklist: each item must be ticked to approve (msgids; shown translated).
+CHECKLIST: dict[str, str] = {
+    "provider_verified": N_("The provider is a real, registered organisation"),
+    "description_accurate": N_("Name, summary and description are accurate and not misleading"),
+    "classification_correct": N_("Industries, scenarios and kind are classified correctly"),
+    "pricing_clear": N_("Pricing model and entry price are stated and plausible for an SME"),
+    "deployment_compliant": N_("Deployment and data handling meet data-security requirements"),
+}
+
+
+# --- visibility -----------------------------------------------------------------------------
+
+
+def visible_offerings(actor: Actor | None) -> ColumnElement[bool]:
+    """As SQL, so list and get cannot disagree. Deleted offerings are visible to nobody."""
+    alive = Offering.deleted_at.is_(None)
+    public = Offering.status == S.PUBLISHED
+    if actor is None:
+        return and_(alive, public)
+    if actor.can(Permission.OFFERING_READ_ANY):
+        return alive
+    own = Offering.provider_id == actor.org_id if actor.can(Permission.OFFERING_WRITE_OWN) else false()
+    return and_(alive, or_(public, own))
+
+
+def _can_edit(actor: Actor, offering: Offering) -> bool:
+    return actor.is_system or (actor.can(Permission.OFFERING_WRITE_OWN) and actor.org_id == offering.provider_id)
+
+
+def get_offering(session: Session, actor: Actor | None, offering_id: int) -> Offering:
+    offering = session.scalar(select(Offering).where(Offering.id == offering_id, visible_offerings(actor)))
+    if offering is None:  # absent and not-yours look the same
+        raise NotFound(N_("Offering not found."))
+    return offering
+
+
+def find_offering_by_ext_id(session: Session, ext_id: str) -> Offering | None:
+    return session.scalar(select(Offering).where(Offering.ext_id == ext_id))
+
+
+def get_offering_by_ext_id(session: Session, actor: Actor | None, ext_id: str) -> Offering:
+    offering = session.scalar(select(Offering).where(Offering.ext_id == ext_id, visible_offerings(actor)))
+    if offering is None:
+        raise NotFound(N_("Offering not found."))
+    return offering
+
+
+def list_offerings(
+    session: Session,
+    actor: Actor | None,
+    *,
+    status: OfferingStatus | None = None,
+    provider_id: int | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[Offering]:
+    query = select(Offering).where(visible_offerings(actor))
+    if status is not None:
+        query = query.where(Offering.status == status)
+    if provider_id is not None:
+        query = query.where(Offering.provider_id == provider_id)
+    return list(
+        session.scalars(query.order_by(Offering.updated_at.desc(), Offering.id.desc()).limit(limit).offset(offset))
+    )
+
+
+def list_own_offerings(session: Session, actor: Actor) -> list[Offering]:
+    """The provider workspace: every offering of the actor's organisation, any status."""
+    actor.require(Permission.OFFERING_WRITE_OWN)
+    query = select(Offering).where(Offering.provider_id == actor.org_id, Offering.deleted_at.is_(None))
+    return list(session.scalars(query.order_by(Offering.updated_at.desc(), Offering.id.desc())))
+
+
+def list_review_queue(session: Session, actor: Actor) -> list[Offering]:
+    """The operator workspace: offerings waiting for review, oldest first."""
+    actor.require(Permission.OFFERING_REVIEW)
+    query = select(Offering).where(Offering.status == S.SUBMITTED, Offering.deleted_at.is_(None))
+    return list(session.scalars(query.order_by(Offering.submitted_at, Offering.id)))
+
+
+def status_counts(session: Session, actor: Actor) -> dict[str, int]:
+    query = select(Offering.status, func.count()).where(visible_offerings(actor)).group_by(Offering.status)
+    return {status: n for status, n in session.execute(query)}
+
+
+def history(session: Session, actor: Actor | None, offering_id: int) -> list[OfferingEvent]:
+    """Edits, decisions and comments. The public sees none; owners and reviewers see all."""
+    offering = get_offering(session, actor, offering_id)
+    if actor is None or not (_can_edit(actor, offering) or actor.can(Permission.OFFERING_READ_ANY)):
+        return []
+    return list(offering.events)
+
+
+# --- records --------------------------------------------------------------------------------
+
+
+def to_record(offering: Offering) -> OfferingRecord:
+    """An offering in interchange form (validated on the way in, so constructed without re-checking)."""
+    return OfferingRecord.model_validate(_record_dict(offering))
+
+
+def _record_dict(offering: Offering) -> dict[str, Any]:
+    pricing: dict[str, Any] = {"model": offering.pricing_model, "entry_price_wan": offering.entry_price_wan}
+    if offering.pricing_note is not None:
+        pricing["note"] = offering.pricing_note
+    return {
+        "id": offering.ext_id,
+        "name": offering.name,
+        "provider": offering.provider.name,
+        "kind": offering.kind,
+        "summary": offering.summary,
+        "description": offering.description,
+        "industries": list(offering.industries),
+        "scenarios": list(offering.scenarios),
+        "deployment": list(offering.deployment),
+        "pricing": pricing,
+        "regions": list(offering.regions),
+        "min_stage": offering.min_stage,
+        "max_stage": offering.max_stage,
+        "tags": list(offering.tags),
+        "voucher_eligible": list(offering.voucher_eligible),
+    }
+
+
+def _snapshot(offering: Offering) -> dict[str, Any]:
+    return to_record(offering).to_interchange()
+
+
+def _apply(offering: Offering, data: OfferingFields) -> None:
+    offering.name = data.name
+    offering.kind = str(data.kind)
+    offering.summary = data.summary
+    offering.description = data.description
+    offering.industries = list(data.industries)
+    offering.scenarios = list(data.scenarios)
+    offering.deployment = [str(d) for d in data.deployment]
+    offering.regions = list(data.regions)
+    offering.tags = list(data.tags)
+    offering.voucher_eligible = list(data.voucher_eligible)
+    offering.pricing_model = str(data.pricing.model)
+    offering.entry_price_wan = float(data.pricing.entry_price_wan)
+    offering.pricing_note = data.pricing.note
+    offering.min_stage = data.min_stage
+    offering.max_stage = data.max_stage
+
+
+def _event(
+    session: Session,
+    actor: Actor,
+    offering: Offering,
+    action: OfferingAction,
+    *,
+    from_status: str | None,
+    comment: str | None = None,
+    checklist: dict[str, bool] | None = None,
+    snapshot: bool = False,
+) -> OfferingEvent:
+    event = OfferingEvent(
+        offering=offering,
+        action=str(action),
+        from_status=from_status,
+        to_status=offering.status,
+        user_id=actor.user_id,
+        comment=comment,
+        checklist=checklist,
+        snapshot=_snapshot(offering) if snapshot else None,
+        at=utcnow(),
+    )
+    session.add(event)
+    return event
+
+
+def published_offering_records(session: Session) -> list[OfferingRecord]:
+    """Every published, not deleted offering in interchange form (matching's pool), in pool order."""
+    query = select(Offering).where(visible_offerings(None)).order_by(Offering.id)
+    return [to_record(o) for o in session.scalars(query)]
+
+
+# --- provider self-service ------------------------------------------------------------------
+
+
+def create_offering(session: Session, actor: Actor, data: OfferingFields) -> Offering:
+    """A provider member lists an offering for its organisation; it starts as a draft."""
+    actor.require(Permission.OFFERING_WRITE_OWN)
+    if actor.org_id is None or actor.org_kind != OrgKind.PROVIDER:
+        raise Invalid(N_("Only a provider organisation can list offerings."))
+    now = utcnow()
+    offering = Offering(
+        ext_id=f"smeai-{uuid.uuid4().hex[:12]}",
+        provider_id=actor.org_id,
+        status=S.DRAFT,
+        created_by_id=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    _apply(offering, data)
+    session.add(offering)
+    session.flush()
+    session.refresh(offering)
+    _event(session, actor, offering, OfferingAction.CREATED, from_status=None, snapshot=True)
+    session.flush()
+    return offering
+
+
+def update_offering(session: Session, actor: Actor, offering_id: int, data: OfferingFields) -> Offering:
+    """Edit an own offering. A published one goes back to review: only reviewed text is public."""
+    offering = get_offering(session, actor, offering_id)  # 404 before 403
+    if not _can_edit(actor, offering):
+        actor.require(Permission.OFFERING_WRITE_OWN)
+        raise NotFound(N_("Offering not found."))
+    if offering.status == S.SUBMITTED:
+        raise OfferingNotEditable(N_("An offering under review cannot be edited; withdraw it first."))
+    before = offering.status
+    _apply(offering, data)
+    offering.updated_at = utcnow()
+    if before == S.PUBLISHED:
+        offering.status, offering.submitted_at = S.SUBMITTED, offering.updated_at
+    _event(session, actor, offering, OfferingAction.UPDATED, from_status=before, snapshot=True)
+    session.flush()
+    return offering
+
+
+def _own_for_change(session: Session, actor: Actor, offering_id: int) -> Offering:
+    offering = get_offering(session, actor, offering_id)
+    if not _can_edit(actor, offering):
+        actor.require(Permission.OFFERING_WRITE_OWN)
+        raise NotFound(N_("Offering not found."))
+    return offering
+
+
+def submit_offering(session: Session, actor: Actor, offering_id: int) -> Offering:
+    """Send a draft (or a rejected or withdrawn offering) to the centre for review."""
+    offering = _own_for_change(session, actor, offering_id)
+    if offering.status not in (S.DRAFT, S.REJECTED, S.WITHDRAWN):
+        raise OfferingWrongStatus(N_("Only a draft, rejected or withdrawn offering can be submitted."))
+    before = offering.status
+    offering.status, offering.submitted_at = S.SUBMITTED, utcnow()
+    offering.updated_at = offering.submitted_at
+    _event(session, actor, offering, OfferingAction.SUBMITTED, from_status=before)
+    session.flush()
+    return offering
+
+
+def withdraw_offering(session: Session, actor: Actor, offering_id: int) -> Offering:
+    """Take a submitted or published offering off the pool; it can be edited and submitted again."""
+    offering = _own_for_change(session, actor, offering_id)
+    if offering.status not in (S.SUBMITTED, S.PUBLISHED):
+        raise OfferingWrongStatus(N_("Only a submitted or published offering can be withdrawn."))
+    before = offering.status
+    offering.status, offering.updated_at = S.WITHDRAWN, utcnow()
+    _event(session, actor, offering, OfferingAction.WITHDRAWN, from_status=before)
+    session.flush()
+    return offering
+
+
+def delete_offering(session: Session, actor: Actor, offering_id: int) -> None:
+    """Soft delete: gone from every list and page, its history kept."""
+    offering = get_offering(session, actor, offering_id)
+    if not (_can_edit(actor, offering) or actor.can(Permission.OFFERING_REVIEW)):
+        actor.require(Permission.OFFERING_WRITE_OWN)
+        raise NotFound(N_("Offering not found."))
+    offering.deleted_at = offering.updated_at = utcnow()
+    _event(session, actor, offering, OfferingAction.DELETED, from_status=offering.status)
+    session.flush()
+
+
+# --- operator review (遴选) -----------------------------------------------------------------
+
+
+def review_offering(session: Session, actor: Actor, offering_id: int, decision: ReviewIn) -> Offering:
+    """Approve (publish) or reject a submitted offering. Approval needs every checklist item;
+    a rejection needs a comment the provider can act on."""
+    offering = get_offering(session, actor, offering_id)
+    actor.require(Permission.OFFERING_REVIEW)
+    if offering.status != S.SUBMITTED:
+        raise OfferingWrongStatus(N_("Only a submitted offering can be reviewed."))
+    unknown = sorted(set(decision.checklist) - set(CHECKLIST))
+    if unknown:
+        raise Invalid(N_("Unknown checklist item."), fields={"checklist": ", ".join(unknown)})
+    checklist = {key: bool(decision.checklist.get(key)) for key in CHECKLIST}
+    comment = decision.comment.strip()
+    if decision.approve and not all(checklist.values()):
+        missing = [k for k, v in checklist.items() if not v]
+        raise Invalid(N_("Tick every checklist item before approving."), fields={"checklist": ", ".join(missing)})
+    if not decision.approve and not comment:
+        raise Invalid(N_("Say why the offering is rejected."), fields={"comment": "required to reject"})
+    now = utcnow()
+    if decision.approve:
+        offering.status, offering.published_at = S.PUBLISHED, now
+    else:
+        offering.status = S.REJECTED
+    offering.updated_at = now
+    action = OfferingAction.APPROVED if decision.approve else OfferingAction.REJECTED
+    _event(session, actor, offering, action, from_status=S.SUBMITTED, comment=comment or None, checklist=checklist)
+    session.flush()
+    return offering
+
+
+def comment_offering(session: Session, actor: Actor, offering_id: int, comment: str) -> OfferingEvent:
+    """A note in the offering's history, between the provider and the reviewers."""
+    offering = get_offering(session, actor, offering_id)
+    if not (_can_edit(actor, offering) or actor.can(Permission.OFFERING_REVIEW)):
+        actor.require(Permission.OFFERING_REVIEW)
+    text = comment.strip()
+    if not text:
+        raise Invalid(N_("Write a comment."), fields={"comment": "required"})
+    event = _event(session, actor, offering, OfferingAction.COMMENTED, from_status=offering.status, comment=text)
+    session.flush()
+    return event
+
+
+# --- interchange import and export ----------------------------------------------------------
+
+
+def _problems(line: int, exc: ValidationError) -> list[ImportProblem]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)]
+        reason = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        head, sep, tail = reason.partition(": ")
+        if sep and head.isidentifier() and " " not in head:  # a model-level rule names its field
+            loc, reason = [*loc, head], tail
+        if err.get("type") == "missing":
+            reason = "required field is missing"
+        elif err.get("type") == "extra_forbidden":
+            reason = "unknown field"
+        out.append(ImportProblem(line=line, field=".".join(loc) or "-", reason=reason))
+    return out
+
+
+def parse_lines(lines: Iterable[str]) -> tuple[list[tuple[int, OfferingRecord]], list[ImportProblem]]:
+    """Validate every line of an interchange file; the valid records and every problem, by line."""
+    records: list[tuple[int, OfferingRecord]] = []
+    problems: list[ImportProblem] = []
+    first_line: dict[str, int] = {}
+    for number, raw in enumerate(lines, 1):
+        text = raw.strip().lstrip("\ufeff") if number == 1 else raw.strip()
+        if not text:
+            problems.append(ImportProblem(line=number, field="-", reason="blank line"))
+            continue
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problems.append(ImportProblem(line=number, field="-", reason=f"not valid JSON: {exc.msg}"))
+            continue
+        if not isinstance(data, dict):
+            problems.append(ImportProblem(line=number, field="-", reason="not a JSON object"))
+            continue
+        try:
+            record = OfferingRecord.model_validate(data)
+        except ValidationError as exc:
+            problems.extend(_problems(number, exc))
+            continue
+        if record.id in first_line:  # interchange.md: unique within the file
+            problems.append(
+                ImportProblem(line=number, field="id", reason=f"duplicate id, first on line {first_line[record.id]}")
+            )
+            continue
+        first_line[record.id] = number
+        records.append((number, record))
+    return records, problems
+
+
+def _provider_org(session: Session, name: str, cache: dict[str, Organisation]) -> Organisation:
+    if name not in cache:
+        org = auth_service.find_organisation_by_name(session, name)
+        if org is None:
+            # The importer is already authorised (catalog:import); creating the provider is part of
+            # the import, so it runs as the system rather than needing user:manage.
+            org = auth_service.create_organisation(
+                session, Actor.system(), OrganisationIn(name=name, kind=OrgKind.PROVIDER)
+            )
+        cache[name] = org
+    return cache[name]
+
+
+def import_records(session: Session, actor: Actor, lines: Iterable[str]) -> ImportReport:
+    """Import an interchange file: valid lines are created or updated (by `id`) and published at
+    once; invalid lines are reported with line, field and reason. Importing the same file again
+    changes nothing."""
+    actor.require(Permission.CATALOG_IMPORT)
+    records, problems = parse_lines(lines)
+    report = ImportReport(problems=problems)
+    orgs: dict[str, Organisation] = {}
+    existing = (
+        {o.ext_id: o for o in session.scalars(select(Offering).where(Offering.ext_id.in_([r.id for _, r in records])))}
+        if records
+        else {}
+    )
+    for _line, record in records:
+        org = _provider_org(session, record.provider, orgs)
+        offering = existing.get(record.id)
+        now = utcnow()
+        if offering is None:
+            offering = Offering(
+                ext_id=record.id,
+                provider_id=org.id,
+                provider=org,
+                status=S.PUBLISHED,
+                created_by_id=actor.user_id,
+                created_at=now,
+                updated_at=now,
+                published_at=now,
+            )
+            _apply(offering, record)
+            session.add(offering)
+            session.flush()
+            _event(session, actor, offering, OfferingAction.IMPORTED, from_status=None, snapshot=True)
+            report.created += 1
+            continue
+        alive = offering.deleted_at is None and offering.status == S.PUBLISHED
+        if alive and _record_dict(offering) == _record_dict_of(record):
+            report.unchanged += 1
+            continue
+        before = offering.status
+        _apply(offering, record)
+        offering.provider_id, offering.provider = org.id, org
+        offering.deleted_at, offering.status, offering.updated_at = None, S.PUBLISHED, now
+        offering.published_at = offering.published_at or now
+        _event(session, actor, offering, OfferingAction.IMPORTED, from_status=before, snapshot=True)
+        report.updated += 1
+    session.flush()
+    return report
+
+
+def _record_dict_of(record: OfferingRecord) -> dict[str, Any]:
+    data = record.model_dump(mode="json")
+    data["pricing"] = {k: v for k, v in data["pricing"].items() if not (k == "note" and v is None)}
+    data["pricing"]["entry_price_wan"] = float(data["pricing"]["entry_price_wan"])
+    return data
+
+
+def export_records(session: Session, actor: Actor | None) -> list[dict[str, Any]]:
+    """The published pool as interchange objects, one per line of the export."""
+    return [r.to_interchange() for r in published_offering_records(session)]
