@@ -7,12 +7,13 @@ import sys
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from smeai.cli_support import console, err_console
 from smeai.config import get_settings
 from smeai.domains import domain_modules
-from smeai.errors import SmeaiError
-from smeai.i18n import set_lang
+from smeai.errors import Invalid, SmeaiError, fields_from_validation
+from smeai.i18n import N_, _, set_lang
 
 app = typer.Typer(help="smeai: the AI application enablement centre for SMEs.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic).")
@@ -82,11 +83,17 @@ def main() -> None:
     set_lang(os.environ.get("SMEAI_LANG") or get_settings().lang)
     try:
         app()
+    except ValidationError as exc:  # a command's input checked by a schema: same shape as the API's answer
+        _report(Invalid(N_("The input is invalid."), fields=fields_from_validation(exc.errors())))
     except SmeaiError as exc:
-        err_console.print(f"[red]{exc.code}[/red]: {exc.message}")
-        for field, reason in exc.fields.items():
-            err_console.print(f"  {field}: {reason}")
-        sys.exit(1)
+        _report(exc)
+
+
+def _report(exc: SmeaiError) -> None:
+    err_console.print(f"[red]{exc.code}[/red]: {_(exc.message)}", highlight=False)
+    for field, reason in exc.fields.items():
+        err_console.print(f"  {field}: {_(reason)}", highlight=False, markup=False)
+    sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -128,9 +128,9 @@ def test_only_admins_create_users(session):
 
 
 def test_profile_requires_a_division_for_manufacturing_only():
-    with pytest.raises(ValueError, match="mfg_division\n.*Required for manufacturing"):
+    with pytest.raises(ValueError, match=r"mfg_division\n.*Required for manufacturing"):
         ProfileIn(industry_section="C", province_code="13", city="x", size_class="small", revenue_band="0-2")
-    with pytest.raises(ValueError, match="mfg_division\n.*Only for manufacturing"):
+    with pytest.raises(ValueError, match=r"mfg_division\n.*Only for manufacturing"):
         ProfileIn(
             industry_section="F",
             mfg_division="33",
