@@ -89,3 +89,9 @@ def test_repeated_failed_token_requests_are_throttled(session, client, settings)
     ]
     assert codes[:-1] == [401] * settings.login_max_failures
     assert codes[-1] == 429
+
+
+def test_a_revoked_token_stops_working(session, client_for):
+    api = client_for(builders.enterprise(session))
+    assert api.delete("/api/v1/auth/token").status_code == 204
+    assert api.get("/api/v1/me").status_code == 401

@@ -111,3 +111,9 @@ def test_static_assets_are_served_from_the_package(client):
     for asset in ("/static/htmx.min.js", "/static/echarts.min.js", "/static/app.css"):
         assert client.get(asset).status_code == 200
     assert "cdn" not in client.get("/").text.lower()
+
+
+def test_responses_carry_security_headers(client):
+    r = client.get("/")
+    assert r.headers["x-frame-options"] == "DENY"
+    assert r.headers["x-content-type-options"] == "nosniff"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from smeai.auth import service
-from smeai.auth.deps import CurrentActor
+from smeai.auth.deps import CurrentActor, bearer_token
 from smeai.auth.schemas import MeOut, OrganisationOut, ProfileIn, TokenIn, TokenOut, UserOut
 from smeai.db import DbSession
 
@@ -37,6 +37,12 @@ def create_token(data: TokenIn, request: Request, session: DbSession) -> TokenOu
     )
     session.commit()
     return TokenOut(token=secret, expires_at=expires_at)
+
+
+@router.delete("/auth/token", status_code=204, summary="Revoke the bearer token this request carries")
+def revoke_token(request: Request, session: DbSession, actor: CurrentActor) -> None:
+    service.revoke_token(session, bearer_token(request) or "")
+    session.commit()
 
 
 @router.get("/organisations", summary="Organisations the caller may see")

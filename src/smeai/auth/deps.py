@@ -22,14 +22,14 @@ class LoginRequired(NotAuthenticated):
     code = "login_required"
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
 def optional_actor(request: Request, session: DbSession) -> Actor | None:
-    token = _bearer(request)
+    token = bearer_token(request)
     if token is not None:
         actor = service.actor_for_token(session, token, kind="api")
         if actor is None:

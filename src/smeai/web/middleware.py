@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: picks the language per request and sets the CSRF cookie once."""
+"""Pure ASGI middleware: picks the language per request, sets the CSRF cookie once, adds security headers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,12 @@ from smeai.i18n import normalise_lang, set_lang
 from smeai.web.csrf import CSRF_COOKIE
 
 LANG_COOKIE = "smeai_lang"
+# Every response: no MIME sniffing, no framing by other sites, no full URLs leaked to other sites.
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+]
 
 
 class LocaleAndCsrfMiddleware:
@@ -34,6 +40,7 @@ class LocaleAndCsrfMiddleware:
         async def send_with_cookies(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                headers.extend(SECURITY_HEADERS)
                 flags = "; Path=/; SameSite=Lax" + ("; Secure" if self.secure else "")
                 if asked:
                     headers.append(
