@@ -1,0 +1,134 @@
+"""`smeai match` (top level, the interchange contract) and `smeai matching ...` (needs, engagements)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from smeai.auth import service as auth_service
+from smeai.cli_support import AsUser, JsonFlag, emit, print_json
+from smeai.db import session_scope
+from smeai.errors import Invalid
+from smeai.i18n import N_, set_lang
+from smeai.matching import engagements, service
+from smeai.matching.schemas import EngagementOut, NeedIn, NeedOut, NeedRecord, NeedStatus
+
+NAME = "matching"
+app = typer.Typer(help="Supply-demand matching (供需对接): needs, matches, engagements.")
+
+
+def read_needs(path: Path) -> list[NeedRecord]:
+    """One need as a JSON object, or several as JSON Lines; every bad line is named at once."""
+    raw = path.read_text(encoding="utf-8-sig")
+    try:
+        whole = json.loads(raw)
+    except json.JSONDecodeError:
+        whole = None
+    if isinstance(whole, dict):
+        items = [(1, whole)]
+    else:
+        items, problems = [], {}
+        for n, line in enumerate(raw.splitlines(), 1):
+            if line.strip():
+                try:
+                    items.append((n, json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    problems[f"line {n}"] = f"bad JSON: {exc.msg}"
+        if problems:
+            raise Invalid(N_("The need file is invalid."), fields=problems)
+    records, problems = [], {}
+    for n, item in items:
+        try:
+            records.append(NeedRecord.model_validate(item))
+        except ValidationError as exc:
+            for e in exc.errors():
+                problems[f"line {n}:{'.'.join(map(str, e['loc'])) or 'need'}"] = e["msg"]
+    if problems:
+        raise Invalid(N_("The need file is invalid."), fields=problems)
+    return records
+
+
+def match(
+    need: Annotated[Path, typer.Option("--need", help="A need as a JSON object, or JSON Lines.", exists=True)],
+    top: Annotated[int, typer.Option("--top", min=1, max=100, help="How many offerings per need.")] = 10,
+    json_out: JsonFlag = False,
+) -> None:
+    """Match needs (interchange.md "Need") against the published resource pool, best first."""
+    set_lang("zh_Hans")  # the contract's reasons are Chinese
+    records = read_needs(need)
+    with session_scope() as session:
+        results = service.match_records(session, records, top=top)
+    for record, matches in zip(records, results, strict=True):
+        rows = [m.as_dict() for m in matches]
+        if json_out:
+            typer.echo(json.dumps(rows, ensure_ascii=False))  # one array per need, one line each
+        else:
+            typer.echo(f"# {record.id or ''} {record.text[:40]}")
+            for i, row in enumerate(rows, 1):
+                typer.echo(f"{i:>3}. {row['id']}  {row['score']:.3f}  {'；'.join(row['reasons'])}")
+
+
+def register(root: typer.Typer) -> None:
+    root.command("match")(match)
+
+
+@app.command("needs")
+def list_needs(as_user: AsUser, status: NeedStatus | None = None, json_out: JsonFlag = False) -> None:
+    """List the needs this user may see."""
+    with session_scope() as session:
+        actor = auth_service.actor_for_email(session, as_user)
+        emit(
+            service.list_needs(session, actor, status=status),
+            NeedOut,
+            as_json=json_out,
+            columns=("id", "title", "industry", "status"),
+        )
+
+
+@app.command("need-create")
+def create_need(
+    as_user: AsUser,
+    title: Annotated[str, typer.Option(help="Short title.")],
+    text: Annotated[str, typer.Option(help="The need in your own words.")],
+    budget_wan: Annotated[float | None, typer.Option(help="First-year budget, 万元.")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Describe a need; industry, province, stage and scenarios are filled in from profile and text."""
+    with session_scope() as session:
+        actor = auth_service.actor_for_email(session, as_user)
+        budget = None if budget_wan is None else round(budget_wan * 1_000_000)
+        need = service.create_need(session, actor, NeedIn(title=title, text=text, budget_fen=budget))
+        emit([need], NeedOut, as_json=json_out, columns=("id", "title", "industry", "scenarios", "status"))
+
+
+@app.command("need-matches")
+def need_matches(as_user: AsUser, need_id: int, top: int = 10, json_out: JsonFlag = False) -> None:
+    """Ranked offerings for a stored need, with reasons."""
+    with session_scope() as session:
+        actor = auth_service.actor_for_email(session, as_user)
+        rows = [
+            {"id": m.id, "name": o.name, "score": round(m.score, 4), "reasons": m.reasons}
+            for m, o in service.match_need(session, actor, need_id, top=top)
+        ]
+    if json_out:
+        print_json(rows)
+    else:
+        for row in rows:
+            typer.echo(f"{row['id']}  {row['score']:.3f}  {row['name']}  {'；'.join(row['reasons'])}")
+
+
+@app.command("engagements")
+def list_engagements(as_user: AsUser, json_out: JsonFlag = False) -> None:
+    """Engagements this user may see (own side only)."""
+    with session_scope() as session:
+        actor = auth_service.actor_for_email(session, as_user)
+        emit(
+            engagements.list_engagements(session, actor),
+            EngagementOut,
+            as_json=json_out,
+            columns=("id", "need_id", "offering_id", "state"),
+        )

@@ -1,0 +1,292 @@
+"""Engagements (落地跟进): recommended → interest → introduced → meeting held → proposal → contract
+signed → delivered → evaluated, or closed with a reason; each step records who, when and a note.
+
+Sides: the enterprise (and a consultant acting for it) sees its engagements from the recommendation
+on; the provider sees one only once the enterprise has shown interest (that is the notification);
+operators see all. Anyone else gets *not found*.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from statistics import mean
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from smeai.auth.actor import Actor
+from smeai.auth.permissions import Permission
+from smeai.catalog.models import Offering
+from smeai.db import utcnow
+from smeai.errors import Conflict, Invalid, NotFound
+from smeai.i18n import N_
+from smeai.matching import service
+from smeai.matching.models import Engagement, EngagementEvent, Need
+from smeai.matching.schemas import (
+    PIPELINE,
+    REALISED,
+    EngagementState,
+    NeedStatus,
+    OutcomeIn,
+    ResponseIn,
+    TransitionIn,
+)
+
+S = EngagementState
+
+
+class WrongState(Conflict):
+    code = "engagement_wrong_state"
+
+
+def visible_engagements(actor: Actor) -> ColumnElement[bool]:
+    if actor.can(Permission.ENGAGEMENT_READ_ANY):
+        return true()
+    if not actor.can(Permission.ENGAGEMENT_ACT) or actor.org_id is None:
+        return false()
+    return or_(
+        Engagement.enterprise_org_id == actor.org_id,
+        and_(Engagement.provider_org_id == actor.org_id, Engagement.provider_notified_at.is_not(None)),
+    )
+
+
+def get_engagement(session: Session, actor: Actor, engagement_id: int) -> Engagement:
+    found = session.scalar(select(Engagement).where(Engagement.id == engagement_id, visible_engagements(actor)))
+    if found is None:
+        raise NotFound(N_("Engagement not found."))
+    return found
+
+
+def list_engagements(
+    session: Session, actor: Actor, *, need_id: int | None = None, state: EngagementState | None = None
+) -> list[Engagement]:
+    query = select(Engagement).where(visible_engagements(actor))
+    if need_id is not None:
+        query = query.where(Engagement.need_id == need_id)
+    if state is not None:
+        query = query.where(Engagement.state == str(state))
+    return list(session.scalars(query.order_by(Engagement.updated_at.desc(), Engagement.id.desc())).unique())
+
+
+def _side(actor: Actor, engagement: Engagement) -> str | None:
+    """Which side of the engagement the actor acts for: enterprise, provider or centre."""
+    if actor.can(Permission.NEED_WRITE_ANY):
+        return "centre"
+    if actor.can(Permission.ENGAGEMENT_ACT) and actor.org_id == engagement.enterprise_org_id:
+        return "enterprise"
+    if actor.can(Permission.ENGAGEMENT_ACT) and actor.org_id == engagement.provider_org_id:
+        return "provider"
+    return None
+
+
+def _move(session: Session, actor: Actor, e: Engagement, to: EngagementState, note: str | None) -> None:
+    session.add(
+        EngagementEvent(
+            engagement=e, from_state=e.state, to_state=str(to), user_id=actor.user_id, note=note, at=utcnow()
+        )
+    )
+    e.state = str(to)
+    e.updated_at = utcnow()
+
+
+def _new(session: Session, actor: Actor, need: Need, offering: Offering, *, score=None, reasons=()) -> Engagement:
+    e = Engagement(
+        need_id=need.id,
+        offering_id=offering.id,
+        enterprise_org_id=need.org_id,
+        provider_org_id=offering.provider_id,
+        state=str(S.RECOMMENDED),
+        score=score,
+        reasons=list(reasons),
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
+    session.add(e)
+    session.add(
+        EngagementEvent(engagement=e, from_state=None, to_state=str(S.RECOMMENDED), user_id=actor.user_id, at=utcnow())
+    )
+    return e
+
+
+def recommend(session: Session, actor: Actor, need_id: int, *, top: int = 10) -> list[Engagement]:
+    """Record the current top matches of a need as recommendations (the funnel's first stage)."""
+    need = service.writable_need(session, actor, need_id)
+    existing = {e.offering_id: e for e in session.scalars(select(Engagement).where(Engagement.need_id == need.id))}
+    out = []
+    for match, offering in service.match_need(session, actor, need.id, top=top):
+        e = existing.get(offering.id)
+        if e is None:
+            e = _new(session, actor, need, offering, score=match.score, reasons=match.reasons)
+        out.append(e)
+    session.flush()
+    return out
+
+
+def express_interest(
+    session: Session, actor: Actor, need_id: int, offering_id: int, *, note: str | None = None
+) -> Engagement:
+    """The enterprise wants to talk to this provider: the provider is notified and may respond."""
+    need = service.writable_need(session, actor, need_id)
+    offering = session.get(Offering, offering_id)
+    if offering is None or offering.status != "published" or offering.deleted_at is not None:
+        raise NotFound(N_("Offering not found."))
+    e = session.scalar(select(Engagement).where(Engagement.need_id == need.id, Engagement.offering_id == offering.id))
+    if e is None:
+        e = _new(session, actor, need, offering)
+    if e.state != S.RECOMMENDED:
+        raise WrongState(N_("Interest was already shown in this offering."), state=e.state)
+    _move(session, actor, e, S.INTEREST, note)
+    e.provider_notified_at = utcnow()
+    if need.status == NeedStatus.OPEN:
+        need.status = str(NeedStatus.MATCHED)
+    session.flush()
+    return e
+
+
+def respond(session: Session, actor: Actor, engagement_id: int, data: ResponseIn) -> Engagement:
+    """The provider answers an interest: accept (introduced) or decline (closed, the note is the reason)."""
+    e = get_engagement(session, actor, engagement_id)
+    if _side(actor, e) not in ("provider", "centre"):
+        raise NotFound(N_("Engagement not found."))
+    if e.state != S.INTEREST:
+        raise WrongState(N_("Only a fresh interest can be answered."), state=e.state)
+    e.provider_response = data.note
+    if data.accept:
+        _move(session, actor, e, S.INTRODUCED, data.note)
+    else:
+        e.closed_reason = data.note
+        _move(session, actor, e, S.CLOSED, data.note)
+    session.flush()
+    return e
+
+
+def next_state(e: Engagement) -> EngagementState | None:
+    if e.state == S.CLOSED or e.state == PIPELINE[-1]:
+        return None
+    return PIPELINE[PIPELINE.index(S(e.state)) + 1]
+
+
+def advance(session: Session, actor: Actor, engagement_id: int, data: TransitionIn) -> Engagement:
+    """One step along the pipeline, or closed with a reason, by either side."""
+    e = get_engagement(session, actor, engagement_id)
+    side = _side(actor, e)
+    if side is None:
+        raise NotFound(N_("Engagement not found."))
+    if data.to == S.CLOSED:
+        if e.state in (S.CLOSED, S.EVALUATED):
+            raise WrongState(N_("This engagement is already finished."), state=e.state)
+        if not (data.note or "").strip():
+            raise Invalid(N_("Say why the engagement is closed."), fields={"note": "required"})
+        e.closed_reason = data.note
+        _move(session, actor, e, S.CLOSED, data.note)
+        session.flush()
+        return e
+    expected = next_state(e)
+    if data.to != expected or data.to in (S.INTEREST, S.INTRODUCED, S.EVALUATED):
+        # interest, the provider's answer and the outcome report have their own steps and rules
+        raise WrongState(N_("This step is not possible now."), state=e.state, to=str(data.to))
+    _move(session, actor, e, data.to, data.note)
+    session.flush()
+    return e
+
+
+def report_outcome(session: Session, actor: Actor, engagement_id: int, data: OutcomeIn) -> Engagement:
+    """The enterprise reports cost, measurable effect and satisfaction; optionally as a case draft."""
+    e = get_engagement(session, actor, engagement_id)
+    if _side(actor, e) not in ("enterprise", "centre"):
+        raise NotFound(N_("Engagement not found."))
+    if e.state != S.DELIVERED:
+        raise WrongState(N_("Outcomes are reported after delivery."), state=e.state)
+    e.outcome = {"cost_fen": data.cost_fen, "effect": data.effect, "satisfaction": data.satisfaction}
+    _move(session, actor, e, S.EVALUATED, data.effect)
+    if data.share_as_case:
+        e.case_id = _submit_case(session, actor, e)
+    session.flush()
+    return e
+
+
+def _submit_case(session: Session, actor: Actor, e: Engagement) -> int | None:
+    """The outcome as a case submission (it goes through the case library's review)."""
+    submit = service.optional_hook("smeai.cases.service", "submit_case")
+    if submit is None:
+        return None
+    from smeai.auth.models import Organisation
+    from smeai.cases.schemas import CaseIn
+
+    need, org = e.need, session.get(Organisation, e.enterprise_org_id)
+    offering = session.get(Offering, e.offering_id) if e.offering_id else None
+    if not need.scenarios or not need.province_code or not need.industry:
+        raise Invalid(N_("A case needs the need's scenarios, province and industry."), fields={"need": "incomplete"})
+    case = submit(
+        session,
+        actor,
+        CaseIn(
+            title=need.title if len(need.title) >= 2 else need.text[:60],
+            enterprise_name=org.name if org else None,
+            province_code=need.province_code,
+            city=org.city if org else None,
+            industry=need.industry,
+            scenarios=list(need.scenarios),
+            problem=need.text,
+            solution=(offering.summary if offering else e.provider_response) or need.text,
+            effect=e.outcome["effect"],
+            offering_ids=[offering.ext_id] if offering else [],
+        ),
+    )
+    return case.id
+
+
+def history(session: Session, actor: Actor, engagement_id: int) -> list[EngagementEvent]:
+    return list(get_engagement(session, actor, engagement_id).events)
+
+
+# --- dashboards -------------------------------------------------------------------------------
+
+
+def pipeline(session: Session, actor: Actor) -> dict[str, list[Engagement]]:
+    """A consultant's board: the engagements of the needs they wrote, by state."""
+    actor.require(Permission.NEED_WRITE_ANY)
+    query = (
+        select(Engagement)
+        .join(Need, Need.id == Engagement.need_id)
+        .where(Need.author_id == actor.user_id)
+        .order_by(Engagement.updated_at.desc())
+    )
+    board: dict[str, list[Engagement]] = {str(s): [] for s in EngagementState}
+    for e in session.scalars(query).unique():
+        board[e.state].append(e)
+    return board
+
+
+def funnel(session: Session, actor: Actor) -> dict:
+    """Operators' figures: how many engagements reached each stage, realised vs recommended, days spent
+    per stage, and realised share by scenario and industry."""
+    actor.require(Permission.ENGAGEMENT_READ_ANY)
+    rows = list(session.scalars(select(Engagement)).unique())
+    reached: Counter[str] = Counter()
+    durations: dict[str, list[float]] = defaultdict(list)
+    by_scenario: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_industry: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for e in rows:
+        states = [ev.to_state for ev in e.events]
+        furthest = max((PIPELINE.index(S(s)) for s in states if s != S.CLOSED), default=0)
+        for s in PIPELINE[: furthest + 1]:
+            reached[str(s)] += 1
+        for a, b in zip(e.events, e.events[1:], strict=False):
+            durations[a.to_state].append((b.at - a.at).total_seconds() / 86400)
+        realised = int(PIPELINE[furthest] in REALISED)
+        for key, table in (
+            (e.need.scenarios[0] if e.need.scenarios else "-", by_scenario),
+            (e.need.industry or "-", by_industry),
+        ):
+            table[key][0] += 1
+            table[key][1] += realised
+    return {
+        "stages": [{"state": str(s), "count": reached[str(s)]} for s in PIPELINE],
+        "recommended": reached[str(S.RECOMMENDED)],
+        "realised": reached[str(S.CONTRACT_SIGNED)],
+        "closed": sum(1 for e in rows if e.state == S.CLOSED),
+        "days_per_stage": {s: round(mean(v), 1) for s, v in durations.items() if s != S.CLOSED},
+        "by_scenario": {k: {"engagements": v[0], "realised": v[1]} for k, v in sorted(by_scenario.items())},
+        "by_industry": {k: {"engagements": v[0], "realised": v[1]} for k, v in sorted(by_industry.items())},
+    }

@@ -1,0 +1,213 @@
+"""Needs (需求挖掘) and matching (技术匹配): rules, permissions and persistence.
+
+Engagements live in engagements.py, challenges in challenges.py, the module menu in menu.py.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, func, select, true
+from sqlalchemy.orm import Session
+
+from smeai.auth.actor import Actor
+from smeai.auth.models import Organisation
+from smeai.auth.permissions import OrgKind, Permission
+from smeai.catalog import service as catalog_service
+from smeai.catalog.models import Offering
+from smeai.db import utcnow
+from smeai.errors import Invalid, NotFound
+from smeai.i18n import N_
+from smeai.matching import cues
+from smeai.matching.models import Need
+from smeai.matching.ranker import Match, Pool
+from smeai.matching.ranker import Need as NeedQuery
+from smeai.matching.schemas import NeedIn, NeedRecord, NeedStatus
+
+SCENARIO_THRESHOLD = 0.5  # detected scenarios at least half as strong as the strongest are proposed
+
+
+def optional_hook(module: str, name: str) -> Callable[..., Any] | None:
+    """A function another domain may provide (cases, assessment, subsidy); None until it exists."""
+    if importlib.util.find_spec(module.rsplit(".", 1)[0]) is None or importlib.util.find_spec(module) is None:
+        return None
+    return getattr(importlib.import_module(module), name, None)
+
+
+# --- the pool ---------------------------------------------------------------------------------
+
+_pool_cache: dict[tuple, Pool] = {}
+
+
+def current_pool(session: Session) -> Pool:
+    """The published offerings as a ranking pool, rebuilt only when the catalog changed."""
+    stamp = tuple(
+        session.execute(
+            select(func.count(Offering.id), func.max(Offering.updated_at), func.max(Offering.id)).where(
+                catalog_service.visible_offerings(None)
+            )
+        ).one()
+    )
+    pool = _pool_cache.get(stamp)
+    if pool is None:
+        records = [r.to_interchange() for r in catalog_service.published_offering_records(session)]
+        pool = Pool(records)
+        _pool_cache.clear()
+        _pool_cache[stamp] = pool
+    counts = optional_hook("smeai.cases.service", "published_case_counts")
+    pool.set_case_counts(counts(session) if counts else {})
+    return pool
+
+
+def match_records(session: Session, needs: list[NeedRecord], *, top: int = 10) -> list[list[Match]]:
+    """`smeai match`: interchange needs against the published pool (public data; no actor needed)."""
+    pool = current_pool(session)
+    return [pool.match(_query(n), top=top) for n in needs]
+
+
+def _query(record: NeedRecord) -> NeedQuery:
+    return NeedQuery.from_record(record.model_dump(mode="json"))
+
+
+# --- needs ------------------------------------------------------------------------------------
+
+
+def visible_needs(actor: Actor) -> ColumnElement[bool]:
+    if actor.can(Permission.NEED_READ_ANY):
+        return true()
+    return Need.org_id == actor.org_id if actor.can(Permission.NEED_READ_OWN) else false()
+
+
+def get_need(session: Session, actor: Actor, need_id: int) -> Need:
+    need = session.scalar(select(Need).where(Need.id == need_id, visible_needs(actor)))
+    if need is None:  # absent and not-yours look the same
+        raise NotFound(N_("Need not found."))
+    return need
+
+
+def list_needs(session: Session, actor: Actor, *, status: NeedStatus | None = None, mine: bool = False) -> list[Need]:
+    query = select(Need).where(visible_needs(actor))
+    if status is not None:
+        query = query.where(Need.status == str(status))
+    if mine:  # a consultant's own enterprises: the needs they wrote
+        query = query.where(Need.author_id == actor.user_id)
+    return list(session.scalars(query.order_by(Need.id.desc())))
+
+
+def detect_scenarios(text: str) -> list[str]:
+    """The scenarios a need's words point to, strongest first (proposed, the author confirms)."""
+    scen, _kinds = cues.detect(text)
+    return [c for c, w in sorted(scen.items(), key=lambda kv: -kv[1]) if w >= SCENARIO_THRESHOLD][:3]
+
+
+def _target_org(session: Session, actor: Actor, org_id: int | None) -> Organisation:
+    if org_id is None or org_id == actor.org_id:
+        actor.require(Permission.NEED_WRITE_OWN)
+        org = session.get(Organisation, actor.org_id) if actor.org_id else None
+    else:
+        actor.require(Permission.NEED_WRITE_ANY)
+        org = session.get(Organisation, org_id)
+    if org is None or org.kind != OrgKind.ENTERPRISE:
+        raise Invalid(N_("A need belongs to an enterprise."), fields={"org_id": "not an enterprise"})
+    return org
+
+
+def _profile_industry(org: Organisation) -> str | None:
+    if org.industry_section == "C" and org.mfg_division:
+        return f"C{org.mfg_division}"
+    return org.industry_section
+
+
+def latest_stage(session: Session, org_id: int) -> int | None:
+    hook = optional_hook("smeai.assessment.service", "latest_stage")
+    return hook(session, org_id) if hook else None
+
+
+def create_need(session: Session, actor: Actor, data: NeedIn, *, source: str = "text", package=None) -> Need:
+    org = _target_org(session, actor, data.org_id)
+    detected = detect_scenarios(data.text)
+    need = Need(
+        org_id=org.id,
+        author_id=actor.user_id,
+        title=data.title,
+        text=data.text,
+        industry=data.industry or _profile_industry(org),
+        province_code=data.province_code or org.province_code,
+        stage=data.stage if data.stage is not None else latest_stage(session, org.id),
+        budget_fen=data.budget_fen,
+        deployment=[str(d) for d in data.deployment],
+        scenarios=list(data.scenarios) if data.scenarios is not None else detected,
+        scenarios_confirmed=data.scenarios is not None,
+        urgency=str(data.urgency),
+        status=str(NeedStatus.OPEN),
+        source=source,
+        package=package,
+    )
+    session.add(need)
+    session.flush()
+    return need
+
+
+def writable_need(session: Session, actor: Actor, need_id: int) -> Need:
+    need = get_need(session, actor, need_id)
+    if not (
+        actor.can(Permission.NEED_WRITE_ANY) or (actor.can(Permission.NEED_WRITE_OWN) and need.org_id == actor.org_id)
+    ):
+        raise NotFound(N_("Need not found."))
+    return need
+
+
+def update_need(session: Session, actor: Actor, need_id: int, data: NeedIn) -> Need:
+    need = writable_need(session, actor, need_id)
+    need.title, need.text = data.title, data.text
+    if data.industry:
+        need.industry = data.industry
+    if data.province_code:
+        need.province_code = data.province_code
+    if data.stage is not None:
+        need.stage = data.stage
+    need.budget_fen = data.budget_fen
+    need.deployment = [str(d) for d in data.deployment]
+    if data.scenarios is not None:
+        need.scenarios, need.scenarios_confirmed = list(data.scenarios), True
+    elif not need.scenarios_confirmed:
+        need.scenarios = detect_scenarios(data.text)
+    need.urgency = str(data.urgency)
+    need.updated_at = utcnow()
+    session.flush()
+    return need
+
+
+def set_need_status(session: Session, actor: Actor, need_id: int, status: NeedStatus) -> Need:
+    need = writable_need(session, actor, need_id)
+    need.status = str(status)
+    need.updated_at = utcnow()
+    session.flush()
+    return need
+
+
+def need_query(need: Need) -> NeedQuery:
+    """A stored need as the ranker reads it; confirmed scenarios join the text as cue words."""
+    from smeai import taxonomy
+
+    names = " ".join(taxonomy.load().scenarios[s].zh for s in need.scenarios if s in taxonomy.load().scenarios)
+    return NeedQuery(
+        text=f"{need.title} {need.text} {names}".strip(),
+        industry=need.industry,
+        province_code=need.province_code,
+        stage=need.stage,
+        budget_wan=None if need.budget_fen is None else need.budget_fen / 1_000_000,
+        deployment=tuple(need.deployment),
+        id=str(need.id),
+    )
+
+
+def match_need(session: Session, actor: Actor, need_id: int, *, top: int = 10) -> list[tuple[Match, Offering]]:
+    """Ranked published offerings for a stored need, with the offering rows for display."""
+    need = get_need(session, actor, need_id)
+    matches = current_pool(session).match(need_query(need), top=top)
+    rows = {o.ext_id: o for o in session.scalars(select(Offering).where(Offering.ext_id.in_([m.id for m in matches])))}
+    return [(m, rows[m.id]) for m in matches if m.id in rows]
