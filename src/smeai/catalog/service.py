@@ -23,6 +23,8 @@ from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
 from smeai.auth.schemas import OrganisationIn
+from smeai.catalog import index
+from smeai.catalog.index import OfferingQuery, SearchResult
 from smeai.catalog.models import Offering, OfferingEvent
 from smeai.catalog.schemas import (
     ImportProblem,
@@ -494,3 +496,20 @@ def _record_dict_of(record: OfferingRecord) -> dict[str, Any]:
 def export_records(session: Session, actor: Actor | None) -> list[dict[str, Any]]:
     """The published pool as interchange objects, one per line of the export."""
     return [r.to_interchange() for r in published_offering_records(session)]
+
+
+# --- search ---------------------------------------------------------------------------------
+
+
+def search_offerings(session: Session, query: OfferingQuery) -> tuple[SearchResult, list[Offering]]:
+    """Published offerings only, from the in-memory index; the page's rows in ranked order."""
+    result = index.search_offerings(session, query)
+    return result, offerings_by_ids(session, result.ids)
+
+
+def offerings_by_ids(session: Session, ids: list[int]) -> list[Offering]:
+    """Published offerings with these ids, in the given order (for search hits and matching)."""
+    if not ids:
+        return []
+    rows = {o.id: o for o in session.scalars(select(Offering).where(Offering.id.in_(ids), visible_offerings(None)))}
+    return [rows[i] for i in ids if i in rows]

@@ -1,0 +1,154 @@
+"""/api/v1/offerings and /api/v1/catalog: search, provider self-service, review, import/export."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from smeai.auth.deps import CurrentActor
+from smeai.catalog import service
+from smeai.catalog.index import OfferingQuery, Sort
+from smeai.catalog.schemas import CommentIn, ImportReport, OfferingFields, OfferingOut, ReviewIn
+from smeai.db import DbSession
+
+router = APIRouter(prefix="/api/v1", tags=["catalog"])
+
+
+class SearchOut(BaseModel):
+    total: int
+    page: int
+    per_page: int
+    items: list[OfferingOut]
+    facets: dict[str, list[tuple[str, int]]]
+    words: list[str]
+    synonyms: list[str]
+
+
+class EventOut(BaseModel):
+    action: str
+    from_status: str | None
+    to_status: str | None
+    user_id: int | None
+    comment: str | None
+    checklist: dict[str, bool] | None
+    at: Any
+
+
+@router.get("/offerings", summary="Search the published resource pool (facets, filters, sort, paging)")
+def search_offerings(
+    session: DbSession,
+    actor: CurrentActor,
+    q: str = "",
+    kind: Annotated[list[str], Query()] = [],  # noqa: B006
+    industry: Annotated[list[str], Query()] = [],  # noqa: B006
+    scenario: Annotated[list[str], Query()] = [],  # noqa: B006
+    link: Annotated[list[str], Query()] = [],  # noqa: B006
+    deployment: Annotated[list[str], Query()] = [],  # noqa: B006
+    pricing: Annotated[list[str], Query()] = [],  # noqa: B006
+    price_band: Annotated[list[str], Query()] = [],  # noqa: B006
+    region: str | None = None,
+    stage: Annotated[int | None, Query(ge=0, le=4)] = None,
+    max_price_wan: Annotated[float | None, Query(ge=0)] = None,
+    sort: Sort | None = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> SearchOut:
+    query = OfferingQuery.model_validate(dict(locals()) | {"q": q[:200]})
+    result, rows = service.search_offerings(session, query)
+    return SearchOut(
+        total=result.total,
+        page=result.page,
+        per_page=result.per_page,
+        items=[OfferingOut.model_validate(o) for o in rows],
+        facets=result.facets,
+        words=result.words,
+        synonyms=result.synonyms,
+    )
+
+
+@router.get("/offerings/{offering_id}", summary="One offering (published, or your own, or any for reviewers)")
+def read_offering(offering_id: int, session: DbSession, actor: CurrentActor) -> OfferingOut:
+    return OfferingOut.model_validate(service.get_offering(session, actor, offering_id))
+
+
+@router.get("/offerings/{offering_id}/history", summary="An offering's edits, review decisions and comments")
+def offering_history(offering_id: int, session: DbSession, actor: CurrentActor) -> list[EventOut]:
+    return [EventOut.model_validate(e, from_attributes=True) for e in service.history(session, actor, offering_id)]
+
+
+@router.post("/offerings", status_code=201, summary="List a new offering for your organisation (a draft)")
+def create_offering(data: OfferingFields, session: DbSession, actor: CurrentActor) -> OfferingOut:
+    offering = service.create_offering(session, actor, data)
+    session.commit()
+    return OfferingOut.model_validate(offering)
+
+
+@router.put("/offerings/{offering_id}", summary="Edit your offering (a published one goes back to review)")
+def update_offering(offering_id: int, data: OfferingFields, session: DbSession, actor: CurrentActor) -> OfferingOut:
+    offering = service.update_offering(session, actor, offering_id, data)
+    session.commit()
+    return OfferingOut.model_validate(offering)
+
+
+@router.post("/offerings/{offering_id}/submit", summary="Send your offering to the centre for review")
+def submit_offering(offering_id: int, session: DbSession, actor: CurrentActor) -> OfferingOut:
+    offering = service.submit_offering(session, actor, offering_id)
+    session.commit()
+    return OfferingOut.model_validate(offering)
+
+
+@router.post("/offerings/{offering_id}/withdraw", summary="Take your offering off the pool")
+def withdraw_offering(offering_id: int, session: DbSession, actor: CurrentActor) -> OfferingOut:
+    offering = service.withdraw_offering(session, actor, offering_id)
+    session.commit()
+    return OfferingOut.model_validate(offering)
+
+
+@router.post("/offerings/{offering_id}/review", summary="Approve or reject a submitted offering (operators)")
+def review_offering(offering_id: int, data: ReviewIn, session: DbSession, actor: CurrentActor) -> OfferingOut:
+    offering = service.review_offering(session, actor, offering_id, data)
+    session.commit()
+    return OfferingOut.model_validate(offering)
+
+
+@router.post("/offerings/{offering_id}/comments", status_code=201, summary="Comment on an offering under review")
+def comment_offering(offering_id: int, data: CommentIn, session: DbSession, actor: CurrentActor) -> EventOut:
+    event = service.comment_offering(session, actor, offering_id, data.comment)
+    session.commit()
+    return EventOut.model_validate(event, from_attributes=True)
+
+
+@router.delete("/offerings/{offering_id}", status_code=204, summary="Delete an offering (kept in history)")
+def delete_offering(offering_id: int, session: DbSession, actor: CurrentActor) -> Response:
+    service.delete_offering(session, actor, offering_id)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.get("/catalog/mine", summary="Your organisation's offerings, in every status")
+def my_offerings(session: DbSession, actor: CurrentActor) -> list[OfferingOut]:
+    return [OfferingOut.model_validate(o) for o in service.list_own_offerings(session, actor)]
+
+
+@router.get("/catalog/review-queue", summary="Offerings waiting for review, oldest first (operators)")
+def review_queue(session: DbSession, actor: CurrentActor) -> list[OfferingOut]:
+    return [OfferingOut.model_validate(o) for o in service.list_review_queue(session, actor)]
+
+
+@router.post("/catalog/import", summary="Import interchange JSON Lines (operators); published at once")
+async def import_offerings(request: Request, session: DbSession, actor: CurrentActor) -> ImportReport:
+    body = (await request.body()).decode("utf-8-sig", errors="replace")
+    report = service.import_records(session, actor, body.splitlines())
+    session.commit()
+    return report
+
+
+@router.get("/catalog/export", summary="The published pool as interchange JSON Lines")
+def export_offerings(session: DbSession, actor: CurrentActor) -> Response:
+    rows = service.export_records(session, actor)
+    body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    return Response(body, media_type="application/x-ndjson; charset=utf-8")

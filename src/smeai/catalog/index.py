@@ -1,0 +1,310 @@
+"""Search over the published pool: query, facets, filters, sorting, paging.
+
+`search_offerings()` answers from an in-memory `PoolIndex` (see search.Engine), rebuilt when the
+offerings table changes. Facets: kind, industry (section), scenario, link, deployment, pricing model,
+price band. Filters on each, plus the enterprise's own province, stage and budget.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from smeai import taxonomy, text
+from smeai.auth.models import Organisation
+from smeai.catalog.models import Offering
+from smeai.catalog.schemas import ANY
+from smeai.catalog.search import Engine, QueryTerms, query_terms
+from smeai.i18n import N_
+
+# Words a searcher uses for each kind, indexed with the offering (一体机, 算力, 培训 …).
+KIND_WORDS = {
+    "saas": "智能原生 SaaS 软件 应用",
+    "platform": "开发平台 行业平台 平台",
+    "agent": "智能体 Agent",
+    "model": "大模型 模型 MaaS API",
+    "appliance": "一体机 硬件",
+    "service": "定制开发 咨询 集成 服务",
+    "compute": "算力 GPU 服务器",
+    "dataset": "数据集 数据",
+    "training": "培训 课程",
+}
+
+# (code, lower bound in 万元 inclusive, upper bound exclusive, label msgid)
+PRICE_BANDS: tuple[tuple[str, float, float, str], ...] = (
+    ("free", 0, 0, N_("Free")),
+    ("lt1", 0, 1, N_("Under 10,000 yuan")),
+    ("1-5", 1, 5, N_("10,000–50,000 yuan")),
+    ("5-20", 5, 20, N_("50,000–200,000 yuan")),
+    ("20-50", 20, 50, N_("200,000–500,000 yuan")),
+    ("50+", 50, math.inf, N_("500,000 yuan and more")),
+)
+
+
+def price_band(entry_price_wan: float) -> str:
+    if entry_price_wan <= 0:
+        return "free"
+    return next(code for code, lo, hi, _ in PRICE_BANDS[1:] if lo <= entry_price_wan < hi)
+
+
+class Sort(StrEnum):
+    RELEVANCE = "relevance"
+    NEWEST = "newest"
+    PRICE_ASC = "price_asc"
+    PRICE_DESC = "price_desc"
+
+
+FACETS = ("kind", "industry", "scenario", "link", "deployment", "pricing", "price_band")
+
+
+class OfferingQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    q: str = Field(default="", max_length=200)
+    kind: list[str] = Field(default_factory=list)
+    industry: list[str] = Field(default_factory=list)  # section letters, C + division, groups or *
+    scenario: list[str] = Field(default_factory=list)
+    link: list[str] = Field(default_factory=list)
+    deployment: list[str] = Field(default_factory=list)
+    pricing: list[str] = Field(default_factory=list)
+    price_band: list[str] = Field(default_factory=list)
+    region: str | None = None  # a province the offering must serve
+    stage: int | None = Field(default=None, ge=0, le=4)  # the enterprise's application stage
+    max_price_wan: float | None = Field(default=None, ge=0)
+    sort: Sort | None = None  # default: relevance with a query, newest without
+    page: int = Field(default=1, ge=1, le=10_000)
+    per_page: int = Field(default=20, ge=1, le=100)
+
+
+@dataclass
+class SearchResult:
+    ids: list[int]  # offering ids of the page, in order
+    scores: list[float]
+    total: int
+    page: int
+    per_page: int
+    facets: dict[str, list[tuple[str, int]]]
+    words: list[str] = field(default_factory=list)
+    synonyms: list[str] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def _industry_values(code: str) -> set[str]:
+    """Raw industry codes of offerings that cover `code` (interchange.md's coverage rule)."""
+    tax = taxonomy.load()
+    if code == ANY:
+        return {ANY}
+    out = {ANY, code}
+    if code in tax.sections:
+        if code == "C":
+            out |= {f"C{d}" for d in tax.divisions} | set(tax.groups)
+        return out
+    if code in tax.groups:
+        return out | {"C"} | {f"C{d}" for d in tax.groups[code].extra["divisions"]}  # type: ignore[union-attr]
+    if code.startswith("C") and code[1:] in tax.divisions:
+        group = tax.group_of_division(code[1:])
+        return out | {"C"} | ({group.code} if group else set())
+    return out
+
+
+def _sections_of(codes: list[str]) -> set[str]:
+    tax = taxonomy.load()
+    out: set[str] = set()
+    for c in codes:
+        if c == ANY:
+            out.add(ANY)
+        elif c in tax.sections:
+            out.add(c)
+        else:  # C + division or a manufacturing group
+            out.add("C")
+    return out
+
+
+class PoolIndex:
+    def __init__(self, rows: list[dict[str, Any]], token_lists: list[list[str]]) -> None:
+        scenario_link = {code: str(t.extra.get("link", "")) for code, t in taxonomy.load().scenarios.items()}
+        self.engine = Engine(
+            keys=[r["id"] for r in rows],
+            token_lists=token_lists,
+            facets={
+                "kind": [[r["kind"]] for r in rows],
+                "industry": [_sections_of(r["industries"]) for r in rows],
+                "industry_raw": [r["industries"] for r in rows],
+                "scenario": [r["scenarios"] for r in rows],
+                "link": [{scenario_link.get(s, "") for s in r["scenarios"]} - {""} for r in rows],
+                "deployment": [r["deployment"] for r in rows],
+                "pricing": [[r["pricing_model"]] for r in rows],
+                "price_band": [[price_band(r["entry_price_wan"])] for r in rows],
+                "region": [r["regions"] for r in rows],
+            },
+            numbers={
+                "price": [r["entry_price_wan"] for r in rows],
+                "published": [r["published_at"].timestamp() if r["published_at"] else 0.0 for r in rows],
+                "min_stage": [r["min_stage"] for r in rows],
+                "max_stage": [r["max_stage"] for r in rows],
+            },
+        )
+        any_industry = self.engine.mask("industry", [ANY])
+        # a section's count includes offerings for any industry, like its filter does
+        self.section_cover = {s: self.engine.mask("industry", [s]) | any_industry for s in taxonomy.load().sections}
+
+    def _filter_masks(self, q: OfferingQuery) -> dict[str, np.ndarray]:
+        e = self.engine
+        masks: dict[str, np.ndarray] = {}
+        for name in ("kind", "scenario", "link", "deployment", "pricing", "price_band"):
+            values = getattr(q, name)
+            if values:
+                masks[name] = e.mask(name, values)
+        if q.industry:
+            masks["industry"] = e.mask("industry_raw", set().union(*(_industry_values(c) for c in q.industry)))
+        extra = np.ones(e.n, dtype=bool)
+        if q.region:
+            extra &= e.mask("region", [ANY, q.region])
+        if q.stage is not None:
+            extra &= (e.numbers["min_stage"] <= q.stage) & (e.numbers["max_stage"] >= q.stage)
+        if q.max_price_wan is not None:
+            extra &= e.numbers["price"] <= q.max_price_wan
+        masks["_extra"] = extra
+        return masks
+
+    def search(self, q: OfferingQuery) -> SearchResult:
+        e = self.engine
+        terms = query_terms(q.q) if q.q.strip() else QueryTerms()
+        if terms.groups:
+            scores, hits = e.text_scores(terms)
+        else:
+            scores, hits = np.zeros(e.n, dtype=np.float32), np.ones(e.n, dtype=bool)
+        masks = self._filter_masks(q)
+        selected = hits.copy()
+        for m in masks.values():
+            selected &= m
+        facets: dict[str, list[tuple[str, int]]] = {}
+        for name in FACETS:
+            base = hits.copy()
+            for other, m in masks.items():
+                if other != name:  # a facet counts as if its own filter were off (multi-select)
+                    base &= m
+            if name == "industry":
+                counts = {s: int(np.count_nonzero(base & cover)) for s, cover in self.section_cover.items()}
+                counts[ANY] = int(np.count_nonzero(base[e.facets["industry"].get(ANY, np.empty(0, np.int32))]))
+            else:
+                counts = e.counts(name, base)
+            facets[name] = sorted(((v, n) for v, n in counts.items() if n), key=lambda vn: (-vn[1], vn[0]))
+        sort = q.sort or (Sort.RELEVANCE if terms.groups else Sort.NEWEST)
+        keys = {
+            Sort.RELEVANCE: [(scores, True), (e.numbers["published"], True)],
+            Sort.NEWEST: [(e.numbers["published"], True), (e.keys.astype(np.float64), True)],
+            Sort.PRICE_ASC: [(e.numbers["price"], False), (e.numbers["published"], True)],
+            Sort.PRICE_DESC: [(e.numbers["price"], True), (e.numbers["published"], True)],
+        }[sort]
+        start = (q.page - 1) * q.per_page
+        order = e.order(selected, keys, start + q.per_page)[start:]
+        return SearchResult(
+            ids=[int(k) for k in e.keys[order]],
+            scores=[float(s) for s in scores[order]],
+            total=int(np.count_nonzero(selected)),
+            page=q.page,
+            per_page=q.per_page,
+            facets=facets,
+            words=terms.words,
+            synonyms=terms.synonyms,
+        )
+
+
+def offering_tokens(row: dict[str, Any]) -> list[str]:
+    """Weighted tokens: the name counts three times, tags and provider twice, the rest once."""
+    tax = taxonomy.load()
+    scenario_names = " ".join(tax.scenarios[s].zh for s in row["scenarios"] if s in tax.scenarios)
+    return (
+        text.tokens(row["name"]) * 3
+        + text.tokens(" ".join(row["tags"])) * 2
+        + text.tokens(row["provider_name"]) * 2
+        + text.tokens(row["summary"])
+        + text.tokens(row["description"] or "")
+        + text.tokens(scenario_names)
+        + text.tokens(KIND_WORDS.get(row["kind"], ""))
+    )
+
+
+_COLUMNS = (
+    Offering.id,
+    Offering.name,
+    Offering.kind,
+    Offering.summary,
+    Offering.description,
+    Offering.tags,
+    Offering.industries,
+    Offering.scenarios,
+    Offering.deployment,
+    Offering.regions,
+    Offering.pricing_model,
+    Offering.entry_price_wan,
+    Offering.min_stage,
+    Offering.max_stage,
+    Offering.published_at,
+    Offering.updated_at,
+    Organisation.name.label("provider_name"),
+)
+
+_lock = threading.Lock()
+_indexes: dict[str, tuple[tuple[Any, ...], PoolIndex]] = {}
+_tokens: dict[str, dict[int, tuple[datetime, list[str]]]] = {}
+
+
+def _stamp(session: Session) -> tuple[Any, ...]:
+    count, latest = session.execute(select(func.count(Offering.id), func.max(Offering.updated_at))).one()
+    return (count, latest)
+
+
+def build_index(session: Session, *, cache_key: str | None = None) -> PoolIndex:
+    """Read the published pool and index it; tokens of rows unchanged since the last build are reused."""
+    from smeai.catalog.service import visible_offerings
+
+    query = (
+        select(*_COLUMNS)
+        .join(Organisation, Organisation.id == Offering.provider_id)
+        .where(visible_offerings(None))
+        .order_by(Offering.id)
+    )
+    rows = [dict(r._mapping) for r in session.execute(query)]
+    cache = _tokens.setdefault(cache_key, {}) if cache_key else {}
+    token_lists = []
+    for r in rows:
+        hit = cache.get(r["id"])
+        if hit is None or hit[0] != r["updated_at"]:
+            hit = (r["updated_at"], offering_tokens(r))
+            cache[r["id"]] = hit
+        token_lists.append(hit[1])
+    return PoolIndex(rows, token_lists)
+
+
+def pool_index(session: Session) -> PoolIndex:
+    """The current index for this database, rebuilt when any offering changed."""
+    key = str(session.get_bind().url)
+    stamp = _stamp(session)
+    cached = _indexes.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    with _lock:
+        cached = _indexes.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        index = build_index(session, cache_key=key)
+        _indexes[key] = (stamp, index)
+        return index
+
+
+def search_offerings(session: Session, query: OfferingQuery) -> SearchResult:
+    return pool_index(session).search(query)

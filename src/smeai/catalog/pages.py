@@ -1,0 +1,314 @@
+"""Pages of the resource pool: browse and search, an offering, the provider's and the operator's
+workspaces. Routes stay thin; every rule is in service.py."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData, QueryParams
+
+from smeai import taxonomy
+from smeai.auth import service as auth_service
+from smeai.auth.actor import Actor
+from smeai.auth.deps import OptionalActor, PageActor
+from smeai.auth.permissions import Permission
+from smeai.catalog import labels, service
+from smeai.catalog.index import FACETS, OfferingQuery
+from smeai.catalog.schemas import OfferingFields, ReviewIn
+from smeai.db import DbSession
+from smeai.errors import Invalid, fields_from_validation
+from smeai.i18n import N_, _
+from smeai.web.csrf import csrf_protect
+from smeai.web.render import is_htmx, render
+
+router = APIRouter(include_in_schema=False)
+CSRF = [Depends(csrf_protect)]
+LIST_FIELDS = ("kind", "industry", "scenario", "link", "deployment", "pricing", "price_band")
+
+
+def _ctx(**extra: Any) -> dict[str, Any]:
+    return {"active": "catalog", "L": labels, "checklist": service.CHECKLIST, **extra}
+
+
+def _query(params: QueryParams) -> OfferingQuery:
+    data: dict[str, Any] = {name: params.getlist(name) for name in LIST_FIELDS}
+    for name in ("q", "region", "stage", "max_price_wan", "sort", "page"):
+        if params.get(name):
+            data[name] = params.get(name)
+    try:
+        return OfferingQuery.model_validate(data)
+    except ValidationError:  # a hand-edited URL: drop what does not parse rather than fail
+        return OfferingQuery(q=str(data.get("q", ""))[:200])
+
+
+def _page_url(params: QueryParams, page: int) -> str:
+    items = [(k, v) for k, v in params.multi_items() if k != "page"] + [("page", str(page))]
+    return "/catalog?" + "&".join(f"{k}={v}" for k, v in items)
+
+
+@router.get("/catalog")
+def browse(request: Request, session: DbSession, actor: OptionalActor) -> HTMLResponse:
+    query = _query(request.query_params)
+    result, rows = service.search_offerings(session, query)
+    pages = [(p, _page_url(request.query_params, p)) for p in range(1, min(result.pages, 50) + 1)]
+    context = _ctx(query=query, result=result, rows=rows, facets=FACETS, pages=pages)
+    template = "catalog/_browse.html" if is_htmx(request) else "catalog/browse.html"
+    return render(request, template, **context)
+
+
+def _offering_page(request: Request, session: DbSession, actor: Actor | None, offering_id: int, **extra: Any):
+    offering = service.get_offering(session, actor, offering_id)
+    from smeai.cases import service as cases_service  # the case library lives beside the pool
+
+    cases = cases_service.cases_for_offering(session, offering.id)
+    others = [
+        o
+        for o in service.list_offerings(session, None, provider_id=offering.provider_id, limit=7)
+        if o.id != offering.id
+    ][:6]
+    can_edit = actor is not None and actor.org_id == offering.provider_id and actor.can(Permission.OFFERING_WRITE_OWN)
+    can_review = actor is not None and actor.can(Permission.OFFERING_REVIEW)
+    return render(
+        request,
+        "catalog/offering.html",
+        **_ctx(
+            o=offering,
+            cases=cases,
+            others=others,
+            events=service.history(session, actor, offering.id),
+            vouchers=_vouchers(session, offering),
+            can_edit=can_edit,
+            can_review=can_review,
+            errors={},
+            **extra,
+        ),
+    )
+
+
+def _vouchers(session: DbSession, offering: Any) -> list[dict[str, str]]:
+    """Voucher programmes the offering qualifies for: the programme ids the listing declares
+    (shown by name once the subsidy domain offers a lookup)."""
+    return [{"code": code, "name": code, "href": ""} for code in offering.voucher_eligible]
+
+
+@router.get("/catalog/offerings/{offering_id}")
+def offering_page(request: Request, offering_id: int, session: DbSession, actor: OptionalActor) -> HTMLResponse:
+    return _offering_page(request, session, actor, offering_id)
+
+
+# --- provider workspace ---------------------------------------------------------------------
+
+
+@router.get("/catalog/provider")
+def provider_workspace(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+    rows = service.list_own_offerings(session, actor)
+    _user, org = auth_service.me(session, actor)
+    return render(request, "catalog/provider.html", **_ctx(rows=rows, org=org))
+
+
+def _form_values(form: FormData) -> dict[str, Any]:
+    def split(name: str) -> list[str]:
+        raw = form.get(name) or ""
+        return [p.strip() for p in str(raw).replace("，", ",").split(",") if p.strip()]
+
+    price: Any = str(form.get("entry_price_wan") or "").strip()
+    with contextlib.suppress(ValueError):
+        price = float(price) if price else None
+    values: dict[str, Any] = {
+        "name": str(form.get("name") or ""),
+        "kind": str(form.get("kind") or ""),
+        "summary": str(form.get("summary") or ""),
+        "description": str(form.get("description") or "").strip() or None,
+        "industries": form.getlist("industries"),
+        "scenarios": form.getlist("scenarios"),
+        "deployment": form.getlist("deployment"),
+        "regions": form.getlist("regions"),
+        "pricing": {"model": str(form.get("pricing_model") or ""), "entry_price_wan": price},
+        "tags": split("tags"),
+        "voucher_eligible": split("voucher_eligible"),
+    }
+    if str(form.get("pricing_note") or "").strip():
+        values["pricing"]["note"] = str(form.get("pricing_note")).strip()
+    for name in ("min_stage", "max_stage"):
+        raw = str(form.get(name) or "").strip()
+        if raw.isdigit():
+            values[name] = int(raw)
+    return values
+
+
+def _parse_offering(values: dict[str, Any]) -> OfferingFields:
+    try:
+        return OfferingFields.model_validate(values)
+    except ValidationError as exc:
+        fields = {}
+        for key, msg in fields_from_validation(exc.errors()).items():
+            key = key.split(".")[0] if not key.startswith("pricing") else key
+            key = {"pricing.model": "pricing_model", "pricing": "entry_price_wan"}.get(key, key)
+            key = key.replace("pricing.", "")
+            fields[key] = msg
+        raise Invalid(N_("Please correct the marked fields."), fields=fields) from None
+
+
+def _form_page(request: Request, values: dict[str, Any], errors: dict[str, str], status: int = 200, **extra: Any):
+    return render(
+        request,
+        "catalog/form.html",
+        status,
+        **_ctx(
+            values=values,
+            errors=errors,
+            scenarios_by_link=_scenarios_by_link(),
+            stage_options=[(k, _(v)) for k, v in labels.STAGE.items()],
+            **extra,
+        ),
+    )
+
+
+def _scenarios_by_link() -> list[tuple[str, list[tuple[str, str]]]]:
+    tax = taxonomy.load()
+    return [
+        (tax.links[link].name, [(c, t.name) for c, t in tax.scenarios.items() if t.extra.get("link") == link])
+        for link in tax.links
+    ]
+
+
+def _values_of(o: Any) -> dict[str, Any]:
+    record = service.to_record(o).to_interchange()
+    return record | {"description": o.description}
+
+
+EMPTY = {
+    "industries": [],
+    "scenarios": [],
+    "deployment": [],
+    "regions": ["*"],
+    "pricing": {},
+    "tags": [],
+    "voucher_eligible": [],
+    "min_stage": 0,
+    "max_stage": 4,
+}
+
+
+@router.get("/catalog/provider/new")
+def new_offering_form(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+    actor.require(Permission.OFFERING_WRITE_OWN)
+    return _form_page(request, EMPTY, {}, offering=None)
+
+
+async def _save(request: Request, session: DbSession, actor: Actor, offering_id: int | None) -> Response:
+    form = await request.form()
+    values = _form_values(form)
+    offering = service.get_offering(session, actor, offering_id) if offering_id else None
+    try:
+        data = _parse_offering(values)
+        if offering is None:
+            offering = service.create_offering(session, actor, data)
+        else:
+            offering = service.update_offering(session, actor, offering.id, data)
+        if form.get("action") == "submit" and offering.status != "submitted":
+            service.submit_offering(session, actor, offering.id)
+    except Invalid as exc:
+        session.rollback()
+        messages = [("error", _(exc.message))]
+        return _form_page(request, values, exc.fields, 422, offering=offering, messages=messages)
+    session.commit()
+    return RedirectResponse("/catalog/provider", status_code=303)
+
+
+@router.post("/catalog/provider/new", dependencies=CSRF)
+async def create_offering(request: Request, session: DbSession, actor: PageActor) -> Response:
+    return await _save(request, session, actor, None)
+
+
+@router.get("/catalog/offerings/{offering_id}/edit")
+def edit_offering_form(request: Request, offering_id: int, session: DbSession, actor: PageActor) -> HTMLResponse:
+    offering = service.get_offering(session, actor, offering_id)
+    return _form_page(request, _values_of(offering), {}, offering=offering)
+
+
+@router.post("/catalog/offerings/{offering_id}/edit", dependencies=CSRF)
+async def update_offering(request: Request, offering_id: int, session: DbSession, actor: PageActor) -> Response:
+    return await _save(request, session, actor, offering_id)
+
+
+@router.post("/catalog/offerings/{offering_id}/submit", dependencies=CSRF)
+def submit_offering(offering_id: int, session: DbSession, actor: PageActor) -> Response:
+    service.submit_offering(session, actor, offering_id)
+    session.commit()
+    return RedirectResponse("/catalog/provider", status_code=303)
+
+
+@router.post("/catalog/offerings/{offering_id}/withdraw", dependencies=CSRF)
+def withdraw_offering(offering_id: int, session: DbSession, actor: PageActor) -> Response:
+    service.withdraw_offering(session, actor, offering_id)
+    session.commit()
+    return RedirectResponse("/catalog/provider", status_code=303)
+
+
+@router.post("/catalog/offerings/{offering_id}/delete", dependencies=CSRF)
+def delete_offering(offering_id: int, session: DbSession, actor: PageActor) -> Response:
+    service.delete_offering(session, actor, offering_id)
+    session.commit()
+    target = "/catalog/review" if actor.can(Permission.OFFERING_REVIEW) else "/catalog/provider"
+    return RedirectResponse(target, status_code=303)
+
+
+# --- operator review (遴选) -----------------------------------------------------------------
+
+
+@router.get("/catalog/review")
+def review_workspace(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+    queue = service.list_review_queue(session, actor)
+    counts = service.status_counts(session, actor)
+    return render(request, "catalog/review.html", **_ctx(queue=queue, counts=counts))
+
+
+@router.post("/catalog/offerings/{offering_id}/review", dependencies=CSRF)
+async def review_offering(request: Request, offering_id: int, session: DbSession, actor: PageActor) -> Response:
+    form = await request.form()
+    decision = ReviewIn(
+        approve=form.get("decision") == "approve",
+        checklist={key: form.get(f"check_{key}") == "on" for key in service.CHECKLIST},
+        comment=str(form.get("comment") or ""),
+    )
+    try:
+        service.review_offering(session, actor, offering_id, decision)
+    except Invalid as exc:
+        session.rollback()
+        messages = [("error", _(exc.message))]
+        return _offering_page(request, session, actor, offering_id, messages=messages, review_values=decision)
+    session.commit()
+    return RedirectResponse("/catalog/review", status_code=303)
+
+
+@router.post("/catalog/offerings/{offering_id}/comment", dependencies=CSRF)
+async def comment_offering(request: Request, offering_id: int, session: DbSession, actor: PageActor) -> Response:
+    form = await request.form()
+    try:
+        service.comment_offering(session, actor, offering_id, str(form.get("comment") or ""))
+    except Invalid as exc:
+        session.rollback()
+        return _offering_page(request, session, actor, offering_id, messages=[("error", _(exc.message))])
+    session.commit()
+    return RedirectResponse(f"/catalog/offerings/{offering_id}", status_code=303)
+
+
+@router.get("/catalog/import")
+def import_form(request: Request, actor: PageActor) -> HTMLResponse:
+    actor.require(Permission.CATALOG_IMPORT)
+    return render(request, "catalog/import.html", **_ctx(report=None))
+
+
+@router.post("/catalog/import", dependencies=CSRF)
+async def import_upload(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+    form = await request.form()
+    upload = form.get("file")
+    body = (await upload.read()).decode("utf-8-sig", errors="replace") if hasattr(upload, "read") else ""
+    report = service.import_records(session, actor, body.splitlines())
+    session.commit()
+    return render(request, "catalog/import.html", **_ctx(report=report))
