@@ -1,0 +1,76 @@
+"""The machine-readable contract of `smeai assess`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from smeai.assessment import instruments
+from smeai.cli import app
+from tests.assessment.answers import best, worst
+
+runner = CliRunner()
+
+
+def _json(args):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_instruments_lists_id_name_version():
+    rows = _json(["assess", "instruments", "--json"])
+    assert {r["id"] for r in rows} == {"smeai-ai-maturity", "eu-dma"}
+    assert all(set(r) == {"id", "name", "version"} for r in rows)
+
+
+def test_instrument_prints_questions_with_types_and_points():
+    data = _json(["assess", "instrument", "smeai-ai-maturity", "--json"])
+    assert data["id"] == "smeai-ai-maturity" and data["version"] == "2026.1"
+    questions = [q for d in data["dimensions"] for q in d["questions"]]
+    assert len(questions) == len(instruments.get_instrument("smeai-ai-maturity").questions)
+    for q in questions:
+        assert {"id", "dimension", "type", "not_applicable"} <= set(q)
+        assert q["type"] in {"single", "multi", "scale", "range", "number"}
+        if q["type"] != "number":
+            assert q["options"] and all({"id", "points"} <= set(o) for o in q["options"])
+        else:
+            assert q["bands"]
+    assert {q["type"] for q in questions} == {"single", "multi", "scale", "range", "number"}
+
+
+def test_score_prints_the_result(tmp_path):
+    inst = instruments.get_instrument("smeai-ai-maturity")
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps({"instrument": inst.id, "answers": best(inst)}), encoding="utf-8")
+    r = _json(["assess", "score", "--instrument", inst.id, "--answers", str(path), "--json"])
+    assert r["overall"] == 100
+    assert set(r["dimensions"]) == {d.id for d in inst.dimensions}
+    assert r["level"] == {"id": "leader", "name": r["level"]["name"], "rank": 4}
+    assert r["stage"]["id"] == "embedded" and r["role"]["id"] == "expert"
+    assert isinstance(r["recommendations"], list)
+    path.write_text(json.dumps({"instrument": inst.id, "answers": worst(inst)}), encoding="utf-8")
+    r = _json(["assess", "score", "--instrument", inst.id, "--answers", str(path), "--json"])
+    assert r["overall"] == 0 and r["level"]["rank"] == 0 and r["stage"]["id"] == "none"
+    assert r["recommendations"]
+
+
+def test_bad_answer_file_is_refused_with_every_problem(tmp_path):
+    inst = instruments.get_instrument("eu-dma")
+    answers = worst(inst)
+    del answers["ai_bi"]
+    answers |= {"zzz": 1, "dr_cloud": "9", "dbs_areas": 3}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"instrument": "eu-dma", "answers": answers}), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-c", "from smeai.cli import main; main()", "assess", "score", "--instrument", "eu-dma",
+         "--answers", str(path), "--json"],
+        capture_output=True, text=True, env={"SMEAI_LANG": "en", "PATH": "/usr/bin:/bin"}, timeout=60,
+    )
+    assert proc.returncode != 0
+    for item in ("answers.ai_bi", "answers.zzz", "answers.dr_cloud", "answers.dbs_areas"):
+        assert item in proc.stderr
+    assert proc.stdout == ""
