@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 
 from smeai import __version__
 from smeai.auth.deps import LoginRequired, OptionalActor
@@ -64,6 +65,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         fields = fields_from_validation(list(exc.errors()))
         body = {"error": "invalid", "message": _("The request is invalid."), "fields": fields}
         return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(DataError)
+    async def on_out_of_range(request: Request, exc: DataError) -> Response:
+        # e.g. an id beyond the column's integer range on PostgreSQL: the caller's input, not a bug
+        body = {"error": "invalid", "message": _("A value is out of range."), "fields": {}}
+        if _wants_json(request):
+            return JSONResponse(body, status_code=422)
+        return render(request, "error.html", 422, title=_("Sorry"), message=_("A value is out of range."))
 
     @app.exception_handler(Exception)
     async def on_bug(request: Request, exc: Exception) -> Response:

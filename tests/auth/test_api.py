@@ -95,3 +95,10 @@ def test_a_revoked_token_stops_working(session, client_for):
     api = client_for(builders.enterprise(session))
     assert api.delete("/api/v1/auth/token").status_code == 204
     assert api.get("/api/v1/me").status_code == 401
+
+
+def test_an_id_beyond_the_integer_range_is_a_clear_422_not_a_crash(session, client_for):
+    api = client_for(builders.operator(session))
+    r = api.get(f"/api/v1/organisations/{2**40}")
+    assert r.status_code in (404, 422)  # SQLite answers 'not found', PostgreSQL's int4 refuses the value
+    assert r.json()["error"] in ("not_found", "invalid")
