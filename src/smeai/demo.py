@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import secrets
 
+from rich.progress import Progress
 from rich.table import Table
 
 from smeai.cli_support import console
@@ -30,15 +31,17 @@ def load_demo(settings: Settings) -> list[tuple[str, str, str]]:
     upgrade(settings.database_url)
     password = demo_password(settings)
     logins: list[tuple[str, str, str]] = []
-    for module in domain_modules("demo"):
-        with (
-            console.status(f"demo: {module.__name__.split('.')[1]}"),
-            session_scope(settings.database_url) as s,
-        ):
-            kwargs = {"password": password} if "password" in inspect.signature(module.load).parameters else {}
-            result = module.load(s, **kwargs)
-            if module.__name__ == "smeai.auth.demo":
-                logins = result
+    modules = domain_modules("demo")
+    with Progress(*Progress.get_default_columns(), console=console, transient=True) as progress:
+        task = progress.add_task("demo", total=len(modules))
+        for module in modules:
+            progress.update(task, description=f"demo: {module.__name__.split('.')[1]}")
+            with session_scope(settings.database_url) as s:  # one unit of work per domain
+                kwargs = {"password": password} if "password" in inspect.signature(module.load).parameters else {}
+                result = module.load(s, **kwargs)
+                if module.__name__ == "smeai.auth.demo":
+                    logins = result
+            progress.advance(task)
     table = Table("role", "email", "organisation", title=f"Demo logins (password: {password})")
     for row in logins:
         table.add_row(*row)
