@@ -1,0 +1,137 @@
+"""`smeai subsidy ...`: programmes, the calculator, the operator's decisions, the ledger audit."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from smeai.auth import service as auth_service
+from smeai.auth.actor import Actor
+from smeai.cli_support import AsUser, JsonFlag, console, emit, err_console, print_json
+from smeai.db import session_scope
+from smeai.errors import Invalid
+from smeai.subsidy import dashboard, programmes, service
+from smeai.subsidy.schemas import ApplicationOut, ApplicationState, AuditOut, ProgrammeOut, PurchaseIn
+
+NAME = "subsidy"
+app = typer.Typer(help="Subsidy programmes (算力券/模型券/AI 券): rules, calculator, approvals, ledger audit.")
+programmes_app = typer.Typer(help="Programme files (YAML).")
+app.add_typer(programmes_app, name="programmes")
+
+
+@programmes_app.command("check")
+def check(path: Annotated[Path, typer.Argument(help="A programme file or a folder of them.")]) -> None:
+    """Validate programme files; print every problem with its file and field (exit 1 if any)."""
+    if not path.exists():
+        raise Invalid("No such file or folder.", fields={"path": str(path)})
+    found, problems = programmes.load_folder(path)
+    for where, reason in sorted(problems.items()):
+        err_console.print(f"[red]{where}[/red]: {reason}")
+    if problems:
+        raise typer.Exit(1)
+    console.print(f"[green]{len(found)} programme(s) valid[/green]: {', '.join(sorted(found))}")
+
+
+@programmes_app.command("list")
+def list_programmes(json_out: JsonFlag = False) -> None:
+    """The programmes in force (shipped files plus the operator's folder under var/subsidy/programmes)."""
+    emit(service.list_programmes(), ProgrammeOut, as_json=json_out, columns=("code", "name", "region", "summary"))
+
+
+@app.command("calculate")
+def calculate(
+    as_user: AsUser,
+    purchase: Annotated[str, typer.Option(help='Purchase as JSON, e.g. \'{"description": "GPU", "kind": "compute", '
+                                               '"contract_fen": 10000000}\'.')],
+    json_out: JsonFlag = False,
+) -> None:
+    """Which programmes pay for a purchase by this user's enterprise, the best combination and the net price."""
+    data = PurchaseIn.model_validate(json.loads(purchase))
+    with session_scope() as session:
+        actor = auth_service.actor_for_email(session, as_user)
+        quote = service.calculate(session, actor, data)
+    if json_out:
+        print_json(quote.model_dump(mode="json"))
+        return
+    for q in quote.programmes:
+        if q.eligible:
+            console.print(f"{q.code}: {q.amount_fen / 100:,.2f} {q.currency}")
+    console.print(f"best: {', '.join(quote.best) or '—'}; total {quote.total_fen / 100:,.2f}; "
+                  f"net price {quote.net_fen / 100:,.2f}")
+
+
+@app.command("applications")
+def applications(as_user: AsUser, state: ApplicationState | None = None, json_out: JsonFlag = False) -> None:
+    """Applications this user may see."""
+    with session_scope() as session:
+        actor = auth_service.actor_for_email(session, as_user)
+        rows = service.list_applications(session, actor, state=state)
+        emit(rows, ApplicationOut, as_json=json_out,
+             columns=("id", "programme_code", "state", "contract_fen", "requested_fen", "approved_fen", "paid_fen"))
+
+
+@app.command("approve")
+def approve(as_user: AsUser, application_id: int, amount_fen: int | None = None, note: str | None = None) -> None:
+    """Approve an application and reserve its amount against the pool and caps."""
+    with session_scope() as session:
+        actor = auth_service.actor_for_email(session, as_user)
+        application = service.approve_application(session, actor, application_id, amount_fen=amount_fen, note=note)
+        console.print(f"[green]approved[/green] {application.id}: {application.approved_fen} fen reserved")
+
+
+@app.command("reject")
+def reject(as_user: AsUser, application_id: int, reasons: Annotated[str, typer.Option(help="Why.")]) -> None:
+    """Reject an application with reasons."""
+    with session_scope() as session:
+        actor = auth_service.actor_for_email(session, as_user)
+        service.reject_application(session, actor, application_id, reasons=reasons)
+        console.print(f"[yellow]rejected[/yellow] {application_id}")
+
+
+@app.command("expire")
+def expire(as_user: AsUser, today: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today).")] = None
+           ) -> None:
+    """Expire approvals not redeemed in time; their reservations go back to the pools."""
+    with session_scope() as session:
+        actor = auth_service.actor_for_email(session, as_user)
+        done = service.expire_applications(session, actor, today=date.fromisoformat(today) if today else None)
+        console.print(f"{len(done)} application(s) expired")
+
+
+@app.command("budget")
+def budget(as_user: AsUser, programme_code: str, budget_fen: int) -> None:
+    """Set a programme's pool budget (never below what is reserved and paid)."""
+    with session_scope() as session:
+        actor = auth_service.actor_for_email(session, as_user)
+        service.set_pool_budget(session, actor, programme_code, budget_fen)
+        console.print(f"[green]{programme_code}[/green]: budget {budget_fen} fen")
+
+
+@app.command("audit")
+def audit(json_out: JsonFlag = False) -> None:
+    """Recompute every balance from the ledger and check every invariant (exit 1 on any breach)."""
+    with session_scope() as session:
+        report = service.audit(session, Actor.system())  # an audit reads everything: the system acts
+    out = AuditOut(ok=report.ok, checked=report.checked, problems=report.problems)
+    if json_out:
+        print_json(out.model_dump())
+    else:
+        for problem in report.problems:
+            err_console.print(f"[red]breach[/red]: {problem}")
+        console.print(("[green]ledger ok[/green] " if report.ok else "[red]ledger NOT ok[/red] ")
+                      + ", ".join(f"{k}: {v}" for k, v in report.checked.items()))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export(as_user: AsUser, path: Annotated[Path, typer.Argument(help="Excel file to write (.xlsx).")]) -> None:
+    """Pools, applications and the ledger as an Excel workbook for the finance bureau."""
+    with session_scope() as session:
+        actor = auth_service.actor_for_email(session, as_user)
+        path.write_bytes(dashboard.export_xlsx(session, actor))
+    console.print(f"[green]written[/green] {path}")

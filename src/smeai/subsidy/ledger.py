@@ -1,0 +1,253 @@
+"""The money: pools, guarded counters, the append-only ledger, and the audit that recomputes it all.
+
+Admission is one transaction of conditional UPDATEs: the pool row gains `reserved` only where
+`budget - reserved - paid >= amount`, and each capped counter (per enterprise per year, per contract) only
+where `committed + amount <= cap`. Checking and recording are the same statement, so no interleaving of
+requests on PostgreSQL or SQLite can push a total past its cap; the CHECK constraints on the tables are a
+second wall. Every change of a total is matched by a ledger row, and `audit()` proves they agree.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, or_, select, true, update
+from sqlalchemy.orm import Session
+
+from smeai.errors import Conflict
+from smeai.i18n import N_
+from smeai.subsidy.models import Application, ClaimLock, Counter, LedgerEntry, Pool
+from smeai.subsidy.programmes import Programme
+from smeai.subsidy.schemas import LIVE_STATES, ApplicationState
+
+
+class BudgetExhausted(Conflict):
+    code = "budget_exhausted"
+
+
+class CapReached(Conflict):
+    code = "cap_reached"
+
+
+class LedgerKind:
+    RESERVE = "reserve"
+    RELEASE = "release"
+    PAYOUT = "payout"
+
+
+def _insert_ignore(session: Session, model: type, values: dict[str, object], unique: str) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING on either backend: a row that must exist, made race-free."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=[unique]))
+
+
+def ensure_pool(session: Session, programme: Programme) -> None:
+    _insert_ignore(session, Pool, {"programme_code": programme.code, "budget_fen": programme.pool.budget_fen,
+                                   "reserved_fen": 0, "paid_fen": 0}, "programme_code")
+
+
+def counter_caps(programme: Programme, app: Application) -> dict[str, int]:
+    """The capped running totals an application counts against, by key (sorted: a fixed lock order)."""
+    caps: dict[str, int] = {}
+    if programme.caps.per_org_year_fen is not None:
+        caps[f"org-year:{programme.code}:{app.org_id}:{app.budget_year}"] = programme.caps.per_org_year_fen
+    if programme.caps.per_contract_fen is not None:
+        caps[f"contract:{programme.code}:{app.contract_ref}"] = programme.caps.per_contract_fen
+    return dict(sorted(caps.items()))
+
+
+def _entry(session: Session, kind: str, app: Application, amount_fen: int, actor_user_id: int | None) -> None:
+    session.add(LedgerEntry(kind=kind, programme_code=app.programme_code, application_id=app.id, org_id=app.org_id,
+                            budget_year=app.budget_year, contract_ref=app.contract_ref, amount_fen=amount_fen,
+                            actor_user_id=actor_user_id))
+
+
+def reserve(session: Session, programme: Programme, app: Application, amount_fen: int,
+            actor_user_id: int | None) -> None:
+    """Reserve AMOUNT against the pool and every cap, or raise and change nothing (the edge rolls back)."""
+    if programme.caps.per_claim_fen is not None and amount_fen > programme.caps.per_claim_fen:
+        raise CapReached(N_("The amount is over the programme's cap per claim."))
+    ensure_pool(session, programme)
+    taken = session.execute(
+        update(Pool)
+        .where(Pool.programme_code == programme.code,
+               or_(Pool.budget_fen.is_(None), Pool.budget_fen - Pool.reserved_fen - Pool.paid_fen >= amount_fen))
+        .values(reserved_fen=Pool.reserved_fen + amount_fen)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        raise BudgetExhausted(N_("The programme's budget pool cannot cover this amount."))
+    for key, cap in counter_caps(programme, app).items():
+        _insert_ignore(session, Counter, {"key": key, "committed_fen": 0, "cap_fen": cap}, "key")
+        taken = session.execute(
+            update(Counter)
+            .where(Counter.key == key, Counter.committed_fen + amount_fen <= cap)
+            .values(committed_fen=Counter.committed_fen + amount_fen, cap_fen=cap)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:
+            raise CapReached(N_("The amount would pass a cap of the programme."), cap=key)
+    _entry(session, LedgerKind.RESERVE, app, amount_fen, actor_user_id)
+
+
+def release(session: Session, programme: Programme, app: Application, amount_fen: int,
+            actor_user_id: int | None) -> None:
+    """Give back a reservation (rejected after approval, withdrawn, expired, or paid for less)."""
+    if amount_fen <= 0:
+        return
+    done = session.execute(
+        update(Pool)
+        .where(Pool.programme_code == app.programme_code, Pool.reserved_fen >= amount_fen)
+        .values(reserved_fen=Pool.reserved_fen - amount_fen)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        raise Conflict(N_("The pool does not hold this reservation."))
+    for key in counter_caps(programme, app):
+        session.execute(
+            update(Counter)
+            .where(Counter.key == key, Counter.committed_fen >= amount_fen)
+            .values(committed_fen=Counter.committed_fen - amount_fen)
+            .execution_options(synchronize_session=False)
+        )
+    _entry(session, LedgerKind.RELEASE, app, amount_fen, actor_user_id)
+
+
+def payout(session: Session, app: Application, amount_fen: int, actor_user_id: int | None) -> None:
+    """Turn a reservation into a payment: the pool's reserved falls and paid rises by the same amount."""
+    done = session.execute(
+        update(Pool)
+        .where(Pool.programme_code == app.programme_code, Pool.reserved_fen >= amount_fen)
+        .values(reserved_fen=Pool.reserved_fen - amount_fen, paid_fen=Pool.paid_fen + amount_fen)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        raise Conflict(N_("The pool does not hold this reservation."))
+    _entry(session, LedgerKind.PAYOUT, app, amount_fen, actor_user_id)
+
+
+def set_budget(session: Session, programme: Programme, budget_fen: int | None) -> bool:
+    """A new budget for the pool, never below what is already reserved and paid."""
+    ensure_pool(session, programme)
+    done = session.execute(
+        update(Pool)
+        .where(Pool.programme_code == programme.code,
+               true() if budget_fen is None else Pool.reserved_fen + Pool.paid_fen <= budget_fen)
+        .values(budget_fen=budget_fen)
+        .execution_options(synchronize_session=False)
+    )
+    return done.rowcount == 1
+
+
+# --- derived balances and the audit ------------------------------------------------------------------------
+
+
+def sums(session: Session, *group: object) -> dict[tuple, dict[str, int]]:
+    """Σ amount per ledger kind, grouped by the given LedgerEntry columns."""
+    out: dict[tuple, dict[str, int]] = defaultdict(lambda: {"reserve": 0, "release": 0, "payout": 0})
+    rows = session.execute(
+        select(*group, LedgerEntry.kind, func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).group_by(
+            *group, LedgerEntry.kind
+        )
+    )
+    for *keys, kind, total in rows:
+        out[tuple(keys)][kind] = int(total)
+    return out
+
+
+@dataclass
+class AuditReport:
+    problems: list[str] = field(default_factory=list)
+    checked: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def audit(session: Session, programmes: dict[str, Programme]) -> AuditReport:
+    """Recompute every balance from the ledger and check every invariant; report each breach."""
+    report = AuditReport()
+    bad = report.problems
+
+    # 1. pools: stored totals equal the ledger's, within budget, never negative
+    by_programme = sums(session, LedgerEntry.programme_code)
+    pools = {p.programme_code: p for p in session.scalars(select(Pool))}
+    for (code,) in by_programme:
+        if code not in pools:
+            bad.append(f"pool {code}: ledger entries but no pool row")
+    for code, pool in pools.items():
+        s = by_programme.get((code,), {"reserve": 0, "release": 0, "payout": 0})
+        reserved = s["reserve"] - s["release"] - s["payout"]
+        if pool.reserved_fen != reserved:
+            bad.append(f"pool {code}: reserved {pool.reserved_fen} but the ledger says {reserved}")
+        if pool.paid_fen != s["payout"]:
+            bad.append(f"pool {code}: paid {pool.paid_fen} but the ledger says {s['payout']}")
+        if reserved < 0:
+            bad.append(f"pool {code}: the ledger releases or pays more than it reserved")
+        if pool.budget_fen is not None and pool.reserved_fen + pool.paid_fen > pool.budget_fen:
+            spent = pool.reserved_fen + pool.paid_fen
+            bad.append(f"pool {code}: reserved + paid {spent} over budget {pool.budget_fen}")
+    report.checked["pools"] = len(pools)
+
+    # 2. per enterprise per year and per contract: derived from the ledger, within the programme's caps,
+    #    and equal to the guarded counters
+    counters = {c.key: c for c in session.scalars(select(Counter))}
+    derived: dict[str, int] = defaultdict(int)
+    org_year = sums(session, LedgerEntry.programme_code, LedgerEntry.org_id, LedgerEntry.budget_year)
+    for (code, org_id, year), s in org_year.items():
+        committed = s["reserve"] - s["release"]
+        p = programmes.get(code)
+        cap = p.caps.per_org_year_fen if p else None
+        if cap is not None:
+            derived[f"org-year:{code}:{org_id}:{year}"] = committed
+            if committed > cap:
+                bad.append(f"{code}: enterprise {org_id} has {committed} in {year}, over the cap {cap}")
+    per_contract = sums(session, LedgerEntry.programme_code, LedgerEntry.contract_ref)
+    for (code, ref), s in per_contract.items():
+        committed = s["reserve"] - s["release"]
+        p = programmes.get(code)
+        cap = p.caps.per_contract_fen if p else None
+        if cap is not None:
+            derived[f"contract:{code}:{ref}"] = committed
+            if committed > cap:
+                bad.append(f"{code}: contract {ref} has {committed}, over the cap {cap}")
+    for key in sorted(set(derived) | set(counters)):
+        stored = counters[key].committed_fen if key in counters else 0
+        if stored != derived.get(key, 0):
+            bad.append(f"counter {key}: {stored} but the ledger says {derived.get(key, 0)}")
+    report.checked["counters"] = len(counters)
+
+    # 3. each application: its ledger matches its state
+    per_app = sums(session, LedgerEntry.application_id)
+    apps = list(session.scalars(select(Application)))
+    for app in apps:
+        s = per_app.get((app.id,), {"reserve": 0, "release": 0, "payout": 0})
+        held = s["reserve"] - s["release"] - s["payout"]
+        state = ApplicationState(app.state)
+        if state in (ApplicationState.APPROVED, ApplicationState.REDEEMING):
+            ok = held == (app.approved_fen or 0) and s["payout"] == 0 and held > 0
+        elif state is ApplicationState.PAID:
+            ok = held == 0 and s["payout"] == (app.paid_fen or 0) and s["reserve"] == app.approved_fen
+        else:  # submitted, rejected, withdrawn, expired: nothing held, nothing paid
+            ok = held == 0 and s["payout"] == 0
+        if not ok:
+            bad.append(f"application {app.id} ({app.state}): reserved {s['reserve']}, released {s['release']}, "
+                       f"paid {s['payout']}, approved {app.approved_fen}, paid out {app.paid_fen}")
+        if app.paid_fen is not None and app.approved_fen is not None and app.paid_fen > app.approved_fen:
+            bad.append(f"application {app.id}: paid {app.paid_fen} over the approved {app.approved_fen}")
+    report.checked["applications"] = len(apps)
+
+    # 4. exclusivity locks belong to live applications only
+    live = {a.id for a in apps if a.state in LIVE_STATES}
+    locks = list(session.scalars(select(ClaimLock)))
+    for lock in locks:
+        if lock.application_id not in live:
+            bad.append(f"claim lock {lock.key} held by application {lock.application_id}, which is not live")
+    report.checked["locks"] = len(locks)
+    report.checked["ledger_entries"] = int(session.scalar(select(func.count(LedgerEntry.id))) or 0)
+    return report

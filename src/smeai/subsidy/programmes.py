@@ -1,0 +1,469 @@
+"""Subsidy programmes as data: one YAML file per scheme, a pydantic model as its schema, and the arithmetic.
+
+Operators add or change a programme by editing a file (package data under data/programmes/, or their own
+folder under `<var_dir>/subsidy/programmes/`); `smeai subsidy programmes check PATH` runs the same loader.
+Money is integer fen (for programmes in another currency: that currency's hundredths); rates are exact
+fractions, so no float ever touches an amount.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationError, model_validator
+
+from smeai.errors import Invalid
+from smeai.i18n import N_, get_lang
+from smeai.taxonomy import ProvinceCode, SectionCode
+
+DATA = Path(__file__).parent / "data" / "programmes"
+
+
+class VoucherType(StrEnum):
+    COMPUTE = "compute"  # 算力券
+    MODEL = "model"  # 模型券
+    CORPUS = "corpus"  # 语料券
+    AI = "ai"  # AI 券 / 应用奖励
+    INNOVATION = "innovation"  # 创新券
+    TRAINING = "training"  # 技能培训补贴
+    TIERED = "tiered"  # 阶梯式付费
+
+
+class PurchaseKind(StrEnum):
+    """What is bought; the same words as the resource pool's offering kinds."""
+
+    COMPUTE = "compute"
+    MODEL = "model"
+    DATASET = "dataset"
+    SAAS = "saas"
+    PLATFORM = "platform"
+    AGENT = "agent"
+    APPLIANCE = "appliance"
+    SERVICE = "service"
+    TRAINING = "training"
+    RND = "rnd"  # a supplier's own R&D spend (supply-side awards)
+
+
+class PurchaseFlag(StrEnum):
+    """Facts about a purchase that some programmes pay a different rate for."""
+
+    DOMESTIC_CLOUD = "domestic_cloud"  # Canada: Canadian cloud
+    DOMESTIC_CHIP = "domestic_chip"  # 杭州: 国产芯片算力
+    FILED_MODEL = "filed_model"  # 杭州: 已备案模型服务
+    LOCAL_COMPUTE = "local_compute"  # 廊坊: 本地算力
+    NATIONAL_PROJECT = "national_project"  # 廊坊: 国家级项目
+
+
+class DocKind(StrEnum):
+    QUOTATION = "quotation"  # 报价单 (apply before signing)
+    CONTRACT = "contract"  # 已签合同
+    INVOICE = "invoice"  # 发票
+    PAYMENT = "payment"  # 付款凭证
+    DELIVERY = "delivery"  # 交付/验收证明
+
+
+class SizeClass(StrEnum):
+    MICRO = "micro"
+    SMALL = "small"
+    MEDIUM = "medium"
+    LARGE = "large"
+
+
+class RevenueBand(StrEnum):
+    B0_2 = "0-2"
+    B2_4 = "2-4"
+    B4_6 = "4-6"
+    B6_8 = "6-8"
+    B8_PLUS = "8+"
+
+
+def parse_rate(value: Any) -> Fraction:
+    """`20` or `"20%"` (percent), `"2/3"` (a fraction): an exact Fraction in [0, 1]."""
+    if isinstance(value, Fraction):
+        rate = value
+    elif isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("a rate is a whole percent (20, '20%') or a fraction ('2/3')")
+    elif isinstance(value, int):
+        rate = Fraction(value, 100)
+    elif value.strip().endswith("%"):
+        rate = Fraction(int(value.strip()[:-1]), 100)
+    elif "/" in value:
+        num, _, den = value.partition("/")
+        rate = Fraction(int(num), int(den))
+    else:
+        rate = Fraction(int(value), 100)
+    if not 0 <= rate <= 1:
+        raise ValueError("a rate lies between 0 and 100 %")
+    return rate
+
+
+def format_rate(rate: Fraction) -> str:
+    return f"{rate.numerator * 100 // rate.denominator}%" if (rate * 100).denominator == 1 else str(rate)
+
+
+Rate = Annotated[Fraction, PlainValidator(parse_rate), PlainSerializer(format_rate, return_type=str)]
+Fen = Annotated[int, Field(gt=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)  # a misspelt key is an error, not a default
+
+
+class Label(_Strict):
+    zh: str = Field(min_length=1)
+    en: str = ""
+
+    def __str__(self) -> str:
+        return self.en if get_lang() == "en" and self.en else self.zh
+
+
+class Region(_Strict):
+    country: str = Field(default="CN", pattern=r"^[A-Z]{2}$")  # ISO 3166 alpha-2
+    provinces: frozenset[ProvinceCode] = frozenset()  # empty: the whole country
+    cities: tuple[str, ...] = ()  # zh names, matched against the start of the profile's city; empty: any
+    note: str = ""
+
+
+class Pool(_Strict):
+    budget_fen: Fen | None = None  # None: the scheme states no pool
+    period_starts_on: date | None = None
+    period_ends_on: date | None = None
+
+
+class Eligibility(_Strict):
+    claimant: Literal["buyer", "supplier"] = "buyer"
+    sizes: frozenset[SizeClass] = frozenset()  # empty: any
+    revenue_bands: frozenset[RevenueBand] = frozenset()
+    sections: frozenset[SectionCode] = frozenset()  # GB/T 4754 sections; empty: any industry
+    kinds: frozenset[PurchaseKind] = frozenset()  # what may be bought; empty: anything
+    offering_ids: frozenset[int] = frozenset()  # listed offerings only (PSG's pre-approved solutions)
+    approved_suppliers: tuple[str, ...] = ()  # e.g. 北京"算力伙伴"; empty: any supplier
+    supplier_not_affiliated: bool = False
+
+
+class Condition(_Strict):
+    when_any: frozenset[PurchaseFlag] = Field(min_length=1)
+    rate: Rate
+    why: Label
+
+
+class Tier(_Strict):
+    year: int = Field(ge=1, le=20)  # service year of the purchase: 1 = first year
+    rate: Rate
+
+
+class Caps(_Strict):
+    per_claim_fen: Fen | None = None
+    per_org_year_fen: Fen | None = None
+    per_contract_fen: Fen | None = None
+
+
+class ContractRules(_Strict):
+    signed_on_or_after: date | None = None
+    signed_on_or_before: date | None = None
+    max_term_months: int | None = Field(default=None, gt=0)
+    signed_before_applying: bool = False  # apply with the signed contract (北京 申领)
+    paid_before_applying: bool = False  # 扬州/廊坊: pay in full first
+    apply_before_signing: bool = False  # Singapore PSG: no application after signing or paying
+
+
+class Exclusivity(_Strict):
+    one_claim_per_contract: bool = False
+    one_side_per_contract: bool = False  # supplier or buyer may claim a contract, not both
+    one_claim_per_service_year: bool = False  # tiered plans: a contract is claimed once per service year
+    no_stacking_with: frozenset[str] = frozenset()  # programme codes this one may not be combined with
+    no_stacking_with_vouchers: frozenset[VoucherType] = frozenset()  # 北京: no other compute subsidy
+
+
+class Documents(_Strict):
+    apply: tuple[DocKind, ...] = ()
+    redeem: tuple[DocKind, ...] = (DocKind.INVOICE, DocKind.PAYMENT, DocKind.DELIVERY)
+
+
+class Programme(_Strict):
+    code: str = Field(pattern=r"^[a-z0-9-]+$", max_length=60)
+    name: Label
+    issuer: Label
+    voucher: VoucherType
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    source: str = Field(min_length=1)  # where the rule comes from
+    region: Region = Region()
+    pool: Pool = Pool()
+    eligibility: Eligibility = Eligibility()
+    rate: Rate
+    rate_mode: Literal["first", "highest"] = "first"  # 廊坊: 多项规则适用时取高
+    conditions: tuple[Condition, ...] = ()
+    tiers: tuple[Tier, ...] = ()
+    caps: Caps = Caps()
+    contract: ContractRules = ContractRules()
+    exclusivity: Exclusivity = Exclusivity()
+    documents: Documents = Documents()
+    redeem_within_days: int = Field(default=180, gt=0)  # an approval not redeemed by then expires
+    assumptions: tuple[str, ...] = ()  # what this file decides where the source is silent
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Programme:
+        years = [t.year for t in self.tiers]
+        if len(set(years)) != len(years):
+            raise ValueError("tiers: each year at most once")
+        if self.contract.apply_before_signing and self.contract.signed_before_applying:
+            raise ValueError("contract: apply_before_signing and signed_before_applying contradict")
+        if self.code in self.exclusivity.no_stacking_with:
+            raise ValueError("exclusivity: a programme cannot exclude itself")
+        return self
+
+
+# --- loading ---------------------------------------------------------------------------------------------
+
+
+def _problems(path: Path, exc: ValidationError) -> dict[str, str]:
+    return {f"{path.name}:{'.'.join(map(str, e['loc'])) or '(file)'}": e["msg"] for e in exc.errors()}
+
+
+def load_folder(folder: Path) -> tuple[dict[str, Programme], dict[str, str]]:
+    """Every programme in FOLDER and every problem found (file:field -> reason); nothing stops at the first."""
+    programmes: dict[str, Programme] = {}
+    problems: dict[str, str] = {}
+    paths = [folder] if folder.is_file() else sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    for path in paths:
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            problems[f"{path.name}:(file)"] = f"not valid YAML: {exc}".splitlines()[0]
+            continue
+        try:
+            p = Programme.model_validate(raw)
+        except ValidationError as exc:
+            problems |= _problems(path, exc)
+            continue
+        if p.code in programmes:
+            problems[f"{path.name}:code"] = f"duplicate programme code {p.code!r}"
+        programmes[p.code] = p
+    for p in programmes.values():
+        unknown = sorted(p.exclusivity.no_stacking_with - programmes.keys())
+        if unknown and folder.is_dir():
+            problems[f"{p.code}.yaml:exclusivity.no_stacking_with"] = f"unknown programme(s): {', '.join(unknown)}"
+    return programmes, problems
+
+
+def load_programmes(*folders: Path) -> dict[str, Programme]:
+    """The programmes in the folders (later folders may add schemes); Invalid naming every bad file and field."""
+    programmes: dict[str, Programme] = {}
+    problems: dict[str, str] = {}
+    for folder in folders or (DATA,):
+        found, bad = load_folder(folder)
+        programmes |= found
+        problems |= bad
+    for p in programmes.values():  # a folder may name schemes of an earlier one
+        for code in p.exclusivity.no_stacking_with - programmes.keys():
+            problems[f"{p.code}:exclusivity.no_stacking_with"] = f"unknown programme {code!r}"
+    if problems:
+        raise Invalid(N_("Programme files are invalid."), fields=problems)
+    return programmes
+
+
+def operator_folder() -> Path:
+    from smeai.config import get_settings
+
+    return get_settings().var_dir / "subsidy" / "programmes"
+
+
+@lru_cache(maxsize=8)
+def _cached(folders: tuple[Path, ...], stamp: tuple[float, ...]) -> dict[str, Programme]:
+    return load_programmes(*folders)
+
+
+def all_programmes() -> dict[str, Programme]:
+    """Shipped programmes plus the operator's own folder; reloaded when a file changes."""
+    folders = [DATA]
+    extra = operator_folder()
+    if extra.is_dir() and any(extra.glob("*.y*ml")):
+        folders.append(extra)
+    stamp = tuple(p.stat().st_mtime for f in folders for p in sorted(f.glob("*.y*ml")))
+    return _cached(tuple(folders), stamp)
+
+
+def stacking_partners(programmes: dict[str, Programme], code: str) -> frozenset[str]:
+    """Programmes that may not be combined with CODE, whichever of the two files says so."""
+    me = programmes[code]
+
+    def excludes(a: Programme, b: Programme) -> bool:
+        return b.code in a.exclusivity.no_stacking_with or b.voucher in a.exclusivity.no_stacking_with_vouchers
+
+    return frozenset(c for c, p in programmes.items() if c != code and (excludes(me, p) or excludes(p, me)))
+
+
+# --- the rules --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What eligibility reads of the claimant organisation (its profile in auth)."""
+
+    province_code: str | None = None
+    city: str | None = None
+    size_class: str | None = None
+    revenue_band: str | None = None
+    industry_section: str | None = None
+    country: str = "CN"
+
+
+@dataclass(frozen=True)
+class Purchase:
+    contract_fen: int
+    kind: str | None = None
+    offering_id: int | None = None
+    supplier_name: str | None = None
+    supplier_affiliated: bool = False
+    signed_on: date | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    paid_on: date | None = None
+    service_year: int = 1
+    flags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One rule and how it decided: `message` is a msgid with {params}, translated where shown."""
+
+    rule: str
+    ok: bool
+    message: str
+    params: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Amount:
+    rate: Fraction
+    gross_fen: int  # contract × rate, before caps
+    amount_fen: int  # after every cap
+    reasons: tuple[Reason, ...]
+
+
+def _add_months(day: date, months: int) -> date:
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def contract_months(start: date, end: date) -> int:
+    """Months of a contract whose last day is END: 2024-01-01..2024-12-31 is 12, ..2025-01-01 is 13."""
+    n = 0
+    while _add_months(start, n) - timedelta(days=1) < end:
+        n += 1
+    return n
+
+
+def eligibility(p: Programme, org: Profile, purchase: Purchase, *, applied_on: date) -> list[Reason]:
+    """Every eligibility rule of P, each with the verdict for this claimant and purchase."""
+    out: list[Reason] = []
+    e, c = p.eligibility, p.contract
+    region_ok = org.country == p.region.country and (
+        not p.region.provinces or org.province_code in p.region.provinces
+    ) and (not p.region.cities or any((org.city or "").startswith(city) for city in p.region.cities))
+    where = "、".join(p.region.cities) or ", ".join(sorted(p.region.provinces)) or p.region.country
+    out.append(Reason("region", region_ok, N_("Registered in the programme's region ({where})."), {"where": where}))
+    if e.sizes:
+        out.append(Reason("size", org.size_class in e.sizes, N_("Enterprise size is one of: {sizes}."),
+                          {"sizes": ", ".join(sorted(e.sizes))}))
+    if e.revenue_bands:
+        out.append(Reason("revenue", org.revenue_band in e.revenue_bands, N_("Revenue band is one of: {bands}."),
+                          {"bands": ", ".join(sorted(e.revenue_bands))}))
+    if e.sections:
+        out.append(Reason("industry", org.industry_section in e.sections, N_("Industry section is one of: {sections}."),
+                          {"sections": ", ".join(sorted(e.sections))}))
+    if e.kinds:
+        out.append(Reason("kind", purchase.kind in e.kinds, N_("The purchase is one of: {kinds}."),
+                          {"kinds": ", ".join(sorted(e.kinds))}))
+    if e.offering_ids:
+        out.append(Reason("listed_offering", purchase.offering_id in e.offering_ids,
+                          N_("The offering is on the programme's list."), {}))
+    if e.approved_suppliers:
+        out.append(Reason("supplier_list", (purchase.supplier_name or "") in e.approved_suppliers,
+                          N_("The supplier is on the programme's supplier list."), {}))
+    if e.supplier_not_affiliated:
+        out.append(Reason("not_affiliated", not purchase.supplier_affiliated,
+                          N_("Supplier and buyer are not affiliated."), {}))
+    if p.pool.period_starts_on or p.pool.period_ends_on:
+        starts, ends = p.pool.period_starts_on or date.min, p.pool.period_ends_on or date.max
+        out.append(Reason("period", starts <= applied_on <= ends,
+                          N_("Applied within the programme period ({starts} to {ends})."),
+                          {"starts": p.pool.period_starts_on or "…", "ends": p.pool.period_ends_on or "…"}))
+    if c.signed_on_or_after:
+        ok = purchase.signed_on is not None and purchase.signed_on >= c.signed_on_or_after
+        out.append(Reason("signed_after", ok, N_("Contract signed on or after {day}."), {"day": c.signed_on_or_after}))
+    if c.signed_on_or_before:
+        ok = purchase.signed_on is not None and purchase.signed_on <= c.signed_on_or_before
+        out.append(Reason("signed_before", ok, N_("Contract signed on or before {day}."),
+                          {"day": c.signed_on_or_before}))
+    if c.max_term_months:
+        ok = bool(purchase.starts_on and purchase.ends_on and purchase.starts_on <= purchase.ends_on
+                  and contract_months(purchase.starts_on, purchase.ends_on) <= c.max_term_months)
+        out.append(Reason("term", ok, N_("Contract term at most {months} months."), {"months": c.max_term_months}))
+    if c.signed_before_applying:
+        ok = purchase.signed_on is not None and purchase.signed_on <= applied_on
+        out.append(Reason("signed_first", ok, N_("The contract is signed before applying."), {}))
+    if c.paid_before_applying:
+        ok = purchase.paid_on is not None and purchase.paid_on <= applied_on
+        out.append(Reason("paid_first", ok, N_("The contract is paid in full before applying."), {}))
+    if c.apply_before_signing:
+        ok = (purchase.signed_on is None or purchase.signed_on > applied_on) and (
+            purchase.paid_on is None or purchase.paid_on > applied_on
+        )
+        out.append(Reason("apply_first", ok, N_("Applied before the contract is signed or paid."), {}))
+    return out
+
+
+def rate_for(p: Programme, purchase: Purchase) -> tuple[Fraction, Reason]:
+    """The rate that applies, and the rule that decided it (a tier, a condition, or the base rate)."""
+    if p.tiers:
+        tier = next((t for t in p.tiers if t.year == purchase.service_year), None)
+        if tier is None:
+            return Fraction(0), Reason("tier", False, N_("No tier for service year {year}."),
+                                       {"year": purchase.service_year})
+        return tier.rate, Reason("tier", True, N_("Service year {year}: tier rate {rate}."),
+                                 {"year": tier.year, "rate": format_rate(tier.rate)})
+    matching = [c for c in p.conditions if c.when_any & purchase.flags]
+    if matching:
+        chosen = max(matching, key=lambda c: c.rate) if p.rate_mode == "highest" else matching[0]
+        if p.rate_mode == "highest" and p.rate > chosen.rate:
+            return p.rate, Reason("rate", True, N_("Base rate {rate}."), {"rate": format_rate(p.rate)})
+        return chosen.rate, Reason("condition", True, N_("Rate {rate}: {why}."),
+                                   {"rate": format_rate(chosen.rate), "why": chosen.why})
+    return p.rate, Reason("rate", True, N_("Base rate {rate}."), {"rate": format_rate(p.rate)})
+
+
+def amount(p: Programme, purchase: Purchase, *, org_year_committed_fen: int = 0,
+           contract_committed_fen: int = 0) -> Amount:
+    """Contract × rate, floored to the fen, then every cap: per claim, per contract, per enterprise per year."""
+    rate, why = rate_for(p, purchase)
+    gross = purchase.contract_fen * rate.numerator // rate.denominator
+    reasons = [why, Reason("gross", True, N_("{contract} × {rate} = {gross}."),
+                           {"contract": purchase.contract_fen, "rate": format_rate(rate), "gross": gross})]
+    value = gross
+    caps = p.caps
+    if caps.per_claim_fen is not None and value > caps.per_claim_fen:
+        value = caps.per_claim_fen
+        reasons.append(Reason("cap_claim", True, N_("Capped at {cap} per claim."), {"cap": caps.per_claim_fen}))
+    if caps.per_contract_fen is not None:
+        left = max(0, caps.per_contract_fen - contract_committed_fen)
+        if value > left:
+            value = left
+            reasons.append(Reason("cap_contract", True, N_("Capped at {left} left of {cap} per contract."),
+                                  {"left": left, "cap": caps.per_contract_fen}))
+    if caps.per_org_year_fen is not None:
+        left = max(0, caps.per_org_year_fen - org_year_committed_fen)
+        if value > left:
+            value = left
+            reasons.append(Reason("cap_org_year", True, N_("Capped at {left} left of {cap} per enterprise per year."),
+                                  {"left": left, "cap": caps.per_org_year_fen}))
+    return Amount(rate=rate, gross_fen=gross, amount_fen=value, reasons=tuple(reasons))

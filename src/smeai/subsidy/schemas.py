@@ -1,0 +1,234 @@
+"""What the subsidy API, forms and `--json` accept and return."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+
+from smeai.i18n import gettext
+from smeai.subsidy.programmes import DocKind, PurchaseFlag, PurchaseKind, Reason
+
+
+class ApplicationState(StrEnum):
+    SUBMITTED = "submitted"  # 已申领，待审核
+    APPROVED = "approved"  # 已批准，额度已预留
+    REDEEMING = "redeeming"  # 已提交兑付材料，待核验
+    PAID = "paid"  # 已兑付
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"  # approved but not redeemed in time
+
+
+LIVE_STATES = frozenset({ApplicationState.SUBMITTED, ApplicationState.APPROVED, ApplicationState.REDEEMING,
+                         ApplicationState.PAID})
+
+
+class PurchaseIn(BaseModel):
+    """A purchase: an offering from the resource pool, or a free-text description of what is bought."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    offering_id: int | None = Field(default=None, gt=0)
+    description: str | None = Field(default=None, max_length=500)
+    kind: PurchaseKind | None = None
+    supplier_name: str | None = Field(default=None, max_length=200)
+    supplier_affiliated: bool = False
+    contract_fen: int = Field(gt=0, le=100_000_000_000_00)  # at most 1,000 亿元
+    contract_no: str | None = Field(default=None, max_length=100)
+    signed_on: date | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    paid_on: date | None = None
+    service_year: int = Field(default=1, ge=1, le=20)
+    flags: frozenset[PurchaseFlag] = frozenset()
+
+    @model_validator(mode="after")
+    def _something_is_bought(self) -> PurchaseIn:
+        if self.offering_id is None and not self.description:
+            raise ValueError("description: describe the purchase, or choose an offering")
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValueError("ends_on: the contract ends before it starts")
+        return self
+
+
+class ApplicationIn(PurchaseIn):
+    programme_code: str = Field(min_length=1, max_length=60)
+    supplier_name: str = Field(min_length=1, max_length=200)  # type: ignore[assignment]
+    contract_no: str = Field(min_length=1, max_length=100)  # type: ignore[assignment]
+
+
+class ApproveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    amount_fen: int | None = Field(default=None, gt=0)  # default: the computed amount
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ReasonsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reasons: str = Field(min_length=1, max_length=2000)
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class VerifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    paid_fen: int | None = Field(default=None, gt=0)  # default: the approved amount
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class BudgetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    budget_fen: int | None = Field(ge=0)
+
+
+def describe(rule: str, message: str, params: dict[str, object]) -> str:
+    """A rule's verdict in the reader's language; amounts in params are fen, shown in 元."""
+    shown = {k: (f"{v / 100:,.2f}" if isinstance(v, int) and k in _MONEY else str(v)) for k, v in params.items()}
+    try:
+        return gettext(message).format(**shown)
+    except (KeyError, IndexError):
+        return gettext(message)
+
+
+_MONEY = {"contract", "gross", "cap", "left", "amount"}
+
+
+class ReasonOut(BaseModel):
+    rule: str
+    ok: bool
+    message: str
+    params: dict[str, object] = {}
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def text(self) -> str:
+        return describe(self.rule, self.message, self.params)
+
+    @classmethod
+    def of(cls, reason: Reason) -> ReasonOut:
+        return cls(rule=reason.rule, ok=reason.ok, message=reason.message,
+                   params={k: (v if isinstance(v, int | str) else str(v)) for k, v in reason.params.items()})
+
+
+class ProgrammeOut(BaseModel):
+    code: str
+    name: str
+    issuer: str
+    voucher: str
+    currency: str
+    region: str
+    rate: str
+    summary: str
+    source: str
+    documents_apply: list[str]
+    documents_redeem: list[str]
+    assumptions: list[str]
+
+
+class ProgrammeQuote(BaseModel):
+    code: str
+    name: str
+    currency: str
+    eligible: bool
+    amount_fen: int
+    rate: str
+    reasons: list[ReasonOut]
+    excludes: list[str]  # programmes it may not be combined with
+
+
+class QuoteOut(BaseModel):
+    contract_fen: int
+    programmes: list[ProgrammeQuote]
+    best: list[str]  # the best allowed combination
+    total_fen: int
+    net_fen: int
+    explanation: list[str]
+
+
+class DocumentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: DocKind
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_at: datetime
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    action: str
+    from_state: str | None
+    to_state: str
+    note: str | None
+    created_at: datetime
+
+
+class ApplicationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    programme_code: str
+    org_id: int
+    state: ApplicationState
+    offering_id: int | None
+    description: str
+    kind: str | None
+    supplier_name: str
+    contract_no: str | None
+    contract_fen: int
+    signed_on: date | None
+    starts_on: date | None
+    ends_on: date | None
+    paid_on: date | None
+    service_year: int
+    flags: list[str]
+    budget_year: int
+    requested_fen: int
+    approved_fen: int | None
+    paid_fen: int | None
+    decision_note: str | None
+    redeem_by_on: date | None
+    explanation: list[ReasonOut]
+    created_at: datetime
+
+
+class PoolOut(BaseModel):
+    programme_code: str
+    name: str
+    budget_fen: int | None
+    reserved_fen: int
+    paid_fen: int
+    remaining_fen: int | None
+
+
+class LedgerEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    programme_code: str
+    application_id: int
+    org_id: int
+    budget_year: int
+    amount_fen: int
+    created_at: datetime
+
+
+class AuditOut(BaseModel):
+    ok: bool
+    checked: dict[str, int]
+    problems: list[str]

@@ -1,0 +1,237 @@
+"""Every seeded programme's arithmetic against hand-worked cases: rates, conditions, tiers, caps, contract
+rules and exclusivity. Amounts are fen: 1 万元 = 1_000_000 fen."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from smeai.errors import Invalid
+from smeai.subsidy import programmes as prog
+from smeai.subsidy.programmes import Profile, Purchase, amount, eligibility, load_programmes, stacking_partners
+from smeai.subsidy.schemas import ProgrammeQuote
+from smeai.subsidy.service import best_combination
+
+WAN = 1_000_000  # fen in 1 万元
+ALL = load_programmes()
+TODAY = date(2025, 6, 1)
+
+
+def pay(code: str, contract_fen: int, **kw: object) -> int:
+    committed = {k: kw.pop(k) for k in ("org_year_committed_fen", "contract_committed_fen") if k in kw}
+    return amount(ALL[code], Purchase(contract_fen=contract_fen, **kw), **committed).amount_fen  # type: ignore[arg-type]
+
+
+def verdicts(code: str, org: Profile, **kw: object) -> dict[str, bool]:
+    purchase = Purchase(**({"contract_fen": 100 * WAN} | kw))  # type: ignore[arg-type]
+    return {r.rule: r.ok for r in eligibility(ALL[code], org, purchase, applied_on=TODAY)}
+
+
+BEIJING = Profile(province_code="11", city="北京", size_class="small", revenue_band="0-2", industry_section="I")
+BEIJING_DEAL = {"kind": "compute", "signed_on": date(2025, 3, 1), "starts_on": date(2025, 3, 1),
+                "ends_on": date(2026, 2, 28)}
+
+
+def test_every_shipped_programme_loads_and_names_its_source():
+    assert len(ALL) >= 16
+    for p in ALL.values():
+        assert p.source and p.name.zh and p.issuer.zh
+
+
+# --- 北京市算力券: 20 %, ≤ 200 万/家/年, ≤ 1 年, 2023-09-01 起, 一合同一次, 非关联, 不与其他算力券叠加 ---
+
+def test_beijing_pays_20_percent():
+    assert pay("beijing-compute", 500 * WAN) == 100 * WAN
+
+
+def test_beijing_caps_at_200_wan_per_enterprise_per_year():
+    assert pay("beijing-compute", 1500 * WAN) == 200 * WAN  # 20 % of 1,500 万 is 300 万
+    assert pay("beijing-compute", 500 * WAN, org_year_committed_fen=150 * WAN) == 50 * WAN
+    assert pay("beijing-compute", 500 * WAN, org_year_committed_fen=200 * WAN) == 0
+
+
+def test_beijing_eligibility_rules_each_decide():
+    ok = verdicts("beijing-compute", BEIJING, **BEIJING_DEAL)
+    assert all(ok.values()), ok
+    assert not verdicts("beijing-compute", BEIJING, **BEIJING_DEAL | {"signed_on": date(2023, 8, 31)})["signed_after"]
+    assert not verdicts("beijing-compute", BEIJING, **BEIJING_DEAL | {"ends_on": date(2026, 3, 1)})["term"]
+    assert not verdicts("beijing-compute", BEIJING, **BEIJING_DEAL | {"supplier_affiliated": True})["not_affiliated"]
+    assert not verdicts("beijing-compute", BEIJING, **BEIJING_DEAL | {"kind": "model"})["kind"]
+    retail, hebei = Profile(province_code="11", industry_section="F"), Profile(province_code="13", industry_section="C")
+    assert not verdicts("beijing-compute", retail, **BEIJING_DEAL)["industry"]
+    assert not verdicts("beijing-compute", hebei, **BEIJING_DEAL)["region"]
+    assert not verdicts("beijing-compute", BEIJING, **BEIJING_DEAL | {"signed_on": date(2025, 7, 1)})["signed_first"]
+
+
+def test_beijing_does_not_stack_with_other_compute_vouchers_but_may_with_a_model_voucher():
+    partners = stacking_partners(ALL, "beijing-compute")
+    assert {"wuhan-compute", "shanghai-compute", "hangzhou-compute"} <= partners
+    assert "shanghai-model" not in partners
+    assert "beijing-compute" in stacking_partners(ALL, "wuhan-compute")  # symmetric
+
+
+def test_contract_term_counts_whole_months_inclusive():
+    assert prog.contract_months(date(2024, 1, 1), date(2024, 12, 31)) == 12
+    assert prog.contract_months(date(2024, 1, 1), date(2025, 1, 1)) == 13
+    assert prog.contract_months(date(2024, 1, 15), date(2025, 1, 14)) == 12
+
+
+# --- the report's programmes ---
+
+def test_wuhan_50_percent_capped_at_20_wan():
+    assert pay("wuhan-compute", 30 * WAN) == 15 * WAN
+    assert pay("wuhan-compute", 60 * WAN) == 20 * WAN
+    org = Profile(province_code="42", city="武汉市", size_class="large")
+    assert not verdicts("wuhan-compute", org, kind="compute")["size"]
+    assert verdicts("wuhan-compute", org, kind="compute")["region"]
+
+
+def test_suzhou_buyer_award_20_percent_capped_at_200_wan_per_claim():
+    assert pay("suzhou-ai-scenario", 500 * WAN) == 100 * WAN
+    assert pay("suzhou-ai-scenario", 2000 * WAN) == 200 * WAN
+
+
+def test_suzhou_supplier_award_20_percent_capped_at_100_wan_and_is_for_suppliers():
+    assert pay("suzhou-ai-supplier", 300 * WAN, kind="rnd") == 60 * WAN
+    assert pay("suzhou-ai-supplier", 1000 * WAN, kind="rnd") == 100 * WAN
+    assert ALL["suzhou-ai-supplier"].eligibility.claimant == "supplier"
+
+
+def test_huadu_tiers_first_year_free_then_50_then_30():
+    assert [pay("huadu-tiered", 10 * WAN, service_year=y) for y in (1, 2, 3, 4)] == [10 * WAN, 5 * WAN, 3 * WAN, 0]
+
+
+def test_jiangmen_30_percent_capped_at_5_wan_and_pool_of_1000_wan():
+    assert pay("jiangmen-compute", 10 * WAN) == 3 * WAN
+    assert pay("jiangmen-compute", 50 * WAN) == 5 * WAN
+    assert ALL["jiangmen-compute"].pool.budget_fen == 1000 * WAN
+
+
+def test_canada_two_thirds_on_canadian_cloud_else_half():
+    assert pay("canada-ai-compute", 9_000_000, flags=frozenset({"domestic_cloud"})) == 6_000_000
+    assert pay("canada-ai-compute", 9_000_000) == 4_500_000
+    assert pay("canada-ai-compute", 100, flags=frozenset({"domestic_cloud"})) == 66  # floored to the cent
+    assert ALL["canada-ai-compute"].rate == Fraction(1, 2)
+
+
+def test_uk_half_of_training_costs():
+    assert pay("uk-ai-skills", 200_000) == 100_000
+    assert not verdicts("uk-ai-skills", Profile(province_code="11"), kind="training")["region"]
+
+
+def test_singapore_ai_cloud_capped_at_500k_sgd_per_firm():
+    assert pay("singapore-ai-cloud", 100_000_000) == 50_000_000
+
+
+def test_singapore_psg_refuses_an_application_after_signing_or_paying():
+    org = Profile(country="SG", size_class="small")
+    assert verdicts("singapore-psg", org, signed_on=date(2025, 7, 1))["apply_first"]
+    assert not verdicts("singapore-psg", org, signed_on=date(2025, 5, 1))["apply_first"]
+    assert not verdicts("singapore-psg", org, paid_on=date(2025, 5, 1))["apply_first"]
+    assert pay("singapore-psg", 1_000_000) == 500_000
+
+
+def test_shanghai_compute_model_and_corpus_vouchers():
+    assert pay("shanghai-compute", 100 * WAN) == 30 * WAN
+    assert pay("shanghai-model", 2000 * WAN) == 500 * WAN  # 50 % is 1,000 万, capped at 500 万
+    assert pay("shanghai-corpus", 100 * WAN) == 30 * WAN
+    sh = Profile(province_code="31", city="上海")
+    assert not verdicts("shanghai-compute", sh, kind="compute", starts_on=date(2025, 1, 1),
+                        ends_on=date(2026, 1, 1))["term"]
+
+
+def test_hangzhou_30_percent_for_domestic_chips_or_filed_models_else_20():
+    assert pay("hangzhou-compute", 100 * WAN) == 20 * WAN
+    assert pay("hangzhou-compute", 100 * WAN, flags=frozenset({"domestic_chip"})) == 30 * WAN
+    assert pay("hangzhou-compute", 100 * WAN, flags=frozenset({"filed_model"})) == 30 * WAN
+    assert pay("hangzhou-compute", 5000 * WAN, flags=frozenset({"domestic_chip"})) == 800 * WAN
+
+
+def test_yangzhou_needs_the_contract_signed_and_paid_first():
+    org = Profile(province_code="32", city="扬州")
+    assert not verdicts("yangzhou-compute", org, kind="compute", signed_on=date(2025, 5, 1))["paid_first"]
+    assert verdicts("yangzhou-compute", org, kind="compute", signed_on=date(2025, 5, 1),
+                    paid_on=date(2025, 5, 2))["paid_first"]
+    assert pay("yangzhou-compute", 100 * WAN) == 30 * WAN
+
+
+def test_langfang_takes_the_highest_applicable_rate_and_caps_at_100_wan():
+    assert pay("langfang-compute", 100 * WAN) == 0
+    assert pay("langfang-compute", 100 * WAN, flags=frozenset({"local_compute"})) == 50 * WAN
+    both = frozenset({"local_compute", "national_project"})
+    assert pay("langfang-compute", 100 * WAN, flags=both) == 60 * WAN
+    assert pay("langfang-compute", 300 * WAN, flags=both) == 100 * WAN
+
+
+def test_qingyang_one_side_per_contract():
+    assert ALL["qingyang-compute"].exclusivity.one_side_per_contract
+    assert pay("qingyang-compute", 100 * WAN) == 30 * WAN
+
+
+def test_the_rule_that_decided_is_named():
+    result = amount(ALL["beijing-compute"], Purchase(contract_fen=1500 * WAN))
+    assert [r.rule for r in result.reasons] == ["rate", "gross", "cap_org_year"]
+    tiered = amount(ALL["huadu-tiered"], Purchase(contract_fen=WAN, service_year=2))
+    assert tiered.reasons[0].rule == "tier" and tiered.reasons[0].params["rate"] == "50%"
+
+
+# --- exclusivity: the best allowed combination ---
+
+def _q(code: str, fen: int) -> ProgrammeQuote:
+    return ProgrammeQuote(code=code, name=code, currency="CNY", eligible=True, amount_fen=fen, rate="", reasons=[],
+                          excludes=[])
+
+
+def test_best_combination_never_stacks_excluded_programmes():
+    quotes = [_q("beijing-compute", 100), _q("wuhan-compute", 80), _q("shanghai-model", 50)]
+    assert best_combination(ALL, quotes, 10_000) == (["beijing-compute", "shanghai-model"], 150)
+
+
+def test_best_combination_never_pays_more_than_the_contract():
+    quotes = [_q("beijing-compute", 100), _q("shanghai-model", 50)]
+    codes, total = best_combination(ALL, quotes, 120)
+    assert total == 120
+    assert codes == ["beijing-compute", "shanghai-model"]
+
+
+# --- the loader: every problem, with file and field ---
+
+def test_a_broken_copy_names_every_bad_file_and_field(tmp_path: Path):
+    shutil.copy(prog.DATA / "wuhan-compute.yaml", tmp_path / "good.yaml")
+    (tmp_path / "typo.yaml").write_text(
+        (prog.DATA / "beijing-compute.yaml").read_text(encoding="utf-8").replace("rate: 20%", "rate_pct: 20"),
+        encoding="utf-8")
+    (tmp_path / "bad.yaml").write_text(
+        "code: Bad Code\nname: {zh: 坏}\nissuer: {zh: 某}\nvoucher: compute\nsource: x\nrate: 150%\n"
+        "region: {provinces: ['99']}\n", encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text("code: [unclosed\n", encoding="utf-8")
+    with pytest.raises(Invalid) as caught:
+        load_programmes(tmp_path)
+    fields = caught.value.fields
+    assert "typo.yaml:rate_pct" in fields and "typo.yaml:rate" in fields
+    assert {"bad.yaml:code", "bad.yaml:rate", "bad.yaml:region.provinces.0"} <= set(fields)
+    assert "broken.yaml:(file)" in fields
+    assert not any(k.startswith("good.yaml") for k in fields)
+
+
+def test_duplicate_codes_and_unknown_stacking_partners_are_reported(tmp_path: Path):
+    text = (prog.DATA / "wuhan-compute.yaml").read_text(encoding="utf-8")
+    (tmp_path / "a.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(text.replace("one_claim_per_contract: true",
+                                                  "one_claim_per_contract: true\n  no_stacking_with: [nowhere]"),
+                                     encoding="utf-8")
+    with pytest.raises(Invalid) as caught:
+        load_programmes(tmp_path)
+    assert "b.yaml:code" in caught.value.fields
+    assert any("no_stacking_with" in k for k in caught.value.fields)
+
+
+def test_rates_parse_exactly():
+    assert prog.parse_rate("2/3") == Fraction(2, 3)
+    assert prog.parse_rate("20%") == prog.parse_rate(20) == Fraction(1, 5)
+    with pytest.raises(ValueError):
+        prog.parse_rate(0.2)
