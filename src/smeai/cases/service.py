@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from smeai.auth.actor import Actor
 from smeai.auth.permissions import Permission
+from smeai.cases.index import CaseQuery, CaseResult, case_index
 from smeai.cases.models import Case, case_offerings
 from smeai.cases.schemas import CaseIn, CaseReviewIn, CaseStatus
 from smeai.catalog import service as catalog_service
@@ -171,3 +172,12 @@ def to_out(case: Case) -> dict[str, object]:
     """CaseOut's input: the case's columns plus the interchange ids of its offerings."""
     data = {c.key: getattr(case, c.key) for c in Case.__table__.columns}
     return data | {"offering_ids": [o.ext_id for o in case.offerings]}
+
+
+def search_cases(session: Session, query: CaseQuery) -> tuple[CaseResult, list[Case]]:
+    """Published cases only; the page's cases in ranked order."""
+    result = case_index(session).search(query)
+    if not result.ids:
+        return result, []
+    rows = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(result.ids), visible_cases(None)))}
+    return result, [rows[i] for i in result.ids if i in rows]
