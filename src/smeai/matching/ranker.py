@@ -320,7 +320,7 @@ def explain(o: Mapping[str, Any], need: Need, scen_w: Mapping[str, float], cases
     if shown:
         reasons.append(_("Scenario: {names}").format(names="、".join(taxonomy.name("scenarios", s) for s in shown)))
     if cases:
-        reasons.append(_("{n} published case(s) in this field").format(n=cases))
+        reasons.append(_("{n} published case(s)").format(n=cases))
     price = float(o["pricing"]["entry_price_wan"])
     if price == 0:
         reasons.append(_("Free to start"))

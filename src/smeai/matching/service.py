@@ -104,12 +104,12 @@ def detect_scenarios(text: str) -> list[str]:
 
 
 def _target_org(session: Session, actor: Actor, org_id: int | None) -> Organisation:
-    if org_id is None or org_id == actor.org_id:
-        actor.require(Permission.NEED_WRITE_OWN)
-        org = session.get(Organisation, actor.org_id) if actor.org_id else None
-    else:
-        actor.require(Permission.NEED_WRITE_ANY)
-        org = session.get(Organisation, org_id)
+    own = org_id is None or org_id == actor.org_id
+    actor.require(
+        Permission.NEED_WRITE_OWN if own and not actor.can(Permission.NEED_WRITE_ANY) else Permission.NEED_WRITE_ANY
+    )
+    target = actor.org_id if org_id is None else org_id
+    org = session.get(Organisation, target) if target else None
     if org is None or org.kind != OrgKind.ENTERPRISE:
         raise Invalid(N_("A need belongs to an enterprise."), fields={"org_id": "not an enterprise"})
     return org

@@ -1,0 +1,222 @@
+"""/api/v1: needs, matches, engagements, challenges and proposals, the module menu."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel, Field
+
+from smeai.auth.deps import CurrentActor
+from smeai.db import DbSession
+from smeai.matching import challenges, engagements, menu, service
+from smeai.matching.schemas import (
+    ChallengeIn,
+    ChallengeOut,
+    ChallengeStatus,
+    EngagementEventOut,
+    EngagementOut,
+    EngagementState,
+    MatchOut,
+    ModuleIn,
+    ModuleOut,
+    NeedIn,
+    NeedOut,
+    NeedRecord,
+    NeedStatus,
+    OutcomeIn,
+    PackageIn,
+    PackageOut,
+    ProposalIn,
+    ProposalOut,
+    ResponseIn,
+    TransitionIn,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["matching"])
+
+
+class InterestIn(BaseModel):
+    offering_id: int
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class RankedOut(MatchOut):
+    name: str
+    provider: str
+
+
+@router.post("/match", summary="Match interchange needs against the published pool (smeai match)")
+def match(needs: list[NeedRecord], session: DbSession, actor: CurrentActor, top: int = 10) -> list[list[MatchOut]]:
+    return [[MatchOut(**m.as_dict()) for m in ms] for ms in service.match_records(session, needs, top=top)]
+
+
+@router.get("/needs", summary="Needs the caller may see")
+def list_needs(session: DbSession, actor: CurrentActor, status: NeedStatus | None = None) -> list[NeedOut]:
+    return [NeedOut.model_validate(n) for n in service.list_needs(session, actor, status=status)]
+
+
+@router.post("/needs", status_code=201, summary="Describe a need; structure is detected from text and profile")
+def create_need(data: NeedIn, session: DbSession, actor: CurrentActor) -> NeedOut:
+    need = service.create_need(session, actor, data)
+    session.commit()
+    return NeedOut.model_validate(need)
+
+
+@router.get("/needs/{need_id}", summary="One need")
+def read_need(need_id: int, session: DbSession, actor: CurrentActor) -> NeedOut:
+    return NeedOut.model_validate(service.get_need(session, actor, need_id))
+
+
+@router.put("/needs/{need_id}", summary="Edit a need (and confirm its scenarios)")
+def update_need(need_id: int, data: NeedIn, session: DbSession, actor: CurrentActor) -> NeedOut:
+    need = service.update_need(session, actor, need_id, data)
+    session.commit()
+    return NeedOut.model_validate(need)
+
+
+@router.get("/needs/{need_id}/matches", summary="Ranked offerings for a need, with reasons")
+def need_matches(need_id: int, session: DbSession, actor: CurrentActor, top: int = 10) -> list[RankedOut]:
+    return [
+        RankedOut(**m.as_dict(), name=o.name, provider=o.provider.name)
+        for m, o in service.match_need(session, actor, need_id, top=top)
+    ]
+
+
+@router.post("/needs/{need_id}/recommendations", summary="Record the current top matches as recommendations")
+def recommend(need_id: int, session: DbSession, actor: CurrentActor, top: int = 10) -> list[EngagementOut]:
+    rows = engagements.recommend(session, actor, need_id, top=top)
+    session.commit()
+    return [EngagementOut.model_validate(e) for e in rows]
+
+
+@router.post("/needs/{need_id}/interest", status_code=201, summary="Show interest in an offering (notifies it)")
+def express_interest(need_id: int, data: InterestIn, session: DbSession, actor: CurrentActor) -> EngagementOut:
+    e = engagements.express_interest(session, actor, need_id, data.offering_id, note=data.note)
+    session.commit()
+    return EngagementOut.model_validate(e)
+
+
+@router.get("/engagements", summary="Engagements on the caller's side")
+def list_engagements(
+    session: DbSession, actor: CurrentActor, need_id: int | None = None, state: EngagementState | None = None
+) -> list[EngagementOut]:
+    rows = engagements.list_engagements(session, actor, need_id=need_id, state=state)
+    return [EngagementOut.model_validate(e) for e in rows]
+
+
+@router.get("/engagements/{engagement_id}", summary="One engagement")
+def read_engagement(engagement_id: int, session: DbSession, actor: CurrentActor) -> EngagementOut:
+    return EngagementOut.model_validate(engagements.get_engagement(session, actor, engagement_id))
+
+
+@router.get("/engagements/{engagement_id}/events", summary="Who moved an engagement, when, with what note")
+def engagement_events(engagement_id: int, session: DbSession, actor: CurrentActor) -> list[EngagementEventOut]:
+    return [EngagementEventOut.model_validate(e) for e in engagements.history(session, actor, engagement_id)]
+
+
+@router.post("/engagements/{engagement_id}/response", summary="The provider accepts or declines an interest")
+def respond(engagement_id: int, data: ResponseIn, session: DbSession, actor: CurrentActor) -> EngagementOut:
+    e = engagements.respond(session, actor, engagement_id, data)
+    session.commit()
+    return EngagementOut.model_validate(e)
+
+
+@router.post("/engagements/{engagement_id}/transitions", summary="Move an engagement one step, or close it")
+def advance(engagement_id: int, data: TransitionIn, session: DbSession, actor: CurrentActor) -> EngagementOut:
+    e = engagements.advance(session, actor, engagement_id, data)
+    session.commit()
+    return EngagementOut.model_validate(e)
+
+
+@router.post("/engagements/{engagement_id}/outcome", summary="Report cost, effect and satisfaction")
+def report_outcome(engagement_id: int, data: OutcomeIn, session: DbSession, actor: CurrentActor) -> EngagementOut:
+    e = engagements.report_outcome(session, actor, engagement_id, data)
+    session.commit()
+    return EngagementOut.model_validate(e)
+
+
+@router.get("/matching/funnel", summary="Funnel figures: recommended vs realised, days per stage")
+def funnel(session: DbSession, actor: CurrentActor) -> dict:
+    return engagements.funnel(session, actor)
+
+
+@router.get("/matching/pipeline", summary="A consultant's engagements by state")
+def pipeline(session: DbSession, actor: CurrentActor) -> dict[str, list[EngagementOut]]:
+    board = engagements.pipeline(session, actor)
+    return {state: [EngagementOut.model_validate(e) for e in rows] for state, rows in board.items()}
+
+
+@router.get("/challenges", summary="Challenges the caller may see (open ones, and its own)")
+def list_challenges(
+    session: DbSession, actor: CurrentActor, status: ChallengeStatus | None = None
+) -> list[ChallengeOut]:
+    return [ChallengeOut.model_validate(c) for c in challenges.list_challenges(session, actor, status=status)]
+
+
+@router.post("/challenges", status_code=201, summary="Publish a challenge (发榜)")
+def publish_challenge(data: ChallengeIn, session: DbSession, actor: CurrentActor) -> ChallengeOut:
+    c = challenges.publish_challenge(session, actor, data)
+    session.commit()
+    return ChallengeOut.model_validate(c)
+
+
+@router.get("/challenges/{challenge_id}", summary="One challenge")
+def read_challenge(challenge_id: int, session: DbSession, actor: CurrentActor) -> ChallengeOut:
+    return ChallengeOut.model_validate(challenges.get_challenge(session, actor, challenge_id))
+
+
+@router.get("/challenges/{challenge_id}/proposals", summary="Proposals the caller may see on a challenge")
+def list_proposals(challenge_id: int, session: DbSession, actor: CurrentActor) -> list[ProposalOut]:
+    return [ProposalOut.model_validate(p) for p in challenges.list_proposals(session, actor, challenge_id)]
+
+
+@router.post("/challenges/{challenge_id}/proposals", status_code=201, summary="Submit a proposal (揭榜)")
+def submit_proposal(challenge_id: int, data: ProposalIn, session: DbSession, actor: CurrentActor) -> ProposalOut:
+    p = challenges.submit_proposal(session, actor, challenge_id, data)
+    session.commit()
+    return ProposalOut.model_validate(p)
+
+
+@router.post("/proposals/{proposal_id}/shortlist", summary="Shortlist a proposal on one's own challenge")
+def shortlist(proposal_id: int, session: DbSession, actor: CurrentActor) -> ProposalOut:
+    p = challenges.shortlist_proposal(session, actor, proposal_id)
+    session.commit()
+    return ProposalOut.model_validate(p)
+
+
+@router.post("/proposals/{proposal_id}/award", summary="Award a proposal; opens an engagement")
+def award(proposal_id: int, session: DbSession, actor: CurrentActor) -> ProposalOut:
+    p = challenges.award_proposal(session, actor, proposal_id)
+    session.commit()
+    return ProposalOut.model_validate(p)
+
+
+@router.get("/modules", summary="The module menu: priced modules of published offerings")
+def list_modules(session: DbSession, actor: CurrentActor) -> list[ModuleOut]:
+    return [ModuleOut.model_validate(m) for m, _o in menu.list_menu(session)]
+
+
+@router.post("/modules", status_code=201, summary="Offer a module of one's own offering")
+def add_module(data: ModuleIn, session: DbSession, actor: CurrentActor) -> ModuleOut:
+    m = menu.add_module(session, actor, data)
+    session.commit()
+    return ModuleOut.model_validate(m)
+
+
+@router.delete("/modules/{module_id}", status_code=204, summary="Withdraw a module")
+def delete_module(module_id: int, session: DbSession, actor: CurrentActor) -> None:
+    menu.delete_module(session, actor, module_id)
+    session.commit()
+
+
+@router.post("/packages/quote", summary="Total and tiered plan of a package of modules")
+def quote(data: PackageIn, session: DbSession, actor: CurrentActor) -> PackageOut:
+    return menu.compose_package(session, actor, data)
+
+
+@router.post("/packages", status_code=201, summary="Send a package as a need")
+def send_package(data: Annotated[PackageIn, Body()], session: DbSession, actor: CurrentActor) -> NeedOut:
+    need = menu.send_package(session, actor, data)
+    session.commit()
+    return NeedOut.model_validate(need)

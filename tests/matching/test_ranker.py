@@ -1,0 +1,79 @@
+"""The ranker over interchange records: hard constraints (exhaustively on the dev set), order, reasons."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from smeai.matching import cues
+from smeai.matching.ranker import Need, Pool, industry_covers, passes
+from tests.matching.builders import DEV, dev_lines, dev_needs
+
+
+@pytest.fixture(scope="module")
+def pool() -> Pool:
+    return Pool(json.loads(line) for line in dev_lines())
+
+
+def _qrels() -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for line in (DEV / "dev-qrels.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        need, offering, grade = line.split("\t")
+        out.setdefault(need, {})[offering] = int(grade)
+    return out
+
+
+def test_industry_coverage_follows_the_interchange_rule():
+    assert industry_covers("C33") == {"*", "C", "C33", "K1"}  # 金属制品业 is in group K1
+    assert industry_covers("G") == {"*", "G"}
+
+
+def test_every_returned_offering_passes_every_hard_constraint_on_the_dev_set(pool):
+    """Exhaustive: each dev need, and each need again with every optional field dropped and tightened."""
+    variants = []
+    for rec in dev_needs():
+        variants.append(rec)
+        variants.append({"text": rec["text"]})  # no constraint at all
+        variants.append(rec | {"budget_wan": 1, "deployment": ["api"]})
+        variants.append(rec | {"province_code": "65", "industry": "C13"})
+    for rec in variants:
+        need = Need.from_record(rec)
+        allowed = {pool.ids[i] for i, ok in enumerate(pool.allowed(need)) if ok}
+        assert allowed == {o["id"] for o in pool.records if passes(o, need)}
+        returned = [m.id for m in pool.match(need, top=len(pool.records))]
+        assert set(returned) == allowed  # everything allowed is ranked, nothing else
+
+
+def test_the_ranker_finds_the_labelled_offerings_on_the_dev_set(pool):
+    qrels = _qrels()
+    ndcgs = []
+    for rec in dev_needs():
+        ranked = [m.id for m in pool.match(Need.from_record(rec), top=10)]
+        grades = qrels.get(rec["id"], {})
+        dcg = sum((2 ** grades.get(o, 0) - 1) / math.log2(i + 2) for i, o in enumerate(ranked))
+        ideal = sorted(grades.values(), reverse=True)[:10]
+        ndcgs.append(dcg / sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal)))
+    assert sum(ndcgs) / len(ndcgs) >= 0.85
+
+
+def test_a_need_in_plain_words_is_read_as_its_scenario():
+    scen, _kinds = cues.detect("出货前全靠老师傅拿眼睛挑，裂纹经常漏掉")
+    assert max(scen, key=scen.get) == "quality_inspection"
+    _scen, kinds = cues.detect("想租几张 GPU 卡训练自己的模型")
+    assert "compute" in kinds
+
+
+def test_reasons_are_chinese_and_name_industry_scenario_and_budget(pool):
+    need = Need(text="螺栓厂，想自动挑出裂纹不良品", industry="C33", province_code="13", stage=1, budget_wan=30)
+    best = pool.match(need, top=1)[0]
+    assert best.reasons[0] == "适用行业：金属制品业"
+    assert any(r.startswith("场景：") and "智能质检" in r for r in best.reasons)
+    assert any("符合预算" in r for r in best.reasons)
+
+
+def test_ties_and_empty_results_are_deterministic(pool):
+    need = Need(text="无关的文字", province_code="65", budget_wan=0)
+    assert [m.id for m in pool.match(need)] == [m.id for m in pool.match(need)]
+    assert pool.match(Need(text="x", deployment=("appliance",), budget_wan=0)) == []

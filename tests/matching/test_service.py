@@ -1,0 +1,167 @@
+"""Needs and engagements through the services: structure from profile and text, each side's view."""
+
+from __future__ import annotations
+
+import pytest
+
+from smeai.errors import Conflict, Forbidden, Invalid, NotFound
+from smeai.matching import engagements, service
+from smeai.matching.schemas import EngagementState, NeedIn, OutcomeIn, ResponseIn, TransitionIn
+from tests import builders
+from tests.matching.builders import offering
+
+S = EngagementState
+PROFILE = {"industry_section": "C", "mfg_division": "33", "province_code": "13"}
+
+
+def _need(session, actor, **kw):
+    data = {"title": "螺栓外观检测", "text": "出货前全靠老师傅拿眼睛挑，裂纹、缺牙经常漏掉，想自动挑出不良品。"} | kw
+    return service.create_need(session, actor, NeedIn(**data))
+
+
+def test_a_need_takes_industry_and_province_from_the_profile_and_scenarios_from_its_words(session):
+    firm = builders.enterprise(session, profile=PROFILE)
+    need = _need(session, firm, budget_fen=30_000_000)
+    session.expunge_all()
+    need = service.get_need(session, firm, need.id)
+    assert (need.industry, need.province_code, need.status) == ("C33", "13", "open")
+    assert need.scenarios[0] == "quality_inspection" and not need.scenarios_confirmed
+    confirmed = service.update_need(
+        session, firm, need.id, NeedIn(title=need.title, text=need.text, scenarios=["process_parameters"])
+    )
+    assert confirmed.scenarios == ["process_parameters"] and confirmed.scenarios_confirmed
+
+
+def test_another_enterprise_cannot_see_or_edit_a_need(session):
+    a, b = builders.enterprise(session, profile=PROFILE), builders.enterprise(session, profile=PROFILE)
+    need = _need(session, a)
+    with pytest.raises(NotFound):
+        service.get_need(session, b, need.id)
+    with pytest.raises(NotFound):
+        service.update_need(session, b, need.id, NeedIn(title="x", text="y"))
+    assert service.list_needs(session, b) == []
+
+
+def test_a_provider_cannot_write_needs_and_a_consultant_writes_for_an_enterprise(session):
+    firm, vendor, consultant = (
+        builders.enterprise(session, profile=PROFILE),
+        builders.provider(session),
+        builders.operator(session),
+    )
+    with pytest.raises(Forbidden):
+        _need(session, vendor)
+    need = _need(session, consultant, org_id=firm.org_id)
+    assert need.org_id == firm.org_id and service.get_need(session, firm, need.id).id == need.id
+    with pytest.raises(Invalid):
+        _need(session, consultant, org_id=consultant.org_id)  # a centre is not an enterprise
+
+
+def test_matches_for_a_stored_need_respect_its_constraints(session):
+    firm = builders.enterprise(session, profile=PROFILE)
+    offering(session, "甲视觉", id="fit", industries=["K1"])
+    offering(session, "乙视觉", id="elsewhere", regions=["44"])
+    offering(session, "丙视觉", id="too-dear", pricing={"model": "one_off", "entry_price_wan": 100})
+    need = _need(session, firm, budget_fen=30_000_000)
+    ids = [m.id for m, _o in service.match_need(session, firm, need.id)]
+    assert ids == ["fit"]
+
+
+def _flow(session):
+    firm = builders.enterprise(session, profile=PROFILE)
+    vendor = builders.provider(session, "甲视觉")
+    item = offering(session, "甲视觉", id="fit")
+    need = _need(session, firm, budget_fen=30_000_000)
+    return firm, vendor, item, need
+
+
+def test_engagement_runs_from_recommendation_to_evaluated_with_who_and_when(session):
+    firm, vendor, item, need = _flow(session)
+    (rec,) = engagements.recommend(session, firm, need.id)
+    assert rec.state == S.RECOMMENDED
+    with pytest.raises(NotFound):  # a recommendation is the enterprise's business until it shows interest
+        engagements.get_engagement(session, vendor, rec.id)
+    engagements.express_interest(session, firm, need.id, item.id, note="想约个时间聊聊")
+    assert [e.id for e in engagements.list_engagements(session, vendor)] == [rec.id]
+    engagements.respond(session, vendor, rec.id, ResponseIn(accept=True, note="周三上门看产线"))
+    for to in (S.MEETING_HELD, S.PROPOSAL, S.CONTRACT_SIGNED, S.DELIVERED):
+        engagements.advance(session, vendor if to == S.PROPOSAL else firm, rec.id, TransitionIn(to=to, note=to))
+    with pytest.raises(Conflict):
+        engagements.advance(session, firm, rec.id, TransitionIn(to=S.EVALUATED))  # only via the outcome report
+    with pytest.raises(NotFound):
+        engagements.report_outcome(session, vendor, rec.id, OutcomeIn(cost_fen=1, effect="x", satisfaction=5))
+    done = engagements.report_outcome(
+        session, firm, rec.id, OutcomeIn(cost_fen=18_000_000, effect="漏检率从 3% 降到 0.5%", satisfaction=5)
+    )
+    session.expunge_all()
+    events = engagements.history(session, firm, done.id)
+    assert [e.to_state for e in events] == [
+        "recommended",
+        "interest",
+        "introduced",
+        "meeting_held",
+        "proposal",
+        "contract_signed",
+        "delivered",
+        "evaluated",
+    ]
+    assert all(e.user_id is not None and e.at is not None for e in events)
+    assert service.get_need(session, firm, need.id).status == "matched"
+
+
+def test_steps_cannot_be_skipped_and_closing_needs_a_reason(session):
+    firm, _vendor, item, need = _flow(session)
+    e = engagements.express_interest(session, firm, need.id, item.id)
+    with pytest.raises(Conflict):
+        engagements.advance(session, firm, e.id, TransitionIn(to=S.CONTRACT_SIGNED))
+    with pytest.raises(Conflict):
+        engagements.advance(session, firm, e.id, TransitionIn(to=S.INTRODUCED))  # the provider answers
+    with pytest.raises(Invalid):
+        engagements.advance(session, firm, e.id, TransitionIn(to=S.CLOSED))
+    closed = engagements.advance(session, firm, e.id, TransitionIn(to=S.CLOSED, note="预算冻结"))
+    assert (closed.state, closed.closed_reason) == ("closed", "预算冻结")
+
+
+def test_a_provider_declining_closes_the_engagement_and_others_never_see_it(session):
+    firm, vendor, item, need = _flow(session)
+    stranger_vendor, stranger_firm = builders.provider(session), builders.enterprise(session)
+    e = engagements.express_interest(session, firm, need.id, item.id)
+    for outsider in (stranger_vendor, stranger_firm):
+        with pytest.raises(NotFound):
+            engagements.get_engagement(session, outsider, e.id)
+        with pytest.raises(NotFound):
+            engagements.respond(session, outsider, e.id, ResponseIn(accept=True, note="我来"))
+    with pytest.raises(NotFound):
+        engagements.respond(session, firm, e.id, ResponseIn(accept=True, note="自己答应自己"))
+    declined = engagements.respond(session, vendor, e.id, ResponseIn(accept=False, note="不做这个行业"))
+    assert (declined.state, declined.closed_reason) == ("closed", "不做这个行业")
+
+
+def test_an_outcome_shared_as_a_case_is_submitted_to_the_case_library(session):
+    firm, vendor, item, need = _flow(session)
+    e = engagements.express_interest(session, firm, need.id, item.id)
+    engagements.respond(session, vendor, e.id, ResponseIn(accept=True, note="好"))
+    for to in (S.MEETING_HELD, S.PROPOSAL, S.CONTRACT_SIGNED, S.DELIVERED):
+        engagements.advance(session, firm, e.id, TransitionIn(to=to))
+    done = engagements.report_outcome(
+        session, firm, e.id, OutcomeIn(cost_fen=1, effect="漏检率降到 0.5%", satisfaction=4, share_as_case=True)
+    )
+    from smeai.cases import service as cases_service
+
+    case = cases_service.list_own_cases(session, firm)[0]
+    assert done.case_id == case.id and case.status == "submitted" and "0.5%" in case.effect
+
+
+def test_funnel_counts_recommended_and_realised_and_needs_the_operator(session):
+    firm, vendor, item, need = _flow(session)
+    offering(session, "乙视觉", id="second")
+    engagements.recommend(session, firm, need.id)
+    e = engagements.express_interest(session, firm, need.id, item.id)
+    engagements.respond(session, vendor, e.id, ResponseIn(accept=True, note="好"))
+    for to in (S.MEETING_HELD, S.PROPOSAL, S.CONTRACT_SIGNED):
+        engagements.advance(session, firm, e.id, TransitionIn(to=to))
+    with pytest.raises(Forbidden):
+        engagements.funnel(session, firm)
+    figures = engagements.funnel(session, builders.operator(session))
+    assert (figures["recommended"], figures["realised"]) == (2, 1)
+    assert figures["by_scenario"]["quality_inspection"] == {"engagements": 2, "realised": 1}
+    assert figures["by_industry"]["C33"]["realised"] == 1
