@@ -1,0 +1,124 @@
+"""Peer benchmark: percentile and distribution among peers from stored assessments.
+
+Peers are other enterprises' latest completed assessment on the same instrument (a comparable version).
+The peer group starts narrow (same manufacturing group or section, revenue band and province) and widens
+one criterion at a time until it holds Settings.small_cell_min firms; if even all firms are fewer, the
+benchmark is suppressed: small cells are never shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from statistics import median, quantiles
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from smeai import taxonomy
+from smeai.assessment.instruments import get_instrument
+from smeai.assessment.models import Assessment
+from smeai.assessment.schemas import AssessmentStatus, BenchmarkOut, DistributionBin
+from smeai.auth.actor import Actor
+from smeai.auth.models import Organisation
+from smeai.auth.permissions import OrgKind
+from smeai.i18n import _
+
+# Widening order: drop province, then revenue band, then industry.
+LADDER: tuple[tuple[str, ...], ...] = (
+    ("industry", "revenue_band", "province"),
+    ("industry", "revenue_band"),
+    ("industry", "province"),
+    ("industry",),
+    ("province",),
+    (),
+)
+
+
+@dataclass(frozen=True)
+class Peer:
+    org_id: int
+    overall: float
+    dimensions: dict[str, float]
+    industry: str | None  # manufacturing group code, or section code outside manufacturing
+    revenue_band: str | None
+    province: str | None
+
+
+def industry_of(org: Organisation) -> str | None:
+    if org.industry_section == "C" and org.mfg_division:
+        group = taxonomy.load().group_of_division(org.mfg_division)
+        if group:
+            return group.code
+    return org.industry_section
+
+
+def _criterion_label(kind: str, code: str) -> str:
+    if kind == "industry":
+        kinds = "groups" if code in taxonomy.load().groups else "sections"
+        return taxonomy.name(kinds, code)
+    if kind == "province":
+        return taxonomy.name("provinces", code)
+    return _("revenue %(band)s hundred million yuan") % {"band": code}
+
+
+def peers(session: Session, instrument_id: str, version: str) -> list[Peer]:
+    """The latest completed assessment of every enterprise, on versions comparable with `version`."""
+    inst = get_instrument(instrument_id, version)
+    rows = session.execute(
+        select(Assessment, Organisation)
+        .join(Organisation, Organisation.id == Assessment.org_id)
+        .where(Assessment.instrument_id == instrument_id, Assessment.status == AssessmentStatus.COMPLETED,
+               Organisation.kind == OrgKind.ENTERPRISE)
+        .order_by(Assessment.org_id, Assessment.completed_at.desc(), Assessment.id.desc())
+    ).all()
+    out: dict[int, Peer] = {}
+    for a, org in rows:
+        if a.org_id in out or a.result is None:
+            continue
+        mapping = inst.mapping_from(a.instrument_version)
+        if mapping is None:
+            continue
+        dims = {new: a.result["dimensions"][old] for old, new in mapping.items() if old in a.result["dimensions"]}
+        out[a.org_id] = Peer(a.org_id, float(a.overall or 0), dims, industry_of(org), org.revenue_band,
+                             org.province_code)
+    return list(out.values())
+
+
+def benchmark(session: Session, actor: Actor, assessment_id: int, *, small_cell_min: int) -> BenchmarkOut:
+    from smeai.assessment.service import get_assessment, result_of
+
+    a = get_assessment(session, actor, assessment_id)
+    result = result_of(session, a)
+    org = session.get(Organisation, a.org_id)
+    me = {"industry": industry_of(org) if org else None, "revenue_band": org.revenue_band if org else None,
+          "province": org.province_code if org else None}
+    others = [p for p in peers(session, a.instrument_id, a.instrument_version) if p.org_id != a.org_id]
+    chosen: dict[str, str] | None = None
+    group: list[Peer] = []
+    for criteria in LADDER:
+        if any(me[c] is None for c in criteria):
+            continue
+        group = [p for p in others if all(getattr(p, c) == me[c] for c in criteria)]
+        if len(group) >= small_cell_min:
+            chosen = {c: str(me[c]) for c in criteria}
+            break
+    if chosen is None:
+        return BenchmarkOut(assessment_id=a.id, instrument=a.instrument_id, peer_group={}, peer_group_label="",
+                            peers=0, suppressed=True, overall=result.overall)
+    scores = sorted(p.overall for p in group)
+    below = sum(1 for s in scores if s < result.overall)
+    ties = sum(1 for s in scores if s == result.overall)
+    bins = [DistributionBin(lower=lo, upper=lo + 10,
+                            count=sum(1 for s in scores if lo <= s < lo + 10 or (lo == 90 and s == 100)))
+            for lo in range(0, 100, 10)]
+    dims = {d: round(median(p.dimensions[d] for p in group if d in p.dimensions), 1)
+            for d in result.dimensions if any(d in p.dimensions for p in group)}
+    quartiles = quantiles(scores, n=4, method="inclusive") if len(scores) > 1 else scores * 3
+    label = " · ".join(_criterion_label(k, v) for k, v in chosen.items()) or _("All enterprises")
+    return BenchmarkOut(
+        assessment_id=a.id, instrument=a.instrument_id, peer_group=chosen, peer_group_label=label,
+        peers=len(group), suppressed=False, percentile=round(100 * (below + ties / 2) / len(scores), 1),
+        overall=result.overall, distribution=bins,
+        quartiles=[round(q, 1) for q in quartiles],
+        dimension_medians=dims,
+    )

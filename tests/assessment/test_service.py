@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import pytest
+
+from smeai.assessment import benchmark, instruments, service
+from smeai.assessment.instruments import Mapping
+from smeai.assessment.schemas import AssessmentIn
+from smeai.assessment.scoring import AnswersInvalid
+from smeai.errors import Conflict, Forbidden, NotFound
+from tests import builders
+from tests.assessment.answers import best, worst
+
+INST = instruments.get_instrument("smeai-ai-maturity")
+
+
+def _done(session, actor, answers):
+    return service.submit_answer_file(session, actor, {"instrument": INST.id, "answers": answers})
+
+
+def test_save_as_you_go_then_complete_keeps_instrument_version_and_result(session):
+    firm = builders.enterprise(session, profile={})
+    a = service.start_assessment(session, firm, AssessmentIn())
+    service.save_answers(session, firm, a.id, {"s_leadership": "sponsor", "d_quantity": 4})
+    service.save_answers(session, firm, a.id, {"s_plan": "list", "s_leadership": None})
+    session.commit()
+    session.expunge_all()
+    a = service.get_assessment(session, firm, a.id)
+    assert a.answers == {"d_quantity": "r3", "s_plan": "list"}
+    assert service.progress(a) == (2, len(INST.questions))
+    with pytest.raises(AnswersInvalid) as exc:
+        service.complete_assessment(session, firm, a.id)
+    assert "answers.s_leadership" in exc.value.fields
+    service.save_answers(session, firm, a.id, worst(INST) | {"use_quality_inspection": "piloting"})
+    service.complete_assessment(session, firm, a.id)
+    session.commit()
+    session.expunge_all()
+    a = service.get_assessment(session, firm, a.id)
+    assert (a.status, a.instrument_id, a.instrument_version) == ("completed", INST.id, "2026.1")
+    assert a.result["stage"]["id"] == "piloting" and a.overall == a.result["overall"]
+    with pytest.raises(Conflict):
+        service.save_answers(session, firm, a.id, {"s_plan": "none"})
+
+
+def test_bad_answers_are_refused_while_saving(session):
+    firm = builders.enterprise(session)
+    a = service.start_assessment(session, firm, AssessmentIn())
+    with pytest.raises(AnswersInvalid) as exc:
+        service.save_answers(session, firm, a.id, {"s_plan": "maybe", "nope": "x"})
+    assert set(exc.value.fields) == {"answers.s_plan", "answers.nope"}
+
+
+def test_retake_starts_from_previous_answers_and_compares(session):
+    firm = builders.enterprise(session, profile={})
+    first = _done(session, firm, worst(INST))
+    retake = service.start_assessment(session, firm, AssessmentIn(from_assessment_id=first.id))
+    assert retake.answers == first.answers and retake.previous_id == first.id
+    service.save_answers(session, firm, retake.id, {"d_storage": "central_db", "use_customer_service": "scaling"})
+    service.complete_assessment(session, firm, retake.id)
+    c = service.compare_assessments(session, firm, retake.id, first.id)
+    assert (c.before_id, c.after_id) == (first.id, retake.id)
+    changes = {d.dimension: d.change for d in c.dimensions}
+    assert changes["data"] > 0 and changes["application"] > 0 and changes["talent"] == 0
+    assert c.overall_change > 0
+
+
+def test_compare_across_versions_needs_a_declared_mapping(session, monkeypatch):
+    firm = builders.enterprise(session)
+    first = _done(session, firm, worst(INST))
+    newer = INST.model_copy(update={"version": "2027.1"})
+    monkeypatch.setattr(instruments, "registry", lambda: {(INST.id, "2026.1"): INST, (INST.id, "2027.1"): newer})
+    second = _done(session, firm, best(INST))
+    assert second.instrument_version == "2027.1"
+    with pytest.raises(Conflict) as exc:
+        service.compare_assessments(session, firm, first.id, second.id)
+    assert exc.value.code == "assessments_not_comparable"
+    mapped = newer.model_copy(update={"mappings": (Mapping(from_version="2026.1",
+                                                           dimensions={d.id: d.id for d in INST.dimensions}),)})
+    monkeypatch.setattr(instruments, "registry", lambda: {(INST.id, "2026.1"): INST, (INST.id, "2027.1"): mapped})
+    c = service.compare_assessments(session, firm, first.id, second.id)
+    assert c.overall_change == 100
+
+
+def test_enterprise_sees_only_its_own_and_operators_see_all(session):
+    a, b = builders.enterprise(session, "甲精密"), builders.enterprise(session, "乙纺织")
+    mine = _done(session, a, worst(INST))
+    session.expunge_all()
+    with pytest.raises(NotFound):
+        service.get_assessment(session, b, mine.id)
+    assert service.list_assessments(session, b) == []
+    with pytest.raises(NotFound):
+        service.save_answers(session, b, mine.id, {"s_plan": "none"})
+    with pytest.raises(NotFound):
+        service.start_assessment(session, b, AssessmentIn(from_assessment_id=mine.id))
+    op = builders.operator(session)
+    assert [x.id for x in service.list_assessments(session, op)] == [mine.id]
+    with pytest.raises(Forbidden):
+        service.start_assessment(session, op, AssessmentIn())
+    with pytest.raises(Forbidden):
+        service.start_assessment(session, builders.provider(session), AssessmentIn())
+    with pytest.raises(NotFound):
+        service.get_assessment(session, builders.provider(session), mine.id)
+
+
+def test_compare_refuses_two_enterprises(session):
+    op = builders.operator(session)
+    x = _done(session, builders.enterprise(session), worst(INST))
+    y = _done(session, builders.enterprise(session), best(INST))
+    with pytest.raises(Conflict):
+        service.compare_assessments(session, op, x.id, y.id)
+
+
+def _firm(session, i, **profile):
+    return builders.enterprise(session, f"同行{i}有限公司", profile=profile)
+
+
+def test_benchmark_percentile_and_distribution_among_peers(session):
+    me = _firm(session, 0)
+    mine = _done(session, me, worst(INST) | {"s_leadership": "champion", "s_plan": "integrated"})
+    for i in range(1, 11):  # ten peers in the same group (K1 metal products), band and province
+        answers = worst(INST) | ({"s_leadership": "champion", "s_plan": "integrated", "d_storage": "lake"}
+                                 if i > 4 else {})
+        _done(session, _firm(session, i), answers)
+    r = benchmark.benchmark(session, me, mine.id, small_cell_min=10)
+    assert not r.suppressed and r.peers == 10
+    assert r.peer_group == {"industry": "K1", "revenue_band": "0-2", "province": "44"}
+    assert r.percentile == 40.0  # four peers below, none tied
+    assert sum(b.count for b in r.distribution) == 10 and len(r.quartiles) == 3
+
+
+def test_benchmark_widens_then_suppresses_small_groups(session):
+    me = _firm(session, 0)
+    mine = _done(session, me, worst(INST))
+    for i in range(1, 6):
+        _done(session, _firm(session, i, province_code="13", city="邢台"), worst(INST))
+    r = benchmark.benchmark(session, me, mine.id, small_cell_min=5)
+    assert r.peer_group == {"industry": "K1", "revenue_band": "0-2"} and r.peers == 5  # province dropped
+    r = benchmark.benchmark(session, me, mine.id, small_cell_min=10)
+    assert r.suppressed and r.distribution == [] and r.percentile is None
