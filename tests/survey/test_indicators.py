@@ -1,0 +1,60 @@
+"""indicators.md on a file worked out by hand; the Ibis and pandas implementations agree."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from smeai.cli import app
+from smeai.survey import analysis, codebook, indicators, reference, synth
+from tests.survey import handmade
+
+
+def test_indicators_of_the_handmade_file_are_the_hand_computed_ones():
+    result, _ = analysis.file_indicators(handmade.csv_text().encode(), filename="s.csv")
+    assert result == handmade.EXPECTED
+    assert list(result) == list(handmade.EXPECTED)  # the keys in the documented order
+
+
+def test_cli_prints_exactly_the_indicators_json(tmp_path):
+    path = tmp_path / "survey.csv"
+    path.write_text(handmade.csv_text(bom=True), encoding="utf-8")
+    out = CliRunner().invoke(app, ["survey", "indicators", str(path), "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout) == handmade.EXPECTED
+
+
+def test_the_pandas_reference_agrees_on_the_handmade_file():
+    v = codebook.validate_file(handmade.csv_text().encode(), filename="s.csv")
+    frame = codebook.to_arrow(v.columns).to_pandas()
+    assert reference.compute(frame, n_rejected=v.n_rejected) == handmade.EXPECTED
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_ibis_and_pandas_agree_on_a_synthetic_survey(seed):
+    frame = synth.generate(2000, seed)
+    import ibis
+
+    assert indicators.compute(ibis.memtable(frame)) == reference.compute(frame)
+
+
+def test_an_empty_survey_has_nulls_not_errors():
+    v = codebook.validate(list(codebook.REQUIRED_COLUMNS), iter([]))
+    result = indicators.compute(analysis.table(v))
+    assert result["n_responses"] == 0
+    assert result["manufacturing_share"] is None
+    assert result["intensity_bucket_counts"] == dict.fromkeys(indicators.INTENSITY_BUCKETS, 0)
+    assert result["pilot_investment_uplift"] is None
+
+
+def test_percentages_round_half_up():
+    assert indicators.pct(1, 8) == 12.5
+    assert indicators.pct(1, 3) == 33.33
+    assert indicators.pct(2, 3) == 66.67
+    assert indicators.pct(1, 200) == 0.5
+    assert indicators.pct(1, 16) == 6.25  # 6.25 exactly: no rounding
+    assert indicators.pct(1, 1600) == 0.06  # 0.0625 -> 0.06
+    assert indicators.pct(1, 0) is None
+    assert indicators.round2(2.675) == 2.68  # half-up on the decimal written, not the binary float
