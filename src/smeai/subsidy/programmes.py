@@ -247,9 +247,10 @@ def load_folder(folder: Path) -> tuple[dict[str, Programme], dict[str, str]]:
         if p.code in programmes:
             problems[f"{path.name}:code"] = f"duplicate programme code {p.code!r}"
         programmes[p.code] = p
+    shipped = {path.stem for path in DATA.glob("*.yaml")}  # an operator's file may name a shipped scheme
     for p in programmes.values():
-        unknown = sorted(p.exclusivity.no_stacking_with - programmes.keys())
-        if unknown and folder.is_dir():
+        unknown = sorted(p.exclusivity.no_stacking_with - programmes.keys() - shipped)
+        if unknown:
             problems[f"{p.code}.yaml:exclusivity.no_stacking_with"] = f"unknown programme(s): {', '.join(unknown)}"
     return programmes, problems
 

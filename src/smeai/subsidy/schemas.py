@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, computed_field, model_validator
 
 from smeai.i18n import gettext
 from smeai.subsidy.programmes import DocKind, PurchaseFlag, PurchaseKind, Reason
@@ -204,6 +204,10 @@ class ApplicationOut(BaseModel):
     redeem_by_on: date | None
     explanation: list[ReasonOut]
     created_at: datetime
+
+
+class ApplicationList(RootModel[list[ApplicationOut]]):
+    pass
 
 
 class PoolOut(BaseModel):

@@ -28,7 +28,15 @@ from smeai.domains import has_module
 from smeai.errors import Conflict, Invalid, NotFound
 from smeai.i18n import N_
 from smeai.subsidy import ledger
-from smeai.subsidy.models import Application, ApplicationEvent, ClaimLock, Counter, Document, IdempotencyKey
+from smeai.subsidy.models import (
+    Application,
+    ApplicationEvent,
+    ClaimLock,
+    Counter,
+    Document,
+    IdempotencyKey,
+    LedgerEntry,
+)
 from smeai.subsidy.programmes import (
     Amount,
     Profile,
@@ -471,6 +479,14 @@ def set_pool_budget(session: Session, actor: Actor, programme_code: str, budget_
     actor.require(Permission.PROGRAMME_MANAGE)
     if not ledger.set_budget(session, get_programme(programme_code), budget_fen):
         raise Conflict(N_("The budget cannot be below what is already reserved and paid."))
+
+
+def ledger_entries(session: Session, actor: Actor, *, application_id: int | None = None) -> list[LedgerEntry]:
+    actor.require(Permission.SUBSIDY_READ_ANY)
+    query = select(LedgerEntry).order_by(LedgerEntry.id)
+    if application_id is not None:
+        query = query.where(LedgerEntry.application_id == application_id)
+    return list(session.scalars(query))
 
 
 def audit(session: Session, actor: Actor) -> ledger.AuditReport:
