@@ -68,7 +68,7 @@ def list_engagements(
     return list(session.scalars(query.order_by(Engagement.updated_at.desc(), Engagement.id.desc())).unique())
 
 
-def _side(actor: Actor, engagement: Engagement) -> str | None:
+def side_of(actor: Actor, engagement: Engagement) -> str | None:
     """Which side of the engagement the actor acts for: enterprise, provider or centre."""
     if actor.can(Permission.NEED_WRITE_ANY):
         return "centre"
@@ -146,7 +146,7 @@ def express_interest(
 def respond(session: Session, actor: Actor, engagement_id: int, data: ResponseIn) -> Engagement:
     """The provider answers an interest: accept (introduced) or decline (closed, the note is the reason)."""
     e = get_engagement(session, actor, engagement_id)
-    if _side(actor, e) not in ("provider", "centre"):
+    if side_of(actor, e) not in ("provider", "centre"):
         raise NotFound(N_("Engagement not found."))
     if e.state != S.INTEREST:
         raise WrongState(N_("Only a fresh interest can be answered."), state=e.state)
@@ -169,7 +169,7 @@ def next_state(e: Engagement) -> EngagementState | None:
 def advance(session: Session, actor: Actor, engagement_id: int, data: TransitionIn) -> Engagement:
     """One step along the pipeline, or closed with a reason, by either side."""
     e = get_engagement(session, actor, engagement_id)
-    side = _side(actor, e)
+    side = side_of(actor, e)
     if side is None:
         raise NotFound(N_("Engagement not found."))
     if data.to == S.CLOSED:
@@ -193,7 +193,7 @@ def advance(session: Session, actor: Actor, engagement_id: int, data: Transition
 def report_outcome(session: Session, actor: Actor, engagement_id: int, data: OutcomeIn) -> Engagement:
     """The enterprise reports cost, measurable effect and satisfaction; optionally as a case draft."""
     e = get_engagement(session, actor, engagement_id)
-    if _side(actor, e) not in ("enterprise", "centre"):
+    if side_of(actor, e) not in ("enterprise", "centre"):
         raise NotFound(N_("Engagement not found."))
     if e.state != S.DELIVERED:
         raise WrongState(N_("Outcomes are reported after delivery."), state=e.state)

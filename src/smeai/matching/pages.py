@@ -1,0 +1,401 @@
+"""Pages under /matching: needs and their matches, engagements, the funnel, challenges, the module menu.
+
+Each page shows the caller's side only; the services decide what that is.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from smeai.auth.deps import PageActor
+from smeai.auth.permissions import Permission
+from smeai.db import DbSession
+from smeai.errors import Invalid
+from smeai.i18n import N_, _
+from smeai.matching import challenges, engagements, menu, service
+from smeai.matching.schemas import (
+    PIPELINE,
+    ChallengeIn,
+    NeedIn,
+    OutcomeIn,
+    PackageIn,
+    ProposalIn,
+    ResponseIn,
+    TransitionIn,
+)
+from smeai.web.csrf import csrf_protect
+from smeai.web.forms import parse_form
+from smeai.web.render import is_htmx, render
+
+router = APIRouter(include_in_schema=False)
+CSRF = [Depends(csrf_protect)]
+
+STATE_LABELS = {
+    "recommended": N_("Recommended"),
+    "interest": N_("Interest shown"),
+    "introduced": N_("Introduced"),
+    "meeting_held": N_("Meeting held"),
+    "proposal": N_("Proposal"),
+    "contract_signed": N_("Contract signed"),
+    "delivered": N_("Delivered"),
+    "evaluated": N_("Evaluated"),
+    "closed": N_("Closed"),
+}
+NEED_STATUS = {"open": N_("Open"), "matched": N_("In follow-up"), "closed": N_("Closed")}
+URGENCY = {"low": N_("Not urgent"), "normal": N_("Normal"), "high": N_("Urgent")}
+DEPLOYMENTS = {
+    "saas": N_("SaaS"),
+    "private": N_("On premises"),
+    "appliance": N_("Appliance"),
+    "edge": N_("Edge device"),
+    "api": N_("API"),
+}
+CHALLENGE_STATUS = {"open": N_("Open"), "awarded": N_("Awarded"), "closed": N_("Closed")}
+PROPOSAL_STATUS = {
+    "submitted": N_("Submitted"),
+    "shortlisted": N_("Shortlisted"),
+    "awarded": N_("Awarded"),
+    "declined": N_("Not selected"),
+}
+LABELS = {
+    "state": STATE_LABELS,
+    "need": NEED_STATUS,
+    "urgency": URGENCY,
+    "deployment": DEPLOYMENTS,
+    "challenge": CHALLENGE_STATUS,
+    "proposal": PROPOSAL_STATUS,
+}
+
+
+def _page(request: Request, template: str, status: int = 200, **context: object) -> HTMLResponse:
+    return render(request, template, status, active="matching", L=LABELS, **context)
+
+
+def _form_values(form) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Form fields as parse_form reads them, multi-valued ones (checkboxes) as lists."""
+    values: dict[str, object] = {}
+    for key in form:
+        items = form.getlist(key)
+        values[key] = items if key in ("deployment", "scenarios", "module_ids") else items[-1]
+    return values
+
+
+# --- landing ----------------------------------------------------------------------------------
+
+
+@router.get("/matching")
+def index(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+    can = actor.can
+    context: dict[str, object] = {
+        "needs": service.list_needs(session, actor)
+        if can(Permission.NEED_READ_OWN) or can(Permission.NEED_READ_ANY)
+        else [],
+        "engagements": engagements.list_engagements(session, actor),
+        "challenges": challenges.list_challenges(session, actor),
+        "can_write_need": can(Permission.NEED_WRITE_OWN) or can(Permission.NEED_WRITE_ANY),
+        "is_provider": can(Permission.PROPOSAL_SUBMIT),
+        "funnel": engagements.funnel(session, actor) if can(Permission.ENGAGEMENT_READ_ANY) else None,
+    }
+    return _page(request, "matching/index.html", **context)
+
+
+# --- needs ------------------------------------------------------------------------------------
+
+
+@router.get("/matching/needs/new")
+def need_form(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+    return _page(request, "matching/need_form.html", values={}, errors={}, enterprises=_enterprises(session, actor))
+
+
+def _enterprises(session, actor) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+    """A consultant picks the enterprise a need is for; an enterprise writes for itself."""
+    if not actor.can(Permission.NEED_WRITE_ANY):
+        return []
+    from sqlalchemy import select
+
+    from smeai.auth.models import Organisation
+
+    query = select(Organisation).where(Organisation.kind == "enterprise").order_by(Organisation.name)
+    return [(o.id, o.name) for o in session.scalars(query)]
+
+
+@router.post("/matching/needs/new", dependencies=CSRF)
+async def create_need(request: Request, session: DbSession, actor: PageActor) -> Response:
+    values = _form_values(await request.form())
+    data = dict(values)
+    if data.get("budget_wan"):
+        try:
+            data["budget_fen"] = round(float(str(data.pop("budget_wan"))) * 1_000_000)
+        except ValueError:
+            data["budget_fen"] = "x"  # reported as a field error
+    try:
+        need = service.create_need(session, actor, parse_form(NeedIn, data))
+    except Invalid as exc:
+        session.rollback()
+        return _page(
+            request,
+            "matching/need_form.html",
+            422,
+            values=values,
+            errors=exc.fields,
+            messages=[("error", _(exc.message))],
+            enterprises=_enterprises(session, actor),
+        )
+    session.commit()
+    return RedirectResponse(f"/matching/needs/{need.id}", status_code=303)
+
+
+@router.get("/matching/needs/{need_id}")
+def need_page(need_id: int, request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+    need = service.get_need(session, actor, need_id)
+    matches = service.match_need(session, actor, need_id)
+    rows = engagements.list_engagements(session, actor, need_id=need_id)
+    return _page(
+        request,
+        "matching/need.html",
+        need=need,
+        matches=matches,
+        by_offering={e.offering_id: e for e in rows},
+        engagements=rows,
+        can_write=actor.can(Permission.NEED_WRITE_OWN) or actor.can(Permission.NEED_WRITE_ANY),
+    )
+
+
+@router.post("/matching/needs/{need_id}/scenarios", dependencies=CSRF)
+async def confirm_scenarios(need_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
+    form = await request.form()
+    need = service.get_need(session, actor, need_id)
+    data = NeedIn(
+        title=need.title,
+        text=need.text,
+        budget_fen=need.budget_fen,
+        deployment=need.deployment,
+        urgency=need.urgency,
+        scenarios=form.getlist("scenarios"),
+    )
+    service.update_need(session, actor, need_id, data)
+    session.commit()
+    return RedirectResponse(f"/matching/needs/{need_id}", status_code=303)
+
+
+@router.post("/matching/needs/{need_id}/interest", dependencies=CSRF)
+async def interest(need_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
+    form = await request.form()
+    e = engagements.express_interest(
+        session, actor, need_id, int(str(form.get("offering_id") or 0)), note=str(form.get("note") or "") or None
+    )
+    session.commit()
+    return RedirectResponse(f"/matching/engagements/{e.id}", status_code=303)
+
+
+# --- engagements ------------------------------------------------------------------------------
+
+
+@router.get("/matching/engagements/{engagement_id}")
+def engagement_page(engagement_id: int, request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+    e = engagements.get_engagement(session, actor, engagement_id)
+    from smeai.auth.models import Organisation
+    from smeai.catalog.models import Offering
+
+    return _page(
+        request,
+        "matching/engagement.html",
+        e=e,
+        side=engagements.side_of(actor, e),
+        offering=session.get(Offering, e.offering_id) if e.offering_id else None,
+        enterprise=session.get(Organisation, e.enterprise_org_id),
+        provider=session.get(Organisation, e.provider_org_id),
+        next_state=engagements.next_state(e),
+        pipeline=PIPELINE,
+        users=_user_names(session, [ev.user_id for ev in e.events]),
+    )
+
+
+def _user_names(session, ids: list[int | None]) -> dict[int, str]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from smeai.auth.models import User
+
+    wanted = {i for i in ids if i is not None}
+    return {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(wanted)))} if wanted else {}
+
+
+@router.post("/matching/engagements/{engagement_id}/respond", dependencies=CSRF)
+async def respond(engagement_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
+    form = await request.form()
+    data = parse_form(ResponseIn, {"accept": form.get("accept") == "yes", "note": form.get("note")})
+    engagements.respond(session, actor, engagement_id, data)
+    session.commit()
+    return RedirectResponse(f"/matching/engagements/{engagement_id}", status_code=303)
+
+
+@router.post("/matching/engagements/{engagement_id}/advance", dependencies=CSRF)
+async def advance(engagement_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
+    form = dict(await request.form())
+    engagements.advance(session, actor, engagement_id, parse_form(TransitionIn, form))
+    session.commit()
+    return RedirectResponse(f"/matching/engagements/{engagement_id}", status_code=303)
+
+
+@router.post("/matching/engagements/{engagement_id}/outcome", dependencies=CSRF)
+async def outcome(engagement_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
+    form = dict(await request.form())
+    cost = str(form.pop("cost_wan", "") or "")
+    form["cost_fen"] = round(float(cost) * 1_000_000) if cost.replace(".", "", 1).isdigit() else None
+    form["share_as_case"] = form.get("share_as_case") == "on"
+    engagements.report_outcome(session, actor, engagement_id, parse_form(OutcomeIn, form))
+    session.commit()
+    return RedirectResponse(f"/matching/engagements/{engagement_id}", status_code=303)
+
+
+@router.get("/matching/funnel")
+def funnel_page(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+    figures = engagements.funnel(session, actor)
+    board = engagements.pipeline(session, actor) if actor.can(Permission.NEED_WRITE_ANY) else None
+    names = [_(STATE_LABELS[s["state"]]) for s in figures["stages"]]
+    return _page(request, "matching/funnel.html", funnel=figures, board=board, stage_names=names)
+
+
+# --- challenges -------------------------------------------------------------------------------
+
+
+@router.get("/matching/challenges")
+def challenge_list(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+    return _page(
+        request,
+        "matching/challenges.html",
+        challenges=challenges.list_challenges(session, actor),
+        can_publish=actor.can(Permission.CHALLENGE_PUBLISH),
+        values={},
+        errors={},
+    )
+
+
+@router.post("/matching/challenges", dependencies=CSRF)
+async def publish(request: Request, session: DbSession, actor: PageActor) -> Response:
+    values = dict(await request.form())
+    data = dict(values)
+    if data.get("budget_wan"):
+        data["budget_fen"] = (
+            round(float(str(data.pop("budget_wan"))) * 1_000_000)
+            if str(data["budget_wan"]).replace(".", "", 1).isdigit()
+            else "x"
+        )
+    try:
+        c = challenges.publish_challenge(session, actor, parse_form(ChallengeIn, data))
+    except Invalid as exc:
+        session.rollback()
+        return _page(
+            request,
+            "matching/challenges.html",
+            422,
+            challenges=challenges.list_challenges(session, actor),
+            can_publish=True,
+            values=values,
+            errors=exc.fields,
+            messages=[("error", _(exc.message))],
+        )
+    session.commit()
+    return RedirectResponse(f"/matching/challenges/{c.id}", status_code=303)
+
+
+@router.get("/matching/challenges/{challenge_id}")
+def challenge_page(challenge_id: int, request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+    c = challenges.get_challenge(session, actor, challenge_id)
+    return _page(
+        request,
+        "matching/challenge.html",
+        c=c,
+        proposals=challenges.list_proposals(session, actor, c.id),
+        owner=c.org_id == actor.org_id,
+        can_propose=actor.can(Permission.PROPOSAL_SUBMIT),
+    )
+
+
+@router.post("/matching/challenges/{challenge_id}/proposals", dependencies=CSRF)
+async def propose(challenge_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
+    form = dict(await request.form())
+    price = str(form.pop("price_wan", "") or "")
+    if price:
+        form["price_fen"] = round(float(price) * 1_000_000) if price.replace(".", "", 1).isdigit() else "x"
+    challenges.submit_proposal(session, actor, challenge_id, parse_form(ProposalIn, form))
+    session.commit()
+    return RedirectResponse(f"/matching/challenges/{challenge_id}", status_code=303)
+
+
+@router.post("/matching/proposals/{proposal_id}/{decision}", dependencies=CSRF)
+def decide(proposal_id: int, decision: str, request: Request, session: DbSession, actor: PageActor) -> Response:
+    act = {"shortlist": challenges.shortlist_proposal, "award": challenges.award_proposal}.get(decision)
+    if act is None:
+        raise Invalid(N_("Unknown action."))
+    proposal = act(session, actor, proposal_id)
+    session.commit()
+    if proposal.engagement_id:
+        return RedirectResponse(f"/matching/engagements/{proposal.engagement_id}", status_code=303)
+    return RedirectResponse(f"/matching/challenges/{proposal.challenge_id}", status_code=303)
+
+
+# --- module menu ------------------------------------------------------------------------------
+
+
+@router.get("/matching/menu")
+def menu_page(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+    from sqlalchemy import select
+
+    from smeai.catalog.models import Offering
+
+    own = []
+    if actor.can(Permission.OFFERING_WRITE_OWN) and actor.org_id:
+        own = list(
+            session.scalars(select(Offering).where(Offering.provider_id == actor.org_id, Offering.deleted_at.is_(None)))
+        )
+    return _page(
+        request,
+        "matching/menu.html",
+        rows=menu.list_menu(session),
+        own_offerings=own,
+        programmes=menu.tiered_programmes(session, actor),
+        quote=None,
+        can_order=actor.can(Permission.NEED_WRITE_OWN),
+    )
+
+
+@router.post("/matching/menu/quote", dependencies=CSRF)
+async def quote(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+    values = _form_values(await request.form())
+    try:
+        data = parse_form(PackageIn, values)
+        result, error = menu.compose_package(session, actor, data), None
+    except Invalid as exc:
+        result, error = None, _(exc.message)
+    template = "matching/_quote.html" if is_htmx(request) else "matching/menu.html"
+    return _page(
+        request,
+        template,
+        quote=result,
+        error=error,
+        rows=menu.list_menu(session),
+        own_offerings=[],
+        programmes=menu.tiered_programmes(session, actor),
+        can_order=True,
+    )
+
+
+@router.post("/matching/menu/send", dependencies=CSRF)
+async def send(request: Request, session: DbSession, actor: PageActor) -> Response:
+    need = menu.send_package(session, actor, parse_form(PackageIn, _form_values(await request.form())))
+    session.commit()
+    return RedirectResponse(f"/matching/needs/{need.id}", status_code=303)
+
+
+@router.post("/matching/menu/modules", dependencies=CSRF)
+async def add_module(request: Request, session: DbSession, actor: PageActor) -> Response:
+    from smeai.matching.schemas import ModuleIn
+
+    form = dict(await request.form())
+    price = str(form.pop("price_yuan", "") or "")
+    form["price_fen"] = round(float(price) * 100) if price.replace(".", "", 1).isdigit() else "x"
+    menu.add_module(session, actor, parse_form(ModuleIn, form))
+    session.commit()
+    return RedirectResponse("/matching/menu", status_code=303)

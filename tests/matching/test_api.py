@@ -1,0 +1,77 @@
+"""/api/v1 matching routes: thin edges over the services; foreign records answer exactly like missing ones."""
+
+from __future__ import annotations
+
+from tests import builders
+from tests.matching.builders import offering
+
+PROFILE = {"industry_section": "C", "mfg_division": "33", "province_code": "44"}
+
+
+def _setup(session, client_for):
+    firm = builders.enterprise(session, profile=PROFILE)
+    vendor = builders.provider(session, "甲视觉")
+    item = offering(session, "甲视觉", id="fit")
+    session.commit()
+    as_firm = client_for(firm)
+    need = as_firm.post(
+        "/api/v1/needs", json={"title": "外观检测", "text": "裂纹靠人眼挑，经常漏检", "budget_fen": 30_000_000}
+    )
+    assert need.status_code == 201, need.text
+    return firm, vendor, item, as_firm, need.json()
+
+
+def test_need_to_evaluated_through_the_api(session, client_for):
+    _firm, vendor, item, as_firm, need = _setup(session, client_for)
+    assert need["industry"] == "C33" and "quality_inspection" in need["scenarios"]
+    matches = as_firm.get(f"/api/v1/needs/{need['id']}/matches").json()
+    assert [m["id"] for m in matches] == ["fit"] and matches[0]["reasons"]
+    e = as_firm.post(f"/api/v1/needs/{need['id']}/interest", json={"offering_id": item.id}).json()
+    as_vendor = client_for(vendor)
+    assert (
+        as_vendor.post(f"/api/v1/engagements/{e['id']}/response", json={"accept": True, "note": "好"}).status_code
+        == 200
+    )
+    for to in ("meeting_held", "proposal", "contract_signed", "delivered"):
+        r = as_vendor.post(f"/api/v1/engagements/{e['id']}/transitions", json={"to": to})
+        assert r.status_code == 200, r.text
+    r = as_firm.post(
+        f"/api/v1/engagements/{e['id']}/outcome", json={"cost_fen": 1, "effect": "漏检降到 0.5%", "satisfaction": 5}
+    )
+    assert r.json()["state"] == "evaluated"
+    skipped = as_firm.post(f"/api/v1/engagements/{e['id']}/transitions", json={"to": "delivered"})
+    assert skipped.status_code == 409 and skipped.json()["error"] == "engagement_wrong_state"
+    events = as_firm.get(f"/api/v1/engagements/{e['id']}/events").json()
+    assert [ev["to_state"] for ev in events][-1] == "evaluated"
+
+
+def test_foreign_need_and_engagement_answer_exactly_like_missing_ones(session, client_for):
+    _firm, _vendor, item, as_firm, need = _setup(session, client_for)
+    e = as_firm.post(f"/api/v1/needs/{need['id']}/interest", json={"offering_id": item.id}).json()
+    for outsider in (builders.enterprise(session), builders.provider(session)):
+        api = client_for(outsider)
+        for path, missing in (
+            (f"/api/v1/needs/{need['id']}", "/api/v1/needs/999999"),
+            (f"/api/v1/engagements/{e['id']}", "/api/v1/engagements/999999"),
+        ):
+            foreign, absent = api.get(path), api.get(missing)
+            assert (foreign.status_code, foreign.json()) == (absent.status_code, absent.json())
+            assert foreign.status_code in (403, 404)
+    assert client_for(builders.enterprise(session)).get("/api/v1/engagements").json() == []
+
+
+def test_the_funnel_is_for_operators(session, client_for):
+    _setup(session, client_for)
+    assert client_for(builders.enterprise(session)).get("/api/v1/matching/funnel").status_code == 403
+    figures = client_for(builders.operator(session)).get("/api/v1/matching/funnel").json()
+    assert figures["stages"][0]["state"] == "recommended"
+
+
+def test_match_route_takes_interchange_needs(session, client_for):
+    _setup(session, client_for)
+    api = client_for(builders.analyst(session))
+    r = api.post(
+        "/api/v1/match?top=3", json=[{"text": "外观缺陷检测", "industry": "C33"}, {"text": "x", "budget_wan": 0}]
+    )
+    assert r.status_code == 200
+    assert [m["id"] for m in r.json()[0]] == ["fit"] and r.json()[1] == []

@@ -1,0 +1,74 @@
+"""The /matching pages: each role sees its side; forms report field errors; the menu quotes a plan."""
+
+from __future__ import annotations
+
+from bs4 import BeautifulSoup
+
+from smeai.matching import engagements
+from tests import builders
+from tests.matching.builders import offering
+
+PROFILE = {"industry_section": "C", "mfg_division": "33", "province_code": "44", "city": "广州"}
+
+
+def test_an_enterprise_describes_a_need_and_shows_interest_the_provider_sees_it(session, page_client_for):
+    firm = builders.enterprise(session, profile=PROFILE)
+    vendor = builders.provider(session, "甲视觉")
+    item = offering(session, "甲视觉", id="fit")
+    session.commit()
+    web = page_client_for(firm)
+    r = web.post(
+        "/matching/needs/new",
+        data={
+            "csrf_token": web.csrf,
+            "title": "螺栓外观检测",
+            "text": "出货前靠老师傅拿眼睛挑，裂纹经常漏掉。",
+            "budget_wan": "30",
+        },
+        follow_redirects=True,
+    )
+    assert r.status_code == 200
+    page = BeautifulSoup(r.text, "html.parser")
+    assert "瑕疵眼" in page.select_one("#matches").text
+    assert "适用行业：金属制品业" in page.select_one("#matches").text
+    need_id = int(str(r.url).rsplit("/", 1)[1])
+    r = web.post(
+        f"/matching/needs/{need_id}/interest",
+        data={"csrf_token": web.csrf, "offering_id": item.id},
+        follow_redirects=True,
+    )
+    assert r.status_code == 200 and "服务商已收到通知" in r.text
+    (e,) = engagements.list_engagements(session, vendor)
+    provider_page = page_client_for(vendor).get(f"/matching/engagements/{e.id}")
+    assert provider_page.status_code == 200 and f'action="/matching/engagements/{e.id}/respond"' in provider_page.text
+    # Outsiders get 404 (tests/matching/test_api.py); the page edge shares the services' scoping.
+
+
+def test_a_need_without_text_comes_back_with_field_errors(session, page_client_for):
+    web = page_client_for(builders.enterprise(session, profile=PROFILE))
+    r = web.post("/matching/needs/new", data={"csrf_token": web.csrf, "title": "空"})
+    assert r.status_code == 422 and "has-error" in r.text
+
+
+def test_the_operator_sees_the_funnel(session, page_client_for):
+    r = page_client_for(builders.operator(session)).get("/matching/funnel")
+    assert r.status_code == 200 and BeautifulSoup(r.text, "html.parser").select("#stages tr")
+
+
+def test_the_menu_quotes_the_huadu_plan(session, page_client_for):
+    from smeai.matching import menu
+    from smeai.matching.schemas import ModuleIn
+
+    vendor = builders.provider(session, "花都智造")
+    item = offering(session, "花都智造", id="menu-1")
+    module = menu.add_module(session, vendor, ModuleIn(offering_id=item.id, name="外观质检", price_fen=6_000_000))
+    session.commit()
+    web = page_client_for(builders.enterprise(session, profile=PROFILE))
+    r = web.post(
+        "/matching/menu/quote",
+        data={"csrf_token": web.csrf, "module_ids": [str(module.id)], "programme": "huadu-tiered"},
+        headers={"HX-Request": "true"},
+    )
+    assert r.status_code == 200
+    cells = [td.text for td in BeautifulSoup(r.text, "html.parser").select("#plan td")]
+    assert cells[:3] == ["第 1 年", "100%", "0 元"]
