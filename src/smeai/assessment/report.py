@@ -1,0 +1,183 @@
+"""The diagnosis report as a PDF an owner can hand to the board: scores, radar, peer position, gaps,
+recommendations and next steps. reportlab with the CJK font from smeai.fonts; charts drawn by matplotlib."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Any
+from xml.sax.saxutils import escape
+
+from smeai import fonts
+from smeai.assessment.instruments import Instrument
+from smeai.assessment.models import Assessment
+from smeai.assessment.schemas import BenchmarkOut, ComparisonOut, ScoreOut
+from smeai.auth.models import Organisation
+from smeai.i18n import _
+
+BRAND, ACCENT, GREY = "#1f4e9c", "#e8710a", "#9db3d9"
+
+
+def radar_png(inst: Instrument, result: ScoreOut, peer_medians: dict[str, float] | None = None) -> bytes:
+    """The dimension scores as a radar chart (PNG), with the peer median where there is one."""
+    fonts.configure_matplotlib()
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = [str(d.name) for d in inst.dimensions]
+    values = [result.dimensions[d.id] for d in inst.dimensions]
+    angles = np.linspace(0, 2 * np.pi, len(names), endpoint=False).tolist()
+    fig, ax = plt.subplots(figsize=(5.2, 5.2), subplot_kw={"polar": True}, dpi=150)
+    ax.set_theta_offset(np.pi / 2)
+    ax.set_theta_direction(-1)
+    ax.set_ylim(0, 100)
+    ax.set_yticks([20, 40, 60, 80, 100])
+    ax.set_yticklabels(["20", "40", "60", "80", "100"], fontsize=7, color="#5d6678")
+    ax.set_xticks(angles)
+    ax.set_xticklabels(names, fontsize=9)
+    ring = [*angles, angles[0]]
+    if peer_medians:
+        peer = [peer_medians.get(d.id, 0) for d in inst.dimensions]
+        ax.plot(ring, [*peer, peer[0]], color=ACCENT, linestyle="--", linewidth=1.5, label=_("Peer median"))
+    ax.plot(ring, [*values, values[0]], color=BRAND, linewidth=2, label=_("Your enterprise"))
+    ax.fill(ring, [*values, values[0]], color=BRAND, alpha=0.2)
+    ax.set_rlabel_position(180 / len(names))  # ring labels between two axes, clear of the names
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2, fontsize=8, frameon=False)
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def peers_png(bench: BenchmarkOut) -> bytes:
+    fonts.configure_matplotlib()
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 2.6), dpi=150)
+    me = min(int(bench.overall // 10), 9)
+    labels = [f"{b.lower}-{b.upper}" for b in bench.distribution]
+    colors = [ACCENT if i == me else GREY for i in range(len(labels))]
+    ax.bar(labels, [b.count for b in bench.distribution], color=colors)
+    ax.set_ylabel(_("enterprises"), fontsize=8)
+    ax.set_xlabel(_("overall score"), fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.annotate(_("you"), (me, bench.distribution[me].count), textcoords="offset points", xytext=(0, 4),
+                ha="center", fontsize=8, color=ACCENT)
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def render_pdf(*, a: Assessment, inst: Instrument, result: ScoreOut, bench: BenchmarkOut,
+               comparison: ComparisonOut | None, org: Organisation | None, **_ignored: Any) -> bytes:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    font = fonts.register_reportlab_font()
+    base = ParagraphStyle("base", fontName=font, fontSize=10, leading=15, wordWrap="CJK")
+    small = ParagraphStyle("small", parent=base, fontSize=8.5, leading=12, textColor=colors.HexColor("#5d6678"))
+    h1 = ParagraphStyle("h1", parent=base, fontSize=20, leading=26, textColor=colors.HexColor(BRAND), spaceAfter=4)
+    h2 = ParagraphStyle("h2", parent=base, fontSize=13, leading=18, textColor=colors.HexColor(BRAND), spaceBefore=10,
+                        spaceAfter=4)
+    big = ParagraphStyle("big", parent=base, fontSize=22, leading=26, textColor=colors.HexColor(BRAND))
+
+    def p(text: str, style: ParagraphStyle = base) -> Paragraph:
+        return Paragraph(escape(str(text)), style)
+
+    def dim_name(dim_id: str) -> str:
+        return str(inst.dimension(dim_id).name)
+
+    when = (a.completed_at or datetime.now()).strftime("%Y-%m-%d")
+    story: list[Any] = [
+        p(_("AI maturity diagnosis report"), h1),
+        p(f"{org.name if org else ''} · {when} · {inst.name} {inst.version}", small),
+        Spacer(1, 6 * mm),
+    ]
+    cards = [[p(f"{result.overall:.1f}", big), p(result.level.name, big)],
+             [p(_("Overall score (0–100)"), small), p(_("Level"), small)]]
+    if result.stage:
+        cards[0].append(p(result.stage.name, ParagraphStyle("mid", parent=big, fontSize=15, leading=22)))
+        cards[1].append(p(_("Application stage"), small))
+    if inst.roles:
+        cards[0].append(p(result.role.name if result.role else "—",
+                          ParagraphStyle("mid", parent=big, fontSize=15, leading=22)))
+        cards[1].append(p(_("AI role reached"), small))
+    summary = Table(cards, colWidths=[42 * mm] * len(cards[0]))
+    summary.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#f0f3f8")),
+                                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("TOPPADDING", (0, 0), (-1, 0), 8)]))
+    story += [summary, Spacer(1, 4 * mm)]
+    if bench.suppressed:
+        story.append(p(_("Peer comparison: not enough comparable enterprises yet; shown once the group is large "
+                         "enough to keep individual firms anonymous."), small))
+    else:
+        story.append(p(_("Among %(n)d peers (%(group)s) you score higher than %(p)d%% of them; the median is "
+                         "%(m).1f.") % {"n": bench.peers, "group": bench.peer_group_label,
+                                        "p": round(bench.percentile or 0), "m": bench.quartiles[1]}))
+
+    story += [p(_("Scores by dimension"), h2),
+              Image(io.BytesIO(radar_png(inst, result, bench.dimension_medians or None)), width=95 * mm,
+                    height=95 * mm)]
+    head = [_("Dimension"), _("Score"), _("Peer median")] + ([_("Change")] if comparison else [])
+    rows = [[p(h, small) for h in head]]
+    changes = {c.dimension: c.change for c in comparison.dimensions} if comparison else {}
+    for d in inst.dimensions:
+        row = [p(d.name), p(f"{result.dimensions[d.id]:.0f}"),
+               p(f"{bench.dimension_medians[d.id]:.0f}" if d.id in bench.dimension_medians else "—")]
+        if comparison:
+            row.append(p(f"{changes[d.id]:+.1f}" if d.id in changes else "—"))
+        rows.append(row)
+    widths = [70 * mm, 25 * mm, 30 * mm] + ([25 * mm] if comparison else [])
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle([("LINEBELOW", (0, 0), (-1, -1), 0.4, colors.HexColor("#e3e7ee")),
+                               ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f0f3f8"))]))
+    story.append(table)
+    if not bench.suppressed:
+        story.append(KeepTogether([p(_("Position among peers"), h2),
+                                   Image(io.BytesIO(peers_png(bench)), width=150 * mm, height=65 * mm)]))
+
+    story.append(p(_("Strengths and gaps"), h2))
+    strengths = "、".join(f"{dim_name(d)}（{result.dimensions[d]:.0f}）" for d in result.strengths) or "—"
+    gaps = "、".join(f"{dim_name(d)}（{result.dimensions[d]:.0f}）" for d in result.gaps) or "—"
+    story += [p(f"{_('Strengths')}: {strengths}"), p(f"{_('Gaps')}: {gaps}")]
+    if result.next_level:
+        story.append(p(_("To reach %(level)s") % {"level": result.next_level.name} + ": "
+                       + "；".join(result.next_level_missing)))
+
+    story.append(p(_("Recommendations"), h2))
+    for i, r in enumerate(result.recommendations, 1):
+        block = [p(f"{i}. {r.title}", ParagraphStyle("rt", parent=base, fontSize=10.5, textColor=colors.black)),
+                 p(r.text, small)]
+        if r.reasons:
+            block.append(p(_("Based on") + ": " + "；".join(r.reasons), small))
+        block += [p(f"→ {link.title}", small) for link in r.links]
+        story.append(KeepTogether([*block, Spacer(1, 2 * mm)]))
+
+    story.append(p(_("Next steps"), h2))
+    steps = (_("Book an AI transformation consultant at the centre to turn the recommendations into a plan."),
+             _("Browse the resource pool and the case library for the scenarios above."),
+             _("Check compute, model and AI vouchers before buying."),
+             _("Retake the diagnosis in six months and compare."))
+    for i, line in enumerate(steps, 1):
+        story.append(p(f"{i}. {line}"))
+
+    def footer(canvas: Any, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(font, 7.5)
+        canvas.setFillColor(colors.HexColor("#5d6678"))
+        canvas.drawString(18 * mm, 10 * mm, _("smeai AI application enablement centre · self-diagnosis report"))
+        canvas.drawRightString(192 * mm, 10 * mm, str(doc.page))
+        canvas.restoreState()
+
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
+                            bottomMargin=18 * mm, title=_("AI maturity diagnosis report"), author="smeai")
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    return buf.getvalue()
