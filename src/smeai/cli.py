@@ -67,7 +67,9 @@ def demo(
     """Upgrade the database, load the demo data (idempotent), print the logins, start the portal."""
     from smeai.demo import load_demo
 
-    load_demo(get_settings())
+    settings = get_settings()
+    load_demo(settings)
+    console.print(f"Open http://{host or settings.host}:{port or settings.port}/ and log in with any account above.")
     if serve_after:
         serve(host=host, port=port, reload=False)
 

@@ -46,5 +46,4 @@ def load_demo(settings: Settings) -> list[tuple[str, str, str]]:
     for row in logins:
         table.add_row(*row)
     console.print(table)
-    console.print(f"Open http://{settings.host}:{settings.port}/ and log in with any account above.")
     return logins
