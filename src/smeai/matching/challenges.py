@@ -177,7 +177,7 @@ def award_proposal(session: Session, actor: Actor, proposal_id: int) -> Proposal
             from_state=None,
             to_state=str(EngagementState.PROPOSAL),
             user_id=actor.user_id,
-            note=N_("Awarded challenge proposal"),
+            note=proposal.summary,
             at=now,
         )
     )
