@@ -7,7 +7,8 @@ from tests.assessment.answers import best, worst
 INST = instruments.get_instrument("smeai-ai-maturity")
 
 
-def test_instruments_and_scoring_are_open(client):
+def test_instruments_and_scoring(session, client_for):
+    client = client_for(builders.provider(session))  # any signed-in user
     assert {r["id"] for r in client.get("/api/v1/assessments/instruments").json()} == {"smeai-ai-maturity", "eu-dma"}
     dma = client.get("/api/v1/assessments/instruments/eu-dma").json()
     assert len(dma["dimensions"]) == 6
@@ -17,7 +18,8 @@ def test_instruments_and_scoring_are_open(client):
     assert client.get("/api/v1/assessments/instruments/nope").status_code == 404
 
 
-def test_score_refuses_with_every_problem(client):
+def test_score_refuses_with_every_problem(session, client_for):
+    client = client_for(builders.enterprise(session))
     answers = worst(INST)
     del answers["s_plan"]
     r = client.post(f"/api/v1/assessments/instruments/{INST.id}/score",
@@ -65,3 +67,4 @@ def test_foreign_assessment_answers_exactly_like_a_missing_one(session, client_f
 
 def test_anonymous_cannot_list(client):
     assert client.get("/api/v1/assessments").status_code == 401
+    assert client.get("/api/v1/assessments/instruments").status_code == 401

@@ -18,24 +18,24 @@ from smeai.assessment.schemas import (
     ScoreOut,
     instrument_json,
 )
-from smeai.auth.deps import CurrentActor, OptionalActor
+from smeai.auth.deps import CurrentActor
 from smeai.db import DbSession
 
 router = APIRouter(prefix="/api/v1/assessments", tags=["assessment"])
 
 
 @router.get("/instruments", summary="Every instrument (latest version): id, name, version")
-def list_instruments() -> list[InstrumentSummary]:
+def list_instruments(actor: CurrentActor) -> list[InstrumentSummary]:
     return [InstrumentSummary(id=i.id, name=str(i.name), version=i.version) for i in instruments.current().values()]
 
 
 @router.get("/instruments/{instrument_id}", summary="One instrument: dimensions, questions, options, levels")
-def read_instrument(instrument_id: str, version: str | None = None) -> dict[str, Any]:
+def read_instrument(instrument_id: str, actor: CurrentActor, version: str | None = None) -> dict[str, Any]:
     return instrument_json(instruments.get_instrument(instrument_id, version))
 
 
 @router.post("/instruments/{instrument_id}/score", summary="Score an answer file without storing it")
-def score(instrument_id: str, session: DbSession, actor: OptionalActor, data: Any = Body(...)) -> ScoreOut:
+def score(instrument_id: str, session: DbSession, actor: CurrentActor, data: Any = Body(...)) -> ScoreOut:
     return service.score_answers(session, actor, instrument_id, data)
 
 

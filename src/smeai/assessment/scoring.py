@@ -22,6 +22,8 @@ Answer = str | list[str] | float  # normalised: option id, sorted option ids, nu
 
 
 class AnswersInvalid(Invalid):
+    """Answers with an unknown question or option, a missing required answer or a wrong type; `fields` lists each."""
+
     code = "answers_invalid"
 
 

@@ -30,10 +30,14 @@ from smeai.i18n import N_, label
 
 
 class NotComparable(Conflict):
+    """Two assessments of different enterprises, instruments or unmapped versions cannot be compared."""
+
     code = "assessments_not_comparable"
 
 
 class AssessmentClosed(Conflict):
+    """The assessment is completed (answers are fixed; start a retake) or not completed yet."""
+
     code = "assessment_closed"
 
 
