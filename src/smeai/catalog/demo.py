@@ -54,7 +54,8 @@ def load(session: Session) -> None:
     report = service.import_records(session, Actor.system(), DATA.read_text(encoding="utf-8").splitlines())
     if report.problems:
         raise Invalid(
-            "demo pool is invalid", fields={f"line {p.line}": f"{p.field}: {p.reason}" for p in report.problems}
+            N_("The demo pool is invalid."),
+            fields={f"line {p.line}": f"{p.field}: {p.reason}" for p in report.problems},
         )
     user = auth_service.find_user_by_email(session, PROVIDER_EMAIL)
     if user is None:

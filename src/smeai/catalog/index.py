@@ -23,7 +23,7 @@ from smeai import taxonomy, text
 from smeai.auth.models import Organisation
 from smeai.catalog.models import Offering
 from smeai.catalog.schemas import ANY
-from smeai.catalog.search import Engine, QueryTerms, query_terms
+from smeai.catalog.search import Engine, QueryTerms, encode, query_terms
 from smeai.i18n import N_
 
 # Words a searcher uses for each kind, indexed with the offering (一体机, 算力, 培训 …).
@@ -133,11 +133,15 @@ def _sections_of(codes: list[str]) -> set[str]:
 
 
 class PoolIndex:
-    def __init__(self, rows: list[dict[str, Any]], token_lists: list[list[str]]) -> None:
+    def __init__(
+        self, rows: list[dict[str, Any]], encoded: list[tuple[np.ndarray, np.ndarray]], vocab: dict[str, int]
+    ) -> None:
         scenario_link = {code: str(t.extra.get("link", "")) for code, t in taxonomy.load().scenarios.items()}
         self.engine = Engine(
             keys=[r["id"] for r in rows],
-            token_lists=token_lists,
+            token_lists=None,
+            encoded=encoded,
+            vocab=vocab,
             facets={
                 "kind": [[r["kind"]] for r in rows],
                 "industry": [_sections_of(r["industries"]) for r in rows],
@@ -260,34 +264,58 @@ _COLUMNS = (
 
 _lock = threading.Lock()
 _indexes: dict[str, tuple[tuple[Any, ...], PoolIndex]] = {}
-_tokens: dict[str, dict[int, tuple[datetime, list[str]]]] = {}
+# per database: the vocabulary (term -> id, only grows) and each row with its encoded tokens, by updated_at
+_tokens: dict[
+    str, tuple[dict[str, int], dict[int, tuple[datetime, dict[str, Any], tuple[np.ndarray, np.ndarray]]]]
+] = {}
 
 
 def _stamp(session: Session) -> tuple[Any, ...]:
-    count, latest = session.execute(select(func.count(Offering.id), func.max(Offering.updated_at))).one()
-    return (count, latest)
+    # New rows get the highest id and every change sets updated_at, so two index lookups (no count,
+    # which is a full scan on SQLite) tell whether the pool changed.
+    last_id = select(func.max(Offering.id)).scalar_subquery()
+    last_change = select(func.max(Offering.updated_at)).scalar_subquery()
+    return tuple(session.execute(select(last_id, last_change)).one())
 
 
 def build_index(session: Session, *, cache_key: str | None = None) -> PoolIndex:
-    """Read the published pool and index it; tokens of rows unchanged since the last build are reused."""
+    """Read the published pool and index it. Rows unchanged since the last build (same updated_at)
+    are neither read again nor segmented again: only (id, updated_at) of every row is read."""
     from smeai.catalog.service import visible_offerings
 
-    query = (
-        select(*_COLUMNS)
-        .join(Organisation, Organisation.id == Offering.provider_id)
-        .where(visible_offerings(None))
-        .order_by(Offering.id)
-    )
-    rows = [dict(r._mapping) for r in session.execute(query)]
-    cache = _tokens.setdefault(cache_key, {}) if cache_key else {}
-    token_lists = []
-    for r in rows:
-        hit = cache.get(r["id"])
-        if hit is None or hit[0] != r["updated_at"]:
-            hit = (r["updated_at"], offering_tokens(r))
-            cache[r["id"]] = hit
-        token_lists.append(hit[1])
-    return PoolIndex(rows, token_lists)
+    vocab, cache = _tokens.setdefault(cache_key, ({}, {})) if cache_key else ({}, {})
+    current = session.execute(
+        select(Offering.id, Offering.updated_at).where(visible_offerings(None)).order_by(Offering.id)
+    ).all()
+    stale = [oid for oid, changed in current if oid not in cache or cache[oid][0] != changed]
+    for start in range(0, len(stale), 1000):
+        query = (
+            select(*_COLUMNS)
+            .join(Organisation, Organisation.id == Offering.provider_id)
+            .where(Offering.id.in_(stale[start : start + 1000]))
+        )
+        for r in session.execute(query):
+            row = dict(r._mapping)
+            cache[row["id"]] = (row["updated_at"], row, encode(offering_tokens(row), vocab))
+    entries = [cache[oid] for oid, _changed in current]
+    return PoolIndex([e[1] for e in entries], [e[2] for e in entries], vocab)
+
+
+# Up to this many offerings a change is indexed before the next search answers (well under a second);
+# above it the previous index keeps answering while a background thread rebuilds.
+SYNC_REBUILD_MAX = 20_000
+_rebuilding: set[str] = set()
+
+
+def _rebuild(bind: Any, key: str) -> None:
+    try:
+        with Session(bind=bind) as session:
+            stamp = _stamp(session)
+            index = build_index(session, cache_key=key)
+        with _lock:
+            _indexes[key] = (stamp, index)
+    finally:
+        _rebuilding.discard(key)
 
 
 def pool_index(session: Session) -> PoolIndex:
@@ -296,6 +324,12 @@ def pool_index(session: Session) -> PoolIndex:
     stamp = _stamp(session)
     cached = _indexes.get(key)
     if cached is not None and cached[0] == stamp:
+        return cached[1]
+    if cached is not None and cached[1].engine.n > SYNC_REBUILD_MAX:
+        with _lock:
+            if key not in _rebuilding:
+                _rebuilding.add(key)
+                threading.Thread(target=_rebuild, args=(session.get_bind(), key), daemon=True).start()
         return cached[1]
     with _lock:
         cached = _indexes.get(key)

@@ -50,21 +50,39 @@ def query_terms(query: str) -> QueryTerms:
     return QueryTerms(groups)
 
 
+def encode(tokens: Sequence[str], vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A document's tokens as (term ids, term frequencies); new terms are added to `vocab`."""
+    counts: dict[int, int] = defaultdict(int)
+    for t in tokens:
+        term = vocab.get(t)
+        if term is None:
+            term = vocab[t] = len(vocab)
+        counts[term] += 1
+    return np.fromiter(counts.keys(), np.int32, len(counts)), np.fromiter(counts.values(), np.float32, len(counts))
+
+
 class Engine:
-    """One immutable index: documents 0..n-1 carry a key (the row id), text tokens, facet values
-    and numeric sort keys."""
+    """One immutable index: documents 0..n-1 carry a key (the row id), text (encoded tokens), facet
+    values and numeric sort keys. Postings are one CSR structure built with numpy, so a rebuild
+    after an edit costs array work, not Python loops over every token."""
 
     def __init__(
         self,
         keys: Sequence[int],
-        token_lists: Sequence[Sequence[str]],
+        token_lists: Sequence[Sequence[str]] | None,
         facets: dict[str, Sequence[Iterable[str]]],
         numbers: dict[str, Sequence[float]],
+        *,
+        encoded: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+        vocab: dict[str, int] | None = None,
     ) -> None:
         self.n = len(keys)
         self.keys = np.asarray(keys, dtype=np.int64)
         self.numbers = {name: np.asarray(values, dtype=np.float64) for name, values in numbers.items()}
-        self._build_text(token_lists)
+        self.vocab = vocab if vocab is not None else {}
+        if encoded is None:
+            encoded = [encode(tokens, self.vocab) for tokens in token_lists or []]
+        self._build_text(encoded)
         self.facets: dict[str, dict[str, np.ndarray]] = {}
         for name, values in facets.items():
             index: dict[str, list[int]] = defaultdict(list)
@@ -73,25 +91,32 @@ class Engine:
                     index[v].append(doc)
             self.facets[name] = {v: np.asarray(d, dtype=np.int32) for v, d in index.items()}
 
-    def _build_text(self, token_lists: Sequence[Sequence[str]]) -> None:
-        lengths = np.asarray([len(t) for t in token_lists], dtype=np.float32)
+    def _build_text(self, encoded: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
+        sizes = np.fromiter((len(ids) for ids, _ in encoded), np.int64, len(encoded))
+        lengths = np.fromiter((float(tf.sum()) for _, tf in encoded), np.float32, len(encoded))
         avgdl = float(lengths.mean()) if self.n and lengths.sum() else 1.0
-        postings: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-        for doc, tokens in enumerate(token_lists):
-            counts: dict[str, int] = defaultdict(int)
-            for t in tokens:
-                counts[t] += 1
-            for t, tf in counts.items():
-                docs, tfs = postings[t]
-                docs.append(doc)
-                tfs.append(tf)
+        if sizes.sum():
+            terms = np.concatenate([ids for ids, _ in encoded])
+            tfs = np.concatenate([tf for _, tf in encoded])
+        else:
+            terms, tfs = np.zeros(0, np.int32), np.zeros(0, np.float32)
+        docs = np.repeat(np.arange(self.n, dtype=np.int32), sizes)
+        order = np.argsort(terms, kind="stable")
+        terms, self._docs, tfs = terms[order], docs[order], tfs[order]
+        self._starts = np.searchsorted(terms, np.arange(len(self.vocab) + 1))
+        df = np.diff(self._starts).astype(np.float32)
+        idf = np.log1p((self.n - df + 0.5) / (df + 0.5))
         norm = K1 * (1 - B + B * lengths / avgdl)
-        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for term, (docs, tfs) in postings.items():
-            d = np.asarray(docs, dtype=np.int32)
-            tf = np.asarray(tfs, dtype=np.float32)
-            idf = math.log(1 + (self.n - len(d) + 0.5) / (len(d) + 0.5))
-            self.postings[term] = (d, (idf * tf * (K1 + 1) / (tf + norm[d])).astype(np.float32))
+        self._weights = (idf[terms] * tfs * (K1 + 1) / (tfs + norm[self._docs])).astype(np.float32)
+
+    def posting(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        tid = self.vocab.get(term)
+        if tid is None or tid + 1 >= len(self._starts):
+            return None
+        lo, hi = self._starts[tid], self._starts[tid + 1]
+        if lo == hi:
+            return None
+        return self._docs[lo:hi], self._weights[lo:hi]
 
     # --- text ---
 
@@ -103,7 +128,7 @@ class Engine:
         for group in terms.groups:
             best = np.zeros(self.n, dtype=np.float32)
             for term, boost in group:
-                posting = self.postings.get(term)
+                posting = self.posting(term)
                 if posting is None:
                     continue
                 docs, weights = posting
