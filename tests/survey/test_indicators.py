@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
@@ -37,7 +38,10 @@ def test_ibis_and_pandas_agree_on_a_synthetic_survey(seed):
     frame = synth.generate(2000, seed)
     import ibis
 
-    assert indicators.compute(ibis.memtable(frame)) == reference.compute(frame)
+    by_ibis = indicators.compute(ibis.memtable(frame))
+    assert by_ibis == reference.compute(frame)
+    arrow = pa.Table.from_pandas(frame, preserve_index=False).select(list(indicators.ARROW_COLUMNS))
+    assert indicators.compute_arrow(arrow.cast(indicators.schema().to_pyarrow())) == by_ibis
 
 
 def test_an_empty_survey_has_nulls_not_errors():

@@ -20,7 +20,8 @@ def table(validated: codebook.Validated) -> ir.Table:
 
 def file_indicators(source: Path | bytes, *, filename: str | None = None) -> tuple[dict[str, Any], codebook.Validated]:
     validated = codebook.validate_file(source, filename=filename)
-    return indicators.compute(table(validated), n_rejected=validated.n_rejected), validated
+    arrow = codebook.to_arrow(validated.columns)
+    return indicators.compute_arrow(arrow, n_rejected=validated.n_rejected), validated
 
 
 REASON_HEADER = ("row", "column", "value", "rule", "rule_no", "message")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from smeai.cli_support import JsonFlag, console, err_console, print_json
+from smeai.cli_support import AsUser, JsonFlag, console, emit, err_console, print_json
 from smeai.survey import analysis, synth
 
 app = typer.Typer(help="Survey analytics and the AI-application index (问卷与指数).")
@@ -70,3 +70,59 @@ def synth_cmd(
     else:
         synth.write_csv(output, rows, seed, invalid=invalid)
     err_console.print(f"wrote {rows} valid + {invalid} invalid rows to {output}", markup=False)
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Canonical or 问卷星 export (.csv/.xlsx).")],
+    wave: Annotated[str, typer.Option("--wave", help="Wave code, e.g. 2025; created when missing.")],
+    as_user: AsUser,
+    name: Annotated[str | None, typer.Option(help="Name of a new wave.")] = None,
+    errors: Annotated[Path | None, typer.Option("--errors", help="Write the error file (CSV) here.")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Import a survey file into a wave: valid rows kept, every rejected row reported; all or nothing."""
+    from smeai.auth import service as auth_service
+    from smeai.db import session_scope
+    from smeai.survey import service
+    from smeai.survey.api import import_out
+
+    with session_scope() as session:
+        actor = auth_service.actor_for_email(session, as_user)
+        outcome = service.import_file(session, actor, wave, file.read_bytes(), filename=file.name, wave_name=name)
+        result = import_out(outcome, wave)
+        errors_csv = outcome.record.errors_csv
+    if errors is not None:
+        errors.write_text(errors_csv, encoding="utf-8")
+    if json_out:
+        print_json(result.model_dump(mode="json"))
+        return
+    _print_reasons(outcome.reasons)
+    for header in result.unmapped:
+        err_console.print(f"unmapped column: {header}", markup=False, soft_wrap=True)
+    if result.already_imported:
+        console.print(f"{file.name} was already imported into wave {wave}; nothing changed.", markup=False)
+        return
+    console.print(f"wave {wave}: {result.n_inserted} rows added, {result.n_existing} already there, "
+                  f"{result.n_rejected} rejected ({result.layout})", markup=False)
+
+
+@app.command("waves")
+def waves_cmd(as_user: AsUser, json_out: JsonFlag = False) -> None:
+    """List survey waves."""
+    from smeai.auth import service as auth_service
+    from smeai.db import session_scope
+    from smeai.survey import service
+
+    with session_scope() as session:
+        actor = auth_service.actor_for_email(session, as_user)
+        rows = [{"code": w.code, "name": w.name, "n_responses": n} for w, n in service.list_waves(session, actor)]
+    emit(rows, None, as_json=json_out, columns=("code", "name", "n_responses"))
+
+
+@app.command("template")
+def template_cmd() -> None:
+    """Print the questionnaire template, ready for 问卷星's text import."""
+    from smeai.survey import wjx
+
+    typer.echo(wjx.template_text())

@@ -87,6 +87,8 @@ RULES: dict[str, tuple[int, str]] = {
     "adopter_missing": (4, N_("Required when ai_status is 1.")),
     "founded_after_survey": (5, N_("founded_year is after the survey year.")),
     "duplicate_id": (6, N_("An earlier row already carries this response_id.")),
+    # questionnaire-service exports: an answer the mapping cannot place (never guessed)
+    "unmapped_option": (2, N_("An answer the questionnaire mapping cannot place.")),
 }
 
 

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 from ibis import _
 
 from smeai import taxonomy
@@ -46,6 +49,9 @@ INPUT_COLUMNS = (
     "ai_stage",
     *LINK_COLUMNS,
 )
+
+# what the index and filters read too
+ARROW_COLUMNS = (*INPUT_COLUMNS, "province_code")
 
 Q = Decimal("0.01")
 
@@ -120,6 +126,31 @@ def queries(t: ir.Table) -> dict[str, ir.Table]:
         "stages": adopters.group_by("ai_stage").agg(n=_.count()),
         "investment_by_batch": adopters.group_by("pilot_batch").agg(n=_.count(), s=_.ai_investment_wan.sum()),
     }
+
+
+def schema() -> ibis.Schema:
+    """The typed columns of valid rows (codebook.arrow_schema) that the expressions read."""
+    from smeai.survey.codebook import arrow_schema
+
+    arrow = arrow_schema()
+    return ibis.Schema.from_pyarrow(pa.schema([arrow.field(c) for c in ARROW_COLUMNS]))
+
+
+@lru_cache
+def duckdb_sql() -> dict[str, str]:
+    """The same expressions compiled once to DuckDB SQL (compiling costs more than running on 6,000 rows)."""
+    t = ibis.table(schema(), name="responses")
+    return {name: str(ibis.to_sql(expr, dialect="duckdb")) for name, expr in queries(t).items()}
+
+
+def execute_arrow(table: pa.Table, sql: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """Run the compiled expressions on an Arrow table of valid rows, in an in-process DuckDB."""
+    con = duckdb.connect()
+    try:
+        con.register("responses", table)
+        return {name: con.sql(q).fetch_arrow_table().to_pandas() for name, q in (sql or duckdb_sql()).items()}
+    finally:
+        con.close()
 
 
 def execute(t: ir.Table) -> dict[str, pd.DataFrame]:
@@ -224,3 +255,8 @@ def assemble(r: Mapping[str, pd.DataFrame], *, n_rejected: int = 0) -> tuple[dic
 def compute(t: ir.Table, *, n_rejected: int = 0) -> dict[str, Any]:
     """The indicators.md JSON for a table of valid rows, on whatever backend holds the table."""
     return assemble(execute(t), n_rejected=n_rejected)[0]
+
+
+def compute_arrow(table: pa.Table, *, n_rejected: int = 0) -> dict[str, Any]:
+    """The same on an Arrow table, through the SQL compiled once for DuckDB (the default path)."""
+    return assemble(execute_arrow(table), n_rejected=n_rejected)[0]

@@ -1,0 +1,92 @@
+"""/api/v1/survey: waves, imports (with the error file), indicators and the AI-application index."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response
+
+from smeai.auth.deps import CurrentActor
+from smeai.db import DbSession
+from smeai.errors import Invalid
+from smeai.i18n import N_
+from smeai.survey import service
+from smeai.survey.schemas import ImportOut, WaveIn, WaveOut
+
+router = APIRouter(prefix="/api/v1/survey", tags=["survey"])
+
+
+def filters(
+    province: Annotated[str | None, Query(description="GB/T 2260 province code")] = None,
+    section: Annotated[str | None, Query(description="GB/T 4754 section letter")] = None,
+    group: Annotated[str | None, Query(description="Manufacturing group L1..K7")] = None,
+) -> service.Filters:
+    return service.Filters(province=province or None, section=section or None, group=group or None)
+
+
+def import_out(outcome: service.ImportOutcome, wave_code: str) -> ImportOut:
+    r = outcome.record
+    return ImportOut(
+        id=r.id, wave=wave_code, filename=r.filename, layout=r.layout, n_rows=r.n_rows, n_inserted=r.n_inserted,
+        n_existing=r.n_existing, n_rejected=r.n_rejected, already_imported=outcome.already_imported,
+        unmapped=outcome.unmapped, reasons=[x.as_dict() for x in outcome.reasons],  # type: ignore[misc]
+        errors_url=f"/api/v1/survey/imports/{r.id}/errors.csv",
+    )
+
+
+@router.get("/waves", summary="Survey waves with their number of responses")
+def list_waves(session: DbSession, actor: CurrentActor) -> list[WaveOut]:
+    return [WaveOut(code=w.code, name=w.name, created_at=w.created_at, n_responses=n)
+            for w, n in service.list_waves(session, actor)]
+
+
+@router.post("/waves", status_code=201, summary="Create a survey wave")
+def create_wave(data: WaveIn, session: DbSession, actor: CurrentActor) -> WaveOut:
+    wave = service.create_wave(session, actor, data.code, name=data.name)
+    session.commit()
+    return WaveOut(code=wave.code, name=wave.name, created_at=wave.created_at)
+
+
+@router.get("/waves/{code}", summary="One survey wave")
+def read_wave(code: str, session: DbSession, actor: CurrentActor) -> WaveOut:
+    wave = service.get_wave(session, actor, code)
+    return WaveOut(code=wave.code, name=wave.name, created_at=wave.created_at,
+                   n_responses=service.wave_stats(session, wave)["n_responses"])
+
+
+@router.post("/waves/{code}/imports", status_code=201, summary="Import a survey file (canonical or 问卷星) into a wave")
+async def import_file(code: str, request: Request, session: DbSession, actor: CurrentActor,
+                      file: Annotated[UploadFile, File()],
+                      name: Annotated[str | None, Form(description="Wave name when the wave is new")] = None,
+                      ) -> ImportOut:
+    limit = request.app.state.settings.upload_max_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise Invalid(N_("The file is too large."), fields={"file": f"at most {limit} bytes"})
+    outcome = service.import_file(session, actor, code, data, filename=file.filename or "upload", wave_name=name)
+    session.commit()
+    return import_out(outcome, code)
+
+
+@router.get("/imports/{import_id}/errors.csv", summary="Download the error file of an import")
+def import_errors(import_id: int, session: DbSession, actor: CurrentActor) -> Response:
+    record = service.get_import(session, actor, import_id)
+    return Response(record.errors_csv.encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f"attachment; filename=survey-import-{record.id}-errors.csv"})
+
+
+@router.get("/waves/{code}/indicators", summary="The chapter-4 indicators of a wave (indicators.md JSON)")
+def wave_indicators(code: str, request: Request, session: DbSession, actor: CurrentActor,
+                    province: str | None = None, section: str | None = None, group: str | None = None,
+                    ) -> dict[str, Any]:
+    return service.wave_indicators(session, actor, code, filters=filters(province, section, group),
+                                   small_cell_min=request.app.state.settings.small_cell_min)
+
+
+@router.get("/waves/{code}/index", summary="The AI-application index by province and manufacturing group")
+def wave_index(code: str, request: Request, session: DbSession, actor: CurrentActor,
+               province: str | None = None, section: str | None = None, group: str | None = None,
+               ) -> dict[str, Any]:
+    return service.wave_index(session, actor, code, filters=filters(province, section, group),
+                              small_cell_min=request.app.state.settings.small_cell_min)

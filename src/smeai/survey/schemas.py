@@ -1,0 +1,49 @@
+"""What the survey API and `--json` accept and return."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class WaveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=1, max_length=40, pattern=r"^[\w.-]+$", examples=["2025"])
+    name: str | None = Field(default=None, max_length=200, examples=["2025 年中小企业 AI 应用调查"])
+
+
+class WaveOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    code: str
+    name: str
+    created_at: datetime
+    n_responses: int = 0
+
+
+class ReasonOut(BaseModel):
+    row: int
+    column: str
+    value: str
+    rule: str
+    rule_no: int
+    message: str
+
+
+class ImportOut(BaseModel):
+    id: int
+    wave: str
+    filename: str
+    layout: str
+    n_rows: int
+    n_inserted: int
+    n_existing: int = Field(description="Valid rows whose response_id the wave already held (not duplicated).")
+    n_rejected: int
+    already_imported: bool = Field(description="The same file was imported into this wave before; nothing changed.")
+    unmapped: list[str] = Field(default_factory=list, description="Headers the questionnaire mapping cannot place.")
+    reasons: list[ReasonOut] = Field(default_factory=list, description="Every reason of every rejected row.")
+    errors_url: str
+
+
+IndicatorsOut = dict[str, Any]

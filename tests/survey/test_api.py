@@ -1,0 +1,76 @@
+"""/api/v1/survey: import by upload, error file download, indicators JSON, suppression by role."""
+
+from __future__ import annotations
+
+from tests import builders
+from tests.survey import handmade
+
+
+def _upload(client, wave="2025", text=None, name="s.csv"):
+    body = (text or handmade.csv_text(bom=True)).encode()
+    return client.post(f"/api/v1/survey/waves/{wave}/imports", files={"file": (name, body, "text/csv")},
+                       data={"name": "2025 年调查"})
+
+
+def test_analyst_imports_downloads_the_error_file_and_reads_the_indicators(session, client_for):
+    api = client_for(builders.analyst(session))
+    res = _upload(api)
+    assert res.status_code == 201, res.text
+    body = res.json()
+    assert (body["n_inserted"], body["n_rejected"], body["already_imported"]) == (8, 20, False)
+    assert {(r["row"], r["column"], r["rule"]) for r in body["reasons"]} == handmade.expected_reasons()
+    errors = api.get(body["errors_url"])
+    assert errors.status_code == 200 and "attachment" in errors.headers["content-disposition"]
+    assert "12万" in errors.content.decode("utf-8-sig")
+    assert api.get("/api/v1/survey/waves/2025/indicators").json() == handmade.EXPECTED
+    assert api.get("/api/v1/survey/waves").json()[0]["n_responses"] == 8
+    assert api.get("/api/v1/survey/waves/2025").json()["name"] == "2025 年调查"
+
+
+def test_uploading_the_same_file_again_changes_nothing(session, client_for):
+    api = client_for(builders.analyst(session))
+    first, second = _upload(api).json(), _upload(api).json()
+    assert second["already_imported"] and second["id"] == first["id"]
+    assert api.get("/api/v1/survey/waves/2025").json()["n_responses"] == 8
+
+
+def test_a_file_without_a_required_column_is_refused_with_the_columns_named(session, client_for):
+    api = client_for(builders.analyst(session))
+    res = _upload(api, text=handmade.csv_text(drop=("revenue_wan",)))
+    assert res.status_code == 422
+    assert res.json()["error"] == "survey_missing_columns"
+    assert res.json()["fields"] == {"revenue_wan": "missing column"}
+    assert api.get("/api/v1/survey/waves").json() == []  # nothing, not even the wave
+
+
+def test_enterprises_see_small_cells_suppressed_and_cannot_import(session, client_for, settings):
+    analyst = client_for(builders.analyst(session))
+    _upload(analyst)
+    member = client_for(builders.enterprise(session))
+    published = member.get("/api/v1/survey/waves/2025/indicators").json()
+    assert published["n_responses"] == "suppressed"  # 8 firms < 10
+    assert published["adoption"]["adopted"] == "suppressed"
+    assert _upload(member).status_code == 403
+    errors_url = _upload(analyst).json()["errors_url"]
+    assert member.get(errors_url).status_code == 403
+
+
+def test_unknown_wave_and_filters(session, client_for):
+    api = client_for(builders.analyst(session))
+    assert api.get("/api/v1/survey/waves/1999/indicators").status_code == 404
+    _upload(api)
+    assert api.get("/api/v1/survey/waves/2025/indicators?province=99").status_code == 422
+    sliced = api.get("/api/v1/survey/waves/2025/indicators?section=C").json()
+    assert sliced["n_responses"] == 6
+    index = api.get("/api/v1/survey/waves/2025/index").json()
+    assert index["by_province"][0]["n"] == 8 and len(index["by_group"]) == 6
+
+
+def test_anonymous_callers_are_turned_away(client):
+    assert client.get("/api/v1/survey/waves").status_code == 401
+
+
+def test_create_wave_conflict(session, client_for):
+    api = client_for(builders.analyst(session))
+    assert api.post("/api/v1/survey/waves", json={"code": "2026"}).status_code == 201
+    assert api.post("/api/v1/survey/waves", json={"code": "2026"}).status_code == 409

@@ -1,0 +1,48 @@
+"""`smeai survey import / waves / template` on the same services, and the demo wave."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from smeai.cli import app
+from smeai.config import get_settings
+from smeai.survey import demo, service
+from smeai.survey.models import SurveyResponse
+from tests import builders
+from tests.survey import handmade
+from tests.survey.calibration import problems
+
+
+def test_import_command_reports_and_writes_the_error_file(session, db_url, tmp_path, monkeypatch):
+    analyst = builders.analyst(session, email="ana@example.cn")
+    session.commit()
+    monkeypatch.setenv("SMEAI_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    path, errors = tmp_path / "s.csv", tmp_path / "errors.csv"
+    path.write_text(handmade.csv_text(), encoding="utf-8")
+    try:
+        out = CliRunner().invoke(app, ["survey", "import", str(path), "--wave", "2025", "--as", "ana@example.cn",
+                                       "--errors", str(errors), "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["n_inserted"] == 8
+    assert errors.read_text(encoding="utf-8-sig").count("\n") == 1 + len(handmade.expected_reasons())
+    assert service.wave_stats(session, service.get_wave(session, analyst, "2025"))["n_responses"] == 8
+
+
+def test_template_command_prints_the_questionnaire():
+    out = CliRunner().invoke(app, ["survey", "template"])
+    assert out.exit_code == 0 and "[多选题]" in out.stdout
+
+
+def test_demo_loads_one_6000_firm_wave_once(session):
+    demo.load(session)
+    demo.load(session)
+    assert session.scalar(select(func.count()).select_from(SurveyResponse)) == 6000
+    figures = service.wave_indicators(session, builders.analyst(session), demo.WAVE, small_cell_min=10)
+    assert figures["n_rejected"] == 12
+    assert problems(figures) == []
