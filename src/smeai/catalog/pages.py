@@ -20,7 +20,8 @@ from smeai.catalog import labels, service
 from smeai.catalog.index import FACETS, OfferingQuery
 from smeai.catalog.schemas import OfferingFields, ReviewIn
 from smeai.db import DbSession
-from smeai.errors import Invalid, fields_from_validation
+from smeai.domains import has_module
+from smeai.errors import Invalid, NotFound, fields_from_validation
 from smeai.i18n import N_, _
 from smeai.web.csrf import csrf_protect
 from smeai.web.render import is_htmx, render
@@ -80,7 +81,7 @@ def _offering_page(request: Request, session: DbSession, actor: Actor | None, of
             cases=cases,
             others=others,
             events=service.history(session, actor, offering.id),
-            vouchers=_vouchers(session, offering),
+            vouchers=_vouchers(offering),
             can_edit=can_edit,
             can_review=can_review,
             errors={},
@@ -89,10 +90,23 @@ def _offering_page(request: Request, session: DbSession, actor: Actor | None, of
     )
 
 
-def _vouchers(session: DbSession, offering: Any) -> list[dict[str, str]]:
-    """Voucher programmes the offering qualifies for: the programme ids the listing declares
-    (shown by name once the subsidy domain offers a lookup)."""
-    return [{"code": code, "name": code, "href": ""} for code in offering.voucher_eligible]
+def _vouchers(offering: Any) -> list[dict[str, str]]:
+    """Voucher programmes the listing qualifies under, named and linked through the subsidy domain's
+    service when it is installed; ids it does not know are shown as given."""
+    out = []
+    for code in offering.voucher_eligible:
+        entry = {"code": code, "name": code, "summary": "", "href": ""}
+        if has_module("subsidy", "service"):
+            from smeai.subsidy import service as subsidy_service
+
+            try:
+                programme = subsidy_service.programme_out(subsidy_service.get_programme(code))
+            except NotFound:
+                programme = None
+            if programme is not None:
+                entry |= {"name": programme.name, "summary": programme.summary, "href": f"/subsidy/programmes/{code}"}
+        out.append(entry)
+    return out
 
 
 @router.get("/catalog/offerings/{offering_id}")
