@@ -1,0 +1,56 @@
+"""`smeai catalog import FILE.jsonl` and `smeai catalog export`: the interchange contract from the shell."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from smeai.cli import app
+from tests.catalog import builders as cb
+from tests.conftest import SHARED
+
+
+@pytest.fixture
+def cli_env(db_url, monkeypatch):
+    from smeai.config import get_settings
+
+    monkeypatch.setenv("SMEAI_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_import_twice_then_export_gives_exactly_the_valid_records(cli_env, session, tmp_path):
+    source = tmp_path / "pool.jsonl"
+    lines = [
+        cb.record(id="c-1"),
+        '{"id": "c-2", "name": "缺字段"}',
+        cb.record(id="c-3", regions=["99"]),
+        cb.record(id="c-4"),
+    ]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    first = CliRunner().invoke(app, ["catalog", "import", str(source)])
+    assert first.exit_code == 0, first.output
+    assert "2 created" in first.output
+    assert "line 2: kind: required field is missing" in first.output
+    assert "line 3: regions:" in first.output
+    second = CliRunner().invoke(app, ["catalog", "import", str(source), "--json"])
+    report = json.loads(second.output)
+    assert (report["created"], report["updated"], report["unchanged"]) == (0, 0, 2)
+    exported = CliRunner().invoke(app, ["catalog", "export"])
+    assert [json.loads(line)["id"] for line in exported.output.splitlines()] == ["c-1", "c-4"]
+    strict = CliRunner().invoke(app, ["catalog", "import", str(source), "--strict"])
+    assert strict.exit_code == 1
+
+
+def test_dev_pool_imports_cleanly_and_exports_identically(cli_env, session, tmp_path):
+    source = SHARED / "matching" / "dev-pool.jsonl"
+    result = CliRunner().invoke(app, ["catalog", "import", str(source), "--strict"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "export.jsonl"
+    assert CliRunner().invoke(app, ["catalog", "export", "--output", str(out)]).exit_code == 0
+    defaults = {"min_stage": 0, "max_stage": 4, "tags": [], "voucher_eligible": []}
+    original = [defaults | json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()]
+    assert [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] == original
