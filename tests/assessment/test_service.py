@@ -136,3 +136,43 @@ def test_benchmark_widens_then_suppresses_small_groups(session):
     assert r.peer_group == {"industry": "K1", "revenue_band": "0-2"} and r.peers == 5  # province dropped
     r = benchmark.benchmark(session, me, mine.id, small_cell_min=10)
     assert r.suppressed and r.distribution == [] and r.percentile is None
+
+
+def test_scenario_recommendations_name_offerings_cases_and_programmes(session):
+    import json
+
+    from smeai.assessment import offers
+    from smeai.assessment.diagnosis import evaluate
+    from smeai.assessment.scoring import check_answers
+    from smeai.auth.actor import Actor
+    from smeai.auth.models import Organisation
+    from smeai.catalog import service as catalog
+
+    record = {"id": "t-1", "name": "营销文案助手", "provider": "测试服务商", "kind": "saas",
+              "summary": "一键生成营销文案和短视频脚本。", "industries": ["*"], "scenarios": ["marketing_content"],
+              "deployment": ["saas"], "pricing": {"model": "subscription", "entry_price_wan": 0.5},
+              "regions": ["*"], "min_stage": 0, "max_stage": 4, "tags": []}
+    catalog.import_records(session, Actor.system(), [json.dumps(record, ensure_ascii=False)])
+    firm = builders.enterprise(session, profile={"province_code": "11", "city": "北京"})
+    org = session.get(Organisation, firm.org_id)
+    result = evaluate(INST, check_answers(INST, worst(INST)), service.profile_of(org))
+    offers.enrich(session, org, result)
+    rec = next(r for r in result.recommendations if r.scenario == "marketing_content")
+    assert any("营销文案助手" in link.title for link in rec.links if link.kind == "offering")
+    programmes = [r for r in result.recommendations if r.kind == "programme"]
+    assert programmes and programmes[0].links  # Beijing has compute vouchers
+
+
+def test_display_result_equals_the_stored_numbers_in_the_readers_language(session):
+    from smeai.i18n import set_lang
+
+    firm = builders.enterprise(session, profile={})
+    set_lang("en")
+    try:
+        a = _done(session, firm, worst(INST) | {"use_quality_inspection": "piloting"})
+    finally:
+        set_lang("zh_Hans")
+    shown = service.display_result(session, a)
+    stored = service.result_of(session, a)
+    assert (shown.overall, shown.dimensions, shown.level.id) == (stored.overall, stored.dimensions, stored.level.id)
+    assert stored.level.name == "Level 1 · Starting" and shown.level.name == "一级·起步"

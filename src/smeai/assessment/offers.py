@@ -1,12 +1,84 @@
-"""Offerings, cases and subsidy programmes that match a diagnosis, where those domains exist."""
+"""Who can help: offerings from the resource pool and peer cases for each recommended scenario, and the
+subsidy programmes the enterprise's region offers. Each part is used only where its domain exists
+(smeai.domains.has_module), through that domain's service."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from smeai.assessment.schemas import RecommendationOut, ScoreOut
+from smeai.assessment.schemas import LinkOut, RecommendationOut, ScoreOut
 from smeai.auth.models import Organisation
+from smeai.domains import has_module
+from smeai.i18n import _
+
+PER_SCENARIO = 2
 
 
-def matching_offers(session: Session, org: Organisation | None, result: ScoreOut) -> list[RecommendationOut]:
-    return []
+def _industry(org: Organisation | None) -> list[str]:
+    if org is None or not org.industry_section:
+        return []
+    if org.industry_section == "C" and org.mfg_division:
+        return [f"C{org.mfg_division}"]
+    return [org.industry_section]
+
+
+def _offerings(session: Session, org: Organisation | None, scenario: str, stage: int | None) -> list[LinkOut]:
+    from smeai.catalog import service as catalog
+    from smeai.catalog.index import OfferingQuery
+
+    query = OfferingQuery(scenario=[scenario], industry=_industry(org), stage=stage, per_page=PER_SCENARIO,
+                          region=org.province_code if org and org.province_code else None)
+    _result, rows = catalog.search_offerings(session, query)
+    return [LinkOut(kind="offering", id=str(o.id), title=f"{_('Solution')}: {o.name}",
+                    url=f"/catalog/offerings/{o.id}") for o in rows]
+
+
+def _cases(session: Session, org: Organisation | None, scenario: str) -> list[LinkOut]:
+    from smeai.cases import service as cases
+    from smeai.cases.index import CaseQuery
+
+    section = [org.industry_section] if org and org.industry_section else []
+    _result, rows = cases.search_cases(session, CaseQuery(scenario=[scenario], industry=section, per_page=1))
+    if not rows and section:  # no case in the same industry: any industry's case for the scenario
+        _result, rows = cases.search_cases(session, CaseQuery(scenario=[scenario], per_page=1))
+    return [LinkOut(kind="case", id=str(c.id), title=f"{_('Case')}: {c.title}", url=f"/cases/{c.id}")
+            for c in rows]
+
+
+def _programmes(org: Organisation | None) -> list[LinkOut]:
+    from smeai.subsidy import service as subsidy
+
+    out = []
+    for p in subsidy.all_programmes().values():
+        region = p.region
+        if region.country != "CN" or org is None or not org.province_code:
+            continue
+        if region.provinces and org.province_code not in region.provinces:
+            continue
+        if region.cities and not any((org.city or "").startswith(c) for c in region.cities):
+            continue
+        out.append(LinkOut(kind="programme", id=p.code, title=str(p.name), url="/subsidy"))
+    return out[:4]
+
+
+def enrich(session: Session, org: Organisation | None, result: ScoreOut) -> None:
+    """Add offerings and cases to each scenario recommendation, and a subsidy recommendation."""
+    stage = result.stage.rank if result.stage else None
+    for rec in result.recommendations:
+        if rec.kind != "scenario" or not rec.scenario:
+            continue
+        if has_module("catalog", "service"):
+            rec.links += _offerings(session, org, rec.scenario, stage)
+        if has_module("cases", "service"):
+            rec.links += _cases(session, org, rec.scenario)
+    if has_module("subsidy", "service"):
+        programmes = _programmes(org)
+        if programmes:
+            result.recommendations.append(RecommendationOut(
+                id="subsidy-programmes", kind="programme", priority=2,
+                title=_("Vouchers and subsidies you may use"),
+                text=_("Programmes open to enterprises in your region; check eligibility and the price after "
+                       "subsidy before you buy."),
+                reasons=[_("Your region")], links=programmes,
+            ))
+

@@ -186,7 +186,8 @@ def _comparison(session: Session, actor: Actor, a: Assessment) -> ComparisonOut 
 
 
 def result_context(request: Request, session: Session, actor: Actor, a: Assessment) -> dict[str, Any]:
-    result = service.result_of(session, a)
+    org = session.get(Organisation, a.org_id)
+    result = service.display_result(session, a)
     bench: BenchmarkOut = benchmark.benchmark(
         session, actor, a.id, small_cell_min=request.app.state.settings.small_cell_min)
     inst = service.instrument_of(a)
@@ -194,7 +195,7 @@ def result_context(request: Request, session: Session, actor: Actor, a: Assessme
     chart = {"names": [str(d.name) for d in dims], "mine": [result.dimensions[d.id] for d in dims],
              "peers": [bench.dimension_medians.get(d.id, 0) for d in dims] if bench.dimension_medians else []}
     return {"a": a, "inst": inst, "result": result, "bench": bench, "chart": chart,
-            "comparison": _comparison(session, actor, a), "org": session.get(Organisation, a.org_id)}
+            "comparison": _comparison(session, actor, a), "org": org}
 
 
 @router.get("/assessment/{assessment_id}")

@@ -32,7 +32,7 @@ def radar_png(inst: Instrument, result: ScoreOut, peer_medians: dict[str, float]
     ax.set_theta_direction(-1)
     ax.set_ylim(0, 100)
     ax.set_yticks([20, 40, 60, 80, 100])
-    ax.set_yticklabels(["20", "40", "60", "80", "100"], fontsize=7, color="#5d6678")
+    ax.set_yticklabels(["20", "40", "60", "80", ""], fontsize=7, color="#5d6678")
     ax.set_xticks(angles)
     ax.set_xticklabels(names, fontsize=9)
     ring = [*angles, angles[0]]

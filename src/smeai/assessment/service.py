@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import Session
 
-from smeai.assessment import instruments
+from smeai.assessment import instruments, offers
 from smeai.assessment.diagnosis import evaluate
 from smeai.assessment.instruments import Instrument
 from smeai.assessment.models import Assessment
@@ -17,7 +17,6 @@ from smeai.assessment.schemas import (
     AssessmentStatus,
     ComparisonOut,
     DimensionChange,
-    RecommendationOut,
     ScoreOut,
 )
 from smeai.assessment.scoring import AnswersInvalid, check_answer_file, check_answers
@@ -157,12 +156,6 @@ def profile_of(org: Organisation | None) -> Profile:
     return Profile(section=org.industry_section, division=org.mfg_division, province=org.province_code)
 
 
-def _extra_recommendations(session: Session, org: Organisation | None, result: ScoreOut) -> list[RecommendationOut]:
-    from smeai.assessment import offers  # catalog, cases and subsidy, where those domains exist
-
-    return offers.matching_offers(session, org, result)
-
-
 def complete_assessment(session: Session, actor: Actor, assessment_id: int) -> Assessment:
     """Check every answer, score, and keep the result with the instrument id and version."""
     a = _own_draft(session, actor, assessment_id)
@@ -170,7 +163,7 @@ def complete_assessment(session: Session, actor: Actor, assessment_id: int) -> A
     answers = check_answers(inst, a.answers)
     org = session.get(Organisation, a.org_id)
     result = evaluate(inst, answers, profile_of(org))
-    result.recommendations += _extra_recommendations(session, org, result)
+    offers.enrich(session, org, result)
     a.result = result.model_dump(mode="json")
     a.overall, a.level_rank = result.overall, result.level.rank
     a.status, a.completed_at = AssessmentStatus.COMPLETED, utcnow()
@@ -195,7 +188,7 @@ def score_answers(session: Session, actor: Actor | None, instrument_id: str, dat
     org = session.get(Organisation, actor.org_id) if actor is not None and actor.org_id else None
     org = org if org is not None and org.kind == OrgKind.ENTERPRISE else None
     result = evaluate(inst, answers, profile_of(org))
-    result.recommendations += _extra_recommendations(session, org, result)
+    offers.enrich(session, org, result)
     return result
 
 
@@ -203,6 +196,18 @@ def result_of(session: Session, a: Assessment) -> ScoreOut:
     if a.result is None:
         raise AssessmentClosed(N_("This assessment is not completed yet."))
     return ScoreOut.model_validate(a.result)
+
+
+def display_result(session: Session, a: Assessment) -> ScoreOut:
+    """A completed assessment's result for a page or report: recomputed from its answers on its own
+    instrument version (scoring is deterministic, so the numbers are the stored ones) so that texts are
+    in the reader's language, with today's offerings, cases and programmes."""
+    result_of(session, a)  # completed only
+    inst = instrument_of(a)
+    org = session.get(Organisation, a.org_id)
+    result = evaluate(inst, check_answers(inst, a.answers), profile_of(org))
+    offers.enrich(session, org, result)
+    return result
 
 
 def compare_assessments(session: Session, actor: Actor, first_id: int, second_id: int) -> ComparisonOut:
