@@ -47,7 +47,8 @@ def pools(session: Session, actor: Actor) -> list[PoolOut]:
         row = rows.get(code)
         budget = row.budget_fen if row else p.pool.budget_fen
         reserved, paid = (row.reserved_fen, row.paid_fen) if row else (0, 0)
-        out.append(PoolOut(programme_code=code, name=str(p.name), budget_fen=budget, reserved_fen=reserved,
+        out.append(PoolOut(programme_code=code, name=str(p.name), currency=p.currency, budget_fen=budget,
+                           reserved_fen=reserved,
                            paid_fen=paid, remaining_fen=None if budget is None else budget - reserved - paid))
     return out
 
@@ -76,7 +77,13 @@ def build(session: Session, actor: Actor) -> Dashboard:
         select(day, LedgerEntry.kind, func.sum(LedgerEntry.amount_fen)).group_by(day, LedgerEntry.kind).order_by(day)
     ):
         per_day[str(d)][kind] += int(total or 0)
-    burn, reserved, paid = [], 0, 0
+    burn: list[dict[str, object]] = []
+    reserved = paid = 0
+    if per_day:  # start the curve at zero on the day before the first entry
+        from datetime import date, timedelta
+
+        first = date.fromisoformat(min(per_day)[:10])
+        burn.append({"day": (first - timedelta(days=1)).isoformat(), "reserved_fen": 0, "paid_fen": 0})
     for d in sorted(per_day):
         s = per_day[d]
         reserved += s["reserve"] - s["release"] - s["payout"]
@@ -85,10 +92,10 @@ def build(session: Session, actor: Actor) -> Dashboard:
     by_state = {s.value: 0 for s in ApplicationState}
     for state, n in session.execute(select(Application.state, func.count()).group_by(Application.state)):
         by_state[state] = int(n)
-    budget = sum(p.budget_fen or 0 for p in pool_rows)
-    totals = {"budget_fen": budget, "reserved_fen": sum(p.reserved_fen for p in pool_rows),
-              "paid_fen": sum(p.paid_fen for p in pool_rows)}
-    totals["remaining_fen"] = sum(p.remaining_fen for p in pool_rows if p.remaining_fen is not None)
+    cny = [p for p in pool_rows if p.currency == "CNY"]  # totals never add yuan to dollars
+    totals = {"budget_fen": sum(p.budget_fen or 0 for p in cny), "reserved_fen": sum(p.reserved_fen for p in cny),
+              "paid_fen": sum(p.paid_fen for p in cny),
+              "remaining_fen": sum(p.remaining_fen for p in cny if p.remaining_fen is not None)}
     return Dashboard(
         pools=pool_rows,
         totals=totals,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, computed_field, model_validator
@@ -213,6 +214,7 @@ class ApplicationList(RootModel[list[ApplicationOut]]):
 class PoolOut(BaseModel):
     programme_code: str
     name: str
+    currency: str = "CNY"
     budget_fen: int | None
     reserved_fen: int
     paid_fen: int
@@ -236,3 +238,28 @@ class AuditOut(BaseModel):
     ok: bool
     checked: dict[str, int]
     problems: list[str]
+
+
+class PurchaseForm(BaseModel):
+    """The calculator and application forms: amounts typed in 元 (two decimals at most), turned into fen."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    programme_code: str | None = None
+    offering_id: int | None = Field(default=None, gt=0)
+    description: str | None = Field(default=None, max_length=500)
+    kind: PurchaseKind | None = None
+    supplier_name: str | None = Field(default=None, max_length=200)
+    supplier_affiliated: bool = False
+    contract_yuan: Decimal = Field(gt=0, le=Decimal("100000000000"), decimal_places=2)
+    contract_no: str | None = Field(default=None, max_length=100)
+    signed_on: date | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    paid_on: date | None = None
+    service_year: int = Field(default=1, ge=1, le=20)
+    flags: list[PurchaseFlag] = []
+
+    def values(self) -> dict[str, object]:
+        data = self.model_dump(exclude={"contract_yuan", "programme_code"})
+        return data | {"contract_fen": int(self.contract_yuan * 100)}

@@ -1,0 +1,285 @@
+"""Pages under /subsidy: programmes, the calculator, apply, my applications, the operator's queue and
+dashboard. Each role sees its own side: enterprises their claims, operators the queue; providers nothing.
+Every rule is in service.py; these routes turn forms into service calls and results into pages."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+
+from smeai.auth.actor import Actor
+from smeai.auth.deps import OptionalActor, PageActor
+from smeai.auth.permissions import Permission
+from smeai.db import DbSession
+from smeai.domains import has_module
+from smeai.errors import Conflict, Invalid, SmeaiError, fields_from_validation
+from smeai.i18n import N_, _
+from smeai.subsidy import dashboard, documents, labels, service
+from smeai.subsidy.programmes import DocKind
+from smeai.subsidy.schemas import (
+    ApplicationIn,
+    ApplicationOut,
+    ApplicationState,
+    PurchaseForm,
+    PurchaseIn,
+    ReasonOut,
+)
+from smeai.web.csrf import csrf_protect
+from smeai.web.forms import parse_form
+from smeai.web.render import is_htmx, render
+
+router = APIRouter(include_in_schema=False)
+CSRF = [Depends(csrf_protect)]
+
+
+def _page_actor(request: Request, actor: PageActor, session: DbSession) -> Actor:
+    # Work-around for a foundation bug: an error page for a logged-in user renders the header with the User
+    # that the request session has already rolled back (DetachedInstanceError, a 500 instead of a 404).
+    # Detached while loaded, the user survives the rollback.
+    user = getattr(request.state, "user", None)
+    if user is not None and user in session:
+        session.expunge(user)
+    return actor
+
+
+SubsidyActor = Annotated[Actor, Depends(_page_actor)]
+
+
+FIELD_NAMES = set(PurchaseForm.model_fields) | {"programme_code"}
+
+
+def _ctx(**extra: Any) -> dict[str, Any]:
+    return {
+        "active": "subsidy",
+        "L": labels,
+        "kind_options": [(k, _(v)) for k, v in labels.KINDS.items()],
+        "doc_options": [(k, _(v)) for k, v in labels.DOCS.items()],
+        "programme_options": [(p.code, p.name) for p in service.list_programmes()],
+        "offering_enabled": has_module("catalog", "service"),
+        "field_names": FIELD_NAMES,
+        **extra,
+    }
+
+
+async def _form(request: Request) -> dict[str, Any]:
+    form = await request.form()
+    data: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+    data["flags"] = [v for v in form.getlist("flags") if isinstance(v, str)]
+    return data
+
+
+def _model(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = {("contract_yuan" if k == "contract_fen" else k): v
+                  for k, v in fields_from_validation(exc.errors()).items()}
+        raise Invalid(N_("Please correct the marked fields."), fields=fields) from None
+
+
+@router.get("/subsidy")
+def index(request: Request, session: DbSession, actor: OptionalActor) -> HTMLResponse:
+    return render(request, "subsidy/index.html", **_ctx(programmes=service.list_programmes()))
+
+
+@router.get("/subsidy/programmes/{code}")
+def programme(code: str, request: Request, actor: OptionalActor) -> HTMLResponse:
+    p = service.get_programme(code)
+    return render(request, "subsidy/programme.html", **_ctx(p=p, out=service.programme_out(p)))
+
+
+@router.get("/subsidy/calculator")
+def calculator(request: Request, session: DbSession, actor: SubsidyActor) -> HTMLResponse:
+    values = dict(request.query_params)
+    return render(request, "subsidy/calculator.html", **_ctx(values=values, errors={}, quote=None))
+
+
+@router.post("/subsidy/calculator", dependencies=CSRF)
+async def calculate(request: Request, session: DbSession, actor: SubsidyActor) -> HTMLResponse:
+    values = await _form(request)
+    template = "subsidy/_quote.html" if is_htmx(request) else "subsidy/calculator.html"
+    try:
+        form = parse_form(PurchaseForm, values)
+        quote = service.calculate(session, actor, _model(PurchaseIn, form.values()))
+    except Invalid as exc:
+        return render(request, template, 422, **_ctx(values=values, errors=exc.fields, quote=None,
+                                                      messages=[("error", _(exc.message))]))
+    return render(request, template, **_ctx(values=values, errors={}, quote=quote))
+
+
+@router.get("/subsidy/apply")
+def apply_form(request: Request, actor: SubsidyActor) -> HTMLResponse:
+    actor.require(Permission.SUBSIDY_APPLY)
+    values = dict(request.query_params) | {"idempotency_key": uuid.uuid4().hex}
+    return render(request, "subsidy/apply.html", **_ctx(values=values, errors={}))
+
+
+@router.post("/subsidy/apply", dependencies=CSRF)
+async def apply(request: Request, session: DbSession, actor: SubsidyActor) -> Response:
+    values = await _form(request)
+    key = values.get("idempotency_key") or None
+    try:
+        form = parse_form(PurchaseForm, values)
+        data = _model(ApplicationIn, form.values() | {"programme_code": form.programme_code or ""})
+        stored = service.claim_idempotency_key(session, actor, key, service.fingerprint("apply", data.model_dump()))
+        if stored is None:  # a double-clicked submit lands on the first application
+            out = ApplicationOut.model_validate(service.submit_application(session, actor, data))
+            service.remember_response(session, actor, key, out)
+            session.commit()
+            stored = out.model_dump(mode="json")
+    except SmeaiError as exc:
+        session.rollback()
+        return render(request, "subsidy/apply.html", 422 if isinstance(exc, Invalid) else 409,
+                      **_ctx(values=values, errors=exc.fields, messages=[("error", _(exc.message))]))
+    return RedirectResponse(f"/subsidy/applications/{stored['id']}?done=submit", status_code=303)
+
+
+@router.get("/subsidy/applications")
+def applications(request: Request, session: DbSession, actor: SubsidyActor,
+                 state: ApplicationState | None = None) -> HTMLResponse:
+    rows = service.list_applications(session, actor, state=state)
+    template = "subsidy/_rows.html" if is_htmx(request) else "subsidy/applications.html"
+    return render(request, template, **_ctx(rows=rows, state=state, names=_org_names(session, rows),
+                                             operator=actor.can(Permission.SUBSIDY_REVIEW)))
+
+
+def _org_names(session: DbSession, rows: list) -> dict[int, str]:
+    from smeai.auth.models import Organisation
+
+    ids = {r.org_id for r in rows}
+    return {o.id: o.name for o in session.query(Organisation).filter(Organisation.id.in_(ids))} if ids else {}
+
+
+def _application_page(request: Request, session: DbSession, actor: SubsidyActor, application_id: int,
+                      status: int = 200, **extra: Any) -> HTMLResponse:
+    app = service.get_application(session, actor, application_id)
+    p = service.get_programme(app.programme_code)
+    docs = documents.list_documents(session, actor, app.id)
+    have = {d.kind for d in docs}
+    return render(request, "subsidy/application.html", status, **_ctx(
+        app=app, p=p, docs=docs, events=service.events(session, actor, app.id),
+        reasons=[ReasonOut.model_validate(r) for r in app.explanation],
+        missing_apply=[k for k in p.documents.apply if k not in have],
+        missing_redeem=[k for k in p.documents.redeem if k not in have],
+        org_name=_org_names(session, [app]).get(app.org_id, ""),
+        can_apply=actor.can(Permission.SUBSIDY_APPLY), can_review=actor.can(Permission.SUBSIDY_REVIEW),
+        key=uuid.uuid4().hex, doc_kinds=list(DocKind), **({"errors": {}} | extra)))
+
+
+@router.get("/subsidy/applications/{application_id}")
+def application(application_id: int, request: Request, session: DbSession, actor: SubsidyActor,
+                done: str | None = None) -> HTMLResponse:
+    messages = [("ok", _(labels.DONE[done]))] if done in labels.DONE else []
+    return _application_page(request, session, actor, application_id, messages=messages)
+
+
+ACTIONS = {
+    "approve": lambda s, a, i, f: service.approve_application(
+        s, a, i, amount_fen=_fen(f.get("amount_yuan"), "amount_yuan"), note=f.get("note") or None),
+    "reject": lambda s, a, i, f: service.reject_application(s, a, i, reasons=_required(f, "reasons")),
+    "withdraw": lambda s, a, i, f: service.withdraw_application(s, a, i),
+    "redeem": lambda s, a, i, f: service.submit_redemption(s, a, i),
+    "return": lambda s, a, i, f: service.return_redemption(s, a, i, reasons=_required(f, "reasons")),
+    "verify": lambda s, a, i, f: service.verify_redemption(s, a, i, paid_fen=_fen(f.get("paid_yuan"), "paid_yuan"),
+                                                           note=f.get("note") or None),
+}
+
+
+def _fen(yuan: str | None, name: str) -> int | None:
+    if not yuan:
+        return None
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        value = Decimal(yuan.replace(",", ""))
+    except InvalidOperation:
+        raise Invalid(N_("Please correct the marked fields."), fields={name: "Enter a number."}) from None
+    if value <= 0 or value != value.quantize(Decimal("0.01")):
+        raise Invalid(N_("Please correct the marked fields."), fields={name: "Too small."})
+    return int(value * 100)
+
+
+def _required(form: dict[str, Any], name: str) -> str:
+    value = (form.get(name) or "").strip()
+    if not value:
+        raise Invalid(N_("Please correct the marked fields."), fields={name: "This field is required."})
+    return value[:2000]
+
+
+@router.post("/subsidy/applications/{application_id}/documents", dependencies=CSRF)
+async def upload(application_id: int, request: Request, session: DbSession, actor: SubsidyActor) -> Response:
+    settings = request.app.state.settings
+    form = await request.form()
+    file = form.get("file")
+    try:
+        if file is None or isinstance(file, str):
+            raise Invalid(N_("The file was not accepted."), fields={"file": "This field is required."})
+        kind = _model(_KindForm, {"kind": form.get("kind")}).kind
+        data = await file.read(settings.upload_max_bytes + 1)
+        documents.add_document(session, actor, application_id, kind=kind, filename=file.filename or "", data=data,
+                               var_dir=settings.var_dir, max_bytes=settings.upload_max_bytes)
+        session.commit()
+    except (Invalid, service.WrongState) as exc:
+        session.rollback()
+        return _application_page(request, session, actor, application_id, 422, errors=exc.fields,
+                                 messages=[("error", _(exc.message))])
+    return RedirectResponse(f"/subsidy/applications/{application_id}?done=upload", status_code=303)
+
+
+class _KindForm(BaseModel):
+    kind: DocKind
+
+
+@router.post("/subsidy/applications/{application_id}/{action}", dependencies=CSRF)
+async def act(application_id: int, action: str, request: Request, session: DbSession, actor: SubsidyActor) -> Response:
+    if action not in ACTIONS:
+        return _application_page(request, session, actor, application_id, 404)
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    key = form.get("idempotency_key") or None
+    try:
+        print_ = service.fingerprint(action, application_id, {k: v for k, v in form.items() if k != "csrf_token"})
+        if service.claim_idempotency_key(session, actor, key, print_) is None:
+            out = ApplicationOut.model_validate(ACTIONS[action](session, actor, application_id, form))
+            service.remember_response(session, actor, key, out)
+            session.commit()
+    except (Invalid, Conflict) as exc:
+        session.rollback()
+        return _application_page(request, session, actor, application_id, 422 if isinstance(exc, Invalid) else 409,
+                                 errors=exc.fields, messages=[("error", _(exc.message))])
+    return RedirectResponse(f"/subsidy/applications/{application_id}?done={action}", status_code=303)
+
+
+@router.get("/subsidy/applications/{application_id}/documents/{document_id}")
+def download(application_id: int, document_id: int, request: Request, session: DbSession,
+             actor: SubsidyActor) -> Response:
+    doc, body = documents.read_document(session, actor, application_id, document_id, request.app.state.settings.var_dir)
+    ext = doc.stored_name.rsplit(".", 1)[-1]
+    return Response(body, media_type=doc.content_type,
+                    headers={"Content-Disposition": f"attachment; filename=document-{doc.id}.{ext}"})
+
+
+@router.get("/subsidy/dashboard")
+def dashboard_page(request: Request, session: DbSession, actor: SubsidyActor) -> HTMLResponse:
+    board = dashboard.build(session, actor)
+    chart = {
+        "days": [b["day"] for b in board.burn],
+        "reserved": [b["reserved_fen"] / 100 for b in board.burn],
+        "paid": [b["paid_fen"] / 100 for b in board.burn],
+    }
+    slices = {key: [asdict(s) for s in rows] for key, rows in (
+        ("by-programme", board.by_programme), ("by-region", board.by_region), ("by-industry", board.by_industry))}
+    states = [{"name": _(labels.STATES[s]), "value": n} for s, n in board.by_state.items() if n]
+    return render(request, "subsidy/dashboard.html", **_ctx(board=board, chart=chart, slices=slices,
+                                                             state_rows=states))
+
+
+@router.get("/subsidy/export.xlsx")
+def export(session: DbSession, actor: SubsidyActor) -> Response:
+    return Response(dashboard.export_xlsx(session, actor),
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": "attachment; filename=subsidy.xlsx"})

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from bs4 import BeautifulSoup
+
+from smeai.subsidy import service
+from tests import builders
+from tests.subsidy import builders as sb
+
+FORM = {"programme_code": "wuhan-compute", "description": "GPU 算力租用", "kind": "compute",
+        "supplier_name": "汉算科技", "contract_no": "PG-1", "contract_yuan": "300000.00", "service_year": "1"}
+
+
+def _post(client, path: str, data: dict, **kw):
+    return client.post(path, data={"csrf_token": client.csrf, **data}, follow_redirects=False, **kw)
+
+
+def _apply(client, **over) -> int:
+    r = _post(client, "/subsidy/apply", FORM | {"idempotency_key": "pk-" + over.get("contract_no", "PG-1")} | over)
+    assert r.status_code == 303, r.text
+    return int(r.headers["location"].split("/")[-1].split("?")[0])
+
+
+def test_programmes_page_lists_every_programme(session, page_client_for):
+    page = page_client_for(sb.wuhan_enterprise(session)).get("/subsidy")
+    assert page.status_code == 200
+    links = {a["href"] for a in BeautifulSoup(page.text, "html.parser").select(".prog h3 a")}
+    assert {"/subsidy/programmes/beijing-compute", "/subsidy/programmes/huadu-tiered"} <= links
+
+
+def test_calculator_fragment_shows_best_combination_and_net_price(session, page_client_for):
+    c = page_client_for(sb.wuhan_enterprise(session))
+    r = _post(c, "/subsidy/calculator", {"description": "GPU", "kind": "compute", "contract_yuan": "300000"},
+              headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    html = BeautifulSoup(r.text, "html.parser")
+    assert "<html" not in r.text  # a fragment for htmx
+    assert html.select_one(".qrow.best")["data-code"] == "wuhan-compute"
+    totals = [b.text for b in html.select(".quote-total b")]
+    assert totals == ["30 万元", "15 万元", "15 万元"]  # contract, subsidy, net price
+
+
+def test_calculator_marks_bad_fields(session, page_client_for):
+    c = page_client_for(sb.wuhan_enterprise(session))
+    r = _post(c, "/subsidy/calculator", {"description": "GPU", "contract_yuan": "-3"})
+    assert r.status_code == 422
+    assert BeautifulSoup(r.text, "html.parser").select_one(".field.has-error #f-contract_yuan")
+
+
+def test_apply_once_even_when_the_form_is_sent_twice(session, page_client_for):
+    ent = sb.wuhan_enterprise(session)
+    c = page_client_for(ent)
+    assert _apply(c) == _apply(c)
+    assert len(service.list_applications(session, ent)) == 1
+
+
+def test_ineligible_application_names_the_rule(session, page_client_for):
+    c = page_client_for(builders.enterprise(session, profile={"province_code": "13", "city": "邢台"}))
+    r = _post(c, "/subsidy/apply", FORM)
+    assert r.status_code == 422
+    alerts = " ".join(a.text for a in BeautifulSoup(r.text, "html.parser").select(".alert.error"))
+    assert "武汉" in alerts  # the region rule, named
+
+
+def test_each_role_sees_only_its_side_of_an_application(session, page_client_for):
+    ent, other, prov, op = (sb.wuhan_enterprise(session), sb.wuhan_enterprise(session), builders.provider(session),
+                            builders.operator(session))
+    app_id = _apply(page_client_for(ent))
+    url = f"/subsidy/applications/{app_id}"
+    mine = BeautifulSoup(page_client_for(ent).get(url).text, "html.parser")
+    assert mine.select_one(f"form[action='{url}/withdraw']") and not mine.select_one(f"form[action='{url}/approve']")
+    theirs = BeautifulSoup(page_client_for(op).get(url).text, "html.parser")
+    assert theirs.select_one(f"form[action='{url}/approve']")
+    assert not theirs.select_one(f"form[action='{url}/withdraw']")
+    for outsider in (other, prov):
+        assert page_client_for(outsider).get(url).status_code == 404
+    assert page_client_for(ent).get("/subsidy/dashboard").status_code == 403
+
+
+def test_upload_then_operator_approves_from_the_page(session, page_client_for):
+    ent, op = sb.wuhan_enterprise(session), builders.operator(session)
+    c = page_client_for(ent)
+    app_id = _apply(c)
+    r = c.post(f"/subsidy/applications/{app_id}/documents", data={"csrf_token": c.csrf, "kind": "contract"},
+               files={"file": ("合同.pdf", sb.PDF, "application/pdf")}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    bad = c.post(f"/subsidy/applications/{app_id}/documents", data={"csrf_token": c.csrf, "kind": "invoice"},
+                 files={"file": ("x.exe", b"MZ\x90\x00", "application/octet-stream")}, follow_redirects=False)
+    assert bad.status_code == 422
+    o = page_client_for(op)
+    r = _post(o, f"/subsidy/applications/{app_id}/approve", {"amount_yuan": "120000.00", "idempotency_key": "a1"})
+    assert r.status_code == 303, r.text
+    page = BeautifulSoup(o.get(r.headers["location"]).text, "html.parser")
+    assert "12 万元" in page.select_one("dl.facts").text
+    again = _post(o, f"/subsidy/applications/{app_id}/approve", {"amount_yuan": "120000.00", "idempotency_key": "a1"})
+    assert again.status_code == 303  # the same click twice: one approval, one reservation
+    assert [e.kind for e in service.ledger_entries(session, op, application_id=app_id)] == ["reserve"]
+
+
+def test_operator_dashboard_and_excel_export(session, page_client_for):
+    op = builders.operator(session)
+    o = page_client_for(op)
+    page = o.get("/subsidy/dashboard")
+    assert page.status_code == 200
+    html = BeautifulSoup(page.text, "html.parser")
+    assert html.select_one("#burn") and html.select_one("table#pools tr[data-code='wuhan-compute']")
+    assert "CAD" in html.select_one("table#pools tr[data-code='canada-ai-compute']").text
+    xlsx = o.get("/subsidy/export.xlsx")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
