@@ -95,3 +95,16 @@ def test_another_enterprise_cannot_open_the_result_or_pdf(session, page_client_f
     web.raise_server_exceptions = False
     assert web.get(f"/assessment/{done.id}").status_code == 404
     assert web.get(f"/assessment/{done.id}/report.pdf").status_code == 404
+
+
+def test_compare_page_shows_the_change_per_dimension(session, page_client_for):
+    firm = builders.enterprise(session)
+    first = service.submit_answer_file(session, firm, {"instrument": INST.id, "answers": worst(INST)})
+    second = service.submit_answer_file(session, firm, {"instrument": INST.id,
+                                                        "answers": worst(INST) | {"d_storage": "lake"}})
+    session.commit()
+    web = page_client_for(firm)
+    assert 'action="/assessment/compare"' in web.get("/assessment").text
+    page = BeautifulSoup(web.get(f"/assessment/compare?a={second.id}&b={first.id}").text, "html.parser")
+    row = page.select_one("tr[data-dimension=data]")
+    assert row is not None and "+" in row.get_text()

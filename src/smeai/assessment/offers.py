@@ -29,7 +29,8 @@ def _offerings(session: Session, org: Organisation | None, scenario: str, stage:
     query = OfferingQuery(scenario=[scenario], industry=_industry(org), stage=stage, per_page=PER_SCENARIO,
                           region=org.province_code if org and org.province_code else None)
     _result, rows = catalog.search_offerings(session, query)
-    return [LinkOut(kind="offering", id=str(o.id), title=f"{_('Solution')}: {o.name}",
+    word = _("Solution")
+    return [LinkOut(kind="offering", id=str(o.id), title=f"{word}: {o.name}",
                     url=f"/catalog/offerings/{o.id}") for o in rows]
 
 
@@ -41,7 +42,8 @@ def _cases(session: Session, org: Organisation | None, scenario: str) -> list[Li
     _result, rows = cases.search_cases(session, CaseQuery(scenario=[scenario], industry=section, per_page=1))
     if not rows and section:  # no case in the same industry: any industry's case for the scenario
         _result, rows = cases.search_cases(session, CaseQuery(scenario=[scenario], per_page=1))
-    return [LinkOut(kind="case", id=str(c.id), title=f"{_('Case')}: {c.title}", url=f"/cases/{c.id}")
+    word = _("Case")
+    return [LinkOut(kind="case", id=str(c.id), title=f"{word}: {c.title}", url=f"/cases/{c.id}")
             for c in rows]
 
 

@@ -198,6 +198,15 @@ def result_context(request: Request, session: Session, actor: Actor, a: Assessme
             "comparison": _comparison(session, actor, a), "org": org}
 
 
+@router.get("/assessment/compare")
+def compare_page(request: Request, session: DbSession, actor: PageActor, a: int, b: int) -> Response:
+    comparison = service.compare_assessments(session, actor, a, b)
+    before = service.get_assessment(session, actor, comparison.before_id)
+    after = service.get_assessment(session, actor, comparison.after_id)
+    return render(request, "assessment/compare.html", active="assessment", c=comparison, before=before, after=after,
+                  org=session.get(Organisation, after.org_id))
+
+
 @router.get("/assessment/{assessment_id}")
 def result_page(request: Request, assessment_id: int, session: DbSession, actor: PageActor) -> Response:
     a = service.get_assessment(session, actor, assessment_id)

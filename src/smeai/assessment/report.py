@@ -73,6 +73,24 @@ def peers_png(bench: BenchmarkOut) -> bytes:
     return buf.getvalue()
 
 
+def summary_text(inst: Instrument, result: ScoreOut) -> str:
+    """The findings in three sentences, for readers who read nothing else."""
+    parts = [_("Overall score %(score).1f, level %(level)s.") % {"score": result.overall, "level": result.level.name}]
+    if result.stage:
+        role = result.role.name if result.role else _("not yet reached")
+        parts.append(_("Application stage: %(stage)s; AI role: %(role)s.") % {"stage": result.stage.name, "role": role})
+    names = {d.id: str(d.name) for d in inst.dimensions}
+    if result.strengths:
+        parts.append(_("Strengths: %(list)s.") % {"list": "、".join(names[d] for d in result.strengths)})
+    if result.gaps:
+        parts.append(_("Gaps: %(list)s.") % {"list": "、".join(names[d] for d in result.gaps)})
+    first = [r.title for r in result.recommendations if r.priority == 1][:3] or [
+        r.title for r in result.recommendations][:3]
+    if first:
+        parts.append(_("Do first: %(list)s.") % {"list": "；".join(first)})
+    return " ".join(parts)
+
+
 def render_pdf(*, a: Assessment, inst: Instrument, result: ScoreOut, bench: BenchmarkOut,
                comparison: ComparisonOut | None, org: Organisation | None, **_ignored: Any) -> bytes:
     from reportlab.lib import colors
@@ -113,7 +131,7 @@ def render_pdf(*, a: Assessment, inst: Instrument, result: ScoreOut, bench: Benc
     summary = Table(cards, colWidths=[42 * mm] * len(cards[0]))
     summary.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#f0f3f8")),
                                  ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("TOPPADDING", (0, 0), (-1, 0), 8)]))
-    story += [summary, Spacer(1, 4 * mm)]
+    story += [summary, Spacer(1, 4 * mm), p(_("Summary"), h2), p(summary_text(inst, result))]
     if bench.suppressed:
         story.append(p(_("Peer comparison: not enough comparable enterprises yet; shown once the group is large "
                          "enough to keep individual firms anonymous."), small))
