@@ -176,3 +176,10 @@ def test_display_result_equals_the_stored_numbers_in_the_readers_language(sessio
     stored = service.result_of(session, a)
     assert (shown.overall, shown.dimensions, shown.level.id) == (stored.overall, stored.dimensions, stored.level.id)
     assert stored.level.name == "Level 1 · Starting" and shown.level.name == "一级·起步"
+
+
+def test_start_resumes_the_open_draft(session):
+    firm = builders.enterprise(session)
+    a = service.start_assessment(session, firm, AssessmentIn())
+    assert service.start_assessment(session, firm, AssessmentIn()).id == a.id
+    assert service.start_assessment(session, firm, AssessmentIn(instrument="eu-dma")).id != a.id

@@ -43,7 +43,8 @@ def index(request: Request, session: DbSession, actor: OptionalActor) -> HTMLRes
     completed = [a for a in rows if a.status == AssessmentStatus.COMPLETED]
     return render(
         request, "assessment/index.html", active="assessment", rows=rows, orgs=orgs,
-        instruments=list(instruments.current().values()),
+        instruments=sorted(instruments.current().values(), key=lambda i: i.id != AssessmentIn().instrument),
+        names={i.id: str(i.name) for i in instruments.current().values()},
         can_start=actor is not None and actor.can(Permission.ASSESSMENT_WRITE_OWN),
         latest=completed[0] if completed else None, progress=service.progress,
     )

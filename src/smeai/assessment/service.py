@@ -103,9 +103,20 @@ def _carry_over(inst: Instrument, answers: dict[str, Any]) -> dict[str, Any]:
 
 
 def start_assessment(session: Session, actor: Actor, data: AssessmentIn) -> Assessment:
-    """A new draft on the latest version of the instrument; a retake starts from an earlier one's answers."""
+    """A draft on the latest version of the instrument: the open one if there is one, else a new one; a
+    retake is always new and starts from an earlier assessment's answers."""
     org = _require_writer(session, actor, data.org_id if data.org_id is not None else actor.org_id)
     inst = instruments.get_instrument(data.instrument)
+    if data.from_assessment_id is None:  # resume the open draft rather than leave a trail of empty ones
+        draft = session.scalar(
+            select(Assessment)
+            .where(Assessment.org_id == org.id, Assessment.instrument_id == inst.id,
+                   Assessment.instrument_version == inst.version, Assessment.status == AssessmentStatus.DRAFT)
+            .order_by(Assessment.updated_at.desc(), Assessment.id.desc())
+            .limit(1)
+        )
+        if draft is not None:
+            return draft
     answers: dict[str, Any] = {}
     if data.from_assessment_id is not None:
         earlier = get_assessment(session, actor, data.from_assessment_id)
