@@ -30,7 +30,7 @@ def fields(**overrides) -> OfferingFields:
 
 
 def record(**overrides) -> str:
-    data = fields().model_dump(mode="json") | {"id": f"b-{next(_n):04d}", "provider": "测试服务商甲"}
+    data = fields().model_dump(mode="json", exclude_none=True) | {"id": f"b-{next(_n):04d}", "provider": "测试服务商甲"}
     data |= overrides
     return json.dumps(data, ensure_ascii=False)
 

@@ -48,22 +48,24 @@ def test_import_gives_exactly_the_valid_records_and_again_changes_nothing(sessio
         _line(id="t-009", colour="red"),
         _line(id="t-010", pricing={"model": "per_call", "entry_price_wan": True}),
         _line(id="t-011", industries=["C99"]),
+        _line(id="t-012", description=None)[:-1] + ', "description": null}',  # optional means absent
+        _line(id="t-013", regions=["44", "44"], deployment=["saas", "saas"]),  # repeats are not errors
     ]
     report = service.import_records(session, Actor.system(), lines)
     session.commit()
-    assert (report.created, report.updated, report.unchanged) == (2, 0, 0)
+    assert (report.created, report.updated, report.unchanged) == (3, 0, 0)
     by_line = {(p.line, p.field) for p in report.problems}
     assert {(2, "kind"), (3, "-"), (4, "scenarios"), (5, "regions"), (6, "pricing.entry_price_wan")} <= by_line
     assert {(7, "max_stage"), (8, "id"), (10, "summary"), (11, "colour"), (12, "pricing.entry_price_wan")} <= by_line
-    assert (13, "industries") in by_line
-    assert {p.line for p in report.problems} == set(range(2, 14)) - {9}
+    assert {(13, "industries"), (14, "description")} <= by_line
+    assert {p.line for p in report.problems} == set(range(2, 15)) - {9}
 
     again = service.import_records(session, Actor.system(), lines)
     session.commit()
-    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
     session.expunge_all()
-    assert sorted(r.id for r in service.published_offering_records(session)) == ["t-001", "t-007"]
-    assert session.query(Offering).count() == 2
+    assert sorted(r.id for r in service.published_offering_records(session)) == ["t-001", "t-007", "t-013"]
+    assert session.query(Offering).count() == 3
 
 
 def test_import_creates_missing_provider_and_publishes_at_once(session):

@@ -30,7 +30,7 @@ class Offering(Base):
     voucher_eligible: Mapped[list[str]] = mapped_column(JSON, default=list)
     pricing_model: Mapped[str] = mapped_column(String(20))  # PricingModel
     entry_price_wan: Mapped[float] = mapped_column(Float)
-    pricing_note: Mapped[str | None] = mapped_column(String(500))
+    pricing_note: Mapped[str | None] = mapped_column(Text)
     min_stage: Mapped[int] = mapped_column(Integer, default=0)
     max_stage: Mapped[int] = mapped_column(Integer, default=4)
     status: Mapped[str] = mapped_column(String(20), index=True)  # OfferingStatus

@@ -97,8 +97,8 @@ class Pricing(BaseModel):
         return self
 
 
-def _codes(values: list[str], *, allow_any: bool, check, what: str) -> list[str]:
-    if len(set(values)) != len(values):
+def _codes(values: list[str], *, allow_any: bool, check, what: str, unique: bool = True) -> list[str]:
+    if unique and len(set(values)) != len(values):
         raise ValueError("duplicate code")
     if ANY in values:
         if not allow_any:
@@ -164,14 +164,8 @@ class OfferingFields(BaseModel):
     @field_validator("regions")
     @classmethod
     def _regions(cls, v: list[str]) -> list[str]:
-        return _codes(v, allow_any=True, check=lambda c: c in taxonomy.load().provinces, what="province")
-
-    @field_validator("deployment")
-    @classmethod
-    def _deployment(cls, v: list[Deployment]) -> list[Deployment]:
-        if len(set(v)) != len(v):
-            raise ValueError("duplicate deployment mode")
-        return v
+        # interchange.md asks no uniqueness of regions (its reference validator neither)
+        return _codes(v, allow_any=True, check=lambda c: c in taxonomy.load().provinces, what="province", unique=False)
 
     @model_validator(mode="after")
     def _cross_field(self) -> OfferingFields:
@@ -191,6 +185,18 @@ class OfferingRecord(OfferingFields):
 
     id: Annotated[str, Field(max_length=100)]
     provider: Annotated[str, Field(max_length=200)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _optional_means_absent(cls, data: Any) -> Any:
+        # In the file an optional field is left out, not null (as the reference validator reads it).
+        if isinstance(data, dict):
+            if "description" in data and data["description"] is None:
+                raise ValueError("description: must be a string when given")
+            pricing = data.get("pricing")
+            if isinstance(pricing, dict) and "note" in pricing and pricing["note"] is None:
+                raise ValueError("pricing.note: must be a string when given")
+        return data
 
     @field_validator("id", "provider")
     @classmethod

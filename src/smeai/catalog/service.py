@@ -9,6 +9,7 @@ answers exactly like a missing one.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from enum import StrEnum
@@ -166,13 +167,13 @@ def _record_dict(offering: Offering) -> dict[str, Any]:
     pricing: dict[str, Any] = {"model": offering.pricing_model, "entry_price_wan": offering.entry_price_wan}
     if offering.pricing_note is not None:
         pricing["note"] = offering.pricing_note
-    return {
+    optional = {"description": offering.description} if offering.description is not None else {}
+    return optional | {
         "id": offering.ext_id,
         "name": offering.name,
         "provider": offering.provider.name,
         "kind": offering.kind,
         "summary": offering.summary,
-        "description": offering.description,
         "industries": list(offering.industries),
         "scenarios": list(offering.scenarios),
         "deployment": list(offering.deployment),
@@ -381,7 +382,7 @@ def _problems(line: int, exc: ValidationError) -> list[ImportProblem]:
         loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)]
         reason = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         head, sep, tail = reason.partition(": ")
-        if sep and head.isidentifier() and " " not in head:  # a model-level rule names its field
+        if sep and re.fullmatch(r"[a-z_][a-z0-9_.]*", head):  # a model-level rule names its field
             loc, reason = [*loc, head], tail
         if err.get("type") == "missing":
             reason = "required field is missing"
@@ -488,6 +489,8 @@ def import_records(session: Session, actor: Actor, lines: Iterable[str]) -> Impo
 
 def _record_dict_of(record: OfferingRecord) -> dict[str, Any]:
     data = record.model_dump(mode="json")
+    if data["description"] is None:
+        del data["description"]
     data["pricing"] = {k: v for k, v in data["pricing"].items() if not (k == "note" and v is None)}
     data["pricing"]["entry_price_wan"] = float(data["pricing"]["entry_price_wan"])
     return data

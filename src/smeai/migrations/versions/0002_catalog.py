@@ -34,7 +34,7 @@ def upgrade() -> None:
     sa.Column('voucher_eligible', sa.JSON(), nullable=False),
     sa.Column('pricing_model', sa.String(length=20), nullable=False),
     sa.Column('entry_price_wan', sa.Float(), nullable=False),
-    sa.Column('pricing_note', sa.String(length=500), nullable=True),
+    sa.Column('pricing_note', sa.Text(), nullable=True),
     sa.Column('min_stage', sa.Integer(), nullable=False),
     sa.Column('max_stage', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
