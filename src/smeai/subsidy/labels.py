@@ -5,7 +5,7 @@ from __future__ import annotations
 from smeai.i18n import N_
 
 STATES = {
-    "submitted": N_("Submitted"),
+    "submitted": N_("Submitted for review"),
     "approved": N_("Approved (reserved)"),
     "redeeming": N_("Redemption under review"),
     "paid": N_("Paid"),
