@@ -126,3 +126,28 @@ def template_cmd() -> None:
     from smeai.survey import wjx
 
     typer.echo(wjx.template_text())
+
+
+@app.command("report")
+def report_cmd(
+    wave: Annotated[str, typer.Argument(help="Wave code, e.g. 2025.")],
+    as_user: AsUser,
+    output: Annotated[Path, typer.Option("-o", "--output", help="report.pdf or report.xlsx")] = Path("report.pdf"),
+    province: Annotated[str | None, typer.Option(help="Only this province (code).")] = None,
+    section: Annotated[str | None, typer.Option(help="Only this industry section.")] = None,
+    group: Annotated[str | None, typer.Option(help="Only this manufacturing group (L1..K7).")] = None,
+) -> None:
+    """Render the chapter-4 figures and tables of a wave as a PDF (Chinese, CJK fonts) or an .xlsx."""
+    from smeai.auth import service as auth_service
+    from smeai.config import get_settings
+    from smeai.db import session_scope
+    from smeai.survey import report, service
+
+    fmt = "xlsx" if output.suffix.lower() == ".xlsx" else "pdf"
+    with session_scope() as session:
+        actor = auth_service.actor_for_email(session, as_user)
+        body, _media = report.render(session, actor, wave, fmt=fmt,
+                                     filters=service.Filters(province=province, section=section, group=group),
+                                     small_cell_min=get_settings().small_cell_min)
+    output.write_bytes(body)
+    err_console.print(f"wrote {output}", markup=False)

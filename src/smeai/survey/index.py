@@ -121,6 +121,6 @@ def compute_arrow(table: pa.Table) -> dict[str, list[dict[str, Any]]]:
     con = duckdb.connect()
     try:
         con.register("responses", table)
-        return _shape({key: con.sql(q).fetch_arrow_table().to_pylist() for key, q in duckdb_sql().items()})
+        return _shape({key: con.sql(q).to_arrow_table().to_pylist() for key, q in duckdb_sql().items()})
     finally:
         con.close()

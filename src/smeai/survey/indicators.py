@@ -148,7 +148,7 @@ def execute_arrow(table: pa.Table, sql: dict[str, str] | None = None) -> dict[st
     con = duckdb.connect()
     try:
         con.register("responses", table)
-        return {name: con.sql(q).fetch_arrow_table().to_pandas() for name, q in (sql or duckdb_sql()).items()}
+        return {name: con.sql(q).to_arrow_table().to_pandas() for name, q in (sql or duckdb_sql()).items()}
     finally:
         con.close()
 

@@ -270,3 +270,8 @@ def wave_index(
                 cell["components"] = dict.fromkeys(cell["components"], SUPPRESSED)
                 cell["n"] = SUPPRESSED
     return result
+
+
+def latest_wave(session: Session, actor: Actor) -> SurveyWave | None:
+    actor.require(Permission.SURVEY_READ)
+    return session.scalar(select(SurveyWave).order_by(SurveyWave.created_at.desc(), SurveyWave.id.desc()).limit(1))

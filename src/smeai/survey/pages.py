@@ -1,0 +1,90 @@
+"""Analyst pages at /survey: the chapter-4 dashboard, the import form, the report downloads."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+
+from smeai.auth.deps import PageActor
+from smeai.auth.permissions import Permission
+from smeai.db import DbSession
+from smeai.errors import Invalid
+from smeai.i18n import _
+from smeai.survey import figures, report, service
+from smeai.web.csrf import csrf_protect
+from smeai.web.render import is_htmx, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _view(session, actor, settings, wave: str | None, filters: service.Filters, compare: str | None) -> dict:
+    waves = service.list_waves(session, actor)
+    chosen = service.get_wave(session, actor, wave) if wave else service.latest_wave(session, actor)
+    if chosen is None:
+        return {"waves": waves, "wave": None}
+    k = settings.small_cell_min
+    ind = service.wave_indicators(session, actor, chosen.code, filters=filters, small_cell_min=k)
+    idx = service.wave_index(session, actor, chosen.code, filters=filters, small_cell_min=k)
+    other = None
+    if compare and compare != chosen.code:
+        other = {"code": compare, "ind": service.wave_indicators(session, actor, compare, filters=filters,
+                                                                 small_cell_min=k)}
+    figs = figures.build(ind, idx)
+    charts = [{"key": f.key, "chart": f.chart, "columns": f.columns, "unit": f.unit,
+               "rows": [[label, [figures.chart_value(v) for v in values]] for label, values in f.rows]}
+              for f in figs]
+    return {"waves": waves, "wave": chosen, "ind": ind, "figs": figs, "charts": charts, "other": other,
+            "suppressed": not service.may_see_small_cells(actor), "small_cell_min": k}
+
+
+@router.get("/survey")
+def dashboard(request: Request, session: DbSession, actor: PageActor, wave: str | None = None,
+              province: str | None = None, section: str | None = None, group: str | None = None,
+              compare: str | None = None) -> HTMLResponse:
+    filters = service.Filters(province=province or None, section=section or None, group=group or None)
+    view = _view(session, actor, request.app.state.settings, wave or None, filters, compare or None)
+    template = "survey/_figures.html" if is_htmx(request) else "survey/dashboard.html"
+    return render(request, template, active="survey", filters=filters, compare=compare or "",
+                  can_import=actor.can(Permission.SURVEY_IMPORT), cell=figures.cell, **view)
+
+
+@router.get("/survey/import")
+def import_form(request: Request, actor: PageActor) -> HTMLResponse:
+    if not actor.can(Permission.SURVEY_IMPORT):  # answered here, while the request's user is still loaded
+        return render(request, "error.html", 403, title=_("Sorry"), message=_("You are not allowed to do this."))
+    return render(request, "survey/import.html", active="survey", result=None)
+
+
+@router.post("/survey/import", dependencies=[Depends(csrf_protect)])
+async def import_upload(request: Request, session: DbSession, actor: PageActor,
+                        wave: Annotated[str, Form()], file: Annotated[UploadFile, File()],
+                        name: Annotated[str, Form()] = "") -> HTMLResponse:
+    limit = request.app.state.settings.upload_max_bytes
+    data = await file.read(limit + 1)
+    try:
+        if len(data) > limit:
+            raise Invalid(_("The file is too large."))
+        outcome = service.import_file(session, actor, wave.strip(), data, filename=file.filename or "upload",
+                                      wave_name=name or None)
+    except Invalid as exc:
+        session.rollback()
+        fields = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+        return render(request, "survey/import.html", 422, active="survey", result=None,
+                      messages=[("error", f"{_(exc.message)} {fields}".strip())])
+    session.commit()
+    return render(request, "survey/import.html", active="survey", result=outcome, wave=wave)
+
+
+@router.get("/survey/report.{fmt}")
+def report_download(fmt: str, request: Request, session: DbSession, actor: PageActor, wave: str | None = None,
+                    province: str | None = None, section: str | None = None, group: str | None = None) -> Response:
+    filters = service.Filters(province=province or None, section=section or None, group=group or None)
+    chosen = service.get_wave(session, actor, wave) if wave else service.latest_wave(session, actor)
+    if chosen is None or fmt not in ("pdf", "xlsx"):
+        raise service.NotFound(_("Survey wave not found."))
+    body, media = report.render(session, actor, chosen.code, fmt=fmt, filters=filters,
+                                small_cell_min=request.app.state.settings.small_cell_min)
+    return Response(body, media_type=media,
+                    headers={"Content-Disposition": f"attachment; filename=survey-{chosen.code}.{fmt}"})

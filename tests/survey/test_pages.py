@@ -1,0 +1,63 @@
+"""/survey pages: the dashboard with its filters, the import form, the report downloads."""
+
+from __future__ import annotations
+
+import io
+
+from bs4 import BeautifulSoup
+from openpyxl import load_workbook
+
+from tests import builders
+from tests.survey import handmade
+
+
+def _import(session, client):
+    res = client.post("/survey/import", data={"wave": "2025", "name": "2025 调查", "csrf_token": client.csrf},
+                      files={"file": ("s.csv", handmade.csv_text().encode(), "text/csv")})
+    return res
+
+
+def test_analyst_imports_through_the_form_and_sees_every_reason(session, page_client_for):
+    web = page_client_for(builders.analyst(session))
+    res = _import(session, web)
+    assert res.status_code == 200, res.text
+    soup = BeautifulSoup(res.text, "html.parser")
+    assert len(soup.select("#reasons tr")) == 1 + len(handmade.expected_reasons())
+    assert soup.select_one("a[href$='errors.csv']") is not None
+
+
+def test_dashboard_shows_the_figures_and_filters_by_htmx(session, page_client_for):
+    web = page_client_for(builders.analyst(session))
+    _import(session, web)
+    page = web.get("/survey")
+    soup = BeautifulSoup(page.text, "html.parser")
+    assert soup.select_one("#kpi-n").text == "8"
+    assert soup.select_one("#kpi-adopted").text.startswith("62.50")
+    assert soup.select_one("#fig-links_by_group") is not None and soup.select_one("#fig-index_by_province")
+    fragment = web.get("/survey?wave=2025&section=C", headers={"HX-Request": "true"})
+    assert "<html" not in fragment.text
+    assert BeautifulSoup(fragment.text, "html.parser").select_one("#kpi-n").text == "6"
+
+
+def test_enterprise_dashboard_shows_small_cells_as_suppressed(session, page_client_for):
+    _import(session, page_client_for(builders.analyst(session)))
+    web = page_client_for(builders.enterprise(session))
+    soup = BeautifulSoup(web.get("/survey").text, "html.parser")
+    assert soup.select_one("#kpi-n").text == "*"  # 8 firms < 10
+    assert web.get("/survey/import").status_code == 403
+
+
+def test_report_downloads_are_a_pdf_and_a_workbook_with_one_sheet_per_figure(session, page_client_for):
+    web = page_client_for(builders.analyst(session))
+    _import(session, web)
+    pdf = web.get("/survey/report.pdf?wave=2025")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    xlsx = web.get("/survey/report.xlsx?wave=2025")
+    book = load_workbook(io.BytesIO(xlsx.content))
+    assert len(book.sheetnames) == 1 + 11
+    assert book.worksheets[1]["A1"].value  # the figure's title
+
+
+def test_empty_dashboard_before_any_import(session, page_client_for):
+    web = page_client_for(builders.analyst(session))
+    assert web.get("/survey").status_code == 200
