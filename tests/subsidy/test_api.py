@@ -95,7 +95,8 @@ def test_calculate_returns_best_combination_and_net_price(session, client_for):
     assert api.post("/api/v1/subsidy/calculate", json={"contract_fen": 1}).status_code == 422
 
 
-def test_programmes_are_public_and_complete(client):
+def test_programmes_are_listed_with_their_rules(session, client_for):
+    client = client_for(sb.wuhan_enterprise(session))
     rows = client.get("/api/v1/subsidy/programmes").json()
     assert {"beijing-compute", "huadu-tiered", "canada-ai-compute"} <= {r["code"] for r in rows}
     rules = client.get("/api/v1/subsidy/programmes/beijing-compute").json()

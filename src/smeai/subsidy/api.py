@@ -60,12 +60,12 @@ def _app_out(session: DbSession, actor: Actor, application_id: int) -> Applicati
 
 
 @router.get("/programmes", summary="Subsidy programmes in force")
-def list_programmes() -> list[ProgrammeOut]:
+def list_programmes(actor: CurrentActor) -> list[ProgrammeOut]:
     return service.list_programmes()
 
 
 @router.get("/programmes/{code}", summary="One programme's rules")
-def read_programme(code: str) -> dict:
+def read_programme(code: str, actor: CurrentActor) -> dict:
     return service.get_programme(code).model_dump(mode="json")
 
 

@@ -23,10 +23,14 @@ from smeai.subsidy.schemas import LIVE_STATES, ApplicationState
 
 
 class BudgetExhausted(Conflict):
+    """The programme's budget pool cannot cover the amount; nothing was reserved."""
+
     code = "budget_exhausted"
 
 
 class CapReached(Conflict):
+    """The amount would pass a cap (per claim, per enterprise per year, per contract); nothing was reserved."""
+
     code = "cap_reached"
 
 

@@ -65,22 +65,32 @@ S = ApplicationState
 
 
 class NotEligible(Invalid):
+    """A programme rule refuses the claim; `fields` names each failed rule and why."""
+
     code = "not_eligible"
 
 
 class AlreadyClaimed(Conflict):
+    """The contract is already claimed under this programme or one it may not be combined with."""
+
     code = "already_claimed"
 
 
 class WrongState(Conflict):
+    """The application's state does not allow this step (e.g. approving a withdrawn claim)."""
+
     code = "wrong_state"
 
 
 class MissingDocuments(Conflict):
+    """A step needs documents not yet uploaded; `fields` names each missing kind."""
+
     code = "missing_documents"
 
 
 class IdempotencyKeyReused(Conflict):
+    """An Idempotency-Key was sent again with a different request."""
+
     code = "idempotency_key_reused"
 
 
