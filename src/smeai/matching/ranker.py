@@ -12,7 +12,8 @@ The order blends, for offerings that pass the hard constraints (`Pool.allowed`):
   stage fit      the need's stage inside the offering's [min_stage, max_stage];
   price fit      the entry price against the budget (hard limit is twice the budget);
   evidence       published cases for the offering (log-scaled);
-  specificity    an offering written for the need's industry before a one-for-everyone offering.
+  specificity    an offering written for the need's industry before a one-for-everyone offering;
+  embedding      where the pool has an Embedder: cosine of need and offering (embedding.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 from smeai import taxonomy, text
 from smeai.i18n import _
 from smeai.matching import cues
+from smeai.matching.embedding import Embedder, offering_text
 
 WEIGHTS = {
     "scenario": 0.42,
@@ -37,6 +39,7 @@ WEIGHTS = {
     "price": 0.05,
     "evidence": 0.04,
     "specific": 0.05,
+    "embedding": 0.30,  # only when the pool was built with an Embedder
 }
 CUE_SHARE = 0.7  # scenario detection: the cue file's share; the rest comes from the pool's vocabulary
 BM25_K1, BM25_B = 1.2, 0.75
@@ -112,7 +115,13 @@ def _offering_text(o: Mapping[str, Any]) -> dict[str, str]:
 
 
 class Pool:
-    def __init__(self, records: Iterable[Mapping[str, Any]], *, case_counts: Mapping[str, int] | None = None):
+    def __init__(
+        self,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        case_counts: Mapping[str, int] | None = None,
+        embedder: Embedder | None = None,
+    ):
         self.records = list(records)
         n = len(self.records)
         self.ids = [str(o["id"]) for o in self.records]
@@ -146,6 +155,13 @@ class Pool:
         self.any_region = self.region_cols.get("*", np.zeros(n, dtype=bool))
         self.set_case_counts(case_counts or {})
         self._build_bm25()
+        self.embedder = embedder
+        if embedder is not None:  # distinct texts once: near-duplicate offerings share a vector
+            texts = [offering_text(o) for o in self.records]
+            distinct = list(dict.fromkeys(texts))
+            where = {t: i for i, t in enumerate(distinct)}
+            self.emb_vectors = embedder.passages(distinct)
+            self.emb_row = np.array([where[t] for t in texts], dtype=np.int64)
 
     def set_case_counts(self, counts: Mapping[str, int]) -> None:
         self.cases = np.array([int(counts.get(i, 0)) for i in self.ids], dtype=np.float64)
@@ -273,7 +289,12 @@ class Pool:
         specific = np.ones(len(idx))
         if need.industry:
             specific = np.where(self.any_industry[idx], 0.0, 1.0)
-        return {
+        out = {}
+        if self.embedder is not None and len(idx):
+            sim = (self.emb_vectors @ self.embedder.query(need.text))[self.emb_row[idx]]
+            lo, hi = float(sim.min()), float(sim.max())
+            out["embedding"] = (sim - lo) / (hi - lo) if hi > lo else np.zeros(len(idx))
+        return out | {
             "scenario": scenario_fit,
             "link": link_fit,
             "text": text_fit,

