@@ -143,7 +143,12 @@ def _form_values(form: FormData) -> dict[str, Any]:
         "regions": form.getlist("regions"),
         "pricing": {"model": str(form.get("pricing_model") or ""), "entry_price_wan": price},
         "tags": split("tags"),
-        "voucher_eligible": split("voucher_eligible"),
+        "voucher_eligible": [
+            part.strip()
+            for value in form.getlist("voucher_eligible")
+            for part in str(value).replace("，", ",").split(",")
+            if part.strip()
+        ],
     }
     if str(form.get("pricing_note") or "").strip():
         values["pricing"]["note"] = str(form.get("pricing_note")).strip()
@@ -177,9 +182,19 @@ def _form_page(request: Request, values: dict[str, Any], errors: dict[str, str],
             errors=errors,
             scenarios_by_link=_scenarios_by_link(),
             stage_options=[(k, _(v)) for k, v in labels.STAGE.items()],
+            programmes=_programmes(),
             **extra,
         ),
     )
+
+
+def _programmes() -> list[tuple[str, str]]:
+    """(code, name) of the voucher programmes the subsidy domain knows, for the listing form."""
+    if not has_module("subsidy", "service"):
+        return []
+    from smeai.subsidy import service as subsidy_service
+
+    return [(p.code, p.name) for p in subsidy_service.list_programmes()]
 
 
 def _scenarios_by_link() -> list[tuple[str, list[tuple[str, str]]]]:
