@@ -264,3 +264,27 @@ def test_uploads_are_checked_by_content_size_and_name(session, tmp_path):
     other = sb.beijing_enterprise(session)
     with pytest.raises(NotFound):
         documents.read_document(session, other, app.id, doc.id, tmp_path)
+
+
+# --- a purchase from the resource pool ---
+
+def test_an_offering_from_the_resource_pool_fills_kind_supplier_and_description(session):
+    pytest.importorskip("smeai.catalog.service")
+    from tests.catalog import builders as catalog_builders
+
+    prov, op = builders.provider(session, "武汉智算服务有限公司"), builders.operator(session)
+    ent = sb.wuhan_enterprise(session)
+    offering = catalog_builders.published(session, prov, op, name="昇腾训练算力包", kind="compute", scenarios=[],
+                                          deployment=["api"])
+    purchase = PurchaseIn(offering_id=offering.id, contract_fen=30 * WAN)
+    quote = service.calculate(session, ent, purchase)
+    assert quote.best == ["wuhan-compute"] and quote.total_fen == 15 * WAN
+    app = service.submit_application(session, ent, sb.compute_purchase(
+        30 * WAN, programme_code="wuhan-compute", offering_id=offering.id, description=None, kind=None,
+        supplier_name=None, signed_on=None, starts_on=None, ends_on=None))
+    assert (app.kind, app.description, app.supplier_name) == ("compute", "昇腾训练算力包", "武汉智算服务有限公司")
+
+
+def test_a_free_text_purchase_needs_a_description():
+    with pytest.raises(ValueError):
+        PurchaseIn(contract_fen=100)

@@ -56,8 +56,13 @@ class PurchaseIn(BaseModel):
 
 class ApplicationIn(PurchaseIn):
     programme_code: str = Field(min_length=1, max_length=60)
-    supplier_name: str = Field(min_length=1, max_length=200)  # type: ignore[assignment]
     contract_no: str = Field(min_length=1, max_length=100)  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _supplier_is_named(self) -> ApplicationIn:
+        if not self.supplier_name and self.offering_id is None:  # an offering names its provider
+            raise ValueError("supplier_name: name the supplier, or choose an offering")
+        return self
 
 
 class ApproveIn(BaseModel):

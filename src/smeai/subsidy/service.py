@@ -328,6 +328,8 @@ def submit_application(session: Session, actor: Actor, data: ApplicationIn, *,
     p = get_programme(data.programme_code, field="programme_code")
     filled, _offering_row = resolve_purchase(session, actor, data)
     data = ApplicationIn.model_validate(filled.model_dump())
+    if not data.supplier_name:
+        raise Invalid(N_("Please correct the marked fields."), fields={"supplier_name": "This field is required."})
     org = session.get(Organisation, actor.org_id)
     assert org is not None
     reasons, result = _assess(session, p, org.id, profile_of(org), data, today=today)
@@ -341,7 +343,8 @@ def submit_application(session: Session, actor: Actor, data: ApplicationIn, *,
     app = Application(
         programme_code=p.code, org_id=org.id, applicant_id=actor.user_id, state=S.SUBMITTED,
         offering_id=data.offering_id, description=data.description or "", kind=data.kind,
-        supplier_name=data.supplier_name, supplier_affiliated=data.supplier_affiliated, contract_no=data.contract_no,
+        supplier_name=data.supplier_name or "", supplier_affiliated=data.supplier_affiliated,
+        contract_no=data.contract_no,
         contract_ref=ref, contract_fen=data.contract_fen, signed_on=data.signed_on, starts_on=data.starts_on,
         ends_on=data.ends_on, paid_on=data.paid_on, service_year=data.service_year, flags=sorted(data.flags),
         budget_year=budget_year(data, today), requested_fen=result.amount_fen,
