@@ -54,3 +54,11 @@ def test_dev_pool_imports_cleanly_and_exports_identically(cli_env, session, tmp_
     defaults = {"min_stage": 0, "max_stage": 4, "tags": [], "voucher_eligible": []}
     original = [defaults | json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()]
     assert [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] == original
+
+
+def test_search_from_the_shell_understands_synonyms(cli_env, session):
+    cb.imported(session, cb.record(id="s-1", name="验布疵点检测一体机"))
+    session.commit()
+    result = CliRunner().invoke(app, ["catalog", "search", "挑次品", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [o["ext_id"] for o in json.loads(result.output)] == ["s-1"]

@@ -12,8 +12,9 @@ import typer
 from smeai.auth import service as auth_service
 from smeai.auth.actor import Actor
 from smeai.catalog import service
+from smeai.catalog.index import OfferingQuery
 from smeai.catalog.schemas import OfferingOut
-from smeai.cli_support import JsonFlag, console, emit, err_console, print_json
+from smeai.cli_support import JsonFlag, emit, err_console, print_json
 from smeai.db import session_scope
 
 NAME = "catalog"
@@ -43,7 +44,7 @@ def import_file(
     if json_out:
         print_json(report.model_dump() | {"imported": report.imported})
     else:
-        console.print(
+        typer.echo(  # plain echo: no wrapping, so scripts can read the summary line
             f"imported {report.imported} offering(s): {report.created} created, {report.updated} updated, "
             f"{report.unchanged} unchanged; {len({p.line for p in report.problems})} invalid line(s)"
         )
@@ -74,3 +75,28 @@ def queue(as_user: AsOptional = None, json_out: JsonFlag = False) -> None:
     with session_scope() as session:
         rows = service.list_review_queue(session, _actor(session, as_user))
         emit(rows, OfferingOut, as_json=json_out, columns=("id", "ext_id", "name", "provider_name", "kind"))
+
+
+@app.command("search")
+def search(
+    query: Annotated[str, typer.Argument(help="Words, in Chinese; synonyms are understood.")] = "",
+    kind: Annotated[list[str] | None, typer.Option(help="Only this kind (repeatable).")] = None,
+    industry: Annotated[
+        list[str] | None, typer.Option(help="Industry it must cover: C, C33, K1 … (repeatable).")
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="Province it must serve (GB/T 2260, two digits).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="How many results.")] = 10,
+    json_out: JsonFlag = False,
+) -> None:
+    """Search the published pool as the portal does."""
+    with session_scope() as session:
+        query_in = OfferingQuery(q=query, kind=kind or [], industry=industry or [], region=region, per_page=limit)
+        result, rows = service.search_offerings(session, query_in)
+        emit(
+            rows, OfferingOut, as_json=json_out, columns=("ext_id", "name", "provider_name", "kind", "entry_price_wan")
+        )
+        if not json_out:
+            typer.echo(
+                f"{result.total} found"
+                + (f"; also searched: {'、'.join(result.synonyms[:8])}" if result.synonyms else "")
+            )
