@@ -108,3 +108,17 @@ def test_compare_page_shows_the_change_per_dimension(session, page_client_for):
     page = BeautifulSoup(web.get(f"/assessment/compare?a={second.id}&b={first.id}").text, "html.parser")
     row = page.select_one("tr[data-dimension=data]")
     assert row is not None and "+" in row.get_text()
+
+
+def test_result_page_shows_the_survey_stage_distribution(session, page_client_for):
+    from smeai.survey import service as survey
+    from smeai.survey import synth
+
+    header, rows = synth.text_rows(synth.generate(150, 7))
+    survey.import_file(session, builders.analyst(session), "2025",
+                       "\n".join(",".join(r) for r in [header, *rows]).encode(), filename="s.csv")
+    firm = builders.enterprise(session, profile={})
+    done = service.submit_answer_file(session, firm, {"instrument": INST.id, "answers": worst(INST)})
+    session.commit()
+    page = page_client_for(firm).get(f"/assessment/{done.id}")
+    assert "data-survey-stage" in page.text

@@ -183,3 +183,22 @@ def test_start_resumes_the_open_draft(session):
     a = service.start_assessment(session, firm, AssessmentIn())
     assert service.start_assessment(session, firm, AssessmentIn()).id == a.id
     assert service.start_assessment(session, firm, AssessmentIn(instrument="eu-dma")).id != a.id
+
+
+def test_benchmark_places_the_stage_among_surveyed_firms(session):
+    from smeai.survey import service as survey
+    from smeai.survey import synth
+
+    header, rows = synth.text_rows(synth.generate(150, 7))
+    text = "\n".join(",".join(r) for r in [header, *rows])
+    survey.import_file(session, builders.analyst(session), "2025", text.encode(), filename="s.csv")
+    firm = _firm(session, 0)
+    mine = _done(session, firm, worst(INST) | {"use_quality_inspection": "piloting"})  # stage: piloting
+    r = benchmark.benchmark(session, firm, mine.id, small_cell_min=10)
+    s = r.survey_stage
+    assert s is not None and s.wave == "2025" and s.firms >= 10 and s.stage == "piloting"
+    assert abs(sum(s.shares.values()) - 100) < 0.5 and list(s.shares) == [t.id for t in INST.stages]
+    assert 0 < s.percentile < 100
+    assert r.suppressed  # no assessed peers: the survey part stands on its own
+    r = benchmark.benchmark(session, firm, mine.id, small_cell_min=10_000)
+    assert r.survey_stage is None  # too few surveyed firms anywhere: suppressed, never shown

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 from smeai import taxonomy
 from smeai.assessment.instruments import get_instrument
 from smeai.assessment.models import Assessment
-from smeai.assessment.schemas import AssessmentStatus, BenchmarkOut, DistributionBin
+from smeai.assessment.schemas import AssessmentStatus, BenchmarkOut, DistributionBin, SurveyStageOut
 from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
-from smeai.auth.permissions import OrgKind
+from smeai.auth.permissions import OrgKind, Permission
+from smeai.domains import has_module
 from smeai.i18n import _
 
 # Widening order: drop province, then revenue band, then industry.
@@ -84,6 +85,61 @@ def peers(session: Session, instrument_id: str, version: str) -> list[Peer]:
     return list(out.values())
 
 
+def _revenue_band(revenue_wan: float | None) -> str | None:
+    """The survey codebook's bands (亿元) from revenue in 万元."""
+    if revenue_wan is None:
+        return None
+    for limit, band in ((20000, "0-2"), (40000, "2-4"), (60000, "4-6"), (80000, "6-8")):
+        if revenue_wan < limit:
+            return band
+    return "8+"
+
+
+def _widest_group(me: dict[str, str | None], rows: list[dict[str, object]], small_cell_min: int
+                  ) -> tuple[dict[str, str], list[dict[str, object]]] | None:
+    for criteria in LADDER:
+        if any(me[c] is None for c in criteria):
+            continue
+        group = [r for r in rows if all(r[c] == me[c] for c in criteria)]
+        if len(group) >= small_cell_min:
+            return {c: str(me[c]) for c in criteria}, group
+    return None
+
+
+def survey_stage(session: Session, actor: Actor, me: dict[str, str | None], stage_rank: int, stage_ids: list[str],
+                 *, small_cell_min: int) -> SurveyStageOut | None:
+    """Where the enterprise's application stage stands among surveyed firms (latest wave), same widening
+    and suppression as the assessment peers. None without a survey domain, a wave or enough firms."""
+    if not has_module("survey", "service") or not actor.can(Permission.SURVEY_READ) or len(stage_ids) != 5:
+        return None
+    from smeai.survey import service as survey
+
+    wave = survey.latest_wave(session, actor)
+    if wave is None:
+        return None
+    table = survey.wave_arrow(session, wave).to_pylist()
+    rows = []
+    for r in table:
+        division = r.get("mfg_division")
+        group = taxonomy.load().group_of_division(division) if r.get("industry_section") == "C" and division else None
+        rows.append({"industry": group.code if group else r.get("industry_section"),
+                     "revenue_band": _revenue_band(r.get("revenue_wan")), "province": r.get("province_code"),
+                     "stage": (r.get("ai_stage") or 0) if r.get("ai_status") == 1 else 0})
+    found = _widest_group(me, rows, small_cell_min)
+    if found is None:
+        return None
+    chosen, group = found
+    n = len(group)
+    counts = [sum(1 for r in group if r["stage"] == k) for k in range(5)]
+    below = sum(counts[:stage_rank])
+    return SurveyStageOut(
+        wave=wave.code, peer_group=chosen,
+        peer_group_label=" · ".join(_criterion_label(k, v) for k, v in chosen.items()) or _("All enterprises"),
+        firms=n, shares={stage_ids[k]: round(100 * counts[k] / n, 1) for k in range(5)}, stage=stage_ids[stage_rank],
+        percentile=round(100 * (below + counts[stage_rank] / 2) / n, 1),
+    )
+
+
 def benchmark(session: Session, actor: Actor, assessment_id: int, *, small_cell_min: int) -> BenchmarkOut:
     from smeai.assessment.service import get_assessment, result_of
 
@@ -93,18 +149,16 @@ def benchmark(session: Session, actor: Actor, assessment_id: int, *, small_cell_
     me = {"industry": industry_of(org) if org else None, "revenue_band": org.revenue_band if org else None,
           "province": org.province_code if org else None}
     others = [p for p in peers(session, a.instrument_id, a.instrument_version) if p.org_id != a.org_id]
-    chosen: dict[str, str] | None = None
-    group: list[Peer] = []
-    for criteria in LADDER:
-        if any(me[c] is None for c in criteria):
-            continue
-        group = [p for p in others if all(getattr(p, c) == me[c] for c in criteria)]
-        if len(group) >= small_cell_min:
-            chosen = {c: str(me[c]) for c in criteria}
-            break
-    if chosen is None:
+    surveyed = None
+    if result.stage is not None:
+        stage_ids = [t.id for t in get_instrument(a.instrument_id, a.instrument_version).stages]
+        surveyed = survey_stage(session, actor, me, result.stage.rank, stage_ids, small_cell_min=small_cell_min)
+    found = _widest_group(me, [p.__dict__ for p in others], small_cell_min)
+    if found is None:
         return BenchmarkOut(assessment_id=a.id, instrument=a.instrument_id, peer_group={}, peer_group_label="",
-                            peers=0, suppressed=True, overall=result.overall)
+                            peers=0, suppressed=True, overall=result.overall, survey_stage=surveyed)
+    chosen = found[0]
+    group = [p for p in others if all(getattr(p, c) == me[c] for c in chosen)]
     scores = sorted(p.overall for p in group)
     below = sum(1 for s in scores if s < result.overall)
     ties = sum(1 for s in scores if s == result.overall)
@@ -120,5 +174,5 @@ def benchmark(session: Session, actor: Actor, assessment_id: int, *, small_cell_
         peers=len(group), suppressed=False, percentile=round(100 * (below + ties / 2) / len(scores), 1),
         overall=result.overall, distribution=bins,
         quartiles=[round(q, 1) for q in quartiles],
-        dimension_medians=dims,
+        dimension_medians=dims, survey_stage=surveyed,
     )

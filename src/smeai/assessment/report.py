@@ -140,6 +140,12 @@ def render_pdf(*, a: Assessment, inst: Instrument, result: ScoreOut, bench: Benc
                          "%(m).1f.") % {"n": bench.peers, "group": bench.peer_group_label,
                                         "p": round(bench.percentile or 0), "m": bench.quartiles[1]}))
 
+    if bench.survey_stage:
+        sv = bench.survey_stage
+        shares = "、".join(f"{t.name} {sv.shares[t.id]:.0f}%" for t in inst.stages)
+        story.append(p(_("In the survey %(wave)s (%(group)s, %(n)d firms) the stages are: %(shares)s. Your stage is "
+                         "ahead of %(p)d%% of them.") % {"wave": sv.wave, "group": sv.peer_group_label, "n": sv.firms,
+                                                         "shares": shares, "p": round(sv.percentile)}))
     story += [p(_("Scores by dimension"), h2),
               Image(io.BytesIO(radar_png(inst, result, bench.dimension_medians or None)), width=95 * mm,
                     height=95 * mm)]

@@ -157,6 +157,18 @@ class DistributionBin(BaseModel):
     count: int
 
 
+class SurveyStageOut(BaseModel):
+    """The application stage among surveyed firms of the peer group (the survey's ai_stage maps onto it)."""
+
+    wave: str
+    peer_group: dict[str, str]
+    peer_group_label: str
+    firms: int
+    shares: dict[str, float]  # stage id -> % of surveyed firms
+    stage: str  # the enterprise's stage id
+    percentile: float  # % of surveyed firms at a lower stage (ties count half)
+
+
 class BenchmarkOut(BaseModel):
     """Where an assessment stands among peers; `suppressed` when no peer group is large enough."""
 
@@ -171,3 +183,4 @@ class BenchmarkOut(BaseModel):
     distribution: list[DistributionBin] = Field(default_factory=list)
     quartiles: list[float] = Field(default_factory=list)  # p25, median, p75
     dimension_medians: dict[str, float] = Field(default_factory=dict)
+    survey_stage: SurveyStageOut | None = None
