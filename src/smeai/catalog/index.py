@@ -298,6 +298,10 @@ def build_index(session: Session, *, cache_key: str | None = None) -> PoolIndex:
             row = dict(r._mapping)
             cache[row["id"]] = (row["updated_at"], row, encode(offering_tokens(row), vocab))
     entries = [cache[oid] for oid, _changed in current]
+    if len(cache) > len(current):  # forget rows no longer published (they are read again if they return)
+        keep = {oid for oid, _changed in current}
+        for oid in [k for k in cache if k not in keep]:
+            del cache[oid]
     return PoolIndex([e[1] for e in entries], [e[2] for e in entries], vocab)
 
 
