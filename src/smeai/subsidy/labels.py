@@ -63,3 +63,5 @@ DONE = {
     "return": N_("Redemption sent back to the enterprise."),
     "verify": N_("Verified: the payout is recorded."),
 }
+
+SIZES = {"micro": N_("Micro"), "small": N_("Small"), "medium": N_("Medium"), "large": N_("Large")}

@@ -97,9 +97,23 @@ class BudgetIn(BaseModel):
     budget_fen: int | None = Field(ge=0)
 
 
+def _shown(key: str, value: object) -> str:
+    from smeai import taxonomy
+    from smeai.subsidy import labels
+
+    if isinstance(value, int) and key in _MONEY:
+        return f"{value / 100:,.2f}"
+    names = {"sizes": labels.SIZES, "kinds": labels.KINDS}.get(key)
+    if names is not None:  # codes in the reader's language
+        return "、".join(gettext(names.get(c.strip(), c.strip())) for c in str(value).split(","))
+    if key == "sections":
+        return "、".join(taxonomy.name("sections", c.strip()) for c in str(value).split(","))
+    return str(value)
+
+
 def describe(rule: str, message: str, params: dict[str, object]) -> str:
     """A rule's verdict in the reader's language; amounts in params are fen, shown in 元."""
-    shown = {k: (f"{v / 100:,.2f}" if isinstance(v, int) and k in _MONEY else str(v)) for k, v in params.items()}
+    shown = {k: _shown(k, v) for k, v in params.items()}
     try:
         return gettext(message).format(**shown)
     except (KeyError, IndexError):

@@ -196,21 +196,32 @@ def contract_ref(supplier_name: str | None, contract_no: str | None) -> str:
     return f"{norm(supplier_name)}|{norm(contract_no)}"[:300]
 
 
-def _committed(session: Session, key: str) -> int:
-    return int(session.scalar(select(Counter.committed_fen).where(Counter.key == key)) or 0)
+def _counter_keys(p: Programme, org_id: int | None, data: PurchaseIn, today: date) -> tuple[str | None, str | None]:
+    """The per-enterprise-year and per-contract counter keys this purchase would count against (if capped)."""
+    org_year = (f"org-year:{p.code}:{org_id}:{budget_year(data, today)}"
+                if org_id is not None and p.caps.per_org_year_fen is not None else None)
+    per_contract = (f"contract:{p.code}:{contract_ref(data.supplier_name, data.contract_no)}"
+                    if data.contract_no and p.caps.per_contract_fen is not None else None)
+    return org_year, per_contract
 
 
-def _assess(session: Session, p: Programme, org_id: int | None, profile: Profile, data: PurchaseIn,
-            *, today: date) -> tuple[list[Reason], Amount]:
+def _committed(session: Session, keys: list[str]) -> dict[str, int]:
+    """What each counter already holds, in one query (the calculator runs for whole lists of offerings)."""
+    if not keys:
+        return {}
+    rows = session.execute(select(Counter.key, Counter.committed_fen).where(Counter.key.in_(keys)))
+    return {key: int(value) for key, value in rows}
+
+
+def _assess(p: Programme, org_id: int | None, profile: Profile, data: PurchaseIn, *, today: date,
+            committed: dict[str, int]) -> tuple[list[Reason], Amount]:
     purchase = _purchase(data)
     reasons = eligibility(p, profile, purchase, applied_on=today)
     if p.eligibility.claimant != "buyer":
         reasons.insert(0, Reason("claimant", False, N_("Claimed by the supplier, not the buyer."), {}))
-    year = budget_year(data, today)
-    org_year = _committed(session, f"org-year:{p.code}:{org_id}:{year}") if org_id is not None else 0
-    ref = contract_ref(data.supplier_name, data.contract_no)
-    per_contract = _committed(session, f"contract:{p.code}:{ref}") if data.contract_no else 0
-    result = amount(p, purchase, org_year_committed_fen=org_year, contract_committed_fen=per_contract)
+    org_year, per_contract = _counter_keys(p, org_id, data, today)
+    result = amount(p, purchase, org_year_committed_fen=committed.get(org_year or "", 0),
+                    contract_committed_fen=committed.get(per_contract or "", 0))
     return reasons, result
 
 
@@ -226,9 +237,11 @@ def calculate(session: Session, actor_or_org: Actor | Organisation | Profile, pu
     org_id, profile, reader = _claimant(session, actor_or_org)
     purchase, _offering_row = resolve_purchase(session, reader, purchase)
     programmes = all_programmes()
+    committed = _committed(session, [k for p in programmes.values()
+                                     for k in _counter_keys(p, org_id, purchase, today) if k])
     quotes: list[ProgrammeQuote] = []
     for p in programmes.values():
-        reasons, result = _assess(session, p, org_id, profile, purchase, today=today)
+        reasons, result = _assess(p, org_id, profile, purchase, today=today, committed=committed)
         eligible = all(r.ok for r in reasons) and result.amount_fen > 0
         quotes.append(ProgrammeQuote(
             code=p.code, name=str(p.name), currency=p.currency, eligible=eligible,
@@ -332,7 +345,8 @@ def submit_application(session: Session, actor: Actor, data: ApplicationIn, *,
         raise Invalid(N_("Please correct the marked fields."), fields={"supplier_name": "This field is required."})
     org = session.get(Organisation, actor.org_id)
     assert org is not None
-    reasons, result = _assess(session, p, org.id, profile_of(org), data, today=today)
+    committed = _committed(session, [k for k in _counter_keys(p, org.id, data, today) if k])
+    reasons, result = _assess(p, org.id, profile_of(org), data, today=today, committed=committed)
     failed = [r for r in reasons if not r.ok]
     if failed:
         raise NotEligible(N_("Not eligible for this programme."),
