@@ -235,3 +235,24 @@ def test_rates_parse_exactly():
     assert prog.parse_rate("20%") == prog.parse_rate(20) == Fraction(1, 5)
     with pytest.raises(ValueError):
         prog.parse_rate(0.2)
+
+
+def test_psg_pays_only_for_listed_solutions():
+    org = Profile(country="SG", size_class="small")
+    assert not verdicts("singapore-psg", org)["listed_offering"]
+    assert verdicts("singapore-psg", org, listed_in=frozenset({"singapore-psg"}))["listed_offering"]
+
+
+def test_an_offering_listed_for_a_programme_vouches_for_its_supplier(tmp_path: Path):
+    text = (prog.DATA / "beijing-compute.yaml").read_text(encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(text.replace("supplier_not_affiliated: true",
+                                                  "supplier_not_affiliated: true\n  approved_suppliers: [京算科技]"),
+                                     encoding="utf-8")
+    p = load_programmes(tmp_path)["beijing-compute"]
+
+    def ok(**kw: object) -> bool:
+        purchase = Purchase(**({"contract_fen": WAN} | BEIJING_DEAL | kw))  # type: ignore[arg-type]
+        return {r.rule: r.ok for r in eligibility(p, BEIJING, purchase, applied_on=TODAY)}["supplier_list"]
+
+    assert ok(supplier_name="京算科技") and not ok(supplier_name="别家")
+    assert ok(supplier_name="别家", listed_in=frozenset({"beijing-compute"}))

@@ -144,7 +144,8 @@ class Eligibility(_Strict):
     revenue_bands: frozenset[RevenueBand] = frozenset()
     sections: frozenset[SectionCode] = frozenset()  # GB/T 4754 sections; empty: any industry
     kinds: frozenset[PurchaseKind] = frozenset()  # what may be bought; empty: anything
-    offering_ids: frozenset[int] = frozenset()  # listed offerings only (PSG's pre-approved solutions)
+    offering_ids: frozenset[int] = frozenset()  # offerings the operator lists for this programme
+    listed_only: bool = False  # only offerings listed for it (here, or by the offering's voucher_eligible)
     approved_suppliers: tuple[str, ...] = ()  # e.g. 北京"算力伙伴"; empty: any supplier
     supplier_not_affiliated: bool = False
 
@@ -330,6 +331,7 @@ class Purchase:
     paid_on: date | None = None
     service_year: int = 1
     flags: frozenset[str] = frozenset()
+    listed_in: frozenset[str] = frozenset()  # programme codes the resource-pool offering is listed under
 
 
 @dataclass(frozen=True)
@@ -385,12 +387,13 @@ def eligibility(p: Programme, org: Profile, purchase: Purchase, *, applied_on: d
     if e.kinds:
         out.append(Reason("kind", purchase.kind in e.kinds, N_("The purchase is one of: {kinds}."),
                           {"kinds": ", ".join(sorted(e.kinds))}))
-    if e.offering_ids:
-        out.append(Reason("listed_offering", purchase.offering_id in e.offering_ids,
-                          N_("The offering is on the programme's list."), {}))
-    if e.approved_suppliers:
-        out.append(Reason("supplier_list", (purchase.supplier_name or "") in e.approved_suppliers,
-                          N_("The supplier is on the programme's supplier list."), {}))
+    listed = p.code in purchase.listed_in or (purchase.offering_id is not None
+                                              and purchase.offering_id in e.offering_ids)
+    if e.listed_only or e.offering_ids:
+        out.append(Reason("listed_offering", listed, N_("The offering is on the programme's list."), {}))
+    if e.approved_suppliers:  # an offering listed for the programme vouches for its supplier (算力伙伴)
+        ok = (purchase.supplier_name or "") in e.approved_suppliers or listed
+        out.append(Reason("supplier_list", ok, N_("The supplier is on the programme's supplier list."), {}))
     if e.supplier_not_affiliated:
         out.append(Reason("not_affiliated", not purchase.supplier_affiliated,
                           N_("Supplier and buyer are not affiliated."), {}))

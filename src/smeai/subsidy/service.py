@@ -176,11 +176,15 @@ def resolve_purchase(session: Session, actor: Actor, data: PurchaseIn) -> tuple[
     return filled, offering
 
 
-def _purchase(data: PurchaseIn) -> Purchase:
+def _purchase(data: PurchaseIn, listed_in: frozenset[str] = frozenset()) -> Purchase:
     return Purchase(contract_fen=data.contract_fen, kind=data.kind, offering_id=data.offering_id,
                     supplier_name=data.supplier_name, supplier_affiliated=data.supplier_affiliated,
                     signed_on=data.signed_on, starts_on=data.starts_on, ends_on=data.ends_on, paid_on=data.paid_on,
-                    service_year=data.service_year, flags=frozenset(data.flags))
+                    service_year=data.service_year, flags=frozenset(data.flags), listed_in=listed_in)
+
+
+def _listed_in(offering: Any | None) -> frozenset[str]:
+    return frozenset(getattr(offering, "voucher_eligible", None) or ())
 
 
 def budget_year(data: PurchaseIn, today: date) -> int:
@@ -214,8 +218,8 @@ def _committed(session: Session, keys: list[str]) -> dict[str, int]:
 
 
 def _assess(p: Programme, org_id: int | None, profile: Profile, data: PurchaseIn, *, today: date,
-            committed: dict[str, int]) -> tuple[list[Reason], Amount]:
-    purchase = _purchase(data)
+            committed: dict[str, int], listed_in: frozenset[str] = frozenset()) -> tuple[list[Reason], Amount]:
+    purchase = _purchase(data, listed_in)
     reasons = eligibility(p, profile, purchase, applied_on=today)
     if p.eligibility.claimant != "buyer":
         reasons.insert(0, Reason("claimant", False, N_("Claimed by the supplier, not the buyer."), {}))
@@ -235,13 +239,14 @@ def calculate(session: Session, actor_or_org: Actor | Organisation | Profile, pu
     """
     today = today or utcnow().date()
     org_id, profile, reader = _claimant(session, actor_or_org)
-    purchase, _offering_row = resolve_purchase(session, reader, purchase)
+    purchase, offering = resolve_purchase(session, reader, purchase)
     programmes = all_programmes()
     committed = _committed(session, [k for p in programmes.values()
                                      for k in _counter_keys(p, org_id, purchase, today) if k])
     quotes: list[ProgrammeQuote] = []
     for p in programmes.values():
-        reasons, result = _assess(p, org_id, profile, purchase, today=today, committed=committed)
+        reasons, result = _assess(p, org_id, profile, purchase, today=today, committed=committed,
+                                  listed_in=_listed_in(offering))
         eligible = all(r.ok for r in reasons) and result.amount_fen > 0
         quotes.append(ProgrammeQuote(
             code=p.code, name=str(p.name), currency=p.currency, eligible=eligible,
@@ -339,14 +344,15 @@ def submit_application(session: Session, actor: Actor, data: ApplicationIn, *,
         raise NotFound(N_("Organisation not found."))
     today = today or utcnow().date()
     p = get_programme(data.programme_code, field="programme_code")
-    filled, _offering_row = resolve_purchase(session, actor, data)
+    filled, offering = resolve_purchase(session, actor, data)
     data = ApplicationIn.model_validate(filled.model_dump())
     if not data.supplier_name:
         raise Invalid(N_("Please correct the marked fields."), fields={"supplier_name": "This field is required."})
     org = session.get(Organisation, actor.org_id)
     assert org is not None
     committed = _committed(session, [k for k in _counter_keys(p, org.id, data, today) if k])
-    reasons, result = _assess(p, org.id, profile_of(org), data, today=today, committed=committed)
+    reasons, result = _assess(p, org.id, profile_of(org), data, today=today, committed=committed,
+                              listed_in=_listed_in(offering))
     failed = [r for r in reasons if not r.ok]
     if failed:
         raise NotEligible(N_("Not eligible for this programme."),
