@@ -109,11 +109,19 @@ def test_compare_refuses_two_enterprises(session):
         service.compare_assessments(session, op, x.id, y.id)
 
 
+@pytest.fixture
+def cheap_passwords(monkeypatch):
+    """Peers never log in: skip argon2 (0.4 s a user) when a test needs a dozen enterprises."""
+    from smeai.auth import service as auth_service
+
+    monkeypatch.setattr(auth_service, "hash_password", lambda password: "not-a-real-hash")
+
+
 def _firm(session, i, **profile):
     return builders.enterprise(session, f"同行{i}有限公司", profile=profile)
 
 
-def test_benchmark_percentile_and_distribution_among_peers(session):
+def test_benchmark_percentile_and_distribution_among_peers(session, cheap_passwords):
     me = _firm(session, 0)
     mine = _done(session, me, worst(INST) | {"s_leadership": "champion", "s_plan": "integrated"})
     for i in range(1, 11):  # ten peers in the same group (K1 metal products), band and province
@@ -127,7 +135,7 @@ def test_benchmark_percentile_and_distribution_among_peers(session):
     assert sum(b.count for b in r.distribution) == 10 and len(r.quartiles) == 3
 
 
-def test_benchmark_widens_then_suppresses_small_groups(session):
+def test_benchmark_widens_then_suppresses_small_groups(session, cheap_passwords):
     me = _firm(session, 0)
     mine = _done(session, me, worst(INST))
     for i in range(1, 6):
