@@ -106,3 +106,15 @@ def test_operator_dashboard_and_excel_export(session, page_client_for):
     assert "CAD" in html.select_one("table#pools tr[data-code='canada-ai-compute']").text
     xlsx = o.get("/subsidy/export.xlsx")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+
+def test_an_operator_calculates_for_an_enterprise(session, page_client_for):
+    ent, op = sb.wuhan_enterprise(session), builders.operator(session)
+    o = page_client_for(op)
+    form = BeautifulSoup(o.get("/subsidy/calculator").text, "html.parser")
+    assert form.select_one(f"#f-org_id option[value='{ent.org_id}']")
+    r = _post(o, "/subsidy/calculator", {"org_id": str(ent.org_id), "description": "GPU", "kind": "compute",
+                                         "contract_yuan": "300000"}, headers={"HX-Request": "true"})
+    assert BeautifulSoup(r.text, "html.parser").select_one(".qrow.best")["data-code"] == "wuhan-compute"
+    e = page_client_for(ent)
+    assert not BeautifulSoup(e.get("/subsidy/calculator").text, "html.parser").select_one("#f-org_id")

@@ -12,9 +12,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from smeai.auth import service as auth_service
 from smeai.auth.actor import Actor
 from smeai.auth.deps import OptionalActor, PageActor
-from smeai.auth.permissions import Permission
+from smeai.auth.permissions import OrgKind, Permission
 from smeai.db import DbSession
 from smeai.domains import has_module
 from smeai.errors import Conflict, Invalid, SmeaiError, fields_from_validation
@@ -93,23 +94,36 @@ def programme(code: str, request: Request, actor: OptionalActor) -> HTMLResponse
     return render(request, "subsidy/programme.html", **_ctx(p=p, out=service.programme_out(p)))
 
 
+def _enterprises(session: DbSession, actor: Actor) -> list[tuple[str, str]]:
+    """An operator (AI 转型顾问) may calculate for any enterprise; everyone else for their own."""
+    if not actor.can(Permission.ORG_READ_ANY):
+        return []
+    orgs = auth_service.list_organisations(session, actor, kind=OrgKind.ENTERPRISE)
+    return [(str(o.id), o.name) for o in orgs]
+
+
 @router.get("/subsidy/calculator")
 def calculator(request: Request, session: DbSession, actor: SubsidyActor) -> HTMLResponse:
     values = dict(request.query_params)
-    return render(request, "subsidy/calculator.html", **_ctx(values=values, errors={}, quote=None))
+    return render(request, "subsidy/calculator.html", **_ctx(values=values, errors={}, quote=None,
+                                                               enterprises=_enterprises(session, actor)))
 
 
 @router.post("/subsidy/calculator", dependencies=CSRF)
 async def calculate(request: Request, session: DbSession, actor: SubsidyActor) -> HTMLResponse:
     values = await _form(request)
     template = "subsidy/_quote.html" if is_htmx(request) else "subsidy/calculator.html"
+    enterprises = [] if is_htmx(request) else _enterprises(session, actor)
     try:
         form = parse_form(PurchaseForm, values)
-        quote = service.calculate(session, actor, _model(PurchaseIn, form.values()))
+        org_id = values.get("org_id")
+        who = (auth_service.get_organisation(session, actor, int(org_id))
+               if org_id and org_id.isdigit() and actor.can(Permission.ORG_READ_ANY) else actor)
+        quote = service.calculate(session, who, _model(PurchaseIn, form.values()))
     except Invalid as exc:
         return render(request, template, 422, **_ctx(values=values, errors=exc.fields, quote=None,
-                                                      messages=[("error", _(exc.message))]))
-    return render(request, template, **_ctx(values=values, errors={}, quote=quote))
+                                                      messages=[("error", _(exc.message))], enterprises=enterprises))
+    return render(request, template, **_ctx(values=values, errors={}, quote=quote, enterprises=enterprises))
 
 
 @router.get("/subsidy/apply")
