@@ -36,18 +36,26 @@ class QueryTerms:
         return [t for g in self.groups for t, boost in g if boost < 1]
 
 
+PART_BOOST = 0.5  # a piece of a longer query word (jieba's search mode emits 知识 inside 知识库)
+
+
 def query_terms(query: str) -> QueryTerms:
-    seen: set[str] = set()
-    groups = []
-    for token in text.tokens(query):
-        if token in seen:
-            continue
-        seen.add(token)
-        group = [(token, 1.0)] + [
-            (syn.lower(), SYNONYM_BOOST) for syn in sorted(text.synonyms(token)) if syn.lower() != token
-        ]
-        groups.append(group)
-    return QueryTerms(groups)
+    tokens = list(dict.fromkeys(text.tokens(query)))
+    # a token inside a longer token of the query is not a concept of its own but a weaker form of it
+    longer = {t: next((o for o in tokens if o != t and t in o), None) for t in tokens}
+    groups: dict[str, list[tuple[str, float]]] = {}
+    for token in tokens:
+        if longer[token] is None:
+            groups[token] = [(token, 1.0)] + [
+                (syn.lower(), SYNONYM_BOOST) for syn in sorted(text.synonyms(token)) if syn.lower() != token
+            ]
+    for token in tokens:
+        owner = longer[token]
+        while owner is not None and longer.get(owner) is not None:
+            owner = longer[owner]
+        if owner is not None:
+            groups[owner].append((token, PART_BOOST))
+    return QueryTerms(list(groups.values()))
 
 
 def encode(tokens: Sequence[str], vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -122,7 +130,8 @@ class Engine:
 
     def text_scores(self, terms: QueryTerms) -> tuple[np.ndarray, np.ndarray]:
         """BM25 summed over concepts (a concept scores its best word or synonym), times the share of
-        concepts a document matches; a hit matches at least half of them."""
+        concepts a document matches; a hit matches at least a third of them (long sentences in the
+        user's own words carry filler words that listings do not)."""
         scores = np.zeros(self.n, dtype=np.float32)
         matched = np.zeros(self.n, dtype=np.int16)
         for group in terms.groups:
@@ -135,7 +144,7 @@ class Engine:
                 best[docs] = np.maximum(best[docs], weights * boost)
             scores += best
             matched += best > 0
-        need = max(1, math.ceil(len(terms.groups) / 2))
+        need = max(1, math.ceil(len(terms.groups) / 3))
         hits = matched >= need
         if terms.groups:
             scores *= matched / len(terms.groups)
