@@ -165,3 +165,17 @@ def test_funnel_counts_recommended_and_realised_and_needs_the_operator(session):
     assert (figures["recommended"], figures["realised"]) == (2, 1)
     assert figures["by_scenario"]["quality_inspection"] == {"engagements": 2, "realised": 1}
     assert figures["by_industry"]["C33"]["realised"] == 1
+
+
+def test_matches_show_the_price_after_subsidy_where_the_enterprise_qualifies(session):
+    profile = PROFILE | {"province_code": "44", "city": "广州", "size_class": "small", "revenue_band": "0-2"}
+    firm = builders.enterprise(session, profile=profile)
+    offering(session, "甲视觉", id="fit")
+    need = _need(session, firm)
+    ((match, _o),) = service.match_need(session, firm, need.id)
+    assert any(r.startswith("补贴后约") for r in match.reasons), match.reasons
+
+
+def test_stage_comes_from_the_latest_self_diagnosis_when_not_given(session):
+    firm = builders.enterprise(session, profile=PROFILE)
+    assert _need(session, firm).stage is None  # no assessment yet: no guess

@@ -21,7 +21,7 @@ from smeai.catalog.models import Offering
 from smeai.config import get_settings
 from smeai.db import utcnow
 from smeai.errors import Invalid, NotFound
-from smeai.i18n import N_
+from smeai.i18n import N_, _
 from smeai.matching import cues, embedding
 from smeai.matching.models import Need
 from smeai.matching.ranker import Match, Pool
@@ -132,9 +132,15 @@ def _profile_industry(org: Organisation) -> str | None:
     return org.industry_section
 
 
-def latest_stage(session: Session, org_id: int) -> int | None:
-    hook = optional_hook("smeai.assessment.service", "latest_stage")
-    return hook(session, org_id) if hook else None
+MATURITY_INSTRUMENT = "smeai-ai-maturity"  # the self-diagnosis whose result carries the application stage
+
+
+def latest_stage(session: Session, actor: Actor, org_id: int) -> int | None:
+    """The application stage (0-4) of the enterprise's latest completed self-diagnosis, if any."""
+    hook = optional_hook("smeai.assessment.service", "latest_completed")
+    found = hook(session, actor, org_id, MATURITY_INSTRUMENT) if hook else None
+    stage = (found.result or {}).get("stage") if found is not None else None
+    return int(stage["rank"]) if isinstance(stage, dict) and "rank" in stage else None
 
 
 def create_need(session: Session, actor: Actor, data: NeedIn, *, source: str = "text", package=None) -> Need:
@@ -147,7 +153,7 @@ def create_need(session: Session, actor: Actor, data: NeedIn, *, source: str = "
         text=data.text,
         industry=data.industry or _profile_industry(org),
         province_code=data.province_code or org.province_code,
-        stage=data.stage if data.stage is not None else latest_stage(session, org.id),
+        stage=data.stage if data.stage is not None else latest_stage(session, actor, org.id),
         budget_fen=data.budget_fen,
         deployment=[str(d) for d in data.deployment],
         scenarios=list(data.scenarios) if data.scenarios is not None else detected,
@@ -217,8 +223,33 @@ def need_query(need: Need) -> NeedQuery:
 
 
 def match_need(session: Session, actor: Actor, need_id: int, *, top: int = 10) -> list[tuple[Match, Offering]]:
-    """Ranked published offerings for a stored need, with the offering rows for display."""
+    """Ranked published offerings for a stored need, with the offering rows for display; where the
+    enterprise qualifies for a subsidy programme, a reason gives the price after subsidy."""
     need = get_need(session, actor, need_id)
     matches = current_pool(session).match(need_query(need), top=top)
-    rows = {o.ext_id: o for o in session.scalars(select(Offering).where(Offering.ext_id.in_([m.id for m in matches])))}
-    return [(m, rows[m.id]) for m in matches if m.id in rows]
+    query = select(Offering).where(Offering.ext_id.in_([m.id for m in matches]))
+    rows = {o.ext_id: o for o in session.scalars(query)}
+    out = [(m, rows[m.id]) for m in matches if m.id in rows]
+    org = session.get(Organisation, need.org_id)
+    for m, o in out:
+        note = after_subsidy(session, org, o)
+        if note:
+            m.reasons.append(note)
+    return out
+
+
+def after_subsidy(session: Session, org: Organisation | None, offering: Offering) -> str | None:
+    """ "补贴后约 X 万元（programme）" when the enterprise qualifies for a programme on this offering."""
+    calculate = optional_hook("smeai.subsidy.service", "calculate")
+    if calculate is None or org is None or offering.entry_price_wan <= 0:
+        return None
+    from smeai.subsidy.schemas import PurchaseIn
+
+    contract_fen = round(offering.entry_price_wan * 1_000_000)
+    quote = calculate(session, org, PurchaseIn(offering_id=offering.id, contract_fen=contract_fen))
+    if quote.total_fen <= 0:
+        return None
+    names = "、".join(p.name for p in quote.programmes if p.code in quote.best)
+    return _("After subsidy about {price} wan yuan ({programmes})").format(
+        price=f"{quote.net_fen / 1_000_000:.4g}", programmes=names
+    )
