@@ -143,3 +143,15 @@ def test_wjx_coded_and_text_exports_import_to_the_same_rows(session):
         ).all()
         results.append([tuple(r) for r in stored])
     assert results[0] == results[1]
+
+
+def test_a_wjx_file_whose_key_question_is_unmapped_is_refused_naming_the_header(session):
+    analyst = builders.analyst(session)
+    header, rows = synth.text_rows(synth.generate(20, 4))
+    wh, wr = wjx.from_canonical(header, rows, layout="wjx_text")
+    wh = [h.replace("应用人工智能（AI）的情况", "用AI了吗") for h in wh]
+    text = "\n".join(",".join(f'"{c}"' for c in r) for r in [wh, *wr])
+    with pytest.raises(MissingColumns) as err:
+        service.import_file(session, analyst, "2025", text.encode(), filename="wjx.csv")
+    assert err.value.fields["ai_status"] == "missing column"
+    assert err.value.fields["9、贵企业在生产经营中用AI了吗"] == "not in the questionnaire mapping"

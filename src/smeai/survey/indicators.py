@@ -120,7 +120,11 @@ def queries(t: ir.Table) -> dict[str, ir.Table]:
         "sections": d.group_by("is_mfg").agg(n=_.count()),
         "status_by_age": d.group_by("age_band", "ai_status").agg(n=_.count()),
         "status_by_revenue": d.group_by("revenue_band", "ai_status").agg(n=_.count()),
-        "links_by_group": d.filter(d.group.notnull()).group_by("group").agg(n=_.count(), **link_sums),
+        # by division (31 integers), not by the derived group label: the same sums, far cheaper to group;
+        # assemble() adds the divisions of each group (taxonomy.yaml)
+        "links_by_division": d.filter(d.is_mfg & d.mfg_division.notnull())
+        .group_by("mfg_division")
+        .agg(n=_.count(), **link_sums),
         "investment_bands": adopters.group_by("investment_band").agg(n=_.count()),
         "intensity": measured.group_by("age_band", "intensity_bucket").agg(n=_.count(), s=_.intensity_pct.sum()),
         "stages": adopters.group_by("ai_stage").agg(n=_.count()),
@@ -224,8 +228,10 @@ def assemble(r: Mapping[str, pd.DataFrame], *, n_rejected: int = 0) -> tuple[dic
     out["stage_shares"] = {k: pct(_count(st, ai_stage=s), adopters) for s, k in STAGES.items()}
     base["stage_shares"] = dict.fromkeys(STAGES.values(), adopters)
 
-    lg = r["links_by_group"]
     g = groups()
+    division_group = {d: code for code, v in g.items() for d in v["divisions"]}
+    lg = r["links_by_division"].copy()
+    lg["group"] = lg["mfg_division"].map(division_group)
     out["link_usage_by_class"], base["link_usage_by_class"] = {}, {}
     for c in CLASSES:
         codes = [code for code, v in g.items() if v["class"] == c]

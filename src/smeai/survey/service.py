@@ -130,7 +130,11 @@ def import_file(
     if not set(codebook.REQUIRED_COLUMNS) <= set(header) and wjx.looks_like_wjx(header):
         converted = wjx.to_canonical(header, list(rows))
         header, rows, layout, unmapped = converted.header, iter(converted.rows), converted.layout, converted.unmapped
-        validated = codebook.validate(header, rows)
+        try:
+            validated = codebook.validate(header, rows)
+        except codebook.MissingColumns as exc:  # name the headers that may have been meant for them
+            exc.fields.update({h: "not in the questionnaire mapping" for h in unmapped})
+            raise
         validated.reasons = sorted([*validated.reasons, *converted.reasons], key=lambda r: r.row)
         validated.columns = _drop_rows(validated.columns, {r.row for r in converted.reasons})
     else:

@@ -65,6 +65,10 @@ GROUP_WEIGHTS = {"L1": 2, "L2": 3, "L3": 3, "L4": 6, "L5": 6, "T1": 5, "T2": 2, 
                  "T6": 8, "K1": 8, "K2": 9, "K3": 5, "K4": 9, "K5": 4, "K6": 3, "K7": 1}
 OTHER_SECTIONS = {"F": 3.0, "I": 4.0, "M": 2.0, "E": 1.2, "G": 1.0, "L": 1.0, "D": 0.5, "B": 0.4, "A": 0.5,
                   "N": 0.3}
+# relative pull of adopters per province (assumption: where AI suppliers and platforms concentrate)
+REGIONAL_LEAN = {"11": 1.35, "31": 1.35, "44": 1.3, "32": 1.25, "33": 1.25, "37": 1.1, "35": 1.1, "51": 1.05,
+                 "62": 0.7, "63": 0.6, "64": 0.7, "65": 0.7, "15": 0.75, "23": 0.75, "22": 0.8, "14": 0.8,
+                 "46": 0.8, "53": 0.85, "52": 0.9, "45": 0.85}
 # (province, city, pilot batch, weight): where firms are; batch 1/2/3 = pilot city of 2023/2024/2025
 LOCATIONS = (
     ("44", "广州市", 1, 4.0), ("44", "深圳市", 1, 4.0), ("44", "东莞市", 2, 3.0), ("44", "佛山市", 0, 3.0),
@@ -246,8 +250,13 @@ def generate(n: int, seed: int) -> pd.DataFrame:
     links[non_mfg] = rng.random((int(non_mfg.sum()), len(LINKS))) < np.array(list(OTHER_LINK_USE.values()))
 
     # where: locations by weight; then pilot locations swapped among adopters until the uplifts hold
+    # adopters lean towards the provinces with denser AI supply (REGIONAL_LEAN), so the index varies by region
     weights = np.array([w for *_, w in LOCATIONS])
-    loc = _deal(rng, n, quotas(weights, n))
+    lean = np.array([REGIONAL_LEAN.get(p, 1.0) for p, *_ in LOCATIONS])
+    loc = np.empty(n, dtype=np.int64)
+    loc[ad] = _deal(rng, n_ad, quotas(weights * lean, n_ad))
+    others = np.flatnonzero(status != 1)
+    loc[others] = _deal(rng, len(others), quotas(weights / lean, len(others)))
     batch_of = np.array([b for _, _, b, _ in LOCATIONS])
     ad_loc = loc[ad]
     _swap_to_ratio(ad_loc, investment, batch_of, lambda b: b >= 1, lambda b: b == 0, PILOT_UPLIFT)
