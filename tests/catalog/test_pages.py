@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from bs4 import BeautifulSoup
 
 from tests import builders
@@ -86,11 +85,6 @@ def test_provider_lists_through_the_form_and_operator_approves(session, page_cli
     assert "小批量排单助手" in _soup(reviewer.get("/catalog", params={"q": "排程"})).get_text()
 
 
-@pytest.mark.xfail(
-    reason="foundation: a logged-in user's error page renders an expired User after the request session's "
-    "rollback (DetachedInstanceError); fix in db._request_session / app error handler",
-    strict=False,
-)
 def test_workspaces_need_the_right_role(session, page_client_for):
     firm = page_client_for(builders.enterprise(session))
     assert firm.get("/catalog/review").status_code == 403

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,6 +15,15 @@ from smeai.i18n import N_
 from smeai.web import csrf
 
 SESSION_COOKIE = "smeai_session"
+
+
+@dataclass(frozen=True)
+class UserView:
+    """What page templates show of the logged-in user."""
+
+    id: int
+    email: str
+    display_name: str
 
 
 class LoginRequired(NotAuthenticated):
@@ -40,7 +50,9 @@ def optional_actor(request: Request, session: DbSession) -> Actor | None:
             csrf.check_header(request)  # cookie-authenticated API writes need the CSRF header
     request.state.actor = actor
     if actor is not None and actor.user_id is not None:
-        request.state.user = service.get_user(session, actor, actor.user_id)
+        user = service.get_user(session, actor, actor.user_id)
+        # A plain snapshot, not the ORM row: an error page renders after the request session rolled back.
+        request.state.user = UserView(id=user.id, email=user.email, display_name=user.display_name)
     return actor
 
 
