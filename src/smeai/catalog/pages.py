@@ -101,7 +101,7 @@ def _vouchers(offering: Any) -> list[dict[str, str]]:
 
             try:
                 programme = subsidy_service.programme_out(subsidy_service.get_programme(code))
-            except NotFound:
+            except (NotFound, Invalid):  # unknown id, or the programme files are being edited
                 programme = None
             if programme is not None:
                 entry |= {"name": programme.name, "summary": programme.summary, "href": f"/subsidy/programmes/{code}"}
@@ -194,7 +194,10 @@ def _programmes() -> list[tuple[str, str]]:
         return []
     from smeai.subsidy import service as subsidy_service
 
-    return [(p.code, p.name) for p in subsidy_service.list_programmes()]
+    try:
+        return [(p.code, p.name) for p in subsidy_service.list_programmes()]
+    except Invalid:  # programme files being edited: fall back to typing the ids
+        return []
 
 
 def _scenarios_by_link() -> list[tuple[str, list[tuple[str, str]]]]:
