@@ -446,11 +446,11 @@ def import_records(session: Session, actor: Actor, lines: Iterable[str]) -> Impo
     records, problems = parse_lines(lines)
     report = ImportReport(problems=problems)
     orgs: dict[str, Organisation] = {}
-    existing = (
-        {o.ext_id: o for o in session.scalars(select(Offering).where(Offering.ext_id.in_([r.id for _, r in records])))}
-        if records
-        else {}
-    )
+    ids = [r.id for _, r in records]
+    existing: dict[str, Offering] = {}
+    for start in range(0, len(ids), 1000):  # bounded IN lists for large files
+        chunk = select(Offering).where(Offering.ext_id.in_(ids[start : start + 1000]))
+        existing |= {o.ext_id: o for o in session.scalars(chunk)}
     for _line, record in records:
         org = _provider_org(session, record.provider, orgs)
         offering = existing.get(record.id)
