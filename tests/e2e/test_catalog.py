@@ -80,3 +80,26 @@ def test_provider_lists_operator_approves_enterprise_finds_by_synonym(session, l
     page.click("text=织物外观检测仪")
     assert "16 万元" in page.locator("main").inner_text()
     assert "绍兴织眼科技有限公司" in page.locator("main").inner_text()
+
+
+def test_facets_filter_in_place(session, live_server, page):
+    from smeai.auth.actor import Actor
+    from smeai.catalog import service
+    from tests.catalog import builders as cb
+
+    service.import_records(
+        session,
+        Actor.system(),
+        [
+            cb.record(id="f-1", name="验布机疵点检测", kind="appliance"),
+            cb.record(id="f-2", name="质检模型训练云", kind="saas", deployment=["saas"]),
+        ],
+    )
+    session.commit()
+    page.goto(live_server + "/catalog?q=质检")
+    assert page.locator(".hit").count() == 2
+    page.check("input[name=kind][value=saas]")  # htmx swaps the results without a page load
+    page.wait_for_url("**kind=saas**")
+    page.wait_for_function("document.querySelectorAll('.hit').length === 1")
+    assert page.locator(".hit h3").inner_text() == "质检模型训练云"
+    assert page.locator("input[name=kind][value=saas]").is_checked()
