@@ -41,7 +41,7 @@ WEIGHTS = {
     "specific": 0.05,
     "embedding": 0.30,  # only when the pool was built with an Embedder
 }
-CUE_SHARE = 0.7  # scenario detection: the cue file's share; the rest comes from the pool's vocabulary
+CUE_SHARE = 0.6  # scenario detection: the cue file's share; the rest comes from the pool's vocabulary
 BM25_K1, BM25_B = 1.2, 0.75
 FIELD_REPEAT = {"name": 2, "tags": 2, "scenario_names": 1, "summary": 1, "description": 1}
 
@@ -230,9 +230,10 @@ class Pool:
         query = text.tokens(need.text)
         expanded = text.expand(query)
         cue_vec = np.array([scen_w.get(c, 0.0) for c in self.scenario_codes], dtype=np.float32)
+        # Not renormalised: a need no cue word fires on keeps only the pool's (weaker) evidence, so kind
+        # cues and text decide more of its order.
         vec = CUE_SHARE * cue_vec + (1 - CUE_SHARE) * self.pool_scenarios(expanded, set(query))
-        top = vec.max() if len(vec) else 0.0
-        return (vec / top if top > 0 else vec), kind_w, query, expanded
+        return vec, kind_w, query, expanded
 
     # ---------------------------------------------------------------- constraints
     def allowed(self, need: Need) -> np.ndarray:

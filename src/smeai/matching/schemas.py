@@ -14,10 +14,12 @@ from smeai.taxonomy import ProvinceCode, ScenarioCode
 
 
 def _industry(value: str | None) -> str | None:
+    """A section letter or C + division (interchange.md); a report group (K1…) is read too, as
+    manufacturing in that group, since offerings use the same codes."""
     if value in (None, ""):
         return None
     tax = taxonomy.load()
-    if value in tax.sections or (value.startswith("C") and value[1:] in tax.divisions):
+    if value in tax.sections or value in tax.groups or (value.startswith("C") and value[1:] in tax.divisions):
         return value
     raise ValueError(f"unknown industry {value!r}: a section letter or C + division code")
 
