@@ -68,7 +68,7 @@ def test_optional_columns_may_be_absent():
 @pytest.mark.parametrize(
     ("text", "ok"),
     [(" 12 ", True), ("12.5", True), ("1e3", True), ("12万", False), ("abc", False), ("1,000", False),
-     ("nan", False), ("-1", False)],
+     ("nan", False), ("-1", False), ("1e999", False), ("inf", False), (".5", True)],
 )
 def test_numbers_are_never_coerced(text, ok):
     _value, problem = codebook._check_value(codebook.BY_NAME["revenue_wan"], text.strip())

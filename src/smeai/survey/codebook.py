@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -237,9 +238,8 @@ def _check_value(col: Column, text: str) -> tuple[object, str | None]:
         if allowed is not None and value not in allowed:
             return None, "not_allowed"
     else:  # number
-        if not _NUM.fullmatch(text):
-            return None, "not_number"
-        value = float(text)
+        if not _NUM.fullmatch(text) or not math.isfinite(value := float(text)):
+            return None, "not_number"  # "1e999" is a number too large to be an amount
     if (col.minimum is not None and value < col.minimum) or (col.maximum is not None and value > col.maximum):
         return None, "out_of_range"
     return value, None
