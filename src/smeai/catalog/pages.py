@@ -297,7 +297,8 @@ def delete_offering(offering_id: int, session: DbSession, actor: PageActor) -> R
 def review_workspace(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
     queue = service.list_review_queue(session, actor)
     counts = service.status_counts(session, actor)
-    return render(request, "catalog/review.html", **_ctx(queue=queue, counts=counts))
+    recent = service.list_offerings(session, actor, limit=20)  # reviewers see every state
+    return render(request, "catalog/review.html", **_ctx(queue=queue, counts=counts, recent=recent))
 
 
 @router.post("/catalog/offerings/{offering_id}/review", dependencies=CSRF)
