@@ -8,13 +8,16 @@ benchmark is suppressed: small cells are never shown.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import median, quantiles
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from smeai import taxonomy
+from smeai.assessment import instruments
 from smeai.assessment.instruments import get_instrument
 from smeai.assessment.models import Assessment
 from smeai.assessment.schemas import AssessmentStatus, BenchmarkOut, DistributionBin, SurveyStageOut
@@ -45,12 +48,17 @@ class Peer:
     province: str | None
 
 
-def industry_of(org: Organisation) -> str | None:
-    if org.industry_section == "C" and org.mfg_division:
-        group = taxonomy.load().group_of_division(org.mfg_division)
+def _industry(section: str | None, division: str | None) -> str | None:
+    if section == "C" and division:
+        group = taxonomy.load().group_of_division(division)
         if group:
             return group.code
-    return org.industry_section
+    return section
+
+
+def industry_of(org: Organisation) -> str | None:
+    """The manufacturing group for manufacturers, else the section: the industry peers share."""
+    return _industry(org.industry_section, org.mfg_division)
 
 
 def _criterion_label(kind: str, code: str) -> str:
@@ -62,26 +70,65 @@ def _criterion_label(kind: str, code: str) -> str:
     return _("revenue %(band)s hundred million yuan") % {"band": code}
 
 
-def peers(session: Session, instrument_id: str, version: str) -> list[Peer]:
-    """The latest completed assessment of every enterprise, on versions comparable with `version`."""
+def _comparable_versions(instrument_id: str, version: str) -> list[str]:
+    inst = get_instrument(instrument_id, version)
+    return [v for (iid, v) in instruments.registry() if iid == instrument_id and inst.mapping_from(v) is not None]
+
+
+def _where(instrument_id: str, version: str, criteria: dict[str, str], exclude_org: int | None) -> list[Any]:
+    """SQL conditions for the peers of one ladder step."""
+    clauses: list[Any] = [
+        Assessment.instrument_id == instrument_id, Assessment.status == AssessmentStatus.COMPLETED,
+        Assessment.instrument_version.in_(_comparable_versions(instrument_id, version)),
+        Organisation.kind == OrgKind.ENTERPRISE,
+    ]
+    if exclude_org is not None:
+        clauses.append(Assessment.org_id != exclude_org)
+    industry = criteria.get("industry")
+    if industry in taxonomy.load().groups:
+        divisions = taxonomy.load().groups[industry].extra["divisions"]
+        clauses += [Organisation.industry_section == "C", Organisation.mfg_division.in_(divisions)]  # type: ignore[arg-type]
+    elif industry:
+        clauses.append(Organisation.industry_section == industry)
+    if criteria.get("revenue_band"):
+        clauses.append(Organisation.revenue_band == criteria["revenue_band"])
+    if criteria.get("province"):
+        clauses.append(Organisation.province_code == criteria["province"])
+    return clauses
+
+
+def count_peers(session: Session, instrument_id: str, version: str, criteria: dict[str, str],
+                exclude_org: int | None = None) -> int:
+    return session.scalar(
+        select(func.count(distinct(Assessment.org_id)))
+        .join(Organisation, Organisation.id == Assessment.org_id)
+        .where(*_where(instrument_id, version, criteria, exclude_org))
+    ) or 0
+
+
+def peers(session: Session, instrument_id: str, version: str, criteria: dict[str, str] | None = None,
+          exclude_org: int | None = None) -> list[Peer]:
+    """The latest completed assessment of every enterprise matching `criteria`, on versions comparable
+    with `version`; dimension scores mapped onto that version's dimensions."""
     inst = get_instrument(instrument_id, version)
     rows = session.execute(
-        select(Assessment, Organisation)
+        select(Assessment.org_id, Assessment.instrument_version, Assessment.overall,
+               Assessment.result["dimensions"].label("dimensions"), Organisation.industry_section,
+               Organisation.mfg_division, Organisation.revenue_band, Organisation.province_code)
         .join(Organisation, Organisation.id == Assessment.org_id)
-        .where(Assessment.instrument_id == instrument_id, Assessment.status == AssessmentStatus.COMPLETED,
-               Organisation.kind == OrgKind.ENTERPRISE)
+        .where(*_where(instrument_id, version, criteria or {}, exclude_org))
         .order_by(Assessment.org_id, Assessment.completed_at.desc(), Assessment.id.desc())
-    ).all()
+    ).all()  # only the dimension scores of each stored result: the whole result JSON is 20x larger
     out: dict[int, Peer] = {}
-    for a, org in rows:
-        if a.org_id in out or a.result is None:
+    for r in rows:
+        if r.org_id in out or r.dimensions is None:
             continue
-        mapping = inst.mapping_from(a.instrument_version)
-        if mapping is None:
-            continue
-        dims = {new: a.result["dimensions"][old] for old, new in mapping.items() if old in a.result["dimensions"]}
-        out[a.org_id] = Peer(a.org_id, float(a.overall or 0), dims, industry_of(org), org.revenue_band,
-                             org.province_code)
+        mapping = inst.mapping_from(r.instrument_version) or {}
+        raw = r.dimensions
+        dims = raw if all(k == v for k, v in mapping.items()) else {
+            new: raw[old] for old, new in mapping.items() if old in raw}
+        out[r.org_id] = Peer(r.org_id, float(r.overall or 0), dims,
+                             _industry(r.industry_section, r.mfg_division), r.revenue_band, r.province_code)
     return list(out.values())
 
 
@@ -95,12 +142,13 @@ def _revenue_band(revenue_wan: float | None) -> str | None:
     return "8+"
 
 
-def _widest_group(me: dict[str, str | None], rows: list[dict[str, object]], small_cell_min: int
-                  ) -> tuple[dict[str, str], list[dict[str, object]]] | None:
+def _widest_group(me: dict[str, str | None], rows: list[Any], small_cell_min: int,
+                  get: Callable[[Any, str], object] = getattr) -> tuple[dict[str, str], list[Any]] | None:
+    """The narrowest peer group on the ladder holding at least small_cell_min rows, with its rows."""
     for criteria in LADDER:
         if any(me[c] is None for c in criteria):
             continue
-        group = [r for r in rows if all(r[c] == me[c] for c in criteria)]
+        group = [r for r in rows if all(get(r, c) == me[c] for c in criteria)]
         if len(group) >= small_cell_min:
             return {c: str(me[c]) for c in criteria}, group
     return None
@@ -125,7 +173,7 @@ def survey_stage(session: Session, actor: Actor, me: dict[str, str | None], stag
         rows.append({"industry": group.code if group else r.get("industry_section"),
                      "revenue_band": _revenue_band(r.get("revenue_wan")), "province": r.get("province_code"),
                      "stage": (r.get("ai_stage") or 0) if r.get("ai_status") == 1 else 0})
-    found = _widest_group(me, rows, small_cell_min)
+    found = _widest_group(me, rows, small_cell_min, dict.__getitem__)
     if found is None:
         return None
     chosen, group = found
@@ -148,17 +196,22 @@ def benchmark(session: Session, actor: Actor, assessment_id: int, *, small_cell_
     org = session.get(Organisation, a.org_id)
     me = {"industry": industry_of(org) if org else None, "revenue_band": org.revenue_band if org else None,
           "province": org.province_code if org else None}
-    others = [p for p in peers(session, a.instrument_id, a.instrument_version) if p.org_id != a.org_id]
     surveyed = None
     if result.stage is not None:
         stage_ids = [t.id for t in get_instrument(a.instrument_id, a.instrument_version).stages]
         surveyed = survey_stage(session, actor, me, result.stage.rank, stage_ids, small_cell_min=small_cell_min)
-    found = _widest_group(me, [p.__dict__ for p in others], small_cell_min)
-    if found is None:
+    chosen: dict[str, str] | None = None
+    for criteria in LADDER:  # count in SQL, fetch only the group that is large enough
+        if any(me[c] is None for c in criteria):
+            continue
+        step = {c: str(me[c]) for c in criteria}
+        if count_peers(session, a.instrument_id, a.instrument_version, step, a.org_id) >= small_cell_min:
+            chosen = step
+            break
+    group = peers(session, a.instrument_id, a.instrument_version, chosen, a.org_id) if chosen is not None else []
+    if chosen is None or len(group) < small_cell_min:
         return BenchmarkOut(assessment_id=a.id, instrument=a.instrument_id, peer_group={}, peer_group_label="",
                             peers=0, suppressed=True, overall=result.overall, survey_stage=surveyed)
-    chosen = found[0]
-    group = [p for p in others if all(getattr(p, c) == me[c] for c in chosen)]
     scores = sorted(p.overall for p in group)
     below = sum(1 for s in scores if s < result.overall)
     ties = sum(1 for s in scores if s == result.overall)
