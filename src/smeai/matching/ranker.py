@@ -13,6 +13,8 @@ The order blends, for offerings that pass the hard constraints (`Pool.allowed`):
   price fit      the entry price against the budget (hard limit is twice the budget);
   evidence       published cases for the offering (log-scaled);
   specificity    an offering written for the need's industry before a one-for-everyone offering;
+  directness     a solution before a component to build on (model, dataset, course, compute),
+                 unless the need asks for that kind;
   embedding      where the pool has an Embedder: cosine of need and offering (embedding.py).
 """
 
@@ -39,8 +41,10 @@ WEIGHTS = {
     "price": 0.05,
     "evidence": 0.04,
     "specific": 0.05,
+    "direct": 0.08,
     "embedding": 0.30,  # only when the pool was built with an Embedder
 }
+COMPONENT_KINDS = frozenset({"model", "dataset", "training", "compute"})
 CUE_SHARE = 0.6  # scenario detection: the cue file's share; the rest comes from the pool's vocabulary
 BM25_K1, BM25_B = 1.2, 0.75
 FIELD_REPEAT = {"name": 2, "tags": 2, "scenario_names": 1, "summary": 1, "description": 1}
@@ -286,6 +290,11 @@ class Pool:
             budget = max(float(need.budget_wan), 1e-9)
             over = np.clip((self.price[idx] - budget) / budget, 0.0, 1.0)
             price_fit = 1.0 - over
+        # A component the SME must build on (model API, dataset, course, bare compute) answers a need only
+        # in part, unless the need asks for that kind ("租几张 GPU 卡", "请人讲课").
+        direct = np.ones(len(idx))
+        for k in COMPONENT_KINDS - set(kind_w):
+            direct[kinds == cues.KINDS.index(k)] = 0.0
         evidence = np.minimum(np.log1p(self.cases[idx]) / math.log(6), 1.0)
         specific = np.ones(len(idx))
         if need.industry:
@@ -304,6 +313,7 @@ class Pool:
             "price": price_fit,
             "evidence": evidence,
             "specific": specific,
+            "direct": direct,
         }
 
     def match(self, need: Need, *, top: int = 10, reasons: bool = True) -> list[Match]:
