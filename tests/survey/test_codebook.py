@@ -94,4 +94,4 @@ def test_error_file_lists_every_reason():
 
 def test_text_that_is_not_utf8_is_refused():
     with pytest.raises(codebook.UnreadableFile):
-        codebook.validate_file("序号".encode("gbk"), filename="s.csv")
+        codebook.validate_file("response_id,city\nr1,佛山市\n".encode("gbk"), filename="s.csv")

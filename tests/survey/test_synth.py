@@ -13,7 +13,7 @@ from smeai.survey import analysis, codebook, reference, synth
 from tests.survey.calibration import problems
 
 
-@pytest.mark.parametrize("seed", [0, 1, 7, 42, 2025, 987654])
+@pytest.mark.parametrize("seed", [0, 1, 7, 42, 2025, 987654, -3, 2**40 + 1])
 def test_6000_firms_land_on_the_report_for_any_seed(seed):
     assert problems(reference.compute(synth.generate(6000, seed))) == []
 

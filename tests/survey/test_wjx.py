@@ -185,3 +185,10 @@ def test_synthetic_answers_survive_both_exports():
         got.append(_rows(wjx.to_canonical(wh, wr)))
     assert got[0] == got[1]
     assert len(got[0]["response_id"]) == 200
+
+
+def test_a_gb18030_csv_download_reads_like_the_utf8_one():
+    text = "\n".join(",".join(r) for r in [TEXT, *TEXT_ROWS])
+    utf8 = codebook.read_table(text.encode("utf-8"), filename="wjx.csv")
+    gbk = codebook.read_table(text.encode("gb18030"), filename="wjx.csv")
+    assert (utf8[0], list(utf8[1])) == (gbk[0], list(gbk[1]))

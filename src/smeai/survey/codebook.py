@@ -177,7 +177,14 @@ def read_table(source: Path | bytes, *, filename: str | None = None) -> tuple[li
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UnreadableFile(N_("The file is not UTF-8 text; save it as CSV UTF-8 or .xlsx.")) from exc
+        # questionnaire services' CSV downloads are often GB18030 (what Excel in China writes); accept
+        # those when the header is a questionnaire export, never for the canonical file
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError:
+            text = ""
+        if not re.match(r"^\W*(序号|编号|\d+[、.．])", text):
+            raise UnreadableFile(N_("The file is not UTF-8 text; save it as CSV UTF-8 or .xlsx.")) from exc
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if header is None:

@@ -126,7 +126,7 @@ def _controlled_round(target: np.ndarray, rows: np.ndarray, cols: np.ndarray, ca
 
 def generate(n: int, seed: int) -> pd.DataFrame:
     """N valid, typed rows (the columns of the codebook plus survey_year)."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed % 2**64)  # any integer, negative ones too
     tax = taxonomy.load()
     df = pd.DataFrame({"response_id": [f"S{seed % 100000:05d}-{i + 1:07d}" for i in range(n)]})
 
@@ -417,7 +417,7 @@ def text_rows(df: pd.DataFrame, *, invalid: int = 0, seed: int = 0) -> tuple[lis
     rows = [[_text(v) for v in rec] for rec in df[header].itertuples(index=False, name=None)]
     if not invalid:
         return header, rows
-    rng = np.random.default_rng(seed + 7919)
+    rng = np.random.default_rng((seed + 7919) % 2**64)
     pos = {name: i for i, name in enumerate(header)}
     broken: list[list[str]] = []
     for k in range(invalid):
