@@ -115,3 +115,16 @@ def test_export_is_an_excel_workbook_with_pools_applications_and_ledger(session,
     assert len(wb.sheetnames) == 3
     ledger = list(wb.worksheets[2].iter_rows(values_only=True))
     assert ledger[1][1] == "reserve" and ledger[1][6] == 150000
+
+
+def test_a_failed_keyed_request_can_be_retried_with_the_same_key(session, client_for):
+    ent, op = sb.wuhan_enterprise(session), builders.operator(session)
+    as_ent, as_op = client_for(ent), client_for(op)
+    app_id = _apply(as_ent).json()["id"]
+    url = f"/api/v1/subsidy/applications/{app_id}/approve"
+    first = as_op.post(url, json={}, headers={"Idempotency-Key": "retry-1"})
+    assert (first.status_code, first.json()["error"]) == (409, "missing_documents")  # nothing kept, key included
+    _contract(as_ent, app_id)
+    again = as_op.post(url, json={}, headers={"Idempotency-Key": "retry-1"})
+    assert again.status_code == 200, again.text
+    assert as_op.get("/api/v1/subsidy/audit").json()["ok"] is True

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -36,21 +36,6 @@ from smeai.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 CSRF = [Depends(csrf_protect)]
-
-
-def _page_actor(request: Request, actor: PageActor, session: DbSession) -> Actor:
-    # Work-around for a foundation bug: an error page for a logged-in user renders the header with the User
-    # that the request session has already rolled back (DetachedInstanceError, a 500 instead of a 404).
-    # Detached while loaded, the user survives the rollback.
-    user = getattr(request.state, "user", None)
-    if user is not None and user in session:
-        session.expunge(user)
-    return actor
-
-
-SubsidyActor = Annotated[Actor, Depends(_page_actor)]
-
-
 FIELD_NAMES = set(PurchaseForm.model_fields) | {"programme_code"}
 
 
@@ -103,14 +88,14 @@ def _enterprises(session: DbSession, actor: Actor) -> list[tuple[str, str]]:
 
 
 @router.get("/subsidy/calculator")
-def calculator(request: Request, session: DbSession, actor: SubsidyActor) -> HTMLResponse:
+def calculator(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
     values = dict(request.query_params)
     return render(request, "subsidy/calculator.html", **_ctx(values=values, errors={}, quote=None,
                                                                enterprises=_enterprises(session, actor)))
 
 
 @router.post("/subsidy/calculator", dependencies=CSRF)
-async def calculate(request: Request, session: DbSession, actor: SubsidyActor) -> HTMLResponse:
+async def calculate(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
     values = await _form(request)
     template = "subsidy/_quote.html" if is_htmx(request) else "subsidy/calculator.html"
     enterprises = [] if is_htmx(request) else _enterprises(session, actor)
@@ -127,14 +112,14 @@ async def calculate(request: Request, session: DbSession, actor: SubsidyActor) -
 
 
 @router.get("/subsidy/apply")
-def apply_form(request: Request, actor: SubsidyActor) -> HTMLResponse:
+def apply_form(request: Request, actor: PageActor) -> HTMLResponse:
     actor.require(Permission.SUBSIDY_APPLY)
     values = dict(request.query_params) | {"idempotency_key": uuid.uuid4().hex}
     return render(request, "subsidy/apply.html", **_ctx(values=values, errors={}))
 
 
 @router.post("/subsidy/apply", dependencies=CSRF)
-async def apply(request: Request, session: DbSession, actor: SubsidyActor) -> Response:
+async def apply(request: Request, session: DbSession, actor: PageActor) -> Response:
     values = await _form(request)
     key = values.get("idempotency_key") or None
     try:
@@ -154,7 +139,7 @@ async def apply(request: Request, session: DbSession, actor: SubsidyActor) -> Re
 
 
 @router.get("/subsidy/applications")
-def applications(request: Request, session: DbSession, actor: SubsidyActor,
+def applications(request: Request, session: DbSession, actor: PageActor,
                  state: ApplicationState | None = None) -> HTMLResponse:
     rows = service.list_applications(session, actor, state=state)
     template = "subsidy/_rows.html" if is_htmx(request) else "subsidy/applications.html"
@@ -169,7 +154,7 @@ def _org_names(session: DbSession, rows: list) -> dict[int, str]:
     return {o.id: o.name for o in session.query(Organisation).filter(Organisation.id.in_(ids))} if ids else {}
 
 
-def _application_page(request: Request, session: DbSession, actor: SubsidyActor, application_id: int,
+def _application_page(request: Request, session: DbSession, actor: PageActor, application_id: int,
                       status: int = 200, **extra: Any) -> HTMLResponse:
     app = service.get_application(session, actor, application_id)
     p = service.get_programme(app.programme_code)
@@ -186,7 +171,7 @@ def _application_page(request: Request, session: DbSession, actor: SubsidyActor,
 
 
 @router.get("/subsidy/applications/{application_id}")
-def application(application_id: int, request: Request, session: DbSession, actor: SubsidyActor,
+def application(application_id: int, request: Request, session: DbSession, actor: PageActor,
                 done: str | None = None) -> HTMLResponse:
     messages = [("ok", _(labels.DONE[done]))] if done in labels.DONE else []
     return _application_page(request, session, actor, application_id, messages=messages)
@@ -226,7 +211,7 @@ def _required(form: dict[str, Any], name: str) -> str:
 
 
 @router.post("/subsidy/applications/{application_id}/documents", dependencies=CSRF)
-async def upload(application_id: int, request: Request, session: DbSession, actor: SubsidyActor) -> Response:
+async def upload(application_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
     settings = request.app.state.settings
     form = await request.form()
     file = form.get("file")
@@ -250,7 +235,7 @@ class _KindForm(BaseModel):
 
 
 @router.post("/subsidy/applications/{application_id}/{action}", dependencies=CSRF)
-async def act(application_id: int, action: str, request: Request, session: DbSession, actor: SubsidyActor) -> Response:
+async def act(application_id: int, action: str, request: Request, session: DbSession, actor: PageActor) -> Response:
     if action not in ACTIONS:
         return _application_page(request, session, actor, application_id, 404)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
@@ -270,7 +255,7 @@ async def act(application_id: int, action: str, request: Request, session: DbSes
 
 @router.get("/subsidy/applications/{application_id}/documents/{document_id}")
 def download(application_id: int, document_id: int, request: Request, session: DbSession,
-             actor: SubsidyActor) -> Response:
+             actor: PageActor) -> Response:
     doc, body = documents.read_document(session, actor, application_id, document_id, request.app.state.settings.var_dir)
     ext = doc.stored_name.rsplit(".", 1)[-1]
     return Response(body, media_type=doc.content_type,
@@ -278,7 +263,7 @@ def download(application_id: int, document_id: int, request: Request, session: D
 
 
 @router.get("/subsidy/dashboard")
-def dashboard_page(request: Request, session: DbSession, actor: SubsidyActor) -> HTMLResponse:
+def dashboard_page(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
     board = dashboard.build(session, actor)
     chart = {
         "days": [b["day"] for b in board.burn],
@@ -293,7 +278,7 @@ def dashboard_page(request: Request, session: DbSession, actor: SubsidyActor) ->
 
 
 @router.get("/subsidy/export.xlsx")
-def export(session: DbSession, actor: SubsidyActor) -> Response:
+def export(session: DbSession, actor: PageActor) -> Response:
     return Response(dashboard.export_xlsx(session, actor),
                     media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": "attachment; filename=subsidy.xlsx"})

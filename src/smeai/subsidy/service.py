@@ -88,6 +88,12 @@ class MissingDocuments(Conflict):
     code = "missing_documents"
 
 
+class IdempotencyKeyInFlight(Conflict):
+    """A request with the same Idempotency-Key was running at the same moment; retrying gets its answer."""
+
+    code = "idempotency_key_in_flight"
+
+
 class IdempotencyKeyReused(Conflict):
     """An Idempotency-Key was sent again with a different request."""
 
@@ -498,12 +504,11 @@ def expire_applications(session: Session, actor: Actor, *, today: date | None = 
     for app in due:
         held = app.approved_fen or 0
         try:
-            with session.begin_nested():
-                _transition(session, app, actor, "expire", {S.APPROVED}, S.EXPIRED)
-                ledger.release(session, get_programme(app.programme_code), app, held, actor.user_id)
-                _release_locks(session, app)
-        except WrongState:
-            continue  # withdrawn or redeemed meanwhile
+            _transition(session, app, actor, "expire", {S.APPROVED}, S.EXPIRED)
+        except WrongState:  # withdrawn or redeemed meanwhile; the conditional UPDATE changed nothing
+            continue
+        ledger.release(session, get_programme(app.programme_code), app, held, actor.user_id)
+        _release_locks(session, app)
         expired.append(app)
     return expired
 
@@ -537,23 +542,25 @@ def fingerprint(*parts: object) -> str:
 def claim_idempotency_key(session: Session, actor: Actor, key: str | None, print_: str) -> dict | None:
     """The stored answer of an earlier request with KEY, or None once KEY is claimed for this request.
 
-    The key row is written first in the request's transaction: a concurrent retry waits on it (PostgreSQL's
-    unique index, SQLite's write lock) and then sees the committed answer, so a retry never acts twice.
+    The key row is written first in the request's transaction and commits (or rolls back) with the
+    request's own work: a request that failed leaves no key, so its retry runs afresh. A concurrent twin
+    waits on the row (PostgreSQL's unique index, SQLite's write lock) and is then refused; its retry gets the
+    stored answer. No SAVEPOINT here: with pysqlite an outermost SAVEPOINT would commit on release.
     """
     if key is None:
         return None
-    user = actor.user_id or 0
-    try:
-        with session.begin_nested():
-            session.add(IdempotencyKey(user_id=user, key=key[:100], fingerprint=print_))
-            session.flush()
-        return None
-    except IntegrityError:
-        row = session.scalar(select(IdempotencyKey).where(IdempotencyKey.user_id == user,
-                                                          IdempotencyKey.key == key[:100]))
-        if row is None or row.fingerprint != print_ or row.response is None:
-            raise IdempotencyKeyReused(N_("This idempotency key was used for a different request.")) from None
+    user, key = actor.user_id or 0, key[:100]
+    row = session.scalar(select(IdempotencyKey).where(IdempotencyKey.user_id == user, IdempotencyKey.key == key))
+    if row is not None:
+        if row.fingerprint != print_ or row.response is None:
+            raise IdempotencyKeyReused(N_("This idempotency key was used for a different request."))
         return row.response
+    session.add(IdempotencyKey(user_id=user, key=key, fingerprint=print_))
+    try:
+        session.flush()
+    except IntegrityError:
+        raise IdempotencyKeyInFlight(N_("A request with this idempotency key is in progress; retry it.")) from None
+    return None
 
 
 def remember_response(session: Session, actor: Actor, key: str | None, response: BaseModel) -> None:
