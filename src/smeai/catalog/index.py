@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -227,18 +228,24 @@ class PoolIndex:
         )
 
 
+@lru_cache(maxsize=20_000)
+def _shared_tokens(value: str) -> tuple[str, ...]:
+    """Tokens of strings many offerings share (provider names, scenario names, kind words, tag sets)."""
+    return tuple(text.tokens(value))
+
+
 def offering_tokens(row: dict[str, Any]) -> list[str]:
     """Weighted tokens: the name counts three times, tags and provider twice, the rest once."""
     tax = taxonomy.load()
     scenario_names = " ".join(tax.scenarios[s].zh for s in row["scenarios"] if s in tax.scenarios)
     return (
         text.tokens(row["name"]) * 3
-        + text.tokens(" ".join(row["tags"])) * 2
-        + text.tokens(row["provider_name"]) * 2
+        + list(_shared_tokens(" ".join(row["tags"]))) * 2
+        + list(_shared_tokens(row["provider_name"])) * 2
         + text.tokens(row["summary"])
         + text.tokens(row["description"] or "")
-        + text.tokens(scenario_names)
-        + text.tokens(KIND_WORDS.get(row["kind"], ""))
+        + list(_shared_tokens(scenario_names))
+        + list(_shared_tokens(KIND_WORDS.get(row["kind"], "")))
     )
 
 
