@@ -16,7 +16,7 @@ def _work(url: str, var_dir: str, role: str, items: list[dict[str, Any]], barrie
     from smeai.domains import import_all_models
     from smeai.subsidy import documents, service
     from smeai.subsidy.programmes import DocKind
-    from smeai.subsidy.schemas import ApplicationIn
+    from smeai.subsidy.schemas import ApplicationIn, ApplicationOut
 
     import_all_models()
     get_engine(url).dispose(close=False)  # a fresh pool of this process's own
@@ -37,7 +37,15 @@ def _work(url: str, var_dir: str, role: str, items: list[dict[str, Any]], barrie
             else:
                 actor = Actor(user_id=item["user_id"], org_id=item["org_id"], org_kind=OrgKind.CENTRE,
                               roles=frozenset({Role.OPERATOR}))
-                service.approve_application(session, actor, item["application_id"])
+                key = item.get("key")  # some pairs retry under one Idempotency-Key, as a client would
+                stored = service.claim_idempotency_key(session, actor, key,
+                                                       service.fingerprint("approve", item["application_id"]))
+                if stored is not None:
+                    session.rollback()
+                    out.append(("approve", item["application_id"], "replayed"))
+                    continue
+                app = service.approve_application(session, actor, item["application_id"])
+                service.remember_response(session, actor, key, ApplicationOut.model_validate(app))
                 session.commit()
                 out.append(("approve", item["application_id"], "ok"))
         except SmeaiError as exc:  # a definite, expected answer: budget, cap, state, duplicate

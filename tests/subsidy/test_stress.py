@@ -33,7 +33,8 @@ WORKERS = 6
 ORGS = 12
 APPS_PER_ORG = 8  # 104 applications (8 filed twice), then 192 approvals (each application raced by two workers)
 BUDGET = 180 * WAN  # less than 12 enterprises × 20 万 cap: the pool binds as well as the per-enterprise cap
-DEFINITE = {"ok", "budget_exhausted", "cap_reached", "wrong_state", "already_claimed"}
+DEFINITE = {"ok", "budget_exhausted", "cap_reached", "wrong_state", "already_claimed", "replayed",
+            "idempotency_key_in_flight"}
 
 
 def _chunks(items: list, n: int) -> list[list]:
@@ -63,15 +64,18 @@ def test_concurrent_applications_and_approvals_never_pass_a_cap(session, db_url,
     assert Counter(a[2] for a in answers)["already_claimed"] == 8
     app_ids = [a[1] for a in answers if a[2] == "ok"]
 
-    # phase 2: every application approved by two processes at once
-    approvals = [{"user_id": op.user_id, "org_id": op.org_id, "application_id": i} for i in app_ids for _ in (0, 1)]
+    # phase 2: every application approved by two processes at once; for every other one, the two are the same
+    # request retried under one Idempotency-Key
+    base = {"user_id": op.user_id, "org_id": op.org_id}
+    approvals = [base | {"application_id": i} | ({"key": f"k-{i}"} if i % 2 else {}) for i in app_ids for _ in (0, 1)]
     answers = run_workers(db_url, tmp_path, "approve", _chunks(approvals, WORKERS))
     assert len(answers) == len(approvals)
     assert {a[2] for a in answers} <= DEFINITE, [a for a in answers if a[2] not in DEFINITE][:5]
     outcome = Counter(a[2] for a in answers)
     assert outcome["budget_exhausted"] and outcome["cap_reached"] and outcome["wrong_state"], outcome
     approved_per_app = Counter(a[1] for a in answers if a[2] == "ok")
-    assert max(approved_per_app.values()) == 1  # never approved twice
+    assert max(approved_per_app.values()) == 1  # never approved twice, keyed or not
+    assert {a[1] for a in answers if a[2] == "replayed"} <= set(approved_per_app)  # a replay is of a success
 
     session.expire_all()
     apps = session.scalars(select(Application)).all()
