@@ -192,3 +192,89 @@ def test_a_gb18030_csv_download_reads_like_the_utf8_one():
     utf8 = codebook.read_table(text.encode("utf-8"), filename="wjx.csv")
     gbk = codebook.read_table(text.encode("gb18030"), filename="wjx.csv")
     assert (utf8[0], list(utf8[1])) == (gbk[0], list(gbk[1]))
+
+
+def test_a_tencent_export_maps_onto_the_same_answers():
+    links = ["研发设计", "生产制造", "供应链", "营销销售", "售后服务", "经营管理"]
+    q12 = "12.贵企业在哪些业务环节应用了AI"
+    header = [
+        "编号",
+        "开始答题时间",
+        "结束答题时间",
+        "答题时长",
+        "1.贵企业所在省份（自治区、直辖市）",
+        "3.贵企业所在城市是否为中小企业数字化转型试点城市",
+        "4.贵企业所属国民经济行业门类",
+        "5.贵企业所属制造业行业大类（仅制造业企业填写）",
+        "6.贵企业成立年份",
+        "8.贵企业近三年年均营业收入（万元）",
+        "9.贵企业在生产经营中应用人工智能（AI）的情况",
+        "10.近三年贵企业年均AI技术应用资金投入（万元）",
+        "11.贵企业AI应用所处阶段",
+        *(f"{q12}:{o}" for o in links),
+        "12.贵企业在哪些业务环节应用了AI:区块链",
+    ]
+    t = ["2016-12-17 14:20:00", "2016-12-17 14:22:55", "175"]
+    rows = [
+        [
+            "1",
+            *t,
+            "广东省",
+            "是，第一批（2023年）",
+            "制造业",
+            "通用设备制造业",
+            "2010",
+            "15000",
+            "已在生产经营中应用AI",
+            "300",
+            "部分业务试点",
+            "研发设计",
+            "生产制造",
+            "",
+            "",
+            "",
+            "经营管理",
+            "",
+        ],
+        [
+            "2",
+            *t,
+            "江苏省",
+            "否",
+            "建筑业",
+            "",
+            "2001",
+            "800",
+            "尚未应用，暂无计划",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+    ]
+    tencent = wjx.to_canonical(header, rows)
+    assert tencent.layout == "tencent"
+    assert tencent.unmapped == ["12.贵企业在哪些业务环节应用了AI:区块链"]
+    got = _rows(tencent)
+    want = _rows(wjx.to_canonical(TEXT, TEXT_ROWS))
+    for column in (
+        "response_id",
+        "submitted_at",
+        "province_code",
+        "pilot_batch",
+        "industry_section",
+        "mfg_division",
+        "founded_year",
+        "revenue_wan",
+        "ai_status",
+        "ai_investment_wan",
+        "ai_stage",
+    ):
+        assert got[column] == want[column], column
+    assert [got[c][0] for c in codebook.LINK_COLUMNS] == [1, 1, 0, 0, 0, 1]
+    assert [got[c][1] for c in codebook.LINK_COLUMNS] == [0] * 6  # not asked and not chosen look alike here

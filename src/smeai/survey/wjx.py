@@ -9,6 +9,7 @@ Both downloads of the same answers map to the same rows:
 Metadata columns (序号, 提交答卷时间, 所用时间, 来源, 来源详情, 来自IP, 总分) are known; 序号 becomes
 response_id and 提交答卷时间 submitted_at. Every header and every answer the mapping cannot place
 is reported (headers as `unmapped`, answers as row reasons with rule `unmapped_option`), never guessed.
+腾讯问卷 exports (`N.题干`, per-option `N.题干:选项` columns, non-empty = chosen, 编号) map the same way.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from smeai.survey.codebook import Reason
 
 DATA = Path(__file__).parent / "data"
 METADATA = ("序号", "提交答卷时间", "所用时间", "来源", "来源详情", "来自IP", "总分")
+TENCENT_METADATA = ("编号", "开始答题时间", "结束答题时间", "答题时长")  # 腾讯问卷
 NOT_ASKED = ("-2", "-3", "(跳过)", "（跳过）")
 SEP = "┋"
 
@@ -37,6 +39,7 @@ _TYPE_SUFFIX = re.compile(
     r"[(（【]\s*(?:单选题|多选题|填空题|多项填空题|下拉框|[^()（）【】]*必答[^()（）【】]*)\s*[)）】]\s*$"
 )
 _OTHER_TEXT = re.compile(r"〖.*〗$")
+_TENCENT_OPTION = re.compile(r"^(\d+)[.．](.+?)[:：](.+)$")  # 腾讯问卷: `N.题干:选项`, non-empty = chosen
 
 
 class Option(BaseModel):
@@ -94,7 +97,8 @@ def _title(text: str) -> str:
 
 
 def looks_like_wjx(header: list[str]) -> bool:
-    return "序号" in header or any(_QUESTION.match(h) for h in header)
+    """A 问卷星 (or 腾讯问卷) export rather than the canonical file."""
+    return "序号" in header or "编号" in header or any(_QUESTION.match(h) for h in header)
 
 
 @dataclass
@@ -118,9 +122,25 @@ def to_canonical(header: list[str], rows: list[list[str]], questionnaire: Questi
     slots: dict[int, _Slot] = {}
     unmapped: list[str] = []
     coded = False
+    tencent = "编号" in header and "序号" not in header
     for i, h in enumerate(header):
         name = h.strip()
-        if name in METADATA:
+        if name in METADATA or (tencent and name in TENCENT_METADATA):
+            continue
+        per_option = _TENCENT_OPTION.match(name) if tencent else None
+        if per_option:
+            question = by_no.get(int(per_option.group(1)))
+            text = _norm(per_option.group(3))
+            if question is None or question.kind != "multi" or _title(per_option.group(2)) != _norm(question.title):
+                unmapped.append(name)
+                continue
+            if question.other and text.startswith(_norm(question.other)):
+                continue
+            option = next((o for o in question.resolved_options() if _norm(o.text) == text), None)
+            if option is None:
+                unmapped.append(name)
+            else:
+                slots[i] = _Slot(question, option)
             continue
         opt = _OPTION.match(name)
         if opt:
@@ -144,7 +164,9 @@ def to_canonical(header: list[str], rows: list[list[str]], questionnaire: Questi
             unmapped.append(name)
             continue
         slots[i] = _Slot(question)
-    if not coded and any(s.question.kind == "multi" and s.option is None for s in slots.values()):
+    if tencent:
+        layout = "tencent"
+    elif not coded and any(s.question.kind == "multi" and s.option is None for s in slots.values()):
         layout = "wjx_text"
     elif coded:
         layout = "wjx_coded"
@@ -156,8 +178,10 @@ def to_canonical(header: list[str], rows: list[list[str]], questionnaire: Questi
         cols = [slot.option.column] if slot.option is not None else slot.question.columns()
         out_cols += [c for c in cols if c and c not in out_cols]
     pos = {c: j for j, c in enumerate(out_cols)}
-    idx_id = header.index("序号") if "序号" in header else None
-    idx_time = header.index("提交答卷时间") if "提交答卷时间" in header else None
+    id_col = "编号" if tencent else "序号"
+    time_col = next((c for c in ("提交答卷时间", "结束答题时间", "开始答题时间") if c in header), None)
+    idx_id = header.index(id_col) if id_col in header else None
+    idx_time = header.index(time_col) if time_col else None
     result = Converted(header=out_cols, rows=[], layout=layout, unmapped=unmapped)
     for r_i, cells in enumerate(rows):
         row_no = r_i + 2
@@ -197,8 +221,8 @@ def _fill(out: list[str], pos: dict[str, int], slot: _Slot, raw: str, layout: st
     question = slot.question
     if value in NOT_ASKED:
         return  # not asked: every column of the question stays empty
-    if slot.option is not None:  # coded multi-choice column: 0/1 as is
-        out[pos[slot.option.column]] = value  # type: ignore[index]
+    if slot.option is not None:  # one column per option: 0/1 as is (问卷星), non-empty = chosen (腾讯问卷)
+        out[pos[slot.option.column]] = ("1" if value else "0") if layout == "tencent" else value  # type: ignore[index]
         return
     if question.kind in ("number", "text"):
         out[pos[question.column]] = value  # type: ignore[index]
@@ -207,7 +231,7 @@ def _fill(out: list[str], pos: dict[str, int], slot: _Slot, raw: str, layout: st
     if question.kind == "single":
         if value == "":
             return
-        if layout == "wjx_coded":
+        if layout == "wjx_coded":  # the option's number; the other layouts hold its text
             option = options[int(value) - 1] if value.isdigit() and 1 <= int(value) <= len(options) else None
         else:
             option = next((o for o in options if _norm(o.text) == _norm(value)), None)
