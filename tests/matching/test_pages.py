@@ -72,3 +72,34 @@ def test_the_menu_quotes_the_huadu_plan(session, page_client_for):
     assert r.status_code == 200
     cells = [td.text for td in BeautifulSoup(r.text, "html.parser").select("#plan td")]
     assert cells[:3] == ["第 1 年", "100%", "0 元"]
+
+
+def test_a_need_is_edited_and_closed_from_its_page(session, page_client_for):
+    firm = builders.enterprise(session, profile=PROFILE)
+    web = page_client_for(firm)
+    r = web.post(
+        "/matching/needs/new",
+        data={"csrf_token": web.csrf, "title": "排产", "text": "订单多了车间乱套，交期老拖"},
+        follow_redirects=True,
+    )
+    need_id = int(str(r.url).rsplit("/", 1)[1])
+    bad = web.post(
+        f"/matching/needs/{need_id}/edit",
+        data={"csrf_token": web.csrf, "title": "排产", "text": "x", "budget_wan": "很多"},
+    )
+    assert (
+        bad.status_code == 422
+        and "has-error" in BeautifulSoup(bad.text, "html.parser").select_one(".field:has(#f-budget_wan)")["class"]
+    )
+    web.post(
+        f"/matching/needs/{need_id}/edit",
+        data={"csrf_token": web.csrf, "title": "排产", "budget_wan": "12", "text": "仓库货位乱，拣货找不到货"},
+    )
+    from smeai.matching import service
+
+    need = service.get_need(session, firm, need_id)
+    session.refresh(need)
+    assert (need.budget_fen, need.scenarios[0]) == (12_000_000, "warehouse_layout")  # re-detected
+    web.post(f"/matching/needs/{need_id}/status", data={"csrf_token": web.csrf, "status": "closed"})
+    session.refresh(need)
+    assert need.status == "closed"

@@ -18,6 +18,7 @@ from smeai.matching.schemas import (
     PIPELINE,
     ChallengeIn,
     NeedIn,
+    NeedStatus,
     OutcomeIn,
     PackageIn,
     ProposalIn,
@@ -81,6 +82,22 @@ def _form_values(form) -> dict[str, object]:  # type: ignore[no-untyped-def]
     return values
 
 
+def _need_data(values: dict[str, object]) -> dict[str, object]:
+    """The need form as NeedIn reads it: the budget typed in 万元 becomes fen."""
+    data = dict(values)
+    budget = str(data.pop("budget_wan", "") or "").strip()
+    if budget:
+        try:
+            data["budget_fen"] = round(float(budget) * 1_000_000)
+        except ValueError:
+            data["budget_fen"] = "x"  # reported as a field error
+    return data
+
+
+def _form_errors(exc: Invalid) -> dict[str, str]:
+    return {("budget_wan" if k == "budget_fen" else k): v for k, v in exc.fields.items()}
+
+
 # --- landing ----------------------------------------------------------------------------------
 
 
@@ -123,14 +140,8 @@ def _enterprises(session, actor) -> list[tuple[int, str]]:  # type: ignore[no-un
 @router.post("/matching/needs/new", dependencies=CSRF)
 async def create_need(request: Request, session: DbSession, actor: PageActor) -> Response:
     values = _form_values(await request.form())
-    data = dict(values)
-    if data.get("budget_wan"):
-        try:
-            data["budget_fen"] = round(float(str(data.pop("budget_wan"))) * 1_000_000)
-        except ValueError:
-            data["budget_fen"] = "x"  # reported as a field error
     try:
-        need = service.create_need(session, actor, parse_form(NeedIn, data))
+        need = service.create_need(session, actor, parse_form(NeedIn, _need_data(values)))
     except Invalid as exc:
         session.rollback()
         return _page(
@@ -138,7 +149,7 @@ async def create_need(request: Request, session: DbSession, actor: PageActor) ->
             "matching/need_form.html",
             422,
             values=values,
-            errors=exc.fields,
+            errors=_form_errors(exc),
             messages=[("error", _(exc.message))],
             enterprises=_enterprises(session, actor),
         )
@@ -160,6 +171,49 @@ def need_page(need_id: int, request: Request, session: DbSession, actor: PageAct
         engagements=rows,
         can_write=actor.can(Permission.NEED_WRITE_OWN) or actor.can(Permission.NEED_WRITE_ANY),
     )
+
+
+@router.get("/matching/needs/{need_id}/edit")
+def edit_need_form(need_id: int, request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+    need = service.writable_need(session, actor, need_id)
+    values = {
+        "title": need.title,
+        "text": need.text,
+        "urgency": need.urgency,
+        "deployment": need.deployment,
+        "budget_wan": None if need.budget_fen is None else f"{need.budget_fen / 1_000_000:g}",
+    }
+    return _page(request, "matching/need_form.html", values=values, errors={}, action=f"/matching/needs/{need_id}/edit")
+
+
+@router.post("/matching/needs/{need_id}/edit", dependencies=CSRF)
+async def edit_need(need_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
+    values = _form_values(await request.form())
+    need = service.writable_need(session, actor, need_id)
+    data = _need_data(values) | {"scenarios": need.scenarios if need.scenarios_confirmed else None}
+    try:
+        service.update_need(session, actor, need_id, parse_form(NeedIn, data))
+    except Invalid as exc:
+        session.rollback()
+        return _page(
+            request,
+            "matching/need_form.html",
+            422,
+            values=values,
+            errors=_form_errors(exc),
+            messages=[("error", _(exc.message))],
+            action=f"/matching/needs/{need_id}/edit",
+        )
+    session.commit()
+    return RedirectResponse(f"/matching/needs/{need_id}", status_code=303)
+
+
+@router.post("/matching/needs/{need_id}/status", dependencies=CSRF)
+async def need_status(need_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
+    form = await request.form()
+    service.set_need_status(session, actor, need_id, NeedStatus(str(form.get("status"))))
+    session.commit()
+    return RedirectResponse(f"/matching/needs/{need_id}", status_code=303)
 
 
 @router.post("/matching/needs/{need_id}/scenarios", dependencies=CSRF)
@@ -293,7 +347,7 @@ async def publish(request: Request, session: DbSession, actor: PageActor) -> Res
             challenges=challenges.list_challenges(session, actor),
             can_publish=True,
             values=values,
-            errors=exc.fields,
+            errors=_form_errors(exc),
             messages=[("error", _(exc.message))],
         )
     session.commit()
