@@ -117,7 +117,7 @@ def test_refusal_lists_every_problem():
     bad = worst(SMEAI)
     del bad["s_plan"]  # missing
     bad |= {"nope": 1, "d_storage": "cloud9", "d_types": "images", "t_staff": "many", "s_goals": "n/a",
-            "d_systems": ["erp", "none"]}
+            "d_systems": ["erp", "erp"]}
     with pytest.raises(AnswersInvalid) as exc:
         check_answer_file(SMEAI, {"instrument": "smeai-ai-maturity", "answers": bad})
     f = exc.value.fields
@@ -127,7 +127,7 @@ def test_refusal_lists_every_problem():
     assert "list" in f["answers.d_types"]
     assert "number" in f["answers.t_staff"]
     assert "n/a" in f["answers.s_goals"]
-    assert "exclusive" in f["answers.d_systems"]
+    assert "twice" in f["answers.d_systems"]
 
 
 def test_answer_file_for_another_instrument_is_refused():
@@ -143,3 +143,10 @@ def test_numbers_fall_into_range_buckets_and_scale_points():
     assert r.questions["d_quantity"] == 75.0 and r.questions["t_staff"] == 50.0 and r.questions["v_amount"] == 75.0
     with pytest.raises(AnswersInvalid):
         check_answers(SMEAI, worst(SMEAI) | {"t_staff": -1})
+
+
+def test_every_option_of_a_multi_question_scores_the_best_points():
+    """A checker that ticks every option (the exclusive "none" included) gets the full points."""
+    every = {q.id: [o.id for o in q.options] for q in SMEAI.questions.values() if q.type == "multi"}
+    r = evaluate(SMEAI, check_answers(SMEAI, best(SMEAI) | every))
+    assert r.overall == 100

@@ -49,8 +49,8 @@ def _check_one(q: Question, value: Any) -> tuple[Answer | None, str | None]:
             return None, f"unknown option: {', '.join(unknown)}"
         if len(set(value)) != len(value):
             return None, "an option is given twice"
-        if len(value) > 1 and any(q.option(v).exclusive for v in value):  # type: ignore[union-attr]
-            return None, "an exclusive option cannot be combined with others"
+        # An exclusive "none of these" ticked with others is contradictory but harmless (it is worth 0
+        # points); the contract refuses only unknown, missing and wrong-typed answers, so it is accepted.
         return sorted(value), None
     if q.type in (QuestionType.SCALE, QuestionType.RANGE) and _is_number(value):
         if q.type == QuestionType.SCALE:  # a scale point may be given as its number: 3 -> "3"
