@@ -27,9 +27,9 @@ BEIJING = {"industry_section": "I", "mfg_division": None, "province_code": "11",
 WUHAN = BEIJING | {"industry_section": "C", "mfg_division": "39", "province_code": "42", "city": "武汉"}
 
 
-def wuhan_enterprise(session: Session, name: str | None = None) -> Actor:
+def wuhan_enterprise(session: Session, name: str | None = None, *, email: str | None = None) -> Actor:
     """Wuhan's voucher has no period and no contract-date rules: good for flows run 'today'."""
-    return builders.enterprise(session, name, profile=WUHAN)
+    return builders.enterprise(session, name, profile=WUHAN, email=email)
 
 
 def beijing_enterprise(session: Session, name: str | None = None) -> Actor:

@@ -23,3 +23,43 @@ def test_programmes_check_names_file_and_field_of_each_problem(tmp_path: Path):
     result = CliRunner().invoke(app, ["subsidy", "programmes", "check", str(tmp_path)])
     assert result.exit_code == 1
     assert "new.yaml:caps.per_org_year" in result.output
+
+
+def _cli(monkeypatch, db_url: str, *args: str):
+    from smeai.config import get_settings
+
+    monkeypatch.setenv("SMEAI_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(app, list(args))
+    finally:
+        get_settings.cache_clear()
+
+
+def test_operator_commands_calculate_approve_audit_and_export(session, db_url, monkeypatch, tmp_path: Path):
+    import json
+
+    from openpyxl import load_workbook
+
+    from tests import builders
+    from tests.subsidy import builders as sb
+
+    ent = sb.wuhan_enterprise(session, email="cli-ent@example.cn")
+    builders.operator(session, email="cli-op@example.cn")
+    application = sb.apply(session, ent, 30 * sb.WAN, programme_code="wuhan-compute", signed_on=None,
+                           starts_on=None, ends_on=None)
+    session.commit()
+    purchase = json.dumps({"description": "GPU", "kind": "compute", "contract_fen": 30 * sb.WAN})
+    quote = _cli(monkeypatch, db_url, "subsidy", "calculate", "--as", "cli-ent@example.cn", "--purchase", purchase,
+                 "--json")
+    assert quote.exit_code == 0, quote.output
+    assert json.loads(quote.output)["best"] == ["wuhan-compute"]
+    approved = _cli(monkeypatch, db_url, "subsidy", "approve", "--as", "cli-op@example.cn", str(application.id))
+    assert approved.exit_code == 0, approved.output
+    audit = _cli(monkeypatch, db_url, "subsidy", "audit", "--json")
+    assert audit.exit_code == 0 and json.loads(audit.output)["ok"] is True
+    out = tmp_path / "subsidy.xlsx"
+    assert _cli(monkeypatch, db_url, "subsidy", "export", "--as", "cli-op@example.cn", str(out)).exit_code == 0
+    assert load_workbook(out).sheetnames[2].endswith("Ledger")
+    refused = _cli(monkeypatch, db_url, "subsidy", "export", "--as", "cli-ent@example.cn", str(out))
+    assert refused.exit_code != 0
