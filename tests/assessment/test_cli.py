@@ -30,6 +30,7 @@ def test_instrument_prints_questions_with_types_and_points():
     data = _json(["assess", "instrument", "smeai-ai-maturity", "--json"])
     assert data["id"] == "smeai-ai-maturity" and data["version"] == "2026.1"
     questions = [q for d in data["dimensions"] for q in d["questions"]]
+    assert data["questions"] == questions  # also flat
     assert len(questions) == len(instruments.get_instrument("smeai-ai-maturity").questions)
     for q in questions:
         assert {"id", "dimension", "type", "not_applicable"} <= set(q)

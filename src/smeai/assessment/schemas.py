@@ -32,6 +32,7 @@ def instrument_json(inst: Instrument) -> dict[str, Any]:
                     q.pop(key, None)
             if q["type"] == "number":
                 q.pop("options", None)
+    data["questions"] = [q for dim in data["dimensions"] for q in dim["questions"]]  # flat, for tools
     return data
 
 
