@@ -93,3 +93,35 @@ def test_workspaces_need_the_right_role(session, page_client_for):
 
 def _soup_any(r) -> BeautifulSoup:
     return BeautifulSoup(r.text, "html.parser")
+
+
+def test_provider_edits_a_published_listing_and_it_goes_back_to_review(session, page_client_for):
+    provider, op = builders.provider(session), builders.operator(session)
+    offering = cb.published(session, provider, op, name="能耗管家", voucher_eligible=["huadu-tiered"])
+    session.commit()
+    browser = page_client_for(provider)
+    form = _soup(browser.get(f"/catalog/offerings/{offering.id}/edit"))
+    assert form.select_one("#f-name")["value"] == "能耗管家"
+    assert form.select_one("input[name=scenarios][value=quality_inspection]").has_attr("checked")
+    data = {
+        "csrf_token": browser.csrf,
+        "name": "能耗管家 2.0",
+        "kind": "saas",
+        "summary": "按工序统计水电气消耗。",
+        "industries": ["C"],
+        "scenarios": ["energy_management"],
+        "deployment": ["saas"],
+        "regions": ["*"],
+        "pricing_model": "subscription",
+        "entry_price_wan": "2.5",
+        "voucher_eligible": ["huadu-tiered"],
+        "action": "save",
+    }
+    r = browser.post(f"/catalog/offerings/{offering.id}/edit", data=data, follow_redirects=False)
+    assert r.status_code == 303
+    session.expire_all()
+    from smeai.catalog import service
+
+    edited = service.get_offering(session, provider, offering.id)
+    assert (edited.name, edited.status, edited.entry_price_wan) == ("能耗管家 2.0", "submitted", 2.5)
+    assert edited.voucher_eligible == ["huadu-tiered"]
