@@ -56,9 +56,10 @@ def list_needs(session: DbSession, actor: CurrentActor, status: NeedStatus | Non
     return [NeedOut.model_validate(n) for n in service.list_needs(session, actor, status=status)]
 
 
-@router.post("/needs", status_code=201, summary="Describe a need; structure is detected from text and profile")
+@router.post("/needs", status_code=201, summary="Describe a need; structure detected, top matches recommended")
 def create_need(data: NeedIn, session: DbSession, actor: CurrentActor) -> NeedOut:
     need = service.create_need(session, actor, data)
+    engagements.recommend(session, actor, need.id)  # the funnel's first stage
     session.commit()
     return NeedOut.model_validate(need)
 

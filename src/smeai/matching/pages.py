@@ -142,6 +142,7 @@ async def create_need(request: Request, session: DbSession, actor: PageActor) ->
     values = _form_values(await request.form())
     try:
         need = service.create_need(session, actor, parse_form(NeedIn, _need_data(values)))
+        engagements.recommend(session, actor, need.id)  # the funnel's first stage, with the reasons shown
     except Invalid as exc:
         session.rollback()
         return _page(
