@@ -118,3 +118,21 @@ def test_an_operator_calculates_for_an_enterprise(session, page_client_for):
     assert BeautifulSoup(r.text, "html.parser").select_one(".qrow.best")["data-code"] == "wuhan-compute"
     e = page_client_for(ent)
     assert not BeautifulSoup(e.get("/subsidy/calculator").text, "html.parser").select_one("#f-org_id")
+
+
+def test_the_calculators_apply_link_carries_the_purchase_into_the_form(session, page_client_for):
+    c = page_client_for(sb.wuhan_enterprise(session))
+    r = _post(c, "/subsidy/calculator", {"description": "GPU 算力", "kind": "compute", "contract_yuan": "300000",
+                                         "flags": "domestic_chip"}, headers={"HX-Request": "true"})
+    link = BeautifulSoup(r.text, "html.parser").select_one(".qrow.best a.btn")["href"]
+    form = BeautifulSoup(c.get(link).text, "html.parser")
+    assert form.select_one("#f-programme_code option[selected]")["value"] == "wuhan-compute"
+    assert form.select_one("#f-contract_yuan")["value"] == "300000"
+    assert form.select_one("input[name=flags][value=domestic_chip]").has_attr("checked")
+
+
+def test_operator_expires_overdue_approvals_from_the_dashboard(session, page_client_for):
+    o = page_client_for(builders.operator(session))
+    r = _post(o, "/subsidy/expire", {})
+    assert (r.status_code, r.headers["location"]) == (303, "/subsidy/dashboard?expired=0")
+    assert _post(page_client_for(sb.wuhan_enterprise(session)), "/subsidy/expire", {}).status_code == 403

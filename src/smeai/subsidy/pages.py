@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from smeai.auth import service as auth_service
 from smeai.auth.actor import Actor
 from smeai.auth.deps import OptionalActor, PageActor
+from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
 from smeai.db import DbSession
 from smeai.domains import has_module
@@ -108,13 +110,17 @@ async def calculate(request: Request, session: DbSession, actor: PageActor) -> H
     except Invalid as exc:
         return render(request, template, 422, **_ctx(values=values, errors=exc.fields, quote=None,
                                                       messages=[("error", _(exc.message))], enterprises=enterprises))
-    return render(request, template, **_ctx(values=values, errors={}, quote=quote, enterprises=enterprises))
+    carry = {k: v for k, v in values.items() if k not in ("csrf_token", "org_id") and v}
+    return render(request, template, **_ctx(values=values, errors={}, quote=quote, enterprises=enterprises,
+                                            apply_query=urlencode(carry, doseq=True)))
 
 
 @router.get("/subsidy/apply")
 def apply_form(request: Request, actor: PageActor) -> HTMLResponse:
     actor.require(Permission.SUBSIDY_APPLY)
-    values = dict(request.query_params) | {"idempotency_key": uuid.uuid4().hex}
+    # prefilled from the calculator's "apply" link; a fresh key makes a double-clicked submit harmless
+    values = dict(request.query_params) | {"flags": request.query_params.getlist("flags"),
+                                           "idempotency_key": uuid.uuid4().hex}
     return render(request, "subsidy/apply.html", **_ctx(values=values, errors={}))
 
 
@@ -148,8 +154,6 @@ def applications(request: Request, session: DbSession, actor: PageActor,
 
 
 def _org_names(session: DbSession, rows: list) -> dict[int, str]:
-    from smeai.auth.models import Organisation
-
     ids = {r.org_id for r in rows}
     return {o.id: o.name for o in session.query(Organisation).filter(Organisation.id.in_(ids))} if ids else {}
 
@@ -166,6 +170,7 @@ def _application_page(request: Request, session: DbSession, actor: PageActor, ap
         missing_apply=[k for k in p.documents.apply if k not in have],
         missing_redeem=[k for k in p.documents.redeem if k not in have],
         org_name=_org_names(session, [app]).get(app.org_id, ""),
+        org=session.get(Organisation, app.org_id) if actor.can(Permission.SUBSIDY_REVIEW) else None,
         can_apply=actor.can(Permission.SUBSIDY_APPLY), can_review=actor.can(Permission.SUBSIDY_REVIEW),
         key=uuid.uuid4().hex, doc_kinds=list(DocKind), **({"errors": {}} | extra)))
 
@@ -263,7 +268,7 @@ def download(application_id: int, document_id: int, request: Request, session: D
 
 
 @router.get("/subsidy/dashboard")
-def dashboard_page(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+def dashboard_page(request: Request, session: DbSession, actor: PageActor, expired: int | None = None) -> HTMLResponse:
     board = dashboard.build(session, actor)
     chart = {
         "days": [b["day"] for b in board.burn],
@@ -273,8 +278,18 @@ def dashboard_page(request: Request, session: DbSession, actor: PageActor) -> HT
     slices = {key: [asdict(s) for s in rows] for key, rows in (
         ("by-programme", board.by_programme), ("by-region", board.by_region), ("by-industry", board.by_industry))}
     states = [{"name": _(labels.STATES[s]), "value": n} for s, n in board.by_state.items() if n]
+    messages = []
+    if expired is not None:
+        messages.append(("ok", _("Approvals not redeemed in time expired: %(n)s.") % {"n": expired}))
     return render(request, "subsidy/dashboard.html", **_ctx(board=board, chart=chart, slices=slices,
-                                                             state_rows=states))
+                                                             state_rows=states, messages=messages))
+
+
+@router.post("/subsidy/expire", dependencies=CSRF)
+def expire(session: DbSession, actor: PageActor) -> Response:
+    expired = service.expire_applications(session, actor)
+    session.commit()
+    return RedirectResponse(f"/subsidy/dashboard?expired={len(expired)}", status_code=303)
 
 
 @router.get("/subsidy/export.xlsx")
