@@ -262,8 +262,9 @@ class Pool:
         return mask
 
     # ---------------------------------------------------------------- ranking
-    def features(self, need: Need, idx: np.ndarray) -> dict[str, np.ndarray]:
-        vec, kind_w, query, expanded = self.need_scenarios(need)
+    def features(self, need: Need, idx: np.ndarray, read: tuple | None = None) -> dict[str, np.ndarray]:
+        """Each signal for the offerings at idx; `read` is need_scenarios(need) when already computed."""
+        vec, kind_w, query, expanded = read or self.need_scenarios(need)
         link_vec = np.zeros(self.n_links, dtype=np.float32)
         np.maximum.at(link_vec, self.scenario_link, vec)
         scen = self.scen[idx]
@@ -320,13 +321,13 @@ class Pool:
         idx = np.flatnonzero(self.allowed(need))
         if not len(idx) or top <= 0:
             return []
-        feats = self.features(need, idx)
+        read = self.need_scenarios(need)
+        feats = self.features(need, idx, read)
         score = sum(WEIGHTS[k] * v for k, v in feats.items())
         k = min(top, len(idx))
         best = np.argpartition(-score, k - 1)[:k]
         best = best[np.lexsort((idx[best], -score[best]))]  # score, then pool order: deterministic
-        vec = self.need_scenarios(need)[0]
-        scen_w = {c: float(w) for c, w in zip(self.scenario_codes, vec, strict=True) if w > 0}
+        scen_w = {c: float(w) for c, w in zip(self.scenario_codes, read[0], strict=True) if w > 0}
         out = []
         for j in best:
             i = int(idx[j])
