@@ -20,13 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from smeai import taxonomy
 from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
 from smeai.db import utcnow
 from smeai.domains import has_module
 from smeai.errors import Conflict, Invalid, NotFound
-from smeai.i18n import N_
+from smeai.i18n import N_, get_lang, gettext
 from smeai.subsidy import ledger
 from smeai.subsidy.models import (
     Application,
@@ -112,16 +113,27 @@ def get_programme(code: str, *, field: str | None = None) -> Programme:
     return programme
 
 
+def _money(fen: int, currency: str) -> str:
+    yuan = fen / 100
+    if currency == "CNY" and get_lang() != "en" and yuan >= 10_000:
+        return f"{yuan / 10_000:,.2f}".rstrip("0").rstrip(".") + " 万元"
+    return f"{yuan:,.0f} {currency}"
+
+
 def programme_out(p: Programme) -> ProgrammeOut:
+    """A programme in a few words, in the reader's language (the catalog and matching show it too)."""
     caps = p.caps
-    parts = [f"{format_rate(p.rate)}"] if not p.tiers else [" / ".join(format_rate(t.rate) for t in p.tiers)]
+    rate = " / ".join(format_rate(t.rate) for t in p.tiers) if p.tiers else format_rate(p.rate)
+    parts = [gettext("Rate %(rate)s") % {"rate": rate}]
     parts += [f"{c.why}: {format_rate(c.rate)}" for c in p.conditions]
-    for label, cap in (("/claim", caps.per_claim_fen), ("/org/year", caps.per_org_year_fen),
-                       ("/contract", caps.per_contract_fen)):
+    for label, cap in ((N_("at most %(amount)s per claim"), caps.per_claim_fen),
+                       (N_("at most %(amount)s per enterprise per year"), caps.per_org_year_fen),
+                       (N_("at most %(amount)s per contract"), caps.per_contract_fen)):
         if cap is not None:
-            parts.append(f"≤ {cap / 100:,.0f} {p.currency}{label}")
+            parts.append(gettext(label) % {"amount": _money(cap, p.currency)})
     region = p.region.country if p.region.country != "CN" else (
-        "、".join(p.region.cities) or ", ".join(sorted(p.region.provinces)) or "CN")
+        "、".join(p.region.cities) or "、".join(taxonomy.name("provinces", c) for c in sorted(p.region.provinces))
+        or "CN")
     return ProgrammeOut(code=p.code, name=str(p.name), issuer=str(p.issuer), voucher=p.voucher.value,
                         currency=p.currency, region=region, rate=format_rate(p.rate), summary="; ".join(parts),
                         source=p.source, documents_apply=[d.value for d in p.documents.apply],
