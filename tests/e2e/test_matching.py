@@ -76,6 +76,7 @@ def test_need_to_case_with_each_side_seeing_only_its_own(session, live_server, p
     # The provider is notified and responds; it cannot open the need itself.
     _login(page, live_server, "sales@zhitong.cn")
     page.goto(live_server + "/matching")
+    assert "有 1 家企业对您的方案表达了意向" in page.locator("#notifications").inner_text()
     page.click("#engagements a")
     page.fill("#f-note", "周三上门看产线，带样机试检")
     page.click("text=接受并联系企业")
