@@ -69,3 +69,30 @@ def test_bad_answer_file_is_refused_with_every_problem(tmp_path):
     assert result.exit_code != 0 and result.stdout == ""
     assert isinstance(result.exception, AnswersInvalid)  # cli.main() prints code, message and every field
     assert {"answers.ai_bi", "answers.zzz", "answers.dr_cloud", "answers.dbs_areas"} <= set(result.exception.fields)
+
+
+def test_stored_assessment_commands(session, db_url, tmp_path, monkeypatch):
+    from smeai.config import get_settings
+    from tests import builders
+
+    builders.enterprise(session, email="boss@cli.cn", profile={})
+    session.commit()
+    inst = instruments.get_instrument("smeai-ai-maturity")
+    monkeypatch.setenv("SMEAI_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    try:
+        ids = []
+        for answers in (worst(inst), worst(inst) | {"d_storage": "lake"}):
+            path = tmp_path / "a.json"
+            path.write_text(json.dumps({"instrument": inst.id, "answers": answers}), encoding="utf-8")
+            ids.append(_json(["assess", "submit", "--as", "boss@cli.cn", "--answers", str(path), "--json"])
+                       ["assessment_id"])
+        assert [r["id"] for r in _json(["assess", "list", "--as", "boss@cli.cn", "--json"])] == ids[::-1]
+        c = _json(["assess", "compare", str(ids[0]), str(ids[1]), "--as", "boss@cli.cn", "--json"])
+        assert {d["dimension"]: d["change"] for d in c["dimensions"]}["data"] > 0
+        assert _json(["assess", "benchmark", str(ids[1]), "--as", "boss@cli.cn", "--json"])["suppressed"] is True
+        out = tmp_path / "r.pdf"
+        result = runner.invoke(app, ["assess", "report", str(ids[1]), "--as", "boss@cli.cn", "--out", str(out)])
+        assert result.exit_code == 0 and out.read_bytes().startswith(b"%PDF")
+    finally:
+        get_settings.cache_clear()

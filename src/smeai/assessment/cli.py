@@ -133,3 +133,59 @@ def submit(
             print_json(service.result_of(session, a).model_dump(mode="json") | {"assessment_id": a.id})
         else:
             console.print(f"[green]stored[/green] assessment {a.id}: overall {a.overall:.1f}")
+
+
+@app.command("compare")
+def compare(first: int, second: int, as_user: AsUser, json_out: JsonFlag = False) -> None:
+    """Per-dimension change between two completed assessments of one enterprise."""
+    with session_scope() as session:
+        actor = auth_service.actor_for_email(session, as_user)
+        c = service.compare_assessments(session, actor, first, second)
+        if json_out:
+            print_json(c.model_dump(mode="json"))
+            return
+        table = Table("dimension", "before", "after", "change")
+        for d in c.dimensions:
+            table.add_row(d.name, f"{d.before:.1f}", f"{d.after:.1f}", f"{d.change:+.1f}")
+        table.add_row("overall", f"{c.overall_before:.1f}", f"{c.overall_after:.1f}", f"{c.overall_change:+.1f}")
+        console.print(table)
+
+
+@app.command("benchmark")
+def peer_benchmark(assessment_id: int, as_user: AsUser, json_out: JsonFlag = False) -> None:
+    """Percentile and distribution among peers (small groups widened or suppressed)."""
+    from smeai.assessment import benchmark
+    from smeai.config import get_settings
+
+    with session_scope() as session:
+        actor = auth_service.actor_for_email(session, as_user)
+        b = benchmark.benchmark(session, actor, assessment_id, small_cell_min=get_settings().small_cell_min)
+        if json_out:
+            print_json(b.model_dump(mode="json"))
+        elif b.suppressed:
+            console.print("peer comparison suppressed: too few comparable enterprises")
+        else:
+            console.print(f"{b.peer_group_label}: {b.peers} peers, percentile {b.percentile}, "
+                          f"quartiles {b.quartiles}")
+
+
+@app.command("report")
+def write_report(
+    assessment_id: int,
+    as_user: AsUser,
+    out: Annotated[Path, typer.Option(help="Where to write the PDF.")] = Path("report.pdf"),
+) -> None:
+    """Write the PDF diagnosis report of a completed assessment."""
+    from smeai.assessment import benchmark, report
+    from smeai.auth.models import Organisation
+    from smeai.config import get_settings
+
+    with session_scope() as session:
+        actor = auth_service.actor_for_email(session, as_user)
+        a = service.get_assessment(session, actor, assessment_id)
+        result = service.display_result(session, a)
+        bench = benchmark.benchmark(session, actor, a.id, small_cell_min=get_settings().small_cell_min)
+        pdf = report.render_pdf(a=a, inst=service.instrument_of(a), result=result, bench=bench, comparison=None,
+                                org=session.get(Organisation, a.org_id))
+    out.write_bytes(pdf)
+    console.print(f"[green]wrote[/green] {out} ({len(pdf):,} bytes)")
