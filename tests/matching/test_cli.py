@@ -56,3 +56,13 @@ def test_a_bad_need_file_names_every_bad_line(cli_env, tmp_path):
     result = CliRunner().invoke(app, ["match", "--need", str(bad), "--json"])
     assert result.exit_code != 0
     assert set(result.exception.fields) == {"line 2:text", "line 3:province_code"}  # cli.main() prints these
+
+
+def test_numbers_for_codes_and_null_lists_are_read_leniently(cli_env, tmp_path):
+    need = tmp_path / "need.json"
+    need.write_text(
+        '{"id": 7, "text": "验布机自动找布面瑕疵", "industry": "C17", "province_code": 33, "deployment": null}'
+    )
+    result = CliRunner().invoke(app, ["match", "--need", str(need), "--top", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)[0]["id"] in {"dev-o-005", "dev-o-006", "dev-o-139"}

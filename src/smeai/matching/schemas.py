@@ -37,6 +37,16 @@ class NeedRecord(BaseModel):
     budget_wan: Annotated[float, Field(ge=0)] | None = None
     deployment: list[Deployment] = []
 
+    @field_validator("id", "province_code", "industry", mode="before")
+    @classmethod
+    def _code_as_text(cls, v: object) -> object:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v  # 44 means "44"
+
+    @field_validator("deployment", mode="before")
+    @classmethod
+    def _null_is_none_listed(cls, v: object) -> object:
+        return [] if v is None else v
+
     @field_validator("industry")
     @classmethod
     def _check_industry(cls, v: str | None) -> str | None:
