@@ -78,3 +78,23 @@ def test_unknown_instrument_is_not_found():
 
     with pytest.raises(NotFound):
         instruments.get_instrument("nope")
+
+
+def test_recommendation_rules_name_real_questions_and_dimensions():
+    from smeai.assessment import recommend
+
+    current = instruments.current()
+    for rule in recommend.rules():
+        inst = current[rule.instrument]
+        dims = {d.id for d in inst.dimensions}
+        for c in rule.when:
+            assert c.question is None or c.question in inst.questions, (rule.id, c.question)
+            assert c.dimension is None or c.dimension in dims, (rule.id, c.dimension)
+            assert not c.answer_in or all(inst.questions[c.question].option(o) for o in c.answer_in), rule.id
+            assert not c.role_is or set(c.role_is) <= {r.id for r in inst.roles} | {"none"}, rule.id
+
+
+def test_scenario_path_covers_every_taxonomy_scenario():
+    from smeai.assessment import recommend
+
+    assert set(recommend.scenario_path().scenarios) == set(taxonomy.load().scenarios)
