@@ -183,3 +183,23 @@ def test_index_follows_changes(session):
     service.withdraw_offering(session, provider, offering.id)
     session.commit()
     assert service.search_offerings(session, OfferingQuery(q="能耗"))[1] == []
+
+
+def test_a_large_pool_keeps_answering_while_it_is_rebuilt(session, monkeypatch):
+    import time
+
+    from smeai.catalog import index
+
+    monkeypatch.setattr(index, "SYNC_REBUILD_MAX", 1)
+    provider, op = builders.provider(session), builders.operator(session)
+    first, second = cb.published(session, provider, op, name="能耗管家"), cb.published(session, provider, op)
+    session.commit()
+    before = index.pool_index(session)
+    assert before.engine.n == 2
+    service.withdraw_offering(session, provider, first.id)
+    session.commit()
+    assert index.pool_index(session) is before  # the old index answers; a thread rebuilds
+    deadline = time.monotonic() + 10
+    while index.pool_index(session) is before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [o.id for o in service.search_offerings(session, OfferingQuery())[1]] == [second.id]

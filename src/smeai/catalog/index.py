@@ -318,13 +318,15 @@ SYNC_REBUILD_MAX = 20_000
 _rebuilding: set[str] = set()
 
 
+_build_lock = threading.Lock()  # one build at a time: builds share the vocabulary and token cache
+
+
 def _rebuild(bind: Any, key: str) -> None:
     try:
-        with Session(bind=bind) as session:
+        with _build_lock, Session(bind=bind) as session:
             stamp = _stamp(session)
             index = build_index(session, cache_key=key)
-        with _lock:
-            _indexes[key] = (stamp, index)
+            _indexes[key] = (stamp, index)  # one atomic assignment; readers keep the old index meanwhile
     finally:
         _rebuilding.discard(key)
 
@@ -346,7 +348,8 @@ def pool_index(session: Session) -> PoolIndex:
         cached = _indexes.get(key)
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        index = build_index(session, cache_key=key)
+        with _build_lock:
+            index = build_index(session, cache_key=key)
         _indexes[key] = (stamp, index)
         return index
 
