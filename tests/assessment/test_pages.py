@@ -119,3 +119,14 @@ def test_result_page_shows_the_survey_stage_distribution(session, page_client_fo
     session.commit()
     page = page_client_for(firm).get(f"/assessment/{done.id}")
     assert "data-survey-stage" in page.text
+
+
+def test_dma_result_and_report_render_without_stages_or_roles(session, page_client_for):
+    dma = instruments.get_instrument("eu-dma")
+    firm = builders.enterprise(session)
+    done = service.submit_answer_file(session, firm, {"instrument": dma.id, "answers": worst(dma)})
+    session.commit()
+    web = page_client_for(firm)
+    page = web.get(f"/assessment/{done.id}")
+    assert page.status_code == 200 and 'data-level="basic"' in page.text and "data-stage" not in page.text
+    assert web.get(f"/assessment/{done.id}/report.pdf").content.startswith(b"%PDF")
