@@ -12,7 +12,7 @@ from smeai.auth.permissions import Permission
 from smeai.db import DbSession
 from smeai.errors import Invalid
 from smeai.i18n import _
-from smeai.survey import figures, report, service
+from smeai.survey import figures, index, report, service
 from smeai.web.csrf import csrf_protect
 from smeai.web.render import is_htmx, render
 
@@ -36,6 +36,7 @@ def _view(session, actor, settings, wave: str | None, filters: service.Filters, 
                "rows": [[label, [figures.chart_value(v) for v in values]] for label, values in f.rows]}
               for f in figs]
     return {"waves": waves, "wave": chosen, "ind": ind, "figs": figs, "charts": charts, "other": other,
+            "index_components": index.definition().components,
             "suppressed": not service.may_see_small_cells(actor), "small_cell_min": k}
 
 

@@ -140,6 +140,29 @@ def _chart_png(f: figures.Figure) -> bytes:
     return buf.getvalue()
 
 
+def _index_method(font: str, width: float, h2, body) -> list:
+    """The index's definition, as the dashboard shows it: components, weights, what and why."""
+    from reportlab.lib import colors
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Paragraph, Table, TableStyle
+
+    from smeai.i18n import label
+    from smeai.survey.index import definition
+
+    cell = ParagraphStyle("ix", fontName=font, fontSize=7.5, leading=10)
+    rows = [[Paragraph(t, cell) for t in (_("Component"), _("Weight"), _("What goes in"), _("Why"))]]
+    rows += [[Paragraph(label(c.name), cell), Paragraph(f"{c.weight * 100:.0f}%", cell), Paragraph(label(c.what), cell),
+              Paragraph(label(c.why), cell)] for c in definition().components]
+    table = Table(rows, colWidths=[width * 0.12, width * 0.08, width * 0.42, width * 0.38])
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c9d0dc")),
+                               ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f0fe")),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    intro = _("Each component is a share of all firms in the province or group (0-100); the index is their "
+              "weighted sum. 100 means every firm applies AI at scale, in all six business links, investing at "
+              "least 0.8 percent of revenue.")
+    return [Paragraph(_("How the AI application index is computed"), h2), Paragraph(intro, body), table]
+
+
 def pdf(title: str, scope: str, ind: dict, figs: list[figures.Figure], note: str) -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
@@ -165,6 +188,8 @@ def pdf(title: str, scope: str, ind: dict, figs: list[figures.Figure], note: str
     story.append(Spacer(1, 4 * mm))
     width = A4[0] - 32 * mm
     for f in figs:
+        if f.key == "index_by_province":
+            story += _index_method(font, width, h2, body)
         png = _chart_png(f)
         tall = f.chart in ("heatmap", "hbar")
         image = Image(io.BytesIO(png), width=width, height=width * (5.6 if tall else 3.0) / 7.2)
