@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from smeai.auth.actor import Actor
+from smeai.auth.models import User
 from smeai.auth.permissions import Permission
 from smeai.catalog.models import Offering
 from smeai.db import utcnow
@@ -210,11 +211,9 @@ def _submit_case(session: Session, actor: Actor, e: Engagement) -> int | None:
     submit = service.optional_hook("smeai.cases.service", "submit_case")
     if submit is None:
         return None
-    from smeai.auth.models import Organisation
-    from smeai.cases.schemas import CaseIn
+    from smeai.cases.schemas import CaseIn  # present whenever submit_case is
 
-    need, org = e.need, session.get(Organisation, e.enterprise_org_id)
-    offering = session.get(Offering, e.offering_id) if e.offering_id else None
+    need, org, offering = e.need, e.enterprise, e.offering
     if not need.scenarios or not need.province_code or not need.industry:
         raise Invalid(N_("A case needs the need's scenarios, province and industry."), fields={"need": "incomplete"})
     case = submit(
@@ -238,6 +237,14 @@ def _submit_case(session: Session, actor: Actor, e: Engagement) -> int | None:
 
 def history(session: Session, actor: Actor, engagement_id: int) -> list[EngagementEvent]:
     return list(get_engagement(session, actor, engagement_id).events)
+
+
+def event_authors(session: Session, e: Engagement) -> dict[int, str]:
+    """Display names of the people who moved a (visible) engagement: the "who" of its history."""
+    wanted = {ev.user_id for ev in e.events if ev.user_id is not None}
+    if not wanted:
+        return {}
+    return {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(wanted)))}
 
 
 # --- dashboards -------------------------------------------------------------------------------

@@ -33,6 +33,14 @@ def list_menu(session: Session) -> list[tuple[OfferingModule, Offering]]:
     return [(m, o) for m, o in session.execute(query).unique()]
 
 
+def own_offerings(session: Session, actor: Actor) -> list[Offering]:
+    """The offerings a provider member may put modules of on the menu."""
+    if not actor.can(Permission.OFFERING_WRITE_OWN) or actor.org_id is None:
+        return []
+    query = select(Offering).where(Offering.provider_id == actor.org_id, Offering.deleted_at.is_(None))
+    return list(session.scalars(query.order_by(Offering.name)))
+
+
 def add_module(session: Session, actor: Actor, data: ModuleIn) -> OfferingModule:
     actor.require(Permission.OFFERING_WRITE_OWN)
     offering = session.get(Offering, data.offering_id)

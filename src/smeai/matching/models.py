@@ -8,6 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from smeai.auth.models import Organisation
+from smeai.catalog.models import Offering
 from smeai.db import Base, UTCDateTime, utcnow
 
 
@@ -59,6 +61,9 @@ class Engagement(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     need: Mapped[Need] = relationship(lazy="joined")
+    offering: Mapped[Offering | None] = relationship()
+    enterprise: Mapped[Organisation] = relationship(foreign_keys=[enterprise_org_id])
+    provider: Mapped[Organisation] = relationship(foreign_keys=[provider_org_id])
     events: Mapped[list[EngagementEvent]] = relationship(
         back_populates="engagement", order_by="EngagementEvent.id", cascade="all, delete-orphan"
     )

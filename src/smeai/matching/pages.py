@@ -17,6 +17,7 @@ from smeai.matching import challenges, engagements, menu, service
 from smeai.matching.schemas import (
     PIPELINE,
     ChallengeIn,
+    ModuleIn,
     NeedIn,
     NeedStatus,
     OutcomeIn,
@@ -122,19 +123,9 @@ def index(request: Request, session: DbSession, actor: PageActor) -> HTMLRespons
 
 @router.get("/matching/needs/new")
 def need_form(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
-    return _page(request, "matching/need_form.html", values={}, errors={}, enterprises=_enterprises(session, actor))
-
-
-def _enterprises(session, actor) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
-    """A consultant picks the enterprise a need is for; an enterprise writes for itself."""
-    if not actor.can(Permission.NEED_WRITE_ANY):
-        return []
-    from sqlalchemy import select
-
-    from smeai.auth.models import Organisation
-
-    query = select(Organisation).where(Organisation.kind == "enterprise").order_by(Organisation.name)
-    return [(o.id, o.name) for o in session.scalars(query)]
+    return _page(
+        request, "matching/need_form.html", values={}, errors={}, enterprises=service.enterprise_choices(session, actor)
+    )
 
 
 @router.post("/matching/needs/new", dependencies=CSRF)
@@ -152,7 +143,7 @@ async def create_need(request: Request, session: DbSession, actor: PageActor) ->
             values=values,
             errors=_form_errors(exc),
             messages=[("error", _(exc.message))],
-            enterprises=_enterprises(session, actor),
+            enterprises=service.enterprise_choices(session, actor),
         )
     session.commit()
     return RedirectResponse(f"/matching/needs/{need.id}", status_code=303)
@@ -250,30 +241,18 @@ async def interest(need_id: int, request: Request, session: DbSession, actor: Pa
 @router.get("/matching/engagements/{engagement_id}")
 def engagement_page(engagement_id: int, request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
     e = engagements.get_engagement(session, actor, engagement_id)
-    from smeai.auth.models import Organisation
-    from smeai.catalog.models import Offering
-
     return _page(
         request,
         "matching/engagement.html",
         e=e,
         side=engagements.side_of(actor, e),
-        offering=session.get(Offering, e.offering_id) if e.offering_id else None,
-        enterprise=session.get(Organisation, e.enterprise_org_id),
-        provider=session.get(Organisation, e.provider_org_id),
+        offering=e.offering,
+        enterprise=e.enterprise,
+        provider=e.provider,
         next_state=engagements.next_state(e),
         pipeline=PIPELINE,
-        users=_user_names(session, [ev.user_id for ev in e.events]),
+        users=engagements.event_authors(session, e),
     )
-
-
-def _user_names(session, ids: list[int | None]) -> dict[int, str]:  # type: ignore[no-untyped-def]
-    from sqlalchemy import select
-
-    from smeai.auth.models import User
-
-    wanted = {i for i in ids if i is not None}
-    return {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(wanted)))} if wanted else {}
 
 
 @router.post("/matching/engagements/{engagement_id}/respond", dependencies=CSRF)
@@ -396,15 +375,7 @@ def decide(proposal_id: int, decision: str, request: Request, session: DbSession
 
 @router.get("/matching/menu")
 def menu_page(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
-    from sqlalchemy import select
-
-    from smeai.catalog.models import Offering
-
-    own = []
-    if actor.can(Permission.OFFERING_WRITE_OWN) and actor.org_id:
-        own = list(
-            session.scalars(select(Offering).where(Offering.provider_id == actor.org_id, Offering.deleted_at.is_(None)))
-        )
+    own = menu.own_offerings(session, actor)
     return _page(
         request,
         "matching/menu.html",
@@ -446,8 +417,6 @@ async def send(request: Request, session: DbSession, actor: PageActor) -> Respon
 
 @router.post("/matching/menu/modules", dependencies=CSRF)
 async def add_module(request: Request, session: DbSession, actor: PageActor) -> Response:
-    from smeai.matching.schemas import ModuleIn
-
     form = dict(await request.form())
     price = str(form.pop("price_yuan", "") or "")
     form["price_fen"] = round(float(price) * 100) if price.replace(".", "", 1).isdigit() else "x"

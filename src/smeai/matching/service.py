@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, func, select, true
 from sqlalchemy.orm import Session
 
+from smeai import taxonomy
 from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
@@ -126,6 +127,14 @@ def _target_org(session: Session, actor: Actor, org_id: int | None) -> Organisat
     return org
 
 
+def enterprise_choices(session: Session, actor: Actor) -> list[tuple[int, str]]:
+    """The enterprises a consultant may write a need for (none for anyone else: they write for themselves)."""
+    if not actor.can(Permission.NEED_WRITE_ANY):
+        return []
+    query = select(Organisation).where(Organisation.kind == str(OrgKind.ENTERPRISE)).order_by(Organisation.name)
+    return [(o.id, o.name) for o in session.scalars(query)]
+
+
 def _profile_industry(org: Organisation) -> str | None:
     if org.industry_section == "C" and org.mfg_division:
         return f"C{org.mfg_division}"
@@ -208,8 +217,6 @@ def set_need_status(session: Session, actor: Actor, need_id: int, status: NeedSt
 
 def need_query(need: Need) -> NeedQuery:
     """A stored need as the ranker reads it; confirmed scenarios join the text as cue words."""
-    from smeai import taxonomy
-
     names = " ".join(taxonomy.load().scenarios[s].zh for s in need.scenarios if s in taxonomy.load().scenarios)
     return NeedQuery(
         text=f"{need.title} {need.text} {names}".strip(),
