@@ -130,3 +130,10 @@ def test_dma_result_and_report_render_without_stages_or_roles(session, page_clie
     page = web.get(f"/assessment/{done.id}")
     assert page.status_code == 200 and 'data-level="basic"' in page.text and "data-stage" not in page.text
     assert web.get(f"/assessment/{done.id}/report.pdf").content.startswith(b"%PDF")
+
+
+def test_landing_page_asks_for_the_profile_first(session, page_client_for):
+    bare = page_client_for(builders.enterprise(session))
+    assert 'id="profile-hint"' in bare.get("/assessment").text
+    done = page_client_for(builders.enterprise(session, profile={}))
+    assert 'id="profile-hint"' not in done.get("/assessment").text

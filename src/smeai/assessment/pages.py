@@ -14,6 +14,7 @@ from smeai.assessment.instruments import Instrument, Question, QuestionType
 from smeai.assessment.models import Assessment
 from smeai.assessment.schemas import AssessmentIn, AssessmentStatus, BenchmarkOut, ComparisonOut
 from smeai.assessment.scoring import NA, AnswersInvalid
+from smeai.auth import service as auth_service
 from smeai.auth.actor import Actor
 from smeai.auth.deps import OptionalActor, PageActor
 from smeai.auth.models import Organisation
@@ -46,6 +47,8 @@ def index(request: Request, session: DbSession, actor: OptionalActor) -> HTMLRes
         instruments=sorted(instruments.current().values(), key=lambda i: i.id != AssessmentIn().instrument),
         names={i.id: str(i.name) for i in instruments.current().values()},
         can_start=actor is not None and actor.can(Permission.ASSESSMENT_WRITE_OWN),
+        profile_missing=actor is not None and actor.can(Permission.ASSESSMENT_WRITE_OWN) and actor.org_id is not None
+        and not auth_service.profile_complete(session.get(Organisation, actor.org_id)),
         latest=completed[0] if completed else None, progress=service.progress,
     )
 

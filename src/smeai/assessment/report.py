@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
-from smeai import fonts
+from smeai import fonts, taxonomy
 from smeai.assessment.instruments import Instrument
 from smeai.assessment.models import Assessment
 from smeai.assessment.schemas import BenchmarkOut, ComparisonOut, ScoreOut
@@ -117,8 +117,15 @@ def render_pdf(*, a: Assessment, inst: Instrument, result: ScoreOut, bench: Benc
     story: list[Any] = [
         p(_("AI maturity diagnosis report"), h1),
         p(f"{org.name if org else ''} · {when} · {inst.name} {inst.version}", small),
-        Spacer(1, 6 * mm),
     ]
+    if org is not None and org.industry_section:
+        industry = taxonomy.name("sections", org.industry_section)
+        if org.mfg_division:
+            industry += " · " + taxonomy.name("divisions", org.mfg_division)
+        where = " ".join(x for x in (taxonomy.name("provinces", org.province_code), org.city or "") if x)
+        story.append(p(" · ".join(x for x in (industry, where, org.revenue_band and _(
+            "revenue %(band)s hundred million yuan") % {"band": org.revenue_band}) if x), small))
+    story.append(Spacer(1, 6 * mm))
     cards = [[p(f"{result.overall:.1f}", big), p(result.level.name, big)],
              [p(_("Overall score (0–100)"), small), p(_("Level"), small)]]
     if result.stage:
