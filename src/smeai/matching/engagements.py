@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from statistics import mean
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from smeai.auth.actor import Actor
 from smeai.auth.models import User
@@ -269,7 +269,7 @@ def funnel(session: Session, actor: Actor) -> dict:
     """Operators' figures: how many engagements reached each stage, realised vs recommended, days spent
     per stage, and realised share by scenario and industry."""
     actor.require(Permission.ENGAGEMENT_READ_ANY)
-    rows = list(session.scalars(select(Engagement)).unique())
+    rows = list(session.scalars(select(Engagement).options(selectinload(Engagement.events))).unique())
     reached: Counter[str] = Counter()
     durations: dict[str, list[float]] = defaultdict(list)
     by_scenario: dict[str, list[int]] = defaultdict(lambda: [0, 0])
