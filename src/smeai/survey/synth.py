@@ -48,6 +48,7 @@ BUCKET_RANGES = ((0.02, 0.396), (0.404, 0.792), (0.808, 1.188), (1.212, 1.584))
 HIGH_FLOOR = 1.616
 MEAN_INTENSITY_BY_AGE = {"0-5": 2.26, "5-10": 2.20, "10-20": 1.75, "20+": 1.45}
 HIGH_BUCKET_PULL = {"0-5": 1.0, "5-10": 0.9, "10-20": 0.45, "20+": 0.2}  # younger firms invest more intensely
+CLASS_ADOPTION_PULL = {"labor": 0.75, "capital": 1.0, "technology": 1.2}  # relative odds of adopting
 PILOT_UPLIFT = 1.06
 BATCH2_UPLIFT = 1.09
 # link use, % of ALL firms of the class (labour: the report's 17.96 and 13.38; the rest assumed)
@@ -165,10 +166,15 @@ def generate(n: int, seed: int) -> pd.DataFrame:
         target *= (rev_cols / np.maximum(target.sum(0), 1e-9))[None, :]
         target *= (age_rows / np.maximum(target.sum(1), 1e-9))[:, None]
     table = _controlled_round(np.minimum(target, cells), age_rows, rev_cols, cells)
+    # within each age x revenue cell, labour-intensive firms adopt less often (the report's reading)
+    class_of = {i: tax.groups[code].extra["class"] for i, code in enumerate(group_codes)}
+    adopt_weight = np.ones(n)
+    for gi, klass in class_of.items():
+        adopt_weight[grp == gi] = CLASS_ADOPTION_PULL[klass]
     for a in range(4):
         for r in range(5):
             where = np.flatnonzero((age_band == a) & (rev_band == r))
-            status[rng.permutation(where)[: table[a, r]]] = 1
+            status[where[_top_k(rng, adopt_weight[where], int(table[a, r]))]] = 1
     n_plan = round(PLANNED * n)
     plan_rows = _margin(n_age, list(PLANNED_BY_AGE.values()), n_plan)
     for a in range(4):
