@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -288,3 +288,18 @@ def test_an_offering_from_the_resource_pool_fills_kind_supplier_and_description(
 def test_a_free_text_purchase_needs_a_description():
     with pytest.raises(ValueError):
         PurchaseIn(contract_fen=100)
+
+
+def test_an_annual_pool_is_a_fresh_pool_each_budget_year(session):
+    ent, op = sb.wuhan_enterprise(session), builders.operator(session)
+    service.set_pool_budget(session, op, "wuhan-compute", 10 * WAN, year=2025)  # 2025's pool nearly gone
+    old = sb.apply(session, ent, 30 * WAN, programme_code="wuhan-compute", signed_on=date(2025, 3, 1),
+                   starts_on=None, ends_on=None)
+    new = sb.apply(session, ent, 30 * WAN, programme_code="wuhan-compute", signed_on=date(2026, 3, 1),
+                   starts_on=None, ends_on=None)
+    with pytest.raises(ledger.BudgetExhausted), session.begin_nested():
+        service.approve_application(session, op, old.id, today=TODAY)
+    service.approve_application(session, op, new.id, today=TODAY)
+    assert pool(session, "wuhan-compute@2026").reserved_fen == 15 * WAN
+    assert pool(session, "wuhan-compute@2025").reserved_fen == 0
+    audit_ok(session)

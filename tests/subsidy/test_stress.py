@@ -21,8 +21,10 @@ from smeai.auth import service as auth_service
 from smeai.auth.models import User
 from smeai.cli import app as cli_app
 from smeai.config import get_settings
-from smeai.subsidy import service
+from smeai.db import utcnow
+from smeai.subsidy import ledger, service
 from smeai.subsidy.models import Application, Pool
+from smeai.subsidy.programmes import all_programmes
 from smeai.subsidy.schemas import ApplicationState
 from tests import builders
 from tests.subsidy import builders as sb
@@ -81,7 +83,8 @@ def test_concurrent_applications_and_approvals_never_pass_a_cap(session, db_url,
     apps = session.scalars(select(Application)).all()
     approved = [a for a in apps if a.state == ApplicationState.APPROVED]
     assert {a.id for a in approved} == set(approved_per_app)
-    pool = session.scalar(select(Pool).where(Pool.programme_code == "wuhan-compute"))
+    key = ledger.pool_key(all_programmes()["wuhan-compute"], utcnow().year)  # an annual pool: this year's
+    pool = session.scalar(select(Pool).where(Pool.programme_code == key))
     assert pool.reserved_fen == sum(a.approved_fen for a in approved) <= BUDGET
     per_org: dict[int, int] = defaultdict(int)
     for a in approved:

@@ -182,10 +182,11 @@ def list_pools(session: DbSession, actor: CurrentActor) -> list[PoolOut]:
 def set_pool_budget(code: str, data: BudgetIn, session: DbSession, actor: CurrentActor,
                     key: IdempotencyKey = None) -> PoolOut:
     def act() -> PoolOut:
-        service.set_pool_budget(session, actor, code, data.budget_fen)
-        return next(p for p in dashboard.pools(session, actor) if p.programme_code == code)
+        service.set_pool_budget(session, actor, code, data.budget_fen, year=data.year)
+        mine = [p for p in dashboard.pools(session, actor) if p.programme_code == code]
+        return next((p for p in mine if p.year == (data.year or p.year)), mine[0])
 
-    return _once(session, actor, key, ("budget", code, data.budget_fen), act, PoolOut)
+    return _once(session, actor, key, ("budget", code, data.budget_fen, data.year), act, PoolOut)
 
 
 @router.get("/ledger", summary="The ledger entries (operator)")

@@ -103,11 +103,13 @@ def expire(as_user: AsUser, today: Annotated[str | None, typer.Option(help="YYYY
 
 
 @app.command("budget")
-def budget(as_user: AsUser, programme_code: str, budget_fen: int) -> None:
+def budget(as_user: AsUser, programme_code: str, budget_fen: int,
+           year: Annotated[int | None, typer.Option(help="Annual pools: the budget year (default: this year).")] = None
+           ) -> None:
     """Set a programme's pool budget (never below what is reserved and paid)."""
     with session_scope() as session:
         actor = auth_service.actor_for_email(session, as_user)
-        service.set_pool_budget(session, actor, programme_code, budget_fen)
+        service.set_pool_budget(session, actor, programme_code, budget_fen, year=year)
         console.print(f"[green]{programme_code}[/green]: budget {budget_fen} fen")
 
 

@@ -15,6 +15,7 @@ from smeai import taxonomy
 from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import Permission
+from smeai.db import utcnow
 from smeai.subsidy.models import Application, LedgerEntry, Pool
 from smeai.subsidy.programmes import all_programmes
 from smeai.subsidy.schemas import ApplicationState, PoolOut
@@ -40,16 +41,24 @@ class Dashboard:
 
 
 def pools(session: Session, actor: Actor) -> list[PoolOut]:
+    """Every pool: one per programme, or one per budget year for an annual pool (this year's at least)."""
     actor.require(Permission.SUBSIDY_READ_ANY)
     rows = {p.programme_code: p for p in session.scalars(select(Pool))}
+    this_year = utcnow().year
     out = []
     for code, p in all_programmes().items():
-        row = rows.get(code)
-        budget = row.budget_fen if row else p.pool.budget_fen
-        reserved, paid = (row.reserved_fen, row.paid_fen) if row else (0, 0)
-        out.append(PoolOut(programme_code=code, name=str(p.name), currency=p.currency, budget_fen=budget,
-                           reserved_fen=reserved,
-                           paid_fen=paid, remaining_fen=None if budget is None else budget - reserved - paid))
+        if p.pool.annual:
+            years = sorted({int(k.split("@", 1)[1]) for k in rows if k.startswith(f"{code}@")} | {this_year})
+            keys = [(f"{code}@{y}", y) for y in years]
+        else:
+            keys = [(code, None)]
+        for key, year in keys:
+            row = rows.get(key)
+            budget = row.budget_fen if row else p.pool.budget_fen
+            reserved, paid = (row.reserved_fen, row.paid_fen) if row else (0, 0)
+            out.append(PoolOut(programme_code=code, year=year, name=str(p.name), currency=p.currency,
+                               budget_fen=budget, reserved_fen=reserved, paid_fen=paid,
+                               remaining_fen=None if budget is None else budget - reserved - paid))
     return out
 
 

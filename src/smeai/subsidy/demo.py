@@ -11,6 +11,7 @@ from smeai.auth.actor import Actor
 from smeai.auth.permissions import OrgKind, Role
 from smeai.auth.schemas import OrganisationIn, ProfileIn, UserIn
 from smeai.config import get_settings
+from smeai.db import utcnow
 from smeai.subsidy import documents, ledger, service
 from smeai.subsidy.models import Application
 from smeai.subsidy.programmes import DocKind, all_programmes
@@ -64,7 +65,7 @@ def _upload(session: Session, actor: Actor, app_id: int, kinds: tuple[DocKind, .
 def load(session: Session, *, password: str) -> list[tuple[str, str, str]]:
     system = Actor.system()
     for p in all_programmes().values():
-        ledger.ensure_pool(session, p)
+        ledger.ensure_pool(session, p, utcnow().year)
     for name, email, contact, profile in ENTERPRISES:
         _enterprise(session, system, name, email, contact, profile, password)
     session.flush()

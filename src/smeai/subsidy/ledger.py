@@ -49,9 +49,16 @@ def _insert_ignore(session: Session, model: type, values: dict[str, object], uni
     session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=[unique]))
 
 
-def ensure_pool(session: Session, programme: Programme) -> None:
-    _insert_ignore(session, Pool, {"programme_code": programme.code, "budget_fen": programme.pool.budget_fen,
+def pool_key(programme: Programme, budget_year: int) -> str:
+    """The pool a claim draws on: the programme's, or for an annual pool that budget year's (`code@2026`)."""
+    return f"{programme.code}@{budget_year}" if programme.pool.annual else programme.code
+
+
+def ensure_pool(session: Session, programme: Programme, budget_year: int) -> str:
+    key = pool_key(programme, budget_year)
+    _insert_ignore(session, Pool, {"programme_code": key, "budget_fen": programme.pool.budget_fen,
                                    "reserved_fen": 0, "paid_fen": 0}, "programme_code")
+    return key
 
 
 def counter_caps(programme: Programme, app: Application) -> dict[str, int]:
@@ -75,10 +82,10 @@ def reserve(session: Session, programme: Programme, app: Application, amount_fen
     """Reserve AMOUNT against the pool and every cap, or raise and change nothing (the edge rolls back)."""
     if programme.caps.per_claim_fen is not None and amount_fen > programme.caps.per_claim_fen:
         raise CapReached(N_("The amount is over the programme's cap per claim."))
-    ensure_pool(session, programme)
+    key = ensure_pool(session, programme, app.budget_year)
     taken = session.execute(
         update(Pool)
-        .where(Pool.programme_code == programme.code,
+        .where(Pool.programme_code == key,
                or_(Pool.budget_fen.is_(None), Pool.budget_fen - Pool.reserved_fen - Pool.paid_fen >= amount_fen))
         .values(reserved_fen=Pool.reserved_fen + amount_fen)
         .execution_options(synchronize_session=False)
@@ -105,7 +112,7 @@ def release(session: Session, programme: Programme, app: Application, amount_fen
         return
     done = session.execute(
         update(Pool)
-        .where(Pool.programme_code == app.programme_code, Pool.reserved_fen >= amount_fen)
+        .where(Pool.programme_code == pool_key(programme, app.budget_year), Pool.reserved_fen >= amount_fen)
         .values(reserved_fen=Pool.reserved_fen - amount_fen)
         .execution_options(synchronize_session=False)
     )
@@ -121,11 +128,12 @@ def release(session: Session, programme: Programme, app: Application, amount_fen
     _entry(session, LedgerKind.RELEASE, app, amount_fen, actor_user_id)
 
 
-def payout(session: Session, app: Application, amount_fen: int, actor_user_id: int | None) -> None:
+def payout(session: Session, programme: Programme, app: Application, amount_fen: int,
+           actor_user_id: int | None) -> None:
     """Turn a reservation into a payment: the pool's reserved falls and paid rises by the same amount."""
     done = session.execute(
         update(Pool)
-        .where(Pool.programme_code == app.programme_code, Pool.reserved_fen >= amount_fen)
+        .where(Pool.programme_code == pool_key(programme, app.budget_year), Pool.reserved_fen >= amount_fen)
         .values(reserved_fen=Pool.reserved_fen - amount_fen, paid_fen=Pool.paid_fen + amount_fen)
         .execution_options(synchronize_session=False)
     )
@@ -134,12 +142,12 @@ def payout(session: Session, app: Application, amount_fen: int, actor_user_id: i
     _entry(session, LedgerKind.PAYOUT, app, amount_fen, actor_user_id)
 
 
-def set_budget(session: Session, programme: Programme, budget_fen: int | None) -> bool:
-    """A new budget for the pool, never below what is already reserved and paid."""
-    ensure_pool(session, programme)
+def set_budget(session: Session, programme: Programme, budget_fen: int | None, budget_year: int) -> bool:
+    """A new budget for the pool (of that year, for an annual pool), never below what is reserved and paid."""
+    key = ensure_pool(session, programme, budget_year)
     done = session.execute(
         update(Pool)
-        .where(Pool.programme_code == programme.code,
+        .where(Pool.programme_code == key,
                true() if budget_fen is None else Pool.reserved_fen + Pool.paid_fen <= budget_fen)
         .values(budget_fen=budget_fen)
         .execution_options(synchronize_session=False)
@@ -179,13 +187,17 @@ def audit(session: Session, programmes: dict[str, Programme]) -> AuditReport:
     bad = report.problems
 
     # 1. pools: stored totals equal the ledger's, within budget, never negative
-    by_programme = sums(session, LedgerEntry.programme_code)
+    by_pool: dict[tuple, dict[str, int]] = defaultdict(lambda: {"reserve": 0, "release": 0, "payout": 0})
+    for (code, year), s in sums(session, LedgerEntry.programme_code, LedgerEntry.budget_year).items():
+        key = pool_key(programmes[code], year) if code in programmes else code
+        for kind, total in s.items():
+            by_pool[(key,)][kind] += total
     pools = {p.programme_code: p for p in session.scalars(select(Pool))}
-    for (code,) in by_programme:
+    for (code,) in by_pool:
         if code not in pools:
             bad.append(f"pool {code}: ledger entries but no pool row")
     for code, pool in pools.items():
-        s = by_programme.get((code,), {"reserve": 0, "release": 0, "payout": 0})
+        s = by_pool.get((code,), {"reserve": 0, "release": 0, "payout": 0})
         reserved = s["reserve"] - s["release"] - s["payout"]
         if pool.reserved_fen != reserved:
             bad.append(f"pool {code}: reserved {pool.reserved_fen} but the ledger says {reserved}")

@@ -134,6 +134,7 @@ class Region(_Strict):
 
 class Pool(_Strict):
     budget_fen: Fen | None = None  # None: the scheme states no pool
+    annual: bool = False  # a fresh pool of budget_fen each budget year (武汉 "每年", 杭州 "2.5 亿元/年")
     period_starts_on: date | None = None
     period_ends_on: date | None = None
 
@@ -190,7 +191,7 @@ class Documents(_Strict):
 
 
 class Programme(_Strict):
-    code: str = Field(pattern=r"^[a-z0-9-]+$", max_length=60)
+    code: str = Field(pattern=r"^[a-z0-9-]+$", max_length=50)
     name: Label
     issuer: Label
     voucher: VoucherType

@@ -95,6 +95,7 @@ class BudgetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     budget_fen: int | None = Field(ge=0)
+    year: int | None = Field(default=None, ge=2000, le=2100)  # annual pools: which year (default: this one)
 
 
 def _shown(key: str, value: object) -> str:
@@ -232,6 +233,7 @@ class ApplicationList(RootModel[list[ApplicationOut]]):
 
 class PoolOut(BaseModel):
     programme_code: str
+    year: int | None = None  # the budget year of an annual pool
     name: str
     currency: str = "CNY"
     budget_fen: int | None

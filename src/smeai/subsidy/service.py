@@ -501,7 +501,7 @@ def verify_redemption(session: Session, actor: Actor, application_id: int, *, pa
     if value > approved:
         raise Invalid(N_("Please correct the marked fields."), fields={"paid_fen": "over the approved amount"})
     _transition(session, app, actor, "verify", {S.REDEEMING}, S.PAID, note, paid_fen=value)
-    ledger.payout(session, app, value, actor.user_id)
+    ledger.payout(session, get_programme(app.programme_code), app, value, actor.user_id)
     ledger.release(session, get_programme(app.programme_code), app, approved - value, actor.user_id)
     return app
 
@@ -525,9 +525,12 @@ def expire_applications(session: Session, actor: Actor, *, today: date | None = 
     return expired
 
 
-def set_pool_budget(session: Session, actor: Actor, programme_code: str, budget_fen: int | None) -> None:
+def set_pool_budget(session: Session, actor: Actor, programme_code: str, budget_fen: int | None, *,
+                    year: int | None = None) -> None:
+    """The pool's budget; for an annual pool, that of YEAR (default: this year)."""
     actor.require(Permission.PROGRAMME_MANAGE)
-    if not ledger.set_budget(session, get_programme(programme_code), budget_fen):
+    year = year or utcnow().year
+    if not ledger.set_budget(session, get_programme(programme_code), budget_fen, year):
         raise Conflict(N_("The budget cannot be below what is already reserved and paid."))
 
 
