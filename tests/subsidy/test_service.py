@@ -303,3 +303,20 @@ def test_an_annual_pool_is_a_fresh_pool_each_budget_year(session):
     assert pool(session, "wuhan-compute@2026").reserved_fen == 15 * WAN
     assert pool(session, "wuhan-compute@2025").reserved_fen == 0
     audit_ok(session)
+
+
+def test_the_database_refuses_to_change_a_ledger_row(session, backend):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    ent, op = sb.beijing_enterprise(session), builders.operator(session)
+    service.approve_application(session, op, sb.apply(session, ent).id, today=TODAY)
+    session.commit()
+    statements = ["UPDATE subsidy_ledger_entries SET amount_fen = 1"]
+    if backend == "postgresql":
+        statements.append("DELETE FROM subsidy_ledger_entries")
+    for sql in statements:
+        with pytest.raises(DBAPIError, match="append-only"):
+            session.execute(text(sql))
+        session.rollback()
+    assert [e.amount_fen for e in service.ledger_entries(session, op)] == [20 * WAN]

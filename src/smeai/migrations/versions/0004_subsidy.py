@@ -17,6 +17,25 @@ branch_labels = None
 depends_on = None
 
 
+def _ledger_append_only() -> None:
+    """The database itself refuses to change a ledger row (the ORM refuses too). On SQLite only UPDATE is
+    refused: the test suite empties tables with DELETE there (PostgreSQL's TRUNCATE fires no row trigger)."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE FUNCTION subsidy_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN RAISE EXCEPTION 'the subsidy ledger is append-only'; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER subsidy_ledger_append_only BEFORE UPDATE OR DELETE ON subsidy_ledger_entries "
+            "FOR EACH ROW EXECUTE FUNCTION subsidy_ledger_append_only()"
+        )
+    else:
+        op.execute(
+            "CREATE TRIGGER subsidy_ledger_no_update BEFORE UPDATE ON subsidy_ledger_entries "
+            "BEGIN SELECT RAISE(ABORT, 'the subsidy ledger is append-only'); END"
+        )
+
+
 def upgrade() -> None:
     op.create_table('subsidy_counters',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -159,9 +178,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_subsidy_ledger_entries_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_subsidy_ledger_entries_programme_code'), ['programme_code'], unique=False)
 
+    _ledger_append_only()
+
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS subsidy_ledger_append_only ON subsidy_ledger_entries")
+        op.execute("DROP FUNCTION IF EXISTS subsidy_ledger_append_only()")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS subsidy_ledger_no_update")
     with op.batch_alter_table('subsidy_ledger_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_subsidy_ledger_entries_programme_code'))
         batch_op.drop_index(batch_op.f('ix_subsidy_ledger_entries_kind'))
