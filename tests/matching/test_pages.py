@@ -103,3 +103,50 @@ def test_a_need_is_edited_and_closed_from_its_page(session, page_client_for):
     web.post(f"/matching/needs/{need_id}/status", data={"csrf_token": web.csrf, "status": "closed"})
     session.refresh(need)
     assert need.status == "closed"
+
+
+def test_challenge_published_proposed_and_awarded_through_the_pages(session, page_client_for):
+    firm, vendor = builders.enterprise(session, profile=PROFILE), builders.provider(session)
+    owner = page_client_for(firm)
+    r = owner.post(
+        "/matching/challenges",
+        data={"csrf_token": owner.csrf, "title": "焊缝缺陷识别", "problem": "焊缝气孔靠人工看片", "budget_wan": "50"},
+        follow_redirects=True,
+    )
+    assert r.status_code == 200 and "焊缝气孔靠人工看片" in r.text
+    challenge_id = int(str(r.url).rsplit("/", 1)[1])
+    bad = owner.post("/matching/challenges", data={"csrf_token": owner.csrf, "title": "", "problem": ""})
+    assert bad.status_code == 422
+    proposer = page_client_for(vendor)
+    r = proposer.post(
+        f"/matching/challenges/{challenge_id}/proposals",
+        data={"csrf_token": proposer.csrf, "summary": "小样本缺陷检测", "price_wan": "30"},
+        follow_redirects=True,
+    )
+    assert "小样本缺陷检测" in BeautifulSoup(r.text, "html.parser").select_one("#proposals").text
+    page = BeautifulSoup(owner.get(f"/matching/challenges/{challenge_id}").text, "html.parser")
+    award = page.select_one("#proposals form[action$='/award']")["action"]
+    r = owner.post(award, data={"csrf_token": owner.csrf}, follow_redirects=True)
+    assert r.status_code == 200 and "/matching/engagements/" in str(r.url)
+
+
+def test_a_menu_package_is_sent_as_a_need_from_the_page(session, page_client_for):
+    from smeai.matching import menu
+
+    vendor = builders.provider(session, "花都智造")
+    item = offering(session, "花都智造", id="menu-1")
+    session.commit()
+    provider_web = page_client_for(vendor)
+    r = provider_web.post(
+        "/matching/menu/modules",
+        data={"csrf_token": provider_web.csrf, "offering_id": item.id, "name": "外观质检", "price_yuan": "60000"},
+        follow_redirects=True,
+    )
+    assert "外观质检" in BeautifulSoup(r.text, "html.parser").select_one("#modules").text
+    (module,) = [m for m, _o in menu.list_menu(session)]
+    assert module.price_fen == 6_000_000
+    web = page_client_for(builders.enterprise(session, profile=PROFILE))
+    r = web.post(
+        "/matching/menu/send", data={"csrf_token": web.csrf, "module_ids": [str(module.id)]}, follow_redirects=True
+    )
+    assert r.status_code == 200 and "/matching/needs/" in str(r.url) and "外观质检" in r.text
