@@ -278,3 +278,13 @@ def test_a_tencent_export_maps_onto_the_same_answers():
         assert got[column] == want[column], column
     assert [got[c][0] for c in codebook.LINK_COLUMNS] == [1, 1, 0, 0, 0, 1]
     assert [got[c][1] for c in codebook.LINK_COLUMNS] == [0] * 6  # not asked and not chosen look alike here
+
+
+def test_indicators_of_a_wjx_export_are_those_of_the_canonical_file():
+    from smeai.survey import analysis
+
+    header, rows = synth.text_rows(synth.generate(600, 5))
+    canonical = "\n".join(",".join(r) for r in [header, *rows]).encode()
+    wh, wr = wjx.from_canonical(header, rows, layout="wjx_coded")
+    export = "\n".join(",".join(f'"{c}"' for c in r) for r in [wh, *wr]).encode()
+    assert analysis.file_indicators(export, filename="wjx.csv")[0] == analysis.file_indicators(canonical)[0]

@@ -10,7 +10,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from smeai.survey import codebook, indicators
+from smeai.survey import codebook, indicators, wjx
 
 
 def table(validated: codebook.Validated) -> ir.Table:
@@ -18,8 +18,32 @@ def table(validated: codebook.Validated) -> ir.Table:
     return ibis.memtable(codebook.to_arrow(validated.columns))
 
 
+def read_survey(source: Path | bytes, *, filename: str | None = None) -> tuple[codebook.Validated, str, list[str]]:
+    """(validated rows, layout, unmapped headers) of a canonical file or a questionnaire-service export."""
+    header, rows = codebook.read_table(source, filename=filename)
+    if set(codebook.REQUIRED_COLUMNS) <= set(header) or not wjx.looks_like_wjx(header):
+        return codebook.validate(header, rows), "canonical", []
+    converted = wjx.to_canonical(header, list(rows))
+    try:
+        validated = codebook.validate(converted.header, iter(converted.rows))
+    except codebook.MissingColumns as exc:  # name the headers that may have been meant for them
+        exc.fields.update({h: "not in the questionnaire mapping" for h in converted.unmapped})
+        raise
+    validated.reasons = sorted([*validated.reasons, *converted.reasons], key=lambda r: r.row)
+    validated.columns = _drop_rows(validated.columns, {r.row for r in converted.reasons})
+    return validated, converted.layout, converted.unmapped
+
+
+def _drop_rows(columns: dict[str, list[object]], rows: set[int]) -> dict[str, list[object]]:
+    if not rows:
+        return columns
+    keep = [i for i, r in enumerate(columns["row"]) if r not in rows]
+    return {k: [v[i] for i in keep] for k, v in columns.items()}
+
+
 def file_indicators(source: Path | bytes, *, filename: str | None = None) -> tuple[dict[str, Any], codebook.Validated]:
-    validated = codebook.validate_file(source, filename=filename)
+    """The indicators.md JSON of a canonical file (or a 问卷星 / 腾讯问卷 export of the template)."""
+    validated, _layout, _unmapped = read_survey(source, filename=filename)
     arrow = codebook.to_arrow(validated.columns)
     return indicators.compute_arrow(arrow, n_rejected=validated.n_rejected), validated
 

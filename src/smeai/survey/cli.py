@@ -12,7 +12,9 @@ from smeai.survey import analysis, synth
 
 app = typer.Typer(help="Survey analytics and the AI-application index (问卷与指数).")
 
-FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Canonical survey file (.csv or .xlsx).")]
+FileArg = Annotated[
+    Path, typer.Argument(exists=True, dir_okay=False, help="Canonical survey file or 问卷星 export (.csv or .xlsx).")
+]
 
 
 def _print_reasons(reasons, limit: int = 200) -> None:
@@ -41,10 +43,11 @@ def check(
     errors: Annotated[Path | None, typer.Option("--errors", help="Write every reason to this CSV.")] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Validate a survey file against the codebook: every reason of every rejected row."""
-    from smeai.survey import codebook
-
-    validated = codebook.validate_file(file)
+    """Validate a survey file (canonical, or a 问卷星 / 腾讯问卷 export) against the codebook: every reason of every
+    rejected row."""
+    validated, _layout, unmapped = analysis.read_survey(file)
+    for header in unmapped:
+        err_console.print(f"unmapped column: {header}", markup=False, soft_wrap=True)
     if errors is not None:
         errors.write_text(analysis.reasons_csv(validated.reasons), encoding="utf-8")
     if json_out:

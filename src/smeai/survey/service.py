@@ -21,8 +21,8 @@ from smeai.auth.actor import Actor
 from smeai.auth.permissions import Permission
 from smeai.errors import Conflict, Invalid, NotFound
 from smeai.i18n import N_
-from smeai.survey import codebook, index, indicators, wjx
-from smeai.survey.analysis import reasons_csv
+from smeai.survey import codebook, index, indicators
+from smeai.survey.analysis import read_survey, reasons_csv
 from smeai.survey.models import SurveyImport, SurveyResponse, SurveyWave
 
 SUPPRESSED = "suppressed"
@@ -125,20 +125,7 @@ def import_file(
     if earlier is not None:
         return ImportOutcome(record=earlier, already_imported=True)
 
-    header, rows = codebook.read_table(data, filename=filename)
-    layout, unmapped = "canonical", []
-    if not set(codebook.REQUIRED_COLUMNS) <= set(header) and wjx.looks_like_wjx(header):
-        converted = wjx.to_canonical(header, list(rows))
-        header, rows, layout, unmapped = converted.header, iter(converted.rows), converted.layout, converted.unmapped
-        try:
-            validated = codebook.validate(header, rows)
-        except codebook.MissingColumns as exc:  # name the headers that may have been meant for them
-            exc.fields.update({h: "not in the questionnaire mapping" for h in unmapped})
-            raise
-        validated.reasons = sorted([*validated.reasons, *converted.reasons], key=lambda r: r.row)
-        validated.columns = _drop_rows(validated.columns, {r.row for r in converted.reasons})
-    else:
-        validated = codebook.validate(header, rows)
+    validated, layout, unmapped = read_survey(data, filename=filename)
 
     existing = set(session.scalars(select(SurveyResponse.response_id).where(SurveyResponse.wave_id == wave.id)))
     record = SurveyImport(
@@ -154,13 +141,6 @@ def import_file(
     record.n_inserted, record.n_existing = len(records), n_existing
     session.flush()
     return ImportOutcome(record=record, reasons=validated.reasons, unmapped=unmapped)
-
-
-def _drop_rows(columns: dict[str, list[object]], rows: set[int]) -> dict[str, list[object]]:
-    if not rows:
-        return columns
-    keep = [i for i, r in enumerate(columns["row"]) if r not in rows]
-    return {k: [v[i] for i in keep] for k, v in columns.items()}
 
 
 def _response_records(
