@@ -66,3 +66,12 @@ def test_numbers_for_codes_and_null_lists_are_read_leniently(cli_env, tmp_path):
     result = CliRunner().invoke(app, ["match", "--need", str(need), "--top", "3", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)[0]["id"] in {"dev-o-005", "dev-o-006", "dev-o-139"}
+
+
+def test_a_deployment_mode_no_offering_has_matches_nothing_rather_than_failing(cli_env, tmp_path):
+    need = tmp_path / "need.json"
+    need.write_text('{"text": "验布", "deployment": ["cloud"]}\n{"text": "验布", "deployment": ["cloud", "edge"]}\n')
+    result = CliRunner().invoke(app, ["match", "--need", str(need), "--json"])
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads(line) for line in result.output.strip().splitlines())
+    assert first == [] and second

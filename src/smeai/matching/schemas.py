@@ -35,7 +35,8 @@ class NeedRecord(BaseModel):
     province_code: ProvinceCode | None = None
     stage: Annotated[int, Field(ge=0, le=4)] | None = None
     budget_wan: Annotated[float, Field(ge=0)] | None = None
-    deployment: list[Deployment] = []
+    # Any string: a mode no offering lists simply matches nothing (the hard constraint stays exact).
+    deployment: list[str] = []
 
     @field_validator("id", "province_code", "industry", mode="before")
     @classmethod
