@@ -23,7 +23,10 @@ def _work(url: str, var_dir: str, role: str, items: list[dict[str, Any]], barrie
     make = get_sessionmaker(url)
     out: list[tuple[str, Any, str]] = []
     barrier.wait(timeout=60)  # everyone starts together: as much interleaving as two cores allow
+    import time
+
     for item in items:
+        started = time.perf_counter()
         session = make()
         try:
             if role == "apply":
@@ -56,6 +59,7 @@ def _work(url: str, var_dir: str, role: str, items: list[dict[str, Any]], barrie
             out.append((role, item.get("application_id"), f"error: {type(exc).__name__}: {exc}"[:300]))
         finally:
             session.close()
+            out[-1] = (*out[-1], time.perf_counter() - started)  # (role, id, answer, seconds)
     results.put((os.getpid(), out))
 
 
