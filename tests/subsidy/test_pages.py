@@ -136,3 +136,10 @@ def test_operator_expires_overdue_approvals_from_the_dashboard(session, page_cli
     r = _post(o, "/subsidy/expire", {})
     assert (r.status_code, r.headers["location"]) == (303, "/subsidy/dashboard?expired=0")
     assert _post(page_client_for(sb.wuhan_enterprise(session)), "/subsidy/expire", {}).status_code == 403
+
+
+def test_an_enterprise_without_a_profile_is_told_to_fill_it_in(session, page_client_for):
+    html = BeautifulSoup(page_client_for(builders.enterprise(session)).get("/subsidy/calculator").text, "html.parser")
+    assert html.select_one(".alert.info") and html.select_one("a[href='/profile']")
+    full = BeautifulSoup(page_client_for(sb.wuhan_enterprise(session)).get("/subsidy/calculator").text, "html.parser")
+    assert not full.select_one(".alert.info")

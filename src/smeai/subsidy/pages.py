@@ -89,11 +89,21 @@ def _enterprises(session: DbSession, actor: Actor) -> list[tuple[str, str]]:
     return [(str(o.id), o.name) for o in orgs]
 
 
+def _profile_messages(session: DbSession, actor: Actor) -> list[tuple[str, str]]:
+    """Eligibility reads the organisation profile: say so when an enterprise has not filled it in."""
+    org = session.get(Organisation, actor.org_id) if actor.org_id else None
+    if org is None or not actor.can(Permission.SUBSIDY_APPLY) or org.province_code:
+        return []
+    return [("info", _("Fill in your organisation profile first (region, size, industry): every programme's "
+                       "eligibility depends on it."))]
+
+
 @router.get("/subsidy/calculator")
 def calculator(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
     values = dict(request.query_params)
     return render(request, "subsidy/calculator.html", **_ctx(values=values, errors={}, quote=None,
-                                                               enterprises=_enterprises(session, actor)))
+                                                               enterprises=_enterprises(session, actor),
+                                                               messages=_profile_messages(session, actor)))
 
 
 @router.post("/subsidy/calculator", dependencies=CSRF)
@@ -109,7 +119,8 @@ async def calculate(request: Request, session: DbSession, actor: PageActor) -> H
         quote = service.calculate(session, who, _model(PurchaseIn, form.values()))
     except Invalid as exc:
         return render(request, template, 422, **_ctx(values=values, errors=exc.fields, quote=None,
-                                                      messages=[("error", _(exc.message))], enterprises=enterprises))
+                                                      quote_messages=[("error", _(exc.message))],
+                                                      enterprises=enterprises))
     carry = {k: v for k, v in values.items() if k not in ("csrf_token", "org_id") and v}
     return render(request, template, **_ctx(values=values, errors={}, quote=quote, enterprises=enterprises,
                                             apply_query=urlencode(carry, doseq=True)))

@@ -135,7 +135,8 @@ def programme_out(p: Programme) -> ProgrammeOut:
         "、".join(p.region.cities) or "、".join(taxonomy.name("provinces", c) for c in sorted(p.region.provinces))
         or "CN")
     return ProgrammeOut(code=p.code, name=str(p.name), issuer=str(p.issuer), voucher=p.voucher.value,
-                        currency=p.currency, region=region, rate=format_rate(p.rate), summary="; ".join(parts),
+                        currency=p.currency, region=region, rate=format_rate(p.rate),
+                        summary=("; " if get_lang() == "en" else "；").join(parts),
                         source=p.source, documents_apply=[d.value for d in p.documents.apply],
                         documents_redeem=[d.value for d in p.documents.redeem], assumptions=list(p.assumptions))
 
