@@ -1,4 +1,5 @@
-"""Subsidy rules: the calculator, and the flow apply → approve (reserve) → redeem → verify (payout).
+"""Subsidy rules: the flow apply → approve (reserve) → redeem → verify (payout), and idempotency keys.
+The calculator lives in calculator.py and is re-exported here (`service.calculate`).
 
 Enterprises apply for their own organisation and see only their own applications; operators review any;
 providers never act on, or see, an enterprise's claim (a foreign or invisible application is NotFound).
@@ -8,11 +9,8 @@ Services never commit: the API route, page or CLI command commits once.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
-import re
 from datetime import date, timedelta
-from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, delete, false, select, true, update
@@ -20,44 +18,44 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from smeai import taxonomy
 from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
 from smeai.db import utcnow
-from smeai.domains import has_module
 from smeai.errors import Conflict, Invalid, NotFound
-from smeai.i18n import N_, get_lang, gettext
+from smeai.i18n import N_
 from smeai.subsidy import ledger
+from smeai.subsidy.calculator import (  # noqa: F401  (calculate, programme_out, list_programmes: the public API)
+    assess,
+    best_combination,
+    budget_year,
+    calculate,
+    committed_totals,
+    contract_ref,
+    counter_keys,
+    get_programme,
+    list_programmes,
+    listed_in_of,
+    profile_of,
+    programme_out,
+    resolve_purchase,
+)
 from smeai.subsidy.models import (
     Application,
     ApplicationEvent,
     ClaimLock,
-    Counter,
     Document,
     IdempotencyKey,
     LedgerEntry,
 )
 from smeai.subsidy.programmes import (
-    Amount,
-    Profile,
     Programme,
-    Purchase,
-    PurchaseKind,
-    Reason,
     all_programmes,
-    amount,
-    eligibility,
-    format_rate,
     stacking_partners,
 )
 from smeai.subsidy.schemas import (
     ApplicationIn,
     ApplicationState,
-    ProgrammeOut,
-    ProgrammeQuote,
-    PurchaseIn,
-    QuoteOut,
     ReasonOut,
     describe,
 )
@@ -99,204 +97,6 @@ class IdempotencyKeyReused(Conflict):
     """An Idempotency-Key was sent again with a different request."""
 
     code = "idempotency_key_reused"
-
-
-# --- programmes -----------------------------------------------------------------------------------------
-
-
-def get_programme(code: str, *, field: str | None = None) -> Programme:
-    programme = all_programmes().get(code)
-    if programme is None:
-        if field:
-            raise Invalid(N_("Unknown programme."), fields={field: f"unknown programme {code!r}"})
-        raise NotFound(N_("Programme not found."))
-    return programme
-
-
-def _money(fen: int, currency: str) -> str:
-    yuan = fen / 100
-    if currency == "CNY" and get_lang() != "en" and yuan >= 10_000:
-        return f"{yuan / 10_000:,.2f}".rstrip("0").rstrip(".") + " 万元"
-    return f"{yuan:,.0f} {currency}"
-
-
-def programme_out(p: Programme) -> ProgrammeOut:
-    """A programme in a few words, in the reader's language (the catalog and matching show it too)."""
-    caps = p.caps
-    rate = " / ".join(format_rate(t.rate) for t in p.tiers) if p.tiers else format_rate(p.rate)
-    parts = [gettext("Rate %(rate)s") % {"rate": rate}]
-    parts += [f"{c.why}: {format_rate(c.rate)}" for c in p.conditions]
-    for label, cap in ((N_("at most %(amount)s per claim"), caps.per_claim_fen),
-                       (N_("at most %(amount)s per enterprise per year"), caps.per_org_year_fen),
-                       (N_("at most %(amount)s per contract"), caps.per_contract_fen)):
-        if cap is not None:
-            parts.append(gettext(label) % {"amount": _money(cap, p.currency)})
-    region = p.region.country if p.region.country != "CN" else (
-        "、".join(p.region.cities) or "、".join(taxonomy.name("provinces", c) for c in sorted(p.region.provinces))
-        or "CN")
-    return ProgrammeOut(code=p.code, name=str(p.name), issuer=str(p.issuer), voucher=p.voucher.value,
-                        currency=p.currency, region=region, rate=format_rate(p.rate),
-                        summary=("; " if get_lang() == "en" else "；").join(parts),
-                        source=p.source, documents_apply=[d.value for d in p.documents.apply],
-                        documents_redeem=[d.value for d in p.documents.redeem], assumptions=list(p.assumptions))
-
-
-def list_programmes() -> list[ProgrammeOut]:
-    return [programme_out(p) for p in all_programmes().values()]
-
-
-# --- the claimant and the purchase ----------------------------------------------------------------------
-
-
-def profile_of(org: Organisation) -> Profile:
-    return Profile(province_code=org.province_code, city=org.city, size_class=org.size_class,
-                   revenue_band=org.revenue_band, industry_section=org.industry_section)
-
-
-def _claimant(session: Session, who: Actor | Organisation | Profile) -> tuple[int | None, Profile, Actor]:
-    """(org id, profile, actor for reads) of an actor's organisation, a given organisation, or a bare profile."""
-    if isinstance(who, Profile):
-        return None, who, Actor.system()
-    if isinstance(who, Organisation):
-        return who.id, profile_of(who), Actor.system()
-    org = session.get(Organisation, who.org_id) if who.org_id is not None else None
-    if org is None:
-        return None, Profile(), who
-    return org.id, profile_of(org), who
-
-
-def _offering(session: Session, actor: Actor, offering_id: int) -> Any | None:
-    """The resource pool's offering, when the catalog exists; its own visibility rules apply (NotFound)."""
-    if not has_module("catalog", "service"):
-        return None
-    from smeai.catalog import service as catalog_service
-
-    get = getattr(catalog_service, "get_offering", None)
-    return get(session, actor, offering_id) if get is not None else None
-
-
-def resolve_purchase(session: Session, actor: Actor, data: PurchaseIn) -> tuple[PurchaseIn, Any | None]:
-    """Fill kind, supplier and description from the offering, where one is named and the catalog exists."""
-    offering = _offering(session, actor, data.offering_id) if data.offering_id else None
-    if offering is None:
-        if data.offering_id and not data.description:
-            raise Invalid(N_("Please correct the marked fields."),
-                          fields={"description": "describe the purchase (the resource pool is not available)"})
-        return data, None
-    kind = data.kind
-    if kind is None and getattr(offering, "kind", None) in PurchaseKind.__members__.values():
-        kind = PurchaseKind(offering.kind)
-    provider = getattr(offering, "provider", None)
-    filled = data.model_copy(update={
-        "kind": kind,
-        "description": data.description or getattr(offering, "name", None),
-        "supplier_name": data.supplier_name or getattr(provider, "name", None),
-    })
-    return filled, offering
-
-
-def _purchase(data: PurchaseIn, listed_in: frozenset[str] = frozenset()) -> Purchase:
-    return Purchase(contract_fen=data.contract_fen, kind=data.kind, offering_id=data.offering_id,
-                    supplier_name=data.supplier_name, supplier_affiliated=data.supplier_affiliated,
-                    signed_on=data.signed_on, starts_on=data.starts_on, ends_on=data.ends_on, paid_on=data.paid_on,
-                    service_year=data.service_year, flags=frozenset(data.flags), listed_in=listed_in)
-
-
-def _listed_in(offering: Any | None) -> frozenset[str]:
-    return frozenset(getattr(offering, "voucher_eligible", None) or ())
-
-
-def budget_year(data: PurchaseIn, today: date) -> int:
-    """Caps per enterprise per year count by the year the contract was signed (or the application, if unsigned)."""
-    return (data.signed_on or today).year
-
-
-def contract_ref(supplier_name: str | None, contract_no: str | None) -> str:
-    """One contract, however its supplier and number are spelt: case, spaces and punctuation dropped."""
-    def norm(text: str | None) -> str:
-        return re.sub(r"[\W_]+", "", (text or "").casefold())
-
-    return f"{norm(supplier_name)}|{norm(contract_no)}"[:300]
-
-
-def _counter_keys(p: Programme, org_id: int | None, data: PurchaseIn, today: date) -> tuple[str | None, str | None]:
-    """The per-enterprise-year and per-contract counter keys this purchase would count against (if capped)."""
-    org_year = (f"org-year:{p.code}:{org_id}:{budget_year(data, today)}"
-                if org_id is not None and p.caps.per_org_year_fen is not None else None)
-    per_contract = (f"contract:{p.code}:{contract_ref(data.supplier_name, data.contract_no)}"
-                    if data.contract_no and p.caps.per_contract_fen is not None else None)
-    return org_year, per_contract
-
-
-def _committed(session: Session, keys: list[str]) -> dict[str, int]:
-    """What each counter already holds, in one query (the calculator runs for whole lists of offerings)."""
-    if not keys:
-        return {}
-    rows = session.execute(select(Counter.key, Counter.committed_fen).where(Counter.key.in_(keys)))
-    return {key: int(value) for key, value in rows}
-
-
-def _assess(p: Programme, org_id: int | None, profile: Profile, data: PurchaseIn, *, today: date,
-            committed: dict[str, int], listed_in: frozenset[str] = frozenset()) -> tuple[list[Reason], Amount]:
-    purchase = _purchase(data, listed_in)
-    reasons = eligibility(p, profile, purchase, applied_on=today)
-    if p.eligibility.claimant != "buyer":
-        reasons.insert(0, Reason("claimant", False, N_("Claimed by the supplier, not the buyer."), {}))
-    org_year, per_contract = _counter_keys(p, org_id, data, today)
-    result = amount(p, purchase, org_year_committed_fen=committed.get(org_year or "", 0),
-                    contract_committed_fen=committed.get(per_contract or "", 0))
-    return reasons, result
-
-
-def calculate(session: Session, actor_or_org: Actor | Organisation | Profile, purchase: PurchaseIn,
-              *, today: date | None = None) -> QuoteOut:
-    """Which programmes apply to this purchase, how much each pays (with the rules that decided), the best
-    allowed combination under the exclusivity rules, and the net price.
-
-    Other domains call this with an enterprise's Actor or Organisation (e.g. the offering page, the match
-    reasons); a bare Profile works for anonymous "what if" questions.
-    """
-    today = today or utcnow().date()
-    org_id, profile, reader = _claimant(session, actor_or_org)
-    purchase, offering = resolve_purchase(session, reader, purchase)
-    programmes = all_programmes()
-    committed = _committed(session, [k for p in programmes.values()
-                                     for k in _counter_keys(p, org_id, purchase, today) if k])
-    quotes: list[ProgrammeQuote] = []
-    for p in programmes.values():
-        reasons, result = _assess(p, org_id, profile, purchase, today=today, committed=committed,
-                                  listed_in=_listed_in(offering))
-        eligible = all(r.ok for r in reasons) and result.amount_fen > 0
-        quotes.append(ProgrammeQuote(
-            code=p.code, name=str(p.name), currency=p.currency, eligible=eligible,
-            amount_fen=result.amount_fen if eligible else 0, rate=format_rate(result.rate),
-            reasons=[ReasonOut.of(r) for r in [*reasons, *result.reasons]],
-            excludes=sorted(stacking_partners(programmes, p.code)),
-        ))
-    quotes.sort(key=lambda q: (not q.eligible, -q.amount_fen, q.code))
-    best, total = best_combination(programmes, [q for q in quotes if q.eligible], purchase.contract_fen)
-    explanation = [f"{q.name}: {q.amount_fen / 100:,.2f}" for q in quotes if q.code in best]
-    return QuoteOut(contract_fen=purchase.contract_fen, programmes=quotes, best=best, total_fen=total,
-                    net_fen=purchase.contract_fen - total, explanation=explanation)
-
-
-def best_combination(programmes: dict[str, Programme], eligible: list[ProgrammeQuote],
-                     contract_fen: int) -> tuple[list[str], int]:
-    """The set of programmes paying most together, none excluding another, never more than the contract.
-
-    Ties go to fewer programmes (fewer claims to file). Exhaustive: a purchase is eligible for a handful.
-    """
-    candidates = sorted(eligible, key=lambda q: -q.amount_fen)[:12]
-    best: tuple[int, int, list[str]] = (0, 0, [])
-    for size in range(1, len(candidates) + 1):
-        for combo in itertools.combinations(candidates, size):
-            codes = {q.code for q in combo}
-            if any(stacking_partners(programmes, c) & codes for c in codes):
-                continue
-            total = min(contract_fen, sum(q.amount_fen for q in combo))
-            if (total, -size) > (best[0], -len(best[2]) if best[2] else 0):
-                best = (total, size, sorted(codes))
-    return best[2], best[0]
 
 
 # --- applications ---------------------------------------------------------------------------------------
@@ -369,9 +169,9 @@ def submit_application(session: Session, actor: Actor, data: ApplicationIn, *,
         raise Invalid(N_("Please correct the marked fields."), fields={"supplier_name": "This field is required."})
     org = session.get(Organisation, actor.org_id)
     assert org is not None
-    committed = _committed(session, [k for k in _counter_keys(p, org.id, data, today) if k])
-    reasons, result = _assess(p, org.id, profile_of(org), data, today=today, committed=committed,
-                              listed_in=_listed_in(offering))
+    committed = committed_totals(session, [k for k in counter_keys(p, org.id, data, today) if k])
+    reasons, result = assess(p, org.id, profile_of(org), data, today=today, committed=committed,
+                              listed_in=listed_in_of(offering))
     failed = [r for r in reasons if not r.ok]
     if failed:
         raise NotEligible(N_("Not eligible for this programme."),
