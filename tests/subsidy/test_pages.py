@@ -143,3 +143,20 @@ def test_an_enterprise_without_a_profile_is_told_to_fill_it_in(session, page_cli
     assert html.select_one(".alert.info") and html.select_one("a[href='/profile']")
     full = BeautifulSoup(page_client_for(sb.wuhan_enterprise(session)).get("/subsidy/calculator").text, "html.parser")
     assert not full.select_one(".alert.info")
+
+
+def test_operator_sets_a_pool_budget_but_never_below_what_is_committed(session, page_client_for):
+    ent, op = sb.wuhan_enterprise(session), builders.operator(session)
+    application = sb.apply(session, ent, 30 * sb.WAN, programme_code="wuhan-compute", signed_on=None,
+                           starts_on=None, ends_on=None)
+    service.approve_application(session, op, application.id)
+    session.commit()
+    o = page_client_for(op)
+    year = str(application.budget_year)
+    ok = _post(o, "/subsidy/pools/wuhan-compute", {"budget_yuan": "500000", "year": year})
+    assert (ok.status_code, ok.headers["location"]) == (303, "/subsidy/dashboard?budget=set")
+    row = BeautifulSoup(o.get("/subsidy/dashboard").text, "html.parser").select_one(
+        "table#pools tr[data-code='wuhan-compute']")
+    assert "50 万元" in row.text
+    assert _post(o, "/subsidy/pools/wuhan-compute", {"budget_yuan": "100000", "year": year}).status_code == 409
+    assert _post(o, "/subsidy/pools/wuhan-compute", {"budget_yuan": "", "year": year}).status_code == 422

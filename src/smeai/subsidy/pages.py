@@ -279,7 +279,18 @@ def download(application_id: int, document_id: int, request: Request, session: D
 
 
 @router.get("/subsidy/dashboard")
-def dashboard_page(request: Request, session: DbSession, actor: PageActor, expired: int | None = None) -> HTMLResponse:
+def dashboard_page(request: Request, session: DbSession, actor: PageActor, expired: int | None = None,
+                   budget: str | None = None) -> HTMLResponse:
+    messages = []
+    if expired is not None:
+        messages.append(("ok", _("Approvals not redeemed in time expired: %(n)s.") % {"n": expired}))
+    if budget == "set":
+        messages.append(("ok", _("Pool budget saved.")))
+    return _dashboard(request, session, actor, 200, messages)
+
+
+def _dashboard(request: Request, session: DbSession, actor: Actor, status: int,
+               messages: list[tuple[str, str]]) -> HTMLResponse:
     board = dashboard.build(session, actor)
     chart = {
         "days": [b["day"] for b in board.burn],
@@ -289,11 +300,9 @@ def dashboard_page(request: Request, session: DbSession, actor: PageActor, expir
     slices = {key: [asdict(s) for s in rows] for key, rows in (
         ("by-programme", board.by_programme), ("by-region", board.by_region), ("by-industry", board.by_industry))}
     states = [{"name": _(labels.STATES[s]), "value": n} for s, n in board.by_state.items() if n]
-    messages = []
-    if expired is not None:
-        messages.append(("ok", _("Approvals not redeemed in time expired: %(n)s.") % {"n": expired}))
-    return render(request, "subsidy/dashboard.html", **_ctx(board=board, chart=chart, slices=slices,
-                                                             state_rows=states, messages=messages))
+    return render(request, "subsidy/dashboard.html", status, **_ctx(
+        board=board, chart=chart, slices=slices, state_rows=states, messages=messages,
+        can_manage=actor.can(Permission.PROGRAMME_MANAGE)))
 
 
 @router.post("/subsidy/expire", dependencies=CSRF)
@@ -301,6 +310,21 @@ def expire(session: DbSession, actor: PageActor) -> Response:
     expired = service.expire_applications(session, actor)
     session.commit()
     return RedirectResponse(f"/subsidy/dashboard?expired={len(expired)}", status_code=303)
+
+
+@router.post("/subsidy/pools/{code}", dependencies=CSRF)
+async def set_budget(code: str, request: Request, session: DbSession, actor: PageActor) -> Response:
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    year = form.get("year")
+    try:
+        budget = _fen(_required(form, "budget_yuan"), "budget_yuan")  # never "no limit" by an empty box
+        service.set_pool_budget(session, actor, code, budget, year=int(year) if year and year.isdigit() else None)
+    except (Invalid, Conflict) as exc:
+        session.rollback()
+        return _dashboard(request, session, actor, 422 if isinstance(exc, Invalid) else 409,
+                          [("error", _(exc.message))])
+    session.commit()
+    return RedirectResponse("/subsidy/dashboard?budget=set", status_code=303)
 
 
 @router.get("/subsidy/export.xlsx")
