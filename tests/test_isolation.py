@@ -16,8 +16,6 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/auth/token"): "the login itself",
     ("GET", "/api/v1/taxonomy"): "controlled vocabularies are public",
     ("GET", "/api/v1/taxonomy/{kind}"): "controlled vocabularies are public",
-    ("GET", "/api/v1/subsidy/programmes"): "voucher programmes are public policy",
-    ("GET", "/api/v1/subsidy/programmes/{code}"): "voucher programmes are public policy",
 }
 PUBLIC_PREFIXES: dict[str, str] = {}
 
