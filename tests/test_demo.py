@@ -17,6 +17,7 @@ def _row_counts(session) -> dict[str, int]:
 def test_demo_loads_twice_without_duplicating_anything(session, settings):
     logins = load_demo(settings)
     first = _row_counts(session)
+    assert len({email for _role, email, _org in logins}) == len(logins)  # each login listed once
     assert {role for role, _email, _org in logins} == {
         "admin", "operator", "analyst", "provider_member", "enterprise_member"}
     load_demo(settings)

@@ -39,8 +39,8 @@ def load_demo(settings: Settings) -> list[tuple[str, str, str]]:
             with session_scope(settings.database_url) as s:  # one unit of work per domain
                 kwargs = {"password": password} if "password" in inspect.signature(module.load).parameters else {}
                 result = module.load(s, **kwargs)
-                if module.__name__ == "smeai.auth.demo":
-                    logins = result
+                if isinstance(result, list):  # a domain that adds demo accounts returns their logins
+                    logins.extend(result)
             progress.advance(task)
     table = Table("role", "email", "organisation", title=f"Demo logins (password: {password})")
     for row in logins:

@@ -9,16 +9,10 @@ from smeai.auth.actor import Actor
 from smeai.catalog import service as catalog_service
 from tests import builders
 from tests.catalog import builders as cb
+from tests.e2e.helpers import login
 
 pytestmark = pytest.mark.e2e
 
-
-def _login(page, base: str, email: str) -> None:
-    page.goto(base + "/login")
-    page.fill("#email", email)
-    page.fill("#password", builders.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
 
 
 def test_enterprise_submits_operator_publishes_benchmark_shown_beside_offering(session, live_server, page):
@@ -28,7 +22,7 @@ def test_enterprise_submits_operator_publishes_benchmark_shown_beside_offering(s
     session.commit()
     offering = catalog_service.find_offering_by_ext_id(session, "cloth-1")
 
-    _login(page, live_server, "boss@keqiao.cn")
+    login(page, live_server, "boss@keqiao.cn")
     page.goto(live_server + "/cases/new")
     page.fill("#f-title", "织造厂验布机加装疵点检测")
     page.select_option("#f-province_code", "33")
@@ -42,7 +36,7 @@ def test_enterprise_submits_operator_publishes_benchmark_shown_beside_offering(s
     assert "感谢提交" in page.locator(".alert.ok").inner_text()
     page.click("text=退出")
 
-    _login(page, live_server, "wang@centre.cn")
+    login(page, live_server, "wang@centre.cn")
     page.goto(live_server + "/cases/review")
     page.click("text=织造厂验布机加装疵点检测")
     page.check("input[name=benchmark]")

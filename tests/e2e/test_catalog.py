@@ -3,27 +3,16 @@ query that uses a synonym rather than the listing's own words: in a real browser
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests import builders
+from tests.e2e.helpers import login, shot
+
+_shot = shot
 
 pytestmark = pytest.mark.e2e
-SHOTS = os.environ.get("SMEAI_SCREENSHOTS")
 
 
-def _shot(page, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
-
-
-def _login(page, base: str, email: str) -> None:
-    page.goto(base + "/login")
-    page.fill("#email", email)
-    page.fill("#password", builders.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
 
 
 def _logout(page) -> None:
@@ -37,7 +26,7 @@ def test_provider_lists_operator_approves_enterprise_finds_by_synonym(session, l
     session.commit()
 
     # the provider lists and submits
-    _login(page, live_server, "pm@zhiyan.cn")
+    login(page, live_server, "pm@zhiyan.cn")
     page.goto(live_server + "/catalog/provider/new")
     page.fill("#f-name", "织物外观检测仪")
     page.select_option("#f-kind", "appliance")
@@ -59,7 +48,7 @@ def test_provider_lists_operator_approves_enterprise_finds_by_synonym(session, l
     assert "织物外观检测仪" not in page.content()
 
     # the operator reviews against the checklist and approves
-    _login(page, live_server, "wang@centre.cn")
+    login(page, live_server, "wang@centre.cn")
     page.goto(live_server + "/catalog/review")
     page.click("text=织物外观检测仪")
     for box in page.locator("#review-form input[type=checkbox]").all():
@@ -71,7 +60,7 @@ def test_provider_lists_operator_approves_enterprise_finds_by_synonym(session, l
     _logout(page)
 
     # the enterprise searches with a synonym ("瑕疵检测" is none of the listing's words)
-    _login(page, live_server, "boss@keqiao.cn")
+    login(page, live_server, "boss@keqiao.cn")
     page.goto(live_server + "/catalog")
     page.fill("input[name=q]", "瑕疵检测")
     page.click(".searchbar button")

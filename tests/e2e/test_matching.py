@@ -3,28 +3,18 @@ each role seeing only its side."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests import builders
+from tests.e2e.helpers import login, shot
 from tests.matching.builders import offering
-
-pytestmark = pytest.mark.e2e
-SHOTS = os.environ.get("SMEAI_SCREENSHOTS")
 
 
 def _shot(page, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"matching-{name}.png"), full_page=True)
+    shot(page, name, prefix="matching-")
 
 
-def _login(page, base: str, email: str) -> None:
-    page.goto(base + "/login")
-    page.fill("#email", email)
-    page.fill("#password", builders.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
+pytestmark = pytest.mark.e2e
 
 
 def _logout(page) -> None:
@@ -44,7 +34,7 @@ def test_need_to_case_with_each_side_seeing_only_its_own(session, live_server, p
     session.commit()
 
     # The enterprise describes its need in its own words.
-    _login(page, live_server, "boss@bolts.cn")
+    login(page, live_server, "boss@bolts.cn")
     page.goto(live_server + "/matching/needs/new")
     page.fill("#f-title", "螺栓出货前外观全检")
     page.fill("#f-text", "出货前全靠几个老师傅拿眼睛挑，裂纹、缺牙经常漏掉，客户已经退过两次货。")
@@ -65,7 +55,7 @@ def test_need_to_case_with_each_side_seeing_only_its_own(session, live_server, p
 
     # Another enterprise and the provider that was not chosen see nothing of it.
     for outsider in ("other@textile.cn", "rival@vision.cn"):
-        _login(page, live_server, outsider)
+        login(page, live_server, outsider)
         # Asked with the browser's own session (the page edge calls the same scoped services).
         assert page.request.get(engagement_api).status == 404
         assert page.request.get(need_api).status in (403, 404)
@@ -74,7 +64,7 @@ def test_need_to_case_with_each_side_seeing_only_its_own(session, live_server, p
         _logout(page)
 
     # The provider is notified and responds; it cannot open the need itself.
-    _login(page, live_server, "sales@zhitong.cn")
+    login(page, live_server, "sales@zhitong.cn")
     page.goto(live_server + "/matching")
     assert "有 1 家企业对您的方案表达了意向" in page.locator("#notifications").inner_text()
     page.click("#engagements a")
@@ -88,7 +78,7 @@ def test_need_to_case_with_each_side_seeing_only_its_own(session, live_server, p
     _logout(page)
 
     # The enterprise signs, takes delivery and reports the outcome as a case.
-    _login(page, live_server, "boss@bolts.cn")
+    login(page, live_server, "boss@bolts.cn")
     page.goto(engagement_url)
     page.click("text=标记为：已签约")
     page.click("text=标记为：已交付")

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests import builders
+from tests.e2e.helpers import shot
+
+_shot = shot
 
 pytestmark = pytest.mark.e2e
-SHOTS = os.environ.get("SMEAI_SCREENSHOTS")  # a folder: save screenshots there to look at them
 
-
-def _shot(page, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
 
 
 def test_login_and_fill_in_the_profile(session, live_server, page):

@@ -4,31 +4,25 @@ and another enterprise see nothing of the claim."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests import builders
+from tests.e2e.helpers import login, shot
 from tests.subsidy import builders as sb
-
-pytestmark = pytest.mark.e2e
-SHOTS = os.environ.get("SMEAI_SCREENSHOTS")
 
 
 def _shot(page, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"subsidy-{name}.png"), full_page=True)
+    shot(page, name, prefix="subsidy-")
+
+
+pytestmark = pytest.mark.e2e
 
 
 def _login(browser, base: str, email: str):
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
     page = context.new_page()
     page.set_default_timeout(15_000)
-    page.goto(base + "/login")
-    page.fill("#email", email)
-    page.fill("#password", builders.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
+    login(page, base, email)
     return page
 
 
