@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test setup system-deps lint i18n docs bench serve clean
 
 demo: setup ## install everything, load the demo data, start the portal on SQLite
+	@$(MAKE) --no-print-directory system-deps PKGS="$(FONT_PKGS)" || echo "warning: CJK fonts not installed; PDF reports need fonts-wqy-zenhei"
 	$(BIN)/smeai demo
 
 test: setup system-deps ## install everything and run every test (SQLite and PostgreSQL) and ruff
@@ -21,9 +22,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,spark]'
 	touch $(STAMP)
 
-system-deps: ## Debian packages the tests need: Chromium for browser tests, CJK fonts for charts and PDFs
+FONT_PKGS := fonts-noto-cjk fonts-wqy-zenhei
+PKGS ?= chromium $(FONT_PKGS) poppler-utils
+
+system-deps: ## Debian packages: Chromium for browser tests, CJK fonts for charts and PDFs, poppler for PDF checks
 	@missing=""; \
-	for pkg in chromium fonts-noto-cjk fonts-wqy-zenhei poppler-utils; do \
+	for pkg in $(PKGS); do \
 	  dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \
