@@ -54,10 +54,46 @@ def test_report_downloads_are_a_pdf_and_a_workbook_with_one_sheet_per_figure(ses
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     xlsx = web.get("/survey/report.xlsx?wave=2025")
     book = load_workbook(io.BytesIO(xlsx.content))
-    assert len(book.sheetnames) == 1 + 11
+    assert len(book.sheetnames) == 1 + 12
     assert book.worksheets[1]["A1"].value  # the figure's title
 
 
 def test_empty_dashboard_before_any_import(session, page_client_for):
     web = page_client_for(builders.analyst(session))
     assert web.get("/survey").status_code == 200
+
+
+def _specs(html: str) -> dict:
+    import json
+    import re
+
+    specs = json.loads(re.search(r"var specs = (.*);\n", html).group(1))
+    return {s["key"]: s for s in specs}
+
+
+def test_province_group_heatmap_carries_index_and_firm_counts(session, page_client_for):
+    web = page_client_for(builders.analyst(session))
+    _import(session, web)
+    html = web.get("/survey").text
+    soup = BeautifulSoup(html, "html.parser")
+    assert soup.select_one("#fig-index_by_province_group .chart[data-key='index_by_province_group']") is not None
+    spec = _specs(html)["index_by_province_group"]
+    assert spec["chart"] == "heatmap" and spec["columns"] and len(spec["names"]) == len(spec["columns"])
+    cells = [(v, n) for (_label, vs), ns in zip(spec["rows"], spec["counts"], strict=True)
+             for v, n in zip(vs, ns, strict=True) if n is not None]
+    assert sum(n for _v, n in cells) == 6  # each of the 6 manufacturing firms in one cell (the analyst sees all)
+    assert all(isinstance(v, int | float) for v, _n in cells) and not any(map(any, spec["suppressed"]))
+
+
+def test_province_group_heatmap_shows_small_cells_as_suppressed_to_an_enterprise(session, page_client_for):
+    _import(session, page_client_for(builders.analyst(session)))
+    web = page_client_for(builders.enterprise(session))
+    html = web.get("/survey").text
+    spec = _specs(html)["index_by_province_group"]
+    flagged = [(y, x) for y, row in enumerate(spec["suppressed"]) for x, s in enumerate(row) if s]
+    assert flagged  # every cell rests on fewer than 10 firms
+    for y, x in flagged:
+        assert spec["rows"][y][1][x] is None and spec["counts"][y][x] is None  # no number, not even the count
+    table = BeautifulSoup(html, "html.parser").select("#fig-index_by_province_group table tr")[1:]
+    shown = {td.text for tr in table for td in tr.select("td.num")}
+    assert "*" in shown and shown <= {"*", "—"}

@@ -29,6 +29,8 @@ class Figure:
     unit: str = "%"
     note: str = ""
     series: list[str] = field(default_factory=list)  # column keys behind `columns`
+    counts: list[list[Any]] | None = None  # firms behind each cell (a heatmap's tooltip), like `rows`' values
+    column_names: list[str] = field(default_factory=list)  # long names of short `columns` (tooltips)
 
 
 def _age(b: str) -> str:
@@ -90,7 +92,22 @@ def build(ind: dict[str, Any], idx: dict[str, list[dict[str, Any]]] | None = Non
             [_("Index"), *[names[c] for c in comps], _("Firms")],
             [(f"{r['group']} {taxonomy.name('groups', r['group'])}",
               [r["index"], *[r["components"][c] for c in comps], r["n"]]) for r in rows], "hbar", unit=""))
+        if idx.get("by_province_group"):
+            figs.append(_province_group(idx["by_province_group"]))
     return figs
+
+
+def _province_group(cells: list[dict[str, Any]]) -> Figure:
+    """The index by province (rows) and manufacturing group (columns); a cell without firms has no number."""
+    by = {(c["province_code"], c["group"]): c for c in cells}
+    provinces = [p for p, _name in taxonomy.choices("provinces") if any(k[0] == p for k in by)]
+    groups = [g for g, _name in taxonomy.choices("groups") if any(k[1] == g for k in by)]
+    values = [[by[(p, g)]["index"] if (p, g) in by else None for g in groups] for p in provinces]
+    counts = [[by[(p, g)]["n"] if (p, g) in by else None for g in groups] for p in provinces]
+    return Figure("index_by_province_group", _("AI application index by province and manufacturing group"),
+                  groups, [(taxonomy.name("provinces", p), v) for p, v in zip(provinces, values, strict=True)],
+                  "heatmap", unit="", series=groups, counts=counts,
+                  column_names=[f"{g} {taxonomy.name('groups', g)}" for g in groups])
 
 
 def _num(v: Any) -> float:
@@ -106,6 +123,10 @@ def cell(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.2f}"
     return str(v)
+
+
+def is_suppressed(v: Any) -> bool:
+    return isinstance(v, str)
 
 
 def chart_value(v: Any) -> float | None:

@@ -32,12 +32,22 @@ def _view(session, actor, settings, wave: str | None, filters: service.Filters, 
         other = {"code": compare, "ind": service.wave_indicators(session, actor, compare, filters=filters,
                                                                  small_cell_min=k)}
     figs = figures.build(ind, idx)
-    charts = [{"key": f.key, "chart": f.chart, "columns": f.columns, "unit": f.unit,
-               "rows": [[label, [figures.chart_value(v) for v in values]] for label, values in f.rows]}
-              for f in figs]
+    charts = [_chart(f) for f in figs]
     return {"waves": waves, "wave": chosen, "ind": ind, "figs": figs, "charts": charts, "other": other,
             "index_components": index.definition().components,
             "suppressed": not service.may_see_small_cells(actor), "small_cell_min": k}
+
+
+def _chart(f: figures.Figure) -> dict:
+    """What the page's ECharts code draws: numbers only; a suppressed cell is flagged, never a number."""
+    spec = {"key": f.key, "chart": f.chart, "columns": f.columns, "unit": f.unit,
+            "rows": [[label, [figures.chart_value(v) for v in values]] for label, values in f.rows]}
+    if f.chart == "heatmap":
+        spec["suppressed"] = [[figures.is_suppressed(v) for v in values] for _label, values in f.rows]
+        spec["names"] = f.column_names or f.columns
+        if f.counts is not None:
+            spec["counts"] = [[figures.chart_value(n) for n in row] for row in f.counts]
+    return spec
 
 
 @router.get("/survey")

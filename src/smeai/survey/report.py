@@ -113,9 +113,15 @@ def _chart_png(f: figures.Figure) -> bytes:
         im = ax.imshow(np.ma.masked_invalid(values), cmap="Blues", aspect="auto")
         ax.set_xticks(np.arange(len(f.columns)), f.columns, fontsize=8)
         ax.set_yticks(x, labels, fontsize=7)
+        hidden = np.array([[figures.is_suppressed(v) for v in vals] for _, vals in f.rows], dtype=bool)
+        if hidden.any():  # suppressed cells: grey, labelled "*", never a number
+            ax.imshow(np.ma.masked_array(np.ones(values.shape), ~hidden), cmap="Greys", vmin=0, vmax=5, aspect="auto")
+        small = len(f.columns) > 8
         for (r, c), v in np.ndenumerate(values):
-            if not np.isnan(v):
-                ax.text(c, r, f"{v:.0f}", ha="center", va="center", fontsize=6,
+            if hidden[r, c]:
+                ax.text(c, r, "*", ha="center", va="center", fontsize=6)
+            elif not np.isnan(v):
+                ax.text(c, r, f"{v:.0f}", ha="center", va="center", fontsize=5 if small else 6,
                         color="white" if v > np.nanmax(values) * 0.6 else "black")
         fig.colorbar(im, ax=ax, fraction=0.03)
     elif f.chart == "hbar":
@@ -194,15 +200,18 @@ def pdf(title: str, scope: str, ind: dict, figs: list[figures.Figure], note: str
         tall = f.chart in ("heatmap", "hbar")
         image = Image(io.BytesIO(png), width=width, height=width * (5.6 if tall else 3.0) / 7.2)
         data = [["", *f.columns], *[[label, *[figures.cell(v) for v in values]] for label, values in f.rows]]
-        size = 6.5 if len(f.columns) > 4 or len(f.rows) > 12 else 8
+        wide = len(f.columns) > 8  # a cross-table (province × group): narrow label column, tight cells
+        size = 5.5 if wide else 6.5 if len(f.columns) > 4 or len(f.rows) > 12 else 8
+        first = 0.16 if wide else 0.34
         table = Table([[Paragraph(str(c), ParagraphStyle("c", fontName=font, fontSize=size, leading=size + 2))
                         for c in row] for row in data], repeatRows=1,
-                      colWidths=[width * 0.34] + [width * 0.66 / len(f.columns)] * len(f.columns))
+                      colWidths=[width * first] + [width * (1 - first) / len(f.columns)] * len(f.columns))
         table.setStyle(TableStyle([
             ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c9d0dc")),
             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f0fe")),
             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
             ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+            *([("LEFTPADDING", (0, 0), (-1, -1), 1), ("RIGHTPADDING", (0, 0), (-1, -1), 1)] if wide else []),
         ]))
         story.append(KeepTogether([Paragraph(f.title, h2), image]))
         story += [table, Spacer(1, 3 * mm)]
