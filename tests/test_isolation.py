@@ -17,11 +17,10 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/taxonomy"): "controlled vocabularies are public",
     ("GET", "/api/v1/taxonomy/{kind}"): "controlled vocabularies are public",
 }
-PUBLIC_PREFIXES: dict[str, str] = {}
 
 
 def _public(method: str, path: str) -> bool:
-    return (method, path) in PUBLIC_ROUTES or any(path.startswith(p) for p in PUBLIC_PREFIXES)
+    return (method, path) in PUBLIC_ROUTES
 
 
 def api_routes(app) -> list[tuple[str, str]]:

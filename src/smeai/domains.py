@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from functools import cache
 from types import ModuleType
 
 DOMAINS: tuple[str, ...] = (
@@ -22,6 +23,7 @@ DOMAINS: tuple[str, ...] = (
 )
 
 
+@cache  # the nav asks on every page; the package does not change while it runs
 def has_module(domain: str, module: str) -> bool:
     if importlib.util.find_spec(f"smeai.{domain}") is None:
         return False

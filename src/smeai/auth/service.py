@@ -140,16 +140,6 @@ def actor_for_email(session: Session, email: str) -> Actor:
     return actor_for(user)
 
 
-def set_password(session: Session, actor: Actor, user_id: int, password: str) -> None:
-    if actor.user_id != user_id:
-        actor.require(Permission.USER_MANAGE)
-    if len(password) < 10:
-        raise Invalid(N_("Password too short."), fields={"password": "at least 10 characters"})
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(N_("User not found."))
-    user.password_hash = hash_password(password)
-    session.flush()
 
 
 # --- login, sessions, tokens ----------------------------------------------------------------

@@ -123,14 +123,6 @@ def require_scenarios(codes: list[str], *, field: str = "scenarios") -> None:
     _require("scenarios", codes, field)
 
 
-def require_province(code: str, *, field: str = "province_code") -> None:
-    _require("provinces", [code], field)
-
-
-def require_section(code: str, *, field: str = "industry_section") -> None:
-    _require("sections", [code], field)
-
-
 def _check(kind: str):
     def check(value: str) -> str:
         value = str(value)
@@ -145,7 +137,6 @@ ProvinceCode = Annotated[str, AfterValidator(_check("provinces"))]
 SectionCode = Annotated[str, AfterValidator(_check("sections"))]
 ScenarioCode = Annotated[str, AfterValidator(_check("scenarios"))]
 LinkCode = Annotated[str, AfterValidator(_check("links"))]
-GroupCode = Annotated[str, AfterValidator(_check("groups"))]
 
 
 def division_code(value: int | str) -> str:
