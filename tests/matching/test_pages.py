@@ -117,6 +117,16 @@ def test_challenge_published_proposed_and_awarded_through_the_pages(session, pag
     challenge_id = int(str(r.url).rsplit("/", 1)[1])
     bad = owner.post("/matching/challenges", data={"csrf_token": owner.csrf, "title": "", "problem": ""})
     assert bad.status_code == 422
+    for huge in ("9" * 400, "inf"):  # a field error, never a crash
+        odd = owner.post(
+            "/matching/challenges",
+            data={"csrf_token": owner.csrf, "title": "大预算", "problem": "p", "budget_wan": huge},
+        )
+        assert odd.status_code == 422 and "budget" in odd.text
+        odd_need = owner.post(
+            "/matching/needs/new", data={"csrf_token": owner.csrf, "title": "t", "text": "x", "budget_wan": huge}
+        )
+        assert odd_need.status_code == 422
     proposer = page_client_for(vendor)
     r = proposer.post(
         f"/matching/challenges/{challenge_id}/proposals",

@@ -5,6 +5,8 @@ Each page shows the caller's side only; the services decide what that is.
 
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -90,9 +92,18 @@ def _need_data(values: dict[str, object]) -> dict[str, object]:
     if budget:
         try:
             data["budget_fen"] = round(float(budget) * 1_000_000)
-        except ValueError:
+        except (ValueError, OverflowError):  # "abc", "nan", "inf"
             data["budget_fen"] = "x"  # reported as a field error
     return data
+
+
+def _fen(raw: object, per_unit: int) -> int | None:
+    """A plain non-negative amount typed in the form's unit (万元, 元) as fen; None when it is not one."""
+    typed = str(raw or "")
+    if not typed.replace(".", "", 1).isdigit():
+        return None
+    value = float(typed) * per_unit
+    return round(value) if math.isfinite(value) else None
 
 
 def _form_errors(exc: Invalid) -> dict[str, str]:
@@ -275,8 +286,7 @@ async def advance(engagement_id: int, request: Request, session: DbSession, acto
 @router.post("/matching/engagements/{engagement_id}/outcome", dependencies=CSRF)
 async def outcome(engagement_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
     form = dict(await request.form())
-    cost = str(form.pop("cost_wan", "") or "")
-    form["cost_fen"] = round(float(cost) * 1_000_000) if cost.replace(".", "", 1).isdigit() else None
+    form["cost_fen"] = _fen(form.pop("cost_wan", ""), 1_000_000)
     form["share_as_case"] = form.get("share_as_case") == "on"
     engagements.report_outcome(session, actor, engagement_id, parse_form(OutcomeIn, form))
     session.commit()
@@ -311,11 +321,8 @@ async def publish(request: Request, session: DbSession, actor: PageActor) -> Res
     values = dict(await request.form())
     data = dict(values)
     if data.get("budget_wan"):
-        data["budget_fen"] = (
-            round(float(str(data.pop("budget_wan"))) * 1_000_000)
-            if str(data["budget_wan"]).replace(".", "", 1).isdigit()
-            else "x"
-        )
+        fen = _fen(data.pop("budget_wan"), 1_000_000)
+        data["budget_fen"] = "x" if fen is None else fen  # "x": reported as a field error
     try:
         c = challenges.publish_challenge(session, actor, parse_form(ChallengeIn, data))
     except Invalid as exc:
@@ -418,8 +425,8 @@ async def send(request: Request, session: DbSession, actor: PageActor) -> Respon
 @router.post("/matching/menu/modules", dependencies=CSRF)
 async def add_module(request: Request, session: DbSession, actor: PageActor) -> Response:
     form = dict(await request.form())
-    price = str(form.pop("price_yuan", "") or "")
-    form["price_fen"] = round(float(price) * 100) if price.replace(".", "", 1).isdigit() else "x"
+    fen = _fen(form.pop("price_yuan", ""), 100)
+    form["price_fen"] = "x" if fen is None else fen
     menu.add_module(session, actor, parse_form(ModuleIn, form))
     session.commit()
     return RedirectResponse("/matching/menu", status_code=303)
