@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from smeai import taxonomy, text
 from smeai.cases.models import Case
-from smeai.catalog.search import Engine, QueryTerms, query_terms
+from smeai.catalog.search import Engine
 
 FACETS = ("industry", "scenario", "link", "province", "benchmark")
 
@@ -84,23 +84,9 @@ class CaseIndex:
 
     def search(self, q: CaseQuery) -> CaseResult:
         e = self.engine
-        terms = query_terms(q.q) if q.q.strip() else QueryTerms()
-        if terms.groups:
-            scores, hits = e.text_scores(terms)
-        else:
-            scores, hits = np.zeros(e.n, dtype=np.float32), np.ones(e.n, dtype=bool)
+        terms, scores, hits = e.match(q.q)
         masks = {name: e.mask(name, getattr(q, name)) for name in FACETS if getattr(q, name)}
-        selected = hits.copy()
-        for m in masks.values():
-            selected &= m
-        facets = {}
-        for name in FACETS:
-            base = hits.copy()
-            for other, m in masks.items():
-                if other != name:
-                    base &= m
-            counts = e.counts(name, base)
-            facets[name] = sorted(((v, n) for v, n in counts.items() if n), key=lambda vn: (-vn[1], vn[0]))
+        selected, facets = e.narrow(hits, masks, FACETS)
         keys = [(scores, True), (e.numbers["benchmark"], True), (e.numbers["published"], True)]
         if not terms.groups:
             keys = keys[1:]

@@ -24,7 +24,7 @@ from smeai import taxonomy, text
 from smeai.auth.models import Organisation
 from smeai.catalog.models import Offering
 from smeai.catalog.schemas import ANY
-from smeai.catalog.search import Engine, QueryTerms, encode, query_terms
+from smeai.catalog.search import Engine, encode
 from smeai.i18n import N_
 
 # Words a searcher uses for each kind, indexed with the offering (一体机, 算力, 培训 …).
@@ -184,29 +184,18 @@ class PoolIndex:
         masks["_extra"] = extra
         return masks
 
+    def _count(self, name: str, base: np.ndarray) -> dict[str, int]:
+        if name != "industry":
+            return self.engine.counts(name, base)
+        counts = {s: int(np.count_nonzero(base & cover)) for s, cover in self.section_cover.items()}
+        any_docs = self.engine.facets["industry"].get(ANY, np.empty(0, np.int32))
+        counts[ANY] = int(np.count_nonzero(base[any_docs]))
+        return counts
+
     def search(self, q: OfferingQuery) -> SearchResult:
         e = self.engine
-        terms = query_terms(q.q) if q.q.strip() else QueryTerms()
-        if terms.groups:
-            scores, hits = e.text_scores(terms)
-        else:
-            scores, hits = np.zeros(e.n, dtype=np.float32), np.ones(e.n, dtype=bool)
-        masks = self._filter_masks(q)
-        selected = hits.copy()
-        for m in masks.values():
-            selected &= m
-        facets: dict[str, list[tuple[str, int]]] = {}
-        for name in FACETS:
-            base = hits.copy()
-            for other, m in masks.items():
-                if other != name:  # a facet counts as if its own filter were off (multi-select)
-                    base &= m
-            if name == "industry":
-                counts = {s: int(np.count_nonzero(base & cover)) for s, cover in self.section_cover.items()}
-                counts[ANY] = int(np.count_nonzero(base[e.facets["industry"].get(ANY, np.empty(0, np.int32))]))
-            else:
-                counts = e.counts(name, base)
-            facets[name] = sorted(((v, n) for v, n in counts.items() if n), key=lambda vn: (-vn[1], vn[0]))
+        terms, scores, hits = e.match(q.q)
+        selected, facets = e.narrow(hits, self._filter_masks(q), FACETS, self._count)
         sort = q.sort or (Sort.RELEVANCE if terms.groups else Sort.NEWEST)
         keys = {
             Sort.RELEVANCE: [(scores, True), (e.numbers["published"], True)],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -150,6 +150,15 @@ class Engine:
             scores *= matched / len(terms.groups)
         return scores, hits
 
+    def match(self, query: str) -> tuple[QueryTerms, np.ndarray, np.ndarray]:
+        """The query's concepts, each document's score and which documents match it; a query without
+        words matches every document, unscored."""
+        terms = query_terms(query) if query.strip() else QueryTerms()
+        if not terms.groups:
+            return terms, np.zeros(self.n, dtype=np.float32), np.ones(self.n, dtype=bool)
+        scores, hits = self.text_scores(terms)
+        return terms, scores, hits
+
     # --- facets and filters ---
 
     def mask(self, facet: str, values: Iterable[str]) -> np.ndarray:
@@ -163,6 +172,28 @@ class Engine:
 
     def counts(self, facet: str, base: np.ndarray) -> dict[str, int]:
         return {v: int(np.count_nonzero(base[docs])) for v, docs in self.facets[facet].items()}
+
+    def narrow(
+        self,
+        hits: np.ndarray,
+        masks: dict[str, np.ndarray],
+        facets: Sequence[str],
+        count: Callable[[str, np.ndarray], dict[str, int]] | None = None,
+    ) -> tuple[np.ndarray, dict[str, list[tuple[str, int]]]]:
+        """The `hits` every mask keeps, and each facet's (value, count) pairs, most first; a facet counts
+        as if its own filter were off (multi-select). `count` replaces `counts` for special facets."""
+        count = count or self.counts
+        selected = hits.copy()
+        for m in masks.values():
+            selected &= m
+        out: dict[str, list[tuple[str, int]]] = {}
+        for name in facets:
+            base = hits.copy()
+            for other, m in masks.items():
+                if other != name:
+                    base &= m
+            out[name] = sorted(((v, n) for v, n in count(name, base).items() if n), key=lambda vn: (-vn[1], vn[0]))
+        return selected, out
 
     # --- order ---
 
