@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import ibis
 import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
@@ -62,3 +63,13 @@ def test_percentages_round_half_up():
     assert indicators.pct(1, 1600) == 0.06  # 0.0625 -> 0.06
     assert indicators.pct(1, 0) is None
     assert indicators.round2(2.675) == 2.68  # half-up on the decimal written, not the binary float
+
+
+def test_one_firms_revenue_band_is_the_band_derive_gives():
+    values = [0.0, 19999.99, 20000.0, 39999.0, 40000.0, 60000.0, 79999.5, 80000.0, 1e9]
+    t = ibis.memtable({"revenue_wan": values})
+    derived = indicators._bands(t.revenue_wan, indicators.REVENUE_EDGES, indicators.REVENUE_BANDS)
+    bands = t.mutate(band=derived).to_pyarrow().column("band").to_pylist()
+    assert bands == [indicators.revenue_band(v) for v in values]
+    assert bands == ["0-2", "0-2", "2-4", "2-4", "4-6", "6-8", "6-8", "8+", "8+"]
+    assert indicators.revenue_band(None) is None

@@ -132,16 +132,6 @@ def peers(session: Session, instrument_id: str, version: str, criteria: dict[str
     return list(out.values())
 
 
-def _revenue_band(revenue_wan: float | None) -> str | None:
-    """The survey codebook's bands (亿元) from revenue in 万元."""
-    if revenue_wan is None:
-        return None
-    for limit, band in ((20000, "0-2"), (40000, "2-4"), (60000, "4-6"), (80000, "6-8")):
-        if revenue_wan < limit:
-            return band
-    return "8+"
-
-
 def _widest_group(me: dict[str, str | None], rows: list[Any], small_cell_min: int,
                   get: Callable[[Any, str], object] = getattr) -> tuple[dict[str, str], list[Any]] | None:
     """The narrowest peer group on the ladder holding at least small_cell_min rows, with its rows."""
@@ -161,6 +151,7 @@ def survey_stage(session: Session, actor: Actor, me: dict[str, str | None], stag
     if not has_module("survey", "service") or not actor.can(Permission.SURVEY_READ) or len(stage_ids) != 5:
         return None
     from smeai.survey import service as survey
+    from smeai.survey.indicators import revenue_band
 
     wave = survey.latest_wave(session, actor)
     if wave is None:
@@ -171,7 +162,7 @@ def survey_stage(session: Session, actor: Actor, me: dict[str, str | None], stag
         division = r.get("mfg_division")
         group = taxonomy.load().group_of_division(division) if r.get("industry_section") == "C" and division else None
         rows.append({"industry": group.code if group else r.get("industry_section"),
-                     "revenue_band": _revenue_band(r.get("revenue_wan")), "province": r.get("province_code"),
+                     "revenue_band": revenue_band(r.get("revenue_wan")), "province": r.get("province_code"),
                      "stage": (r.get("ai_stage") or 0) if r.get("ai_status") == 1 else 0})
     found = _widest_group(me, rows, small_cell_min, dict.__getitem__)
     if found is None:

@@ -30,6 +30,7 @@ from smeai.survey.codebook import LINK_COLUMNS, LINKS
 
 AGE_BANDS = ("0-5", "5-10", "10-20", "20+")
 REVENUE_BANDS = ("0-2", "2-4", "4-6", "6-8", "8+")
+REVENUE_EDGES = (20000, 40000, 60000, 80000)  # 万元: the upper limits of REVENUE_BANDS (亿元)
 STATUSES = {1: "adopted", 2: "planned", 3: "none"}
 INVESTMENT_BANDS = ("<=100", "100-500", "500-1000", ">1000")
 INTENSITY_BUCKETS = ("0-0.4", "0.4-0.8", "0.8-1.2", "1.2-1.6", ">=1.6")
@@ -86,6 +87,14 @@ def _bands(value: ir.NumericValue, edges: tuple[float, ...], labels: tuple[str, 
     return ibis.cases(*cases, else_=labels[-1])
 
 
+def revenue_band(revenue_wan: float | None) -> str | None:
+    """The codebook's revenue band of one firm (revenue in 万元), by the same rule as derive()."""
+    if revenue_wan is None:
+        return None
+    return next((lab for e, lab in zip(REVENUE_EDGES, REVENUE_BANDS, strict=False) if revenue_wan < e),
+                REVENUE_BANDS[-1])
+
+
 def derive(t: ir.Table) -> ir.Table:
     """The codebook's derived variables on a table of valid rows."""
     age = t.survey_year - t.founded_year
@@ -100,7 +109,7 @@ def derive(t: ir.Table) -> ir.Table:
     )
     return t.mutate(
         age_band=_bands(age, (5, 10, 20), AGE_BANDS),
-        revenue_band=_bands(t.revenue_wan, (20000, 40000, 60000, 80000), REVENUE_BANDS),
+        revenue_band=_bands(t.revenue_wan, REVENUE_EDGES, REVENUE_BANDS),
         is_mfg=t.industry_section == "C",
         group=ibis.ifelse(t.industry_section == "C", group, None),
         intensity_class=ibis.ifelse(t.industry_section == "C", klass, None),
