@@ -144,7 +144,6 @@ class Pool:
         self.industry_cols: dict[str, np.ndarray] = {}
         self.region_cols: dict[str, np.ndarray] = {}
         self.deploy_cols: dict[str, np.ndarray] = {}
-        self.any_industry = np.zeros(n, dtype=bool)
         for i, o in enumerate(self.records):
             for s in o.get("scenarios", ()):
                 if s in scen_index:
