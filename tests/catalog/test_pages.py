@@ -68,6 +68,14 @@ def test_provider_lists_through_the_form_and_operator_approves(session, page_cli
     assert bad.status_code == 422
     marked = {f.select_one("input,select,textarea")["name"] for f in _soup_any(bad).select(".field.has-error")}
     assert {"entry_price_wan", "deployment"} <= marked
+    for wrong, field in [
+        ({"pricing_model": "barter"}, "pricing_model"),  # pricing.model
+        ({"pricing_model": "free", "entry_price_wan": "3"}, "entry_price_wan"),  # the pricing object's own rule
+        ({"industries": ["nope"]}, "industries"),
+    ]:
+        bad = browser.post("/catalog/provider/new", data=form | wrong)
+        marked = {f.select_one("input,select,textarea")["name"] for f in _soup_any(bad).select(".field.has-error")}
+        assert bad.status_code == 422 and field in marked, (wrong, marked)
     r = browser.post("/catalog/provider/new", data=form, follow_redirects=False)
     assert r.status_code == 303
     workspace = _soup(browser.get("/catalog/provider"))

@@ -43,16 +43,11 @@ def facet_value(facet: str, value: str) -> str:
     return labels.facet_value(facet, value)
 
 
-def industry_name(code: str) -> str:
-    return labels.industry(code)
-
-
 def _ctx(**extra: Any) -> dict[str, Any]:
     return {
         "active": "cases",
         "FACET_TITLES": FACET_TITLES,
         "facet_value": facet_value,
-        "industry_name": industry_name,
         "L": labels,
         **extra,
     }

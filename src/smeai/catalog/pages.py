@@ -28,7 +28,6 @@ from smeai.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 CSRF = [Depends(csrf_protect)]
-LIST_FIELDS = ("kind", "industry", "scenario", "link", "deployment", "pricing", "price_band")
 
 
 def _ctx(**extra: Any) -> dict[str, Any]:
@@ -36,7 +35,7 @@ def _ctx(**extra: Any) -> dict[str, Any]:
 
 
 def _query(params: QueryParams) -> OfferingQuery:
-    data: dict[str, Any] = {name: params.getlist(name) for name in LIST_FIELDS}
+    data: dict[str, Any] = {name: params.getlist(name) for name in FACETS}
     for name in ("q", "region", "stage", "max_price_wan", "sort", "page"):
         if params.get(name):
             data[name] = params.get(name)
@@ -159,16 +158,20 @@ def _form_values(form: FormData) -> dict[str, Any]:
     return values
 
 
+def _input_name(error_key: str) -> str:
+    """The form input an error belongs to: a list's field (industries.0 -> industries); the pricing
+    object's members are inputs of their own (pricing.model -> pricing_model, pricing -> entry_price_wan)."""
+    head, _dot, rest = error_key.partition(".")
+    if head != "pricing":
+        return head
+    return {"": "entry_price_wan", "model": "pricing_model"}.get(rest, rest)
+
+
 def _parse_offering(values: dict[str, Any]) -> OfferingFields:
     try:
         return OfferingFields.model_validate(values)
     except ValidationError as exc:
-        fields = {}
-        for key, msg in fields_from_validation(exc.errors()).items():
-            key = key.split(".")[0] if not key.startswith("pricing") else key
-            key = {"pricing.model": "pricing_model", "pricing": "entry_price_wan"}.get(key, key)
-            key = key.replace("pricing.", "")
-            fields[key] = msg
+        fields = {_input_name(key): msg for key, msg in fields_from_validation(exc.errors()).items()}
         raise Invalid(N_("Please correct the marked fields."), fields=fields) from None
 
 
