@@ -126,6 +126,16 @@ def test_index_cells_carry_firm_counts_and_are_suppressed_when_small(session):
     assert hidden["index"] == service.SUPPRESSED and hidden["n"] == service.SUPPRESSED
 
 
+def test_wave_figures_are_the_indicators_and_the_index_from_one_read(session):
+    analyst, member = builders.analyst(session), builders.enterprise(session)
+    service.import_file(session, analyst, "2025", handmade.csv_text().encode(), filename="s.csv")
+    for actor in (analyst, member):
+        for f in (None, service.Filters(province="44"), service.Filters(section="C")):
+            ind, idx = service.wave_figures(session, actor, "2025", filters=f, small_cell_min=10)
+            assert ind == service.wave_indicators(session, actor, "2025", filters=f, small_cell_min=10)
+            assert idx == service.wave_index(session, actor, "2025", filters=f, small_cell_min=10)
+
+
 def test_wjx_coded_and_text_exports_import_to_the_same_rows(session):
     analyst = builders.analyst(session)
     header, rows = synth.text_rows(synth.generate(120, 4))

@@ -25,8 +25,7 @@ def _view(session, actor, settings, wave: str | None, filters: service.Filters, 
     if chosen is None:
         return {"waves": waves, "wave": None}
     k = settings.small_cell_min
-    ind = service.wave_indicators(session, actor, chosen.code, filters=filters, small_cell_min=k)
-    idx = service.wave_index(session, actor, chosen.code, filters=filters, small_cell_min=k)
+    ind, idx = service.wave_figures(session, actor, chosen.code, filters=filters, small_cell_min=k)
     other = None
     if compare and compare != chosen.code:
         other = {"code": compare, "ind": service.wave_indicators(session, actor, compare, filters=filters,

@@ -23,8 +23,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def render(session: Session, actor: Actor, code: str, *, fmt: str, filters: service.Filters | None = None,
            small_cell_min: int) -> tuple[bytes, str]:
     wave = service.get_wave(session, actor, code)
-    ind = service.wave_indicators(session, actor, code, filters=filters, small_cell_min=small_cell_min)
-    idx = service.wave_index(session, actor, code, filters=filters, small_cell_min=small_cell_min)
+    ind, idx = service.wave_figures(session, actor, code, filters=filters, small_cell_min=small_cell_min)
     figs = figures.build(ind, idx)
     title = f"{wave.name}"
     scope = _scope(filters)

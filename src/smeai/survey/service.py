@@ -233,10 +233,7 @@ def wave_indicators(
 ) -> dict[str, Any]:
     """The indicators.md JSON of a wave (or a slice of it), suppressed unless the actor may see small cells."""
     wave = get_wave(session, actor, code)
-    values, bases = indicators.assemble(indicators.execute_arrow(wave_arrow(session, wave, filters)),
-                                        n_rejected=wave_stats(session, wave)["n_rejected"])
-    bases["n_rejected"] = 0  # about the file, not about firms
-    return values if may_see_small_cells(actor) else suppress(values, bases, small_cell_min)
+    return _indicators(session, actor, wave, wave_arrow(session, wave, filters), small_cell_min)
 
 
 def wave_index(
@@ -244,12 +241,32 @@ def wave_index(
 ) -> dict[str, list[dict[str, Any]]]:
     """The AI-application index by province, by group and by both, each with its firm count."""
     wave = get_wave(session, actor, code)
-    result = index.compute_arrow(wave_arrow(session, wave, filters))
+    return _index(actor, wave_arrow(session, wave, filters), small_cell_min)
+
+
+def wave_figures(
+    session: Session, actor: Actor, code: str, *, filters: Filters | None = None, small_cell_min: int
+) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """wave_indicators and wave_index together, reading the wave's responses once."""
+    wave = get_wave(session, actor, code)
+    table = wave_arrow(session, wave, filters)
+    return _indicators(session, actor, wave, table, small_cell_min), _index(actor, table, small_cell_min)
+
+
+def _indicators(session: Session, actor: Actor, wave: SurveyWave, table: pa.Table, k: int) -> dict[str, Any]:
+    values, bases = indicators.assemble(indicators.execute_arrow(table),
+                                        n_rejected=wave_stats(session, wave)["n_rejected"])
+    bases["n_rejected"] = 0  # about the file, not about firms
+    return values if may_see_small_cells(actor) else suppress(values, bases, k)
+
+
+def _index(actor: Actor, table: pa.Table, k: int) -> dict[str, list[dict[str, Any]]]:
+    result = index.compute_arrow(table)
     if may_see_small_cells(actor):
         return result
     for cells in result.values():
         for cell in cells:
-            if cell["n"] < small_cell_min:
+            if cell["n"] < k:
                 cell["index"] = SUPPRESSED
                 cell["components"] = dict.fromkeys(cell["components"], SUPPRESSED)
                 cell["n"] = SUPPRESSED
