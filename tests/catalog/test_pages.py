@@ -133,3 +133,13 @@ def test_provider_edits_a_published_listing_and_it_goes_back_to_review(session, 
     edited = service.get_offering(session, provider, offering.id)
     assert (edited.name, edited.status, edited.entry_price_wan) == ("能耗管家 2.0", "submitted", 2.5)
     assert edited.voucher_eligible == ["huadu-tiered"]
+
+
+def test_page_links_keep_the_query_encoded():
+    from starlette.datastructures import QueryParams
+
+    from smeai.catalog.pages import page_links
+
+    links = page_links("/catalog", QueryParams("q=C%2B%2B+%26+AI&kind=saas&kind=agent&page=3"), 60)
+    assert len(links) == 50 and links[0] == (1, "/catalog?q=C%2B%2B+%26+AI&kind=saas&kind=agent&page=1")
+    assert QueryParams(links[1][1].partition("?")[2]).get("q") == "C++ & AI"

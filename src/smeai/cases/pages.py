@@ -17,6 +17,7 @@ from smeai.cases import service
 from smeai.cases.index import FACETS, CaseQuery
 from smeai.cases.schemas import CaseIn, CaseReviewIn
 from smeai.catalog import labels
+from smeai.catalog.pages import page_links
 from smeai.db import DbSession
 from smeai.errors import Invalid
 from smeai.i18n import N_, _
@@ -68,12 +69,9 @@ def _query(params: QueryParams) -> CaseQuery:
 def browse(request: Request, session: DbSession, actor: OptionalActor) -> HTMLResponse:
     query = _query(request.query_params)
     result, rows = service.search_cases(session, query)
-    base = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
-    pages = [
-        (p, "/cases?" + "&".join(f"{k}={v}" for k, v in [*base, ("page", str(p))])) for p in range(1, result.pages + 1)
-    ]
+    pages = page_links("/cases", request.query_params, result.pages)
     template = "cases/_browse.html" if is_htmx(request) else "cases/browse.html"
-    return render(request, template, **_ctx(query=query, result=result, rows=rows, facets=FACETS, pages=pages[:50]))
+    return render(request, template, **_ctx(query=query, result=result, rows=rows, facets=FACETS, pages=pages))
 
 
 def _case_page(request: Request, session: DbSession, actor: Any, case_id: int, **extra: Any) -> HTMLResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -45,16 +46,17 @@ def _query(params: QueryParams) -> OfferingQuery:
         return OfferingQuery(q=str(data.get("q", ""))[:200])
 
 
-def _page_url(params: QueryParams, page: int) -> str:
-    items = [(k, v) for k, v in params.multi_items() if k != "page"] + [("page", str(page))]
-    return "/catalog?" + "&".join(f"{k}={v}" for k, v in items)
+def page_links(path: str, params: QueryParams, pages: int) -> list[tuple[int, str]]:
+    """(page, url) for the first 50 result pages, every other parameter kept and encoded (C++ stays C++)."""
+    base = [(k, v) for k, v in params.multi_items() if k != "page"]
+    return [(p, f"{path}?{urlencode([*base, ('page', str(p))])}") for p in range(1, min(pages, 50) + 1)]
 
 
 @router.get("/catalog")
 def browse(request: Request, session: DbSession, actor: OptionalActor) -> HTMLResponse:
     query = _query(request.query_params)
     result, rows = service.search_offerings(session, query)
-    pages = [(p, _page_url(request.query_params, p)) for p in range(1, min(result.pages, 50) + 1)]
+    pages = page_links("/catalog", request.query_params, result.pages)
     context = _ctx(query=query, result=result, rows=rows, facets=FACETS, pages=pages)
     template = "catalog/_browse.html" if is_htmx(request) else "catalog/browse.html"
     return render(request, template, **context)
