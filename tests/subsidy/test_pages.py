@@ -160,3 +160,12 @@ def test_operator_sets_a_pool_budget_but_never_below_what_is_committed(session, 
     assert "50 万元" in row.text
     assert _post(o, "/subsidy/pools/wuhan-compute", {"budget_yuan": "100000", "year": year}).status_code == 409
     assert _post(o, "/subsidy/pools/wuhan-compute", {"budget_yuan": "", "year": year}).status_code == 422
+    for bad in ("NaN", "Infinity", "abc", "0.001", "1e30"):  # never a server error, never a budget
+        assert _post(o, "/subsidy/pools/wuhan-compute", {"budget_yuan": bad, "year": year}).status_code == 422, bad
+
+
+def test_apply_without_a_contract_number_marks_that_field(session, page_client_for):
+    c = page_client_for(sb.wuhan_enterprise(session))
+    r = _post(c, "/subsidy/apply", FORM | {"contract_no": "", "idempotency_key": "pk-none"})
+    assert r.status_code == 422
+    assert BeautifulSoup(r.text, "html.parser").select_one(".field.has-error #f-contract_no")

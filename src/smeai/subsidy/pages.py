@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from smeai.auth import service as auth_service
 from smeai.auth.actor import Actor
@@ -20,7 +20,7 @@ from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
 from smeai.db import DbSession
 from smeai.domains import has_module
-from smeai.errors import Conflict, Invalid, SmeaiError, fields_from_validation
+from smeai.errors import Conflict, Invalid, SmeaiError
 from smeai.i18n import N_, _
 from smeai.subsidy import dashboard, documents, labels, service
 from smeai.subsidy.programmes import DocKind
@@ -59,15 +59,6 @@ async def _form(request: Request) -> dict[str, Any]:
     data: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
     data["flags"] = [v for v in form.getlist("flags") if isinstance(v, str)]
     return data
-
-
-def _model(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        fields = {("contract_yuan" if k == "contract_fen" else k): v
-                  for k, v in fields_from_validation(exc.errors()).items()}
-        raise Invalid(N_("Please correct the marked fields."), fields=fields) from None
 
 
 @router.get("/subsidy")
@@ -116,7 +107,7 @@ async def calculate(request: Request, session: DbSession, actor: PageActor) -> H
         org_id = values.get("org_id")
         who = (auth_service.get_organisation(session, actor, int(org_id))
                if org_id and org_id.isdigit() and actor.can(Permission.ORG_READ_ANY) else actor)
-        quote = service.calculate(session, who, _model(PurchaseIn, form.values()))
+        quote = service.calculate(session, who, parse_form(PurchaseIn, form.values()))
     except Invalid as exc:
         return render(request, template, 422, **_ctx(values=values, errors=exc.fields, quote=None,
                                                       quote_messages=[("error", _(exc.message))],
@@ -141,7 +132,7 @@ async def apply(request: Request, session: DbSession, actor: PageActor) -> Respo
     key = values.get("idempotency_key") or None
     try:
         form = parse_form(PurchaseForm, values)
-        data = _model(ApplicationIn, form.values() | {"programme_code": form.programme_code or ""})
+        data = parse_form(ApplicationIn, form.values() | {"programme_code": form.programme_code})
         stored = service.claim_idempotency_key(session, actor, key, service.fingerprint("apply", data.model_dump()))
         if stored is None:  # a double-clicked submit lands on the first application
             out = ApplicationOut.model_validate(service.submit_application(session, actor, data))
@@ -214,6 +205,10 @@ def _fen(yuan: str | None, name: str) -> int | None:
         value = Decimal(yuan.replace(",", ""))
     except InvalidOperation:
         raise Invalid(N_("Please correct the marked fields."), fields={name: "Enter a number."}) from None
+    if not value.is_finite():  # "NaN", "Infinity": not amounts (and would break the checks below)
+        raise Invalid(N_("Please correct the marked fields."), fields={name: "Enter a number."})
+    if value * 100 > 2**63 - 1:  # the columns are BIGINT (checked first: quantize fails on huge values)
+        raise Invalid(N_("Please correct the marked fields."), fields={name: "Too large."})
     if value <= 0 or value != value.quantize(Decimal("0.01")):
         raise Invalid(N_("Please correct the marked fields."), fields={name: "Too small."})
     return int(value * 100)
@@ -234,7 +229,7 @@ async def upload(application_id: int, request: Request, session: DbSession, acto
     try:
         if file is None or isinstance(file, str):
             raise Invalid(N_("The file was not accepted."), fields={"file": "This field is required."})
-        kind = _model(_KindForm, {"kind": form.get("kind")}).kind
+        kind = parse_form(_KindForm, {"kind": form.get("kind")}).kind
         data = await file.read(settings.upload_max_bytes + 1)
         documents.add_document(session, actor, application_id, kind=kind, filename=file.filename or "", data=data,
                                var_dir=settings.var_dir, max_bytes=settings.upload_max_bytes)
