@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 from smeai.assessment import benchmark, instruments, report, service
 from smeai.assessment.instruments import Instrument, Question, QuestionType
 from smeai.assessment.models import Assessment
-from smeai.assessment.schemas import AssessmentIn, AssessmentStatus, BenchmarkOut, ComparisonOut
+from smeai.assessment.schemas import AssessmentIn, AssessmentStatus, BenchmarkOut
 from smeai.assessment.scoring import NA, AnswersInvalid
 from smeai.auth import service as auth_service
 from smeai.auth.actor import Actor
@@ -20,7 +20,6 @@ from smeai.auth.deps import OptionalActor, PageActor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import Permission
 from smeai.db import DbSession
-from smeai.errors import Conflict
 from smeai.i18n import _
 from smeai.web.csrf import csrf_protect
 from smeai.web.render import is_htmx, render
@@ -176,19 +175,6 @@ def complete(request: Request, assessment_id: int, session: DbSession, actor: Pa
     return RedirectResponse(f"/assessment/{assessment_id}", status_code=303)
 
 
-def _comparison(session: Session, actor: Actor, a: Assessment) -> ComparisonOut | None:
-    """Change since the previous completed assessment of the same enterprise, where comparable."""
-    earlier = [x for x in service.list_assessments(session, actor, org_id=a.org_id, status=AssessmentStatus.COMPLETED)
-               if x.id != a.id and x.instrument_id == a.instrument_id and x.completed_at and a.completed_at
-               and x.completed_at <= a.completed_at]
-    if not earlier:
-        return None
-    try:
-        return service.compare_assessments(session, actor, earlier[0].id, a.id)
-    except Conflict:
-        return None
-
-
 def result_context(request: Request, session: Session, actor: Actor, a: Assessment) -> dict[str, Any]:
     org = session.get(Organisation, a.org_id)
     result = service.display_result(session, a)
@@ -199,7 +185,7 @@ def result_context(request: Request, session: Session, actor: Actor, a: Assessme
     chart = {"names": [str(d.name) for d in dims], "mine": [result.dimensions[d.id] for d in dims],
              "peers": [bench.dimension_medians.get(d.id, 0) for d in dims] if bench.dimension_medians else []}
     return {"a": a, "inst": inst, "result": result, "bench": bench, "chart": chart,
-            "comparison": _comparison(session, actor, a), "org": org}
+            "comparison": service.change_since_previous(session, actor, a), "org": org}
 
 
 @router.get("/assessment/compare")

@@ -248,3 +248,16 @@ def compare_assessments(session: Session, actor: Actor, first_id: int, second_id
         overall_change=round(r_after.overall - r_before.overall, 1), dimensions=changes,
         level_before=r_before.level, level_after=r_after.level,
     )
+
+
+def change_since_previous(session: Session, actor: Actor, a: Assessment) -> ComparisonOut | None:
+    """Change since the previous completed assessment of the same enterprise, where comparable."""
+    earlier = [x for x in list_assessments(session, actor, org_id=a.org_id, status=AssessmentStatus.COMPLETED)
+               if x.id != a.id and x.instrument_id == a.instrument_id and x.completed_at and a.completed_at
+               and x.completed_at <= a.completed_at]
+    if not earlier:
+        return None
+    try:
+        return compare_assessments(session, actor, earlier[0].id, a.id)
+    except Conflict:
+        return None
