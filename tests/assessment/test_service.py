@@ -63,6 +63,15 @@ def test_retake_starts_from_previous_answers_and_compares(session):
     assert c.overall_change > 0
 
 
+def test_change_since_previous_compares_with_the_last_earlier_completed_one(session):
+    firm = builders.enterprise(session)
+    first = _done(session, firm, worst(INST))
+    assert service.change_since_previous(session, firm, first) is None  # nothing earlier
+    second = _done(session, firm, best(INST))
+    c = service.change_since_previous(session, firm, second)
+    assert c is not None and (c.before_id, c.after_id) == (first.id, second.id) and c.overall_change > 0
+
+
 def test_compare_across_versions_needs_a_declared_mapping(session, monkeypatch):
     firm = builders.enterprise(session)
     first = _done(session, firm, worst(INST))
