@@ -67,8 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(DataError)
-    async def on_out_of_range(request: Request, exc: DataError) -> Response:
-        # e.g. an id beyond the column's integer range on PostgreSQL: the caller's input, not a bug
+    @app.exception_handler(OverflowError)
+    async def on_out_of_range(request: Request, exc: Exception) -> Response:
+        # A number beyond the column's range (PostgreSQL raises DataError, SQLite's driver OverflowError):
+        # the caller's input, not a bug.
         body = {"error": "invalid", "message": _("A value is out of range."), "fields": {}}
         if _wants_json(request):
             return JSONResponse(body, status_code=422)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import Annotated
@@ -85,6 +86,8 @@ def main() -> None:
     set_lang(os.environ.get("SMEAI_LANG") or get_settings().lang)
     try:
         app()
+    except json.JSONDecodeError as exc:  # an input file or option that is not JSON
+        _report(Invalid(N_("Not valid JSON."), fields={f"line {exc.lineno}, column {exc.colno}": exc.msg}))
     except ValidationError as exc:  # a command's input checked by a schema: same shape as the API's answer
         _report(Invalid(N_("The input is invalid."), fields=fields_from_validation(exc.errors())))
     except SmeaiError as exc:

@@ -102,3 +102,10 @@ def test_an_id_beyond_the_integer_range_is_a_clear_422_not_a_crash(session, clie
     r = api.get(f"/api/v1/organisations/{2**40}")
     assert r.status_code in (404, 422)  # SQLite answers 'not found', PostgreSQL's int4 refuses the value
     assert r.json()["error"] in ("not_found", "invalid")
+
+
+def test_a_number_beyond_64_bits_is_a_clear_422_not_a_crash(session, client_for):
+    api = client_for(builders.operator(session))
+    r = api.get(f"/api/v1/organisations/{2**70}")
+    assert r.status_code in (404, 422)  # SQLite's driver and PostgreSQL both refuse such a number
+    assert r.json()["error"] in ("not_found", "invalid")

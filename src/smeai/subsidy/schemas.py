@@ -94,7 +94,7 @@ class VerifyIn(BaseModel):
 class BudgetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    budget_fen: int | None = Field(ge=0)
+    budget_fen: int | None = Field(ge=0, le=2**63 - 1)  # a BIGINT column
     year: int | None = Field(default=None, ge=2000, le=2100)  # annual pools: which year (default: this one)
 
 
