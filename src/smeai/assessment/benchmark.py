@@ -48,7 +48,7 @@ class Peer:
     province: str | None
 
 
-def _industry(section: str | None, division: str | None) -> str | None:
+def _industry(section: str | None, division: str | int | None) -> str | None:
     if section == "C" and division:
         group = taxonomy.load().group_of_division(division)
         if group:
@@ -159,9 +159,7 @@ def survey_stage(session: Session, actor: Actor, me: dict[str, str | None], stag
     table = survey.wave_arrow(session, wave).to_pylist()
     rows = []
     for r in table:
-        division = r.get("mfg_division")
-        group = taxonomy.load().group_of_division(division) if r.get("industry_section") == "C" and division else None
-        rows.append({"industry": group.code if group else r.get("industry_section"),
+        rows.append({"industry": _industry(r.get("industry_section"), r.get("mfg_division")),
                      "revenue_band": revenue_band(r.get("revenue_wan")), "province": r.get("province_code"),
                      "stage": (r.get("ai_stage") or 0) if r.get("ai_status") == 1 else 0})
     found = _widest_group(me, rows, small_cell_min, dict.__getitem__)
