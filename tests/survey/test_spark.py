@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+import ibis
 import pyarrow as pa
 import pytest
 
 from smeai.survey import index, indicators, reference, synth
-
-pyspark = pytest.importorskip("pyspark")
-ibis = pytest.importorskip("ibis")
 
 
 @pytest.fixture(scope="module")
