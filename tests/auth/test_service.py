@@ -141,3 +141,11 @@ def test_profile_requires_a_division_for_manufacturing_only():
         )
     with pytest.raises(ValueError, match="province"):
         ProfileIn(industry_section="F", province_code="99", city="x", size_class="small", revenue_band="0-2")
+
+
+def test_organisation_names_are_scoped_like_reads(session):
+    a, b = builders.enterprise(session, "甲精密"), builders.enterprise(session, "乙纺织")
+    op = builders.operator(session)
+    both = {a.org_id, b.org_id}
+    assert service.organisation_names(session, op, both) == {a.org_id: "甲精密", b.org_id: "乙纺织"}
+    assert service.organisation_names(session, a, both) == {a.org_id: "甲精密"}  # never another enterprise's name

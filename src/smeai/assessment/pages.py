@@ -34,12 +34,8 @@ def _can_answer(actor: Actor | None, a: Assessment) -> bool:
 
 @router.get("/assessment")
 def index(request: Request, session: DbSession, actor: OptionalActor) -> HTMLResponse:
-    rows: list[Assessment] = []
-    orgs: dict[int, str] = {}
-    if actor is not None and (actor.can(Permission.ASSESSMENT_READ_OWN) or actor.can(Permission.ASSESSMENT_READ_ANY)):
-        rows = service.list_assessments(session, actor)
-        ids = {a.org_id for a in rows}
-        orgs = {o.id: o.name for o in session.query(Organisation).filter(Organisation.id.in_(ids))} if ids else {}
+    rows = service.list_assessments(session, actor) if actor is not None else []  # scoped by the service
+    orgs = auth_service.organisation_names(session, actor, {a.org_id for a in rows}) if rows else {}
     completed = [a for a in rows if a.status == AssessmentStatus.COMPLETED]
     return render(
         request, "assessment/index.html", active="assessment", rows=rows, orgs=orgs,

@@ -69,6 +69,14 @@ def list_organisations(session: Session, actor: Actor, *, kind: OrgKind | None =
     return list(session.scalars(query))
 
 
+def organisation_names(session: Session, actor: Actor, org_ids: set[int]) -> dict[int, str]:
+    """Names of the given organisations that the actor may see (for lists that show whose record it is)."""
+    if not org_ids:
+        return {}
+    query = select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids), visible_organisations(actor))
+    return {org_id: name for org_id, name in session.execute(query)}
+
+
 def find_organisation_by_name(session: Session, name: str) -> Organisation | None:
     return session.scalar(select(Organisation).where(Organisation.name == name))
 
