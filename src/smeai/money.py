@@ -1,0 +1,89 @@
+"""Money and quantities: one set of types for forms, API, CLI and imports.
+
+Money is stored and computed as integer fen (分). People type 元 or 万元 with decimals, and the
+interchange format carries 万元 as a JSON number; those edges parse into `Decimal` (never float, so
+0.1 万元 is exactly 1,000 元) and convert with `wan_to_fen` / `yuan_to_fen`. Every amount is finite
+and bounded by `MAX_FEN`: a price of `Infinity` or `1e308` is a field error, never a stored value
+that later overflows a ranking, a JSON export or a BIGINT column.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+# The largest amount any smeai field accepts: 1,000 亿元 (10^13 fen). Far beyond any SME contract,
+# voucher or programme budget, far inside a signed 64-bit integer and exactly representable as float.
+MAX_YUAN = 100_000_000_000
+MAX_WAN = MAX_YUAN // 10_000
+MAX_FEN = MAX_YUAN * 100
+
+# Quantities (tokens, hours, rows, counts) share one ceiling too: 10^12 fits BIGINT and float exactly.
+MAX_QUANTITY = 10**12
+
+
+def _finite_decimal(value: object) -> object:
+    """Refuse what Decimal would accept but no amount can be: NaN, ±Infinity, 1e999, booleans."""
+    if isinstance(value, bool):
+        raise ValueError("a number is required")
+    if isinstance(value, float | int | str | Decimal):
+        try:
+            number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+        except InvalidOperation:
+            raise ValueError("a number is required") from None
+        if not number.is_finite():
+            raise ValueError("the number must be finite")
+        # Bound the magnitude before any arithmetic: Decimal("1e999999999") * 100 is slow and huge.
+        if number.adjusted() > 20:
+            raise ValueError("the number is too large")
+        return number
+    return value
+
+
+def _cents(places: int):
+    def check(value: Decimal) -> Decimal:
+        if value != value.quantize(Decimal(1).scaleb(-places)):
+            raise ValueError(f"at most {places} decimal places")
+        return value
+
+    return check
+
+
+# 元 with at most 2 decimals (fen), 0 < amount ≤ MAX_YUAN. The form boxes and the API use this.
+Yuan = Annotated[
+    Decimal,
+    BeforeValidator(_finite_decimal),
+    Field(gt=0, le=MAX_YUAN),
+    AfterValidator(_cents(2)),
+]
+# 万元 with at most 6 decimals (fen again), 0 ≤ amount ≤ MAX_WAN: prices and budgets in 万元.
+Wan = Annotated[
+    Decimal,
+    BeforeValidator(_finite_decimal),
+    Field(ge=0, le=MAX_WAN),
+    AfterValidator(_cents(6)),
+]
+# Integer fen, 0 ≤ amount ≤ MAX_FEN (strict: true and "8" are not amounts).
+Fen = Annotated[int, Field(ge=0, le=MAX_FEN, strict=True)]
+PositiveFen = Annotated[int, Field(gt=0, le=MAX_FEN, strict=True)]
+Quantity = Annotated[int, Field(ge=0, le=MAX_QUANTITY, strict=True)]
+
+
+def yuan_to_fen(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+def wan_to_fen(amount: Decimal) -> int:
+    return int((amount * 1_000_000).to_integral_value())
+
+
+def fen_to_wan(fen: int) -> Decimal:
+    """Exact: 1 fen is 0.000001 万元; `normalize` drops trailing zeros (30 万元 prints as 30)."""
+    value = (Decimal(fen) / 1_000_000).normalize()
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
+
+
+def fen_to_yuan(fen: int) -> Decimal:
+    return Decimal(fen) / 100
