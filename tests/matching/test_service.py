@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from smeai.assessment import instruments
+from smeai.assessment import service as assessment_service
 from smeai.errors import Conflict, Forbidden, Invalid, NotFound
 from smeai.matching import engagements, service
 from smeai.matching.schemas import EngagementState, NeedIn, OutcomeIn, ResponseIn, TransitionIn
 from tests import builders
+from tests.assessment.answers import best, worst
 from tests.matching.builders import offering
 
 S = EngagementState
+INST = instruments.get_instrument("smeai-ai-maturity")
 PROFILE = {"industry_section": "C", "mfg_division": "33", "province_code": "13"}
 
 
@@ -179,3 +183,18 @@ def test_matches_show_the_price_after_subsidy_where_the_enterprise_qualifies(ses
 def test_stage_comes_from_the_latest_self_diagnosis_when_not_given(session):
     firm = builders.enterprise(session, profile=PROFILE)
     assert _need(session, firm).stage is None  # no assessment yet: no guess
+    first = _diagnosis(session, firm, best(INST))
+    latest = _diagnosis(session, firm, worst(INST) | {"use_quality_inspection": "piloting"})
+    assert first.result["stage"]["rank"] != latest.result["stage"]["rank"]  # so "the latest" is visible
+    assert _need(session, firm).stage == latest.result["stage"]["rank"] == 2
+    assert _need(session, firm, stage=4).stage == 4  # a stage the author gives wins
+
+
+def test_a_consultant_writing_for_an_enterprise_gets_its_stage_too(session):
+    firm, consultant = builders.enterprise(session, profile=PROFILE), builders.operator(session)
+    done = _diagnosis(session, firm, best(INST))
+    assert _need(session, consultant, org_id=firm.org_id).stage == done.result["stage"]["rank"]
+
+
+def _diagnosis(session, firm, answers):
+    return assessment_service.submit_answer_file(session, firm, {"instrument": INST.id, "answers": answers})
