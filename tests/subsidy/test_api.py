@@ -128,3 +128,15 @@ def test_a_failed_keyed_request_can_be_retried_with_the_same_key(session, client
     again = as_op.post(url, json={}, headers={"Idempotency-Key": "retry-1"})
     assert again.status_code == 200, again.text
     assert as_op.get("/api/v1/subsidy/audit").json()["ok"] is True
+
+
+def test_enterprise_text_in_the_export_stays_text_not_a_formula(session, client_for):
+    ent, op = sb.wuhan_enterprise(session, "=HYPERLINK(\"http://x\",\"点我\")"), builders.operator(session)
+    body = APPLY | {"description": "=1+2", "supplier_name": "@SUM(A1)", "contract_no": "-2+3"}
+    assert _apply(client_for(ent), body).status_code == 201
+    r = client_for(op).get("/api/v1/subsidy/export.xlsx")
+    assert r.headers["content-disposition"] == 'attachment; filename="subsidy.xlsx"'
+    row = list(load_workbook(BytesIO(r.content)).worksheets[1].iter_rows(values_only=True))[1]
+    assert row[2] == "'=HYPERLINK(\"http://x\",\"点我\")"
+    assert (row[6], row[7], row[8]) == ("'=1+2", "'@SUM(A1)", "'-2+3")
+    assert row[9] == 300000  # numbers stay numbers

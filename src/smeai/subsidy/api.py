@@ -37,6 +37,7 @@ from smeai.subsidy.schemas import (
     ReasonsIn,
     VerifyIn,
 )
+from smeai.web.downloads import attachment
 
 router = APIRouter(prefix="/api/v1/subsidy", tags=["subsidy"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)]
@@ -170,7 +171,7 @@ def download_document(application_id: int, document_id: int, request: Request, s
     ext = doc.stored_name.rsplit(".", 1)[-1]
     # always a download (never rendered inline); the middleware adds X-Content-Type-Options: nosniff
     return Response(body, media_type=doc.content_type,
-                    headers={"Content-Disposition": f"attachment; filename=document-{doc.id}.{ext}"})
+                    headers=attachment(f"document-{doc.id}.{ext}"))
 
 
 @router.get("/pools", summary="Budget, reserved, paid and remaining per programme (operator)")
@@ -211,5 +212,5 @@ def expire(session: DbSession, actor: CurrentActor, key: IdempotencyKey = None) 
 def export(session: DbSession, actor: CurrentActor) -> Response:
     body = dashboard.export_xlsx(session, actor)
     return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": "attachment; filename=subsidy.xlsx"})
+                    headers=attachment("subsidy.xlsx"))
 

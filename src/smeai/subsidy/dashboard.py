@@ -19,6 +19,7 @@ from smeai.db import utcnow
 from smeai.subsidy.models import Application, LedgerEntry, Pool
 from smeai.subsidy.programmes import all_programmes
 from smeai.subsidy.schemas import ApplicationState, PoolOut
+from smeai.web.downloads import row
 
 
 @dataclass(frozen=True)
@@ -126,28 +127,28 @@ def export_xlsx(session: Session, actor: Actor) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "资金池 Pools"
-    ws.append(["项目代码 code", "项目 programme", "预算 budget (元)", "已预留 reserved (元)", "已兑付 paid (元)",
-               "剩余 remaining (元)"])
+    ws.append(row(["项目代码 code", "项目 programme", "预算 budget (元)", "已预留 reserved (元)", "已兑付 paid (元)",
+               "剩余 remaining (元)"]))
     for p in pools(session, actor):
-        ws.append([p.programme_code, p.name, _yuan(p.budget_fen), _yuan(p.reserved_fen), _yuan(p.paid_fen),
-                   _yuan(p.remaining_fen)])
+        ws.append(row([p.programme_code, p.name, _yuan(p.budget_fen), _yuan(p.reserved_fen), _yuan(p.paid_fen),
+                   _yuan(p.remaining_fen)]))
     orgs = {o.id: o for o in session.scalars(select(Organisation))}
     wa = wb.create_sheet("申领 Applications")
-    wa.append(["编号 id", "项目 programme", "企业 enterprise", "地区 province", "行业 section", "状态 state",
+    wa.append(row(["编号 id", "项目 programme", "企业 enterprise", "地区 province", "行业 section", "状态 state",
                "采购 purchase", "供应商 supplier", "合同号 contract", "合同金额 contract (元)", "测算 requested (元)",
-               "批准 approved (元)", "兑付 paid (元)", "申请时间 created (UTC)"])
+               "批准 approved (元)", "兑付 paid (元)", "申请时间 created (UTC)"]))
     for a in session.scalars(select(Application).order_by(Application.id)):
         org = orgs.get(a.org_id)
-        wa.append([a.id, a.programme_code, org.name if org else a.org_id, org.province_code if org else "",
+        wa.append(row([a.id, a.programme_code, org.name if org else a.org_id, org.province_code if org else "",
                    org.industry_section if org else "", a.state, a.description, a.supplier_name, a.contract_no,
                    _yuan(a.contract_fen), _yuan(a.requested_fen), _yuan(a.approved_fen), _yuan(a.paid_fen),
-                   a.created_at.replace(tzinfo=None)])
+                   a.created_at.replace(tzinfo=None)]))
     wl = wb.create_sheet("台账 Ledger")
-    wl.append(["编号 id", "类型 kind", "项目 programme", "申领 application", "企业 enterprise", "年度 year",
-               "金额 amount (元)", "时间 at (UTC)"])
+    wl.append(row(["编号 id", "类型 kind", "项目 programme", "申领 application", "企业 enterprise", "年度 year",
+               "金额 amount (元)", "时间 at (UTC)"]))
     for e in session.scalars(select(LedgerEntry).order_by(LedgerEntry.id)):
-        wl.append([e.id, e.kind, e.programme_code, e.application_id, e.org_id, e.budget_year, _yuan(e.amount_fen),
-                   e.created_at.replace(tzinfo=None)])
+        wl.append(row([e.id, e.kind, e.programme_code, e.application_id, e.org_id, e.budget_year,
+                       _yuan(e.amount_fen), e.created_at.replace(tzinfo=None)]))
     for sheet in wb.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)

@@ -33,6 +33,7 @@ from smeai.subsidy.schemas import (
     ReasonOut,
 )
 from smeai.web.csrf import csrf_protect
+from smeai.web.downloads import attachment
 from smeai.web.forms import parse_form
 from smeai.web.render import is_htmx, render
 
@@ -270,7 +271,7 @@ def download(application_id: int, document_id: int, request: Request, session: D
     doc, body = documents.read_document(session, actor, application_id, document_id, request.app.state.settings.var_dir)
     ext = doc.stored_name.rsplit(".", 1)[-1]
     return Response(body, media_type=doc.content_type,
-                    headers={"Content-Disposition": f"attachment; filename=document-{doc.id}.{ext}"})
+                    headers=attachment(f"document-{doc.id}.{ext}"))
 
 
 @router.get("/subsidy/dashboard")
@@ -326,4 +327,4 @@ async def set_budget(code: str, request: Request, session: DbSession, actor: Pag
 def export(session: DbSession, actor: PageActor) -> Response:
     return Response(dashboard.export_xlsx(session, actor),
                     media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": "attachment; filename=subsidy.xlsx"})
+                    headers=attachment("subsidy.xlsx"))
