@@ -9,6 +9,8 @@ that later overflows a ranking, a JSON export or a BIGINT column.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
@@ -24,13 +26,29 @@ MAX_FEN = MAX_YUAN * 100
 MAX_QUANTITY = 10**12
 
 
+# What a person may type: ASCII digits, one point, an exponent. Full-width digits (３０, typed with a
+# Chinese IME) are folded to ASCII first (NFKC); other scripts' digits (٢٠٢٦), which Python's int()
+# and Decimal() would silently accept, are refused.
+_NUMBER_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+
+
+def plain_number_text(text: str) -> str:
+    """`text` as an ASCII number, or ValueError. Thousands separators are not guessed at."""
+    folded = unicodedata.normalize("NFKC", text).strip()
+    if not _NUMBER_TEXT.fullmatch(folded):
+        raise ValueError("a number is required")
+    return folded
+
+
 def _finite_decimal(value: object) -> object:
     """Refuse what Decimal would accept but no amount can be: NaN, ±Infinity, 1e999, booleans."""
     if isinstance(value, bool):
         raise ValueError("a number is required")
+    if isinstance(value, str):
+        value = plain_number_text(value)
     if isinstance(value, float | int | str | Decimal):
         try:
-            number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+            number = Decimal(str(value)) if not isinstance(value, Decimal) else value
         except InvalidOperation:
             raise ValueError("a number is required") from None
         if not number.is_finite():
