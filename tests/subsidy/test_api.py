@@ -140,3 +140,38 @@ def test_enterprise_text_in_the_export_stays_text_not_a_formula(session, client_
     assert row[2] == "'=HYPERLINK(\"http://x\",\"点我\")"
     assert (row[6], row[7], row[8]) == ("'=1+2", "'@SUM(A1)", "'-2+3")
     assert row[9] == 300000  # numbers stay numbers
+
+
+BAD_NUMBERS = ("1e999999999", "NaN", "Infinity", "-Infinity", "1e308", "-5", "0", "12.5", "true", '"8"')
+
+
+def test_every_amount_in_the_api_is_a_bounded_integer_of_fen(session, client_for):
+    ent, op = sb.wuhan_enterprise(session), builders.operator(session)
+    as_ent, as_op = client_for(ent), client_for(op)
+    app_id = _apply(as_ent).json()["id"]
+    _contract(as_ent, app_id)
+    base = '{"programme_code": "wuhan-compute", "description": "GPU", "kind": "compute", "supplier_name": "汉算", '
+    for bad in BAD_NUMBERS:
+        headers = {"content-type": "application/json"}
+        r = as_ent.post("/api/v1/subsidy/applications", content=base + f'"contract_no": "X", "contract_fen": {bad}}}',
+                        headers=headers)
+        assert r.status_code == 422 and "contract_fen" in r.json()["fields"], (bad, r.text)
+        r = as_ent.post("/api/v1/subsidy/calculate", content=f'{{"description": "GPU", "contract_fen": {bad}}}',
+                        headers=headers)
+        assert r.status_code == 422 and "contract_fen" in r.json()["fields"], (bad, r.text)
+        r = as_op.post(f"/api/v1/subsidy/applications/{app_id}/approve", content=f'{{"amount_fen": {bad}}}',
+                       headers=headers)
+        assert r.status_code == 422 and "amount_fen" in r.json()["fields"], (bad, r.text)
+        r = as_op.put("/api/v1/subsidy/pools/wuhan-compute", content=f'{{"budget_fen": {bad}}}', headers=headers)
+        assert r.status_code == (200 if bad == "0" else 422), (bad, r.text)  # a budget of 0 closes the pool
+    too_much = as_op.post(f"/api/v1/subsidy/applications/{app_id}/approve", json={"amount_fen": 10**13 + 1})
+    assert (too_much.status_code, list(too_much.json()["fields"])) == (422, ["amount_fen"])
+    assert as_op.get("/api/v1/subsidy/audit").json()["ok"] is True
+
+
+def test_a_pool_year_is_one_rule_for_the_api_and_the_page(session, client_for):
+    api = client_for(builders.operator(session))
+    for year in ("99999999999999999999999", '"٢٠٢٦"', "1999", "2101", "2026.5"):
+        r = api.put("/api/v1/subsidy/pools/wuhan-compute", content=f'{{"budget_fen": 100, "year": {year}}}',
+                    headers={"content-type": "application/json"})
+        assert r.status_code == 422 and "year" in r.json()["fields"], (year, r.text)

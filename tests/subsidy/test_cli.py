@@ -63,3 +63,31 @@ def test_operator_commands_calculate_approve_audit_and_export(session, db_url, m
     assert load_workbook(out).sheetnames[2].endswith("Ledger")
     refused = _cli(monkeypatch, db_url, "subsidy", "export", "--as", "cli-ent@example.cn", str(out))
     assert refused.exit_code != 0
+
+
+def test_cli_amounts_and_years_use_the_apis_limits(session, db_url, monkeypatch, capsys):
+    import sys
+
+    import pytest
+
+    from smeai import cli
+    from smeai.config import get_settings
+    from tests import builders
+
+    builders.operator(session, email="cli-op2@example.cn")
+    session.commit()
+    monkeypatch.setenv("SMEAI_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    cases = ((["approve", "--as", "cli-op2@example.cn", "1", "--amount-fen", "99999999999999999999"], "amount_fen"),
+             (["approve", "--as", "cli-op2@example.cn", "1", "--amount-fen", "-5"], "amount_fen"),
+             (["budget", "--as", "cli-op2@example.cn", "wuhan-compute", "99999999999999999999"], "budget_fen"),
+             (["budget", "--as", "cli-op2@example.cn", "wuhan-compute", "100", "--year", "99999"], "year"))
+    try:
+        for args, field in cases:
+            monkeypatch.setattr(sys, "argv", ["smeai", "subsidy", *args])
+            with pytest.raises(SystemExit) as stop:
+                cli.main()
+            err = capsys.readouterr().err
+            assert stop.value.code == 1 and err.startswith("invalid:") and field in err, (args, err)
+    finally:
+        get_settings.cache_clear()

@@ -169,3 +169,36 @@ def test_apply_without_a_contract_number_marks_that_field(session, page_client_f
     r = _post(c, "/subsidy/apply", FORM | {"contract_no": "", "idempotency_key": "pk-none"})
     assert r.status_code == 422
     assert BeautifulSoup(r.text, "html.parser").select_one(".field.has-error #f-contract_no")
+
+
+BAD_YUAN = ("1e999999999", "NaN", "Infinity", "-Infinity", "1e308", "-1", "0", "0.001", "abc", "1e30")
+
+
+def test_every_amount_box_answers_422_to_a_number_that_is_no_amount(session, page_client_for):
+    ent, op = sb.wuhan_enterprise(session), builders.operator(session)
+    c, o = page_client_for(ent), page_client_for(op)
+    app_id = _apply(c)
+    for i, bad in enumerate(BAD_YUAN):
+        assert _post(c, "/subsidy/calculator", {"description": "GPU", "contract_yuan": bad}).status_code == 422, bad
+        r = _post(c, "/subsidy/apply", FORM | {"contract_yuan": bad, "contract_no": f"B-{i}",
+                                               "idempotency_key": f"bad-{i}"})
+        assert r.status_code == 422, bad
+        r = _post(o, f"/subsidy/applications/{app_id}/approve", {"amount_yuan": bad, "idempotency_key": f"a-{i}"})
+        assert r.status_code == 422, (bad, r.text[-300:])
+        assert _post(o, "/subsidy/pools/wuhan-compute", {"budget_yuan": bad}).status_code == 422, bad
+    assert service.ledger_entries(session, op) == []
+
+
+def test_the_budget_form_takes_the_apis_years_only(session, page_client_for):
+    o = page_client_for(builders.operator(session))
+    for year in ("99999999999999999999999", "٢٠٢٦", "1999", "2101", "-2026"):
+        r = _post(o, "/subsidy/pools/wuhan-compute", {"budget_yuan": "1000", "year": year})
+        assert r.status_code == 422, year
+        assert "year" in BeautifulSoup(r.text, "html.parser").select_one(".alert.error").parent.text
+    assert not any(p.year and p.year > 2100 for p in service_pools(session))
+
+
+def service_pools(session):
+    from smeai.subsidy import dashboard
+
+    return dashboard.pools(session, builders.admin(session))

@@ -15,7 +15,15 @@ from smeai.cli_support import AsUser, JsonFlag, console, emit, err_console, prin
 from smeai.db import session_scope
 from smeai.errors import Invalid
 from smeai.subsidy import dashboard, programmes, service
-from smeai.subsidy.schemas import ApplicationOut, ApplicationState, AuditOut, ProgrammeOut, PurchaseIn
+from smeai.subsidy.schemas import (
+    ApplicationOut,
+    ApplicationState,
+    ApproveIn,
+    AuditOut,
+    BudgetIn,
+    ProgrammeOut,
+    PurchaseIn,
+)
 
 NAME = "subsidy"
 app = typer.Typer(help="Subsidy programmes (算力券/模型券/AI 券): rules, calculator, approvals, ledger audit.")
@@ -79,7 +87,9 @@ def approve(as_user: AsUser, application_id: int, amount_fen: int | None = None,
     """Approve an application and reserve its amount against the pool and caps."""
     with session_scope() as session:
         actor = auth_service.actor_for_email(session, as_user)
-        application = service.approve_application(session, actor, application_id, amount_fen=amount_fen, note=note)
+        data = ApproveIn.model_validate({"amount_fen": amount_fen, "note": note})  # the API's limits
+        application = service.approve_application(session, actor, application_id, amount_fen=data.amount_fen,
+                                                  note=data.note)
         console.print(f"[green]approved[/green] {application.id}: {application.approved_fen} fen reserved")
 
 
@@ -107,9 +117,10 @@ def budget(as_user: AsUser, programme_code: str, budget_fen: int,
            year: Annotated[int | None, typer.Option(help="Annual pools: the budget year (default: this year).")] = None
            ) -> None:
     """Set a programme's pool budget (never below what is reserved and paid)."""
+    data = BudgetIn.model_validate({"budget_fen": budget_fen, "year": year})  # the API's limits
     with session_scope() as session:
         actor = auth_service.actor_for_email(session, as_user)
-        service.set_pool_budget(session, actor, programme_code, budget_fen, year=year)
+        service.set_pool_budget(session, actor, programme_code, data.budget_fen, year=data.year)
         console.print(f"[green]{programme_code}[/green]: budget {budget_fen} fen")
 
 

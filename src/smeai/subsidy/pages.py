@@ -28,6 +28,8 @@ from smeai.subsidy.schemas import (
     ApplicationIn,
     ApplicationOut,
     ApplicationState,
+    BudgetForm,
+    DecisionForm,
     PurchaseForm,
     PurchaseIn,
     ReasonOut,
@@ -35,6 +37,7 @@ from smeai.subsidy.schemas import (
 from smeai.web.csrf import csrf_protect
 from smeai.web.downloads import attachment
 from smeai.web.forms import parse_form
+from smeai.web.limits import upload_route
 from smeai.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -185,34 +188,20 @@ def application(application_id: int, request: Request, session: DbSession, actor
     return _application_page(request, session, actor, application_id, messages=messages)
 
 
+def _decision(form: dict[str, Any]) -> DecisionForm:
+    return parse_form(DecisionForm, form)
+
+
 ACTIONS = {
     "approve": lambda s, a, i, f: service.approve_application(
-        s, a, i, amount_fen=_fen(f.get("amount_yuan"), "amount_yuan"), note=f.get("note") or None),
+        s, a, i, amount_fen=_decision(f).fen("amount_yuan"), note=_decision(f).note),
     "reject": lambda s, a, i, f: service.reject_application(s, a, i, reasons=_required(f, "reasons")),
     "withdraw": lambda s, a, i, f: service.withdraw_application(s, a, i),
     "redeem": lambda s, a, i, f: service.submit_redemption(s, a, i),
     "return": lambda s, a, i, f: service.return_redemption(s, a, i, reasons=_required(f, "reasons")),
-    "verify": lambda s, a, i, f: service.verify_redemption(s, a, i, paid_fen=_fen(f.get("paid_yuan"), "paid_yuan"),
-                                                           note=f.get("note") or None),
+    "verify": lambda s, a, i, f: service.verify_redemption(s, a, i, paid_fen=_decision(f).fen("paid_yuan"),
+                                                           note=_decision(f).note),
 }
-
-
-def _fen(yuan: str | None, name: str) -> int | None:
-    if not yuan:
-        return None
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        value = Decimal(yuan.replace(",", ""))
-    except InvalidOperation:
-        raise Invalid(N_("Please correct the marked fields."), fields={name: "Enter a number."}) from None
-    if not value.is_finite():  # "NaN", "Infinity": not amounts (and would break the checks below)
-        raise Invalid(N_("Please correct the marked fields."), fields={name: "Enter a number."})
-    if value * 100 > 2**63 - 1:  # the columns are BIGINT (checked first: quantize fails on huge values)
-        raise Invalid(N_("Please correct the marked fields."), fields={name: "Too large."})
-    if value <= 0 or value != value.quantize(Decimal("0.01")):
-        raise Invalid(N_("Please correct the marked fields."), fields={name: "Too small."})
-    return int(value * 100)
 
 
 def _required(form: dict[str, Any], name: str) -> str:
@@ -223,6 +212,7 @@ def _required(form: dict[str, Any], name: str) -> str:
 
 
 @router.post("/subsidy/applications/{application_id}/documents", dependencies=CSRF)
+@upload_route  # a file: up to SMEAI_UPLOAD_MAX_BYTES, not the 1 MiB JSON/form limit
 async def upload(application_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
     settings = request.app.state.settings
     form = await request.form()
@@ -311,14 +301,14 @@ def expire(session: DbSession, actor: PageActor) -> Response:
 @router.post("/subsidy/pools/{code}", dependencies=CSRF)
 async def set_budget(code: str, request: Request, session: DbSession, actor: PageActor) -> Response:
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    year = form.get("year")
     try:
-        budget = _fen(_required(form, "budget_yuan"), "budget_yuan")  # never "no limit" by an empty box
-        service.set_pool_budget(session, actor, code, budget, year=int(year) if year and year.isdigit() else None)
+        budget = parse_form(BudgetForm, form).budget()  # the API's BudgetIn: one rule for the year and amount
+        service.set_pool_budget(session, actor, code, budget.budget_fen, year=budget.year)
     except (Invalid, Conflict) as exc:
         session.rollback()
+        named = [("error", f"{name}: {why}") for name, why in (exc.fields or {}).items()]
         return _dashboard(request, session, actor, 422 if isinstance(exc, Invalid) else 409,
-                          [("error", _(exc.message))])
+                          [("error", _(exc.message)), *named])
     session.commit()
     return RedirectResponse("/subsidy/dashboard?budget=set", status_code=303)
 

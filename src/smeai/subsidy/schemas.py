@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, computed_field, model_validator
 
 from smeai.i18n import gettext
+from smeai.money import Fen, PositiveFen, Yuan, yuan_to_fen
 from smeai.subsidy.programmes import DocKind, PurchaseFlag, PurchaseKind, Reason
 
 
@@ -25,24 +26,29 @@ class ApplicationState(StrEnum):
 LIVE_STATES = frozenset({ApplicationState.SUBMITTED, ApplicationState.APPROVED, ApplicationState.REDEEMING,
                          ApplicationState.PAID})
 
+# One type per quantity, used by the API, the forms and the CLI alike (amounts: smeai.money).
+ServiceYear = Annotated[int, Field(ge=1, le=20)]  # year of a multi-year service plan: 1 = first year
+BudgetYear = Annotated[int, Field(ge=2000, le=2100)]  # an annual pool's budget year (ASCII digits only)
+RecordId = Annotated[int, Field(gt=0, le=2**31 - 1)]  # an INTEGER primary key named in input
+
 
 class PurchaseIn(BaseModel):
     """A purchase: an offering from the resource pool, or a free-text description of what is bought."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    offering_id: int | None = Field(default=None, gt=0)
+    offering_id: RecordId | None = None
     description: str | None = Field(default=None, max_length=500)
     kind: PurchaseKind | None = None
     supplier_name: str | None = Field(default=None, max_length=200)
     supplier_affiliated: bool = False
-    contract_fen: int = Field(gt=0, le=100_000_000_000_00)  # at most 1,000 亿元
+    contract_fen: PositiveFen  # at most MAX_FEN (1,000 亿元)
     contract_no: str | None = Field(default=None, max_length=100)
     signed_on: date | None = None
     starts_on: date | None = None
     ends_on: date | None = None
     paid_on: date | None = None
-    service_year: int = Field(default=1, ge=1, le=20)
+    service_year: ServiceYear = 1
     flags: frozenset[PurchaseFlag] = frozenset()
 
     @model_validator(mode="after")
@@ -68,7 +74,7 @@ class ApplicationIn(PurchaseIn):
 class ApproveIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    amount_fen: int | None = Field(default=None, gt=0)  # default: the computed amount
+    amount_fen: PositiveFen | None = None  # default: the computed amount
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -87,15 +93,43 @@ class NoteIn(BaseModel):
 class VerifyIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    paid_fen: int | None = Field(default=None, gt=0)  # default: the approved amount
+    paid_fen: PositiveFen | None = None  # default: the approved amount
     note: str | None = Field(default=None, max_length=2000)
 
 
 class BudgetIn(BaseModel):
+    """A pool's budget (the API and `smeai subsidy budget`); setting it for a year opens that year's pool."""
+
     model_config = ConfigDict(extra="forbid")
 
-    budget_fen: int | None = Field(ge=0, le=2**63 - 1)  # a BIGINT column
-    year: int | None = Field(default=None, ge=2000, le=2100)  # annual pools: which year (default: this one)
+    budget_fen: Fen | None  # None: no limit (the API only; the page always names an amount)
+    year: BudgetYear | None = None  # annual pools: which year (default: this one)
+
+
+class BudgetForm(BudgetIn):
+    """The dashboard's budget box: the same schema in 元, and never "no limit" by an empty box."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    budget_fen: Fen | None = None
+    budget_yuan: Yuan
+
+    def budget(self) -> BudgetIn:
+        return BudgetIn(budget_fen=yuan_to_fen(self.budget_yuan), year=self.year)
+
+
+class DecisionForm(BaseModel):
+    """The application page's approve and verify boxes: an amount in 元 (empty: the default) and a note."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    amount_yuan: Yuan | None = None
+    paid_yuan: Yuan | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+    def fen(self, name: str) -> int | None:
+        value = getattr(self, name)
+        return None if value is None else yuan_to_fen(value)
 
 
 def _shown(key: str, value: object) -> str:
@@ -267,20 +301,20 @@ class PurchaseForm(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     programme_code: str | None = None
-    offering_id: int | None = Field(default=None, gt=0)
+    offering_id: RecordId | None = None
     description: str | None = Field(default=None, max_length=500)
     kind: PurchaseKind | None = None
     supplier_name: str | None = Field(default=None, max_length=200)
     supplier_affiliated: bool = False
-    contract_yuan: Decimal = Field(gt=0, le=Decimal("100000000000"), decimal_places=2)
+    contract_yuan: Yuan
     contract_no: str | None = Field(default=None, max_length=100)
     signed_on: date | None = None
     starts_on: date | None = None
     ends_on: date | None = None
     paid_on: date | None = None
-    service_year: int = Field(default=1, ge=1, le=20)
+    service_year: ServiceYear = 1
     flags: list[PurchaseFlag] = []
 
     def values(self) -> dict[str, object]:
         data = self.model_dump(exclude={"contract_yuan", "programme_code"})
-        return data | {"contract_fen": int(self.contract_yuan * 100)}
+        return data | {"contract_fen": yuan_to_fen(self.contract_yuan)}
