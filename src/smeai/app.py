@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from smeai import __version__
 from smeai.auth.deps import LoginRequired, OptionalActor
@@ -20,6 +21,7 @@ from smeai.db import DbSession
 from smeai.domains import domain_modules
 from smeai.errors import NotFound, SmeaiError, fields_from_validation, http_status
 from smeai.i18n import N_, _
+from smeai.web.limits import BodyLimitMiddleware, RequestRefused
 from smeai.web.middleware import LocaleAndCsrfMiddleware
 from smeai.web.nav import entry
 from smeai.web.render import render
@@ -36,6 +38,18 @@ def _error_body(exc: SmeaiError) -> dict[str, object]:
     return {"error": exc.code, "message": _(exc.message), "fields": exc.fields}
 
 
+# Errors raised by the framework itself (no route, wrong method, unreadable body): the same envelope.
+HTTP_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("bad_request", N_("The request could not be read.")),
+    401: ("not_authenticated", N_("Please log in.")),
+    403: ("forbidden", N_("You are not allowed to do this.")),
+    404: ("not_found", N_("Nothing is found at this address.")),
+    405: ("method_not_allowed", N_("This method is not allowed here.")),
+    413: ("too_large", N_("The request is too large.")),
+    422: ("invalid", N_("The request is invalid.")),
+}
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
@@ -46,6 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
     )
     app.state.settings = settings
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.body_max_bytes,
+        upload_max_bytes=settings.upload_max_bytes,
+        json_max_depth=settings.json_max_depth,
+    )
     app.add_middleware(
         LocaleAndCsrfMiddleware, default_lang=settings.lang, secure_cookies=settings.cookie_secure
     )
@@ -65,6 +85,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         fields = fields_from_validation(list(exc.errors()))
         body = {"error": "invalid", "message": _("The request is invalid."), "fields": fields}
         return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code, message = HTTP_ERRORS.get(exc.status_code, ("error", N_("The request could not be handled.")))
+        fields: dict[str, str] = {}
+        if isinstance(exc, RequestRefused):
+            code, message, fields = exc.code, exc.message, exc.fields
+        headers = dict(exc.headers or {})  # 405 keeps its Allow header
+        if _wants_json(request):
+            body = {"error": code, "message": _(message), "fields": fields}
+            return JSONResponse(body, status_code=exc.status_code, headers=headers)
+        response = render(request, "error.html", exc.status_code, title=_("Sorry"), message=_(message))
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(DataError)
     @app.exception_handler(OverflowError)

@@ -54,6 +54,8 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         reload=reload,
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,  # SIGTERM stops the server in bounded time
+        proxy_headers=False,  # the app reads X-Forwarded-For itself, from SMEAI_TRUSTED_PROXIES only
     )
 
 

@@ -5,11 +5,13 @@ Every field is documented in docs/configuration.md; tests/test_docs.py keeps the
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -32,15 +34,53 @@ class Settings(BaseSettings):
     )
     session_hours: int = Field(default=12, gt=0, description="Lifetime of a login session, in hours.")
     login_max_failures: int = Field(
-        default=5, gt=0, description="Failed logins per account or address before logins are throttled."
+        default=5, gt=0, description="Failed logins per account (or per account and known browser) before throttling."
+    )
+    login_max_failures_per_address: int = Field(
+        default=20, gt=0, description="Failed logins from one address before browsers unknown there are throttled."
     )
     login_window_minutes: int = Field(default=15, gt=0, description="Window over which failed logins count.")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed (comma-separated).",
+    )
+    api_token_days: int = Field(default=90, gt=0, le=3650, description="Lifetime of an API token, in days.")
+    body_max_bytes: int = Field(
+        default=1_048_576, gt=0, description="Largest request body (JSON, forms) outside the upload routes."
+    )
+    json_max_depth: int = Field(default=32, gt=0, description="Deepest nesting accepted in a JSON body.")
+    shutdown_timeout_seconds: int = Field(
+        default=30, gt=0, description="How long `smeai serve` waits for running requests after SIGTERM."
+    )
     small_cell_min: int = Field(
         default=10,
         ge=1,
         description="Published survey cells resting on fewer firms than this are suppressed.",
     )
     upload_max_bytes: int = Field(default=10_000_000, gt=0, description="Largest accepted upload, in bytes.")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):  # "10.0.0.1, 10.1.0.0/16" or a JSON list
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
+        return value
+
+    @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in self.trusted_proxies)
 
     @property
     def is_sqlite(self) -> bool:

@@ -14,6 +14,7 @@ from smeai.catalog import service
 from smeai.catalog.index import OfferingQuery, Sort
 from smeai.catalog.schemas import CommentIn, ImportReport, OfferingFields, OfferingOut, ReviewIn
 from smeai.db import DbSession
+from smeai.web.limits import upload_route
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
@@ -140,6 +141,7 @@ def review_queue(session: DbSession, actor: CurrentActor) -> list[OfferingOut]:
 
 
 @router.post("/catalog/import", summary="Import interchange JSON Lines (operators); published at once")
+@upload_route  # a file: up to SMEAI_UPLOAD_MAX_BYTES, not the 1 MiB JSON/form limit
 async def import_offerings(request: Request, session: DbSession, actor: CurrentActor) -> ImportReport:
     body = (await request.body()).decode("utf-8-sig", errors="replace")
     report = service.import_records(session, actor, body.splitlines())

@@ -25,6 +25,7 @@ from smeai.domains import has_module
 from smeai.errors import Invalid, NotFound, fields_from_validation
 from smeai.i18n import N_, _
 from smeai.web.csrf import csrf_protect
+from smeai.web.limits import upload_route
 from smeai.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -343,6 +344,7 @@ def import_form(request: Request, actor: PageActor) -> HTMLResponse:
 
 
 @router.post("/catalog/import", dependencies=CSRF)
+@upload_route  # a file: up to SMEAI_UPLOAD_MAX_BYTES, not the 1 MiB JSON/form limit
 async def import_upload(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
     form = await request.form()
     upload = form.get("file")

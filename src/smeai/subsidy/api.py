@@ -38,6 +38,7 @@ from smeai.subsidy.schemas import (
     VerifyIn,
 )
 from smeai.web.downloads import attachment
+from smeai.web.limits import upload_route
 
 router = APIRouter(prefix="/api/v1/subsidy", tags=["subsidy"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)]
@@ -148,6 +149,7 @@ def verify(application_id: int, data: VerifyIn, session: DbSession, actor: Curre
 
 
 @router.post("/applications/{application_id}/documents", status_code=201, summary="Upload a document")
+@upload_route  # a file: up to SMEAI_UPLOAD_MAX_BYTES, not the 1 MiB JSON/form limit
 async def upload_document(application_id: int, request: Request, session: DbSession, actor: CurrentActor,
                           kind: Annotated[DocKind, Form()], file: Annotated[UploadFile, File()],
                           key: IdempotencyKey = None) -> DocumentOut:

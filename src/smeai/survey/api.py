@@ -13,6 +13,7 @@ from smeai.errors import Invalid
 from smeai.i18n import N_
 from smeai.survey import service
 from smeai.survey.schemas import ImportOut, WaveIn, WaveOut
+from smeai.web.limits import upload_route
 
 router = APIRouter(prefix="/api/v1/survey", tags=["survey"])
 
@@ -56,6 +57,7 @@ def read_wave(code: str, session: DbSession, actor: CurrentActor) -> WaveOut:
 
 
 @router.post("/waves/{code}/imports", status_code=201, summary="Import a survey file (canonical or 问卷星) into a wave")
+@upload_route  # a file: up to SMEAI_UPLOAD_MAX_BYTES, not the 1 MiB JSON/form limit
 async def import_file(code: str, request: Request, session: DbSession, actor: CurrentActor,
                       file: Annotated[UploadFile, File()],
                       name: Annotated[str | None, Form(description="Wave name when the wave is new")] = None,

@@ -14,6 +14,7 @@ from smeai.errors import Invalid
 from smeai.i18n import _
 from smeai.survey import figures, index, report, service
 from smeai.web.csrf import csrf_protect
+from smeai.web.limits import upload_route
 from smeai.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -68,6 +69,7 @@ def import_form(request: Request, actor: PageActor) -> HTMLResponse:
 
 
 @router.post("/survey/import", dependencies=[Depends(csrf_protect)])
+@upload_route  # a file: up to SMEAI_UPLOAD_MAX_BYTES, not the 1 MiB JSON/form limit
 async def import_upload(request: Request, session: DbSession, actor: PageActor,
                         wave: Annotated[str, Form()], file: Annotated[UploadFile, File()],
                         name: Annotated[str, Form()] = "") -> HTMLResponse:

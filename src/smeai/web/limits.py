@@ -1,0 +1,137 @@
+"""Bounds on what one request may send: body size (per route) and JSON nesting depth.
+
+Every request body is counted as it is read; past the route's limit the read fails with 413 in the
+error envelope. The default (SMEAI_BODY_MAX_BYTES, 1 MiB) fits any JSON or form; routes that take a
+file declare it with `@upload_route` and may send up to SMEAI_UPLOAD_MAX_BYTES plus the multipart
+framing. JSON bodies are also scanned for nesting depth before FastAPI or pydantic parse them: a
+body of a million `[` would otherwise reach the parser's recursion limit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TypeVar
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from smeai.i18n import N_
+
+F = TypeVar("F", bound=Callable[..., object])
+UPLOAD_ATTR = "smeai_upload_route"
+MULTIPART_FRAMING_BYTES = 64 * 1024  # boundaries, part headers and the small form fields beside the file
+_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)  # possessive: linear on any input
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]")
+
+
+class RequestRefused(HTTPException):
+    """A request refused before any route sees it; app.py answers it in the one error envelope."""
+
+    def __init__(self, status_code: int, code: str, message: str, *, fields: dict[str, str] | None = None) -> None:
+        super().__init__(status_code=status_code, detail=message)
+        self.code, self.message, self.fields = code, message, fields or {}
+
+
+def upload_route(endpoint: F) -> F:
+    """Mark a route that takes a file: its body may be as large as SMEAI_UPLOAD_MAX_BYTES allows."""
+    setattr(endpoint, UPLOAD_ATTR, True)
+    return endpoint
+
+
+def json_depth_exceeds(body: bytes, max_depth: int) -> bool:
+    """True when brackets nest deeper than max_depth (strings skipped; JSON Lines counted line by line)."""
+    brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b'""', body))
+    depth = 0
+    for byte in brackets:
+        if byte in b"[{":
+            depth += 1
+            if depth > max_depth:
+                return True
+        else:
+            depth = max(depth - 1, 0)
+    return False
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            kind = value.split(b";")[0].strip().lower()
+            return kind.endswith(b"json") or kind in (b"application/x-ndjson", b"application/jsonl")
+    return False
+
+
+class BodyLimitMiddleware:
+    """Counts the body as the route reads it. The limit is looked up on the first read, when routing
+    has put the route in the scope, so a route's own declaration (`@upload_route`) applies."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, upload_max_bytes: int, json_max_depth: int) -> None:
+        self.app, self.max_bytes, self.json_max_depth = app, max_bytes, json_max_depth
+        self.upload_max_bytes = max(upload_max_bytes + MULTIPART_FRAMING_BYTES, max_bytes)
+
+    def limit_for(self, scope: Scope) -> int:
+        route = scope.get("route")
+        endpoint = getattr(route, "endpoint", None) or scope.get("endpoint")
+        return self.upload_max_bytes if getattr(endpoint, UPLOAD_ATTR, False) else self.max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared, is_json = _content_length(scope), _is_json(scope)
+        state = {"limit": 0, "read": 0, "done": False}
+
+        def too_large() -> RequestRefused:
+            reason = f"at most {state['limit']} bytes"
+            return RequestRefused(413, "too_large", N_("The request is too large."), fields={"body": reason})
+
+        async def read_one() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                state["read"] += len(message.get("body", b""))
+                if state["read"] > state["limit"]:
+                    raise too_large()
+            return message
+
+        async def limited_receive() -> Message:
+            if state["done"]:
+                return await receive()  # the body is read; later calls wait for a disconnect
+            if not state["limit"]:
+                state["limit"] = self.limit_for(scope)
+                if declared is not None and declared > state["limit"]:
+                    raise too_large()  # refused before a byte of the body is read
+            if not is_json:
+                message = await read_one()
+                state["done"] = message["type"] != "http.request" or not message.get("more_body", False)
+                return message
+            # JSON: read it whole (it is bounded by the limit) and check the depth before any parser runs.
+            chunks: list[bytes] = []
+            while True:
+                message = await read_one()
+                if message["type"] != "http.request":
+                    return message
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+            state["done"] = True
+            body = b"".join(chunks)
+            if json_depth_exceeds(body, self.json_max_depth):
+                raise RequestRefused(
+                    422,
+                    "invalid",
+                    N_("The JSON is nested too deeply."),
+                    fields={"body": f"nested deeper than {self.json_max_depth} levels"},
+                )
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, limited_receive, send)
