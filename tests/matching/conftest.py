@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from smeai.matching import service
+from smeai.matching import pools
 
 
 @pytest.fixture(autouse=True)
 def _no_embeddings(monkeypatch):
-    monkeypatch.setattr(service, "EMBEDDINGS", False)
+    monkeypatch.setattr(pools, "EMBEDDINGS", False)

@@ -14,7 +14,7 @@ from smeai.cli_support import AsUser, JsonFlag, emit, print_json
 from smeai.db import session_scope
 from smeai.errors import Invalid
 from smeai.i18n import N_, set_lang
-from smeai.matching import engagements, service
+from smeai.matching import engagements, pools, service
 from smeai.matching.schemas import EngagementOut, NeedIn, NeedOut, NeedRecord, NeedStatus
 
 NAME = "matching"
@@ -60,7 +60,8 @@ def match(
     """Match needs (interchange.md "Need") against the published resource pool, best first."""
     set_lang("zh_Hans")  # the contract's reasons are Chinese
     records = read_needs(need)
-    with session_scope() as session:
+    # One-shot and deterministic: the pool is built here with its embeddings, not in the background.
+    with session_scope() as session, pools.synchronous():
         results = service.match_records(session, records, top=top)
     for record, matches in zip(records, results, strict=True):
         rows = [m.as_dict() for m in matches]
@@ -110,10 +111,9 @@ def need_matches(as_user: AsUser, need_id: int, top: int = 10, json_out: JsonFla
     """Ranked offerings for a stored need, with reasons."""
     with session_scope() as session:
         actor = auth_service.actor_for_email(session, as_user)
-        rows = [
-            {"id": m.id, "name": o.name, "score": round(m.score, 4), "reasons": m.reasons}
-            for m, o in service.match_need(session, actor, need_id, top=top)
-        ]
+        with pools.synchronous():
+            found = service.match_need(session, actor, need_id, top=top)
+        rows = [{"id": m.id, "name": o.name, "score": round(m.score, 4), "reasons": m.reasons} for m, o in found]
     if json_out:
         print_json(rows)
     else:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from smeai.auth import service as auth_service
 from smeai.catalog import service as catalog_service
 from smeai.db import utcnow
-from smeai.matching import challenges, engagements, menu, service
+from smeai.matching import challenges, engagements, menu, pools, service
 from smeai.matching.models import Challenge, Need, OfferingModule
 from smeai.matching.schemas import ChallengeIn, EngagementState, ModuleIn, NeedIn, ProposalIn, ResponseIn, TransitionIn
 
@@ -57,7 +57,8 @@ def _need(session: Session, email: str, data: NeedIn) -> Need:
     if found is not None:
         return found
     need = service.create_need(session, actor, data)
-    engagements.recommend(session, actor, need.id, top=5)
+    with pools.synchronous():  # the recommendations the app will show, not a lexical first guess
+        engagements.recommend(session, actor, need.id, top=5)
     return need
 
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 DIM = 384
-_lock = threading.Lock()
+BATCH = 32  # passages embedded per turn of the model lock
+_lock = threading.Lock()  # the model is not thread-safe; held for one batch or one query at a time
 
 
 def available() -> bool:
@@ -80,10 +81,12 @@ class Embedder:
                 missing[key] = text
             else:
                 vectors[key] = vec
-        if missing:
-            with _lock:
-                fresh = np.asarray(_model().passage(list(missing.values())), dtype=np.float32).reshape(-1, DIM)
-            for key, vec in zip(missing, fresh, strict=True):
+        todo = list(missing.items())
+        for start in range(0, len(todo), BATCH):
+            chunk = todo[start : start + BATCH]
+            with _lock:  # per batch: a query waits for one batch, never for a whole pool
+                fresh = np.asarray(_model().passage([t for _k, t in chunk]), dtype=np.float32).reshape(-1, DIM)
+            for (key, _text), vec in zip(chunk, fresh, strict=True):
                 vectors[key] = vec
                 self._store(key, vec)
         if not keys:

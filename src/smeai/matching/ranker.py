@@ -42,7 +42,7 @@ WEIGHTS = {
     "evidence": 0.04,
     "specific": 0.05,
     "direct": 0.08,
-    "embedding": 0.30,  # only when the pool was built with an Embedder
+    "embedding": 0.30,  # only once the pool has embeddings
 }
 COMPONENT_KINDS = frozenset({"model", "dataset", "training", "compute"})
 CUE_SHARE = 0.6  # scenario detection: the cue file's share; the rest comes from the pool's vocabulary
@@ -158,13 +158,22 @@ class Pool:
         self.any_region = self.region_cols.get("*", np.zeros(n, dtype=bool))
         self.set_case_counts(case_counts or {})
         self._build_bm25()
+        self.embedder: Embedder | None = None
+        if embedder is not None:  # built at once; the app's pool adds them later (matching/pools.py)
+            self.use_embeddings(embedder, embedder.passages(self.embedding_texts()))
+
+    def embedding_texts(self) -> list[str]:
+        """The distinct offering texts, in pool order: near-duplicate offerings share a vector."""
+        return list(dict.fromkeys(offering_text(o) for o in self.records))
+
+    def use_embeddings(self, embedder: Embedder, vectors: np.ndarray) -> None:
+        """Switch the embedding signal on; `vectors` has one row per `embedding_texts()` entry. The
+        embedder is set last, so a request ranking meanwhile sees either all of it or none."""
+        texts = [offering_text(o) for o in self.records]
+        where = {t: i for i, t in enumerate(dict.fromkeys(texts))}
+        self.emb_vectors = vectors
+        self.emb_row = np.array([where[t] for t in texts], dtype=np.int64)
         self.embedder = embedder
-        if embedder is not None:  # distinct texts once: near-duplicate offerings share a vector
-            texts = [offering_text(o) for o in self.records]
-            distinct = list(dict.fromkeys(texts))
-            where = {t: i for i, t in enumerate(distinct)}
-            self.emb_vectors = embedder.passages(distinct)
-            self.emb_row = np.array([where[t] for t in texts], dtype=np.int64)
 
     def set_case_counts(self, counts: Mapping[str, int]) -> None:
         self.cases = np.array([int(counts.get(i, 0)) for i in self.ids], dtype=np.float64)
@@ -300,8 +309,9 @@ class Pool:
         if need.industry:
             specific = np.where(self.any_industry[idx], 0.0, 1.0)
         out = {}
-        if self.embedder is not None and len(idx):
-            sim = (self.emb_vectors @ self.embedder.query(need.text))[self.emb_row[idx]]
+        embedder = self.embedder  # read once: the pool may gain embeddings while this runs
+        if embedder is not None and len(idx):
+            sim = (self.emb_vectors @ embedder.query(need.text))[self.emb_row[idx]]
             lo, hi = float(sim.min()), float(sim.max())
             out["embedding"] = (sim - lo) / (hi - lo) if hi > lo else np.zeros(len(idx))
         return out | {

