@@ -29,7 +29,8 @@ NUMERIC_NAME = re.compile(r"(_yuan|_wan|_fen|amount|price|budget|year|_id|^top$|
 DATE_NAME = re.compile(r"(_on|_date|_at)$")
 # Links not worth following for forms: downloads, logout, language switches.
 SKIP_LINK = re.compile(r"\.(pdf|xlsx|csv|json|jsonl|png)(\?|$)|/logout|lang=|/static/|/docs|/api/")
-MAX_PAGES = 60
+MAX_PAGES = 120
+PER_SHAPE = 2  # /catalog/offerings/17 and /catalog/offerings/18 hold the same forms: visit two of a kind
 
 
 def _forms(html: str, page_url: str) -> list[tuple[str, dict[str, str], dict[str, str]]]:
@@ -68,13 +69,16 @@ def _forms(html: str, page_url: str) -> list[tuple[str, dict[str, str], dict[str
 
 def _crawl(client) -> list[tuple[str, dict[str, str], dict[str, str]]]:
     seen: set[str] = set()
+    shapes: dict[str, int] = {}
     queue = deque(["/"])
     forms = []
     while queue and len(seen) < MAX_PAGES:
         url = queue.popleft()
-        if url in seen:
+        shape = re.sub(r"\d+", "N", url.split("?")[0])
+        if url in seen or shapes.get(shape, 0) >= PER_SHAPE:
             continue
         seen.add(url)
+        shapes[shape] = shapes.get(shape, 0) + 1
         response = client.get(url)
         if response.status_code != 200 or "text/html" not in response.headers.get("content-type", ""):
             continue
@@ -128,5 +132,5 @@ def test_no_form_accepts_a_non_finite_huge_or_garbled_number_or_date(demo_logins
                     elif response.status_code < 400:
                         accepted.append(f"{role} POST {action} {name}={bad!r}: {response.status_code}")
     assert fuzzed > 100, "the crawl found too few forms to mean anything"
-    print("\n".join(accepted))
     assert not problems, "\n".join(problems)
+    assert not accepted, "\n".join(accepted)
