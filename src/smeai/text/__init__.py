@@ -1,7 +1,10 @@
-"""Chinese text analysis shared by search (catalog, cases) and matching: jieba segmentation with the
+"""Chinese text analysis shared by search (catalog, cases) and matching: segmentation with the
 taxonomy's terms and the domain synonyms (data/*.yaml) added to its dictionary, and query expansion.
 
-`tokens()` is deterministic and cheap to call after the first use (jieba's dictionary loads once).
+`tokens()` is the one interface the rest of smeai uses, so the segmenter can be replaced: today it is a
+private `jieba.Tokenizer` (jieba has had no release since 2020; its global tokenizer would share our
+domain words with any other user of jieba in the process). It is deterministic and cheap after the
+first call (the dictionary loads once).
 """
 
 from __future__ import annotations
@@ -20,101 +23,13 @@ from smeai import taxonomy
 DATA = Path(__file__).parent / "data"
 _lock = threading.Lock()
 _WORD = re.compile(r"[\w\u4e00-\u9fff]+")
-# Words that carry no meaning for matching ("我们", "一个", punctuation is dropped by _WORD).
-STOPWORDS = frozenset(
-    [
-        "的",
-        "了",
-        "和",
-        "与",
-        "及",
-        "或",
-        "是",
-        "在",
-        "我们",
-        "我",
-        "你",
-        "他",
-        "她",
-        "它",
-        "有",
-        "没有",
-        "能",
-        "能不能",
-        "可以",
-        "想",
-        "要",
-        "就",
-        "都",
-        "也",
-        "很",
-        "还",
-        "把",
-        "被",
-        "让",
-        "给",
-        "对",
-        "从",
-        "用",
-        "个",
-        "一个",
-        "一些",
-        "这",
-        "那",
-        "这个",
-        "那个",
-        "什么",
-        "怎么",
-        "如何",
-        "吗",
-        "呢",
-        "吧",
-        "啊",
-        "呀",
-        "等",
-        "上",
-        "下",
-        "里",
-        "中",
-        "为",
-        "以",
-        "及其",
-        "其",
-        "而",
-        "但",
-        "又",
-        "再",
-        "已",
-        "已经",
-        "一",
-        "二",
-        "三",
-        "几",
-        "多",
-        "少",
-        "老",
-        "经常",
-        "总是",
-        "现在",
-        "目前",
-        "希望",
-        "需要",
-        "看看",
-        "有没有",
-        "能否",
-        "是否",
-        "帮",
-        "帮忙",
-        "找",
-        "找个",
-        "东西",
-        "我们的",
-        "公司",
-        "厂",
-        "企业",
-        "小厂",
-    ]
-)
+
+
+@lru_cache
+def stopwords() -> frozenset[str]:
+    """Words that carry no meaning for matching ("我们", "一个"): data/stopwords.txt, one a line."""
+    lines = (DATA / "stopwords.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
 
 
 @lru_cache
@@ -148,32 +63,33 @@ def _domain_words() -> set[str]:
     return words
 
 
-_ready = False
+_segmenter: jieba.Tokenizer | None = None
 
 
-def _ensure_dictionary() -> None:
-    global _ready
-    if _ready:
-        return
+def _tokenizer() -> jieba.Tokenizer:
+    global _segmenter
+    if _segmenter is not None:
+        return _segmenter
     with _lock:
-        if _ready:
-            return
-        jieba.setLogLevel(logging.WARNING)
-        for word in sorted(_domain_words()):
-            jieba.add_word(word, freq=20000)
-        jieba.initialize()
-        _ready = True
+        if _segmenter is None:
+            jieba.setLogLevel(logging.WARNING)
+            segmenter = jieba.Tokenizer()
+            segmenter.initialize()
+            for word in sorted(_domain_words()):
+                segmenter.add_word(word, freq=20000)
+            _segmenter = segmenter
+    return _segmenter
 
 
 def tokens(text: str | None) -> list[str]:
     """Segmented, lower-cased tokens without stopwords and punctuation."""
     if not text:
         return []
-    _ensure_dictionary()
+    segmenter, skip = _tokenizer(), stopwords()
     out = []
-    for piece in jieba.lcut_for_search(text.lower()):
+    for piece in segmenter.lcut_for_search(text.lower()):
         piece = piece.strip()
-        if piece and piece not in STOPWORDS and _WORD.fullmatch(piece):
+        if piece and piece not in skip and _WORD.fullmatch(piece):
             out.append(piece)
     return out
 
