@@ -131,7 +131,7 @@ def test_provider_edits_a_published_listing_and_it_goes_back_to_review(session, 
     from smeai.catalog import service
 
     edited = service.get_offering(session, provider, offering.id)
-    assert (edited.name, edited.status, edited.entry_price_wan) == ("能耗管家 2.0", "submitted", 2.5)
+    assert (edited.name, edited.status, edited.entry_price_fen) == ("能耗管家 2.0", "submitted", 2_500_000)
     assert edited.voucher_eligible == ["huadu-tiered"]
 
 

@@ -14,6 +14,7 @@ from smeai.catalog import service
 from smeai.catalog.index import OfferingQuery, Sort
 from smeai.catalog.schemas import CommentIn, ImportReport, OfferingFields, OfferingOut, ReviewIn
 from smeai.db import DbSession
+from smeai.money import Wan
 from smeai.web.limits import upload_route
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
@@ -53,7 +54,7 @@ def search_offerings(
     price_band: Annotated[list[str], Query()] = [],  # noqa: B006
     region: str | None = None,
     stage: Annotated[int | None, Query(ge=0, le=4)] = None,
-    max_price_wan: Annotated[float | None, Query(ge=0)] = None,
+    max_price_wan: Annotated[Wan | None, Query()] = None,
     sort: Sort | None = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,

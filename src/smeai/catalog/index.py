@@ -26,6 +26,7 @@ from smeai.catalog.models import Offering
 from smeai.catalog.schemas import ANY
 from smeai.catalog.search import Engine, encode
 from smeai.i18n import N_
+from smeai.money import Wan, wan_to_fen
 
 # Words a searcher uses for each kind, indexed with the offering (一体机, 算力, 培训 …).
 KIND_WORDS = {
@@ -40,21 +41,27 @@ KIND_WORDS = {
     "training": "培训 课程",
 }
 
-# (code, lower bound in 万元 inclusive, upper bound exclusive, label msgid)
+WAN = 1_000_000  # fen in one 万元
+
+# (code, lower bound in fen inclusive, upper bound exclusive, label msgid)
 PRICE_BANDS: tuple[tuple[str, float, float, str], ...] = (
     ("free", 0, 0, N_("Free")),
-    ("lt1", 0, 1, N_("Under 10,000 yuan")),
-    ("1-5", 1, 5, N_("10,000–50,000 yuan")),
-    ("5-20", 5, 20, N_("50,000–200,000 yuan")),
-    ("20-50", 20, 50, N_("200,000–500,000 yuan")),
-    ("50+", 50, math.inf, N_("500,000 yuan and more")),
+    ("lt1", 0, 1 * WAN, N_("Under 10,000 yuan")),
+    ("1-5", 1 * WAN, 5 * WAN, N_("10,000–50,000 yuan")),
+    ("5-20", 5 * WAN, 20 * WAN, N_("50,000–200,000 yuan")),
+    ("20-50", 20 * WAN, 50 * WAN, N_("200,000–500,000 yuan")),
+    ("50+", 50 * WAN, math.inf, N_("500,000 yuan and more")),
 )
 
 
-def price_band(entry_price_wan: float) -> str:
-    if entry_price_wan <= 0:
+def price_band(entry_price_fen: float) -> str:
+    """Every value has a band, whatever is stored: nothing above 0 is free, the top band is open."""
+    if not entry_price_fen > 0:
         return "free"
-    return next(code for code, lo, hi, _ in PRICE_BANDS[1:] if lo <= entry_price_wan < hi)
+    for code, _lo, hi, _label in PRICE_BANDS[1:]:
+        if entry_price_fen < hi:
+            return code
+    return PRICE_BANDS[-1][0]
 
 
 class Sort(StrEnum):
@@ -80,7 +87,7 @@ class OfferingQuery(BaseModel):
     price_band: list[str] = Field(default_factory=list)
     region: str | None = None  # a province the offering must serve
     stage: int | None = Field(default=None, ge=0, le=4)  # the enterprise's application stage
-    max_price_wan: float | None = Field(default=None, ge=0)
+    max_price_wan: Wan | None = None  # finite and bounded: a URL's Infinity is a field error
     sort: Sort | None = None  # default: relevance with a query, newest without
     page: int = Field(default=1, ge=1, le=10_000)
     per_page: int = Field(default=20, ge=1, le=100)
@@ -151,11 +158,11 @@ class PoolIndex:
                 "link": [{scenario_link.get(s, "") for s in r["scenarios"]} - {""} for r in rows],
                 "deployment": [r["deployment"] for r in rows],
                 "pricing": [[r["pricing_model"]] for r in rows],
-                "price_band": [[price_band(r["entry_price_wan"])] for r in rows],
+                "price_band": [[price_band(r["entry_price_fen"])] for r in rows],
                 "region": [r["regions"] for r in rows],
             },
             numbers={
-                "price": [r["entry_price_wan"] for r in rows],
+                "price": [r["entry_price_fen"] for r in rows],  # fen as float64: exact below 2**53
                 "published": [r["published_at"].timestamp() if r["published_at"] else 0.0 for r in rows],
                 "min_stage": [r["min_stage"] for r in rows],
                 "max_stage": [r["max_stage"] for r in rows],
@@ -180,7 +187,7 @@ class PoolIndex:
         if q.stage is not None:
             extra &= (e.numbers["min_stage"] <= q.stage) & (e.numbers["max_stage"] >= q.stage)
         if q.max_price_wan is not None:
-            extra &= e.numbers["price"] <= q.max_price_wan
+            extra &= e.numbers["price"] <= wan_to_fen(q.max_price_wan)
         masks["_extra"] = extra
         return masks
 
@@ -250,7 +257,7 @@ _COLUMNS = (
     Offering.deployment,
     Offering.regions,
     Offering.pricing_model,
-    Offering.entry_price_wan,
+    Offering.entry_price_fen,
     Offering.min_stage,
     Offering.max_stage,
     Offering.published_at,

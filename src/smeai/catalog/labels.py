@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from smeai import taxonomy
-from smeai.catalog.index import PRICE_BANDS
+from smeai.catalog.index import PRICE_BANDS, WAN
 from smeai.catalog.schemas import ANY
 from smeai.i18n import N_, _
 
@@ -99,10 +101,11 @@ def facet_value(facet: str, value: str) -> str:
     return _(table[value]) if value in table else value
 
 
-def price(entry_price_wan: float) -> str:
-    if entry_price_wan <= 0:
+def price(entry_price_fen: int) -> str:
+    """An offering's first-year cost for display: 免费, 8,000 元 below 1 万元, else 万元 with up to 2 decimals."""
+    if entry_price_fen <= 0:
         return _("Free")
-    if entry_price_wan < 1:
-        return _("%(yuan)s yuan") % {"yuan": f"{entry_price_wan * 10000:,.0f}"}
-    number = f"{entry_price_wan:,.2f}".rstrip("0").rstrip(".")
+    if entry_price_fen < WAN:
+        return _("%(yuan)s yuan") % {"yuan": f"{round(entry_price_fen / 100):,}"}
+    number = f"{Decimal(entry_price_fen) / WAN:,.2f}".rstrip("0").rstrip(".")
     return _("%(wan)s ten-thousand yuan") % {"wan": number}

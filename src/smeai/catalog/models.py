@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from smeai.auth.models import Organisation
@@ -29,7 +29,8 @@ class Offering(Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     voucher_eligible: Mapped[list[str]] = mapped_column(JSON, default=list)
     pricing_model: Mapped[str] = mapped_column(String(20))  # PricingModel
-    entry_price_wan: Mapped[float] = mapped_column(Float)
+    # the interchange's entry_price_wan, in integer fen (1 万元 = 1,000,000 fen; ≤ money.MAX_FEN)
+    entry_price_fen: Mapped[int] = mapped_column(BigInteger)
     pricing_note: Mapped[str | None] = mapped_column(Text)
     min_stage: Mapped[int] = mapped_column(Integer, default=0)
     max_stage: Mapped[int] = mapped_column(Integer, default=4)

@@ -4,6 +4,7 @@ workspaces. Routes stay thin; every rule is in service.py."""
 from __future__ import annotations
 
 import contextlib
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
@@ -132,8 +133,8 @@ def _form_values(form: FormData) -> dict[str, Any]:
         return [p.strip() for p in str(raw).replace("，", ",").split(",") if p.strip()]
 
     price: Any = str(form.get("entry_price_wan") or "").strip()
-    with contextlib.suppress(ValueError):
-        price = float(price) if price else None
+    with contextlib.suppress(InvalidOperation):  # what is not a number stays text: "a number is required"
+        price = Decimal(price) if price else None  # exact, and Pricing checks finite and bounded
     values: dict[str, Any] = {
         "name": str(form.get("name") or ""),
         "kind": str(form.get("kind") or ""),

@@ -10,12 +10,24 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    computed_field,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from smeai import taxonomy
+from smeai.money import Wan, fen_to_wan
 
 
 class OfferingKind(StrEnum):
@@ -82,13 +94,34 @@ def _text(value: str) -> str:
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
+def _json_number(value: object) -> object:
+    """The interchange carries numbers as JSON numbers: true and "8" are not prices (forms convert first)."""
+    if isinstance(value, bool | str):
+        raise ValueError("a number is required")
+    return value
+
+
+# 万元 as a JSON number: finite, 0 ≤ amount ≤ MAX_WAN, at most 6 decimals (whole fen); parsed exactly.
+JsonWan = Annotated[Wan, BeforeValidator(_json_number)]
+
+
+def wan_number(amount: Decimal) -> int | float:
+    """A 万元 amount as a JSON number: an integer when whole (30, not 30.0), else the nearest float,
+    which for the ≤ 14 significant digits of a Wan reads back as the same decimal."""
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
 class Pricing(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: PricingModel
-    # indicative first-year cost for an SME, 万元; a JSON number: true and "8" are not prices
-    entry_price_wan: float = Field(ge=0, strict=True)
+    # indicative first-year cost for an SME, 万元 (stored as fen)
+    entry_price_wan: JsonWan
     note: str | None = None
+
+    @field_serializer("entry_price_wan")
+    def _as_number(self, value: Decimal) -> int | float:
+        return wan_number(value)
 
     @model_validator(mode="after")
     def _free_costs_nothing(self) -> Pricing:
@@ -176,10 +209,6 @@ class OfferingFields(BaseModel):
         return self
 
 
-def _number(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else value
-
-
 class OfferingRecord(OfferingFields):
     """One line of the interchange file (interchange.md, "Offering")."""
 
@@ -214,8 +243,8 @@ class OfferingRecord(OfferingFields):
         }
         if self.description is not None:
             out["description"] = self.description
-        price = self.pricing.entry_price_wan
-        pricing: dict[str, Any] = {"model": str(self.pricing.model), "entry_price_wan": _number(price)}
+        price = wan_number(self.pricing.entry_price_wan)
+        pricing: dict[str, Any] = {"model": str(self.pricing.model), "entry_price_wan": price}
         if self.pricing.note is not None:
             pricing["note"] = self.pricing.note
         out |= {
@@ -266,7 +295,7 @@ class OfferingOut(BaseModel):
     scenarios: list[str]
     deployment: list[str]
     pricing_model: str
-    entry_price_wan: float
+    entry_price_fen: int = Field(exclude=True)
     pricing_note: str | None
     regions: list[str]
     min_stage: int
@@ -277,6 +306,12 @@ class OfferingOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def entry_price_wan(self) -> float:
+        """The API speaks 万元 as a JSON number, as the interchange does; the pool stores fen."""
+        return float(fen_to_wan(self.entry_price_fen))
 
 
 class ReviewIn(BaseModel):

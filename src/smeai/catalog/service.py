@@ -38,6 +38,7 @@ from smeai.catalog.schemas import (
 from smeai.db import utcnow
 from smeai.errors import Conflict, Invalid, NotFound
 from smeai.i18n import N_
+from smeai.money import fen_to_wan, wan_to_fen
 
 S = OfferingStatus
 
@@ -164,7 +165,7 @@ def to_record(offering: Offering) -> OfferingRecord:
 
 
 def _record_dict(offering: Offering) -> dict[str, Any]:
-    pricing: dict[str, Any] = {"model": offering.pricing_model, "entry_price_wan": offering.entry_price_wan}
+    pricing: dict[str, Any] = {"model": offering.pricing_model, "entry_price_wan": fen_to_wan(offering.entry_price_fen)}
     if offering.pricing_note is not None:
         pricing["note"] = offering.pricing_note
     optional = {"description": offering.description} if offering.description is not None else {}
@@ -202,7 +203,7 @@ def _apply(offering: Offering, data: OfferingFields) -> None:
     offering.tags = list(data.tags)
     offering.voucher_eligible = list(data.voucher_eligible)
     offering.pricing_model = str(data.pricing.model)
-    offering.entry_price_wan = float(data.pricing.entry_price_wan)
+    offering.entry_price_fen = wan_to_fen(data.pricing.entry_price_wan)
     offering.pricing_note = data.pricing.note
     offering.min_stage = data.min_stage
     offering.max_stage = data.max_stage
@@ -473,7 +474,7 @@ def import_records(session: Session, actor: Actor, lines: Iterable[str]) -> Impo
             report.created += 1
             continue
         alive = offering.deleted_at is None and offering.status == S.PUBLISHED
-        if alive and _record_dict(offering) == _record_dict_of(record):
+        if alive and _snapshot(offering) == record.to_interchange():
             report.unchanged += 1
             continue
         before = offering.status
@@ -485,15 +486,6 @@ def import_records(session: Session, actor: Actor, lines: Iterable[str]) -> Impo
         report.updated += 1
     session.flush()
     return report
-
-
-def _record_dict_of(record: OfferingRecord) -> dict[str, Any]:
-    data = record.model_dump(mode="json")
-    if data["description"] is None:
-        del data["description"]
-    data["pricing"] = {k: v for k, v in data["pricing"].items() if not (k == "note" and v is None)}
-    data["pricing"]["entry_price_wan"] = float(data["pricing"]["entry_price_wan"])
-    return data
 
 
 def export_records(session: Session, actor: Actor | None) -> list[dict[str, Any]]:

@@ -223,12 +223,12 @@ def match_need(session: Session, actor: Actor, need_id: int, *, top: int = 10) -
 def after_subsidy(session: Session, org: Organisation | None, offering: Offering) -> str | None:
     """ "补贴后约 X 万元（programme）" when the enterprise qualifies for a programme on this offering."""
     calculate = optional_hook("smeai.subsidy.service", "calculate")
-    if calculate is None or org is None or offering.entry_price_wan <= 0:
+    if calculate is None or org is None or offering.entry_price_fen <= 0:
         return None
     from smeai.subsidy.schemas import PurchaseIn
 
-    contract_fen = round(offering.entry_price_wan * 1_000_000)
-    quote = calculate(session, org, PurchaseIn(offering_id=offering.id, contract_fen=contract_fen))
+    # the pool stores the price as integer fen (bounded by money.MAX_FEN): no float to round or overflow
+    quote = calculate(session, org, PurchaseIn(offering_id=offering.id, contract_fen=offering.entry_price_fen))
     if quote.total_fen <= 0:
         return None
     names = "、".join(p.name for p in quote.programmes if p.code in quote.best)
