@@ -101,3 +101,33 @@ def test_only_operators_import(session):
         service.import_records(session, builders.provider(session), [_line()])
     report = service.import_records(session, builders.operator(session), [_line()])
     assert report.created == 1
+
+
+def test_import_attaches_offerings_to_provider_organisations_only(session):
+    from smeai.auth.models import Organisation
+
+    firm = builders.enterprise(session, "精密五金有限公司")
+    centre = builders.operator(session)
+    centre_name = session.get(Organisation, centre.org_id).name
+    vendor = builders.provider(session, "杭州智瞳视觉科技有限公司")
+    lines = [
+        _line(id="to-firm", provider="精密五金有限公司"),  # an enterprise's name: not a provider
+        _line(id="to-centre", provider=centre_name),
+        _line(id="to-vendor"),  # the provider of that exact name
+        _line(id="look-alike", provider="杭州智瞳视觉科 技有限公司"),
+        _line(id="width", provider="ＡＢＣ智能"),
+        _line(id="one-char", provider="甲"),
+    ]
+    builders.provider(session, "ABC智能")
+    report = service.import_records(session, Actor.system(), lines)
+    session.commit()
+    reasons = {p.line: p.reason for p in report.problems if p.field == "provider"}
+    assert set(reasons) == {1, 2, 4, 5, 6}, report.problems
+    assert "not a provider" in reasons[1] and "not a provider" in reasons[2]
+    assert reasons[4].startswith("ambiguous") and "杭州智瞳视觉科技有限公司" in reasons[4]
+    assert reasons[5].startswith("ambiguous") and "ABC智能" in reasons[5]
+    session.expunge_all()
+    assert [o.ext_id for o in session.query(Offering)] == ["to-vendor"]
+    assert service.find_offering_by_ext_id(session, "to-vendor").provider_id == vendor.org_id
+    assert session.query(Organisation).filter(Organisation.name.in_(["甲", "ＡＢＣ智能"])).count() == 0
+    assert firm.org_id not in {o.provider_id for o in session.query(Offering)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 import uuid
 from collections.abc import Iterable
 from enum import StrEnum
@@ -426,17 +427,55 @@ def parse_lines(lines: Iterable[str]) -> tuple[list[tuple[int, OfferingRecord]],
     return records, problems
 
 
-def _provider_org(session: Session, name: str, cache: dict[str, Organisation]) -> Organisation:
-    if name not in cache:
-        org = auth_service.find_organisation_by_name(session, name)
-        if org is None:
-            # The importer is already authorised (catalog:import); creating the provider is part of
-            # the import, so it runs as the system rather than needing user:manage.
-            org = auth_service.create_organisation(
-                session, Actor.system(), OrganisationIn(name=name, kind=OrgKind.PROVIDER)
-            )
-        cache[name] = org
-    return cache[name]
+def _name_key(name: str) -> str:
+    """What makes two organisation names look the same to a person: width (（ and (), case, spaces."""
+    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+class _Providers:
+    """Resolves an interchange `provider` to a provider organisation, once per name per import.
+
+    The key is the organisation's exact, unique name, and only provider organisations qualify: an
+    enterprise or the centre that shares the name gets no offering (and so none of its engagements).
+    A name that is new but looks like an existing organisation's (in width, case or spacing) is
+    refused as ambiguous rather than made into a second, near-identical provider."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.found: dict[str, Organisation | str] = {}
+        self._keys: dict[str, list[str]] | None = None
+
+    def _by_key(self) -> dict[str, list[str]]:
+        if self._keys is None:  # read once, and only when a name is not registered exactly
+            self._keys = {}
+            for existing in self.session.scalars(select(Organisation.name)):
+                self._keys.setdefault(_name_key(existing), []).append(existing)
+        return self._keys
+
+    def resolve(self, name: str) -> Organisation | str:
+        """The organisation, or the reason the name cannot be used."""
+        if name not in self.found:
+            self.found[name] = self._resolve(name)
+        return self.found[name]
+
+    def _resolve(self, name: str) -> Organisation | str:
+        org = auth_service.find_organisation_by_name(self.session, name)
+        if org is not None:
+            if org.kind != OrgKind.PROVIDER:
+                return f"{name} is not a provider organisation"
+            return org
+        similar = sorted(self._by_key().get(_name_key(name), []))
+        if similar:
+            return f"ambiguous: {name} is not registered, but {', '.join(similar)} is; use the exact name"
+        try:
+            data = OrganisationIn(name=name, kind=OrgKind.PROVIDER)
+        except ValidationError:
+            return "not a usable organisation name (2 to 200 characters)"
+        # The importer is already authorised (catalog:import); creating the provider is part of the
+        # import, so it runs as the system rather than needing user:manage.
+        org = auth_service.create_organisation(self.session, Actor.system(), data)
+        self._by_key().setdefault(_name_key(name), []).append(name)
+        return org
 
 
 def import_records(session: Session, actor: Actor, lines: Iterable[str]) -> ImportReport:
@@ -446,14 +485,17 @@ def import_records(session: Session, actor: Actor, lines: Iterable[str]) -> Impo
     actor.require(Permission.CATALOG_IMPORT)
     records, problems = parse_lines(lines)
     report = ImportReport(problems=problems)
-    orgs: dict[str, Organisation] = {}
+    providers = _Providers(session)
     ids = [r.id for _, r in records]
     existing: dict[str, Offering] = {}
     for start in range(0, len(ids), 1000):  # bounded IN lists for large files
         chunk = select(Offering).where(Offering.ext_id.in_(ids[start : start + 1000]))
         existing |= {o.ext_id: o for o in session.scalars(chunk)}
-    for _line, record in records:
-        org = _provider_org(session, record.provider, orgs)
+    for line, record in records:
+        org = providers.resolve(record.provider)
+        if isinstance(org, str):
+            report.problems.append(ImportProblem(line=line, field="provider", reason=org))
+            continue
         offering = existing.get(record.id)
         now = utcnow()
         if offering is None:
