@@ -8,9 +8,10 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from smeai.auth.actor import Actor
-from smeai.subsidy import documents, service
+from smeai.db import utcnow
+from smeai.subsidy import documents, ledger, service
 from smeai.subsidy.models import Application
-from smeai.subsidy.programmes import DocKind
+from smeai.subsidy.programmes import DocKind, all_programmes
 from smeai.subsidy.schemas import ApplicationIn
 from tests import builders
 
@@ -28,8 +29,16 @@ WUHAN = BEIJING | {"industry_section": "C", "mfg_division": "39", "province_code
 
 
 def wuhan_enterprise(session: Session, name: str | None = None, *, email: str | None = None) -> Actor:
-    """Wuhan's voucher has no period and no contract-date rules: good for flows run 'today'."""
+    """Wuhan's voucher has no period and no contract-date rules: good for flows run 'today'. Its annual pool
+    is open for TODAY's year and this year (an operator's step; the file's budget unless a test sets one)."""
+    open_years(session, "wuhan-compute", TODAY.year, utcnow().year)
     return builders.enterprise(session, name, profile=WUHAN, email=email)
+
+
+def open_years(session: Session, code: str, *years: int) -> None:
+    """Open an annual pool's years, as an operator's first budget does; an open year is left as it is."""
+    for year in years:
+        ledger.open_pool(session, all_programmes()[code], year)
 
 
 def beijing_enterprise(session: Session, name: str | None = None) -> Actor:

@@ -289,13 +289,21 @@ def test_a_free_text_purchase_needs_a_description():
         PurchaseIn(contract_fen=100)
 
 
+def wuhan_claim(session, ent, contract_fen: int, applied_on: date, **over):
+    """A Wuhan claim made on APPLIED_ON (the server's date at submission), its contract uploaded."""
+    data = {"programme_code": "wuhan-compute", "signed_on": None, "starts_on": None, "ends_on": None} | over
+    app = service.submit_application(session, ent, sb.compute_purchase(contract_fen, **data), today=applied_on)
+    sb.upload(session, ent, app.id, DocKind.CONTRACT)
+    return app
+
+
 def test_an_annual_pool_is_a_fresh_pool_each_budget_year(session):
     ent, op = sb.wuhan_enterprise(session), builders.operator(session)
     service.set_pool_budget(session, op, "wuhan-compute", 10 * WAN, year=2025)  # 2025's pool nearly gone
-    old = sb.apply(session, ent, 30 * WAN, programme_code="wuhan-compute", signed_on=date(2025, 3, 1),
-                   starts_on=None, ends_on=None)
-    new = sb.apply(session, ent, 30 * WAN, programme_code="wuhan-compute", signed_on=date(2026, 3, 1),
-                   starts_on=None, ends_on=None)
+    service.set_pool_budget(session, op, "wuhan-compute", 1000 * WAN, year=2026)
+    old = wuhan_claim(session, ent, 30 * WAN, date(2025, 12, 30))
+    new = wuhan_claim(session, ent, 30 * WAN, date(2026, 1, 2), signed_on=date(2025, 12, 1))
+    assert (old.budget_year, new.budget_year) == (2025, 2026)  # the year of the claim, not of the signing
     with pytest.raises(ledger.BudgetExhausted), session.begin_nested():
         service.approve_application(session, op, old.id, today=TODAY)
     service.approve_application(session, op, new.id, today=TODAY)

@@ -106,7 +106,7 @@ def test_killing_the_server_mid_approvals_leaves_an_auditable_ledger(session, db
     ents = [sb.wuhan_enterprise(session) for _ in range(6)]
     ids = [sb.apply(session, ents[i % 6], (10 + i % 20) * WAN, programme_code="wuhan-compute", kind="compute",
                     signed_on=None, starts_on=None, ends_on=None).id for i in range(48)]
-    service.set_pool_budget(session, op, "wuhan-compute", 100 * WAN)
+    service.set_pool_budget(session, op, "wuhan-compute", 100 * WAN, year=sb.TODAY.year)  # the claims' year
     secret, _ = auth_service.issue_token(session, session.get(User, op.user_id), kind="api", lifetime=None)
     session.commit()
 

@@ -32,6 +32,8 @@ from smeai.subsidy.programmes import (
     Reason,
     all_programmes,
     amount,
+    budget_year,
+    date_problems,
     eligibility,
     format_rate,
     stacking_partners,
@@ -143,9 +145,11 @@ def listed_in_of(offering: Any | None) -> frozenset[str]:
     return frozenset(getattr(offering, "voucher_eligible", None) or ())
 
 
-def budget_year(data: PurchaseIn, today: date) -> int:
-    """Caps per enterprise per year count by the year the contract was signed (or the application, if unsigned)."""
-    return (data.signed_on or today).year
+def check_dates(p: Programme | None, data: PurchaseIn, today: date) -> None:
+    """Invalid naming each date outside the plausible window around TODAY or (with P) outside P's period."""
+    problems = date_problems(p, _purchase(data), today)
+    if problems:
+        raise Invalid(N_("Please correct the marked fields."), fields=problems)
 
 
 def contract_ref(supplier_name: str | None, contract_no: str | None) -> str:
@@ -158,7 +162,7 @@ def contract_ref(supplier_name: str | None, contract_no: str | None) -> str:
 
 def counter_keys(p: Programme, org_id: int | None, data: PurchaseIn, today: date) -> tuple[str | None, str | None]:
     """The per-enterprise-year and per-contract counter keys this purchase would count against (if capped)."""
-    org_year = (f"org-year:{p.code}:{org_id}:{budget_year(data, today)}"
+    org_year = (f"org-year:{p.code}:{org_id}:{budget_year(p, data.signed_on, today)}"
                 if org_id is not None and p.caps.per_org_year_fen is not None else None)
     per_contract = (f"contract:{p.code}:{contract_ref(data.supplier_name, data.contract_no)}"
                     if data.contract_no and p.caps.per_contract_fen is not None else None)
@@ -194,6 +198,7 @@ def calculate(session: Session, actor_or_org: Actor | Organisation | Profile, pu
     reasons); a bare Profile works for anonymous "what if" questions.
     """
     today = today or utcnow().date()
+    check_dates(None, purchase, today)  # each programme's own period is one of its eligibility rules
     org_id, profile, reader = _claimant(session, actor_or_org)
     purchase, offering = resolve_purchase(session, reader, purchase)
     programmes = all_programmes()

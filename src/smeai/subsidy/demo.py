@@ -65,7 +65,7 @@ def _upload(session: Session, actor: Actor, app_id: int, kinds: tuple[DocKind, .
 def load(session: Session, *, password: str) -> list[tuple[str, str, str]]:
     system = Actor.system()
     for p in all_programmes().values():
-        ledger.ensure_pool(session, p, utcnow().year)
+        ledger.open_pool(session, p, utcnow().year)  # the demo operator opens this year
     for name, email, contact, profile in ENTERPRISES:
         _enterprise(session, system, name, email, contact, profile, password)
     session.flush()

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from smeai.db import utcnow
 from smeai.errors import Conflict
 from smeai.i18n import N_
 from smeai.subsidy.models import Application, ClaimLock, Counter, LedgerEntry, Pool
-from smeai.subsidy.programmes import Programme
+from smeai.subsidy.programmes import Programme, budget_year
 from smeai.subsidy.schemas import LIVE_STATES, ApplicationState
 
 
@@ -32,6 +33,12 @@ class CapReached(Conflict):
     """The amount would pass a cap (per claim, per enterprise per year, per contract); nothing was reserved."""
 
     code = "cap_reached"
+
+
+class PoolNotOpen(Conflict):
+    """No pool is open for the application's budget year: an operator opens a year by setting its budget."""
+
+    code = "pool_not_open"
 
 
 class LedgerKind:
@@ -54,11 +61,31 @@ def pool_key(programme: Programme, budget_year: int) -> str:
     return f"{programme.code}@{budget_year}" if programme.pool.annual else programme.code
 
 
-def ensure_pool(session: Session, programme: Programme, budget_year: int) -> str:
+def open_pool(session: Session, programme: Programme, budget_year: int, opened_by: int | None = None) -> str:
+    """Open the pool (an annual pool: BUDGET_YEAR's) with the file's budget, unless it is open already.
+
+    Only an operator's budget (`set_budget`), the demo, or the first claim on a programme's single pool (opened
+    by its file) call this; no claim opens an annual pool's year.
+    """
     key = pool_key(programme, budget_year)
     _insert_ignore(session, Pool, {"programme_code": key, "budget_fen": programme.pool.budget_fen,
-                                   "reserved_fen": 0, "paid_fen": 0}, "programme_code")
+                                   "reserved_fen": 0, "paid_fen": 0, "opened_at": utcnow(),
+                                   "opened_by_id": opened_by}, "programme_code")
     return key
+
+
+def is_open(session: Session, programme: Programme, budget_year: int) -> bool:
+    """Whether a claim of BUDGET_YEAR has a pool: always for a single pool, for an annual one once opened."""
+    if not programme.pool.annual:
+        return True
+    key = pool_key(programme, budget_year)
+    return session.scalar(select(Pool.id).where(Pool.programme_code == key, Pool.opened_at.is_not(None))) is not None
+
+
+def require_open(session: Session, programme: Programme, budget_year: int) -> None:
+    if not is_open(session, programme, budget_year):
+        raise PoolNotOpen(N_("No budget is open for this programme's year; an operator opens a year by setting "
+                             "its budget."), fields={"budget_year": f"no pool is open for {budget_year}"})
 
 
 def counter_caps(programme: Programme, app: Application) -> dict[str, int]:
@@ -82,15 +109,19 @@ def reserve(session: Session, programme: Programme, app: Application, amount_fen
     """Reserve AMOUNT against the pool and every cap, or raise and change nothing (the edge rolls back)."""
     if programme.caps.per_claim_fen is not None and amount_fen > programme.caps.per_claim_fen:
         raise CapReached(N_("The amount is over the programme's cap per claim."))
-    key = ensure_pool(session, programme, app.budget_year)
+    if programme.pool.annual:  # a year's pool exists only if an operator opened it; a claim never opens one
+        key = pool_key(programme, app.budget_year)
+    else:
+        key = open_pool(session, programme, app.budget_year)
     taken = session.execute(
         update(Pool)
-        .where(Pool.programme_code == key,
+        .where(Pool.programme_code == key, Pool.opened_at.is_not(None),
                or_(Pool.budget_fen.is_(None), Pool.budget_fen - Pool.reserved_fen - Pool.paid_fen >= amount_fen))
         .values(reserved_fen=Pool.reserved_fen + amount_fen)
         .execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:
+        require_open(session, programme, app.budget_year)  # which refusal: not open, or not enough left
         raise BudgetExhausted(N_("The programme's budget pool cannot cover this amount."))
     for key, cap in counter_caps(programme, app).items():
         _insert_ignore(session, Counter, {"key": key, "committed_fen": 0, "cap_fen": cap}, "key")
@@ -142,14 +173,17 @@ def payout(session: Session, programme: Programme, app: Application, amount_fen:
     _entry(session, LedgerKind.PAYOUT, app, amount_fen, actor_user_id)
 
 
-def set_budget(session: Session, programme: Programme, budget_fen: int | None, budget_year: int) -> bool:
-    """A new budget for the pool (of that year, for an annual pool), never below what is reserved and paid."""
-    key = ensure_pool(session, programme, budget_year)
+def set_budget(session: Session, programme: Programme, budget_fen: int | None, budget_year: int,
+               opened_by: int | None = None) -> bool:
+    """A new budget for the pool (of that year, for an annual pool, which this opens), never below what is
+    reserved and paid."""
+    key = open_pool(session, programme, budget_year, opened_by)
     done = session.execute(
         update(Pool)
         .where(Pool.programme_code == key,
                true() if budget_fen is None else Pool.reserved_fen + Pool.paid_fen <= budget_fen)
-        .values(budget_fen=budget_fen)
+        .values(budget_fen=budget_fen, opened_at=func.coalesce(Pool.opened_at, utcnow()),
+                opened_by_id=func.coalesce(Pool.opened_by_id, opened_by))
         .execution_options(synchronize_session=False)
     )
     return done.rowcount == 1
@@ -205,9 +239,15 @@ def audit(session: Session, programmes: dict[str, Programme]) -> AuditReport:
             bad.append(f"pool {code}: paid {pool.paid_fen} but the ledger says {s['payout']}")
         if reserved < 0:
             bad.append(f"pool {code}: the ledger releases or pays more than it reserved")
-        if pool.budget_fen is not None and pool.reserved_fen + pool.paid_fen > pool.budget_fen:
-            spent = pool.reserved_fen + pool.paid_fen
-            bad.append(f"pool {code}: reserved + paid {spent} over budget {pool.budget_fen}")
+        if pool.budget_fen is not None and pool.budget_fen - pool.reserved_fen - pool.paid_fen < 0:
+            remaining = pool.budget_fen - pool.reserved_fen - pool.paid_fen
+            bad.append(f"pool {code}: remaining {remaining} is negative (budget {pool.budget_fen})")
+        base, at, year = code.partition("@")
+        p = programmes.get(base)
+        if at and (p is None or not p.pool.annual):
+            bad.append(f"pool {code}: a budget year's pool, but {base} has no annual pool")
+        elif at and pool.opened_at is None:
+            bad.append(f"pool {code}: no operator opened the year {year} (a claim created it)")
     report.checked["pools"] = len(pools)
 
     # 2. per enterprise per year and per contract: derived from the ledger, within the programme's caps,
@@ -265,5 +305,63 @@ def audit(session: Session, programmes: dict[str, Programme]) -> AuditReport:
         if lock.application_id not in live:
             bad.append(f"claim lock {lock.key} held by application {lock.application_id}, which is not live")
     report.checked["locks"] = len(locks)
+
+    # 5. the rules, from the applications themselves rather than the ledger (whose budget year came from the
+    #    application): each counts in the year its programme's text says; per enterprise per year and per
+    #    contract it stays within the caps, and counters and pools hold exactly what the applications hold
+    _against_the_rules(bad, apps, programmes, counters, pools)
     report.checked["ledger_entries"] = int(session.scalar(select(func.count(LedgerEntry.id))) or 0)
     return report
+
+
+def held(app: Application) -> tuple[int, int]:
+    """(reserved, paid) that an application holds in its state: what its pool and caps must carry for it."""
+    state = ApplicationState(app.state)
+    if state in (ApplicationState.APPROVED, ApplicationState.REDEEMING):
+        return app.approved_fen or 0, 0
+    if state is ApplicationState.PAID:
+        return 0, app.paid_fen or 0
+    return 0, 0
+
+
+def _against_the_rules(bad: list[str], apps: list[Application], programmes: dict[str, Programme],
+                       counters: dict[str, Counter], pools: dict[str, Pool]) -> None:
+    by_pool: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_counter: dict[str, list[int]] = {}  # key -> [committed by the rules, cap]
+    for app in apps:
+        p = programmes.get(app.programme_code)
+        if p is None:
+            bad.append(f"application {app.id}: unknown programme {app.programme_code}")
+            continue
+        year = budget_year(p, app.signed_on, app.applied_on or app.created_at.date())
+        if app.budget_year != year:
+            bad.append(f"application {app.id}: counted in {app.budget_year}, but {p.code} counts it in {year} "
+                       f"(cap_year_basis: {p.cap_year_basis})")
+        reserved, paid = held(app)
+        pool = by_pool[pool_key(p, year)]
+        pool[0] += reserved
+        pool[1] += paid
+        for key, cap in ((f"org-year:{p.code}:{app.org_id}:{year}", p.caps.per_org_year_fen),
+                         (f"contract:{p.code}:{app.contract_ref}", p.caps.per_contract_fen)):
+            if cap is not None:
+                by_counter.setdefault(key, [0, cap])[0] += reserved + paid
+    for key, (committed, cap) in sorted(by_counter.items()):
+        if committed > cap:
+            bad.append(f"{key}: the applications hold {committed}, over the cap {cap}")
+        stored = counters[key].committed_fen if key in counters else 0
+        if stored != committed:
+            bad.append(f"counter {key}: {stored} but the applications hold {committed}")
+    for key, counter in sorted(counters.items()):
+        if key not in by_counter and counter.committed_fen != 0:
+            bad.append(f"counter {key}: {counter.committed_fen} but no application counts toward it")
+        if counter.committed_fen < 0 or (counter.cap_fen is not None and counter.committed_fen > counter.cap_fen):
+            bad.append(f"counter {key}: {counter.committed_fen} outside 0..{counter.cap_fen}")
+    for code in sorted(set(by_pool) | set(pools)):
+        reserved, paid = by_pool.get(code, [0, 0])
+        row = pools.get(code)
+        if row is None:
+            if reserved or paid:
+                bad.append(f"pool {code}: the applications hold {reserved} reserved, {paid} paid, but no pool")
+        elif (row.reserved_fen, row.paid_fen) != (reserved, paid):
+            bad.append(f"pool {code}: reserved {row.reserved_fen}, paid {row.paid_fen}, but the applications "
+                       f"hold {reserved} reserved, {paid} paid")

@@ -28,7 +28,12 @@ from smeai.db import Base, UTCDateTime, utcnow
 
 
 class Pool(Base):
-    """A programme's budget pool. reserved + paid never exceed budget (NULL budget: none stated)."""
+    """A programme's budget pool. reserved + paid never exceed budget (NULL budget: none stated).
+
+    A row exists only once the pool is open: a programme's single pool when its file is first used, an annual
+    pool's year (`code@2026`) when an operator sets that year's budget (opened_at, opened_by_id). No claim
+    ever creates one.
+    """
 
     __tablename__ = "subsidy_pools"
     __table_args__ = (
@@ -42,6 +47,8 @@ class Pool(Base):
     budget_fen: Mapped[int | None] = mapped_column(BigInteger)
     reserved_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # NULL: never opened (an old version's row)
+    opened_by_id: Mapped[int | None] = mapped_column(Integer)  # the operator; NULL for the system or the file
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -85,7 +92,8 @@ class Application(Base):
     paid_on: Mapped[date | None] = mapped_column(Date)
     service_year: Mapped[int] = mapped_column(Integer, default=1)
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    budget_year: Mapped[int] = mapped_column(Integer)
+    applied_on: Mapped[date | None] = mapped_column(Date)  # the server's date at submission (NULL: before 0010)
+    budget_year: Mapped[int] = mapped_column(Integer)  # by the programme's cap_year_basis, from applied_on
     # the decision
     requested_fen: Mapped[int] = mapped_column(BigInteger)  # computed at application
     explanation: Mapped[list[dict]] = mapped_column(JSON, default=list)  # the rules that decided

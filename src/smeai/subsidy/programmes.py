@@ -209,6 +209,10 @@ class Programme(_Strict):
     exclusivity: Exclusivity = Exclusivity()
     documents: Documents = Documents()
     redeem_within_days: int = Field(default=180, gt=0)  # an approval not redeemed by then expires
+    # The year an application counts in (its per-enterprise-per-year cap and, for an annual pool, the pool it
+    # draws on): "claim", the year of the application (北京: 每个自然年度累计申领和兑付), unless the programme's
+    # text counts by the contract, "signed" (its signing year; an unsigned contract: the application's year).
+    cap_year_basis: Literal["claim", "signed"] = "claim"
     assumptions: tuple[str, ...] = ()  # what this file decides where the source is silent
 
     @model_validator(mode="after")
@@ -367,6 +371,47 @@ def contract_months(start: date, end: date) -> int:
     return n
 
 
+def budget_year(p: Programme, signed_on: date | None, applied_on: date) -> int:
+    """The year an application counts in, as the programme's text says (`cap_year_basis`): the year of the
+    application (the default; 北京: 每个自然年度累计申领和兑付), or the contract's signing year. APPLIED_ON is the
+    server's date at submission, never the applicant's choice; a signing date has passed `date_problems`."""
+    if p.cap_year_basis == "signed" and signed_on is not None:
+        return signed_on.year
+    return applied_on.year
+
+
+# Dates a purchase may carry, around the day of the application: a contract signed, started or paid at most
+# PAST_DAYS before and FUTURE_DAYS after it, ending at most ENDS_FUTURE_DAYS after it (multi-year service
+# plans), and none of them before the programme's start; signing, start and payment not after its end (a
+# contract may run past the end of the programme that paid for it).
+PAST_DAYS = 3 * 366
+FUTURE_DAYS = 366
+ENDS_FUTURE_DAYS = 5 * 366
+DATE_FIELDS = ("signed_on", "starts_on", "ends_on", "paid_on")
+
+
+def date_problems(p: Programme | None, purchase: Purchase, today: date, *, window: bool = True) -> dict[str, str]:
+    """Each date field of PURCHASE that lies outside the plausible window around TODAY (if WINDOW) or outside
+    P's period, with the reason; empty when every date is acceptable."""
+    problems: dict[str, str] = {}
+    starts = p.pool.period_starts_on if p else None
+    ends = p.pool.period_ends_on if p else None
+    for name in DATE_FIELDS:
+        day: date | None = getattr(purchase, name)
+        if day is None:
+            continue
+        latest = today + timedelta(days=ENDS_FUTURE_DAYS if name == "ends_on" else FUTURE_DAYS)
+        if window and day < today - timedelta(days=PAST_DAYS):
+            problems[name] = f"more than {PAST_DAYS} days before the application ({today})"
+        elif window and day > latest:
+            problems[name] = f"after {latest}: too far after the application ({today})"
+        elif starts is not None and day < starts:
+            problems[name] = f"before the programme's start ({starts})"
+        elif ends is not None and name != "ends_on" and day > ends:
+            problems[name] = f"after the programme's end ({ends})"
+    return problems
+
+
 def eligibility(p: Programme, org: Profile, purchase: Purchase, *, applied_on: date) -> list[Reason]:
     """Every eligibility rule of P, each with the verdict for this claimant and purchase."""
     out: list[Reason] = []
@@ -402,6 +447,10 @@ def eligibility(p: Programme, org: Profile, purchase: Purchase, *, applied_on: d
         starts, ends = p.pool.period_starts_on or date.min, p.pool.period_ends_on or date.max
         out.append(Reason("period", starts <= applied_on <= ends,
                           N_("Applied within the programme period ({starts} to {ends})."),
+                          {"starts": p.pool.period_starts_on or "…", "ends": p.pool.period_ends_on or "…"}))
+    if (p.pool.period_starts_on or p.pool.period_ends_on) and any(getattr(purchase, f) for f in DATE_FIELDS):
+        out.append(Reason("dates", not date_problems(p, purchase, applied_on, window=False),
+                          N_("The contract's dates lie within the programme period ({starts} to {ends})."),
                           {"starts": p.pool.period_starts_on or "…", "ends": p.pool.period_ends_on or "…"}))
     if c.signed_on_or_after:
         ok = purchase.signed_on is not None and purchase.signed_on >= c.signed_on_or_after

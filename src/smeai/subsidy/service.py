@@ -30,6 +30,7 @@ from smeai.subsidy.calculator import (  # noqa: F401  (calculate, programme_out,
     best_combination,
     budget_year,
     calculate,
+    check_dates,
     committed_totals,
     contract_ref,
     counter_keys,
@@ -161,12 +162,13 @@ def submit_application(session: Session, actor: Actor, data: ApplicationIn, *,
     actor.require(Permission.SUBSIDY_APPLY)
     if actor.org_id is None or actor.org_kind is not OrgKind.ENTERPRISE:
         raise NotFound(N_("Organisation not found."))
-    today = today or utcnow().date()
+    today = today or utcnow().date()  # the application's date: the server's, never the applicant's
     p = get_programme(data.programme_code, field="programme_code")
     filled, offering = resolve_purchase(session, actor, data)
     data = ApplicationIn.model_validate(filled.model_dump())
     if not data.supplier_name:
         raise Invalid(N_("Please correct the marked fields."), fields={"supplier_name": "This field is required."})
+    check_dates(p, data, today)
     org = session.get(Organisation, actor.org_id)
     assert org is not None
     committed = committed_totals(session, [k for k in counter_keys(p, org.id, data, today) if k])
@@ -178,6 +180,8 @@ def submit_application(session: Session, actor: Actor, data: ApplicationIn, *,
                           fields={r.rule: describe(r.rule, r.message, dict(r.params)) for r in failed})
     if result.amount_fen <= 0:
         raise ledger.CapReached(N_("Nothing is left to claim under this programme's caps."))
+    year = budget_year(p, data.signed_on, today)
+    ledger.require_open(session, p, year)  # an annual pool's year is opened by an operator, never by a claim
     ref = contract_ref(data.supplier_name, data.contract_no)
     app = Application(
         programme_code=p.code, org_id=org.id, applicant_id=actor.user_id, state=S.SUBMITTED,
@@ -186,7 +190,7 @@ def submit_application(session: Session, actor: Actor, data: ApplicationIn, *,
         contract_no=data.contract_no,
         contract_ref=ref, contract_fen=data.contract_fen, signed_on=data.signed_on, starts_on=data.starts_on,
         ends_on=data.ends_on, paid_on=data.paid_on, service_year=data.service_year, flags=sorted(data.flags),
-        budget_year=budget_year(data, today), requested_fen=result.amount_fen,
+        applied_on=today, budget_year=year, requested_fen=result.amount_fen,
         explanation=[ReasonOut.of(r).model_dump(exclude={"text"}) for r in [*reasons, *result.reasons]],
     )
     session.add(app)
@@ -326,12 +330,26 @@ def expire_applications(session: Session, actor: Actor, *, today: date | None = 
     return expired
 
 
+def budget_years(p: Programme, today: date) -> range:
+    """The years an operator may open an annual pool for: within the programme's period, none before 2000,
+    none after next year (a budget is set for the coming year at the latest)."""
+    first = max(2000, p.pool.period_starts_on.year if p.pool.period_starts_on else 2000)
+    last = min(today.year + 1, p.pool.period_ends_on.year if p.pool.period_ends_on else 2100)
+    return range(first, last + 1)
+
+
 def set_pool_budget(session: Session, actor: Actor, programme_code: str, budget_fen: int | None, *,
-                    year: int | None = None) -> None:
-    """The pool's budget; for an annual pool, that of YEAR (default: this year)."""
+                    year: int | None = None, today: date | None = None) -> None:
+    """The pool's budget; for an annual pool, that of YEAR (default: this year), which this opens."""
     actor.require(Permission.PROGRAMME_MANAGE)
-    year = year or utcnow().year
-    if not ledger.set_budget(session, get_programme(programme_code), budget_fen, year):
+    p = get_programme(programme_code)
+    today = today or utcnow().date()
+    year = year or today.year
+    years = budget_years(p, today)
+    if p.pool.annual and year not in years:
+        raise Invalid(N_("Please correct the marked fields."),
+                      fields={"year": f"a budget year from {years.start} to {years.stop - 1}"})
+    if not ledger.set_budget(session, p, budget_fen, year, actor.user_id):
         raise Conflict(N_("The budget cannot be below what is already reserved and paid."))
 
 
