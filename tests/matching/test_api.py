@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+from smeai.matching.schemas import MAX_NEEDS_PER_CALL
 from tests import builders
 from tests.matching.builders import offering
 
@@ -75,3 +78,67 @@ def test_match_route_takes_interchange_needs(session, client_for):
     )
     assert r.status_code == 200
     assert [m["id"] for m in r.json()[0]] == ["fit"] and r.json()[1] == []
+
+
+def test_match_route_bounds_what_one_call_may_ask(session, client_for):
+    _setup(session, client_for)
+    api = client_for(builders.analyst(session))
+    started = time.monotonic()
+    r = api.post("/api/v1/match", json=[{"text": "外观缺陷检测"}] * 1000)
+    assert r.status_code == 422 and time.monotonic() - started < 5
+    assert api.post("/api/v1/match", json=[{"text": "外观缺陷检测"}] * MAX_NEEDS_PER_CALL).status_code == 200
+    for body, query in (
+        ([{"text": "检测"}], "?top=0"),
+        ([{"text": "检测"}], "?top=101"),
+        ([{"text": "检测"}], "?top=abc"),
+        ([{"text": "检测"}], "?top=" + "9" * 30),
+        ([{"text": "长" * 5001}], ""),
+        ([{"text": "检测", "id": "i" * 201}], ""),
+        ([{"text": "检测", "budget_wan": -1}], ""),
+        ([{"text": "检测", "budget_wan": 1e300}], ""),
+        ([{"text": "检测", "budget_wan": "abc"}], ""),
+        ([{"text": "检测", "budget_wan": True}], ""),
+        ([{"text": "检测", "deployment": ["saas"] * 21}], ""),
+        ([{"text": "检测", "deployment": ["s" * 65]}], ""),
+        ([{"text": "检测", "industry": "C" * 65}], ""),
+        ([{"text": "检测", "stage": 5}], ""),
+    ):
+        r = api.post(f"/api/v1/match{query}", json=body)
+        assert r.status_code == 422 and r.json()["fields"], (body, query, r.text)
+    for raw in ('[{"text": "检测", "budget_wan": 1e999}]', '[{"text": "检测", "budget_wan": NaN}]'):
+        r = api.post("/api/v1/match", content=raw, headers={"Content-Type": "application/json"})
+        assert r.status_code == 422, raw
+    r = api.post("/api/v1/match", json=[{"text": "外观缺陷检测", "budget_wan": 0.1}])  # 1,000 元: exact
+    assert r.status_code == 200 and r.json() == [[]]  # the 8 万元 offering is beyond twice the budget
+
+
+def test_matching_routes_answer_bad_values_with_field_errors(session, client_for):
+    _firm, _vendor, item, as_firm, need = _setup(session, client_for)
+    base = {"title": "t", "text": "x"}
+    for method, path, body in (
+        ("post", f"/api/v1/needs/{need['id']}/interest", {"offering_id": "abc"}),
+        ("post", f"/api/v1/needs/{need['id']}/interest", {"offering_id": 10**30}),
+        ("post", f"/api/v1/needs/{need['id']}/interest", {"offering_id": 0}),
+        ("post", "/api/v1/needs", base | {"budget_fen": 10**20}),
+        ("post", "/api/v1/needs", base | {"budget_fen": 1e308}),
+        ("post", "/api/v1/needs", base | {"budget_fen": "8"}),
+        ("post", "/api/v1/needs", base | {"scenarios": ["no_such_scenario"]}),
+        ("post", "/api/v1/needs", base | {"scenarios": ["quality_inspection"] * 21}),
+        ("post", "/api/v1/needs", base | {"org_id": 10**30}),
+        ("post", "/api/v1/needs", base | {"urgency": "yesterday"}),
+        ("put", f"/api/v1/needs/{need['id']}", base | {"deployment": ["cloud"]}),
+        ("get", f"/api/v1/needs/{10**30}", None),
+        ("get", f"/api/v1/needs/{need['id']}/matches?top=1000", None),
+        ("post", f"/api/v1/needs/{need['id']}/recommendations?top=-1", None),
+        ("get", "/api/v1/needs?status=finished", None),
+        ("get", "/api/v1/engagements?need_id=abc", None),
+        ("get", f"/api/v1/engagements?need_id={10**30}", None),
+        ("post", "/api/v1/challenges", {"title": "t", "problem": "p", "budget_fen": 10**20}),
+        ("post", "/api/v1/challenges", {"title": "t", "problem": "p", "deadline_on": "9999-12-31"}),
+        ("post", "/api/v1/modules", {"offering_id": item.id, "name": "m", "price_fen": 10**20}),
+        ("post", "/api/v1/packages/quote", {"module_ids": list(range(1, 60))}),
+        ("post", "/api/v1/packages/quote", {"module_ids": [10**30]}),
+        ("post", "/api/v1/packages/quote", {"module_ids": [1], "programme": "p" * 65}),
+    ):
+        r = getattr(as_firm, method)(path, **({} if body is None else {"json": body}))
+        assert r.status_code == 422 and r.json()["fields"], (method, path, body, r.text)

@@ -75,3 +75,30 @@ def test_a_deployment_mode_no_offering_has_matches_nothing_rather_than_failing(c
     assert result.exit_code == 0, result.output
     first, second = (json.loads(line) for line in result.output.strip().splitlines())
     assert first == [] and second
+
+
+def test_bad_values_in_a_need_file_or_option_are_named(cli_env, tmp_path):
+    need = tmp_path / "needs.jsonl"
+    need.write_text(
+        '{"text": "验布", "budget_wan": 1e999}\n{"text": "验布", "budget_wan": -1}\n'
+        + json.dumps({"text": "长" * 5001})
+        + "\n"
+        + json.dumps({"text": "验布", "deployment": ["saas"] * 21})
+        + "\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["match", "--need", str(need), "--json"])
+    assert result.exit_code != 0
+    assert set(result.exception.fields) == {
+        "line 1:budget_wan",
+        "line 2:budget_wan",
+        "line 3:text",
+        "line 4:deployment",
+    }
+    binary = tmp_path / "need.bin"
+    binary.write_bytes(b'{"text": "\xff\xfe"}')
+    result = CliRunner().invoke(app, ["match", "--need", str(binary)])
+    assert result.exit_code != 0 and "file" in result.exception.fields
+    for top in ("0", "101", "abc"):
+        result = CliRunner().invoke(app, ["match", "--need", str(DEV / "dev-needs.jsonl"), "--top", top])
+        assert result.exit_code == 2 and "--top" in result.output  # Typer's usage error names the option

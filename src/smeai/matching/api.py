@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Body, Query
 
 from smeai.auth.deps import CurrentActor
 from smeai.db import DbSession
+from smeai.inputs import RecordId
 from smeai.matching import challenges, engagements, menu, service
 from smeai.matching.schemas import (
+    MAX_NEEDS_PER_CALL,
+    MAX_TOP,
     ChallengeIn,
     ChallengeOut,
     ChallengeStatus,
     EngagementEventOut,
     EngagementOut,
     EngagementState,
+    InterestIn,
     MatchOut,
     ModuleIn,
     ModuleOut,
@@ -34,11 +37,10 @@ from smeai.matching.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["matching"])
-
-
-class InterestIn(BaseModel):
-    offering_id: int
-    note: Annotated[str, Field(max_length=2000)] | None = None
+Top = Annotated[int, Query(ge=1, le=MAX_TOP, description="How many offerings per need.")]
+Needs = Annotated[
+    list[NeedRecord], Body(max_length=MAX_NEEDS_PER_CALL, description=f"At most {MAX_NEEDS_PER_CALL} needs per call.")
+]
 
 
 class RankedOut(MatchOut):
@@ -47,7 +49,7 @@ class RankedOut(MatchOut):
 
 
 @router.post("/match", summary="Match interchange needs against the published pool (smeai match)")
-def match(needs: list[NeedRecord], session: DbSession, actor: CurrentActor, top: int = 10) -> list[list[MatchOut]]:
+def match(needs: Needs, session: DbSession, actor: CurrentActor, top: Top = 10) -> list[list[MatchOut]]:
     return [[MatchOut(**m.as_dict()) for m in ms] for ms in service.match_records(session, needs, top=top)]
 
 
@@ -65,19 +67,19 @@ def create_need(data: NeedIn, session: DbSession, actor: CurrentActor) -> NeedOu
 
 
 @router.get("/needs/{need_id}", summary="One need")
-def read_need(need_id: int, session: DbSession, actor: CurrentActor) -> NeedOut:
+def read_need(need_id: RecordId, session: DbSession, actor: CurrentActor) -> NeedOut:
     return NeedOut.model_validate(service.get_need(session, actor, need_id))
 
 
 @router.put("/needs/{need_id}", summary="Edit a need (and confirm its scenarios)")
-def update_need(need_id: int, data: NeedIn, session: DbSession, actor: CurrentActor) -> NeedOut:
+def update_need(need_id: RecordId, data: NeedIn, session: DbSession, actor: CurrentActor) -> NeedOut:
     need = service.update_need(session, actor, need_id, data)
     session.commit()
     return NeedOut.model_validate(need)
 
 
 @router.get("/needs/{need_id}/matches", summary="Ranked offerings for a need, with reasons")
-def need_matches(need_id: int, session: DbSession, actor: CurrentActor, top: int = 10) -> list[RankedOut]:
+def need_matches(need_id: RecordId, session: DbSession, actor: CurrentActor, top: Top = 10) -> list[RankedOut]:
     return [
         RankedOut(**m.as_dict(), name=o.name, provider=o.provider.name)
         for m, o in service.match_need(session, actor, need_id, top=top)
@@ -85,14 +87,14 @@ def need_matches(need_id: int, session: DbSession, actor: CurrentActor, top: int
 
 
 @router.post("/needs/{need_id}/recommendations", summary="Record the current top matches as recommendations")
-def recommend(need_id: int, session: DbSession, actor: CurrentActor, top: int = 10) -> list[EngagementOut]:
+def recommend(need_id: RecordId, session: DbSession, actor: CurrentActor, top: Top = 10) -> list[EngagementOut]:
     rows = engagements.recommend(session, actor, need_id, top=top)
     session.commit()
     return [EngagementOut.model_validate(e) for e in rows]
 
 
 @router.post("/needs/{need_id}/interest", status_code=201, summary="Show interest in an offering (notifies it)")
-def express_interest(need_id: int, data: InterestIn, session: DbSession, actor: CurrentActor) -> EngagementOut:
+def express_interest(need_id: RecordId, data: InterestIn, session: DbSession, actor: CurrentActor) -> EngagementOut:
     e = engagements.express_interest(session, actor, need_id, data.offering_id, note=data.note)
     session.commit()
     return EngagementOut.model_validate(e)
@@ -100,38 +102,38 @@ def express_interest(need_id: int, data: InterestIn, session: DbSession, actor: 
 
 @router.get("/engagements", summary="Engagements on the caller's side")
 def list_engagements(
-    session: DbSession, actor: CurrentActor, need_id: int | None = None, state: EngagementState | None = None
+    session: DbSession, actor: CurrentActor, need_id: RecordId | None = None, state: EngagementState | None = None
 ) -> list[EngagementOut]:
     rows = engagements.list_engagements(session, actor, need_id=need_id, state=state)
     return [EngagementOut.model_validate(e) for e in rows]
 
 
 @router.get("/engagements/{engagement_id}", summary="One engagement")
-def read_engagement(engagement_id: int, session: DbSession, actor: CurrentActor) -> EngagementOut:
+def read_engagement(engagement_id: RecordId, session: DbSession, actor: CurrentActor) -> EngagementOut:
     return EngagementOut.model_validate(engagements.get_engagement(session, actor, engagement_id))
 
 
 @router.get("/engagements/{engagement_id}/events", summary="Who moved an engagement, when, with what note")
-def engagement_events(engagement_id: int, session: DbSession, actor: CurrentActor) -> list[EngagementEventOut]:
+def engagement_events(engagement_id: RecordId, session: DbSession, actor: CurrentActor) -> list[EngagementEventOut]:
     return [EngagementEventOut.model_validate(e) for e in engagements.history(session, actor, engagement_id)]
 
 
 @router.post("/engagements/{engagement_id}/response", summary="The provider accepts or declines an interest")
-def respond(engagement_id: int, data: ResponseIn, session: DbSession, actor: CurrentActor) -> EngagementOut:
+def respond(engagement_id: RecordId, data: ResponseIn, session: DbSession, actor: CurrentActor) -> EngagementOut:
     e = engagements.respond(session, actor, engagement_id, data)
     session.commit()
     return EngagementOut.model_validate(e)
 
 
 @router.post("/engagements/{engagement_id}/transitions", summary="Move an engagement one step, or close it")
-def advance(engagement_id: int, data: TransitionIn, session: DbSession, actor: CurrentActor) -> EngagementOut:
+def advance(engagement_id: RecordId, data: TransitionIn, session: DbSession, actor: CurrentActor) -> EngagementOut:
     e = engagements.advance(session, actor, engagement_id, data)
     session.commit()
     return EngagementOut.model_validate(e)
 
 
 @router.post("/engagements/{engagement_id}/outcome", summary="Report cost, effect and satisfaction")
-def report_outcome(engagement_id: int, data: OutcomeIn, session: DbSession, actor: CurrentActor) -> EngagementOut:
+def report_outcome(engagement_id: RecordId, data: OutcomeIn, session: DbSession, actor: CurrentActor) -> EngagementOut:
     e = engagements.report_outcome(session, actor, engagement_id, data)
     session.commit()
     return EngagementOut.model_validate(e)
@@ -163,31 +165,31 @@ def publish_challenge(data: ChallengeIn, session: DbSession, actor: CurrentActor
 
 
 @router.get("/challenges/{challenge_id}", summary="One challenge")
-def read_challenge(challenge_id: int, session: DbSession, actor: CurrentActor) -> ChallengeOut:
+def read_challenge(challenge_id: RecordId, session: DbSession, actor: CurrentActor) -> ChallengeOut:
     return ChallengeOut.model_validate(challenges.get_challenge(session, actor, challenge_id))
 
 
 @router.get("/challenges/{challenge_id}/proposals", summary="Proposals the caller may see on a challenge")
-def list_proposals(challenge_id: int, session: DbSession, actor: CurrentActor) -> list[ProposalOut]:
+def list_proposals(challenge_id: RecordId, session: DbSession, actor: CurrentActor) -> list[ProposalOut]:
     return [ProposalOut.model_validate(p) for p in challenges.list_proposals(session, actor, challenge_id)]
 
 
 @router.post("/challenges/{challenge_id}/proposals", status_code=201, summary="Submit a proposal (揭榜)")
-def submit_proposal(challenge_id: int, data: ProposalIn, session: DbSession, actor: CurrentActor) -> ProposalOut:
+def submit_proposal(challenge_id: RecordId, data: ProposalIn, session: DbSession, actor: CurrentActor) -> ProposalOut:
     p = challenges.submit_proposal(session, actor, challenge_id, data)
     session.commit()
     return ProposalOut.model_validate(p)
 
 
 @router.post("/proposals/{proposal_id}/shortlist", summary="Shortlist a proposal on one's own challenge")
-def shortlist(proposal_id: int, session: DbSession, actor: CurrentActor) -> ProposalOut:
+def shortlist(proposal_id: RecordId, session: DbSession, actor: CurrentActor) -> ProposalOut:
     p = challenges.shortlist_proposal(session, actor, proposal_id)
     session.commit()
     return ProposalOut.model_validate(p)
 
 
 @router.post("/proposals/{proposal_id}/award", summary="Award a proposal; opens an engagement")
-def award(proposal_id: int, session: DbSession, actor: CurrentActor) -> ProposalOut:
+def award(proposal_id: RecordId, session: DbSession, actor: CurrentActor) -> ProposalOut:
     p = challenges.award_proposal(session, actor, proposal_id)
     session.commit()
     return ProposalOut.model_validate(p)
@@ -206,7 +208,7 @@ def add_module(data: ModuleIn, session: DbSession, actor: CurrentActor) -> Modul
 
 
 @router.delete("/modules/{module_id}", status_code=204, summary="Withdraw a module")
-def delete_module(module_id: int, session: DbSession, actor: CurrentActor) -> None:
+def delete_module(module_id: RecordId, session: DbSession, actor: CurrentActor) -> None:
     menu.delete_module(session, actor, module_id)
     session.commit()
 

@@ -7,23 +7,29 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from smeai.auth import service as auth_service
 from smeai.cli_support import AsUser, JsonFlag, emit, print_json
 from smeai.db import session_scope
 from smeai.errors import Invalid
 from smeai.i18n import N_, set_lang
+from smeai.inputs import MAX_ID
 from smeai.matching import engagements, pools, service
-from smeai.matching.schemas import EngagementOut, NeedIn, NeedOut, NeedRecord, NeedStatus
+from smeai.matching.schemas import MAX_TOP, EngagementOut, NeedIn, NeedOut, NeedRecord, NeedStatus
+from smeai.money import Wan, wan_to_fen
 
 NAME = "matching"
 app = typer.Typer(help="Supply-demand matching (供需对接): needs, matches, engagements.")
+_WAN = TypeAdapter(Wan)
 
 
 def read_needs(path: Path) -> list[NeedRecord]:
     """One need as a JSON object, or several as JSON Lines; every bad line is named at once."""
-    raw = path.read_text(encoding="utf-8-sig")
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Invalid(N_("The need file is invalid."), fields={"file": f"not UTF-8 text (byte {exc.start})"}) from None
     try:
         whole = json.loads(raw)
     except json.JSONDecodeError:
@@ -54,7 +60,7 @@ def read_needs(path: Path) -> list[NeedRecord]:
 
 def match(
     need: Annotated[Path, typer.Option("--need", help="A need as a JSON object, or JSON Lines.", exists=True)],
-    top: Annotated[int, typer.Option("--top", min=1, max=100, help="How many offerings per need.")] = 10,
+    top: Annotated[int, typer.Option("--top", min=1, max=MAX_TOP, help="How many offerings per need.")] = 10,
     json_out: JsonFlag = False,
 ) -> None:
     """Match needs (interchange.md "Need") against the published resource pool, best first."""
@@ -101,13 +107,18 @@ def create_need(
     """Describe a need; industry, province, stage and scenarios are filled in from profile and text."""
     with session_scope() as session:
         actor = auth_service.actor_for_email(session, as_user)
-        budget = None if budget_wan is None else round(budget_wan * 1_000_000)
+        budget = None if budget_wan is None else wan_to_fen(_WAN.validate_python(budget_wan))  # "inf": invalid
         need = service.create_need(session, actor, NeedIn(title=title, text=text, budget_fen=budget))
         emit([need], NeedOut, as_json=json_out, columns=("id", "title", "industry", "scenarios", "status"))
 
 
 @app.command("need-matches")
-def need_matches(as_user: AsUser, need_id: int, top: int = 10, json_out: JsonFlag = False) -> None:
+def need_matches(
+    as_user: AsUser,
+    need_id: Annotated[int, typer.Argument(min=1, max=MAX_ID)],
+    top: Annotated[int, typer.Option(min=1, max=MAX_TOP)] = 10,
+    json_out: JsonFlag = False,
+) -> None:
     """Ranked offerings for a stored need, with reasons."""
     with session_scope() as session:
         actor = auth_service.actor_for_email(session, as_user)

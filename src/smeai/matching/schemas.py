@@ -10,7 +10,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from smeai import taxonomy
 from smeai.catalog.schemas import Deployment
+from smeai.inputs import CalendarDate, RecordId
+from smeai.money import Fen, Wan
 from smeai.taxonomy import ProvinceCode, ScenarioCode
+
+# Bounds on what one call may ask for: each need costs a ranking pass over the whole pool.
+MAX_NEEDS_PER_CALL = 50  # POST /api/v1/match; `smeai match` reads files of any length
+MAX_TOP = 100  # offerings per need
+MAX_NEED_TEXT = 5000  # characters, the need form's own limit
+MAX_LIST = 20  # deployment modes, scenarios: more than any taxonomy lists
+MAX_MODULES = 50  # modules in one package
+
+Code = Annotated[str, Field(max_length=64)]  # a code-like string (industry, deployment mode, programme)
 
 
 def _industry(value: str | None) -> str | None:
@@ -29,14 +40,14 @@ class NeedRecord(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    id: str | None = None
-    text: Annotated[str, Field(min_length=1)]
-    industry: str | None = None
+    id: Annotated[str, Field(max_length=200)] | None = None
+    text: Annotated[str, Field(min_length=1, max_length=MAX_NEED_TEXT)]
+    industry: Code | None = None
     province_code: ProvinceCode | None = None
     stage: Annotated[int, Field(ge=0, le=4)] | None = None
-    budget_wan: Annotated[float, Field(ge=0)] | None = None
+    budget_wan: Wan | None = None  # finite, at most money.MAX_WAN
     # Any string: a mode no offering lists simply matches nothing (the hard constraint stays exact).
-    deployment: list[str] = []
+    deployment: Annotated[list[Code], Field(max_length=MAX_LIST)] = []
 
     @field_validator("id", "province_code", "industry", mode="before")
     @classmethod
@@ -77,14 +88,14 @@ class NeedIn(BaseModel):
     the latest assessment and the text itself."""
 
     title: Annotated[str, Field(min_length=1, max_length=200)]
-    text: Annotated[str, Field(min_length=1, max_length=5000)]
-    org_id: int | None = None  # a consultant acting for an enterprise
-    industry: str | None = None
+    text: Annotated[str, Field(min_length=1, max_length=MAX_NEED_TEXT)]
+    org_id: RecordId | None = None  # a consultant acting for an enterprise
+    industry: Code | None = None
     province_code: ProvinceCode | None = None
     stage: Annotated[int, Field(ge=0, le=4)] | None = None
-    budget_fen: Annotated[int, Field(ge=0)] | None = None
-    deployment: list[Deployment] = []
-    scenarios: list[ScenarioCode] | None = None  # None: detect from the text
+    budget_fen: Fen | None = None
+    deployment: Annotated[list[Deployment], Field(max_length=MAX_LIST)] = []
+    scenarios: Annotated[list[ScenarioCode], Field(max_length=MAX_LIST)] | None = None  # None: detect from the text
     urgency: NeedUrgency = NeedUrgency.NORMAL
 
     @field_validator("industry")
@@ -129,6 +140,15 @@ PIPELINE: tuple[EngagementState, ...] = tuple(s for s in EngagementState if s is
 REALISED: frozenset[EngagementState] = frozenset(PIPELINE[PIPELINE.index(EngagementState.CONTRACT_SIGNED) :])
 
 
+class NeedStatusIn(BaseModel):
+    status: NeedStatus
+
+
+class InterestIn(BaseModel):
+    offering_id: RecordId
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
 class TransitionIn(BaseModel):
     to: EngagementState
     note: Annotated[str, Field(max_length=2000)] | None = None
@@ -140,7 +160,7 @@ class ResponseIn(BaseModel):
 
 
 class OutcomeIn(BaseModel):
-    cost_fen: Annotated[int, Field(ge=0)]
+    cost_fen: Fen
     effect: Annotated[str, Field(min_length=1, max_length=2000)]  # measurable: "漏检率从 3% 降到 0.5%"
     satisfaction: Annotated[int, Field(ge=1, le=5)]
     share_as_case: bool = False
@@ -185,8 +205,8 @@ class ChallengeIn(BaseModel):
     title: Annotated[str, Field(min_length=1, max_length=200)]
     problem: Annotated[str, Field(min_length=1, max_length=5000)]
     data_available: Annotated[str, Field(max_length=2000)] | None = None
-    budget_fen: Annotated[int, Field(ge=0)] | None = None
-    deadline_on: date | None = None
+    budget_fen: Fen | None = None
+    deadline_on: CalendarDate | None = None
 
 
 class ChallengeOut(BaseModel):
@@ -213,8 +233,8 @@ class ProposalStatus(StrEnum):
 
 class ProposalIn(BaseModel):
     summary: Annotated[str, Field(min_length=1, max_length=5000)]
-    price_fen: Annotated[int, Field(ge=0)] | None = None
-    offering_id: int | None = None
+    price_fen: Fen | None = None
+    offering_id: RecordId | None = None
 
 
 class ProposalOut(BaseModel):
@@ -232,10 +252,10 @@ class ProposalOut(BaseModel):
 
 
 class ModuleIn(BaseModel):
-    offering_id: int
+    offering_id: RecordId
     name: Annotated[str, Field(min_length=1, max_length=200)]
     description: Annotated[str, Field(max_length=2000)] | None = None
-    price_fen: Annotated[int, Field(ge=0)]
+    price_fen: Fen
 
 
 class ModuleOut(BaseModel):
@@ -249,8 +269,8 @@ class ModuleOut(BaseModel):
 
 
 class PackageIn(BaseModel):
-    module_ids: Annotated[list[int], Field(min_length=1)]
-    programme: str | None = None  # a tiered programme's code
+    module_ids: Annotated[list[RecordId], Field(min_length=1, max_length=MAX_MODULES)]
+    programme: Code | None = None  # a tiered programme's code
 
 
 class PlanYear(BaseModel):

@@ -39,6 +39,7 @@ def optional_hook(module: str, name: str) -> Callable[..., Any] | None:
 
 # --- the pool ---------------------------------------------------------------------------------
 
+
 def current_pool(session: Session) -> Pool:
     """The published offerings as a ranking pool (pools.py): rebuilt only when the catalog changed,
     served at once while its embeddings are computed in the background."""
@@ -56,7 +57,8 @@ def match_records(session: Session, needs: list[NeedRecord], *, top: int = 10) -
 
 
 def _query(record: NeedRecord) -> NeedQuery:
-    return NeedQuery.from_record(record.model_dump(mode="json"))
+    budget = None if record.budget_wan is None else float(record.budget_wan)  # exact Decimal in, float ranker
+    return NeedQuery.from_record(record.model_dump(mode="json") | {"budget_wan": budget})
 
 
 # --- needs ------------------------------------------------------------------------------------
