@@ -160,3 +160,67 @@ def test_a_menu_package_is_sent_as_a_need_from_the_page(session, page_client_for
         "/matching/menu/send", data={"csrf_token": web.csrf, "module_ids": [str(module.id)]}, follow_redirects=True
     )
     assert r.status_code == 200 and "/matching/needs/" in str(r.url) and "外观质检" in r.text
+
+
+def _need_on_page(session, page_client_for):
+    firm = builders.enterprise(session, profile=PROFILE)
+    item = offering(session, "甲视觉", id="fit")
+    session.commit()
+    web = page_client_for(firm)
+    r = web.post(
+        "/matching/needs/new",
+        data={"csrf_token": web.csrf, "title": "螺栓外观检测", "text": "裂纹经常漏掉"},
+        follow_redirects=True,
+    )
+    return firm, item, web, int(str(r.url).rsplit("/", 1)[1])
+
+
+def test_a_malformed_status_scenario_or_offering_is_a_422_not_a_500(session, page_client_for):
+    firm, item, web, need_id = _need_on_page(session, page_client_for)
+    for path, data in (
+        ("status", {"status": "finished"}),
+        ("status", {}),
+        ("scenarios", {"scenarios": ["quality_inspection", "no_such_scenario"]}),
+        ("scenarios", {"scenarios": ["quality_inspection"] * 21}),
+        ("interest", {"offering_id": "abc"}),
+        ("interest", {"offering_id": "1" + "0" * 30}),
+        ("interest", {"offering_id": "-1"}),
+        ("interest", {"offering_id": str(item.id), "note": "长" * 2001}),
+    ):
+        r = web.post(f"/matching/needs/{need_id}/{path}", data={"csrf_token": web.csrf} | data)
+        assert r.status_code == 422, (path, data, r.status_code)
+    for path in (f"/matching/needs/{10**30}", "/matching/needs/abc", f"/matching/engagements/{-1}"):
+        assert web.get(path).status_code == 422, path
+    from smeai.matching import service
+
+    need = service.get_need(session, firm, need_id)
+    session.refresh(need)
+    assert (need.status, need.scenarios_confirmed) == ("open", False)  # nothing half-applied
+    assert engagements.list_engagements(session, firm, need_id=need_id)[0].state == "recommended"
+
+
+def test_amount_boxes_take_whole_fen_and_refuse_what_is_not_an_amount(session, page_client_for):
+    _firm, _item, web, need_id = _need_on_page(session, page_client_for)
+    for typed in ("nan", "inf", "-1", "1e999999999", "1e16", "0.0000001", "12abc", "1" * 60):
+        r = web.post(
+            f"/matching/needs/{need_id}/edit",
+            data={"csrf_token": web.csrf, "title": "t", "text": "x", "budget_wan": typed},
+        )
+        assert r.status_code == 422, typed
+        assert "has-error" in BeautifulSoup(r.text, "html.parser").select_one(".field:has(#f-budget_wan)")["class"]
+    ok = web.post(
+        f"/matching/needs/{need_id}/edit",
+        data={"csrf_token": web.csrf, "title": "t", "text": "x", "budget_wan": "0.000001"},  # one fen
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    vendor = builders.provider(session, "花都智造")
+    item = offering(session, "花都智造", id="menu-1")
+    session.commit()
+    provider_web = page_client_for(vendor)
+    for typed in ("0.001", "nan", "", "1e400"):  # 元: whole fen only
+        r = provider_web.post(
+            "/matching/menu/modules",
+            data={"csrf_token": provider_web.csrf, "offering_id": item.id, "name": "质检", "price_yuan": typed},
+        )
+        assert r.status_code == 422, typed

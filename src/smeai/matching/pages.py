@@ -5,7 +5,7 @@ Each page shows the caller's side only; the services decide what that is.
 
 from __future__ import annotations
 
-import math
+from decimal import Decimal, InvalidOperation, localcontext
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,13 +15,15 @@ from smeai.auth.permissions import Permission
 from smeai.db import DbSession
 from smeai.errors import Invalid
 from smeai.i18n import N_, _
+from smeai.inputs import RecordId
 from smeai.matching import challenges, engagements, menu, service
 from smeai.matching.schemas import (
     PIPELINE,
     ChallengeIn,
+    InterestIn,
     ModuleIn,
     NeedIn,
-    NeedStatus,
+    NeedStatusIn,
     OutcomeIn,
     PackageIn,
     ProposalIn,
@@ -85,25 +87,33 @@ def _form_values(form) -> dict[str, object]:  # type: ignore[no-untyped-def]
     return values
 
 
+WAN, YUAN = 1_000_000, 100  # fen per unit a form box is typed in
+
+
 def _need_data(values: dict[str, object]) -> dict[str, object]:
     """The need form as NeedIn reads it: the budget typed in 万元 becomes fen."""
     data = dict(values)
-    budget = str(data.pop("budget_wan", "") or "").strip()
-    if budget:
-        try:
-            data["budget_fen"] = round(float(budget) * 1_000_000)
-        except (ValueError, OverflowError):  # "abc", "nan", "inf"
-            data["budget_fen"] = "x"  # reported as a field error
+    data["budget_fen"] = _fen(data.pop("budget_wan", None), WAN)
     return data
 
 
-def _fen(raw: object, per_unit: int) -> int | None:
-    """A plain non-negative amount typed in the form's unit (万元, 元) as fen; None when it is not one."""
-    typed = str(raw or "")
-    if not typed.replace(".", "", 1).isdigit():
+def _fen(raw: object, per_unit: int) -> int | str | None:
+    """An amount typed in the form's unit (万元, 元) as whole fen; None when blank; "x" (which the
+    schema's `Fen` reports as a field error, never a 500) when it is not a finite, non-negative
+    number of whole fen: "abc", "nan", "inf", "-1", "1e999999999", "0.001" 元. The schema bounds it."""
+    typed = str(raw or "").strip()
+    if not typed:
         return None
-    value = float(typed) * per_unit
-    return round(value) if math.isfinite(value) else None
+    try:
+        value = Decimal(typed) if len(typed) <= 50 else None
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value < 0 or value.adjusted() > 15:  # 10^16 万元: > MAX_FEN
+        return "x"
+    with localcontext() as ctx:
+        ctx.prec = 80  # exact: at most 50 typed digits times 10^6
+        fen = value * per_unit
+    return int(fen) if fen == fen.to_integral_value() else "x"
 
 
 def _form_errors(exc: Invalid) -> dict[str, str]:
@@ -161,7 +171,7 @@ async def create_need(request: Request, session: DbSession, actor: PageActor) ->
 
 
 @router.get("/matching/needs/{need_id}")
-def need_page(need_id: int, request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+def need_page(need_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
     need = service.get_need(session, actor, need_id)
     matches = service.match_need(session, actor, need_id)
     rows = engagements.list_engagements(session, actor, need_id=need_id)
@@ -177,7 +187,7 @@ def need_page(need_id: int, request: Request, session: DbSession, actor: PageAct
 
 
 @router.get("/matching/needs/{need_id}/edit")
-def edit_need_form(need_id: int, request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+def edit_need_form(need_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
     need = service.writable_need(session, actor, need_id)
     values = {
         "title": need.title,
@@ -190,7 +200,7 @@ def edit_need_form(need_id: int, request: Request, session: DbSession, actor: Pa
 
 
 @router.post("/matching/needs/{need_id}/edit", dependencies=CSRF)
-async def edit_need(need_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
+async def edit_need(need_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
     values = _form_values(await request.form())
     need = service.writable_need(session, actor, need_id)
     data = _need_data(values) | {"scenarios": need.scenarios if need.scenarios_confirmed else None}
@@ -212,36 +222,29 @@ async def edit_need(need_id: int, request: Request, session: DbSession, actor: P
 
 
 @router.post("/matching/needs/{need_id}/status", dependencies=CSRF)
-async def need_status(need_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
-    form = await request.form()
-    service.set_need_status(session, actor, need_id, NeedStatus(str(form.get("status"))))
+async def need_status(need_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
+    data = parse_form(NeedStatusIn, dict(await request.form()))  # an unknown status: 422, not 500
+    service.set_need_status(session, actor, need_id, data.status)
     session.commit()
     return RedirectResponse(f"/matching/needs/{need_id}", status_code=303)
 
 
 @router.post("/matching/needs/{need_id}/scenarios", dependencies=CSRF)
-async def confirm_scenarios(need_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
+async def confirm_scenarios(need_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
     form = await request.form()
     need = service.get_need(session, actor, need_id)
-    data = NeedIn(
-        title=need.title,
-        text=need.text,
-        budget_fen=need.budget_fen,
-        deployment=need.deployment,
-        urgency=need.urgency,
-        scenarios=form.getlist("scenarios"),
-    )
+    kept = {"title": need.title, "text": need.text, "budget_fen": need.budget_fen, "urgency": need.urgency}
+    # An unknown scenario code is a field error (422), not a 500.
+    data = parse_form(NeedIn, kept | {"deployment": need.deployment, "scenarios": form.getlist("scenarios")})
     service.update_need(session, actor, need_id, data)
     session.commit()
     return RedirectResponse(f"/matching/needs/{need_id}", status_code=303)
 
 
 @router.post("/matching/needs/{need_id}/interest", dependencies=CSRF)
-async def interest(need_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
-    form = await request.form()
-    e = engagements.express_interest(
-        session, actor, need_id, int(str(form.get("offering_id") or 0)), note=str(form.get("note") or "") or None
-    )
+async def interest(need_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
+    data = parse_form(InterestIn, dict(await request.form()))  # "abc" or 10^30: a field error, not a 500
+    e = engagements.express_interest(session, actor, need_id, data.offering_id, note=data.note)
     session.commit()
     return RedirectResponse(f"/matching/engagements/{e.id}", status_code=303)
 
@@ -250,7 +253,7 @@ async def interest(need_id: int, request: Request, session: DbSession, actor: Pa
 
 
 @router.get("/matching/engagements/{engagement_id}")
-def engagement_page(engagement_id: int, request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+def engagement_page(engagement_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
     e = engagements.get_engagement(session, actor, engagement_id)
     return _page(
         request,
@@ -267,7 +270,7 @@ def engagement_page(engagement_id: int, request: Request, session: DbSession, ac
 
 
 @router.post("/matching/engagements/{engagement_id}/respond", dependencies=CSRF)
-async def respond(engagement_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
+async def respond(engagement_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
     form = await request.form()
     data = parse_form(ResponseIn, {"accept": form.get("accept") == "yes", "note": form.get("note")})
     engagements.respond(session, actor, engagement_id, data)
@@ -276,7 +279,7 @@ async def respond(engagement_id: int, request: Request, session: DbSession, acto
 
 
 @router.post("/matching/engagements/{engagement_id}/advance", dependencies=CSRF)
-async def advance(engagement_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
+async def advance(engagement_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
     form = dict(await request.form())
     engagements.advance(session, actor, engagement_id, parse_form(TransitionIn, form))
     session.commit()
@@ -284,9 +287,9 @@ async def advance(engagement_id: int, request: Request, session: DbSession, acto
 
 
 @router.post("/matching/engagements/{engagement_id}/outcome", dependencies=CSRF)
-async def outcome(engagement_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
+async def outcome(engagement_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
     form = dict(await request.form())
-    form["cost_fen"] = _fen(form.pop("cost_wan", ""), 1_000_000)
+    form["cost_fen"] = _fen(form.pop("cost_wan", ""), WAN)
     form["share_as_case"] = form.get("share_as_case") == "on"
     engagements.report_outcome(session, actor, engagement_id, parse_form(OutcomeIn, form))
     session.commit()
@@ -320,9 +323,7 @@ def challenge_list(request: Request, session: DbSession, actor: PageActor) -> HT
 async def publish(request: Request, session: DbSession, actor: PageActor) -> Response:
     values = dict(await request.form())
     data = dict(values)
-    if data.get("budget_wan"):
-        fen = _fen(data.pop("budget_wan"), 1_000_000)
-        data["budget_fen"] = "x" if fen is None else fen  # "x": reported as a field error
+    data["budget_fen"] = _fen(data.pop("budget_wan", None), WAN)
     try:
         c = challenges.publish_challenge(session, actor, parse_form(ChallengeIn, data))
     except Invalid as exc:
@@ -342,7 +343,7 @@ async def publish(request: Request, session: DbSession, actor: PageActor) -> Res
 
 
 @router.get("/matching/challenges/{challenge_id}")
-def challenge_page(challenge_id: int, request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+def challenge_page(challenge_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
     c = challenges.get_challenge(session, actor, challenge_id)
     return _page(
         request,
@@ -355,18 +356,16 @@ def challenge_page(challenge_id: int, request: Request, session: DbSession, acto
 
 
 @router.post("/matching/challenges/{challenge_id}/proposals", dependencies=CSRF)
-async def propose(challenge_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
+async def propose(challenge_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
     form = dict(await request.form())
-    price = str(form.pop("price_wan", "") or "")
-    if price:
-        form["price_fen"] = round(float(price) * 1_000_000) if price.replace(".", "", 1).isdigit() else "x"
+    form["price_fen"] = _fen(form.pop("price_wan", None), WAN)
     challenges.submit_proposal(session, actor, challenge_id, parse_form(ProposalIn, form))
     session.commit()
     return RedirectResponse(f"/matching/challenges/{challenge_id}", status_code=303)
 
 
 @router.post("/matching/proposals/{proposal_id}/{decision}", dependencies=CSRF)
-def decide(proposal_id: int, decision: str, request: Request, session: DbSession, actor: PageActor) -> Response:
+def decide(proposal_id: RecordId, decision: str, request: Request, session: DbSession, actor: PageActor) -> Response:
     act = {"shortlist": challenges.shortlist_proposal, "award": challenges.award_proposal}.get(decision)
     if act is None:
         raise Invalid(N_("Unknown action."))
@@ -425,8 +424,7 @@ async def send(request: Request, session: DbSession, actor: PageActor) -> Respon
 @router.post("/matching/menu/modules", dependencies=CSRF)
 async def add_module(request: Request, session: DbSession, actor: PageActor) -> Response:
     form = dict(await request.form())
-    fen = _fen(form.pop("price_yuan", ""), 100)
-    form["price_fen"] = "x" if fen is None else fen
+    form["price_fen"] = _fen(form.pop("price_yuan", None), YUAN)
     menu.add_module(session, actor, parse_form(ModuleIn, form))
     session.commit()
     return RedirectResponse("/matching/menu", status_code=303)
