@@ -46,3 +46,23 @@ def test_a_sent_package_becomes_a_need_and_notifies_the_provider(session):
     assert need.source == "package" and need.budget_fen == 10_000_000 and "外观质检" in need.text
     (e,) = engagements.list_engagements(session, vendor)
     assert e.need_id == need.id and e.state == "interest"
+
+
+def test_a_package_of_many_long_or_costly_modules_is_a_field_error_or_a_need_never_a_crash(session):
+    from smeai.money import MAX_FEN
+
+    vendor, item, _qc, _aps = _menu(session)
+    firm = builders.enterprise(session, profile={"industry_section": "C", "province_code": "44"})
+    long = [
+        menu.add_module(session, vendor, ModuleIn(offering_id=item.id, name=f"{i:03}" + "模" * 197, price_fen=1))
+        for i in range(30)
+    ]
+    need = menu.send_package(session, firm, PackageIn(module_ids=[m.id for m in long]))
+    assert len(need.text) == 5000 and need.budget_fen == 30
+    costly = [
+        menu.add_module(session, vendor, ModuleIn(offering_id=item.id, name=f"贵{i}", price_fen=MAX_FEN))
+        for i in range(2)
+    ]
+    with pytest.raises(Invalid) as exc:
+        menu.send_package(session, firm, PackageIn(module_ids=[m.id for m in costly]))
+    assert "module_ids" in exc.value.fields
