@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from smeai.auth import service
-from smeai.auth.deps import CurrentActor, bearer_token
-from smeai.auth.schemas import MeOut, OrganisationOut, ProfileIn, TokenIn, TokenOut, UserOut
+from smeai.auth.deps import DEVICE_COOKIE, CurrentActor, bearer_token, set_device_cookie
+from smeai.auth.schemas import (
+    MeOut,
+    OrganisationOut,
+    ProfileIn,
+    RevokedOut,
+    TokenIn,
+    TokenInfoOut,
+    TokenOut,
+    UserOut,
+)
 from smeai.db import DbSession
+from smeai.web.client import client_address
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -24,25 +34,55 @@ def read_me(session: DbSession, actor: CurrentActor) -> MeOut:
 
 
 @router.post("/auth/token", status_code=201, summary="Exchange email and password for an API token")
-def create_token(data: TokenIn, request: Request, session: DbSession) -> TokenOut:
-    address = request.client.host if request.client else "unknown"
-    secret, expires_at = service.login(
+def create_token(data: TokenIn, request: Request, response: Response, session: DbSession) -> TokenOut:
+    settings = request.app.state.settings
+    done = service.login(
         session,
-        request.app.state.settings,
+        settings,
         email=data.email,
         password=data.password,
-        address=address,
+        address=client_address(request),
         kind="api",
         label=data.label,
+        device_cookie_value=request.cookies.get(DEVICE_COOKIE),
+        scope=data.scope,
+        days=data.days,
     )
     session.commit()
-    return TokenOut(token=secret, expires_at=expires_at)
+    set_device_cookie(response, settings, done.device_cookie)
+    return TokenOut(
+        id=done.token.id,
+        token=done.secret,
+        scope=done.token.scope,
+        label=done.token.label,
+        expires_at=done.token.expires_at,
+    )
 
 
 @router.delete("/auth/token", status_code=204, summary="Revoke the bearer token this request carries")
 def revoke_token(request: Request, session: DbSession, actor: CurrentActor) -> None:
     service.revoke_token(session, bearer_token(request) or "")
     session.commit()
+
+
+@router.get("/auth/tokens", summary="The caller's live API tokens (never their secrets)")
+def list_tokens(request: Request, session: DbSession, actor: CurrentActor) -> list[TokenInfoOut]:
+    current = getattr(request.state, "token_id", None)
+    tokens = service.list_api_tokens(session, actor)
+    return [TokenInfoOut.model_validate(t).model_copy(update={"current": t.id == current}) for t in tokens]
+
+
+@router.delete("/auth/tokens/{token_id}", status_code=204, summary="Revoke one of the caller's API tokens")
+def revoke_one_token(token_id: int, session: DbSession, actor: CurrentActor) -> None:
+    service.revoke_api_token(session, actor, token_id)
+    session.commit()
+
+
+@router.delete("/auth/tokens", summary="Revoke every API token of the caller")
+def revoke_all_tokens(session: DbSession, actor: CurrentActor) -> RevokedOut:
+    revoked = service.revoke_api_tokens(session, actor)
+    session.commit()
+    return RevokedOut(revoked=revoked)
 
 
 @router.get("/organisations", summary="Organisations the caller may see")

@@ -5,16 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from smeai.auth import service
 from smeai.auth.actor import Actor
+from smeai.config import Settings
 from smeai.db import DbSession
-from smeai.errors import NotAuthenticated
+from smeai.errors import Forbidden, NotAuthenticated
 from smeai.i18n import N_
 from smeai.web import csrf
 
 SESSION_COOKIE = "smeai_session"
+DEVICE_COOKIE = "smeai_device"  # signed: this browser has logged in to this account (login throttling)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,17 @@ class LoginRequired(NotAuthenticated):
     code = "login_required"
 
 
+def set_device_cookie(response: Response, settings: Settings, value: str) -> None:
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=service.DEVICE_COOKIE_DAYS * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+    )
+
+
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -41,9 +55,13 @@ def bearer_token(request: Request) -> str | None:
 def optional_actor(request: Request, session: DbSession) -> Actor | None:
     token = bearer_token(request)
     if token is not None:
-        actor = service.actor_for_token(session, token, kind="api")
-        if actor is None:
+        found = service.find_token(session, token, kind="api")
+        if found is None:
             raise NotAuthenticated(N_("Invalid or expired token."))
+        actor, row = found
+        request.state.token_id = row.id
+        if row.scope == "read" and request.method not in SAFE_METHODS:
+            raise Forbidden(N_("This token may only read."), reason="token_scope")
     else:
         actor = service.actor_for_token(session, request.cookies.get(SESSION_COOKIE), kind="session")
         if actor is not None and request.url.path.startswith("/api/"):

@@ -60,17 +60,21 @@ class AccessToken(Base):
     kind: Mapped[str] = mapped_column(String(10))  # session / api
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str | None] = mapped_column(String(100))
+    # API tokens: "full" acts with the user's rights, "read" only reads (GET); sessions are "full".
+    scope: Mapped[str] = mapped_column(String(10), default="full", server_default="full")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LoginAttempt(Base):
-    """Failed logins, counted per account and per address to throttle guessing."""
+    """Failed logins, counted per account and per address to throttle guessing; `device` is set when the
+    browser held a valid device cookie for the account (it then has a count of its own)."""
 
     __tablename__ = "login_attempts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(200), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
+    device: Mapped[str | None] = mapped_column(String(32))
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

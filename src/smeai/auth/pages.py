@@ -6,11 +6,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from smeai.auth import service
-from smeai.auth.deps import SESSION_COOKIE, OptionalActor, PageActor
+from smeai.auth.deps import DEVICE_COOKIE, SESSION_COOKIE, OptionalActor, PageActor, set_device_cookie
 from smeai.auth.schemas import ProfileIn, RevenueBand, SizeClass
 from smeai.db import DbSession
 from smeai.errors import Invalid, NotAuthenticated, Throttled
 from smeai.i18n import N_, _
+from smeai.web.client import client_address
 from smeai.web.csrf import csrf_protect
 from smeai.web.forms import parse_form
 from smeai.web.render import render
@@ -37,23 +38,27 @@ async def login(request: Request, session: DbSession) -> Response:
     form = await request.form()
     email, password = str(form.get("email", "")), str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "/")))
-    address = request.client.host if request.client else "unknown"
     settings = request.app.state.settings
     try:
-        secret, _exp = service.login(
-            session, settings, email=email, password=password, address=address, kind="session"
+        done = service.login(
+            session,
+            settings,
+            email=email,
+            password=password,
+            address=client_address(request),
+            kind="session",
+            device_cookie_value=request.cookies.get(DEVICE_COOKIE),
         )
     except (NotAuthenticated, Throttled) as exc:
         status = 429 if isinstance(exc, Throttled) else 401
         messages = [("error", _(exc.message))]
-        return render(
-            request, "auth/login.html", status, next=target, errors={}, email=email, messages=messages
-        )
+        return render(request, "auth/login.html", status, next=target, errors={}, email=email, messages=messages)
     session.commit()
     response = RedirectResponse(target, status_code=303)
+    set_device_cookie(response, settings, done.device_cookie)
     response.set_cookie(
         SESSION_COOKIE,
-        secret,
+        done.secret,
         max_age=settings.session_hours * 3600,
         httponly=True,
         samesite="lax",

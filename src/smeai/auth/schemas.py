@@ -42,9 +42,7 @@ class ProfileIn(BaseModel):
     revenue_band: RevenueBand
     employees: int | None = Field(default=None, ge=0, le=10_000_000)
     founded_year: int | None = Field(default=None, ge=1900, le=2100)
-    credit_code: str | None = Field(
-        default=None, pattern=r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
-    )
+    credit_code: str | None = Field(default=None, pattern=r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
     description: str | None = Field(default=None, max_length=2000)
     website: str | None = Field(default=None, max_length=200, pattern=r"^https?://\S+$")
 
@@ -121,11 +119,40 @@ class LoginIn(BaseModel):
     password: str = Field(min_length=1, max_length=200)
 
 
+class TokenScope(StrEnum):
+    FULL = "full"  # the user's rights
+    READ = "read"  # GET, HEAD and OPTIONS only
+
+
 class TokenIn(LoginIn):
     label: str | None = Field(default=None, max_length=100)
+    scope: TokenScope = TokenScope.FULL
+    days: int | None = Field(default=None, ge=1, le=3650, description="Lifetime; at most SMEAI_API_TOKEN_DAYS.")
 
 
 class TokenOut(BaseModel):
+    """The only answer that carries the secret: it is stored as a hash and never shown again."""
+
+    id: int
     token: str
     token_type: str = "bearer"
+    scope: TokenScope
+    label: str | None
     expires_at: datetime | None
+
+
+class TokenInfoOut(BaseModel):
+    """An API token as listed: never its secret."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    label: str | None
+    scope: TokenScope
+    created_at: datetime
+    expires_at: datetime | None
+    current: bool = False  # the token this request carries
+
+
+class RevokedOut(BaseModel):
+    revoked: int

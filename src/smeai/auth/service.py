@@ -7,19 +7,21 @@ API and CLI share them. A foreign organisation answers exactly like a missing on
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, false, func, select, true
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from smeai.auth.actor import Actor
 from smeai.auth.models import AccessToken, LoginAttempt, Organisation, User
 from smeai.auth.permissions import ROLE_ORG_KINDS, OrgKind, Permission, Role
 from smeai.auth.schemas import OrganisationIn, ProfileIn, UserIn
-from smeai.config import Settings
+from smeai.config import Settings, secret_key
 from smeai.db import utcnow
 from smeai.errors import Conflict, Invalid, NotAuthenticated, NotFound, Throttled
 from smeai.i18n import N_
@@ -84,9 +86,7 @@ def find_organisation_by_name(session: Session, name: str) -> Organisation | Non
 def create_organisation(session: Session, actor: Actor, data: OrganisationIn) -> Organisation:
     actor.require(Permission.USER_MANAGE)
     if find_organisation_by_name(session, data.name) is not None:
-        raise Conflict(
-            N_("An organisation with this name already exists."), fields={"name": "already exists"}
-        )
+        raise Conflict(N_("An organisation with this name already exists."), fields={"name": "already exists"})
     org = Organisation(name=data.name, kind=data.kind)
     session.add(org)
     session.flush()
@@ -148,28 +148,70 @@ def actor_for_email(session: Session, email: str) -> Actor:
     return actor_for(user)
 
 
-
-
 # --- login, sessions, tokens ----------------------------------------------------------------
 
 
-def _recent_failures(session: Session, settings: Settings, *, email: str, address: str) -> int:
+# Throttling guesses without letting anyone lock out the people who know their password.
+#
+# A browser that has logged in to an account gets a signed device cookie for it (OWASP's "device
+# cookies"). Failed logins from such a browser count only against that account on that browser. Every
+# other failure counts against the account and against the client address; past either limit, logins
+# from browsers unknown to the account are refused for the window. So a guesser (or a whole NAT or
+# proxy of them) can lock an account or an address only for browsers that never logged in there,
+# and a user with their usual browser always gets in with the right password.
+
+DEVICE_COOKIE_DAYS = 180
+TOKEN_SCOPES = ("full", "read")
+
+
+def _sign(settings: Settings, text: str) -> str:
+    key = secret_key(settings).encode()
+    return hmac.new(key, f"smeai-device:{text}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def device_cookie(settings: Settings, user_id: int, device: str | None = None) -> str:
+    """A device cookie value for this account: a random browser id, the user id and their signature."""
+    device = device or secrets.token_hex(8)
+    return f"{device}.{user_id}.{_sign(settings, f'{device}.{user_id}')}"
+
+
+def known_device(settings: Settings, cookie: str | None, user_id: int) -> str | None:
+    """The browser id in a device cookie, if the cookie is genuine and was issued for this account."""
+    device, _, rest = (cookie or "").partition(".")
+    owner, _, signature = rest.partition(".")
+    if not device or owner != str(user_id) or len(device) > 32:
+        return None
+    return device if hmac.compare_digest(signature, _sign(settings, f"{device}.{owner}")) else None
+
+
+def _throttled(session: Session, settings: Settings, *, email: str, address: str, device: str | None) -> bool:
     since = utcnow() - timedelta(minutes=settings.login_window_minutes)
-    by_email = session.scalar(
-        select(func.count()).where(LoginAttempt.email == email, LoginAttempt.attempted_at >= since)
+
+    def count(*where: ColumnElement[bool]) -> int:
+        return session.scalar(select(func.count()).where(LoginAttempt.attempted_at >= since, *where)) or 0
+
+    if device is not None:  # a browser that has logged in to this account: its own count only
+        return count(LoginAttempt.email == email, LoginAttempt.device == device) >= settings.login_max_failures
+    unknown = LoginAttempt.device.is_(None)
+    return (
+        count(LoginAttempt.email == email, unknown) >= settings.login_max_failures
+        or count(LoginAttempt.address == address, unknown) >= settings.login_max_failures_per_address
     )
-    by_address = session.scalar(
-        select(func.count()).where(LoginAttempt.address == address, LoginAttempt.attempted_at >= since)
-    )
-    return max(by_email or 0, (by_address or 0) // 4)  # an address may serve several people
 
 
-def _record_failure(session: Session, *, email: str, address: str) -> None:
+def _record_failure(session: Session, *, email: str, address: str, device: str | None) -> None:
     # Its own transaction: the caller's unit of work rolls back on the error, the count must stay.
     # (So a login is the first write of its unit of work: on SQLite a pending write would block this.)
     with Session(bind=session.get_bind()) as own:
-        own.add(LoginAttempt(email=email, address=address))
+        own.add(LoginAttempt(email=email[:200], address=address[:64], device=device))
         own.commit()
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    secret: str  # shown once: only its SHA-256 is stored
+    token: AccessToken
+    device_cookie: str  # keep in the browser: its own failure count for this account from now on
 
 
 def login(
@@ -181,19 +223,38 @@ def login(
     address: str,
     kind: str,
     label: str | None = None,
-) -> tuple[str, datetime | None]:
-    """Password check, then a new session (cookie) or API token secret and its expiry."""
-    user = authenticate(session, settings, email=email, password=password, address=address)
-    lifetime = timedelta(hours=settings.session_hours) if kind == "session" else timedelta(days=90)
-    return issue_token(session, user, kind=kind, lifetime=lifetime, label=label)
+    device_cookie_value: str | None = None,
+    scope: str = "full",
+    days: int | None = None,
+) -> LoginResult:
+    """Password check, then a new session (cookie) or API token secret, its expiry and a device cookie."""
+    user = authenticate(
+        session, settings, email=email, password=password, address=address, device_cookie_value=device_cookie_value
+    )
+    if kind == "session":
+        lifetime, scope = timedelta(hours=settings.session_hours), "full"
+    else:
+        lifetime = timedelta(days=min(days or settings.api_token_days, settings.api_token_days))
+    secret, token = _new_token(session, user, kind=kind, lifetime=lifetime, label=label, scope=scope)
+    device = known_device(settings, device_cookie_value, user.id)
+    return LoginResult(secret, token, device_cookie(settings, user.id, device))
 
 
-def authenticate(session: Session, settings: Settings, *, email: str, password: str, address: str) -> User:
-    """Check a password. Failures are recorded (the caller commits them) and throttled."""
+def authenticate(
+    session: Session,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    address: str,
+    device_cookie_value: str | None = None,
+) -> User:
+    """Check a password. Failures are recorded (in their own transaction) and throttled."""
     email = email.strip().lower()
-    if _recent_failures(session, settings, email=email, address=address) >= settings.login_max_failures:
-        raise Throttled(N_("Too many failed logins. Please wait a few minutes and try again."))
     user = find_user_by_email(session, email)
+    device = known_device(settings, device_cookie_value, user.id) if user is not None else None
+    if _throttled(session, settings, email=email, address=address, device=device):
+        raise Throttled(N_("Too many failed logins. Please wait a few minutes and try again."))
     ok = False
     if user is not None and user.is_active:
         try:
@@ -203,7 +264,7 @@ def authenticate(session: Session, settings: Settings, *, email: str, password: 
     else:
         _hasher.hash(password)  # spend the same time whether or not the account exists
     if not ok or user is None:
-        _record_failure(session, email=email, address=address)
+        _record_failure(session, email=email, address=address, device=device)
         raise NotAuthenticated(N_("Email or password is wrong."))
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -213,37 +274,62 @@ def authenticate(session: Session, settings: Settings, *, email: str, password: 
 
 
 def issue_token(
-    session: Session, user: User, *, kind: str, lifetime: timedelta | None, label: str | None = None
+    session: Session,
+    user: User,
+    *,
+    kind: str,
+    lifetime: timedelta | None,
+    label: str | None = None,
+    scope: str = "full",
 ) -> tuple[str, datetime | None]:
     """A new random secret for a session cookie or an API token; returns (secret, expires_at)."""
+    secret, token = _new_token(session, user, kind=kind, lifetime=lifetime, label=label, scope=scope)
+    return secret, token.expires_at
+
+
+def _new_token(
+    session: Session, user: User, *, kind: str, lifetime: timedelta | None, label: str | None, scope: str
+) -> tuple[str, AccessToken]:
+    if scope not in TOKEN_SCOPES:
+        raise Invalid(N_("Unknown token scope."), fields={"scope": f"one of {', '.join(TOKEN_SCOPES)}"})
     secret = secrets.token_urlsafe(32)
-    expires_at = utcnow() + lifetime if lifetime else None
-    session.add(
-        AccessToken(
-            user_id=user.id, kind=kind, token_sha256=_sha256(secret), label=label, expires_at=expires_at
-        )
+    token = AccessToken(
+        user_id=user.id,
+        kind=kind,
+        token_sha256=_sha256(secret),
+        label=label,
+        expires_at=utcnow() + lifetime if lifetime else None,
+        scope=scope,
     )
+    session.add(token)
     session.flush()
-    return secret, expires_at
+    return secret, token
 
 
-def actor_for_token(session: Session, secret: str | None, *, kind: str) -> Actor | None:
+def _live(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        AccessToken.revoked_at.is_(None),
+        or_(AccessToken.expires_at.is_(None), AccessToken.expires_at > now),
+    )
+
+
+def find_token(session: Session, secret: str | None, *, kind: str) -> tuple[Actor, AccessToken] | None:
+    """The acting user and the token row for a live secret of this kind, or None."""
     if not secret:
         return None
     row = session.execute(
         select(AccessToken, User)
         .join(User, User.id == AccessToken.user_id)
-        .where(AccessToken.token_sha256 == _sha256(secret), AccessToken.kind == kind)
+        .where(AccessToken.token_sha256 == _sha256(secret), AccessToken.kind == kind, _live(utcnow()))
     ).first()
-    if row is None:
+    if row is None or not row[1].is_active:
         return None
-    token, user = row
-    now = utcnow()
-    if token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= now):
-        return None
-    if not user.is_active:
-        return None
-    return actor_for(user)
+    return actor_for(row[1]), row[0]
+
+
+def actor_for_token(session: Session, secret: str | None, *, kind: str) -> Actor | None:
+    found = find_token(session, secret, kind=kind)
+    return found[0] if found else None
 
 
 def revoke_token(session: Session, secret: str) -> None:
@@ -251,6 +337,37 @@ def revoke_token(session: Session, secret: str) -> None:
     if token is not None and token.revoked_at is None:
         token.revoked_at = utcnow()
         session.flush()
+
+
+def _own_api_tokens(actor: Actor) -> ColumnElement[bool]:
+    if actor.user_id is None:
+        raise NotAuthenticated(N_("Please log in."))
+    return and_(AccessToken.user_id == actor.user_id, AccessToken.kind == "api")
+
+
+def list_api_tokens(session: Session, actor: Actor) -> list[AccessToken]:
+    """The caller's live API tokens, newest first (their secrets are never stored, so never shown)."""
+    query = select(AccessToken).where(_own_api_tokens(actor), _live(utcnow()))
+    return list(session.scalars(query.order_by(AccessToken.created_at.desc(), AccessToken.id.desc())))
+
+
+def revoke_api_token(session: Session, actor: Actor, token_id: int) -> AccessToken:
+    """Revoke one of the caller's API tokens; another user's answers like a missing one."""
+    token = session.scalar(select(AccessToken).where(AccessToken.id == token_id, _own_api_tokens(actor)))
+    if token is None:
+        raise NotFound(N_("Token not found."))
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+    return token
+
+
+def revoke_api_tokens(session: Session, actor: Actor) -> int:
+    """Revoke every live API token of the caller (e.g. after a leak); returns how many."""
+    now = utcnow()
+    result = session.execute(update(AccessToken).where(_own_api_tokens(actor), _live(now)).values(revoked_at=now))
+    session.flush()
+    return result.rowcount or 0
 
 
 def get_user(session: Session, actor: Actor, user_id: int) -> User:
