@@ -155,6 +155,28 @@ def test_an_outcome_shared_as_a_case_is_submitted_to_the_case_library(session):
     assert done.case_id == case.id and case.status == "submitted" and "0.5%" in case.effect
 
 
+def test_an_outcome_a_case_cannot_hold_is_a_field_error_and_a_long_need_is_cut_to_fit(session):
+    firm, vendor, item, need = _flow(session)
+    need.text = "裂纹经常漏掉，" * 700  # 4,900 characters: more than a case's problem takes
+    e = engagements.express_interest(session, firm, need.id, item.id)
+    engagements.respond(session, vendor, e.id, ResponseIn(accept=True, note="好"))
+    for to in (S.MEETING_HELD, S.PROPOSAL, S.CONTRACT_SIGNED, S.DELIVERED):
+        engagements.advance(session, firm, e.id, TransitionIn(to=to))
+    session.commit()
+    with pytest.raises(Invalid) as exc:  # one character of effect: a case needs two
+        engagements.report_outcome(
+            session, firm, e.id, OutcomeIn(cost_fen=1, effect="好", satisfaction=4, share_as_case=True)
+        )
+    assert "case.effect" in exc.value.fields
+    session.rollback()
+    e = engagements.get_engagement(session, firm, e.id)
+    assert e.state == "delivered"  # nothing half-applied once the edge rolls back
+    done = engagements.report_outcome(
+        session, firm, e.id, OutcomeIn(cost_fen=1, effect="漏检率降到 0.5%", satisfaction=4, share_as_case=True)
+    )
+    assert done.case_id is not None
+
+
 def test_funnel_counts_recommended_and_realised_and_needs_the_operator(session):
     firm, vendor, item, need = _flow(session)
     offering(session, "乙视觉", id="second")

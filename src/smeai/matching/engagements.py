@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from statistics import mean
 
+from pydantic import ValidationError
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
@@ -19,7 +20,7 @@ from smeai.auth.models import User
 from smeai.auth.permissions import Permission
 from smeai.catalog.models import Offering
 from smeai.db import utcnow
-from smeai.errors import Conflict, Invalid, NotFound
+from smeai.errors import Conflict, Invalid, NotFound, fields_from_validation
 from smeai.i18n import N_
 from smeai.matching import service
 from smeai.matching.models import Engagement, EngagementEvent, Need
@@ -216,23 +217,23 @@ def _submit_case(session: Session, actor: Actor, e: Engagement) -> int | None:
     need, org, offering = e.need, e.enterprise, e.offering
     if not need.scenarios or not need.province_code or not need.industry:
         raise Invalid(N_("A case needs the need's scenarios, province and industry."), fields={"need": "incomplete"})
-    case = submit(
-        session,
-        actor,
-        CaseIn(
+    try:  # a need's text may be longer, or an effect shorter, than a case allows: a field error, not a 500
+        data = CaseIn(
             title=need.title if len(need.title) >= 2 else need.text[:60],
             enterprise_name=org.name if org else None,
             province_code=need.province_code,
             city=org.city if org else None,
             industry=need.industry,
             scenarios=list(need.scenarios),
-            problem=need.text,
-            solution=(offering.summary if offering else e.provider_response) or need.text,
+            problem=need.text[:4000],
+            solution=((offering.summary if offering else e.provider_response) or need.text)[:4000],
             effect=e.outcome["effect"],
             offering_ids=[offering.ext_id] if offering else [],
-        ),
-    )
-    return case.id
+        )
+    except ValidationError as exc:
+        fields = {f"case.{k}": v for k, v in fields_from_validation(exc.errors()).items()}
+        raise Invalid(N_("This outcome cannot be shared as a case."), fields=fields) from None
+    return submit(session, actor, data).id
 
 
 def history(session: Session, actor: Actor, engagement_id: int) -> list[EngagementEvent]:
