@@ -82,7 +82,7 @@ def test_a_forged_or_foreign_device_cookie_is_not_honoured(session, settings):
     b = builders.enterprise(session, email="b@jia.cn")
     session.commit()
     for_b = service.device_cookie(settings, b.user_id)
-    device, user_id, signature = for_b.split(".")
+    device, _owner, signature = for_b.split(".")
     assert service.known_device(settings, for_b, b.user_id) == device
     assert service.known_device(settings, for_b, a.user_id) is None
     assert service.known_device(settings, f"{device}.{a.user_id}.{signature}", a.user_id) is None

@@ -68,6 +68,23 @@ class Permission(StrEnum):
 
 P = Permission
 
+# Acting as one's own enterprise or provider: an assessment, a need, an offering, a claim, a proposal.
+# An admin belongs to the centre, so holding these would only show buttons that fail or, worse, file
+# records under the centre's name; an admin sees and oversees those records through the *_any rights.
+ORG_BOUND: frozenset[Permission] = frozenset(
+    {
+        P.ASSESSMENT_WRITE_OWN,
+        P.ASSESSMENT_READ_OWN,
+        P.OFFERING_WRITE_OWN,
+        P.NEED_WRITE_OWN,
+        P.NEED_READ_OWN,
+        P.ENGAGEMENT_ACT,
+        P.CHALLENGE_PUBLISH,
+        P.PROPOSAL_SUBMIT,
+        P.SUBSIDY_APPLY,
+    }
+)
+
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ENTERPRISE_MEMBER: frozenset(
         {
@@ -124,5 +141,5 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SURVEY_READ_UNSUPPRESSED,
         }
     ),
-    Role.ADMIN: frozenset(Permission),
+    Role.ADMIN: frozenset(Permission) - ORG_BOUND,
 }
