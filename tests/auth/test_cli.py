@@ -41,3 +41,30 @@ def test_user_create_refuses_a_short_password_and_stores_nothing(cli_env, sessio
     assert result.exit_code != 0
     assert service.find_user_by_email(session, "a@b.cn") is None
     assert service.find_organisation_by_name(session, "中心") is None  # the org is not half-created
+
+
+def test_user_tokens_lists_and_revokes_without_showing_secrets(cli_env, session):
+    from datetime import timedelta
+
+    from smeai.auth import service
+    from smeai.auth.models import User
+    from tests import builders
+
+    actor = builders.enterprise(session, email="cli-tokens@jia.cn")
+    user = session.get(User, actor.user_id)
+    one, _ = service.issue_token(session, user, kind="api", lifetime=timedelta(days=1), label="etl")
+    two, _ = service.issue_token(session, user, kind="api", lifetime=timedelta(days=1))
+    session.commit()
+    listed = CliRunner().invoke(app, ["user", "tokens", "cli-tokens@jia.cn", "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.output)
+    assert [r["label"] for r in rows] == [None, "etl"]
+    assert one not in listed.output and two not in listed.output
+    first_id = rows[1]["id"]
+    r = CliRunner().invoke(app, ["user", "revoke-tokens", "cli-tokens@jia.cn", "--id", str(first_id), "--json"])
+    assert (r.exit_code, json.loads(r.output)) == (0, {"revoked": 1})
+    assert service.actor_for_token(session, one, kind="api") is None
+    assert service.actor_for_token(session, two, kind="api") is not None
+    r = CliRunner().invoke(app, ["user", "revoke-tokens", "cli-tokens@jia.cn", "--json"])
+    assert json.loads(r.output) == {"revoked": 1}
+    assert service.actor_for_token(session, two, kind="api") is None

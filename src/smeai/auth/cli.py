@@ -9,8 +9,8 @@ import typer
 from smeai.auth import service
 from smeai.auth.actor import Actor
 from smeai.auth.permissions import ROLE_ORG_KINDS, Role
-from smeai.auth.schemas import OrganisationIn, UserIn, UserOut
-from smeai.cli_support import JsonFlag, console, emit
+from smeai.auth.schemas import OrganisationIn, RevokedOut, TokenInfoOut, UserIn, UserOut
+from smeai.cli_support import JsonFlag, console, emit, print_json
 from smeai.db import session_scope
 
 NAME = "user"
@@ -20,9 +20,7 @@ app = typer.Typer(help="Accounts: create users and their organisations.")
 @app.command("create")
 def create(
     email: Annotated[str, typer.Option(help="Login email.")],
-    role: Annotated[
-        Role, typer.Option(help="enterprise_member, provider_member, operator, analyst or admin.")
-    ],
+    role: Annotated[Role, typer.Option(help="enterprise_member, provider_member, operator, analyst or admin.")],
     org: Annotated[str, typer.Option(help="Organisation name; created when missing.")],
     name: Annotated[str, typer.Option(help="Display name.")] = "",
     password: Annotated[
@@ -65,3 +63,35 @@ def list_users(json_out: JsonFlag = False) -> None:
     with session_scope() as session:
         users = list(session.scalars(select(User).order_by(User.id)))
         emit(users, UserOut, as_json=json_out, columns=("id", "email", "display_name", "role", "org_id"))
+
+
+@app.command("tokens")
+def list_tokens(
+    email: Annotated[str, typer.Argument(help="The user whose API tokens to list.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """List a user's live API tokens (never their secrets)."""
+    with session_scope() as session:
+        actor = service.actor_for_email(session, email)
+        tokens = service.list_api_tokens(session, actor)
+        emit(tokens, TokenInfoOut, as_json=json_out, columns=("id", "label", "scope", "created_at", "expires_at"))
+
+
+@app.command("revoke-tokens")
+def revoke_tokens(
+    email: Annotated[str, typer.Argument(help="The user whose API tokens to revoke.")],
+    token_id: Annotated[int | None, typer.Option("--id", help="Only this token; all of them when left out.")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Revoke one API token of a user, or all of them (e.g. after a leak)."""
+    with session_scope() as session:
+        actor = service.actor_for_email(session, email)
+        if token_id is None:
+            revoked = service.revoke_api_tokens(session, actor)
+        else:
+            service.revoke_api_token(session, actor, token_id)
+            revoked = 1
+        if json_out:
+            print_json(RevokedOut(revoked=revoked).model_dump())
+        else:
+            console.print(f"revoked {revoked} token(s) of {email}")
