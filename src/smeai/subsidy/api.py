@@ -17,6 +17,7 @@ from smeai.auth import service as auth_service
 from smeai.auth.actor import Actor
 from smeai.auth.deps import CurrentActor
 from smeai.db import DbSession
+from smeai.inputs import RecordId
 from smeai.subsidy import dashboard, documents, service
 from smeai.subsidy.programmes import DocKind
 from smeai.subsidy.schemas import (
@@ -57,7 +58,7 @@ def _once(session: DbSession, actor: Actor, key: str | None, request: tuple, act
     return out
 
 
-def _app_out(session: DbSession, actor: Actor, application_id: int) -> ApplicationOut:
+def _app_out(session: DbSession, actor: Actor, application_id: RecordId) -> ApplicationOut:
     return ApplicationOut.model_validate(service.get_application(session, actor, application_id))
 
 
@@ -72,7 +73,7 @@ def read_programme(code: str, actor: CurrentActor) -> dict:
 
 
 @router.post("/calculate", summary="Which programmes pay for a purchase, the best combination, the net price")
-def calculate(data: PurchaseIn, session: DbSession, actor: CurrentActor, org_id: int | None = None) -> QuoteOut:
+def calculate(data: PurchaseIn, session: DbSession, actor: CurrentActor, org_id: RecordId | None = None) -> QuoteOut:
     who = auth_service.get_organisation(session, actor, org_id) if org_id is not None else actor
     return service.calculate(session, who, data)
 
@@ -93,17 +94,17 @@ def submit_application(data: ApplicationIn, session: DbSession, actor: CurrentAc
 
 
 @router.get("/applications/{application_id}", summary="One application with the rules that decided it")
-def read_application(application_id: int, session: DbSession, actor: CurrentActor) -> ApplicationOut:
+def read_application(application_id: RecordId, session: DbSession, actor: CurrentActor) -> ApplicationOut:
     return _app_out(session, actor, application_id)
 
 
 @router.get("/applications/{application_id}/events", summary="An application's history")
-def list_events(application_id: int, session: DbSession, actor: CurrentActor) -> list[EventOut]:
+def list_events(application_id: RecordId, session: DbSession, actor: CurrentActor) -> list[EventOut]:
     return [EventOut.model_validate(e) for e in service.events(session, actor, application_id)]
 
 
 @router.post("/applications/{application_id}/approve", summary="Approve and reserve the amount (operator)")
-def approve(application_id: int, data: ApproveIn, session: DbSession, actor: CurrentActor,
+def approve(application_id: RecordId, data: ApproveIn, session: DbSession, actor: CurrentActor,
             key: IdempotencyKey = None) -> ApplicationOut:
     return _once(session, actor, key, ("approve", application_id, data.model_dump()), lambda: ApplicationOut.
                  model_validate(service.approve_application(session, actor, application_id, amount_fen=data.amount_fen,
@@ -111,7 +112,7 @@ def approve(application_id: int, data: ApproveIn, session: DbSession, actor: Cur
 
 
 @router.post("/applications/{application_id}/reject", summary="Reject with reasons (operator)")
-def reject(application_id: int, data: ReasonsIn, session: DbSession, actor: CurrentActor,
+def reject(application_id: RecordId, data: ReasonsIn, session: DbSession, actor: CurrentActor,
            key: IdempotencyKey = None) -> ApplicationOut:
     return _once(session, actor, key, ("reject", application_id, data.model_dump()), lambda: ApplicationOut.
                  model_validate(service.reject_application(session, actor, application_id, reasons=data.reasons)),
@@ -119,21 +120,21 @@ def reject(application_id: int, data: ReasonsIn, session: DbSession, actor: Curr
 
 
 @router.post("/applications/{application_id}/withdraw", summary="Withdraw an application (enterprise)")
-def withdraw(application_id: int, session: DbSession, actor: CurrentActor,
+def withdraw(application_id: RecordId, session: DbSession, actor: CurrentActor,
              key: IdempotencyKey = None) -> ApplicationOut:
     return _once(session, actor, key, ("withdraw", application_id), lambda: ApplicationOut.model_validate(
         service.withdraw_application(session, actor, application_id)), ApplicationOut)
 
 
 @router.post("/applications/{application_id}/redeem", summary="Ask for payment with the documents (兑付)")
-def redeem(application_id: int, session: DbSession, actor: CurrentActor,
+def redeem(application_id: RecordId, session: DbSession, actor: CurrentActor,
            key: IdempotencyKey = None) -> ApplicationOut:
     return _once(session, actor, key, ("redeem", application_id), lambda: ApplicationOut.model_validate(
         service.submit_redemption(session, actor, application_id)), ApplicationOut)
 
 
 @router.post("/applications/{application_id}/return", summary="Send a redemption back for better documents")
-def return_redemption(application_id: int, data: ReasonsIn, session: DbSession, actor: CurrentActor,
+def return_redemption(application_id: RecordId, data: ReasonsIn, session: DbSession, actor: CurrentActor,
                       key: IdempotencyKey = None) -> ApplicationOut:
     return _once(session, actor, key, ("return", application_id, data.model_dump()), lambda: ApplicationOut.
                  model_validate(service.return_redemption(session, actor, application_id, reasons=data.reasons)),
@@ -141,7 +142,7 @@ def return_redemption(application_id: int, data: ReasonsIn, session: DbSession, 
 
 
 @router.post("/applications/{application_id}/verify", summary="Verify the redemption and record the payout")
-def verify(application_id: int, data: VerifyIn, session: DbSession, actor: CurrentActor,
+def verify(application_id: RecordId, data: VerifyIn, session: DbSession, actor: CurrentActor,
            key: IdempotencyKey = None) -> ApplicationOut:
     return _once(session, actor, key, ("verify", application_id, data.model_dump()), lambda: ApplicationOut.
                  model_validate(service.verify_redemption(session, actor, application_id, paid_fen=data.paid_fen,
@@ -150,7 +151,7 @@ def verify(application_id: int, data: VerifyIn, session: DbSession, actor: Curre
 
 @router.post("/applications/{application_id}/documents", status_code=201, summary="Upload a document")
 @upload_route  # a file: up to SMEAI_UPLOAD_MAX_BYTES, not the 1 MiB JSON/form limit
-async def upload_document(application_id: int, request: Request, session: DbSession, actor: CurrentActor,
+async def upload_document(application_id: RecordId, request: Request, session: DbSession, actor: CurrentActor,
                           kind: Annotated[DocKind, Form()], file: Annotated[UploadFile, File()],
                           key: IdempotencyKey = None) -> DocumentOut:
     settings = request.app.state.settings
@@ -162,12 +163,12 @@ async def upload_document(application_id: int, request: Request, session: DbSess
 
 
 @router.get("/applications/{application_id}/documents", summary="An application's documents")
-def list_documents(application_id: int, session: DbSession, actor: CurrentActor) -> list[DocumentOut]:
+def list_documents(application_id: RecordId, session: DbSession, actor: CurrentActor) -> list[DocumentOut]:
     return [DocumentOut.model_validate(d) for d in documents.list_documents(session, actor, application_id)]
 
 
 @router.get("/applications/{application_id}/documents/{document_id}", summary="Download a document")
-def download_document(application_id: int, document_id: int, request: Request, session: DbSession,
+def download_document(application_id: RecordId, document_id: RecordId, request: Request, session: DbSession,
                       actor: CurrentActor) -> Response:
     doc, body = documents.read_document(session, actor, application_id, document_id, request.app.state.settings.var_dir)
     ext = doc.stored_name.rsplit(".", 1)[-1]
@@ -193,7 +194,8 @@ def set_pool_budget(code: str, data: BudgetIn, session: DbSession, actor: Curren
 
 
 @router.get("/ledger", summary="The ledger entries (operator)")
-def list_ledger(session: DbSession, actor: CurrentActor, application_id: int | None = None) -> list[LedgerEntryOut]:
+def list_ledger(session: DbSession, actor: CurrentActor,
+                application_id: RecordId | None = None) -> list[LedgerEntryOut]:
     return [LedgerEntryOut.model_validate(e)
             for e in service.ledger_entries(session, actor, application_id=application_id)]
 

@@ -22,6 +22,7 @@ from smeai.db import DbSession
 from smeai.domains import has_module
 from smeai.errors import Conflict, Invalid, SmeaiError
 from smeai.i18n import N_, _
+from smeai.inputs import RecordId
 from smeai.subsidy import dashboard, documents, labels, service
 from smeai.subsidy.programmes import DocKind
 from smeai.subsidy.schemas import (
@@ -108,9 +109,8 @@ async def calculate(request: Request, session: DbSession, actor: PageActor) -> H
     enterprises = [] if is_htmx(request) else _enterprises(session, actor)
     try:
         form = parse_form(PurchaseForm, values)
-        org_id = values.get("org_id")
-        who = (auth_service.get_organisation(session, actor, int(org_id))
-               if org_id and org_id.isdigit() and actor.can(Permission.ORG_READ_ANY) else actor)
+        who = (auth_service.get_organisation(session, actor, form.org_id)
+               if form.org_id and actor.can(Permission.ORG_READ_ANY) else actor)
         quote = service.calculate(session, who, parse_form(PurchaseIn, form.values()))
     except Invalid as exc:
         return render(request, template, 422, **_ctx(values=values, errors=exc.fields, quote=None,
@@ -164,7 +164,7 @@ def _org_names(session: DbSession, rows: list) -> dict[int, str]:
     return {o.id: o.name for o in session.query(Organisation).filter(Organisation.id.in_(ids))} if ids else {}
 
 
-def _application_page(request: Request, session: DbSession, actor: PageActor, application_id: int,
+def _application_page(request: Request, session: DbSession, actor: PageActor, application_id: RecordId,
                       status: int = 200, **extra: Any) -> HTMLResponse:
     app = service.get_application(session, actor, application_id)
     p = service.get_programme(app.programme_code)
@@ -182,7 +182,7 @@ def _application_page(request: Request, session: DbSession, actor: PageActor, ap
 
 
 @router.get("/subsidy/applications/{application_id}")
-def application(application_id: int, request: Request, session: DbSession, actor: PageActor,
+def application(application_id: RecordId, request: Request, session: DbSession, actor: PageActor,
                 done: str | None = None) -> HTMLResponse:
     messages = [("ok", _(labels.DONE[done]))] if done in labels.DONE else []
     return _application_page(request, session, actor, application_id, messages=messages)
@@ -213,7 +213,7 @@ def _required(form: dict[str, Any], name: str) -> str:
 
 @router.post("/subsidy/applications/{application_id}/documents", dependencies=CSRF)
 @upload_route  # a file: up to SMEAI_UPLOAD_MAX_BYTES, not the 1 MiB JSON/form limit
-async def upload(application_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
+async def upload(application_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
     settings = request.app.state.settings
     form = await request.form()
     file = form.get("file")
@@ -237,7 +237,8 @@ class _KindForm(BaseModel):
 
 
 @router.post("/subsidy/applications/{application_id}/{action}", dependencies=CSRF)
-async def act(application_id: int, action: str, request: Request, session: DbSession, actor: PageActor) -> Response:
+async def act(application_id: RecordId, action: str, request: Request, session: DbSession,
+              actor: PageActor) -> Response:
     if action not in ACTIONS:
         return _application_page(request, session, actor, application_id, 404)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
@@ -256,7 +257,7 @@ async def act(application_id: int, action: str, request: Request, session: DbSes
 
 
 @router.get("/subsidy/applications/{application_id}/documents/{document_id}")
-def download(application_id: int, document_id: int, request: Request, session: DbSession,
+def download(application_id: RecordId, document_id: RecordId, request: Request, session: DbSession,
              actor: PageActor) -> Response:
     doc, body = documents.read_document(session, actor, application_id, document_id, request.app.state.settings.var_dir)
     ext = doc.stored_name.rsplit(".", 1)[-1]

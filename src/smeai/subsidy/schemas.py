@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, RootModel, computed_field, model_validator
 
 from smeai.i18n import gettext
+from smeai.inputs import CalendarDate, RecordId
 from smeai.money import Fen, PositiveFen, Yuan, yuan_to_fen
 from smeai.subsidy.programmes import DocKind, PurchaseFlag, PurchaseKind, Reason
 
@@ -29,7 +30,6 @@ LIVE_STATES = frozenset({ApplicationState.SUBMITTED, ApplicationState.APPROVED, 
 # One type per quantity, used by the API, the forms and the CLI alike (amounts: smeai.money).
 ServiceYear = Annotated[int, Field(ge=1, le=20)]  # year of a multi-year service plan: 1 = first year
 BudgetYear = Annotated[int, Field(ge=2000, le=2100)]  # an annual pool's budget year (ASCII digits only)
-RecordId = Annotated[int, Field(gt=0, le=2**31 - 1)]  # an INTEGER primary key named in input
 
 
 class PurchaseIn(BaseModel):
@@ -44,10 +44,10 @@ class PurchaseIn(BaseModel):
     supplier_affiliated: bool = False
     contract_fen: PositiveFen  # at most MAX_FEN (1,000 亿元)
     contract_no: str | None = Field(default=None, max_length=100)
-    signed_on: date | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
-    paid_on: date | None = None
+    signed_on: CalendarDate | None = None  # the service narrows: a window around the claim, the programme's period
+    starts_on: CalendarDate | None = None
+    ends_on: CalendarDate | None = None
+    paid_on: CalendarDate | None = None
     service_year: ServiceYear = 1
     flags: frozenset[PurchaseFlag] = frozenset()
 
@@ -301,6 +301,7 @@ class PurchaseForm(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     programme_code: str | None = None
+    org_id: RecordId | None = None  # the calculator: an operator calculates for this enterprise
     offering_id: RecordId | None = None
     description: str | None = Field(default=None, max_length=500)
     kind: PurchaseKind | None = None
@@ -308,13 +309,13 @@ class PurchaseForm(BaseModel):
     supplier_affiliated: bool = False
     contract_yuan: Yuan
     contract_no: str | None = Field(default=None, max_length=100)
-    signed_on: date | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
-    paid_on: date | None = None
+    signed_on: CalendarDate | None = None  # the service narrows: a window around the claim, the programme's period
+    starts_on: CalendarDate | None = None
+    ends_on: CalendarDate | None = None
+    paid_on: CalendarDate | None = None
     service_year: ServiceYear = 1
     flags: list[PurchaseFlag] = []
 
     def values(self) -> dict[str, object]:
-        data = self.model_dump(exclude={"contract_yuan", "programme_code"})
+        data = self.model_dump(exclude={"contract_yuan", "programme_code", "org_id"})
         return data | {"contract_fen": yuan_to_fen(self.contract_yuan)}
