@@ -214,3 +214,20 @@ def test_the_audit_checks_counters_and_applications_against_the_rules(session):
     session.execute(update(Counter).where(Counter.key == key).values(committed_fen=15 * WAN))
     session.execute(update(Application).where(Application.id == app.id).values(budget_year=2099))
     assert any(f"application {app.id}: counted in 2099" in p for p in problems(session))
+
+
+def test_the_dashboard_shows_an_unopened_year_and_the_operator_opens_it(session, page_client_for):
+    from bs4 import BeautifulSoup
+
+    o = page_client_for(builders.operator(session))
+    year = date.today().year
+    row = BeautifulSoup(o.get("/subsidy/dashboard").text, "html.parser").select_one(
+        "table#pools tr[data-code='hangzhou-compute']")
+    assert f"· {year}" in row.text and row.select_one("td .muted")  # not opened: no budget to claim against
+    r = o.post("/subsidy/pools/hangzhou-compute", data={"csrf_token": o.csrf, "budget_yuan": "2500000",
+                                                         "year": str(year)}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    row = BeautifulSoup(o.get("/subsidy/dashboard").text, "html.parser").select_one(
+        "table#pools tr[data-code='hangzhou-compute']")
+    assert "250 万元" in row.text and not row.select_one("td .muted")
+    assert pool_years(session, "hangzhou-compute") == {year}

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from smeai.auth import service as auth_service
 from smeai.auth.actor import Actor
 from smeai.auth.deps import CurrentActor
-from smeai.db import DbSession
+from smeai.db import DbSession, utcnow
 from smeai.inputs import RecordId
 from smeai.subsidy import dashboard, documents, service
 from smeai.subsidy.programmes import DocKind
@@ -188,7 +188,7 @@ def set_pool_budget(code: str, data: BudgetIn, session: DbSession, actor: Curren
     def act() -> PoolOut:
         service.set_pool_budget(session, actor, code, data.budget_fen, year=data.year)
         mine = [p for p in dashboard.pools(session, actor) if p.programme_code == code]
-        return next((p for p in mine if p.year == (data.year or p.year)), mine[0])
+        return next((p for p in mine if p.year in (None, data.year or utcnow().year)), mine[0])
 
     return _once(session, actor, key, ("budget", code, data.budget_fen, data.year), act, PoolOut)
 

@@ -42,7 +42,8 @@ class Dashboard:
 
 
 def pools(session: Session, actor: Actor) -> list[PoolOut]:
-    """Every pool: one per programme, or one per budget year for an annual pool (this year's at least)."""
+    """Every pool: one per programme, or one per budget year for an annual pool (the opened years and this
+    year's, shown as not opened until an operator sets its budget)."""
     actor.require(Permission.SUBSIDY_READ_ANY)
     rows = {p.programme_code: p for p in session.scalars(select(Pool))}
     this_year = utcnow().year
@@ -55,11 +56,12 @@ def pools(session: Session, actor: Actor) -> list[PoolOut]:
             keys = [(code, None)]
         for key, year in keys:
             row = rows.get(key)
-            budget = row.budget_fen if row else p.pool.budget_fen
+            opened = row.opened_at is not None if row else not p.pool.annual  # a single pool: its file opens it
+            budget = row.budget_fen if row else (p.pool.budget_fen if opened else None)
             reserved, paid = (row.reserved_fen, row.paid_fen) if row else (0, 0)
             out.append(PoolOut(programme_code=code, year=year, name=str(p.name), currency=p.currency,
-                               budget_fen=budget, reserved_fen=reserved, paid_fen=paid,
-                               remaining_fen=None if budget is None else budget - reserved - paid))
+                               opened=opened, budget_fen=budget, reserved_fen=reserved, paid_fen=paid,
+                               remaining_fen=None if budget is None or not opened else budget - reserved - paid))
     return out
 
 

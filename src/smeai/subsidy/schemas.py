@@ -270,6 +270,7 @@ class PoolOut(BaseModel):
     year: int | None = None  # the budget year of an annual pool
     name: str
     currency: str = "CNY"
+    opened: bool = True  # False: an annual pool's year no operator has opened yet (claims of it are refused)
     budget_fen: int | None
     reserved_fen: int
     paid_fen: int
