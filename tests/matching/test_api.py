@@ -120,6 +120,8 @@ def test_matching_routes_answer_bad_values_with_field_errors(session, client_for
         ("post", f"/api/v1/needs/{need['id']}/interest", {"offering_id": 10**30}),
         ("post", f"/api/v1/needs/{need['id']}/interest", {"offering_id": 0}),
         ("post", "/api/v1/needs", base | {"budget_fen": 10**20}),
+        ("post", "/api/v1/needs", base | {"budget_fen": 2**31}),  # INTEGER column: a field error, not DataError
+        ("post", "/api/v1/challenges", {"title": "t", "problem": "p", "budget_fen": 2**31}),
         ("post", "/api/v1/needs", base | {"budget_fen": 1e308}),
         ("post", "/api/v1/needs", base | {"budget_fen": "8"}),
         ("post", "/api/v1/needs", base | {"scenarios": ["no_such_scenario"]}),

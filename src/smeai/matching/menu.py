@@ -19,8 +19,16 @@ from smeai.errors import Invalid, NotFound
 from smeai.i18n import N_
 from smeai.matching import engagements, service
 from smeai.matching.models import OfferingModule
-from smeai.matching.schemas import MAX_NEED_TEXT, ModuleIn, ModuleOut, NeedIn, PackageIn, PackageOut, PlanYear
-from smeai.money import MAX_FEN
+from smeai.matching.schemas import (
+    MAX_NEED_TEXT,
+    MAX_STORED_FEN,
+    ModuleIn,
+    ModuleOut,
+    NeedIn,
+    PackageIn,
+    PackageOut,
+    PlanYear,
+)
 
 
 def list_menu(session: Session) -> list[tuple[OfferingModule, Offering]]:
@@ -117,7 +125,7 @@ def compose_package(session: Session, actor: Actor, data: PackageIn) -> PackageO
 def send_package(session: Session, actor: Actor, data: PackageIn):  # type: ignore[no-untyped-def]
     """The package becomes a need; each offering in it gets the enterprise's interest (providers notified)."""
     package = compose_package(session, actor, data)
-    if package.total_fen > MAX_FEN:  # 50 modules at the top price: a field error, not a 500 from NeedIn
+    if package.total_fen > MAX_STORED_FEN:  # modules at the top price: a field error, not a 500 from NeedIn
         raise Invalid(
             N_("The package costs more than any budget the platform records."), fields={"module_ids": "total"}
         )
