@@ -62,3 +62,25 @@ def test_search_from_the_shell_understands_synonyms(cli_env, session):
     result = CliRunner().invoke(app, ["catalog", "search", "挑次品", "--json"])
     assert result.exit_code == 0, result.output
     assert [o["ext_id"] for o in json.loads(result.output)] == ["s-1"]
+
+
+def test_strict_import_commits_nothing_when_a_line_fails(cli_env, session, tmp_path):
+    source = tmp_path / "pool.jsonl"
+    source.write_text("\n".join([cb.record(id="s-1"), '{"id": "s-2"}', cb.record(id="s-3")]) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["catalog", "import", str(source), "--strict"])
+    assert result.exit_code == 1
+    assert "imported nothing (--strict): 1 invalid line(s)" in result.output and "line 2: name:" in result.output
+    assert CliRunner().invoke(app, ["catalog", "export"]).output == ""
+    as_json = CliRunner().invoke(app, ["catalog", "import", str(source), "--strict", "--json"])
+    report = json.loads(as_json.output)
+    assert (as_json.exit_code, report["applied"], report["created"], report["invalid_lines"]) == (1, False, 0, 1)
+
+
+def test_import_reads_the_file_line_by_line_and_lists_the_first_problems(cli_env, session, tmp_path):
+    source = tmp_path / "broken.jsonl"
+    source.write_bytes(b"{broken\n" * 250 + b"[" * 100_000 + b"\n" + cb.record(id="ok").encode() + b"\n")
+    result = CliRunner().invoke(app, ["catalog", "import", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "1 created" in result.output and "251 invalid line(s)" in result.output
+    assert result.output.count("\nline ") == 100
+    assert "151 more problem(s); all problems: invalid_json 250, line_too_long 1" in result.output

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tracemalloc
 
 import pytest
 
 from smeai.auth.actor import Actor
 from smeai.catalog import service
+from smeai.catalog.jsonl import read_lines
 from smeai.catalog.models import Offering
+from smeai.catalog.schemas import MAX_REPORTED_PROBLEMS
 from smeai.errors import Forbidden
 from tests import builders
 from tests.conftest import SHARED
@@ -131,3 +135,74 @@ def test_import_attaches_offerings_to_provider_organisations_only(session):
     assert service.find_offering_by_ext_id(session, "to-vendor").provider_id == vendor.org_id
     assert session.query(Organisation).filter(Organisation.name.in_(["甲", "ＡＢＣ智能"])).count() == 0
     assert firm.org_id not in {o.provider_id for o in session.query(Offering)}
+
+
+def _stream(*lines: bytes) -> io.BytesIO:
+    return io.BytesIO(b"\n".join(lines) + b"\n")
+
+
+def test_lines_that_cannot_be_read_are_row_errors_and_the_rest_imports(session):
+    good = _line().encode()
+    lines = [
+        b'{"id": "deep", "tags": ' + b"[" * 20_000 + b"]" * 20_000 + b"}",  # once a 500 (RecursionError)
+        b'{"id": "big", "min_stage": ' + b"9" * 5000 + b"}",  # beyond int's 4,300 digits
+        b'{"id": "long", "description": "' + "很长".encode() * 20_000 + b'"}',  # 120 KB
+        b'{"id": "bytes", "name": "\xff\xfe"}',
+        b"[1, 2]",
+        b"",
+        good,
+    ]
+    report = service.import_records(session, Actor.system(), read_lines(_stream(*lines)))
+    assert report.created == 1 and report.invalid_lines == 6
+    codes = {p.line: p.code for p in report.problems}
+    assert codes == {
+        1: "too_deep",
+        2: "invalid_json",
+        3: "line_too_long",
+        4: "not_utf8",
+        5: "not_object",
+        6: "blank_line",
+    }
+    assert all(len(p.reason) <= 300 for p in report.problems)
+    assert service.find_offering_by_ext_id(session, "t-001") is not None
+
+
+def test_a_file_of_broken_lines_gives_a_bounded_report_in_bounded_memory(session):
+    noisy = json.dumps({f"x{i}": "很长" * 200 for i in range(39)}, ensure_ascii=False).encode()  # 39 + 10 problems
+    wide = json.dumps({f"x{i}": i for i in range(3000)}).encode()  # refused whole
+    body = _stream(*([b"{not json", noisy, b"[" * 50, wide] * 300))
+    size = len(body.getvalue())
+    tracemalloc.start()
+    try:
+        report = service.import_records(session, Actor.system(), read_lines(body))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report.invalid_lines == 1200 and report.imported == 0
+    assert len(report.problems) == MAX_REPORTED_PROBLEMS
+    assert report.problem_count == sum(report.problem_counts.values()) == 300 * (1 + 49 + 1 + 1)
+    assert report.problem_counts["invalid_json"] == report.problem_counts["too_deep"] == 300
+    assert report.problem_counts["extra_forbidden"] == 300 * 39 and report.problem_counts["too_many_fields"] == 300
+    assert [p.line for p in report.problems] == sorted(p.line for p in report.problems)
+    assert len(report.model_dump_json()) < size / 50  # once ~60 times the input
+    assert peak < 16 * 2**20, peak  # the file is 6 MB; it once took 11.4 GiB for 20 MB
+
+
+def test_the_api_answers_row_errors_for_any_line(session, client_for):
+    api = client_for(builders.operator(session))
+    body = b"\n".join([b'{"id": ' + b"[" * 10_000 + b"]" * 10_000 + b"}", b'{"min_stage": ' + b"1" * 5000 + b"}"])
+    r = api.post("/api/v1/catalog/import", content=body)
+    assert r.status_code == 200, r.text[:300]
+    assert [(p["line"], p["code"]) for p in r.json()["problems"]] == [(1, "too_deep"), (2, "invalid_json")]
+
+
+def test_strict_import_is_all_or_nothing(session, client_for):
+    api = client_for(builders.operator(session))
+    builders.enterprise(session, "同名企业有限公司")
+    session.commit()
+    for bad in ('{"id": "x"}', _line(id="t-009", provider="同名企业有限公司")):  # a bad line, a bad provider
+        r = api.post("/api/v1/catalog/import", params={"strict": "true"}, content="\n".join([_line(), bad]).encode())
+        assert r.status_code == 422 and "line 2" in r.json()["fields"], r.text
+        assert api.get("/api/v1/catalog/export").text == ""
+    r = api.post("/api/v1/catalog/import", params={"strict": "true"}, content=_line().encode())
+    assert r.status_code == 200 and r.json()["created"] == 1

@@ -143,3 +143,15 @@ def test_page_links_keep_the_query_encoded():
     links = page_links("/catalog", QueryParams("q=C%2B%2B+%26+AI&kind=saas&kind=agent&page=3"), 60)
     assert len(links) == 50 and links[0] == (1, "/catalog?q=C%2B%2B+%26+AI&kind=saas&kind=agent&page=1")
     assert QueryParams(links[1][1].partition("?")[2]).get("q") == "C++ & AI"
+
+
+def test_operator_uploads_a_file_and_sees_its_problems(session, page_client_for):
+    browser = page_client_for(builders.operator(session))
+    body = b"\n".join([b'{"id": ' + b"[" * 20_000 + b"]" * 20_000 + b"}", cb.record(id="u-1").encode()])
+    r = browser.post("/catalog/import", data={"csrf_token": browser.csrf}, files={"file": ("pool.jsonl", body)})
+    page = _soup(r)
+    assert "1 invalid line(s) not imported." in page.get_text() or "1 行无效" in page.get_text()
+    assert [td.get_text() for td in page.select("table.data td")][:2] == ["1", "-"]
+    from smeai.catalog import service
+
+    assert service.find_offering_by_ext_id(session, "u-1") is not None

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from tempfile import SpooledTemporaryFile
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from smeai.auth.deps import CurrentActor
 from smeai.catalog import service
 from smeai.catalog.index import OfferingQuery, Sort
+from smeai.catalog.jsonl import read_lines
 from smeai.catalog.schemas import CommentIn, ImportReport, OfferingFields, OfferingOut, ReviewIn
 from smeai.db import DbSession
 from smeai.money import Wan
@@ -143,9 +146,18 @@ def review_queue(session: DbSession, actor: CurrentActor) -> list[OfferingOut]:
 
 @router.post("/catalog/import", summary="Import interchange JSON Lines (operators); published at once")
 @upload_route  # a file: up to SMEAI_UPLOAD_MAX_BYTES, not the 1 MiB JSON/form limit
-async def import_offerings(request: Request, session: DbSession, actor: CurrentActor) -> ImportReport:
-    body = (await request.body()).decode("utf-8-sig", errors="replace")
-    report = service.import_records(session, actor, body.splitlines())
+async def import_offerings(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    strict: Annotated[bool, Query(description="All or nothing: any invalid line imports none (422).")] = False,
+) -> ImportReport:
+    service.require_import(actor)
+    with SpooledTemporaryFile(max_size=1 << 20) as body:  # read line by line, never held whole in memory
+        async for chunk in request.stream():
+            body.write(chunk)
+        body.seek(0)
+        report = await run_in_threadpool(service.import_records, session, actor, read_lines(body), strict=strict)
     session.commit()
     return report
 

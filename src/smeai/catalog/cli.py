@@ -13,6 +13,7 @@ from smeai.auth import service as auth_service
 from smeai.auth.actor import Actor
 from smeai.catalog import service
 from smeai.catalog.index import OfferingQuery
+from smeai.catalog.jsonl import read_lines
 from smeai.catalog.schemas import OfferingOut
 from smeai.cli_support import JsonFlag, emit, err_console, print_json
 from smeai.db import session_scope
@@ -33,24 +34,36 @@ def _actor(session, as_user: str | None) -> Actor:  # type: ignore[no-untyped-de
 def import_file(
     path: Annotated[Path, typer.Argument(help="Interchange JSON Lines file (one offering per line).", exists=True)],
     as_user: AsOptional = None,
-    strict: Annotated[bool, typer.Option(help="Exit with status 1 when any line is invalid.")] = False,
+    strict: Annotated[
+        bool, typer.Option(help="All or nothing: when any line is invalid, import none and exit with status 1.")
+    ] = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Import offerings: valid lines are created or updated by id and published at once; each invalid
     line is reported with its line number, field and reason. Importing a file again changes nothing."""
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
-    with session_scope() as session:
-        report = service.import_records(session, _actor(session, as_user), lines)
+    with path.open("rb") as stream:  # read line by line: memory does not grow with the file
+        try:
+            with session_scope() as session:
+                report = service.import_records(session, _actor(session, as_user), read_lines(stream), strict=strict)
+        except service.ImportRejected as exc:  # session_scope rolled the whole import back
+            report = exc.report
     if json_out:
         print_json(report.model_dump() | {"imported": report.imported})
     else:
-        typer.echo(  # plain echo: no wrapping, so scripts can read the summary line
-            f"imported {report.imported} offering(s): {report.created} created, {report.updated} updated, "
-            f"{report.unchanged} unchanged; {len({p.line for p in report.problems})} invalid line(s)"
-        )
+        if report.applied:
+            summary = (
+                f"imported {report.imported} offering(s): {report.created} created, {report.updated} updated, "
+                f"{report.unchanged} unchanged; {report.invalid_lines} invalid line(s)"
+            )
+        else:
+            summary = f"imported nothing (--strict): {report.invalid_lines} invalid line(s)"
+        typer.echo(summary)  # plain echo: no wrapping, so scripts can read the summary line
         for p in report.problems:
             typer.echo(f"line {p.line}: {p.field}: {p.reason}")
-    if strict and report.problems:
+        if report.truncated:
+            counts = ", ".join(f"{code} {n}" for code, n in sorted(report.problem_counts.items()))
+            typer.echo(f"… {report.problem_count - len(report.problems)} more problem(s); all problems: {counts}")
+    if not report.applied:
         raise typer.Exit(1)
 
 

@@ -4,14 +4,16 @@ workspaces. Routes stay thin; every rule is in service.py."""
 from __future__ import annotations
 
 import contextlib
+import io
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from starlette.datastructures import FormData, QueryParams
+from starlette.datastructures import FormData, QueryParams, UploadFile
 
 from smeai import taxonomy
 from smeai.auth import service as auth_service
@@ -20,6 +22,7 @@ from smeai.auth.deps import OptionalActor, PageActor
 from smeai.auth.permissions import Permission
 from smeai.catalog import labels, service
 from smeai.catalog.index import FACETS, OfferingQuery
+from smeai.catalog.jsonl import read_lines
 from smeai.catalog.schemas import OfferingFields, ReviewIn
 from smeai.db import DbSession
 from smeai.domains import has_module
@@ -347,9 +350,10 @@ def import_form(request: Request, actor: PageActor) -> HTMLResponse:
 @router.post("/catalog/import", dependencies=CSRF)
 @upload_route  # a file: up to SMEAI_UPLOAD_MAX_BYTES, not the 1 MiB JSON/form limit
 async def import_upload(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+    service.require_import(actor)
     form = await request.form()
     upload = form.get("file")
-    body = (await upload.read()).decode("utf-8-sig", errors="replace") if hasattr(upload, "read") else ""
-    report = service.import_records(session, actor, body.splitlines())
+    stream = upload.file if isinstance(upload, UploadFile) else io.BytesIO()  # spooled by Starlette
+    report = await run_in_threadpool(service.import_records, session, actor, read_lines(stream))
     session.commit()
     return render(request, "catalog/import.html", **_ctx(report=report))

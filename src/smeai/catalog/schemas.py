@@ -9,6 +9,7 @@ taxonomy.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -265,17 +266,54 @@ class ImportProblem(BaseModel):
     line: int
     field: str
     reason: str
+    code: str = "invalid"  # the kind of problem, stable for scripts: invalid_json, missing, provider, …
+
+
+# An import reports its first problems in full and counts the rest: a file of broken lines gives a
+# report of bounded size, not one larger than the file.
+MAX_REPORTED_PROBLEMS = 100
+_MAX_TEXT = 300
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
 
 
 class ImportReport(BaseModel):
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    problems: list[ImportProblem] = Field(default_factory=list)
+    invalid_lines: int = 0  # lines not imported
+    problem_count: int = 0  # every problem found, listed or not
+    problem_counts: dict[str, int] = Field(default_factory=dict)  # per code
+    problems: list[ImportProblem] = Field(default_factory=list)  # the first MAX_REPORTED_PROBLEMS, by line
+    applied: bool = True  # False: a strict import found problems and imported nothing
 
     @property
     def imported(self) -> int:
         return self.created + self.updated + self.unchanged
+
+    @property
+    def truncated(self) -> bool:
+        return self.problem_count > len(self.problems)
+
+    def add_line(self, line: int, problems: Iterable[tuple[str, str, str]]) -> None:
+        """The problems (field, reason, code) of one line that is not imported. Each is counted; only
+        the first MAX_REPORTED_PROBLEMS by line are kept, so a line with thousands costs no memory."""
+        self.invalid_lines += 1
+        for field, reason, code in problems:
+            self.problem_count += 1
+            self.problem_counts[code] = self.problem_counts.get(code, 0) + 1
+            full = len(self.problems) >= MAX_REPORTED_PROBLEMS
+            if full and line >= self.problems[-1].line:
+                continue
+            problem = ImportProblem(line=line, field=_clip(field), reason=_clip(reason), code=code)
+            if full:  # a later check (the provider) found an earlier line's problem
+                self.problems[-1] = problem
+            else:
+                self.problems.append(problem)
+            if len(self.problems) > 1 and line < self.problems[-2].line:
+                self.problems.sort(key=lambda q: q.line)
 
 
 class OfferingOut(BaseModel):

@@ -8,11 +8,10 @@ answers exactly like a missing one.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from typing import Any
 
@@ -25,11 +24,11 @@ from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
 from smeai.auth.schemas import OrganisationIn
-from smeai.catalog import index
+from smeai.catalog import index, jsonl
 from smeai.catalog.index import OfferingQuery, SearchResult
+from smeai.catalog.jsonl import BadLine
 from smeai.catalog.models import Offering, OfferingEvent
 from smeai.catalog.schemas import (
-    ImportProblem,
     ImportReport,
     OfferingFields,
     OfferingRecord,
@@ -378,53 +377,58 @@ def comment_offering(session: Session, actor: Actor, offering_id: int, comment: 
 # --- interchange import and export ----------------------------------------------------------
 
 
-def _problems(line: int, exc: ValidationError) -> list[ImportProblem]:
-    out = []
-    for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)]
-        reason = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+def _problems(exc: ValidationError) -> Iterator[tuple[str, str, str]]:
+    """(field, reason, code) of each error, in interchange terms."""
+    for err in exc.errors(include_url=False, include_context=False, include_input=False):
+        loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
+        reason = err["msg"].removeprefix("Value error, ")
         head, sep, tail = reason.partition(": ")
         if sep and re.fullmatch(r"[a-z_][a-z0-9_.]*", head):  # a model-level rule names its field
             loc, reason = [*loc, head], tail
-        if err.get("type") == "missing":
+        if err["type"] == "missing":
             reason = "required field is missing"
-        elif err.get("type") == "extra_forbidden":
+        elif err["type"] == "extra_forbidden":
             reason = "unknown field"
-        out.append(ImportProblem(line=line, field=".".join(loc) or "-", reason=reason))
-    return out
+        yield ".".join(loc) or "-", reason, err["type"]
 
 
-def parse_lines(lines: Iterable[str]) -> tuple[list[tuple[int, OfferingRecord]], list[ImportProblem]]:
-    """Validate every line of an interchange file; the valid records and every problem, by line."""
-    records: list[tuple[int, OfferingRecord]] = []
-    problems: list[ImportProblem] = []
+# An offering has 15 fields: an object with far more is refused whole, not field by field.
+MAX_FIELDS = 40
+
+
+def parse_lines(lines: Iterable[str | BadLine], report: ImportReport) -> Iterator[tuple[int, OfferingRecord]]:
+    """The valid records of an interchange file, one at a time, by line number; each invalid line's
+    problems go to `report`. Reads one line at a time: memory does not grow with the file."""
     first_line: dict[str, int] = {}
-    for number, raw in enumerate(lines, 1):
+    for number, raw in enumerate(jsonl.bounded(lines), 1):
+        if isinstance(raw, BadLine):
+            report.add_line(number, [("-", raw.reason, raw.code)])
+            continue
         text = raw.strip().lstrip("\ufeff") if number == 1 else raw.strip()
         if not text:
-            problems.append(ImportProblem(line=number, field="-", reason="blank line"))
+            report.add_line(number, [("-", "blank line", "blank_line")])
             continue
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            problems.append(ImportProblem(line=number, field="-", reason=f"not valid JSON: {exc.msg}"))
+            data = jsonl.loads(text)
+        except jsonl.NotJson as exc:
+            report.add_line(number, [("-", exc.reason, exc.code)])
             continue
         if not isinstance(data, dict):
-            problems.append(ImportProblem(line=number, field="-", reason="not a JSON object"))
+            report.add_line(number, [("-", "not a JSON object", "not_object")])
+            continue
+        if len(data) > MAX_FIELDS:
+            report.add_line(number, [("-", f"too many fields ({len(data)}; an offering has 15)", "too_many_fields")])
             continue
         try:
             record = OfferingRecord.model_validate(data)
         except ValidationError as exc:
-            problems.extend(_problems(number, exc))
+            report.add_line(number, _problems(exc))
             continue
         if record.id in first_line:  # interchange.md: unique within the file
-            problems.append(
-                ImportProblem(line=number, field="id", reason=f"duplicate id, first on line {first_line[record.id]}")
-            )
+            report.add_line(number, [("id", f"duplicate id, first on line {first_line[record.id]}", "duplicate_id")])
             continue
         first_line[record.id] = number
-        records.append((number, record))
-    return records, problems
+        yield number, record
 
 
 def _name_key(name: str) -> str:
@@ -478,23 +482,69 @@ class _Providers:
         return org
 
 
-def import_records(session: Session, actor: Actor, lines: Iterable[str]) -> ImportReport:
-    """Import an interchange file: valid lines are created or updated (by `id`) and published at
-    once; invalid lines are reported with line, field and reason. Importing the same file again
-    changes nothing."""
+class ImportRejected(Invalid):
+    """A strict import found invalid lines and imported none; `report` lists them."""
+
+    def __init__(self, report: ImportReport) -> None:
+        first = report.problems[:5]
+        super().__init__(
+            N_("The file has invalid lines; a strict import imports nothing."),
+            fields={f"line {p.line}": f"{p.field}: {p.reason}" for p in first},
+        )
+        self.report = report
+
+
+def require_import(actor: Actor) -> None:
+    """Checked before an upload is read, so a refused caller's file is not even stored."""
     actor.require(Permission.CATALOG_IMPORT)
-    records, problems = parse_lines(lines)
-    report = ImportReport(problems=problems)
+
+
+IMPORT_BATCH = 500  # records written per round trip; also what the import holds in memory at once
+
+
+def import_records(
+    session: Session, actor: Actor, lines: Iterable[str | BadLine], *, strict: bool = False
+) -> ImportReport:
+    """Import an interchange file: valid lines are created or updated (by `id`) and published at
+    once; invalid lines are reported with line, field and reason (the first MAX_REPORTED_PROBLEMS in
+    full, all of them counted). Importing the same file again changes nothing.
+
+    `lines` is read once, one line at a time (`jsonl.read_lines` over a file or an upload). With
+    `strict`, any invalid line makes the whole import fail with ImportRejected after every line was
+    checked: the edge then rolls back, so nothing of the file is committed."""
+    require_import(actor)
+    report = ImportReport()
     providers = _Providers(session)
-    ids = [r.id for _, r in records]
-    existing: dict[str, Offering] = {}
-    for start in range(0, len(ids), 1000):  # bounded IN lists for large files
-        chunk = select(Offering).where(Offering.ext_id.in_(ids[start : start + 1000]))
-        existing |= {o.ext_id: o for o in session.scalars(chunk)}
-    for line, record in records:
+    batch: list[tuple[int, OfferingRecord]] = []
+    for item in parse_lines(lines, report):
+        batch.append(item)
+        if len(batch) >= IMPORT_BATCH:
+            _import_batch(session, actor, batch, providers, report)
+            batch = []
+    _import_batch(session, actor, batch, providers, report)
+    session.flush()
+    if strict and report.problem_count:
+        report.applied = False
+        report.created = report.updated = report.unchanged = 0
+        raise ImportRejected(report)
+    return report
+
+
+def _import_batch(
+    session: Session,
+    actor: Actor,
+    batch: list[tuple[int, OfferingRecord]],
+    providers: _Providers,
+    report: ImportReport,
+) -> None:
+    if not batch:
+        return
+    ids = [r.id for _, r in batch]
+    existing = {o.ext_id: o for o in session.scalars(select(Offering).where(Offering.ext_id.in_(ids)))}
+    for line, record in batch:
         org = providers.resolve(record.provider)
         if isinstance(org, str):
-            report.problems.append(ImportProblem(line=line, field="provider", reason=org))
+            report.add_line(line, [("provider", org, "provider")])
             continue
         offering = existing.get(record.id)
         now = utcnow()
@@ -527,7 +577,6 @@ def import_records(session: Session, actor: Actor, lines: Iterable[str]) -> Impo
         _event(session, actor, offering, OfferingAction.IMPORTED, from_status=before, snapshot=True)
         report.updated += 1
     session.flush()
-    return report
 
 
 def export_records(session: Session, actor: Actor | None) -> list[dict[str, Any]]:
