@@ -256,3 +256,22 @@ def test_an_offering_listed_for_a_programme_vouches_for_its_supplier(tmp_path: P
 
     assert ok(supplier_name="京算科技") and not ok(supplier_name="别家")
     assert ok(supplier_name="别家", listed_in=frozenset({"beijing-compute"}))
+
+
+def test_a_later_service_years_tier_needs_that_year_to_have_begun():
+    huadu = Profile(province_code="44", city="广州")
+    deal = {"kind": "platform"}
+    assert "service_year" not in verdicts("huadu-tiered", huadu, **deal)  # year 1: from the start
+    for year, starts, ok in ((2, date(2024, 6, 2), False), (2, date(2024, 6, 1), True),
+                             (3, date(2024, 6, 1), False), (3, date(2023, 6, 1), True), (3, None, False)):
+        got = verdicts("huadu-tiered", huadu, **deal, service_year=year, starts_on=starts)["service_year"]
+        assert got is ok, (year, starts)
+
+
+def test_beijing_counts_its_yearly_cap_by_the_year_of_the_claim():
+    p = ALL["beijing-compute"]
+    assert p.cap_year_basis == "claim"
+    assert prog.budget_year(p, date(2024, 12, 20), applied_on=date(2025, 1, 3)) == 2025
+    signed = p.model_copy(update={"cap_year_basis": "signed"})
+    assert prog.budget_year(signed, date(2024, 12, 20), applied_on=date(2025, 1, 3)) == 2024
+    assert prog.budget_year(signed, None, applied_on=date(2025, 1, 3)) == 2025

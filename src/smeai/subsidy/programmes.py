@@ -452,6 +452,11 @@ def eligibility(p: Programme, org: Profile, purchase: Purchase, *, applied_on: d
         out.append(Reason("dates", not date_problems(p, purchase, applied_on, window=False),
                           N_("The contract's dates lie within the programme period ({starts} to {ends})."),
                           {"starts": p.pool.period_starts_on or "…", "ends": p.pool.period_ends_on or "…"}))
+    if p.tiers and purchase.service_year > 1:  # a later year's tier (and its claim lock) once that year has begun
+        begun = purchase.starts_on is not None and _add_months(purchase.starts_on,
+                                                               12 * (purchase.service_year - 1)) <= applied_on
+        out.append(Reason("service_year", begun, N_("Service year {year} of the contract has begun."),
+                          {"year": purchase.service_year}))
     if c.signed_on_or_after:
         ok = purchase.signed_on is not None and purchase.signed_on >= c.signed_on_or_after
         out.append(Reason("signed_after", ok, N_("Contract signed on or after {day}."), {"day": c.signed_on_or_after}))
