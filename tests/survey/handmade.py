@@ -149,3 +149,29 @@ def csv_text(*, bom: bool = False, drop: tuple[str, ...] = ()) -> str:
 def expected_reasons() -> set[tuple[int, str, str]]:
     first = len(VALID) + 2
     return {(first + i, col, rule) for i, (_, reasons) in enumerate(INVALID) for col, rule in reasons}
+
+
+def with_sheet(xlsx: bytes, edit) -> bytes:
+    """The same workbook with its first sheet's XML changed by `edit` (to make what Excel would not)."""
+    import zipfile
+
+    src, out = zipfile.ZipFile(io.BytesIO(xlsx)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            dst.writestr(info.filename, edit(data.decode()).encode() if info.filename.endswith("sheet1.xml") else data)
+    return out.getvalue()
+
+
+def broken_xlsx() -> bytes:
+    """The handmade file as a workbook whose sheet ends in the middle of row 5 (openpyxl reads rows 1-4)."""
+    import re
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in csv.reader(io.StringIO(csv_text())):
+        book.active.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    return with_sheet(buf.getvalue(), lambda xml: xml[: re.search(r'<row r="5"', xml).start() + 30])

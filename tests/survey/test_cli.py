@@ -46,3 +46,29 @@ def test_demo_loads_one_6000_firm_wave_once(session):
     figures = service.wave_indicators(session, builders.analyst(session), demo.WAVE, small_cell_min=10)
     assert figures["n_rejected"] == 12
     assert problems(figures) == []
+
+
+def test_unreadable_files_are_clear_errors_in_every_command(session, db_url, tmp_path, monkeypatch):
+    """check, indicators and import: a cell beyond csv's field limit or a broken workbook names the row or
+    the file (smeai.cli.main prints the error), never a traceback."""
+    from smeai.survey.codebook import UnreadableFile
+
+    builders.analyst(session, email="ana@example.cn")
+    session.commit()
+    monkeypatch.setenv("SMEAI_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    lines = handmade.csv_text().splitlines()
+    lines[2] += "," + "x" * 140_000
+    big, broken = tmp_path / "big.csv", tmp_path / "broken.xlsx"
+    big.write_text("\n".join(lines), encoding="utf-8")
+    broken.write_bytes(b"PK\x03\x04 not a workbook")
+    try:
+        for path, fields in ((big, {"row 3"}), (broken, set())):
+            for args in (["check", str(path)], ["indicators", str(path), "--json"],
+                         ["import", str(path), "--wave", "2025", "--as", "ana@example.cn"]):
+                out = CliRunner().invoke(app, ["survey", *args])
+                assert isinstance(out.exception, UnreadableFile), (args, out.exception)
+                assert set(out.exception.fields) == fields
+    finally:
+        get_settings.cache_clear()
+    assert session.scalar(select(func.count()).select_from(SurveyResponse)) == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from openpyxl import Workbook
@@ -95,3 +96,85 @@ def test_error_file_lists_every_reason():
 def test_text_that_is_not_utf8_is_refused():
     with pytest.raises(codebook.UnreadableFile):
         codebook.validate_file("response_id,city\nr1,佛山市\n".encode("gbk"), filename="s.csv")
+
+
+# --- files that are too large or broken: a clear error naming row or field, never a 500 -------------
+
+
+def _unreadable(data: bytes, filename: str) -> codebook.UnreadableFile:
+    with pytest.raises(codebook.UnreadableFile) as err:
+        codebook.validate_file(data, filename=filename)
+    return err.value
+
+
+def test_a_csv_cell_beyond_the_csv_field_limit_names_its_row():
+    text = handmade.csv_text().splitlines()
+    text.insert(3, "x" * 140_000)  # 128 KiB is the csv module's field limit
+    err = _unreadable("\n".join(text).encode(), "s.csv")
+    assert list(err.fields) == ["row 4"] and "field limit" in err.fields["row 4"]
+
+
+def test_a_broken_sheet_names_the_row_it_breaks_at():
+    err = _unreadable(handmade.broken_xlsx(), "s.xlsx")
+    assert err.code == "survey_unreadable_file" and list(err.fields) == ["row 5"]
+
+
+def test_rows_are_bounded_in_csv_and_xlsx(monkeypatch):
+    monkeypatch.setattr(codebook, "MAX_ROWS", 20)  # the handmade file has 28 rows after its header
+    assert _unreadable(handmade.csv_text().encode(), "s.csv").fields == {"row 22": "at most 20 rows after the header"}
+    # a workbook says its size before any row is read
+    assert _unreadable(_xlsx(handmade.csv_text()), "s.xlsx").fields == {
+        "file": "29 rows × 42 columns declared; at most 20 rows after the header and 500 columns"}
+
+
+def test_an_xlsx_declaring_a_huge_sheet_is_refused_before_it_is_read():
+    bomb = handmade.with_sheet(_xlsx(handmade.csv_text()),
+                       lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1:XFD1048576"', xml))
+    err = _unreadable(bomb, "s.xlsx")
+    assert err.message == "The sheet is too large." and "1048576 rows" in err.fields["file"]
+
+
+def test_an_xlsx_whose_dimension_lies_stops_at_the_row_bound():
+    # a 6 KB file: one stray cell far down, and a dimension saying A1:B2; openpyxl would yield every row between
+    stray = '<row r="900000"><c r="A900000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+    lying = handmade.with_sheet(_xlsx(handmade.csv_text()), lambda xml: re.sub(
+        r'<dimension ref="[^"]*"', '<dimension ref="A1:B2"', xml).replace("</sheetData>", stray))
+    err = _unreadable(lying, "s.xlsx")
+    assert err.fields == {f"row {codebook.MAX_ROWS + 2}": f"at most {codebook.MAX_ROWS} rows after the header"}
+
+
+def test_a_zip_bomb_is_refused_by_its_unpacked_size(monkeypatch):
+    monkeypatch.setattr(codebook, "MAX_XLSX_UNPACKED", 20_000)
+    err = _unreadable(_xlsx(handmade.csv_text()), "s.xlsx")
+    assert err.message == "The workbook is too large once unpacked." and "at most 20000" in err.fields["file"]
+
+
+def test_columns_are_bounded():
+    header = ",".join(f"c{i}" for i in range(codebook.MAX_COLUMNS + 1))
+    err = _unreadable(f"{header}\n".encode(), "s.csv")
+    assert err.fields == {"row 1": f"{codebook.MAX_COLUMNS + 1} columns; at most {codebook.MAX_COLUMNS}"}
+
+
+@pytest.mark.parametrize(("column", "value", "rule"), [
+    ("employees", "9" * 5000, "out_of_range"),  # int() refuses more than 4,300 digits
+    ("employees", "99999999999", "out_of_range"),  # no firm; and beyond the database's integer
+    ("founded_year", "1" * 4301, "out_of_range"),
+    ("city", "市" * 61, "too_long"),  # the database column holds 60
+    ("response_id", "r" * 101, "too_long"),
+])
+def test_values_the_database_cannot_hold_are_row_reasons(column, value, rule):
+    row = dict(handmade.VALID[0], **{column: value})
+    cols = list(row)
+    text = ",".join(cols) + "\n" + ",".join(row[c] for c in cols) + "\n"
+    v = codebook.validate_file(text.encode(), filename="s.csv")
+    assert {(r.column, r.rule) for r in v.reasons} == {(column, rule)}
+
+
+def test_the_error_file_writes_formula_like_values_as_text():
+    reasons = [codebook.Reason(2, "revenue_wan", '=HYPERLINK("http://x.example","点我")', "not_number"),
+               codebook.Reason(3, "city", "@SUM(A1)", "not_number"), codebook.Reason(4, "employees", "-3",
+                                                                                  "out_of_range")]
+    import csv
+
+    lines = list(csv.reader(io.StringIO(reasons_csv(reasons).lstrip("\ufeff"))))[1:]
+    assert [line[2] for line in lines] == ['\'=HYPERLINK("http://x.example","点我")', "'@SUM(A1)", "'-3"]

@@ -41,19 +41,20 @@ class Column:
     allowed: frozenset[int] | None = None
     minimum: float | None = None
     maximum: float | None = None
+    max_length: int | None = None  # text: what the database column holds
 
 
 def _columns() -> tuple[Column, ...]:
     cols = [
-        Column("response_id", "text", "yes"),
+        Column("response_id", "text", "yes", max_length=100),
         Column("submitted_at", "datetime", "yes"),
         Column("province_code", "province", "yes"),
-        Column("city", "text"),
+        Column("city", "text", max_length=60),
         Column("pilot_batch", "int", "yes", allowed=frozenset({0, 1, 2, 3})),
         Column("industry_section", "section", "yes"),
         Column("mfg_division", "int", "mfg", minimum=13, maximum=43),
         Column("founded_year", "int", "yes", minimum=1900),  # upper bound (survey year) is rule 5
-        Column("employees", "int", minimum=0),
+        Column("employees", "int", minimum=0, maximum=10_000_000),
         Column("revenue_wan", "number", "yes", minimum=0),
         Column("ai_status", "int", "yes", allowed=frozenset({1, 2, 3})),
         Column("ai_investment_wan", "number", "adopter", minimum=0),
@@ -82,6 +83,7 @@ RULES: dict[str, tuple[int, str]] = {
     "not_datetime": (2, N_("Not a date-time (YYYY-MM-DD HH:MM:SS or ISO 8601).")),
     "not_allowed": (2, N_("Not one of the allowed values.")),
     "out_of_range": (2, N_("Outside the allowed range.")),
+    "too_long": (2, N_("Longer than the column allows.")),
     "division_for_other_section": (3, N_("mfg_division must be empty when industry_section is not C.")),
     "division_missing": (3, N_("mfg_division is required when industry_section is C.")),
     "adopter_only": (4, N_("Only firms with ai_status 1 may answer this.")),
@@ -168,8 +170,19 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+# What one file may hold, whatever its bytes: a 10 MB CSV holds about 70,000 canonical rows, and an
+# .xlsx of a few MB can unpack to millions of rows (or a zip bomb), so rows, columns and the unpacked
+# size are bounded before and while reading, with a clear error, never a long parse or a 500.
+MAX_ROWS = 100_000  # answer rows (sheet rows after the header; blank ones count)
+MAX_COLUMNS = 500
+MAX_XLSX_UNPACKED = 250_000_000  # bytes of all parts of an .xlsx once unzipped
+
+
 def read_table(source: Path | bytes, *, filename: str | None = None) -> tuple[list[str], Iterator[list[str]]]:
-    """Header and text rows of a CSV (UTF-8, BOM or not) or the first sheet of an .xlsx."""
+    """Header and text rows of a CSV (UTF-8, BOM or not) or the first sheet of an .xlsx.
+
+    Rows are read lazily; more than MAX_ROWS rows, more than MAX_COLUMNS columns, a CSV cell beyond
+    the csv module's field limit or a broken sheet raise UnreadableFile naming the row."""
     name = (filename or (source.name if isinstance(source, Path) else "")).lower()
     data = source.read_bytes() if isinstance(source, Path) else source
     if name.endswith((".xlsx", ".xlsm")) or data[:4] == b"PK\x03\x04":
@@ -185,28 +198,78 @@ def read_table(source: Path | bytes, *, filename: str | None = None) -> tuple[li
             text = ""
         if not re.match(r"^\W*(序号|编号|\d+[、.．])", text):
             raise UnreadableFile(N_("The file is not UTF-8 text; save it as CSV UTF-8 or .xlsx.")) from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    records = _bounded(csv.reader(io.StringIO(text, newline="")), csv.Error)
+    header = next(records, None)
     if header is None:
         raise UnreadableFile(N_("The file is empty."))
-    return [h.strip() for h in header], reader
+    return _header(header), records
+
+
+def _header(cells: Iterable[str]) -> list[str]:
+    header = [h.strip() for h in cells]
+    while header and not header[-1]:  # formatted but empty columns after the last name
+        header.pop()
+    if len(header) > MAX_COLUMNS:
+        raise UnreadableFile(N_("The file has too many columns."),
+                             fields={"row 1": f"{len(header)} columns; at most {MAX_COLUMNS}"})
+    return header
+
+
+def _bounded(rows: Iterator, errors: type[Exception], *, first: int = 1) -> Iterator:
+    """The rows (the first being row `first`, the header row 1), stopping with a clear error past MAX_ROWS
+    or at a row that cannot be read."""
+    row_no = first - 1
+    while True:
+        row_no += 1
+        try:
+            cells = next(rows)
+        except StopIteration:
+            return
+        except errors as exc:  # e.g. a cell longer than csv's field limit (128 KiB), a broken sheet part
+            raise UnreadableFile(N_("A row of the file cannot be read."),
+                                 fields={f"row {row_no}": _plain(exc)}) from exc
+        if row_no > MAX_ROWS + 1:
+            raise UnreadableFile(N_("The file has too many rows."),
+                                 fields={f"row {row_no}": f"at most {MAX_ROWS} rows after the header"})
+        yield cells
+
+
+def _plain(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 200 else text[:200] + "…"
 
 
 def _read_xlsx(data: bytes) -> tuple[list[str], Iterator[list[str]]]:
+    import zipfile
+
     from openpyxl import load_workbook
 
     try:
+        unpacked = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise UnreadableFile(N_("The workbook cannot be read.")) from exc
+    if unpacked > MAX_XLSX_UNPACKED:  # a zip bomb, or far more than MAX_ROWS rows: refused before parsing
+        raise UnreadableFile(N_("The workbook is too large once unpacked."),
+                             fields={"file": f"{unpacked} bytes unpacked; at most {MAX_XLSX_UNPACKED}"})
+    try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheet = book.worksheets[0]
+        declared_rows, declared_columns = sheet.max_row, sheet.max_column  # the sheet's own <dimension>
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
         raise UnreadableFile(N_("The workbook cannot be read.")) from exc
-    rows = book.worksheets[0].iter_rows(values_only=True)
-    header = next(rows, None)
-    if header is None:
+    if (declared_rows or 0) > MAX_ROWS + 1 or (declared_columns or 0) > MAX_COLUMNS:
+        raise UnreadableFile(N_("The sheet is too large."),
+                             fields={"file": f"{declared_rows} rows × {declared_columns} columns declared; "
+                                             f"at most {MAX_ROWS} rows after the header and {MAX_COLUMNS} columns"})
+    sheet.reset_dimensions()  # a declared size may lie: read what is there, bounded below
+    # openpyxl pads every row to max_col: bound it, so a stray cell at column XFD costs nothing
+    first = next(_bounded(sheet.iter_rows(max_row=1, max_col=MAX_COLUMNS + 1, values_only=True), Exception), None)
+    if first is None:
         raise UnreadableFile(N_("The file is empty."))
-    width = len(header)
-    return [_cell_text(h).strip() for h in header], (
-        [_cell_text(v) for v in row[:width]] + [""] * (width - len(row)) for row in rows
-    )
+    header = _header(_cell_text(v) for v in first)
+    width = max(len(header), 1)
+    rows = _bounded(sheet.iter_rows(min_row=2, max_col=width, values_only=True), Exception, first=2)
+    return header, ([_cell_text(v) for v in row[:width]] + [""] * (width - len(row)) for row in rows)
 
 
 # --- parsing one value --------------------------------------------------------------------------
@@ -234,7 +297,7 @@ def _check_value(col: Column, text: str) -> tuple[object, str | None]:
     if col.kind == "flag" and text in _FLAGS:  # the common case, first
         return _FLAGS[text], None
     if col.kind == "text":
-        return text, None
+        return (text, None) if col.max_length is None or len(text) <= col.max_length else (None, "too_long")
     if col.kind == "datetime":
         parsed = parse_datetime(text)
         return (parsed, None) if parsed is not None else (None, "not_datetime")
@@ -245,6 +308,8 @@ def _check_value(col: Column, text: str) -> tuple[object, str | None]:
     if col.kind in ("int", "flag"):
         if not _INT.fullmatch(text):
             return None, "not_integer"
+        if len(text.partition(".")[0].lstrip("+-0")) > 12:  # int() refuses 4,300+ digits; no column needs 13
+            return None, "out_of_range"
         value: float = int(text.partition(".")[0])  # "33.0" is 33
         allowed = frozenset({0, 1}) if col.kind == "flag" else col.allowed
         if allowed is not None and value not in allowed:

@@ -33,13 +33,13 @@ TENCENT_METADATA = ("编号", "开始答题时间", "结束答题时间", "答�
 NOT_ASKED = ("-2", "-3", "(跳过)", "（跳过）")
 SEP = "┋"
 
-_QUESTION = re.compile(r"^(\d+)[、.．]\s*(.+)$")
-_OPTION = re.compile(r"^(?:第(\d+)题|(\d+))[(（](.+)[)）]$")
+_QUESTION = re.compile(r"^(\d{1,4})[、.．]\s*(.+)$")  # a question number; int() of 4,300 digits fails
+_OPTION = re.compile(r"^(?:第(\d{1,4})题|(\d{1,4}))[(（](.+)[)）]$")
 _TYPE_SUFFIX = re.compile(
     r"[(（【]\s*(?:单选题|多选题|填空题|多项填空题|下拉框|[^()（）【】]*必答[^()（）【】]*)\s*[)）】]\s*$"
 )
 _OTHER_TEXT = re.compile(r"〖.*〗$")
-_TENCENT_OPTION = re.compile(r"^(\d+)[.．](.+?)[:：](.+)$")  # 腾讯问卷: `N.题干:选项`, non-empty = chosen
+_TENCENT_OPTION = re.compile(r"^(\d{1,4})[.．](.+?)[:：](.+)$")  # 腾讯问卷: `N.题干:选项`, non-empty = chosen
 
 
 class Option(BaseModel):
@@ -232,7 +232,9 @@ def _fill(out: list[str], pos: dict[str, int], slot: _Slot, raw: str, layout: st
         if value == "":
             return
         if layout == "wjx_coded":  # the option's number; the other layouts hold its text
-            option = options[int(value) - 1] if value.isdigit() and 1 <= int(value) <= len(options) else None
+            # not "²" (a digit to isdigit, not to int), not 5,000 digits (int() refuses them)
+            number = int(value) if value.isascii() and value.isdigit() and len(value) <= 4 else 0
+            option = options[number - 1] if 1 <= number <= len(options) else None
         else:
             option = next((o for o in options if _norm(o.text) == _norm(value)), None)
         if option is None:
