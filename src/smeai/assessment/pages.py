@@ -22,6 +22,7 @@ from smeai.auth.permissions import Permission
 from smeai.db import DbSession
 from smeai.i18n import _
 from smeai.web.csrf import csrf_protect
+from smeai.web.downloads import attachment
 from smeai.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -209,4 +210,4 @@ def report_pdf(request: Request, assessment_id: int, session: DbSession, actor: 
     a = service.get_assessment(session, actor, assessment_id)
     pdf = report.render_pdf(**result_context(request, session, actor, a))
     return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="ai-maturity-{a.id}.pdf"'})
+                    headers=attachment(f"ai-maturity-{a.id}.pdf"))

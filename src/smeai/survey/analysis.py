@@ -11,6 +11,7 @@ import ibis
 import ibis.expr.types as ir
 
 from smeai.survey import codebook, indicators, wjx
+from smeai.web.downloads import row
 
 
 def table(validated: codebook.Validated) -> ir.Table:
@@ -52,11 +53,13 @@ REASON_HEADER = ("row", "column", "value", "rule", "rule_no", "message")
 
 
 def reasons_csv(reasons: list[codebook.Reason]) -> str:
-    """The downloadable error file: one line per reason, UTF-8 with BOM so Excel shows Chinese."""
+    """The downloadable error file: one line per reason, UTF-8 with BOM so Excel shows Chinese.
+
+    Values are the respondents' own text: a formula-like one is written as text (web.downloads.cell)."""
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(REASON_HEADER)
     for r in reasons:
         d = r.as_dict()
-        writer.writerow([d[k] for k in REASON_HEADER])
+        writer.writerow(row([d[k] for k in REASON_HEADER]))  # a value as typed may start with = + - @
     return "\ufeff" + buf.getvalue()

@@ -13,6 +13,7 @@ from smeai.errors import Invalid
 from smeai.i18n import N_
 from smeai.survey import service
 from smeai.survey.schemas import ImportOut, WaveIn, WaveOut
+from smeai.web.downloads import attachment
 from smeai.web.limits import upload_route
 
 router = APIRouter(prefix="/api/v1/survey", tags=["survey"])
@@ -75,7 +76,7 @@ async def import_file(code: str, request: Request, session: DbSession, actor: Cu
 def import_errors(import_id: int, session: DbSession, actor: CurrentActor) -> Response:
     record = service.get_import(session, actor, import_id)
     return Response(record.errors_csv.encode("utf-8"), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename=survey-import-{record.id}-errors.csv"})
+                    headers=attachment(f"survey-import-{record.id}-errors.csv"))
 
 
 @router.get("/waves/{code}/indicators", summary="The chapter-4 indicators of a wave (indicators.md JSON)")

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from xml.sax.saxutils import escape
 
 from sqlalchemy.orm import Session
 
 from smeai.auth.actor import Actor
 from smeai.i18n import _
 from smeai.survey import figures, service
+from smeai.web.downloads import row
 
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -27,7 +29,8 @@ def render(session: Session, actor: Actor, code: str, *, fmt: str, filters: serv
     figs = figures.build(ind, idx)
     title = f"{wave.name}"
     scope = _scope(filters)
-    note = _("* suppressed: fewer than %(k)s firms behind the figure.") % {"k": small_cell_min} \
+    note = _("* suppressed: fewer than %(k)s firms behind the figure, or it would let such a figure be worked "
+             "out by subtraction.") % {"k": small_cell_min} \
         if not service.may_see_small_cells(actor) else ""
     if fmt == "xlsx":
         return workbook(title, scope, ind, figs, note), XLSX
@@ -56,23 +59,23 @@ def workbook(title: str, scope: str, ind: dict, figs: list[figures.Figure], note
     book = Workbook()
     about = book.active
     about.title = _("About")
-    about.append([title])
+    about.append(row([title]))  # the wave's name is typed by a person: never a formula
     about["A1"].font = Font(bold=True, size=14)
-    about.append([_("Scope"), scope])
-    about.append([_("Firms (valid responses)"), figures.cell(ind["n_responses"])])
-    about.append([_("Rejected rows"), ind["n_rejected"]])
-    about.append([_("Made"), datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")])
+    about.append(row([_("Scope"), scope]))
+    about.append(row([_("Firms (valid responses)"), figures.cell(ind["n_responses"])]))
+    about.append(row([_("Rejected rows"), ind["n_rejected"]]))
+    about.append(row([_("Made"), datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")]))
     if note:
-        about.append([note])
+        about.append(row([note]))
     about.column_dimensions["A"].width = 28
     about.column_dimensions["B"].width = 40
     for i, f in enumerate(figs, start=1):
         sheet = book.create_sheet(f"{i:02d} {f.key}"[:31])
-        sheet.append([f.title])
+        sheet.append(row([f.title]))
         sheet["A1"].font = Font(bold=True)
-        sheet.append(["", *f.columns])
+        sheet.append(row(["", *f.columns]))
         for label, values in f.rows:
-            sheet.append([label, *[v if isinstance(v, int | float) else figures.cell(v) for v in values]])
+            sheet.append(row([label, *[v if isinstance(v, int | float) else figures.cell(v) for v in values]]))
         sheet.column_dimensions["A"].width = 36
     buf = io.BytesIO()
     book.save(buf)
@@ -185,6 +188,7 @@ def pdf(title: str, scope: str, ind: dict, figs: list[figures.Figure], note: str
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=16 * mm, rightMargin=16 * mm, topMargin=14 * mm,
                             bottomMargin=14 * mm, title=title)
+    title, scope = escape(title), escape(scope)  # Paragraph reads markup: a wave named "A<B" must not fail
     story = [Paragraph(title, h1),
              Paragraph(f"{_('Scope')}: {scope} · {_('Firms (valid responses)')}: {figures.cell(ind['n_responses'])}"
                        f" · {_('Rejected rows')}: {ind['n_rejected']}", body)]
@@ -202,7 +206,7 @@ def pdf(title: str, scope: str, ind: dict, figs: list[figures.Figure], note: str
         wide = len(f.columns) > 8  # a cross-table (province × group): narrow label column, tight cells
         size = 5.5 if wide else 6.5 if len(f.columns) > 4 or len(f.rows) > 12 else 8
         first = 0.16 if wide else 0.34
-        table = Table([[Paragraph(str(c), ParagraphStyle("c", fontName=font, fontSize=size, leading=size + 2))
+        table = Table([[Paragraph(escape(str(c)), ParagraphStyle("c", fontName=font, fontSize=size, leading=size + 2))
                         for c in row] for row in data], repeatRows=1,
                       colWidths=[width * first] + [width * (1 - first) / len(f.columns)] * len(f.columns))
         table.setStyle(TableStyle([
