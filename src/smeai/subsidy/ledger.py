@@ -4,7 +4,9 @@ Admission is one transaction of conditional UPDATEs: the pool row gains `reserve
 `budget - reserved - paid >= amount`, and each capped counter (per enterprise per year, per contract) only
 where `committed + amount <= cap`. Checking and recording are the same statement, so no interleaving of
 requests on PostgreSQL or SQLite can push a total past its cap; the CHECK constraints on the tables are a
-second wall. Every change of a total is matched by a ledger row, and `audit()` proves they agree.
+second wall. Every change of a total is matched by a ledger row, and `audit()` proves they agree, and that
+they agree with the rules: each application counts in the year its programme says, within the caps, and
+pools exist only for years an operator opened.
 """
 
 from __future__ import annotations
