@@ -74,3 +74,58 @@ def test_create_wave_conflict(session, client_for):
     api = client_for(builders.analyst(session))
     assert api.post("/api/v1/survey/waves", json={"code": "2026"}).status_code == 201
     assert api.post("/api/v1/survey/waves", json={"code": "2026"}).status_code == 409
+
+
+def test_the_differencing_pair_answers_403_to_an_enterprise_and_the_whole_wave_stays_readable(session, client_for):
+    analyst = client_for(builders.analyst(session))
+    _upload(analyst)
+    member = client_for(builders.enterprise(session))
+    for query in ("province=44", "province=44&section=C", "section=C", "group=K1"):
+        for what in ("indicators", "index"):
+            res = member.get(f"/api/v1/survey/waves/2025/{what}?{query}")
+            assert res.status_code == 403, (query, what)
+            assert res.json()["error"] == "forbidden"
+        assert analyst.get(f"/api/v1/survey/waves/2025/indicators?{query}").status_code == 200
+    assert member.get("/api/v1/survey/waves/2025/indicators?province=").status_code == 200  # an empty filter
+
+
+def test_the_error_file_holds_formula_like_answers_as_text(session, client_for):
+    api = client_for(builders.analyst(session))
+    import csv
+    import io
+
+    text = handmade.csv_text().replace("12万", "=cmd|' /C calc'!A0").replace("佛山市", "@SUM(1+1)")
+    errors = api.get(_upload(api, text=text).json()["errors_url"])
+    rows = list(csv.DictReader(io.StringIO(errors.content.decode("utf-8-sig"))))
+    assert {r["value"] for r in rows if r["column"] == "revenue_wan"} >= {"'=cmd|' /C calc'!A0"}
+    assert not any(r[k].startswith(("=", "+", "-", "@")) for r in rows for k in r)
+    assert errors.headers["content-disposition"].startswith('attachment; filename="survey-import-')
+
+
+def test_a_cell_beyond_the_csv_field_limit_is_a_row_error_not_a_500(session, client_for):
+    api = client_for(builders.analyst(session))
+    lines = handmade.csv_text().splitlines()
+    lines[2] = lines[2] + "," + "x" * 140_000
+    res = _upload(api, text="\n".join(lines))
+    assert res.status_code == 422, res.text
+    assert res.json()["error"] == "survey_unreadable_file" and list(res.json()["fields"]) == ["row 3"]
+
+
+def test_a_broken_workbook_is_a_clear_error_not_a_500(session, client_for):
+    api = client_for(builders.analyst(session))
+    for body, fields in ((b"PK\x03\x04 not really a workbook", {}), (handmade.broken_xlsx(), {"row 5"})):
+        res = api.post("/api/v1/survey/waves/2025/imports",
+                       files={"file": ("s.xlsx", body, "application/octet-stream")})
+        assert res.status_code == 422 and res.json()["error"] == "survey_unreadable_file"
+        assert set(res.json()["fields"]) == set(fields)
+    assert api.get("/api/v1/survey/waves").json() == []
+
+
+def test_too_many_rows_are_refused_whole(session, client_for, monkeypatch):
+    from smeai.survey import codebook
+
+    monkeypatch.setattr(codebook, "MAX_ROWS", 20)
+    api = client_for(builders.analyst(session))
+    res = _upload(api)
+    assert res.status_code == 422 and res.json()["fields"] == {"row 22": "at most 20 rows after the header"}
+    assert api.get("/api/v1/survey/waves").json() == []  # nothing, not even the wave

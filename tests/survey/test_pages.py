@@ -97,3 +97,43 @@ def test_province_group_heatmap_shows_small_cells_as_suppressed_to_an_enterprise
     table = BeautifulSoup(html, "html.parser").select("#fig-index_by_province_group table tr")[1:]
     shown = {td.text for tr in table for td in tr.select("td.num")}
     assert "*" in shown and shown <= {"*", "—"}
+
+
+def test_enterprises_get_no_filters_and_a_filtered_url_is_refused(session, page_client_for):
+    _import(session, page_client_for(builders.analyst(session)))
+    web = page_client_for(builders.enterprise(session))
+    soup = BeautifulSoup(web.get("/survey").text, "html.parser")
+    assert soup.select_one("#f-province") is None and soup.select_one("#filters-note") is not None
+    assert soup.select_one("#f-wave") is not None
+    assert web.get("/survey?province=44").status_code == 403
+    assert web.get("/survey?wave=2025&province=44&section=C", headers={"HX-Request": "true"}).status_code == 403
+    assert web.get("/survey/report.xlsx?wave=2025&section=C").status_code == 403
+
+
+def _upload_file(web, name: str, body: bytes, wave: str = "2025", wave_name: str = ""):
+    return web.post("/survey/import", data={"wave": wave, "name": wave_name, "csrf_token": web.csrf},
+                    files={"file": (name, body, "application/octet-stream")})
+
+
+def test_a_broken_or_oversized_upload_is_a_form_error_not_a_500(session, page_client_for):
+    web = page_client_for(builders.analyst(session))
+    lines = handmade.csv_text().splitlines()
+    lines[4] += "," + "x" * 140_000
+    res = _upload_file(web, "s.csv", "\n".join(lines).encode())
+    assert res.status_code == 422 and "row 5" in res.text
+    res = _upload_file(web, "s.xlsx", b"PK\x03\x04 broken")
+    assert res.status_code == 422
+
+
+def test_report_downloads_of_a_wave_with_a_chinese_code_and_a_formula_like_name(session, page_client_for):
+    web = page_client_for(builders.analyst(session))
+    res = _upload_file(web, "s.csv", handmade.csv_text().encode(), wave="浙江2025", wave_name="=1+2 <b>")
+    assert res.status_code == 200, res.text
+    xlsx = web.get("/survey/report.xlsx", params={"wave": "浙江2025"})
+    assert xlsx.status_code == 200
+    assert "filename*=UTF-8''survey-%E6%B5%99%E6%B1%9F2025.xlsx" in xlsx.headers["content-disposition"]
+    book = load_workbook(io.BytesIO(xlsx.content))
+    assert book.worksheets[0]["A1"].value == "'=1+2 <b>"  # text, not a formula
+    pdf = web.get("/survey/report.pdf", params={"wave": "浙江2025"})  # "<b>" is text to the PDF too
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.headers["content-disposition"].startswith('attachment; filename="survey-_2025.pdf"')

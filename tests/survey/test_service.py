@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from sqlalchemy import func, select
 
@@ -129,8 +132,9 @@ def test_index_cells_carry_firm_counts_and_are_suppressed_when_small(session):
 def test_wave_figures_are_the_indicators_and_the_index_from_one_read(session):
     analyst, member = builders.analyst(session), builders.enterprise(session)
     service.import_file(session, analyst, "2025", handmade.csv_text().encode(), filename="s.csv")
-    for actor in (analyst, member):
-        for f in (None, service.Filters(province="44"), service.Filters(section="C")):
+    for actor, slices in ((analyst, (None, service.Filters(province="44"), service.Filters(section="C"))),
+                          (member, (None,))):
+        for f in slices:
             ind, idx = service.wave_figures(session, actor, "2025", filters=f, small_cell_min=10)
             assert ind == service.wave_indicators(session, actor, "2025", filters=f, small_cell_min=10)
             assert idx == service.wave_index(session, actor, "2025", filters=f, small_cell_min=10)
@@ -165,3 +169,94 @@ def test_a_wjx_file_whose_key_question_is_unmapped_is_refused_naming_the_header(
         service.import_file(session, analyst, "2025", text.encode(), filename="wjx.csv")
     assert err.value.fields["ai_status"] == "missing column"
     assert err.value.fields["9、贵企业在生产经营中用AI了吗"] == "not in the questionnaire mapping"
+
+
+# --- differencing: no two published figures subtract to fewer than k firms ----------------------------
+
+
+def _csv(rows: list[dict[str, str]]) -> bytes:
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=handmade.header(), lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows({c: r.get(c, "") for c in handmade.header()} for r in rows)
+    return buf.getvalue().encode()
+
+
+def _three_provinces() -> bytes:
+    """Guangdong 12 manufacturers; Hainan 10 manufacturers and one builder (the firm to protect); Zhejiang 1."""
+    row = handmade._row
+    firms = [row(f"gd{i}", province="44", div="33", status="2" if i % 3 else "3") for i in range(12)]
+    firms += [row(f"hn{i}", province="46", div="33", status="3") for i in range(10)]
+    firms += [row("hn-builder", province="46", section="F", status="2")]
+    firms += [row("zj", province="33", section="I", status="2")]
+    return _csv(firms)
+
+
+def test_the_differencing_pair_is_refused_to_all_but_analysts(session):
+    """The probe: Hainan's figures with and without manufacturing differ by one firm, the builder."""
+    analyst, member = builders.analyst(session), builders.enterprise(session)
+    service.import_file(session, analyst, "2025", _three_provinces(), filename="s.csv")
+    hainan, hainan_c = service.Filters(province="46"), service.Filters(province="46", section="C")
+    # the analyst may see the builder's answer anyway: 11 and 10 firms, 1 planning and none
+    one = service.wave_indicators(session, analyst, "2025", filters=hainan, small_cell_min=10)
+    two = service.wave_indicators(session, analyst, "2025", filters=hainan_c, small_cell_min=10)
+    assert (one["n_responses"], one["adoption"]["planned"], two["n_responses"], two["adoption"]["planned"]) == (
+        11, 9.09, 10, 0.0)
+    for f in (hainan, hainan_c, service.Filters(section="F"), service.Filters(group="K1")):
+        for read in (service.wave_indicators, service.wave_index, service.wave_figures):
+            with pytest.raises(Forbidden) as err:
+                read(session, member, "2025", filters=f, small_cell_min=10)
+            assert set(err.value.fields) == {k for k in ("province", "section", "group") if getattr(f, k)}
+
+
+def test_a_total_minus_its_shown_parts_never_rests_on_a_few_firms(session):
+    """Zhejiang's one firm is suppressed; so is Hainan (11 firms), or all minus Guangdong would be Zhejiang."""
+    analyst, member = builders.analyst(session), builders.enterprise(session)
+    service.import_file(session, analyst, "2025", _three_provinces(), filename="s.csv")
+    ind, idx = service.wave_figures(session, member, "2025", small_cell_min=10)
+    assert ind["n_responses"] == 24
+    shown = {c["province_code"]: c["n"] for c in idx["by_province"]}
+    assert shown == {"33": service.SUPPRESSED, "44": 12, "46": service.SUPPRESSED}
+    # by group: K1 holds 22 of the 22 manufacturers; its province cells (12, 10) are a row of each province
+    # whose other firms (Hainan's builder, 1) would be Hainan minus its cell: both stay hidden with Hainan
+    cells = {(c["province_code"], c["group"]): c["n"] for c in idx["by_province_group"]}
+    assert cells == {("44", "K1"): 12, ("46", "K1"): service.SUPPRESSED}
+
+
+@pytest.mark.parametrize("seed", [3])
+def test_secondary_suppression_leaves_no_small_remainder_in_a_synthetic_wave(session, seed):
+    """Every published total minus its published parts: 0 or at least k firms (the analyst's counts as truth)."""
+    analyst, member = builders.analyst(session), builders.enterprise(session)
+    header, rows = synth.text_rows(synth.generate(400, seed))
+    service.import_file(session, analyst, "w", "\n".join(",".join(r) for r in [header, *rows]).encode(),
+                        filename="s.csv")
+    k = 10
+    truth_ind, truth = service.wave_figures(session, analyst, "w", small_cell_min=k)
+    ind, shown = service.wave_figures(session, member, "w", small_cell_min=k)
+
+    def rest(total: int, parts: dict, published: dict) -> int:
+        return total - sum(n for key, n in parts.items() if published[key] != service.SUPPRESSED)
+
+    def ok(n: int) -> bool:
+        return n == 0 or n >= k
+
+    n = truth_ind["n_responses"]
+    prov = {c["province_code"]: c["n"] for c in truth["by_province"]}
+    assert ok(rest(n, prov, {c["province_code"]: c["n"] for c in shown["by_province"]}))
+    groups = {c["group"]: c["n"] for c in truth["by_group"]}
+    mfg = round(truth_ind["manufacturing_share"] * n / 100)
+    assert ok(rest(mfg, groups, {c["group"]: c["n"] for c in shown["by_group"]}))
+    cells = {(c["province_code"], c["group"]): c["n"] for c in truth["by_province_group"]}
+    published = {(c["province_code"], c["group"]): c["n"] for c in shown["by_province_group"]}
+    for p, total in prov.items():
+        if {c["province_code"]: c["n"] for c in shown["by_province"]}[p] != service.SUPPRESSED:
+            assert ok(rest(total, {key: m for key, m in cells.items() if key[0] == p}, published)), p
+    for g, total in groups.items():
+        if {c["group"]: c["n"] for c in shown["by_group"]}[g] != service.SUPPRESSED:
+            assert ok(rest(total, {key: m for key, m in cells.items() if key[1] == g}, published)), g
+    assert any(v == service.SUPPRESSED for v in published.values())
+    assert any(c["n"] != service.SUPPRESSED for c in shown["by_province"])  # not everything is hidden
+    # a suppressed band hides all its numbers; no number of a small band is shown anywhere
+    for key in ("adoption_by_age", "adoption_by_revenue"):
+        hidden = [b for b, v in ind[key].items() if v["adopted"] == service.SUPPRESSED]
+        assert len(hidden) != 1  # a single hidden band is the total minus the others

@@ -174,7 +174,8 @@ def execute(t: ir.Table) -> dict[str, pd.DataFrame]:
 # --- from the small results to the JSON of indicators.md ---------------------------------------
 
 
-def _count(frame: pd.DataFrame, **where: object) -> int:
+def count(frame: pd.DataFrame, **where: object) -> int:
+    """The firms of a result frame's rows matching `where` (its `n` summed)."""
     mask = pd.Series(True, index=frame.index)
     for col, value in where.items():
         mask &= frame[col] == value
@@ -198,16 +199,16 @@ def _uplift(s_a: float, n_a: int, s_b: float, n_b: int) -> float | None:
 def assemble(r: Mapping[str, pd.DataFrame], *, n_rejected: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
     """(indicators, bases): the JSON of indicators.md and, cell by cell, the firms it rests on."""
     sec, age, rev = r["sections"], r["status_by_age"], r["status_by_revenue"]
-    n = _count(sec)
-    mfg = _count(sec, is_mfg=True)
-    adopters = _count(rev, ai_status=1)
+    n = count(sec)
+    mfg = count(sec, is_mfg=True)
+    adopters = count(rev, ai_status=1)
     out: dict[str, Any] = {"n_responses": n, "n_rejected": n_rejected}
     base: dict[str, Any] = {"n_responses": n, "n_rejected": n_rejected}
     out["manufacturing_share"], base["manufacturing_share"] = pct(mfg, n), n
 
-    out["revenue_band_shares"] = {b: pct(_count(rev, revenue_band=b), n) for b in REVENUE_BANDS}
+    out["revenue_band_shares"] = {b: pct(count(rev, revenue_band=b), n) for b in REVENUE_BANDS}
     base["revenue_band_shares"] = dict.fromkeys(REVENUE_BANDS, n)
-    out["adoption"] = {k: pct(_count(rev, ai_status=s), n) for s, k in STATUSES.items()}
+    out["adoption"] = {k: pct(count(rev, ai_status=s), n) for s, k in STATUSES.items()}
     base["adoption"] = dict.fromkeys(STATUSES.values(), n)
 
     for key, frame, col, bands in (
@@ -216,25 +217,25 @@ def assemble(r: Mapping[str, pd.DataFrame], *, n_rejected: int = 0) -> tuple[dic
     ):
         out[key], base[key] = {}, {}
         for b in bands:
-            total = _count(frame, **{col: b})
-            out[key][b] = {k: pct(_count(frame, **{col: b, "ai_status": s}), total) for s, k in STATUSES.items()}
+            total = count(frame, **{col: b})
+            out[key][b] = {k: pct(count(frame, **{col: b, "ai_status": s}), total) for s, k in STATUSES.items()}
             base[key][b] = dict.fromkeys(STATUSES.values(), total)
 
     inv = r["investment_bands"]
-    out["investment_bands"] = {b: pct(_count(inv, investment_band=b), adopters) for b in INVESTMENT_BANDS}
+    out["investment_bands"] = {b: pct(count(inv, investment_band=b), adopters) for b in INVESTMENT_BANDS}
     base["investment_bands"] = dict.fromkeys(INVESTMENT_BANDS, adopters)
 
     ints = r["intensity"]
-    counts = {b: _count(ints, intensity_bucket=b) for b in INTENSITY_BUCKETS}
+    counts = {b: count(ints, intensity_bucket=b) for b in INTENSITY_BUCKETS}
     out["intensity_bucket_counts"], base["intensity_bucket_counts"] = counts, dict(counts)
     out["mean_intensity_by_age"], base["mean_intensity_by_age"] = {}, {}
     for b in AGE_BANDS:
-        k = _count(ints, age_band=b)
+        k = count(ints, age_band=b)
         out["mean_intensity_by_age"][b] = round2(_sum(ints, "s", age_band=b) / k) if k else None
         base["mean_intensity_by_age"][b] = k
 
     st = r["stages"]
-    out["stage_shares"] = {k: pct(_count(st, ai_stage=s), adopters) for s, k in STAGES.items()}
+    out["stage_shares"] = {k: pct(count(st, ai_stage=s), adopters) for s, k in STAGES.items()}
     base["stage_shares"] = dict.fromkeys(STAGES.values(), adopters)
 
     g = groups()
@@ -250,16 +251,16 @@ def assemble(r: Mapping[str, pd.DataFrame], *, n_rejected: int = 0) -> tuple[dic
         base["link_usage_by_class"][c] = dict.fromkeys(LINKS, total)
     out["link_usage_by_group"], base["link_usage_by_group"] = {}, {}
     for code in g:
-        total = _count(lg, group=code)
+        total = count(lg, group=code)
         out["link_usage_by_group"][code] = {k: pct(_sum(lg, f"link_{k}", group=code), total) for k in LINKS}
         base["link_usage_by_group"][code] = dict.fromkeys(LINKS, total)
 
     bb = r["investment_by_batch"]
     pilot = bb[bb["pilot_batch"] >= 1]
     s_p, n_p = float(pilot["s"].fillna(0).sum()), int(pilot["n"].sum())
-    s_0, n_0 = _sum(bb, "s", pilot_batch=0), _count(bb, pilot_batch=0)
-    s_1, n_1 = _sum(bb, "s", pilot_batch=1), _count(bb, pilot_batch=1)
-    s_2, n_2 = _sum(bb, "s", pilot_batch=2), _count(bb, pilot_batch=2)
+    s_0, n_0 = _sum(bb, "s", pilot_batch=0), count(bb, pilot_batch=0)
+    s_1, n_1 = _sum(bb, "s", pilot_batch=1), count(bb, pilot_batch=1)
+    s_2, n_2 = _sum(bb, "s", pilot_batch=2), count(bb, pilot_batch=2)
     out["pilot_investment_uplift"] = _uplift(s_p, n_p, s_0, n_0)
     base["pilot_investment_uplift"] = min(n_p, n_0)
     out["batch2_vs_batch1_uplift"] = _uplift(s_2, n_2, s_1, n_1)

@@ -14,6 +14,7 @@ from smeai.errors import Invalid
 from smeai.i18n import _
 from smeai.survey import figures, index, report, service
 from smeai.web.csrf import csrf_protect
+from smeai.web.downloads import attachment
 from smeai.web.limits import upload_route
 from smeai.web.render import is_htmx, render
 
@@ -58,7 +59,8 @@ def dashboard(request: Request, session: DbSession, actor: PageActor, wave: str 
     view = _view(session, actor, request.app.state.settings, wave or None, filters, compare or None)
     template = "survey/_figures.html" if is_htmx(request) else "survey/dashboard.html"
     return render(request, template, active="survey", filters=filters, compare=compare or "",
-                  can_import=actor.can(Permission.SURVEY_IMPORT), cell=figures.cell, **view)
+                  can_import=actor.can(Permission.SURVEY_IMPORT), can_filter=service.may_filter(actor),
+                  cell=figures.cell, **view)
 
 
 @router.get("/survey/import")
@@ -99,4 +101,4 @@ def report_download(fmt: str, request: Request, session: DbSession, actor: PageA
     body, media = report.render(session, actor, chosen.code, fmt=fmt, filters=filters,
                                 small_cell_min=request.app.state.settings.small_cell_min)
     return Response(body, media_type=media,
-                    headers={"Content-Disposition": f"attachment; filename=survey-{chosen.code}.{fmt}"})
+                    headers=attachment(f"survey-{chosen.code}.{fmt}"))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from smeai import taxonomy
 from smeai.auth.actor import Actor
 from smeai.auth.permissions import Permission
-from smeai.errors import Conflict, Invalid, NotFound
+from smeai.errors import Conflict, Forbidden, Invalid, NotFound
 from smeai.i18n import N_
 from smeai.survey import codebook, index, indicators
 from smeai.survey.analysis import read_survey, reasons_csv
@@ -184,6 +184,9 @@ class Filters:
     section: str | None = None
     group: str | None = None
 
+    def __bool__(self) -> bool:
+        return bool(self.province or self.section or self.group)
+
     def check(self) -> None:
         tax = taxonomy.load()
         problems = {}
@@ -219,6 +222,24 @@ def may_see_small_cells(actor: Actor) -> bool:
     return actor.can(Permission.SURVEY_READ_UNSUPPRESSED)
 
 
+def may_filter(actor: Actor) -> bool:
+    """Slicing by province, section or group is for those who see small cells anyway (analysts).
+
+    Two published slices subtract: a province's figures with and without one section are the
+    figures of the few firms in between, however large each slice is. The published view is one
+    table per wave, the whole wave, with its own cells protected (`_secondary`)."""
+    return may_see_small_cells(actor)
+
+
+def _require_filter_right(actor: Actor, filters: Filters | None) -> None:
+    if filters and not may_filter(actor):
+        raise Forbidden(
+            N_("Only analysts may filter survey figures: two filtered views could be subtracted to reveal one "
+               "firm's answers."),
+            fields={name: "analysts only" for name in ("province", "section", "group") if getattr(filters, name)},
+        )
+
+
 def suppress(values: Any, bases: Any, k: int) -> Any:
     """Every cell resting on 1..k-1 firms becomes "suppressed" (a cell on 0 firms has no number)."""
     if isinstance(values, dict):
@@ -228,49 +249,134 @@ def suppress(values: Any, bases: Any, k: int) -> Any:
     return values
 
 
+def _hide(values: Any) -> Any:
+    """Every number under `values` as "suppressed" (no number stays no number)."""
+    if isinstance(values, dict):
+        return {key: _hide(v) for key, v in values.items()}
+    return values if values is None else SUPPRESSED
+
+
 def wave_indicators(
     session: Session, actor: Actor, code: str, *, filters: Filters | None = None, small_cell_min: int
 ) -> dict[str, Any]:
     """The indicators.md JSON of a wave (or a slice of it), suppressed unless the actor may see small cells."""
-    wave = get_wave(session, actor, code)
-    return _indicators(session, actor, wave, wave_arrow(session, wave, filters), small_cell_min)
+    return wave_figures(session, actor, code, filters=filters, small_cell_min=small_cell_min)[0]
 
 
 def wave_index(
     session: Session, actor: Actor, code: str, *, filters: Filters | None = None, small_cell_min: int
 ) -> dict[str, list[dict[str, Any]]]:
     """The AI-application index by province, by group and by both, each with its firm count."""
-    wave = get_wave(session, actor, code)
-    return _index(actor, wave_arrow(session, wave, filters), small_cell_min)
+    return wave_figures(session, actor, code, filters=filters, small_cell_min=small_cell_min)[1]
 
 
 def wave_figures(
     session: Session, actor: Actor, code: str, *, filters: Filters | None = None, small_cell_min: int
 ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
-    """wave_indicators and wave_index together, reading the wave's responses once."""
+    """wave_indicators and wave_index together, reading the wave's responses once.
+
+    Filters are for analysts (`may_filter`); everyone else reads the whole wave, where a cell on
+    1..k-1 firms is suppressed, and so is every further cell that would let it be worked out by
+    subtraction from a published total (`_secondary`)."""
     wave = get_wave(session, actor, code)
+    _require_filter_right(actor, filters)
     table = wave_arrow(session, wave, filters)
-    return _indicators(session, actor, wave, table, small_cell_min), _index(actor, table, small_cell_min)
-
-
-def _indicators(session: Session, actor: Actor, wave: SurveyWave, table: pa.Table, k: int) -> dict[str, Any]:
-    values, bases = indicators.assemble(indicators.execute_arrow(table),
-                                        n_rejected=wave_stats(session, wave)["n_rejected"])
-    bases["n_rejected"] = 0  # about the file, not about firms
-    return values if may_see_small_cells(actor) else suppress(values, bases, k)
-
-
-def _index(actor: Actor, table: pa.Table, k: int) -> dict[str, list[dict[str, Any]]]:
-    result = index.compute_arrow(table)
+    frames = indicators.execute_arrow(table)
+    values, bases = indicators.assemble(frames, n_rejected=wave_stats(session, wave)["n_rejected"])
+    idx = index.compute_arrow(table)
     if may_see_small_cells(actor):
-        return result
-    for cells in result.values():
-        for cell in cells:
-            if cell["n"] < k:
+        return values, idx
+    k = small_cell_min
+    bases["n_rejected"] = 0  # about the file, not about firms
+    hidden = _secondary(bases, idx, k, manufacturing=indicators.count(frames["sections"], is_mfg=True))
+    values = suppress(values, bases, k)
+    for key, bands in (("adoption_by_age", hidden.age), ("adoption_by_revenue", hidden.revenue),
+                       ("intensity_bucket_counts", hidden.buckets), ("link_usage_by_group", hidden.groups)):
+        for band in bands:
+            values[key][band] = _hide(values[key][band])
+    for cells, hide in (("by_province", lambda c: c["province_code"] in hidden.provinces),
+                        ("by_group", lambda c: c["group"] in hidden.groups),
+                        ("by_province_group", lambda c: (c["province_code"], c["group"]) in hidden.cells)):
+        for cell in idx[cells]:
+            if hide(cell) or cell["n"] < k:
                 cell["index"] = SUPPRESSED
                 cell["components"] = dict.fromkeys(cell["components"], SUPPRESSED)
                 cell["n"] = SUPPRESSED
-    return result
+    return values, idx
+
+
+# --- secondary suppression ----------------------------------------------------------------------
+
+
+@dataclass
+class Hidden:
+    """The parts of the published tables that are suppressed: small ones and those hiding them."""
+
+    provinces: set[str] = field(default_factory=set)
+    groups: set[str] = field(default_factory=set)
+    cells: set[tuple[str, str]] = field(default_factory=set)  # province × group
+    age: set[str] = field(default_factory=set)
+    revenue: set[str] = field(default_factory=set)
+    buckets: set[str] = field(default_factory=set)
+
+
+def _complete(parts: dict[Any, int], hidden: set[Any], k: int, *, rest: int = 0) -> None:
+    """Hide parts of a published total (small ones first, then the smallest shown) until the total minus
+    the shown parts rests on no firm or on at least k (`rest`: firms of the total in no part)."""
+    hidden |= {p for p, n in parts.items() if 0 < n < k}
+    while 0 < rest + sum(parts[p] for p in hidden if p in parts) < k:
+        shown = [p for p, n in parts.items() if p not in hidden and n > 0]
+        if not shown:
+            break
+        hidden.add(min(shown, key=lambda p: (parts[p], str(p))))
+
+
+def _secondary(bases: dict[str, Any], idx: dict[str, list[dict[str, Any]]], k: int, *,
+               manufacturing: int) -> Hidden:
+    """What to hide so that no published total minus its published parts rests on 1..k-1 firms.
+
+    The totals and their parts: all firms by province, by age band and by revenue band; adopters by
+    intensity bucket; manufacturing firms by group, and each intensity class by its groups; each
+    province by its province × group cells (its other firms being the rest), each group by them too.
+    A province or group hidden hides its cells. Repeated until nothing changes."""
+    h = Hidden()
+    first = lambda table: next(iter(table.values()))  # noqa: E731  (every status shares the band's base)
+    age = {b: first(v) for b, v in bases["adoption_by_age"].items()}
+    revenue = {b: first(v) for b, v in bases["adoption_by_revenue"].items()}
+    adopters = bases["investment_bands"]["<=100"]
+    buckets = dict(bases["intensity_bucket_counts"])
+    _complete(age, h.age, k)
+    _complete(revenue, h.revenue, k)
+    _complete(buckets, h.buckets, k, rest=adopters - sum(buckets.values()))
+
+    provinces = {c["province_code"]: c["n"] for c in idx["by_province"]}
+    groups = {c["group"]: c["n"] for c in idx["by_group"]}
+    cells = {(c["province_code"], c["group"]): c["n"] for c in idx["by_province_group"]}
+    classes: dict[str, list[str]] = {}
+    for code, g in indicators.groups().items():
+        classes.setdefault(g["class"], []).append(code)
+    def size() -> int:
+        return len(h.provinces) + len(h.groups) + len(h.cells)
+
+    before = -1
+    while before != size():  # hiding a part may leave another total's rest too small: again until stable
+        before = size()
+        _complete(provinces, h.provinces, k)
+        _complete(groups, h.groups, k, rest=manufacturing - sum(groups.values()))
+        for members in classes.values():
+            _complete({g: groups.get(g, 0) for g in members}, h.groups, k)
+        h.cells |= {(p, g) for (p, g) in cells if p in h.provinces or g in h.groups}
+        for p, n in provinces.items():
+            row = {g: m for (pp, g), m in cells.items() if pp == p}
+            hidden = {g for (pp, g) in h.cells if pp == p}
+            _complete(row, hidden, k, rest=n - sum(row.values()))
+            h.cells |= {(p, g) for g in hidden}
+        for g in groups:
+            column = {p: m for (p, gg), m in cells.items() if gg == g}
+            hidden = {p for (p, gg) in h.cells if gg == g}
+            _complete(column, hidden, k)
+            h.cells |= {(p, g) for p in hidden}
+    return h
 
 
 def latest_wave(session: Session, actor: Actor) -> SurveyWave | None:
