@@ -71,3 +71,13 @@ def test_operator_imports_and_exports_interchange(session, client_for):
 
 def test_anonymous_api_callers_are_refused(client):
     assert client.get("/api/v1/offerings").status_code == 401
+
+
+def test_ids_and_lists_beyond_any_real_listing_are_field_errors(session, client_for):
+    api = client_for(builders.provider(session))
+    for bad in ("abc", "-1", "0", "99999999999999999999"):
+        r = api.get(f"/api/v1/offerings/{bad}")
+        assert r.status_code == 422 and "offering_id" in r.json()["fields"], (bad, r.text)
+    for field, value in [("tags", [f"词{i}" for i in range(1000)]), ("regions", ["44"] * 1000), ("tags", ["长" * 101])]:
+        r = api.post("/api/v1/offerings", json=NEW | {field: value})
+        assert r.status_code == 422 and any(k.startswith(field) for k in r.json()["fields"]), (field, r.text[:300])

@@ -155,3 +155,36 @@ def test_operator_uploads_a_file_and_sees_its_problems(session, page_client_for)
     from smeai.catalog import service
 
     assert service.find_offering_by_ext_id(session, "u-1") is not None
+
+
+def test_listing_form_refuses_numbers_in_other_scripts_and_garbled_stages(session, page_client_for):
+    browser = page_client_for(builders.provider(session))
+    form = {
+        "csrf_token": browser.csrf,
+        "name": "小批量排单助手",
+        "kind": "agent",
+        "summary": "按交期和机台自动排单。",
+        "industries": ["C"],
+        "scenarios": ["production_scheduling"],
+        "deployment": ["saas"],
+        "regions": ["*"],
+        "pricing_model": "subscription",
+        "entry_price_wan": "2",
+    }
+    for wrong, field in [
+        ({"entry_price_wan": "٢٠٢٦"}, "entry_price_wan"),  # Decimal() reads Arabic-Indic digits as 2026
+        ({"min_stage": "²"}, "min_stage"),  # isdigit() but not int(): once a 500
+        ({"max_stage": "9" * 5000}, "max_stage"),  # beyond int()'s 4,300 digits: once a 500
+        ({"min_stage": "٣"}, "min_stage"),
+    ]:
+        r = browser.post("/catalog/provider/new", data=form | wrong)
+        marked = {f.select_one("input,select,textarea")["name"] for f in _soup_any(r).select(".field.has-error")}
+        assert r.status_code == 422 and field in marked, (wrong, r.status_code, marked)
+    r = browser.post("/catalog/provider/new", data=form | {"entry_price_wan": "３０"}, follow_redirects=False)
+    assert r.status_code == 303  # full-width digits typed with a Chinese IME are a number
+
+
+def test_offering_urls_with_ids_that_are_no_ids_are_client_errors(session, client):
+    for bad in ("abc", "-1", "0", "99999999999999999999", "1e3"):
+        r = client.get(f"/catalog/offerings/{bad}")
+        assert r.status_code in (404, 422), (bad, r.status_code)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from tempfile import SpooledTemporaryFile
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ from smeai.catalog.index import OfferingQuery, Sort
 from smeai.catalog.jsonl import read_lines
 from smeai.catalog.schemas import CommentIn, ImportReport, OfferingFields, OfferingOut, ReviewIn
 from smeai.db import DbSession
+from smeai.inputs import RecordId
 from smeai.money import Wan
 from smeai.web.limits import upload_route
 
@@ -76,12 +76,12 @@ def search_offerings(
 
 
 @router.get("/offerings/{offering_id}", summary="One offering (published, or your own, or any for reviewers)")
-def read_offering(offering_id: int, session: DbSession, actor: CurrentActor) -> OfferingOut:
+def read_offering(offering_id: RecordId, session: DbSession, actor: CurrentActor) -> OfferingOut:
     return OfferingOut.model_validate(service.get_offering(session, actor, offering_id))
 
 
 @router.get("/offerings/{offering_id}/history", summary="An offering's edits, review decisions and comments")
-def offering_history(offering_id: int, session: DbSession, actor: CurrentActor) -> list[EventOut]:
+def offering_history(offering_id: RecordId, session: DbSession, actor: CurrentActor) -> list[EventOut]:
     return [EventOut.model_validate(e, from_attributes=True) for e in service.history(session, actor, offering_id)]
 
 
@@ -93,42 +93,44 @@ def create_offering(data: OfferingFields, session: DbSession, actor: CurrentActo
 
 
 @router.put("/offerings/{offering_id}", summary="Edit your offering (a published one goes back to review)")
-def update_offering(offering_id: int, data: OfferingFields, session: DbSession, actor: CurrentActor) -> OfferingOut:
+def update_offering(
+    offering_id: RecordId, data: OfferingFields, session: DbSession, actor: CurrentActor
+) -> OfferingOut:
     offering = service.update_offering(session, actor, offering_id, data)
     session.commit()
     return OfferingOut.model_validate(offering)
 
 
 @router.post("/offerings/{offering_id}/submit", summary="Send your offering to the centre for review")
-def submit_offering(offering_id: int, session: DbSession, actor: CurrentActor) -> OfferingOut:
+def submit_offering(offering_id: RecordId, session: DbSession, actor: CurrentActor) -> OfferingOut:
     offering = service.submit_offering(session, actor, offering_id)
     session.commit()
     return OfferingOut.model_validate(offering)
 
 
 @router.post("/offerings/{offering_id}/withdraw", summary="Take your offering off the pool")
-def withdraw_offering(offering_id: int, session: DbSession, actor: CurrentActor) -> OfferingOut:
+def withdraw_offering(offering_id: RecordId, session: DbSession, actor: CurrentActor) -> OfferingOut:
     offering = service.withdraw_offering(session, actor, offering_id)
     session.commit()
     return OfferingOut.model_validate(offering)
 
 
 @router.post("/offerings/{offering_id}/review", summary="Approve or reject a submitted offering (operators)")
-def review_offering(offering_id: int, data: ReviewIn, session: DbSession, actor: CurrentActor) -> OfferingOut:
+def review_offering(offering_id: RecordId, data: ReviewIn, session: DbSession, actor: CurrentActor) -> OfferingOut:
     offering = service.review_offering(session, actor, offering_id, data)
     session.commit()
     return OfferingOut.model_validate(offering)
 
 
 @router.post("/offerings/{offering_id}/comments", status_code=201, summary="Comment on an offering under review")
-def comment_offering(offering_id: int, data: CommentIn, session: DbSession, actor: CurrentActor) -> EventOut:
+def comment_offering(offering_id: RecordId, data: CommentIn, session: DbSession, actor: CurrentActor) -> EventOut:
     event = service.comment_offering(session, actor, offering_id, data.comment)
     session.commit()
     return EventOut.model_validate(event, from_attributes=True)
 
 
 @router.delete("/offerings/{offering_id}", status_code=204, summary="Delete an offering (kept in history)")
-def delete_offering(offering_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def delete_offering(offering_id: RecordId, session: DbSession, actor: CurrentActor) -> Response:
     service.delete_offering(session, actor, offering_id)
     session.commit()
     return Response(status_code=204)
@@ -164,6 +166,5 @@ async def import_offerings(
 
 @router.get("/catalog/export", summary="The published pool as interchange JSON Lines")
 def export_offerings(session: DbSession, actor: CurrentActor) -> Response:
-    rows = service.export_records(session, actor)
-    body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    body = "".join(service.export_lines(session, actor))
     return Response(body, media_type="application/x-ndjson; charset=utf-8")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -73,8 +72,8 @@ def export(
 ) -> None:
     """Export the published pool in the interchange format (JSON Lines)."""
     with session_scope() as session:
-        rows = service.export_records(session, None)
-    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        rows = service.export_lines(session, None)
+    text = "".join(rows)
     if output is None:
         sys.stdout.write(text)
     else:

@@ -28,6 +28,8 @@ from smeai.db import DbSession
 from smeai.domains import has_module
 from smeai.errors import Invalid, NotFound, fields_from_validation
 from smeai.i18n import N_, _
+from smeai.inputs import RecordId
+from smeai.money import plain_number_text
 from smeai.web.csrf import csrf_protect
 from smeai.web.limits import upload_route
 from smeai.web.render import is_htmx, render
@@ -116,7 +118,7 @@ def _vouchers(offering: Any) -> list[dict[str, str]]:
 
 
 @router.get("/catalog/offerings/{offering_id}")
-def offering_page(request: Request, offering_id: int, session: DbSession, actor: OptionalActor) -> HTMLResponse:
+def offering_page(request: Request, offering_id: RecordId, session: DbSession, actor: OptionalActor) -> HTMLResponse:
     return _offering_page(request, session, actor, offering_id)
 
 
@@ -136,8 +138,8 @@ def _form_values(form: FormData) -> dict[str, Any]:
         return [p.strip() for p in str(raw).replace("，", ",").split(",") if p.strip()]
 
     price: Any = str(form.get("entry_price_wan") or "").strip()
-    with contextlib.suppress(InvalidOperation):  # what is not a number stays text: "a number is required"
-        price = Decimal(price) if price else None  # exact, and Pricing checks finite and bounded
+    with contextlib.suppress(ValueError, InvalidOperation):  # what is no number stays text: "a number is required"
+        price = Decimal(plain_number_text(price)) if price else None  # ASCII, exact; Pricing bounds it
     values: dict[str, Any] = {
         "name": str(form.get("name") or ""),
         "kind": str(form.get("kind") or ""),
@@ -160,8 +162,8 @@ def _form_values(form: FormData) -> dict[str, Any]:
         values["pricing"]["note"] = str(form.get("pricing_note")).strip()
     for name in ("min_stage", "max_stage"):
         raw = str(form.get(name) or "").strip()
-        if raw.isdigit():
-            values[name] = int(raw)
+        if raw:  # an ASCII integer of a few digits, else the text itself ("a valid integer" is required)
+            values[name] = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else raw
     return values
 
 
@@ -268,32 +270,32 @@ async def create_offering(request: Request, session: DbSession, actor: PageActor
 
 
 @router.get("/catalog/offerings/{offering_id}/edit")
-def edit_offering_form(request: Request, offering_id: int, session: DbSession, actor: PageActor) -> HTMLResponse:
+def edit_offering_form(request: Request, offering_id: RecordId, session: DbSession, actor: PageActor) -> HTMLResponse:
     offering = service.get_offering(session, actor, offering_id)
     return _form_page(request, _values_of(offering), {}, offering=offering)
 
 
 @router.post("/catalog/offerings/{offering_id}/edit", dependencies=CSRF)
-async def update_offering(request: Request, offering_id: int, session: DbSession, actor: PageActor) -> Response:
+async def update_offering(request: Request, offering_id: RecordId, session: DbSession, actor: PageActor) -> Response:
     return await _save(request, session, actor, offering_id)
 
 
 @router.post("/catalog/offerings/{offering_id}/submit", dependencies=CSRF)
-def submit_offering(offering_id: int, session: DbSession, actor: PageActor) -> Response:
+def submit_offering(offering_id: RecordId, session: DbSession, actor: PageActor) -> Response:
     service.submit_offering(session, actor, offering_id)
     session.commit()
     return RedirectResponse("/catalog/provider", status_code=303)
 
 
 @router.post("/catalog/offerings/{offering_id}/withdraw", dependencies=CSRF)
-def withdraw_offering(offering_id: int, session: DbSession, actor: PageActor) -> Response:
+def withdraw_offering(offering_id: RecordId, session: DbSession, actor: PageActor) -> Response:
     service.withdraw_offering(session, actor, offering_id)
     session.commit()
     return RedirectResponse("/catalog/provider", status_code=303)
 
 
 @router.post("/catalog/offerings/{offering_id}/delete", dependencies=CSRF)
-def delete_offering(offering_id: int, session: DbSession, actor: PageActor) -> Response:
+def delete_offering(offering_id: RecordId, session: DbSession, actor: PageActor) -> Response:
     service.delete_offering(session, actor, offering_id)
     session.commit()
     target = "/catalog/review" if actor.can(Permission.OFFERING_REVIEW) else "/catalog/provider"
@@ -312,7 +314,7 @@ def review_workspace(request: Request, session: DbSession, actor: PageActor) -> 
 
 
 @router.post("/catalog/offerings/{offering_id}/review", dependencies=CSRF)
-async def review_offering(request: Request, offering_id: int, session: DbSession, actor: PageActor) -> Response:
+async def review_offering(request: Request, offering_id: RecordId, session: DbSession, actor: PageActor) -> Response:
     form = await request.form()
     decision = ReviewIn(
         approve=form.get("decision") == "approve",
@@ -330,7 +332,7 @@ async def review_offering(request: Request, offering_id: int, session: DbSession
 
 
 @router.post("/catalog/offerings/{offering_id}/comment", dependencies=CSRF)
-async def comment_offering(request: Request, offering_id: int, session: DbSession, actor: PageActor) -> Response:
+async def comment_offering(request: Request, offering_id: RecordId, session: DbSession, actor: PageActor) -> Response:
     form = await request.form()
     try:
         service.comment_offering(session, actor, offering_id, str(form.get("comment") or ""))

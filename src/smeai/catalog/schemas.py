@@ -92,7 +92,11 @@ def _text(value: str) -> str:
     return value
 
 
-NonEmpty = Annotated[str, Field(min_length=1)]
+NonEmpty = Annotated[str, Field(min_length=1, max_length=100)]
+# Lists are bounded well above any real listing (70 industry codes exist, 34 provinces, 21 scenarios),
+# so a hostile list costs one error, not one per item.
+MAX_CODES = 100
+MAX_TAGS = 50
 
 
 def _json_number(value: object) -> object:
@@ -155,15 +159,15 @@ class OfferingFields(BaseModel):
     kind: OfferingKind
     summary: str
     description: str | None = None
-    industries: list[str] = Field(min_length=1)
-    scenarios: list[str]
-    deployment: list[Deployment] = Field(min_length=1)
+    industries: list[str] = Field(min_length=1, max_length=MAX_CODES)
+    scenarios: list[str] = Field(max_length=MAX_CODES)
+    deployment: list[Deployment] = Field(min_length=1, max_length=MAX_CODES)
     pricing: Pricing
-    regions: list[str] = Field(min_length=1)
+    regions: list[str] = Field(min_length=1, max_length=MAX_CODES)
     min_stage: StrictInt = Field(default=0, ge=0, le=4)
     max_stage: StrictInt = Field(default=4, ge=0, le=4)
-    tags: list[NonEmpty] = Field(default_factory=list)
-    voucher_eligible: list[NonEmpty] = Field(default_factory=list)
+    tags: list[NonEmpty] = Field(default_factory=list, max_length=MAX_TAGS)
+    voucher_eligible: list[NonEmpty] = Field(default_factory=list, max_length=MAX_TAGS)
 
     @field_validator("name")
     @classmethod

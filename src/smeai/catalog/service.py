@@ -8,6 +8,7 @@ answers exactly like a missing one.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 import uuid
@@ -582,6 +583,12 @@ def _import_batch(
 def export_records(session: Session, actor: Actor | None) -> list[dict[str, Any]]:
     """The published pool as interchange objects, one per line of the export."""
     return [r.to_interchange() for r in published_offering_records(session)]
+
+
+def export_lines(session: Session, actor: Actor | None) -> list[str]:
+    """The export file's lines. Strict JSON (allow_nan=False): a value that is not JSON fails here
+    instead of reaching the interchange file other centres read."""
+    return [json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in export_records(session, actor)]
 
 
 # --- search ---------------------------------------------------------------------------------
