@@ -1,0 +1,440 @@
+"""Need understanding (需求挖掘): read the structured fields a need's text states.
+
+People write "我们是昆山的注塑厂……厂里有个车间在试点AI。预算四十万" and leave the industry, province,
+stage, budget and deployment in the words. `understand(text)` finds them, each with the words that
+state it; `parse_need(record)` fills what an interchange "Need" record omits (`smeai need parse`).
+The rules that are data live in data/understanding/*.yaml and places.txt; this module only applies
+them. Everything is compiled once; reading one need takes well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import cn2an
+import yaml
+
+from smeai import taxonomy
+from smeai.money import MAX_WAN
+
+DATA = Path(__file__).parent / "data" / "understanding"
+FIELDS = ("industry", "province_code", "stage", "budget_wan", "deployment")
+MODES = ("private", "edge", "appliance", "saas")  # the order deployment lists are given in
+
+Reading = tuple[Any, str]  # (value, the words in the text that state it)
+
+_CLAUSE_END = "，,。；;！!？?\n｜|"
+_SENTENCE = re.compile(r"[^。；;！!？?\n｜|]+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _load(name: str) -> dict:
+    return yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
+
+
+def _words(words: Iterable[str]) -> re.Pattern[str]:
+    """One pattern that matches any of the words, longest first."""
+    return re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)))
+
+
+@dataclass(frozen=True)
+class _Lexicon:
+    """Words to find by longest match, each with what it means."""
+
+    entries: dict[str, Any]
+    longest: int
+
+    @classmethod
+    def of(cls, entries: dict[str, Any]) -> _Lexicon:
+        return cls(entries, max(map(len, entries), default=0))
+
+    def scan(self, text: str) -> list[tuple[int, int, Any]]:
+        """(start, end, meaning) of each word, leftmost-longest, not overlapping."""
+        found, i, n = [], 0, len(text)
+        while i < n:
+            for size in range(min(self.longest, n - i), 0, -1):
+                meaning = self.entries.get(text[i : i + size])
+                if meaning is not None:
+                    found.append((i, i + size, meaning))
+                    i += size
+                    break
+            else:
+                i += 1
+        return found
+
+
+# ---------------------------------------------------------------------------------------------
+# budget_wan
+
+_NUM = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+(?:点[零〇一二两三四五六七八九]+)?)"
+_AMOUNT = re.compile(
+    rf"(?P<vague>好几|几|上|数)?(?P<a>{_NUM})"
+    rf"(?:\s*(?:万|[wW])?\s*(?:到|至|-|~|～|—|－)\s*(?P<b>{_NUM}))?"
+    r"\s*(?P<mod>来|多|余|几|出头)?\s*"
+    r"(?P<unit>万(?:元|块钱?|人民币)?|[wW](?![a-zA-Z])|千(?:元|块钱?)|[kK](?![a-zA-Z])|元|块钱?|亿元?)"
+)
+_PAIR = re.compile(r"^([一二两三四五六七八九])([二三四五六七八九])([十百千]?)$")  # 二三十 → 30
+_DIGIT = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_PLACE = {"": 1, "十": 10, "百": 100, "千": 1000}
+
+
+def _number(s: str) -> float | None:
+    if s[0].isdigit():
+        return float(s)
+    pair = _PAIR.match(s)
+    if pair:  # a spoken range: its upper bound
+        return float(_DIGIT[pair[2]] * _PLACE[pair[3]])
+    try:
+        return float(cn2an.cn2an(s.replace("〇", "零"), "smart"))
+    except (ValueError, KeyError):
+        return None
+
+
+def _to_wan(value: float, unit: str) -> float:
+    if unit.startswith(("万", "w", "W")):
+        return value
+    if unit.startswith(("千", "k", "K")):
+        return value / 10
+    if unit.startswith("亿"):
+        return value * 10000
+    return value / 10000  # 元, 块
+
+
+def _clause(text: str, start: int, end: int) -> tuple[int, int]:
+    lo = max((text.rfind(c, 0, start) for c in _CLAUSE_END), default=-1) + 1
+    ends = [i for i in (text.find(c, end) for c in _CLAUSE_END) if i >= 0]
+    return lo, min(ends, default=len(text))
+
+
+def _budget(text: str, r: _Rules) -> Reading | None:
+    best: tuple[int, int, float, str] | None = None  # (strength, -position, value, evidence)
+    for m in _AMOUNT.finditer(text):
+        if m["vague"] or m["mod"] == "几":
+            continue  # 几十万, 好几万, 十几万: no figure stated
+        unit, after = m["unit"], text[m.end() : m.end() + 6]
+        if unit == "万" and (r.count_units.match(after) or (after[:1] and after[0] in "一别不")):
+            continue  # 几万步, 两万件; 万一, 千万别
+        if m["a"] == "千" and unit.startswith("万"):
+            continue  # 千万: "by all means", or a sum nobody writes that way
+        value = _number(m["b"] or m["a"])
+        if value is None:
+            continue
+        wan = _to_wan(value, unit)
+        if not (0 < wan <= MAX_WAN) or not math.isfinite(wan):
+            continue
+        lo, hi = _clause(text, m.start(), m.end())
+        before, rest = text[lo : m.start()], text[m.end() : hi]
+        if r.not_budget.search(before) or r.not_budget.search(rest):
+            continue
+        cue = None
+        for c in r.cue.finditer(before):
+            cue = c  # the last cue before the amount
+        cue_after = r.cue_after.match(rest.lstrip())
+        strong_unit = unit[0] in "万wW"
+        if cue:
+            strength, start = 3, lo + cue.start()
+        elif cue_after:
+            strength, start = 2, m.start()
+            while start > lo and _CJK.match(text[start - 1]) and start > m.start() - 4:
+                start -= 1  # "投入控制在15万以内": keep a few words before
+        elif strong_unit and len(_CJK.findall(before + rest)) <= 3:
+            strength, start = 1, lo  # a bare "20万。"
+        else:
+            continue
+        end = m.end() + (len(rest) - len(rest.lstrip()) + cue_after.end() if cue_after else 0)
+        if strength == 3 and not strong_unit and not cue_after and r.cue_weak.fullmatch(cue.group()):
+            continue  # "一年5000块" without 预算-like words: a price, not a budget
+        evidence = text[start:end].strip(" ：:")
+        key = (strength, -m.start(), round(wan, 4), evidence)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    if best is None:
+        return None
+    wan = best[2]
+    return (int(wan) if wan == int(wan) else wan), best[3]
+
+
+# ---------------------------------------------------------------------------------------------
+# province_code
+
+
+def _province(text: str, r: _Rules) -> Reading | None:
+    hits = r.places.scan(text)
+    chain_end, chosen, span = -1, None, None
+    for start, end, (code, level) in hits:
+        if chosen is not None:
+            if start == chain_end:  # "湖州长兴", "浙江义乌市": one place, said finer
+                span, chain_end = (span[0], end), end
+                continue
+            break
+        name = text[start:end]
+        if name in r.place_stop:
+            continue
+        window = text[max(0, start - 6) : start]
+        if r.place_foreign.search(window) and not re.search(r"[，,。；;｜|：:]", window[-3:]):
+            continue
+        if level == "c" and not _stands_as_place(text, start, r):
+            continue
+        chosen, span, chain_end = code, (start, end), end
+    if chosen is None:
+        return None
+    end = span[1]
+    while end < len(text) and text[end] in "省市县区":
+        end += 1
+    return chosen, text[span[0] : end]
+
+
+def _stands_as_place(text: str, start: int, r: _Rules) -> bool:
+    if start == 0 or text[start - 1] in _CLAUSE_END + " 　：:（(、":
+        return True
+    return any(text.endswith(w, 0, start) for w in r.place_before)
+
+
+# ---------------------------------------------------------------------------------------------
+# industry
+
+
+def _industry(text: str, r: _Rules) -> Reading | None:
+    hits = [h for h in r.industries.scan(text) if h[2] is not _IGNORE]
+    if not hits:
+        return None
+    fields = [(m.start(1), m.end(1)) for m in r.trade_field.finditer(text)]
+    chosen = next((h for h in hits if any(lo <= h[0] < hi for lo, hi in fields)), None)
+    if chosen is None:
+        chosen = next((h for h in hits if _anchored(text, h, r)), None)
+    if chosen is None:
+        return None
+    start, end, code = chosen
+    tail = r.anchor_after.match(text, end)
+    if code in r.food_divisions and r.food_service.match(text, end):
+        code = "H"
+    elif code.startswith("C") and r.retail.match(text, end):
+        code = "F"
+    ev_end = tail.end() if tail else end
+    ev_start = start
+    pre = r.anchor_before.search(text[max(0, start - 6) : start])
+    if pre:
+        ev_start = start - (len(text[max(0, start - 6) : start]) - pre.start())
+    return code, text[ev_start:ev_end]
+
+
+def _anchored(text: str, hit: tuple[int, int, str], r: _Rules) -> bool:
+    start, end, _ = hit
+    word = text[start:end]
+    if r.anchor_noun.search(word) or r.anchor_before.search(word):
+        return True
+    if r.anchor_after.match(text, end):
+        return True
+    return bool(r.anchor_before.search(text[max(0, start - 6) : start]))
+
+
+_IGNORE = object()
+
+# ---------------------------------------------------------------------------------------------
+# stage
+
+
+def _stage(text: str, r: _Rules) -> Reading | None:
+    for s in _SENTENCE.finditer(text):
+        sentence = s.group()
+        label = r.stage_label.search(sentence)
+        if not (label or r.stage_ai.search(sentence)):
+            continue
+        body = sentence[label.start() :] if label else sentence
+        for stage, pattern in r.stage_rules:
+            for m in pattern.finditer(body):
+                if r.stage_wish.search(body[: m.start()]):
+                    continue
+                return stage, body.strip(" ，,")
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# deployment
+
+
+def _deployment(text: str, r: _Rules) -> Reading | None:
+    modes: set[str] = set()
+    spans: list[tuple[int, int]] = []
+    for mode, patterns in r.deploy_rules:
+        for pattern in patterns:
+            for m in pattern.finditer(text):
+                lo, _ = _clause(text, m.start(), m.end())
+                if r.deploy_negation.search(text[lo : m.start()]):
+                    continue
+                modes.add(mode)
+                spans.append(_clause(text, m.start(), m.end()))
+    if not modes:
+        return None
+    lo, hi = min(s[0] for s in spans), max(s[1] for s in spans)
+    return [m for m in MODES if m in modes], text[lo:hi].strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# rules, loaded once
+
+
+@dataclass(frozen=True)
+class _Rules:
+    cue: re.Pattern[str]
+    cue_weak: re.Pattern[str]
+    cue_after: re.Pattern[str]
+    not_budget: re.Pattern[str]
+    count_units: re.Pattern[str]
+    places: _Lexicon
+    place_stop: frozenset[str]
+    place_before: tuple[str, ...]
+    place_foreign: re.Pattern[str]
+    industries: _Lexicon
+    trade_field: re.Pattern[str]
+    anchor_after: re.Pattern[str]
+    anchor_noun: re.Pattern[str]
+    anchor_before: re.Pattern[str]
+    retail: re.Pattern[str]
+    food_service: re.Pattern[str]
+    food_divisions: frozenset[str]
+    stage_ai: re.Pattern[str]
+    stage_label: re.Pattern[str]
+    stage_wish: re.Pattern[str]
+    stage_rules: tuple[tuple[int, re.Pattern[str]], ...]
+    deploy_negation: re.Pattern[str]
+    deploy_rules: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
+
+
+_WEAK_CUES = ("一年", "今年", "明年", "首年", "第一年", "每年能")
+
+
+@lru_cache
+def _rules() -> _Rules:
+    budget, places, industries = _load("budget.yaml"), _load("places.yaml"), _load("industries.yaml")
+    stage, deploy = _load("stage.yaml"), _load("deployment.yaml")
+
+    gazetteer: dict[str, tuple[str, str]] = {}
+    for line in (DATA / "places.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, code, level = line.split("\t")
+            gazetteer[name] = (code, level)
+    for code, term in taxonomy.load().provinces.items():
+        full = term.zh
+        short = full[:3] if full.startswith(("内蒙古", "黑龙江")) else full[:2]
+        for name in {full, short, full.removesuffix("省").removesuffix("市")}:
+            gazetteer[name] = (code, "s")
+
+    lexicon: dict[str, Any] = {}
+    for code, words in industries["codes"].items():
+        for w in words:
+            lexicon.setdefault(str(w), str(code))
+    for w in industries["ignore"]:
+        lexicon[w] = _IGNORE
+
+    after = industries["anchors_after"]
+    return _Rules(
+        cue=_words(budget["cue"]),
+        cue_weak=_words(_WEAK_CUES),
+        cue_after=_words(budget["cue_after"]),
+        not_budget=_words(budget["not_budget"]),
+        count_units=_words(budget["count_units"]),
+        places=_Lexicon.of(gazetteer),
+        place_stop=frozenset(places["stop"]),
+        place_before=tuple(places["before"]),
+        place_foreign=re.compile("(?:" + _words(places["foreign"]).pattern + ")[^，。；]{0,3}$"),
+        industries=_Lexicon.of(lexicon),
+        trade_field=re.compile(r"(?:行业|主营(?:业务)?|所属行业|经营范围|主要产品|产品)\s*[：:]\s*([^｜|\n。；]+)"),
+        anchor_after=re.compile(r"[^，,。；;！!？?\n｜|、]{0,4}?(?:" + _words(after).pattern + ")"),
+        anchor_noun=_words(after),
+        anchor_before=re.compile(
+            "(?:(?:" + _words(industries["anchors_before"]).pattern + ")" + r"|(?:^|[，,。；;：:\s])(?:做|搞))"
+            "(?:的是|各种|各类)?$"
+        ),
+        retail=re.compile("(?:" + _words(industries["retail"]).pattern + ")"),
+        food_service=re.compile("(?:" + _words(industries["food_service"]).pattern + ")"),
+        food_divisions=frozenset(industries["food_divisions"]),
+        stage_ai=_words(stage["ai"]),
+        stage_label=re.compile("(?:" + _words(stage["form_labels"]).pattern + r")\s*[：:]"),
+        stage_wish=re.compile(stage["wish"]),
+        stage_rules=tuple(
+            [(0, re.compile(p)) for p in stage["none"]]
+            + [(int(s), re.compile(p)) for s in sorted(stage["stages"], reverse=True) for p in stage["stages"][s]]
+        ),
+        deploy_negation=re.compile(deploy["negation"]),
+        deploy_rules=tuple(
+            (mode, tuple(re.compile(p) for p in deploy["modes"][mode])) for mode in MODES if mode in deploy["modes"]
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# public
+
+
+def understand(text: str) -> dict[str, Reading]:
+    """The fields `text` states, each as (value, the words that state it); fields not stated are absent."""
+    r = _rules()
+    text = text or ""
+    readers = {
+        "industry": _industry,
+        "province_code": _province,
+        "stage": _stage,
+        "budget_wan": _budget,
+        "deployment": _deployment,
+    }
+    out: dict[str, Reading] = {}
+    for field_name, read in readers.items():
+        reading = read(text, r)
+        if reading is not None:
+            out[field_name] = reading
+    return out
+
+
+def parse_need(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The need with every field it omits but its text states filled in, plus `extracted` for those."""
+    out = dict(record)
+    extracted: dict[str, dict[str, Any]] = {}
+    for field_name, (value, evidence) in understand(str(record.get("text") or "")).items():
+        if out.get(field_name) in (None, "", []):
+            out[field_name] = value
+            extracted[field_name] = {"value": value, "evidence": evidence}
+    out["extracted"] = extracted
+    return out
+
+
+def _correct(field_name: str, value: Any, truth: Any) -> bool:
+    if field_name == "budget_wan":
+        return isinstance(value, int | float) and abs(value - truth) <= 0.1 * abs(truth)
+    if field_name == "deployment":
+        return bool(value) and set(value) <= set(truth)
+    return value == truth
+
+
+def score_parse(parsed: Iterable[Mapping[str, Any]], truths: Iterable[Mapping[str, Any]]) -> dict[str, dict]:
+    """Field precision and recall of parsed needs against truth records (text-needs-dev-truth.jsonl).
+
+    A field is stated when the truth's `evidence` names it. Precision = correct filled values / filled
+    values (a value filled for a field the text does not state counts as wrong); recall = stated fields
+    filled correctly / stated fields. Correct: a budget within ±10%, a deployment that is a non-empty
+    subset of the true modes, any other field equal. Returns {field: {...}, "all": {...}}.
+    """
+    by_id = {t["id"]: t for t in truths}
+    counts = {f: {"filled": 0, "correct": 0, "stated": 0, "found": 0} for f in (*FIELDS, "all")}
+    for need in parsed:
+        truth = by_id[need["id"]]
+        filled = need.get("extracted", {})
+        for f in FIELDS:
+            stated = f in truth.get("evidence", {})
+            right = f in filled and stated and _correct(f, filled[f]["value"], truth.get(f))
+            for key in (f, "all"):
+                c = counts[key]
+                c["filled"] += f in filled
+                c["correct"] += right
+                c["stated"] += stated
+                c["found"] += right
+    for c in counts.values():
+        c["precision"] = c["correct"] / c["filled"] if c["filled"] else 1.0
+        c["recall"] = c["found"] / c["stated"] if c["stated"] else 1.0
+    return counts
