@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from smeai.matching.schemas import MAX_NEEDS_PER_CALL
+from smeai.money import MAX_FEN
 from tests import builders
 from tests.matching.builders import offering
 
@@ -112,6 +113,16 @@ def test_match_route_bounds_what_one_call_may_ask(session, client_for):
     assert r.status_code == 200 and r.json() == [[]]  # the 8 万元 offering is beyond twice the budget
 
 
+def test_a_budget_beyond_int4_is_stored_and_read_back(session, client_for):
+    # 3,000 万元 is 3e9 fen: beyond a 32-bit column, within the platform maximum, on both databases.
+    _firm, _vendor, _item, as_firm, _need = _setup(session, client_for)
+    r = as_firm.post("/api/v1/needs", json={"title": "t", "text": "x", "budget_fen": 3_000_000_000})
+    assert r.status_code == 201, r.text
+    assert as_firm.get(f"/api/v1/needs/{r.json()['id']}").json()["budget_fen"] == 3_000_000_000
+    r = as_firm.post("/api/v1/challenges", json={"title": "t", "problem": "p", "budget_fen": MAX_FEN})
+    assert r.status_code == 201 and r.json()["budget_fen"] == MAX_FEN, r.text
+
+
 def test_matching_routes_answer_bad_values_with_field_errors(session, client_for):
     _firm, _vendor, item, as_firm, need = _setup(session, client_for)
     base = {"title": "t", "text": "x"}
@@ -120,8 +131,8 @@ def test_matching_routes_answer_bad_values_with_field_errors(session, client_for
         ("post", f"/api/v1/needs/{need['id']}/interest", {"offering_id": 10**30}),
         ("post", f"/api/v1/needs/{need['id']}/interest", {"offering_id": 0}),
         ("post", "/api/v1/needs", base | {"budget_fen": 10**20}),
-        ("post", "/api/v1/needs", base | {"budget_fen": 2**31}),  # INTEGER column: a field error, not DataError
-        ("post", "/api/v1/challenges", {"title": "t", "problem": "p", "budget_fen": 2**31}),
+        ("post", "/api/v1/needs", base | {"budget_fen": MAX_FEN + 1}),  # beyond the platform maximum
+        ("post", "/api/v1/challenges", {"title": "t", "problem": "p", "budget_fen": MAX_FEN + 1}),
         ("post", "/api/v1/needs", base | {"budget_fen": 1e308}),
         ("post", "/api/v1/needs", base | {"budget_fen": "8"}),
         ("post", "/api/v1/needs", base | {"scenarios": ["no_such_scenario"]}),

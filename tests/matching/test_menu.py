@@ -49,7 +49,7 @@ def test_a_sent_package_becomes_a_need_and_notifies_the_provider(session):
 
 
 def test_a_package_of_many_long_or_costly_modules_is_a_field_error_or_a_need_never_a_crash(session):
-    from smeai.matching.schemas import MAX_STORED_FEN
+    from smeai.money import MAX_FEN
 
     vendor, item, _qc, _aps = _menu(session)
     firm = builders.enterprise(session, profile={"industry_section": "C", "province_code": "44"})
@@ -60,7 +60,7 @@ def test_a_package_of_many_long_or_costly_modules_is_a_field_error_or_a_need_nev
     need = menu.send_package(session, firm, PackageIn(module_ids=[m.id for m in long]))
     assert len(need.text) == 5000 and need.budget_fen == 30
     costly = [
-        menu.add_module(session, vendor, ModuleIn(offering_id=item.id, name=f"贵{i}", price_fen=MAX_STORED_FEN))
+        menu.add_module(session, vendor, ModuleIn(offering_id=item.id, name=f"贵{i}", price_fen=MAX_FEN))
         for i in range(2)
     ]
     with pytest.raises(Invalid) as exc:

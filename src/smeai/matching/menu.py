@@ -21,7 +21,6 @@ from smeai.matching import engagements, service
 from smeai.matching.models import OfferingModule
 from smeai.matching.schemas import (
     MAX_NEED_TEXT,
-    MAX_STORED_FEN,
     ModuleIn,
     ModuleOut,
     NeedIn,
@@ -29,6 +28,7 @@ from smeai.matching.schemas import (
     PackageOut,
     PlanYear,
 )
+from smeai.money import MAX_FEN
 
 
 def list_menu(session: Session) -> list[tuple[OfferingModule, Offering]]:
@@ -125,7 +125,7 @@ def compose_package(session: Session, actor: Actor, data: PackageIn) -> PackageO
 def send_package(session: Session, actor: Actor, data: PackageIn):  # type: ignore[no-untyped-def]
     """The package becomes a need; each offering in it gets the enterprise's interest (providers notified)."""
     package = compose_package(session, actor, data)
-    if package.total_fen > MAX_STORED_FEN:  # modules at the top price: a field error, not a 500 from NeedIn
+    if package.total_fen > MAX_FEN:  # modules at the top price: a field error, not a 500 from NeedIn
         raise Invalid(
             N_("The package costs more than any budget the platform records."), fields={"module_ids": "total"}
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from smeai.auth.models import Organisation
@@ -26,7 +26,7 @@ class Need(Base):
     industry: Mapped[str | None] = mapped_column(String(4))  # section letter or C + division
     province_code: Mapped[str | None] = mapped_column(String(2))
     stage: Mapped[int | None] = mapped_column(Integer)
-    budget_fen: Mapped[int | None] = mapped_column(Integer)
+    budget_fen: Mapped[int | None] = mapped_column(BigInteger)
     deployment: Mapped[list[str]] = mapped_column(JSON, default=list)
     scenarios: Mapped[list[str]] = mapped_column(JSON, default=list)
     scenarios_confirmed: Mapped[bool] = mapped_column(default=False)
@@ -94,7 +94,7 @@ class Challenge(Base):
     title: Mapped[str] = mapped_column(String(200))
     problem: Mapped[str] = mapped_column(Text)
     data_available: Mapped[str | None] = mapped_column(Text)
-    budget_fen: Mapped[int | None] = mapped_column(Integer)
+    budget_fen: Mapped[int | None] = mapped_column(BigInteger)
     deadline_on: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), index=True)  # ChallengeStatus
     need_id: Mapped[int | None] = mapped_column(ForeignKey("needs.id"))
@@ -112,7 +112,7 @@ class Proposal(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     offering_id: Mapped[int | None] = mapped_column(ForeignKey("offerings.id"))
     summary: Mapped[str] = mapped_column(Text)
-    price_fen: Mapped[int | None] = mapped_column(Integer)
+    price_fen: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(20))  # ProposalStatus
     engagement_id: Mapped[int | None] = mapped_column(ForeignKey("engagements.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -127,5 +127,5 @@ class OfferingModule(Base):
     offering_id: Mapped[int] = mapped_column(ForeignKey("offerings.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
-    price_fen: Mapped[int] = mapped_column(Integer)
+    price_fen: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

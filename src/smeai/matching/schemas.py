@@ -21,10 +21,6 @@ MAX_NEED_TEXT = 5000  # characters, the need form's own limit
 MAX_LIST = 20  # deployment modes, scenarios: more than any taxonomy lists
 MAX_MODULES = 50  # modules in one package
 
-# Needs, challenges, proposals and modules keep fen in INTEGER columns: up to 21,474,836.47 元, far
-# beyond an SME's budget for one need, and a field error above it rather than the database's DataError.
-MAX_STORED_FEN = 2**31 - 1
-StoredFen = Annotated[Fen, Field(le=MAX_STORED_FEN)]
 Code = Annotated[str, Field(max_length=64)]  # a code-like string (industry, deployment mode, programme)
 
 
@@ -97,7 +93,7 @@ class NeedIn(BaseModel):
     industry: Code | None = None
     province_code: ProvinceCode | None = None
     stage: Annotated[int, Field(ge=0, le=4)] | None = None
-    budget_fen: StoredFen | None = None
+    budget_fen: Fen | None = None
     deployment: Annotated[list[Deployment], Field(max_length=MAX_LIST)] = []
     scenarios: Annotated[list[ScenarioCode], Field(max_length=MAX_LIST)] | None = None  # None: detect from the text
     urgency: NeedUrgency = NeedUrgency.NORMAL
@@ -209,7 +205,7 @@ class ChallengeIn(BaseModel):
     title: Annotated[str, Field(min_length=1, max_length=200)]
     problem: Annotated[str, Field(min_length=1, max_length=5000)]
     data_available: Annotated[str, Field(max_length=2000)] | None = None
-    budget_fen: StoredFen | None = None
+    budget_fen: Fen | None = None
     deadline_on: CalendarDate | None = None
 
 
@@ -237,7 +233,7 @@ class ProposalStatus(StrEnum):
 
 class ProposalIn(BaseModel):
     summary: Annotated[str, Field(min_length=1, max_length=5000)]
-    price_fen: StoredFen | None = None
+    price_fen: Fen | None = None
     offering_id: RecordId | None = None
 
 
@@ -259,7 +255,7 @@ class ModuleIn(BaseModel):
     offering_id: RecordId
     name: Annotated[str, Field(min_length=1, max_length=200)]
     description: Annotated[str, Field(max_length=2000)] | None = None
-    price_fen: StoredFen
+    price_fen: Fen
 
 
 class ModuleOut(BaseModel):
