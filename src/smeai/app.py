@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="smeai API",
         version=__version__,
         description="AI application enablement centre for SMEs: accounts, taxonomy and every capability's API.",
-        docs_url="/docs",
+        docs_url=None,  # served below from the package, not from a CDN
+        redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
     app.state.settings = settings
@@ -132,6 +133,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         session.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
+
+    @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
+    def api_docs(request: Request) -> HTMLResponse:
+        # Swagger UI from web/static (vendored swagger-ui-dist), started by a file: no CDN, no inline script.
+        return render(request, "swagger.html", openapi_url=app.openapi_url)
 
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
     def home(request: Request, actor: OptionalActor) -> HTMLResponse:

@@ -14,6 +14,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from smeai import taxonomy
 from smeai.i18n import LANGUAGES, get_lang, gettext, label, ngettext
 from smeai.web.csrf import CSRF_FIELD, csrf_token
+from smeai.web.middleware import CSP_NONCE
 from smeai.web.nav import NAV
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -57,7 +58,14 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
+def csp_nonce(request: Request) -> str:
+    """The nonce of this response's Content-Security-Policy, for the page's own inline scripts. Scripts
+    in fragments that htmx swaps in get the page's nonce from htmx (inlineScriptNonce in base.html)."""
+    return str(request.scope.get(CSP_NONCE, ""))
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("csp_nonce", csp_nonce(request))
     context.setdefault("actor", getattr(request.state, "actor", None))
     context.setdefault("user", getattr(request.state, "user", None))
     response = templates().TemplateResponse(
