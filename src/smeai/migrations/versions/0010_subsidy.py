@@ -29,7 +29,7 @@ def upgrade() -> None:
     op.add_column("subsidy_applications", sa.Column("applied_on", sa.Date(), nullable=True))
     op.execute("UPDATE subsidy_pools SET opened_at = updated_at WHERE programme_code NOT LIKE '%@%'")
     day = "DATE(created_at)" if op.get_bind().dialect.name == "sqlite" else "CAST(created_at AS DATE)"
-    op.execute(f"UPDATE subsidy_applications SET applied_on = {day}")  # noqa: S608  (no input: a fixed choice)
+    op.execute(f"UPDATE subsidy_applications SET applied_on = {day}")
 
 
 def downgrade() -> None:
