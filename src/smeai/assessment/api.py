@@ -20,6 +20,7 @@ from smeai.assessment.schemas import (
 )
 from smeai.auth.deps import CurrentActor
 from smeai.db import DbSession
+from smeai.inputs import RecordId
 
 router = APIRouter(prefix="/api/v1/assessments", tags=["assessment"])
 
@@ -40,7 +41,7 @@ def score(instrument_id: str, session: DbSession, actor: CurrentActor, data: Any
 
 
 @router.get("", summary="Assessments the caller may see")
-def list_assessments(session: DbSession, actor: CurrentActor, org_id: int | None = None) -> list[AssessmentRow]:
+def list_assessments(session: DbSession, actor: CurrentActor, org_id: RecordId | None = None) -> list[AssessmentRow]:
     return [AssessmentRow.model_validate(a) for a in service.list_assessments(session, actor, org_id=org_id)]
 
 
@@ -59,30 +60,30 @@ def submit(session: DbSession, actor: CurrentActor, data: Any = Body(...)) -> As
 
 
 @router.get("/{assessment_id}", summary="One assessment: answers so far and, once completed, its result")
-def read(assessment_id: int, session: DbSession, actor: CurrentActor) -> AssessmentOut:
+def read(assessment_id: RecordId, session: DbSession, actor: CurrentActor) -> AssessmentOut:
     return AssessmentOut.model_validate(service.get_assessment(session, actor, assessment_id))
 
 
 @router.patch("/{assessment_id}/answers", summary="Save answers as you go (null clears one)")
-def save_answers(assessment_id: int, data: AnswersIn, session: DbSession, actor: CurrentActor) -> AssessmentOut:
+def save_answers(assessment_id: RecordId, data: AnswersIn, session: DbSession, actor: CurrentActor) -> AssessmentOut:
     a = service.save_answers(session, actor, assessment_id, data.answers)
     session.commit()
     return AssessmentOut.model_validate(a)
 
 
 @router.post("/{assessment_id}/complete", summary="Check every answer, score and keep the result")
-def complete(assessment_id: int, session: DbSession, actor: CurrentActor) -> AssessmentOut:
+def complete(assessment_id: RecordId, session: DbSession, actor: CurrentActor) -> AssessmentOut:
     a = service.complete_assessment(session, actor, assessment_id)
     session.commit()
     return AssessmentOut.model_validate(a)
 
 
 @router.get("/{assessment_id}/compare/{other_id}", summary="Per-dimension change between two assessments")
-def compare(assessment_id: int, other_id: int, session: DbSession, actor: CurrentActor) -> ComparisonOut:
+def compare(assessment_id: RecordId, other_id: RecordId, session: DbSession, actor: CurrentActor) -> ComparisonOut:
     return service.compare_assessments(session, actor, assessment_id, other_id)
 
 
 @router.get("/{assessment_id}/benchmark", summary="Percentile and distribution among peers")
-def peer_benchmark(assessment_id: int, request: Request, session: DbSession, actor: CurrentActor) -> BenchmarkOut:
+def peer_benchmark(assessment_id: RecordId, request: Request, session: DbSession, actor: CurrentActor) -> BenchmarkOut:
     limit = request.app.state.settings.small_cell_min
     return benchmark.benchmark(session, actor, assessment_id, small_cell_min=limit)

@@ -12,6 +12,7 @@ from smeai.cases import service
 from smeai.cases.index import CaseQuery
 from smeai.cases.schemas import CaseIn, CaseOut, CaseReviewIn
 from smeai.db import DbSession
+from smeai.inputs import RecordId
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -58,7 +59,7 @@ def review_queue(session: DbSession, actor: CurrentActor) -> list[CaseOut]:
 
 
 @router.get("/{case_id}", summary="One case (published, or your own, or any for reviewers)")
-def read_case(case_id: int, session: DbSession, actor: CurrentActor) -> CaseOut:
+def read_case(case_id: RecordId, session: DbSession, actor: CurrentActor) -> CaseOut:
     return CaseOut.model_validate(service.to_out(service.get_case(session, actor, case_id)))
 
 
@@ -70,14 +71,14 @@ def submit_case(data: CaseIn, session: DbSession, actor: CurrentActor) -> CaseOu
 
 
 @router.post("/{case_id}/review", summary="Publish or reject a submitted case, optionally as a benchmark")
-def review_case(case_id: int, data: CaseReviewIn, session: DbSession, actor: CurrentActor) -> CaseOut:
+def review_case(case_id: RecordId, data: CaseReviewIn, session: DbSession, actor: CurrentActor) -> CaseOut:
     case = service.review_case(session, actor, case_id, data)
     session.commit()
     return CaseOut.model_validate(service.to_out(case))
 
 
 @router.post("/{case_id}/benchmark", summary="Mark or unmark a published case as a benchmark (标杆)")
-def set_benchmark(case_id: int, data: BenchmarkIn, session: DbSession, actor: CurrentActor) -> CaseOut:
+def set_benchmark(case_id: RecordId, data: BenchmarkIn, session: DbSession, actor: CurrentActor) -> CaseOut:
     case = service.set_benchmark(session, actor, case_id, data.benchmark)
     session.commit()
     return CaseOut.model_validate(service.to_out(case))
