@@ -1,10 +1,11 @@
 """Every number and date the JSON API accepts, fed non-finite, huge, negative and out-of-period values.
 
 Read from the OpenAPI document, so a new endpoint is covered the day it is added: for each operation,
-each numeric or date property of its request body and each numeric or date query parameter gets every bad
-value in turn, and each numeric path parameter (an id) gets -1, 0, 10^30 and letters. The answer must be a client error that names the field (422 with `fields`), or a
-refusal that comes before validation (401/403/404/405/413); never a server error, never a success
-that stored the value.
+each numeric or date property of its request body and each numeric or date query parameter gets every
+bad value in turn, and each numeric path parameter (an id) gets -1, 0, 10^30 and letters. The answer
+must be a client error that names the field (422 with `fields`), a 404 for an id in the address, or a
+refusal that comes before validation (401/403/405/413); never a server error, never a success that
+stored the value.
 """
 
 from __future__ import annotations
