@@ -34,6 +34,10 @@ _SENTENCE = re.compile(r"[^。；;！!？?\n｜|]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
+def _trim(evidence: str) -> str:
+    return evidence.strip(" 　，,。；;：:、")
+
+
 def _load(name: str) -> dict:
     return yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
 
@@ -77,7 +81,8 @@ _AMOUNT = re.compile(
     rf"(?P<vague>好几|几|上|数)?(?P<a>{_NUM})"
     rf"(?:\s*(?:万|[wW])?\s*(?:到|至|-|~|～|—|－)\s*(?P<b>{_NUM}))?"
     r"\s*(?P<mod>来|多|余|几|出头)?\s*"
-    r"(?P<unit>万(?:元|块钱?|人民币)?|[wW](?![a-zA-Z])|千(?:元|块钱?)|[kK](?![a-zA-Z])|元|块钱?|亿元?)"
+    r"(?P<unit>万(?:(?P<tenth>[一二两三四五六七八九])(?=[^\u4e00-\u9fff]|$|左右|上下|以内|之内|元|块|的|吧))?(?:元|块钱?|人民币)?"
+    r"|[wW](?![a-zA-Z])|千(?:元|块钱?)|[kK](?![a-zA-Z])|元|块钱?|亿元?)"
 )
 _PAIR = re.compile(r"^([一二两三四五六七八九])([二三四五六七八九])([十百千]?)$")  # 二三十 → 30
 _DIGIT = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -125,7 +130,7 @@ def _budget(text: str, r: _Rules) -> Reading | None:
         value = _number(m["b"] or m["a"])
         if value is None:
             continue
-        wan = _to_wan(value, unit)
+        wan = _to_wan(value, unit) + (_DIGIT[m["tenth"]] / 10 if m["tenth"] else 0)  # 一万五 → 1.5
         if not (0 < wan <= MAX_WAN) or not math.isfinite(wan):
             continue
         lo, hi = _clause(text, m.start(), m.end())
@@ -140,17 +145,15 @@ def _budget(text: str, r: _Rules) -> Reading | None:
         if cue:
             strength, start = 3, lo + cue.start()
         elif cue_after:
-            strength, start = 2, m.start()
-            while start > lo and _CJK.match(text[start - 1]) and start > m.start() - 4:
-                start -= 1  # "投入控制在15万以内": keep a few words before
+            strength, start = 2, (lo if m.start() - lo <= 10 else m.start())
         elif strong_unit and len(_CJK.findall(before + rest)) <= 3:
             strength, start = 1, lo  # a bare "20万。"
         else:
             continue
         end = m.end() + (len(rest) - len(rest.lstrip()) + cue_after.end() if cue_after else 0)
-        if strength == 3 and not strong_unit and not cue_after and r.cue_weak.fullmatch(cue.group()):
-            continue  # "一年5000块" without 预算-like words: a price, not a budget
-        evidence = text[start:end].strip(" ：:")
+        if not strong_unit and (strength < 3 or r.cue_weak.fullmatch(cue.group())):
+            continue  # "5000块", "客单价一百元左右", "一年5000块": a price unless 预算-like words say so
+        evidence = _trim(text[start:end])
         key = (strength, -m.start(), round(wan, 4), evidence)
         if best is None or key[:2] > best[:2]:
             best = key
@@ -187,7 +190,7 @@ def _province(text: str, r: _Rules) -> Reading | None:
     end = span[1]
     while end < len(text) and text[end] in "省市县区":
         end += 1
-    return chosen, text[span[0] : end]
+    return chosen, _trim(text[span[0] : end])
 
 
 def _stands_as_place(text: str, start: int, r: _Rules) -> bool:
@@ -217,20 +220,24 @@ def _industry(text: str, r: _Rules) -> Reading | None:
     elif code.startswith("C") and r.retail.match(text, end):
         code = "F"
     ev_end = tail.end() if tail else end
+    while not tail and ev_end < min(len(text), end + 4) and _CJK.match(text[ev_end]) and text[ev_end] != "的":
+        ev_end += 1  # "做汽车座椅": the whole product
     ev_start = start
     pre = r.anchor_before.search(text[max(0, start - 6) : start])
     if pre:
         ev_start = start - (len(text[max(0, start - 6) : start]) - pre.start())
-    return code, text[ev_start:ev_end]
+    return code, _trim(text[ev_start:ev_end])
 
 
 def _anchored(text: str, hit: tuple[int, int, str], r: _Rules) -> bool:
     start, end, _ = hit
     word = text[start:end]
-    if r.anchor_noun.search(word) or r.anchor_before.search(word):
+    if r.anchor_noun.search(word) or r.anchor_before.search(word) or word in r.anchor_self:
         return True
     if r.anchor_after.match(text, end):
         return True
+    if text[start - 1 : start] == "做" and text[end : end + 1] == "的":
+        return True  # "义乌做饰品的"
     return bool(r.anchor_before.search(text[max(0, start - 6) : start]))
 
 
@@ -251,7 +258,13 @@ def _stage(text: str, r: _Rules) -> Reading | None:
             for m in pattern.finditer(body):
                 if r.stage_wish.search(body[: m.start()]):
                     continue
-                return stage, body.strip(" ，,")
+                lo = _clause(body, m.start(), m.end())[0]
+                if label:
+                    lo = 0
+                else:
+                    ai = r.stage_ai.search(body)
+                    lo = min(lo, _clause(body, ai.start(), ai.end())[0]) if ai else lo
+                return stage, _trim(body[lo : _clause(body, m.start(), m.end())[1]])
     return None
 
 
@@ -260,20 +273,21 @@ def _stage(text: str, r: _Rules) -> Reading | None:
 
 
 def _deployment(text: str, r: _Rules) -> Reading | None:
-    modes: set[str] = set()
-    spans: list[tuple[int, int]] = []
+    said: dict[str, list[tuple[int, int]]] = {}
+    ruled_out: set[str] = set()
     for mode, patterns in r.deploy_rules:
         for pattern in patterns:
             for m in pattern.finditer(text):
-                lo, _ = _clause(text, m.start(), m.end())
+                lo, hi = _clause(text, m.start(), m.end())
                 if r.deploy_negation.search(text[lo : m.start()]):
-                    continue
-                modes.add(mode)
-                spans.append(_clause(text, m.start(), m.end()))
+                    ruled_out.add(mode)  # "不想自己装服务器", "数据不能放云上": wins over any other mention
+                else:
+                    said.setdefault(mode, []).append((lo, hi))
+    modes = [m for m in MODES if m in said and m not in ruled_out]
     if not modes:
         return None
-    lo, hi = min(s[0] for s in spans), max(s[1] for s in spans)
-    return [m for m in MODES if m in modes], text[lo:hi].strip()
+    spans = [span for m in modes for span in said[m]]
+    return modes, _trim(text[min(s[0] for s in spans) : max(s[1] for s in spans)])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,6 +309,7 @@ class _Rules:
     trade_field: re.Pattern[str]
     anchor_after: re.Pattern[str]
     anchor_noun: re.Pattern[str]
+    anchor_self: frozenset[str]
     anchor_before: re.Pattern[str]
     retail: re.Pattern[str]
     food_service: re.Pattern[str]
@@ -348,6 +363,7 @@ def _rules() -> _Rules:
         trade_field=re.compile(r"(?:行业|主营(?:业务)?|所属行业|经营范围|主要产品|产品)\s*[：:]\s*([^｜|\n。；]+)"),
         anchor_after=re.compile(r"[^，,。；;！!？?\n｜|、]{0,4}?(?:" + _words(after).pattern + ")"),
         anchor_noun=_words(after),
+        anchor_self=frozenset(industries["anchors_self"]),
         anchor_before=re.compile(
             "(?:(?:" + _words(industries["anchors_before"]).pattern + ")" + r"|(?:^|[，,。；;：:\s])(?:做|搞))"
             "(?:的是|各种|各类)?$"
