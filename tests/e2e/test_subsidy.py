@@ -27,7 +27,7 @@ def _login(browser, base: str, email: str):
 
 
 def test_voucher_flow_with_each_role_on_its_own_side(session, live_server, browser, tmp_path):
-    builders.enterprise(session, "汉江智造科技有限公司", profile=sb.WUHAN, email="zhou@hanjiang.cn")
+    sb.wuhan_enterprise(session, "汉江智造科技有限公司", email="zhou@hanjiang.cn")  # opens this year's pool
     builders.enterprise(session, "另一家企业有限公司", profile=sb.WUHAN, email="other@else.cn")
     builders.operator(session, email="wang@centre.cn")
     builders.provider(session, email="sales@supplier.cn")
