@@ -143,10 +143,16 @@ def test_an_xlsx_whose_dimension_lies_stops_at_the_row_bound():
     assert err.fields == {f"row {codebook.MAX_ROWS + 2}": f"at most {codebook.MAX_ROWS} rows after the header"}
 
 
-def test_a_zip_bomb_is_refused_by_its_unpacked_size(monkeypatch):
-    monkeypatch.setattr(codebook, "MAX_XLSX_UNPACKED", 20_000)
-    err = _unreadable(_xlsx(handmade.csv_text()), "s.xlsx")
-    assert err.message == "The workbook is too large once unpacked." and "at most 20000" in err.fields["file"]
+@pytest.mark.parametrize("bound", ["MAX_XLSX_UNPACKED", "MAX_XLSX_STRINGS"])
+def test_a_zip_bomb_is_refused_by_its_unpacked_size(monkeypatch, bound):
+    import zipfile
+
+    monkeypatch.setattr(codebook, bound, 50_000)
+    buf = io.BytesIO(_xlsx(handmade.csv_text()))  # 57 KB unpacked; and 60 KB of strings (that pack to 200 bytes)
+    with zipfile.ZipFile(buf, "a", zipfile.ZIP_DEFLATED) as book:
+        book.writestr("xl/sharedStrings.xml", "<sst>" + "<si><t>鞋</t></si>" * 3000 + "</sst>")
+    err = _unreadable(buf.getvalue(), "s.xlsx")
+    assert err.message == "The workbook is too large once unpacked." and "at most" in err.fields["file"]
 
 
 def test_columns_are_bounded():

@@ -176,6 +176,7 @@ def _cell_text(value: object) -> str:
 MAX_ROWS = 100_000  # answer rows (sheet rows after the header; blank ones count)
 MAX_COLUMNS = 500
 MAX_XLSX_UNPACKED = 250_000_000  # bytes of all parts of an .xlsx once unzipped
+MAX_XLSX_STRINGS = 50_000_000  # bytes of its shared strings, which openpyxl holds in memory whole
 
 
 def read_table(source: Path | bytes, *, filename: str | None = None) -> tuple[list[str], Iterator[list[str]]]:
@@ -245,12 +246,15 @@ def _read_xlsx(data: bytes) -> tuple[list[str], Iterator[list[str]]]:
     from openpyxl import load_workbook
 
     try:
-        unpacked = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+        parts = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         raise UnreadableFile(N_("The workbook cannot be read.")) from exc
-    if unpacked > MAX_XLSX_UNPACKED:  # a zip bomb, or far more than MAX_ROWS rows: refused before parsing
-        raise UnreadableFile(N_("The workbook is too large once unpacked."),
-                             fields={"file": f"{unpacked} bytes unpacked; at most {MAX_XLSX_UNPACKED}"})
+    unpacked = sum(info.file_size for info in parts)
+    strings = sum(info.file_size for info in parts if info.filename.lower().endswith("sharedstrings.xml"))
+    if unpacked > MAX_XLSX_UNPACKED or strings > MAX_XLSX_STRINGS:  # a zip bomb, or far beyond MAX_ROWS rows
+        raise UnreadableFile(N_("The workbook is too large once unpacked."), fields={
+            "file": f"{unpacked} bytes unpacked, {strings} of shared strings; at most {MAX_XLSX_UNPACKED} "
+                    f"and {MAX_XLSX_STRINGS}"})
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = book.worksheets[0]
