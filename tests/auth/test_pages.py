@@ -117,3 +117,32 @@ def test_responses_carry_security_headers(client):
     r = client.get("/")
     assert r.headers["x-frame-options"] == "DENY"
     assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_profile_lists_api_tokens_and_revokes_them(session, page_client_for, client_for):
+    from datetime import timedelta
+
+    from smeai.auth import service
+    from smeai.auth.models import User
+
+    actor = builders.enterprise(session)
+    user = session.get(User, actor.user_id)
+    first, _ = service.issue_token(session, user, kind="api", lifetime=timedelta(days=3), label="ERP 对接")
+    second, _ = service.issue_token(session, user, kind="api", lifetime=timedelta(days=3), label="报表")
+    session.commit()
+    browser = page_client_for(actor)
+    page = browser.get("/profile")
+    assert "ERP 对接" in page.text and "报表" in page.text
+    assert first not in page.text and second not in page.text  # secrets are never shown again
+    (token_id,) = [t.id for t in service.list_api_tokens(session, actor) if t.label == "ERP 对接"]
+    r = browser.post(f"/profile/tokens/{token_id}/revoke", data={"csrf_token": browser.csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    assert service.actor_for_token(session, first, kind="api") is None
+    assert service.actor_for_token(session, second, kind="api") is not None
+    other = builders.enterprise(session)
+    session.commit()
+    foreign = page_client_for(other)
+    assert foreign.post(f"/profile/tokens/{token_id}/revoke", data={"csrf_token": foreign.csrf}).status_code == 404
+    browser.post("/profile/tokens/revoke", data={"csrf_token": browser.csrf})
+    assert service.actor_for_token(session, second, kind="api") is None
+    assert "ERP 对接" not in browser.get("/profile").text

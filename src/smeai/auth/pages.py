@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from smeai.auth import service
+from smeai.auth.actor import Actor
 from smeai.auth.deps import DEVICE_COOKIE, SESSION_COOKIE, OptionalActor, PageActor, set_device_cookie
 from smeai.auth.schemas import ProfileIn, RevenueBand, SizeClass
 from smeai.db import DbSession
@@ -78,18 +80,35 @@ def logout(request: Request, session: DbSession) -> Response:
     return response
 
 
-def _profile_context(org: object) -> dict[str, object]:
+def _profile_context(session: Session, actor: Actor, org: object) -> dict[str, object]:
     return {
         "org": org,
+        "tokens": service.list_api_tokens(session, actor),
         "sizes": [(s.value, _(SIZE_LABELS[s.value])) for s in SizeClass],
         "bands": [(b.value, b.value + " " + _("hundred million yuan")) for b in RevenueBand],
     }
 
 
 @router.get("/profile")
-def profile(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+def profile(request: Request, session: DbSession, actor: PageActor, revoked: int | None = None) -> HTMLResponse:
     _user, org = service.me(session, actor)
-    return render(request, "auth/profile.html", values=org.__dict__, errors={}, **_profile_context(org))
+    messages = [] if revoked is None else [("ok", _("API tokens revoked: %(n)d.") % {"n": revoked})]
+    context = _profile_context(session, actor, org)
+    return render(request, "auth/profile.html", values=org.__dict__, errors={}, messages=messages, **context)
+
+
+@router.post("/profile/tokens/{token_id}/revoke", dependencies=[Depends(csrf_protect)])
+def revoke_token(token_id: int, session: DbSession, actor: PageActor) -> Response:
+    service.revoke_api_token(session, actor, token_id)
+    session.commit()
+    return RedirectResponse("/profile?revoked=1#tokens", status_code=303)
+
+
+@router.post("/profile/tokens/revoke", dependencies=[Depends(csrf_protect)])
+def revoke_all_tokens(session: DbSession, actor: PageActor) -> Response:
+    revoked = service.revoke_api_tokens(session, actor)
+    session.commit()
+    return RedirectResponse(f"/profile?revoked={revoked}#tokens", status_code=303)
 
 
 @router.post("/profile", dependencies=[Depends(csrf_protect)])
@@ -109,7 +128,7 @@ async def save_profile(request: Request, session: DbSession, actor: PageActor) -
             values=form,
             errors=errors,
             messages=messages,
-            **_profile_context(org),
+            **_profile_context(session, actor, org),
         )
     session.commit()
     return render(
@@ -118,5 +137,5 @@ async def save_profile(request: Request, session: DbSession, actor: PageActor) -
         values=org.__dict__,
         errors={},
         messages=[("ok", _("Profile saved."))],
-        **_profile_context(org),
+        **_profile_context(session, actor, org),
     )
