@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select, update
 
+from smeai.db import utcnow
 from smeai.errors import Invalid, fields_from_validation
 from smeai.subsidy import ledger, programmes, service
 from smeai.subsidy.models import Application, Counter, LedgerEntry, Pool
@@ -84,7 +85,7 @@ def test_a_claim_in_a_year_no_operator_opened_is_refused(session):
 
 def test_an_operator_opens_a_year_by_setting_its_budget_within_the_programmes_years(session):
     op = builders.operator(session)
-    this_year = date.today().year
+    this_year = utcnow().year
     for year in (1999, 2099, this_year + 2):
         with pytest.raises(Invalid) as caught, session.begin_nested():
             service.set_pool_budget(session, op, "wuhan-compute", 100 * WAN, year=year)
@@ -220,7 +221,7 @@ def test_the_dashboard_shows_an_unopened_year_and_the_operator_opens_it(session,
     from bs4 import BeautifulSoup
 
     o = page_client_for(builders.operator(session))
-    year = date.today().year
+    year = utcnow().year
     row = BeautifulSoup(o.get("/subsidy/dashboard").text, "html.parser").select_one(
         "table#pools tr[data-code='hangzhou-compute']")
     assert f"· {year}" in row.text and row.select_one("td .muted")  # not opened: no budget to claim against

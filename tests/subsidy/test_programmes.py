@@ -275,3 +275,14 @@ def test_beijing_counts_its_yearly_cap_by_the_year_of_the_claim():
     signed = p.model_copy(update={"cap_year_basis": "signed"})
     assert prog.budget_year(signed, date(2024, 12, 20), applied_on=date(2025, 1, 3)) == 2024
     assert prog.budget_year(signed, None, applied_on=date(2025, 1, 3)) == 2025
+
+
+def test_programme_files_bound_their_amounts_and_periods(tmp_path: Path):
+    base = "code: x\nname: {zh: 券}\nissuer: {zh: 某市}\nvoucher: compute\nsource: s\nrate: 20%\n"
+    for extra, field in (("caps: {per_org_year_fen: 1e999}\n", "caps.per_org_year_fen"),
+                         ("pool: {budget_fen: 100000000000000000000}\n", "pool.budget_fen"),
+                         ("redeem_within_days: 99999999999\n", "redeem_within_days"),
+                         ("contract: {max_term_months: 99999999999}\n", "contract.max_term_months"),
+                         ("cap_year_basis: signing\n", "cap_year_basis")):
+        (tmp_path / "x.yaml").write_text(base + extra, encoding="utf-8")
+        assert f"x.yaml:{field}" in prog.load_folder(tmp_path)[1], extra

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidat
 
 from smeai.errors import Invalid
 from smeai.i18n import N_, get_lang
+from smeai.money import PositiveFen
 from smeai.taxonomy import ProvinceCode, SectionCode
 
 DATA = Path(__file__).parent / "data" / "programmes"
@@ -110,7 +111,6 @@ def format_rate(rate: Fraction) -> str:
 
 
 Rate = Annotated[Fraction, PlainValidator(parse_rate), PlainSerializer(format_rate, return_type=str)]
-Fen = Annotated[int, Field(gt=0)]
 
 
 class _Strict(BaseModel):
@@ -133,7 +133,7 @@ class Region(_Strict):
 
 
 class Pool(_Strict):
-    budget_fen: Fen | None = None  # None: the scheme states no pool
+    budget_fen: PositiveFen | None = None  # None: the scheme states no pool
     annual: bool = False  # a fresh pool of budget_fen each budget year (武汉 "每年", 杭州 "2.5 亿元/年")
     period_starts_on: date | None = None
     period_ends_on: date | None = None
@@ -163,15 +163,15 @@ class Tier(_Strict):
 
 
 class Caps(_Strict):
-    per_claim_fen: Fen | None = None
-    per_org_year_fen: Fen | None = None
-    per_contract_fen: Fen | None = None
+    per_claim_fen: PositiveFen | None = None
+    per_org_year_fen: PositiveFen | None = None
+    per_contract_fen: PositiveFen | None = None
 
 
 class ContractRules(_Strict):
     signed_on_or_after: date | None = None
     signed_on_or_before: date | None = None
-    max_term_months: int | None = Field(default=None, gt=0)
+    max_term_months: int | None = Field(default=None, gt=0, le=120)
     signed_before_applying: bool = False  # apply with the signed contract (北京 申领)
     paid_before_applying: bool = False  # 扬州/廊坊: pay in full first
     apply_before_signing: bool = False  # Singapore PSG: no application after signing or paying
@@ -208,7 +208,7 @@ class Programme(_Strict):
     contract: ContractRules = ContractRules()
     exclusivity: Exclusivity = Exclusivity()
     documents: Documents = Documents()
-    redeem_within_days: int = Field(default=180, gt=0)  # an approval not redeemed by then expires
+    redeem_within_days: int = Field(default=180, gt=0, le=3660)  # an approval not redeemed by then expires
     # The year an application counts in (its per-enterprise-per-year cap and, for an annual pool, the pool it
     # draws on): "claim", the year of the application (北京: 每个自然年度累计申领和兑付), unless the programme's
     # text counts by the contract, "signed" (its signing year; an unsigned contract: the application's year).
