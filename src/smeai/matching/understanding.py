@@ -213,7 +213,12 @@ def _industry(text: str, r: _Rules) -> Reading | None:
         chosen = next((h for h in hits if _anchored(text, h, r)), None)
     if chosen is None:
         return None
-    start, end, code = chosen
+    at = hits.index(chosen)
+    while at + 1 < len(hits) and hits[at + 1][0] == hits[at][1]:
+        at += 1  # "服装面料": the last word of a compound is its head
+    start, end, code = chosen[0], hits[at][1], hits[at][2]
+    if code in r.processing and text.startswith("加工", end):
+        code = r.processing[code]
     tail = r.anchor_after.match(text, end)
     if code in r.food_divisions and r.food_service.match(text, end):
         code = "H"
@@ -238,7 +243,10 @@ def _anchored(text: str, hit: tuple[int, int, str], r: _Rules) -> bool:
         return True
     if text[start - 1 : start] == "做" and text[end : end + 1] == "的":
         return True  # "义乌做饰品的"
-    return bool(r.anchor_before.search(text[max(0, start - 6) : start]))
+    if r.anchor_before.search(text[max(0, start - 6) : start]):
+        return True
+    lo = _clause(text, start, end)[0]
+    return bool(r.subject_does.search(text[lo:start]))  # "我们在潍坊做农机"
 
 
 _IGNORE = object()
@@ -310,6 +318,8 @@ class _Rules:
     anchor_after: re.Pattern[str]
     anchor_noun: re.Pattern[str]
     anchor_self: frozenset[str]
+    subject_does: re.Pattern[str]
+    processing: dict[str, str]
     anchor_before: re.Pattern[str]
     retail: re.Pattern[str]
     food_service: re.Pattern[str]
@@ -364,8 +374,16 @@ def _rules() -> _Rules:
         anchor_after=re.compile(r"[^，,。；;！!？?\n｜|、]{0,4}?(?:" + _words(after).pattern + ")"),
         anchor_noun=_words(after),
         anchor_self=frozenset(industries["anchors_self"]),
+        subject_does=re.compile(
+            r"^\s*(?:我们|我家|我们家|咱们|公司|厂里|本厂|本公司|企业|这边|家里)(?:(?!想|要|打算|准备|需要|希望|请|帮|找).){0,8}"
+            r"(?:做|搞|生产)$"
+        ),
+        processing={str(k): str(v) for k, v in industries["processing"].items()},
         anchor_before=re.compile(
-            "(?:(?:" + _words(industries["anchors_before"]).pattern + ")" + r"|(?:^|[，,。；;：:\s])(?:做|搞))"
+            "(?:(?:"
+            + _words(industries["anchors_before"]).pattern
+            + ")"
+            + r"|(?:^|[，,。；;：:\s])(?:做|搞)|(?<![各这一那哪多几某品同])种|(?<![保培营修供抚领疗圈喂])养)"
             "(?:的是|各种|各类)?$"
         ),
         retail=re.compile("(?:" + _words(industries["retail"]).pattern + ")"),
