@@ -129,6 +129,8 @@ def test_report_downloads_of_a_wave_with_a_chinese_code_and_a_formula_like_name(
     web = page_client_for(builders.analyst(session))
     res = _upload_file(web, "s.csv", handmade.csv_text().encode(), wave="浙江2025", wave_name="=1+2 <b>")
     assert res.status_code == 200, res.text
+    page = BeautifulSoup(web.get("/survey", params={"wave": "浙江2025"}).text, "html.parser")
+    assert page.select_one("a[href^='/survey/report.xlsx?wave=%E6%B5%99%E6%B1%9F2025']") is not None
     xlsx = web.get("/survey/report.xlsx", params={"wave": "浙江2025"})
     assert xlsx.status_code == 200
     assert "filename*=UTF-8''survey-%E6%B5%99%E6%B1%9F2025.xlsx" in xlsx.headers["content-disposition"]
