@@ -73,6 +73,15 @@ def test_json_nested_too_deeply_is_refused_before_parsing(client, depth):
     assert _envelope(r, "invalid")["fields"] == {"body": "nested deeper than 32 levels"}
 
 
+def test_a_body_without_a_content_type_is_scanned_too(client):
+    # FastAPI parses a body without a content type as JSON: a depth its parser survives must not pass
+    body = ("[" * 500 + "]" * 500).encode()
+    for headers in ({"content-type": ""}, {}):
+        r = client.post("/api/v1/auth/token", content=body, headers=headers)
+        assert r.status_code == 422
+        assert _envelope(r, "invalid")["fields"] == {"body": "nested deeper than 32 levels"}
+
+
 def test_json_nesting_within_the_bound_reaches_validation(client):
     r = client.post("/api/v1/auth/token", json={"email": [[[[["a"]]]]], "password": "x"})
     assert r.status_code == 422

@@ -67,8 +67,8 @@ def _is_json(scope: Scope) -> bool:
     for name, value in scope.get("headers", []):
         if name == b"content-type":
             kind = value.split(b";")[0].strip().lower()
-            return kind.endswith(b"json") or kind in (b"application/x-ndjson", b"application/jsonl")
-    return False
+            return not kind or kind.endswith(b"json") or kind in (b"application/x-ndjson", b"application/jsonl")
+    return True  # no content type (or an empty one): FastAPI parses the body as JSON
 
 
 class BodyLimitMiddleware:
