@@ -32,6 +32,7 @@ Reading = tuple[Any, str]  # (value, the words in the text that state it)
 _CLAUSE_END = "，,。；;！!？?\n｜|"
 _SENTENCE = re.compile(r"[^。；;！!？?\n｜|]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_OF = re.compile(r"[\u4e00-\u9fff]{0,3}的")  # "五金工具的" before the enterprise noun
 
 
 def _trim(evidence: str) -> str:
@@ -78,11 +79,11 @@ class _Lexicon:
 
 _NUM = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+(?:点[零〇一二两三四五六七八九]+)?)"
 _AMOUNT = re.compile(
-    rf"(?P<vague>好几|几|上|数)?(?P<a>{_NUM})"
+    rf"(?P<cur>[￥¥])?(?P<vague>好几|几|上|数)?(?P<a>{_NUM})"
     rf"(?:\s*(?:万|[wW])?\s*(?:到|至|-|~|～|—|－)\s*(?P<b>{_NUM}))?"
     r"\s*(?P<mod>来|多|余|几|出头)?\s*"
     r"(?P<unit>万(?:(?P<tenth>[一二两三四五六七八九])(?=[^\u4e00-\u9fff]|$|左右|上下|以内|之内|元|块|的|吧))?(?:元|块钱?|人民币)?"
-    r"|[wW](?![a-zA-Z])|千(?:元|块钱?)|[kK](?![a-zA-Z])|元|块钱?|亿元?)"
+    r"|[wW](?![a-zA-Z])|千(?:元|块钱?)|[kK](?![a-zA-Z])|元|块钱?|亿元?)?"
 )
 _PAIR = re.compile(r"^([一二两三四五六七八九])([二三四五六七八九])([十百千]?)$")  # 二三十 → 30
 _DIGIT = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -122,7 +123,9 @@ def _budget(text: str, r: _Rules) -> Reading | None:
     for m in _AMOUNT.finditer(text):
         if m["vague"] or m["mod"] == "几":
             continue  # 几十万, 好几万, 十几万: no figure stated
-        unit, after = m["unit"], text[m.end() : m.end() + 6]
+        unit, after = m["unit"] or ("元" if m["cur"] else None), text[m.end() : m.end() + 6]
+        if unit is None:
+            continue  # a bare number: no sum of money
         if unit == "万" and (r.count_units.match(after) or (after[:1] and after[0] in "一别不")):
             continue  # 几万步, 两万件; 万一, 千万别
         if m["a"] == "千" and unit.startswith("万"):
@@ -214,8 +217,8 @@ def _industry(text: str, r: _Rules) -> Reading | None:
     if chosen is None:
         return None
     at = hits.index(chosen)
-    while at + 1 < len(hits) and hits[at + 1][0] == hits[at][1]:
-        at += 1  # "服装面料": the last word of a compound is its head
+    while at + 1 < len(hits) and _heads(text, hits[at], hits[at + 1], r):
+        at += 1
     start, end, code = chosen[0], hits[at][1], hits[at][2]
     if code in r.processing and text.startswith("加工", end):
         code = r.processing[code]
@@ -234,6 +237,16 @@ def _industry(text: str, r: _Rules) -> Reading | None:
     return code, _trim(text[ev_start:ev_end])
 
 
+def _heads(text: str, word: tuple[int, int, str], after: tuple[int, int, str], r: _Rules) -> bool:
+    """Whether `after` is the head of a phrase that `word` modifies."""
+    if after[0] == word[1]:
+        return True  # "服装面料": the last word of a compound is its head
+    if not _OF.fullmatch(text, word[1], after[0]):
+        return False
+    # "做五金工具的外贸公司": so across 的 to the enterprise noun
+    return bool(r.anchor_noun.search(text, after[0], after[1]) or r.anchor_after.match(text, after[1]))
+
+
 def _anchored(text: str, hit: tuple[int, int, str], r: _Rules) -> bool:
     start, end, _ = hit
     word = text[start:end]
@@ -246,7 +259,7 @@ def _anchored(text: str, hit: tuple[int, int, str], r: _Rules) -> bool:
     if r.anchor_before.search(text[max(0, start - 6) : start]):
         return True
     lo = _clause(text, start, end)[0]
-    return bool(r.subject_does.search(text[lo:start]))  # "我们在潍坊做农机"
+    return bool(r.subject_does.search(text[lo:start]))  # "我们在潍坊做农机", "我们是做家居用品的电商"
 
 
 _IGNORE = object()
@@ -376,7 +389,7 @@ def _rules() -> _Rules:
         anchor_self=frozenset(industries["anchors_self"]),
         subject_does=re.compile(
             r"^\s*(?:我们|我家|我们家|咱们|公司|厂里|本厂|本公司|企业|这边|家里)(?:(?!想|要|打算|准备|需要|希望|请|帮|找).){0,8}"
-            r"(?:做|搞|生产)$"
+            r"(?:做|搞|生产|是[^，。；]{0,12}的)$"
         ),
         processing={str(k): str(v) for k, v in industries["processing"].items()},
         anchor_before=re.compile(
