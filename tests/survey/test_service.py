@@ -260,3 +260,26 @@ def test_secondary_suppression_leaves_no_small_remainder_in_a_synthetic_wave(ses
     for key in ("adoption_by_age", "adoption_by_revenue"):
         hidden = [b for b, v in ind[key].items() if v["adopted"] == service.SUPPRESSED]
         assert len(hidden) != 1  # a single hidden band is the total minus the others
+
+
+def test_a_hidden_cell_that_rows_and_columns_pin_down_alone_gets_company(session):
+    """Two blocks of hidden province × group cells joined by one cell of one firm (k = 3): every row and
+    column hides 4 or 5 firms, yet rows 11 + 12 minus groups L1 + L5 is exactly the joining firm."""
+    analyst, member = builders.analyst(session), builders.enterprise(session)
+    row = handmade._row
+    firms, n = [], 0
+    for provinces, divisions in ((("11", "12"), ("19", "17")), (("13", "14"), ("36", "27"))):  # L1 L5 | T1 T3
+        for p in provinces:
+            for d in divisions:
+                for _ in range(2):
+                    n += 1
+                    firms.append(row(f"f{n}", province=p, div=d, status="3"))
+    firms.append(row("joiner", province="11", div="36", status="2"))  # 11 × T1: the bridge
+    service.import_file(session, analyst, "2025", _csv(firms), filename="s.csv")
+    _ind, idx = service.wave_figures(session, member, "2025", small_cell_min=3)
+    shown = {c["province_code"]: c["n"] for c in idx["by_province"]}
+    groups = {c["group"]: c["n"] for c in idx["by_group"]}
+    assert groups == {"L1": 4, "L5": 4, "T1": 5, "T3": 4}
+    hidden = sorted(p for p, m in shown.items() if m == service.SUPPRESSED)
+    # one province of each block joins the hidden ones: rows minus columns no longer isolate the joiner
+    assert len(hidden) == 2 and {"11", "12"} & set(hidden) and {"13", "14"} & set(hidden)

@@ -376,7 +376,63 @@ def _secondary(bases: dict[str, Any], idx: dict[str, list[dict[str, Any]]], k: i
             hidden = {p for (p, gg) in h.cells if gg == g}
             _complete(column, hidden, k)
             h.cells |= {(p, g) for p in hidden}
+        if before == size():
+            _unpin(provinces, cells, h, k)
     return h
+
+
+def _unpin(provinces: dict[str, int], cells: dict[tuple[str, str], int], h: Hidden, k: int) -> None:
+    """Hide one more province or cell when the shown rows and columns pin a small hidden cell down alone.
+
+    The hidden cells of the province × group table are edges between their province and their group;
+    every vertex's total is known (a shown province or group; the hidden provinces together, the
+    hidden groups together, and the firms outside any group, by subtraction from published totals).
+    An edge that is a bridge (no cycle through it) is then determined exactly: the rows minus the
+    columns on one side of it. A bridge on 1..k-1 firms gets a cycle: a shown cell across it is hidden,
+    or else a province on each side, which merges them."""
+    def row(p: str) -> tuple[str, str]:
+        return ("row", "*" if p in h.provinces else p)
+
+    def col(g: str) -> tuple[str, str]:
+        return ("col", "*" if g in h.groups else g)
+
+    weight: dict[tuple[tuple[str, str], tuple[str, str]], int] = {}
+    for p, g in h.cells:
+        weight[(row(p), col(g))] = weight.get((row(p), col(g)), 0) + cells[(p, g)]
+    for p, n in provinces.items():  # the province's firms outside any group
+        if rest := n - sum(m for (pp, _g), m in cells.items() if pp == p):
+            weight[(row(p), ("col", "rest"))] = weight.get((row(p), ("col", "rest")), 0) + rest
+    near: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for u, v in weight:
+        near.setdefault(u, set()).add(v)
+        near.setdefault(v, set()).add(u)
+
+    def side(start: tuple[str, str], cut: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        seen, todo = {start}, [start]
+        while todo:
+            x = todo.pop()
+            for y in near[x] - seen:
+                if {x, y} != cut:
+                    seen.add(y)
+                    todo.append(y)
+        return seen
+
+    for (u, v), w in sorted(weight.items()):
+        if not 0 < w < k:
+            continue
+        a, b = side(u, {u, v}), side(v, {u, v})
+        if v in a:
+            continue  # on a cycle: not pinned
+        across = [(m, key) for key, m in cells.items() if key not in h.cells
+                  and {row(key[0]), col(key[1])} & a and {row(key[0]), col(key[1])} & b]
+        if across:
+            h.cells.add(min(across)[1])
+            return
+        merge = [min((provinces[x[1]], x[1]) for x in part if x[0] == "row")[1]
+                 for part in (a, b) if ("row", "*") not in part and any(x[0] == "row" for x in part)]
+        if len(merge) == 2 - any(("row", "*") in part for part in (a, b)):  # one row each side ends up in *
+            h.provinces |= set(merge)
+            return
 
 
 def latest_wave(session: Session, actor: Actor) -> SurveyWave | None:
