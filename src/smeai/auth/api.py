@@ -17,6 +17,7 @@ from smeai.auth.schemas import (
     UserOut,
 )
 from smeai.db import DbSession
+from smeai.inputs import RecordId
 from smeai.web.client import client_address
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -73,7 +74,7 @@ def list_tokens(request: Request, session: DbSession, actor: CurrentActor) -> li
 
 
 @router.delete("/auth/tokens/{token_id}", status_code=204, summary="Revoke one of the caller's API tokens")
-def revoke_one_token(token_id: int, session: DbSession, actor: CurrentActor) -> None:
+def revoke_one_token(token_id: RecordId, session: DbSession, actor: CurrentActor) -> None:
     service.revoke_api_token(session, actor, token_id)
     session.commit()
 
@@ -91,12 +92,12 @@ def list_organisations(session: DbSession, actor: CurrentActor) -> list[Organisa
 
 
 @router.get("/organisations/{org_id}", summary="One organisation and its profile")
-def read_organisation(org_id: int, session: DbSession, actor: CurrentActor) -> OrganisationOut:
+def read_organisation(org_id: RecordId, session: DbSession, actor: CurrentActor) -> OrganisationOut:
     return OrganisationOut.model_validate(service.get_organisation(session, actor, org_id))
 
 
 @router.put("/organisations/{org_id}/profile", summary="Fill in or change an organisation's profile")
-def update_profile(org_id: int, data: ProfileIn, session: DbSession, actor: CurrentActor) -> OrganisationOut:
+def update_profile(org_id: RecordId, data: ProfileIn, session: DbSession, actor: CurrentActor) -> OrganisationOut:
     org = service.update_profile(session, actor, org_id, data)
     session.commit()
     return OrganisationOut.model_validate(org)

@@ -13,6 +13,7 @@ from smeai.auth.schemas import ProfileIn, RevenueBand, SizeClass
 from smeai.db import DbSession
 from smeai.errors import Invalid, NotAuthenticated, Throttled
 from smeai.i18n import N_, _
+from smeai.inputs import RecordId
 from smeai.web.client import client_address
 from smeai.web.csrf import csrf_protect
 from smeai.web.forms import parse_form
@@ -98,7 +99,7 @@ def profile(request: Request, session: DbSession, actor: PageActor, revoked: int
 
 
 @router.post("/profile/tokens/{token_id}/revoke", dependencies=[Depends(csrf_protect)])
-def revoke_token(token_id: int, session: DbSession, actor: PageActor) -> Response:
+def revoke_token(token_id: RecordId, session: DbSession, actor: PageActor) -> Response:
     service.revoke_api_token(session, actor, token_id)
     session.commit()
     return RedirectResponse("/profile?revoked=1#tokens", status_code=303)

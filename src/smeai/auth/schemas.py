@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, fie
 
 from smeai.auth.permissions import OrgKind, Role
 from smeai.i18n import N_
+from smeai.inputs import RecordId
 from smeai.taxonomy import DivisionCode, ProvinceCode, SectionCode
 
 
@@ -92,7 +93,7 @@ class UserIn(BaseModel):
     display_name: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=10, max_length=200)
     role: Role
-    org_id: int
+    org_id: RecordId
 
 
 class UserOut(BaseModel):
@@ -102,7 +103,7 @@ class UserOut(BaseModel):
     email: str
     display_name: str
     role: Role
-    org_id: int
+    org_id: RecordId
 
 
 class MeOut(BaseModel):
