@@ -103,7 +103,7 @@ class UserOut(BaseModel):
     email: str
     display_name: str
     role: Role
-    org_id: RecordId
+    org_id: int
 
 
 class MeOut(BaseModel):
