@@ -377,16 +377,18 @@ def _secondary(bases: dict[str, Any], idx: dict[str, list[dict[str, Any]]], k: i
             _complete(column, hidden, k)
             h.cells |= {(p, g) for p in hidden}
         if before == size():
-            _unpin(provinces, cells, h, k)
+            _unpin(provinces, cells, h, k, classes={g: c for c, members in classes.items() for g in members})
     return h
 
 
-def _unpin(provinces: dict[str, int], cells: dict[tuple[str, str], int], h: Hidden, k: int) -> None:
+def _unpin(provinces: dict[str, int], cells: dict[tuple[str, str], int], h: Hidden, k: int, *,
+           classes: dict[str, str]) -> None:
     """Hide one more province or cell when the shown rows and columns pin a small hidden cell down alone.
 
     The hidden cells of the province × group table are edges between their province and their group;
     every vertex's total is known (a shown province or group; the hidden provinces together, the
-    hidden groups together, and the firms outside any group, by subtraction from published totals).
+    hidden groups of each intensity class together, and the firms outside any group, by subtraction
+    from published totals).
     An edge that is a bridge (no cycle through it) is then determined exactly: the rows minus the
     columns on one side of it. A bridge on 1..k-1 firms gets a cycle: a shown cell across it is hidden,
     or else a province on each side, which merges them."""
@@ -394,7 +396,7 @@ def _unpin(provinces: dict[str, int], cells: dict[tuple[str, str], int], h: Hidd
         return ("row", "*" if p in h.provinces else p)
 
     def col(g: str) -> tuple[str, str]:
-        return ("col", "*" if g in h.groups else g)
+        return ("col", "*" + classes.get(g, "") if g in h.groups else g)
 
     weight: dict[tuple[tuple[str, str], tuple[str, str]], int] = {}
     for p, g in h.cells:
