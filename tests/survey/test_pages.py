@@ -121,8 +121,10 @@ def test_a_broken_or_oversized_upload_is_a_form_error_not_a_500(session, page_cl
     lines[4] += "," + "x" * 140_000
     res = _upload_file(web, "s.csv", "\n".join(lines).encode())
     assert res.status_code == 422 and "row 5" in res.text
-    res = _upload_file(web, "s.xlsx", b"PK\x03\x04 broken")
-    assert res.status_code == 422
+    res = _upload_file(web, "s.xlsx", handmade.broken_xlsx())
+    assert res.status_code == 422 and "row 5" in res.text
+    limits = BeautifulSoup(web.get("/survey/import").text, "html.parser").select_one("#file-limits").text
+    assert "100,000" in limits and "500" in limits
 
 
 def test_report_downloads_of_a_wave_with_a_chinese_code_and_a_formula_like_name(session, page_client_for):

@@ -12,7 +12,7 @@ from smeai.auth.permissions import Permission
 from smeai.db import DbSession
 from smeai.errors import Invalid
 from smeai.i18n import _
-from smeai.survey import figures, index, report, service
+from smeai.survey import codebook, figures, index, report, service
 from smeai.web.csrf import csrf_protect
 from smeai.web.downloads import attachment
 from smeai.web.limits import upload_route
@@ -67,7 +67,7 @@ def dashboard(request: Request, session: DbSession, actor: PageActor, wave: str 
 def import_form(request: Request, actor: PageActor) -> HTMLResponse:
     if not actor.can(Permission.SURVEY_IMPORT):  # answered here, while the request's user is still loaded
         return render(request, "error.html", 403, title=_("Sorry"), message=_("You are not allowed to do this."))
-    return render(request, "survey/import.html", active="survey", result=None)
+    return render(request, "survey/import.html", active="survey", result=None, **_limits())
 
 
 @router.post("/survey/import", dependencies=[Depends(csrf_protect)])
@@ -85,10 +85,14 @@ async def import_upload(request: Request, session: DbSession, actor: PageActor,
     except Invalid as exc:
         session.rollback()
         fields = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
-        return render(request, "survey/import.html", 422, active="survey", result=None,
+        return render(request, "survey/import.html", 422, active="survey", result=None, **_limits(),
                       messages=[("error", f"{_(exc.message)} {fields}".strip())])
     session.commit()
-    return render(request, "survey/import.html", active="survey", result=outcome, wave=wave)
+    return render(request, "survey/import.html", active="survey", result=outcome, wave=wave, **_limits())
+
+
+def _limits() -> dict[str, int]:
+    return {"max_rows": codebook.MAX_ROWS, "max_cols": codebook.MAX_COLUMNS}
 
 
 @router.get("/survey/report.{fmt}")
