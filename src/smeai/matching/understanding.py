@@ -32,6 +32,7 @@ Reading = tuple[Any, str]  # (value, the words in the text that state it)
 _CLAUSE_END = "，,。；;！!？?\n｜|"
 _SENTENCE = re.compile(r"[^。；;！!？?\n｜|]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_CLASSIFIED = "一这那每几两三某各哪"  # before 家 as a measure word
 _OF = re.compile(r"[\u4e00-\u9fff]{0,3}的")  # "五金工具的" before the enterprise noun
 
 
@@ -59,10 +60,16 @@ class _Lexicon:
     def of(cls, entries: dict[str, Any]) -> _Lexicon:
         return cls(entries, max(map(len, entries), default=0))
 
-    def scan(self, text: str) -> list[tuple[int, int, Any]]:
-        """(start, end, meaning) of each word, leftmost-longest, not overlapping."""
+    def scan(self, text: str, *, skip_classifier: bool = False) -> list[tuple[int, int, Any]]:
+        """(start, end, meaning) of each word, leftmost-longest, not overlapping.
+
+        With `skip_classifier`, a word cannot start with the 家 of "一家", "这家" ("一家电子厂" is no 家电).
+        """
         found, i, n = [], 0, len(text)
         while i < n:
+            if skip_classifier and text[i] == "家" and i and text[i - 1] in _CLASSIFIED:
+                i += 1
+                continue
             for size in range(min(self.longest, n - i), 0, -1):
                 meaning = self.entries.get(text[i : i + size])
                 if meaning is not None:
@@ -85,7 +92,7 @@ _AMOUNT = re.compile(
     r"(?P<unit>万(?:(?P<tenth>[一二两三四五六七八九])(?=[^\u4e00-\u9fff]|$|左右|上下|以内|之内|元|块|的|吧))?(?:元|块钱?|人民币)?"
     r"|[wW](?![a-zA-Z])|千(?:元|块钱?)|[kK](?![a-zA-Z])|元|块钱?|亿元?)?"
 )
-_PAIR = re.compile(r"^([一二两三四五六七八九])([二三四五六七八九])([十百千]?)$")  # 二三十 → 30
+_PAIR = re.compile(r"^([一二两三四五六七八九])([二两三四五六七八九])([十百千]?)$")  # 二三十 → 30, 一两 → 2
 _DIGIT = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _PLACE = {"": 1, "十": 10, "百": 100, "千": 1000}
 
@@ -207,7 +214,7 @@ def _stands_as_place(text: str, start: int, r: _Rules) -> bool:
 
 
 def _industry(text: str, r: _Rules) -> Reading | None:
-    hits = [h for h in r.industries.scan(text) if h[2] is not _IGNORE]
+    hits = [h for h in r.industries.scan(text, skip_classifier=True) if h[2] is not _IGNORE]
     if not hits:
         return None
     fields = [(m.start(1), m.end(1)) for m in r.trade_field.finditer(text)]
