@@ -14,6 +14,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from smeai.i18n import N_
+
 MAX_ID = 2**31 - 1
 EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
@@ -23,7 +25,7 @@ RecordId = Annotated[int, Field(gt=0, le=MAX_ID)]
 
 def _plausible(value: date) -> date:
     if not EARLIEST_DATE <= value <= LATEST_DATE:
-        raise ValueError(f"the date must lie between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}")
+        raise ValueError(N_("Enter a date between 2000 and 2100."))
     return value
 
 

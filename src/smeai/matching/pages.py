@@ -5,8 +5,6 @@ Each page shows the caller's side only; the services decide what that is.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation, localcontext
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -30,6 +28,7 @@ from smeai.matching.schemas import (
     ResponseIn,
     TransitionIn,
 )
+from smeai.money import typed_fen
 from smeai.web.csrf import csrf_protect
 from smeai.web.forms import parse_form
 from smeai.web.render import is_htmx, render
@@ -93,27 +92,17 @@ WAN, YUAN = 1_000_000, 100  # fen per unit a form box is typed in
 def _need_data(values: dict[str, object]) -> dict[str, object]:
     """The need form as NeedIn reads it: the budget typed in 万元 becomes fen."""
     data = dict(values)
-    data["budget_fen"] = _fen(data.pop("budget_wan", None), WAN)
+    data["budget_fen"] = _fen(data.pop("budget_wan", None), WAN, "budget_fen")
     return data
 
 
-def _fen(raw: object, per_unit: int) -> int | str | None:
-    """An amount typed in the form's unit (万元, 元) as whole fen; None when blank; "x" (which the
-    schema's `Fen` reports as a field error, never a 500) when it is not a finite, non-negative
-    number of whole fen: "abc", "nan", "inf", "-1", "1e999999999", "0.001" 元. The schema bounds it."""
-    typed = str(raw or "").strip()
-    if not typed:
-        return None
+def _fen(raw: object, per_unit: int, field: str) -> int | None:
+    """An amount typed in the form's unit (万元, 元) as whole fen, by the platform's one rule
+    (smeai.money.typed_fen); a field error under the schema's name (`field`) otherwise."""
     try:
-        value = Decimal(typed) if len(typed) <= 50 else None
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite() or value < 0 or value.adjusted() > 15:  # 10^16 万元: > MAX_FEN
-        return "x"
-    with localcontext() as ctx:
-        ctx.prec = 80  # exact: at most 50 typed digits times 10^6
-        fen = value * per_unit
-    return int(fen) if fen == fen.to_integral_value() else "x"
+        return typed_fen(raw, per_unit)
+    except ValueError as exc:
+        raise Invalid(N_("Please correct the marked fields."), fields={field: str(exc)}) from None
 
 
 def _form_errors(exc: Invalid) -> dict[str, str]:
@@ -203,8 +192,8 @@ def edit_need_form(need_id: RecordId, request: Request, session: DbSession, acto
 async def edit_need(need_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
     values = _form_values(await request.form())
     need = service.writable_need(session, actor, need_id)
-    data = _need_data(values) | {"scenarios": need.scenarios if need.scenarios_confirmed else None}
     try:
+        data = _need_data(values) | {"scenarios": need.scenarios if need.scenarios_confirmed else None}
         service.update_need(session, actor, need_id, parse_form(NeedIn, data))
     except Invalid as exc:
         session.rollback()
@@ -289,7 +278,7 @@ async def advance(engagement_id: RecordId, request: Request, session: DbSession,
 @router.post("/matching/engagements/{engagement_id}/outcome", dependencies=CSRF)
 async def outcome(engagement_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
     form = dict(await request.form())
-    form["cost_fen"] = _fen(form.pop("cost_wan", ""), WAN)
+    form["cost_fen"] = _fen(form.pop("cost_wan", ""), WAN, "cost_fen")
     form["share_as_case"] = form.get("share_as_case") == "on"
     engagements.report_outcome(session, actor, engagement_id, parse_form(OutcomeIn, form))
     session.commit()
@@ -323,8 +312,8 @@ def challenge_list(request: Request, session: DbSession, actor: PageActor) -> HT
 async def publish(request: Request, session: DbSession, actor: PageActor) -> Response:
     values = dict(await request.form())
     data = dict(values)
-    data["budget_fen"] = _fen(data.pop("budget_wan", None), WAN)
     try:
+        data["budget_fen"] = _fen(data.pop("budget_wan", None), WAN, "budget_fen")
         c = challenges.publish_challenge(session, actor, parse_form(ChallengeIn, data))
     except Invalid as exc:
         session.rollback()
@@ -358,7 +347,7 @@ def challenge_page(challenge_id: RecordId, request: Request, session: DbSession,
 @router.post("/matching/challenges/{challenge_id}/proposals", dependencies=CSRF)
 async def propose(challenge_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
     form = dict(await request.form())
-    form["price_fen"] = _fen(form.pop("price_wan", None), WAN)
+    form["price_fen"] = _fen(form.pop("price_wan", None), WAN, "price_fen")
     challenges.submit_proposal(session, actor, challenge_id, parse_form(ProposalIn, form))
     session.commit()
     return RedirectResponse(f"/matching/challenges/{challenge_id}", status_code=303)
@@ -424,7 +413,7 @@ async def send(request: Request, session: DbSession, actor: PageActor) -> Respon
 @router.post("/matching/menu/modules", dependencies=CSRF)
 async def add_module(request: Request, session: DbSession, actor: PageActor) -> Response:
     form = dict(await request.form())
-    form["price_fen"] = _fen(form.pop("price_yuan", None), YUAN)
+    form["price_fen"] = _fen(form.pop("price_yuan", None), YUAN, "price_fen")
     menu.add_module(session, actor, parse_form(ModuleIn, form))
     session.commit()
     return RedirectResponse("/matching/menu", status_code=303)
