@@ -126,13 +126,13 @@ def _clause(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _budget(text: str, r: _Rules) -> Reading | None:
-    best: tuple[int, int, float, str] | None = None  # (strength, -position, value, evidence)
+    best: tuple[int, bool, int, float, str] | None = None  # (strength, upper bound, -position, value, evidence)
     for m in _AMOUNT.finditer(text):
         if m["vague"] or m["mod"] == "几":
             continue  # 几十万, 好几万, 十几万: no figure stated
-        unit, after = m["unit"] or ("元" if m["cur"] else None), text[m.end() : m.end() + 6]
+        unit, after = m["unit"] or ("元" if m["cur"] or m["a"][-1] in "千百" else None), text[m.end() : m.end() + 6]
         if unit is None:
-            continue  # a bare number: no sum of money
+            continue  # a bare number: no sum of money ("五六千" is yuan, with a cue)
         if unit == "万" and (r.count_units.match(after) or (after[:1] and after[0] in "一别不")):
             continue  # 几万步, 两万件; 万一, 千万别
         if m["a"] == "千" and unit.startswith("万"):
@@ -164,13 +164,14 @@ def _budget(text: str, r: _Rules) -> Reading | None:
         if not strong_unit and (strength < 3 or r.cue_weak.fullmatch(cue.group())):
             continue  # "5000块", "客单价一百元左右", "一年5000块": a price unless 预算-like words say so
         evidence = _trim(text[start:end])
-        key = (strength, -m.start(), round(wan, 4), evidence)
-        if best is None or key[:2] > best[:2]:
+        upper = bool(r.upper.search(evidence))  # "三十万左右，最多不超过四十万": the bound
+        key = (strength, upper, -m.start(), round(wan, 4), evidence)
+        if best is None or key[:3] > best[:3]:
             best = key
     if best is None:
         return None
-    wan = best[2]
-    return (int(wan) if wan == int(wan) else wan), best[3]
+    wan = best[3]
+    return (int(wan) if wan == int(wan) else wan), best[4]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,6 +228,8 @@ def _industry(text: str, r: _Rules) -> Reading | None:
     while at + 1 < len(hits) and _heads(text, hits[at], hits[at + 1], r):
         at += 1
     start, end, code = chosen[0], hits[at][1], hits[at][2]
+    if at > hits.index(chosen) and r.parts.match(text, end):
+        code = chosen[2]  # "摩托车发动机零部件": parts of the first word's trade
     if code in r.processing and text.startswith("加工", end):
         code = r.processing[code]
     tail = r.anchor_after.match(text, end)
@@ -327,6 +330,7 @@ class _Rules:
     cue: re.Pattern[str]
     cue_weak: re.Pattern[str]
     cue_after: re.Pattern[str]
+    upper: re.Pattern[str]
     not_budget: re.Pattern[str]
     count_units: re.Pattern[str]
     places: _Lexicon
@@ -340,6 +344,7 @@ class _Rules:
     anchor_self: frozenset[str]
     subject_does: re.Pattern[str]
     processing: dict[str, str]
+    parts: re.Pattern[str]
     anchor_before: re.Pattern[str]
     retail: re.Pattern[str]
     food_service: re.Pattern[str]
@@ -383,6 +388,7 @@ def _rules() -> _Rules:
         cue=_words(budget["cue"]),
         cue_weak=_words(_WEAK_CUES),
         cue_after=_words(budget["cue_after"]),
+        upper=_words(budget["upper"]),
         not_budget=_words(budget["not_budget"]),
         count_units=_words(budget["count_units"]),
         places=_Lexicon.of(gazetteer),
@@ -396,9 +402,10 @@ def _rules() -> _Rules:
         anchor_self=frozenset(industries["anchors_self"]),
         subject_does=re.compile(
             r"^\s*(?:我们|我家|我们家|咱们|公司|厂里|本厂|本公司|企业|这边|家里)(?:(?!想|要|打算|准备|需要|希望|请|帮|找).){0,8}"
-            r"(?:做|搞|生产|是[^，。；]{0,12}的)$"
+            r"(?:(?:做|搞|生产)[\u4e00-\u9fff]{0,3}|是[^，。；]{0,12}的)$"
         ),
         processing={str(k): str(v) for k, v in industries["processing"].items()},
+        parts=_words(industries["parts"]),
         anchor_before=re.compile(
             "(?:(?:"
             + _words(industries["anchors_before"]).pattern
