@@ -283,3 +283,15 @@ def test_a_hidden_cell_that_rows_and_columns_pin_down_alone_gets_company(session
     hidden = sorted(p for p, m in shown.items() if m == service.SUPPRESSED)
     # one province of each block joins the hidden ones: rows minus columns no longer isolate the joiner
     assert len(hidden) == 2 and {"11", "12"} & set(hidden) and {"13", "14"} & set(hidden)
+
+
+def test_values_beyond_the_database_columns_are_rejected_rows_on_every_backend(session):
+    analyst = builders.analyst(session)
+    row = handmade._row
+    firms = [row("ok", status="3", div="33"), row("city", div="33", city="市" * 61),
+             row("staff", div="33", employees="99999999999"), row("r" * 101, div="33")]
+    out = service.import_file(session, analyst, "2025", _csv(firms), filename="s.csv")
+    session.flush()
+    assert (out.record.n_inserted, out.record.n_rejected) == (1, 3)
+    assert {(r.row, r.column, r.rule) for r in out.reasons} == {
+        (3, "city", "too_long"), (4, "employees", "out_of_range"), (5, "response_id", "too_long")}
