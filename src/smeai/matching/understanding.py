@@ -30,6 +30,7 @@ MODES = ("private", "edge", "appliance", "saas")  # the order deployment lists a
 Reading = tuple[Any, str]  # (value, the words in the text that state it)
 
 _CLAUSE_END = "，,。；;！!？?\n｜|"
+_REACH = 200
 _SENTENCE = re.compile(r"[^。；;！!？?\n｜|]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CLASSIFIED = "一这那每几两三某各哪"  # before 家 as a measure word
@@ -98,6 +99,8 @@ _PLACE = {"": 1, "十": 10, "百": 100, "千": 1000}
 
 
 def _number(s: str) -> float | None:
+    if len(s) > 12:
+        return None  # no sum anyone writes: a run of digits or numerals
     if s[0].isdigit():
         return float(s)
     pair = _PAIR.match(s)
@@ -120,9 +123,11 @@ def _to_wan(value: float, unit: str) -> float:
 
 
 def _clause(text: str, start: int, end: int) -> tuple[int, int]:
-    lo = max((text.rfind(c, 0, start) for c in _CLAUSE_END), default=-1) + 1
-    ends = [i for i in (text.find(c, end) for c in _CLAUSE_END) if i >= 0]
-    return lo, min(ends, default=len(text))
+    """The clause around text[start:end], at most _REACH characters either side (long texts stay linear)."""
+    floor, ceiling = max(0, start - _REACH), min(len(text), end + _REACH)
+    lo = max((text.rfind(c, floor, start) for c in _CLAUSE_END), default=-1)
+    ends = [i for i in (text.find(c, end, ceiling) for c in _CLAUSE_END) if i >= 0]
+    return (lo + 1 if lo >= 0 else floor), min(ends, default=ceiling)
 
 
 def _budget(text: str, r: _Rules) -> Reading | None:
