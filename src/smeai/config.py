@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(
         default=20, gt=0, description="Failed logins from one address before browsers unknown there are throttled."
     )
-    login_window_minutes: int = Field(default=15, gt=0, description="Window over which failed logins count.")
+    login_window_minutes: int = Field(
+        default=15, gt=0, le=1440, description="Window over which failed logins count (at most a day)."
+    )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed (comma-separated).",

@@ -187,3 +187,20 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_count(session, settings)
     good = {"email": "behind@jia.cn", "password": builders.PASSWORD}
     assert proxy.post("/api/v1/auth/token", json=good, headers={"X-Forwarded-For": "203.0.113.5"}).status_code == 429
     assert proxy.post("/api/v1/auth/token", json=good, headers={"X-Forwarded-For": "203.0.113.6"}).status_code == 201
+
+
+def test_attempts_older_than_any_window_are_dropped(session, settings, monkeypatch):
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from smeai.auth.models import LoginAttempt
+    from smeai.db import utcnow
+
+    _fail(session, settings, email="old@jia.cn", address="2.2.2.2")
+    later = utcnow() + timedelta(days=2)
+    monkeypatch.setattr(service, "utcnow", lambda: later)
+    _fail(session, settings, email="new@jia.cn", address="2.2.2.2")
+    emails = session.scalars(select(LoginAttempt.email)).all()
+    assert emails == ["new@jia.cn"]
+    assert session.scalar(select(func.count()).select_from(LoginAttempt)) == 1

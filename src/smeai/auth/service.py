@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, delete, false, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from smeai.auth.actor import Actor
@@ -161,6 +161,7 @@ def actor_for_email(session: Session, email: str) -> Actor:
 # and a user with their usual browser always gets in with the right password.
 
 DEVICE_COOKIE_DAYS = 180
+ATTEMPTS_KEPT = timedelta(days=1)  # longer than any sensible SMEAI_LOGIN_WINDOW_MINUTES
 TOKEN_SCOPES = ("full", "read")
 
 
@@ -203,7 +204,10 @@ def _record_failure(session: Session, *, email: str, address: str, device: str |
     # Its own transaction: the caller's unit of work rolls back on the error, the count must stay.
     # (So a login is the first write of its unit of work: on SQLite a pending write would block this.)
     with Session(bind=session.get_bind()) as own:
-        own.add(LoginAttempt(email=email[:200], address=address[:64], device=device))
+        now = utcnow()
+        own.add(LoginAttempt(email=email[:200], address=address[:64], device=device, attempted_at=now))
+        # Rows older than any window are never counted again: drop them, so guessing cannot fill the table.
+        own.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < now - ATTEMPTS_KEPT))
         own.commit()
 
 
