@@ -177,6 +177,8 @@ def test_scenario_words_state_no_industry(text):
         ("AI 应用：已大规模应用", 3),
         ("我们全流程都已经用上AI了。", 4),
         ("AI 目前只有个别技术员自己在用。", 1),
+        ("之前试过AI小工具，但还没用过大模型。", 1),  # a use beats a lack
+        ("AI 试点过一个车间，但员工还不太了解。", 2),
     ],
 )
 def test_stage_from_what_was_done_with_ai(text, stage):

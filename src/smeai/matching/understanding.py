@@ -33,6 +33,7 @@ _CLAUSE_END = "，,。；;！!？?\n｜|"
 _REACH = 200
 _SENTENCE = re.compile(r"[^。；;！!？?\n｜|]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_NEGATED = re.compile("[没未不]")
 _CLASSIFIED = "一这那每几两三某各哪"  # before 家 as a measure word
 _OF = re.compile(r"[\u4e00-\u9fff]{0,3}的")  # "五金工具的" before the enterprise noun
 
@@ -293,7 +294,9 @@ def _stage(text: str, r: _Rules) -> Reading | None:
         for stage, pattern in r.stage_rules:
             for m in pattern.finditer(body):
                 if r.stage_wish.search(body[: m.start()]):
-                    continue
+                    continue  # "想先试点": a plan
+                if stage and _NEGATED.search(body, max(0, m.start() - 2), m.start()):
+                    continue  # "还没试点", "没用过一次": no such use
                 lo = _clause(body, m.start(), m.end())[0]
                 if label:
                     lo = 0
@@ -425,8 +428,8 @@ def _rules() -> _Rules:
         stage_label=re.compile("(?:" + _words(stage["form_labels"]).pattern + r")\s*[：:]"),
         stage_wish=re.compile(stage["wish"]),
         stage_rules=tuple(
-            [(0, re.compile(p)) for p in stage["none"]]
-            + [(int(s), re.compile(p)) for s in sorted(stage["stages"], reverse=True) for p in stage["stages"][s]]
+            [(int(s), re.compile(p)) for s in sorted(stage["stages"], reverse=True) for p in stage["stages"][s]]
+            + [(0, re.compile(p)) for p in stage["none"] + stage.get("none_weak", [])]
         ),
         deploy_negation=re.compile(deploy["negation"]),
         deploy_rules=tuple(
