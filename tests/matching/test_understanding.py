@@ -88,6 +88,7 @@ def test_the_budget_clause_wins_over_other_money():
         ("所在地：内蒙古包头", "15"),
         ("企业位于黑龙江省大庆市。", "23"),
         ("我们在重庆，做火锅底料。", "50"),
+        ("老板老家是湖南的，现在厂开在广东中山。", "44"),  # where the plant is, said so
     ],
 )
 def test_province_from_province_city_or_county(text, code):

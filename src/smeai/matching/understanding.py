@@ -185,14 +185,13 @@ def _budget(text: str, r: _Rules) -> Reading | None:
 
 
 def _province(text: str, r: _Rules) -> Reading | None:
-    hits = r.places.scan(text)
-    chain_end, chosen, span = -1, None, None
-    for start, end, (code, level) in hits:
-        if chosen is not None:
-            if start == chain_end:  # "湖州长兴", "浙江义乌市": one place, said finer
-                span, chain_end = (span[0], end), end
-                continue
-            break
+    places: list[tuple[str, int, int]] = []  # (code, start, end) of each place the enterprise may be at
+    chain_end = -1
+    for start, end, (code, level) in r.places.scan(text):
+        if places and start == chain_end:  # "湖州长兴", "浙江义乌市": one place, said finer
+            places[-1] = (places[-1][0], places[-1][1], end)
+            chain_end = end
+            continue
         name = text[start:end]
         if name in r.place_stop:
             continue
@@ -201,13 +200,15 @@ def _province(text: str, r: _Rules) -> Reading | None:
             continue
         if level == "c" and not _stands_as_place(text, start, r):
             continue
-        chosen, span, chain_end = code, (start, end), end
-    if chosen is None:
+        places.append((code, start, end))
+        chain_end = end
+    if not places:
         return None
-    end = span[1]
+    # "老家是湖南的，现在厂开在广东中山": where the plant is, said so, beats the first place named
+    code, start, end = next((p for p in places if r.place_here.search(text, max(0, p[1] - 6), p[1])), places[0])
     while end < len(text) and text[end] in "省市县区":
         end += 1
-    return chosen, _trim(text[span[0] : end])
+    return code, _trim(text[start:end])
 
 
 def _stands_as_place(text: str, start: int, r: _Rules) -> bool:
@@ -345,6 +346,7 @@ class _Rules:
     place_stop: frozenset[str]
     place_before: tuple[str, ...]
     place_foreign: re.Pattern[str]
+    place_here: re.Pattern[str]
     industries: _Lexicon
     trade_field: re.Pattern[str]
     anchor_after: re.Pattern[str]
@@ -403,6 +405,7 @@ def _rules() -> _Rules:
         place_stop=frozenset(places["stop"]),
         place_before=tuple(places["before"]),
         place_foreign=re.compile("(?:" + _words(places["foreign"]).pattern + ")[^，。；]{0,3}$"),
+        place_here=re.compile("(?:" + _words(places["here"]).pattern + r")\s*[：:]?\s*$"),
         industries=_Lexicon.of(lexicon),
         trade_field=re.compile(r"(?:行业|主营(?:业务)?|所属行业|经营范围|主要产品|产品)\s*[：:]\s*([^｜|\n。；]+)"),
         anchor_after=re.compile(r"[^，,。；;！!？?\n｜|、]{0,4}?(?:" + _words(after).pattern + ")"),
