@@ -141,6 +141,8 @@ def test_words_that_are_not_the_enterprises_place(text):
         ("我们是做摩托车发动机零部件的企业。", "C37"),  # parts of the first word's trade
         ("来电记录：一家做五金工具的外贸公司。", "F"),  # the noun after 的 is the head
         ("我们是一家小茶叶店。", "F"),
+        ("公司主营业务是跨境物流。", "G"),
+        ("我们的产品是电动牙刷。", "C38"),
     ],
 )
 def test_industry_from_product_or_trade(text, code):
@@ -154,6 +156,8 @@ def test_industry_from_product_or_trade(text, code):
         "之前装过一个软件，不好用。",
         "想给老板做个仪表盘，看电子表格太累。",
         "我们想用AI做质检。",
+        "我们给家电厂做配套。",  # the customer's trade
+        "我们生产车间的电机老坏。",  # 生产车间 is a place, not a verb
     ],
 )
 def test_scenario_words_state_no_industry(text):

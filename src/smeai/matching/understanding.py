@@ -251,6 +251,8 @@ def _industry(text: str, r: _Rules) -> Reading | None:
     pre = r.anchor_before.search(text[max(0, start - 6) : start])
     if pre:
         ev_start = start - (len(text[max(0, start - 6) : start]) - pre.start())
+        while ev_start < start and text[ev_start] in "们家":
+            ev_start += 1  # "我们做", "一家做": the verb, not the end of the subject
     return code, _trim(text[ev_start:ev_end])
 
 
@@ -267,15 +269,17 @@ def _heads(text: str, word: tuple[int, int, str], after: tuple[int, int, str], r
 def _anchored(text: str, hit: tuple[int, int, str], r: _Rules) -> bool:
     start, end, _ = hit
     word = text[start:end]
+    lo = _clause(text, start, end)[0]
+    if r.customer.search(text, lo, start):
+        return False  # "给家电厂做注塑件": the customer's trade
     if r.anchor_noun.search(word) or r.anchor_before.search(word) or word in r.anchor_self:
         return True
     if r.anchor_after.match(text, end):
         return True
     if text[start - 1 : start] == "做" and text[end : end + 1] == "的":
         return True  # "义乌做饰品的"
-    if r.anchor_before.search(text[max(0, start - 6) : start]):
+    if r.anchor_before.search(text[max(0, start - 6) : start]) or r.anchor_copula.search(text, lo, start):
         return True
-    lo = _clause(text, start, end)[0]
     return bool(r.subject_does.search(text[lo:start]))  # "我们在潍坊做农机", "我们是做家居用品的电商"
 
 
@@ -355,6 +359,8 @@ class _Rules:
     subject_does: re.Pattern[str]
     processing: dict[str, str]
     parts: re.Pattern[str]
+    customer: re.Pattern[str]
+    anchor_copula: re.Pattern[str]
     anchor_before: re.Pattern[str]
     retail: re.Pattern[str]
     food_service: re.Pattern[str]
@@ -413,10 +419,13 @@ def _rules() -> _Rules:
         anchor_self=frozenset(industries["anchors_self"]),
         subject_does=re.compile(
             r"^\s*(?:我们|我家|我们家|咱们|公司|厂里|本厂|本公司|企业|这边|家里)(?:(?!想|要|打算|准备|需要|希望|请|帮|找).){0,8}"
-            r"(?:(?:做|搞|生产)[\u4e00-\u9fff]{0,3}|是[^，。；]{0,12}的)$"
+            r"(?:(?:做|搞|生产)(?!车间|线|部|环节|过程|效率|计划|管理|数据|设备|现场|工艺|安全)[\u4e00-\u9fff]{0,3}"
+            r"|是[^，。；]{0,12}的)$"
         ),
         processing={str(k): str(v) for k, v in industries["processing"].items()},
         parts=_words(industries["parts"]),
+        anchor_copula=re.compile("(?:" + _words(industries["anchors_copula"]).pattern + r")[\u4e00-\u9fff]{0,2}$"),
+        customer=re.compile("(?:" + _words(industries["customer"]).pattern + r")[^，。；]{0,4}$"),
         anchor_before=re.compile(
             "(?:(?:"
             + _words(industries["anchors_before"]).pattern
