@@ -139,7 +139,7 @@ def _budget(text: str, r: _Rules) -> Reading | None:
         unit, after = m["unit"] or ("元" if m["cur"] or m["a"][-1] in "千百" else None), text[m.end() : m.end() + 6]
         if unit is None:
             continue  # a bare number: no sum of money ("五六千" is yuan, with a cue)
-        if unit == "万" and (r.count_units.match(after) or (after[:1] and after[0] in "一别不")):
+        if unit == "万" and (r.count_units.match(after.lstrip("多余来")) or (after[:1] and after[0] in "一别不")):
             continue  # 几万步, 两万件; 万一, 千万别
         if m["a"] == "千" and unit.startswith("万"):
             continue  # 千万: "by all means", or a sum nobody writes that way
@@ -298,11 +298,11 @@ def _stage(text: str, r: _Rules) -> Reading | None:
         body = sentence[label.start() :] if label else sentence
         for stage, pattern in r.stage_rules:
             for m in pattern.finditer(body):
-                if r.stage_wish.search(body[: m.start()]):
+                lo = _clause(body, m.start(), m.end())[0]
+                if r.stage_wish.search(body, lo, m.start()):
                     continue  # "想先试点": a plan
                 if stage and _NEGATED.search(body, max(0, m.start() - 2), m.start()):
                     continue  # "还没试点", "没用过一次": no such use
-                lo = _clause(body, m.start(), m.end())[0]
                 if label:
                     lo = 0
                 else:
