@@ -79,10 +79,14 @@ class BodyLimitMiddleware:
         self.app, self.max_bytes, self.json_max_depth = app, max_bytes, json_max_depth
         self.upload_max_bytes = max(upload_max_bytes + MULTIPART_FRAMING_BYTES, max_bytes)
 
-    def limit_for(self, scope: Scope) -> int:
+    @staticmethod
+    def is_upload(scope: Scope) -> bool:
         route = scope.get("route")
         endpoint = getattr(route, "endpoint", None) or scope.get("endpoint")
-        return self.upload_max_bytes if getattr(endpoint, UPLOAD_ATTR, False) else self.max_bytes
+        return bool(getattr(endpoint, UPLOAD_ATTR, False))
+
+    def limit_for(self, scope: Scope) -> int:
+        return self.upload_max_bytes if self.is_upload(scope) else self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -110,7 +114,9 @@ class BodyLimitMiddleware:
                 state["limit"] = self.limit_for(scope)
                 if declared is not None and declared > state["limit"]:
                     raise too_large()  # refused before a byte of the body is read
-            if not is_json:
+            # An upload route reads its file itself and reports each bad line or row on its own (a catalog
+            # line nested too deeply is that line's error, not the whole file's): it is streamed, size-bounded.
+            if not is_json or self.is_upload(scope):
                 message = await read_one()
                 state["done"] = message["type"] != "http.request" or not message.get("more_body", False)
                 return message
