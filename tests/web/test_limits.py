@@ -94,6 +94,16 @@ def test_the_depth_scan_ignores_brackets_inside_strings():
     assert json_depth_exceeds(b'{"a": "x", "b": ' + b"[" * 3 + b"]" * 3 + b"}", 3)
 
 
+def test_the_depth_scan_is_linear_on_unterminated_strings():
+    import time
+
+    # every escaped quote could start a string that never ends: a naive pattern rescans from each one
+    hostile = b'"' + b'\\"' * 20_000
+    started = time.perf_counter()
+    assert not json_depth_exceeds(hostile, 32)
+    assert time.perf_counter() - started < 0.5
+
+
 def test_unknown_api_route_is_404_in_the_envelope(client):
     r = client.get("/api/v1/no-such-thing")
     assert r.status_code == 404

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import TypeVar
 
+import anyio.to_thread
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,8 +22,11 @@ from smeai.i18n import N_
 F = TypeVar("F", bound=Callable[..., object])
 UPLOAD_ATTR = "smeai_upload_route"
 MULTIPART_FRAMING_BYTES = 64 * 1024  # boundaries, part headers and the small form fields beside the file
-_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)  # possessive: linear on any input
-_NOT_BRACKET = re.compile(rb"[^\[\]{}]")
+# A string, or an unterminated one up to the end: every '"' starts a match, so one pass is linear on any
+# input (a pattern that can fail after scanning far would rescan from each later quote: quadratic).
+_STRING = re.compile(rb'"(?:[^"\\]++|\\.?)*+(?:"|\Z)', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")  # bytes.translate deletes these
+SCAN_IN_THREAD_BYTES = 64 * 1024  # a larger body is scanned off the event loop
 
 
 class RequestRefused(HTTPException):
@@ -41,7 +45,9 @@ def upload_route(endpoint: F) -> F:
 
 def json_depth_exceeds(body: bytes, max_depth: int) -> bool:
     """True when brackets nest deeper than max_depth (strings skipped; JSON Lines counted line by line)."""
-    brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b'""', body))
+    brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    if brackets.count(b"[") + brackets.count(b"{") <= max_depth:
+        return False
     depth = 0
     for byte in brackets:
         if byte in b"[{":
@@ -131,7 +137,11 @@ class BodyLimitMiddleware:
                     break
             state["done"] = True
             body = b"".join(chunks)
-            if json_depth_exceeds(body, self.json_max_depth):
+            if len(body) > SCAN_IN_THREAD_BYTES:
+                too_deep = await anyio.to_thread.run_sync(json_depth_exceeds, body, self.json_max_depth)
+            else:
+                too_deep = json_depth_exceeds(body, self.json_max_depth)
+            if too_deep:
                 raise RequestRefused(
                     422,
                     "invalid",
