@@ -11,6 +11,7 @@ from smeai.auth.deps import CurrentActor
 from smeai.db import DbSession
 from smeai.errors import Invalid
 from smeai.i18n import N_
+from smeai.inputs import RecordId
 from smeai.survey import service
 from smeai.survey.schemas import ImportOut, WaveIn, WaveOut
 from smeai.web.downloads import attachment
@@ -73,7 +74,7 @@ async def import_file(code: str, request: Request, session: DbSession, actor: Cu
 
 
 @router.get("/imports/{import_id}/errors.csv", summary="Download the error file of an import")
-def import_errors(import_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def import_errors(import_id: RecordId, session: DbSession, actor: CurrentActor) -> Response:
     record = service.get_import(session, actor, import_id)
     return Response(record.errors_csv.encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers=attachment(f"survey-import-{record.id}-errors.csv"))
