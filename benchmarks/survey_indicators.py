@@ -6,7 +6,7 @@ For each size a synthetic survey (smeai.survey.synth, 1M-row chunks with their o
 once to Parquet under DIR (default var/bench/survey). Each measurement runs in a fresh process and
 starts from that file: the DuckDB path runs the Ibis expressions (compiled once to DuckDB SQL)
 directly over `read_parquet`; the pandas path reads the same columns with `pd.read_parquet` and runs the
-straightforward pandas implementation of the same definitions (smeai.survey.reference). It prints
+straightforward pandas implementation of the same definitions (tests/survey/reference.py). It prints
 wall time, peak resident memory of the process (ru_maxrss, imports included) and the pandas/DuckDB
 time ratio, and checks that both paths print the same JSON.
 """
@@ -20,6 +20,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the pandas baseline is test code: tests/survey/reference.py
 
 CHUNK = 1_000_000
 
@@ -62,8 +65,9 @@ def run_duckdb(path: Path) -> dict:
 
 def run_pandas(path: Path) -> dict:
     import pandas as pd
+    from tests.survey import reference
 
-    from smeai.survey import indicators, reference
+    from smeai.survey import indicators
 
     start = time.perf_counter()
     frame = pd.read_parquet(path, columns=list(indicators.ARROW_COLUMNS))

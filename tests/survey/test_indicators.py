@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from smeai.cli import app
-from smeai.survey import analysis, codebook, indicators, reference, synth
-from tests.survey import handmade
+from smeai.survey import analysis, codebook, indicators, synth
+from tests.survey import handmade, reference
 
 
 def test_indicators_of_the_handmade_file_are_the_hand_computed_ones():

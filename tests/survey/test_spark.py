@@ -6,7 +6,8 @@ import ibis
 import pyarrow as pa
 import pytest
 
-from smeai.survey import index, indicators, reference, synth
+from smeai.survey import index, indicators, synth
+from tests.survey import reference
 
 
 @pytest.fixture(scope="module")

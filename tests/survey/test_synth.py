@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from smeai.cli import app
-from smeai.survey import analysis, codebook, reference, synth
+from smeai.survey import analysis, codebook, synth
+from tests.survey import reference
 from tests.survey.calibration import problems
 
 
