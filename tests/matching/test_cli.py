@@ -102,3 +102,55 @@ def test_bad_values_in_a_need_file_or_option_are_named(cli_env, tmp_path):
     for top in ("0", "101", "abc"):
         result = CliRunner().invoke(app, ["match", "--need", str(DEV / "dev-needs.jsonl"), "--top", top])
         assert result.exit_code == 2 and "--top" in result.output  # Typer's usage error names the option
+
+
+# --- smeai need parse (../shared/matching/README.md, "Text-only needs") ---------------------------
+
+
+def test_need_parse_fills_what_the_text_states_one_line_per_need_in_order(tmp_path):
+    texts = (DEV / "text-needs-dev.jsonl").read_text(encoding="utf-8").splitlines()
+    result = CliRunner().invoke(app, ["need", "parse", str(DEV / "text-needs-dev.jsonl"), "--json"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == len(texts)
+    for given, line in zip(map(json.loads, texts), lines, strict=True):
+        parsed = json.loads(line)
+        assert parsed["id"] == given["id"] and parsed["text"] == given["text"]
+        for field, found in parsed["extracted"].items():
+            assert parsed[field] == found["value"] and found["evidence"] in given["text"]
+
+
+def test_need_parse_keeps_given_fields_and_reads_a_single_object(tmp_path):
+    one = tmp_path / "need.json"
+    text = "我们是一家做汽车零部件的小厂，想用视觉检测代替人工目检，预算30万，希望本地部署"
+    one.write_text(json.dumps({"id": "a", "text": text, "budget_wan": 12, "extra": 1}, indent=2), encoding="utf-8")
+    result = CliRunner().invoke(app, ["need", "parse", str(one), "--json"])
+    assert result.exit_code == 0, result.output
+    (line,) = result.output.strip().splitlines()
+    parsed = json.loads(line)
+    assert parsed["budget_wan"] == 12 and "budget_wan" not in parsed["extracted"]  # given: kept as given
+    assert parsed["deployment"] == ["private"]
+    assert parsed["extracted"]["deployment"] == {"value": ["private"], "evidence": "希望本地部署"}
+    assert parsed["extra"] == 1
+
+
+def test_need_parse_output_feeds_match(cli_env, tmp_path):
+    result = CliRunner().invoke(app, ["need", "parse", str(DEV / "text-needs-dev.jsonl"), "--json"])
+    parsed = tmp_path / "parsed.jsonl"
+    parsed.write_text(result.output, encoding="utf-8")
+    result = CliRunner().invoke(app, ["match", "--need", str(parsed), "--top", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    assert len(result.output.strip().splitlines()) == 30
+
+
+def test_need_parse_names_each_bad_row(tmp_path):
+    bad = tmp_path / "needs.jsonl"
+    bad.write_text('{"id": "1", "text": "排产"}\n{"text": ""}\nnot json\n[1]\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["need", "parse", str(bad), "--json"])
+    assert result.exit_code != 0 and result.output == ""  # nothing half-printed
+    assert set(result.exception.fields) == {"line 3"}
+    bad.write_text('{"id": "1", "text": "排产"}\n{"text": ""}\n[1]\n{"text": "x", "budget_wan": "inf"}\n')
+    result = CliRunner().invoke(app, ["need", "parse", str(bad), "--json"])
+    assert set(result.exception.fields) == {"line 2:text", "line 3:need", "line 4:budget_wan"}
+    result = CliRunner().invoke(app, ["need", "parse", str(tmp_path / "absent.jsonl"), "--json"])
+    assert result.exit_code == 2

@@ -285,7 +285,6 @@ def _jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@pytest.mark.skipif(not (SHARED / "text-needs-dev.jsonl").exists(), reason="shared/matching not beside the repo")
 def test_dev_set_precision_and_recall():
     needs = _jsonl(SHARED / "text-needs-dev.jsonl")
     truths = _jsonl(SHARED / "text-needs-dev-truth.jsonl")

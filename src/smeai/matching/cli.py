@@ -26,6 +26,11 @@ _WAN = TypeAdapter(Wan)
 
 def read_needs(path: Path) -> list[NeedRecord]:
     """One need as a JSON object, or several as JSON Lines; every bad line is named at once."""
+    return [record for _raw, record in read_need_items(path)]
+
+
+def read_need_items(path: Path) -> list[tuple[dict, NeedRecord]]:
+    """Each need as written (a JSON object) and as validated; every bad line is named at once."""
     try:
         raw = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -49,7 +54,7 @@ def read_needs(path: Path) -> list[NeedRecord]:
     records, problems = [], {}
     for n, item in items:
         try:
-            records.append(NeedRecord.model_validate(item))
+            records.append((item, NeedRecord.model_validate(item)))
         except ValidationError as exc:
             for e in exc.errors():
                 problems[f"line {n}:{'.'.join(map(str, e['loc'])) or 'need'}"] = e["msg"]
@@ -79,8 +84,32 @@ def match(
                 typer.echo(f"{i:>3}. {row['id']}  {row['score']:.3f}  {'；'.join(row['reasons'])}")
 
 
+need_app = typer.Typer(help="Needs in the interchange format (需求挖掘).")
+
+
+@need_app.command("parse")
+def parse(
+    file: Annotated[Path, typer.Argument(help="A need as a JSON object, or JSON Lines.", exists=True, dir_okay=False)],
+    json_out: JsonFlag = False,
+) -> None:
+    """Fill in the fields a need omits but its text states, with the words that state them.
+
+    Fields: industry, province_code, stage, budget_wan, deployment; fields the record gives are kept.
+    `extracted` gives each filled value and its evidence. The output feeds `smeai match --need`.
+    """
+    items = read_need_items(file)
+    for raw, _record in items:
+        parsed = service.parse_record(raw)
+        if json_out:
+            typer.echo(json.dumps(parsed, ensure_ascii=False))  # one object per need, one line each
+        else:
+            found = "；".join(f"{k}={v['value']}（{v['evidence']}）" for k, v in parsed["extracted"].items())
+            typer.echo(f"{parsed.get('id') or ''}\t{found or '-'}")
+
+
 def register(root: typer.Typer) -> None:
     root.command("match")(match)
+    root.add_typer(need_app, name="need")
 
 
 @app.command("needs")

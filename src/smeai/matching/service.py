@@ -21,7 +21,7 @@ from smeai.catalog.models import Offering
 from smeai.db import utcnow
 from smeai.errors import Invalid, NotFound
 from smeai.i18n import N_, _
-from smeai.matching import cues, pools
+from smeai.matching import cues, pools, understanding
 from smeai.matching.models import Need
 from smeai.matching.ranker import Match, Pool
 from smeai.matching.ranker import Need as NeedQuery
@@ -54,6 +54,18 @@ def match_records(session: Session, needs: list[NeedRecord], *, top: int = 10) -
     data; no actor needed)."""
     pool = current_pool(session)
     return [pool.match(_query(n), top=top) for n in needs]
+
+
+def read_text(text: str) -> dict[str, tuple[Any, str]]:
+    """The structured fields a need's words state, each as (value, the words that state it):
+    industry, province_code, stage, budget_wan (万元), deployment (understanding.py)."""
+    return understanding.understand(text)
+
+
+def parse_record(raw: dict[str, Any]) -> dict[str, Any]:
+    """`smeai need parse`: an interchange need with every field it omits but its text states filled
+    in, given fields kept, plus `extracted` {field: {value, evidence}} for what was filled."""
+    return understanding.parse_need(raw)
 
 
 def _query(record: NeedRecord) -> NeedQuery:
