@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, selectinload
 from smeai.auth.actor import Actor
 from smeai.auth.models import User
 from smeai.auth.permissions import Permission
+from smeai.cases import service as cases_service
+from smeai.cases.schemas import CaseIn
 from smeai.catalog.models import Offering
 from smeai.db import utcnow
 from smeai.errors import Conflict, Invalid, NotFound, fields_from_validation
@@ -209,11 +211,6 @@ def report_outcome(session: Session, actor: Actor, engagement_id: int, data: Out
 
 def _submit_case(session: Session, actor: Actor, e: Engagement) -> int | None:
     """The outcome as a case submission (it goes through the case library's review)."""
-    submit = service.optional_hook("smeai.cases.service", "submit_case")
-    if submit is None:
-        return None
-    from smeai.cases.schemas import CaseIn  # present whenever submit_case is
-
     need, org, offering = e.need, e.enterprise, e.offering
     if not need.scenarios or not need.province_code or not need.industry:
         raise Invalid(N_("A case needs the need's scenarios, province and industry."), fields={"need": "incomplete"})
@@ -233,7 +230,7 @@ def _submit_case(session: Session, actor: Actor, e: Engagement) -> int | None:
     except ValidationError as exc:
         fields = {f"case.{k}": v for k, v in fields_from_validation(exc.errors()).items()}
         raise Invalid(N_("This outcome cannot be shared as a case."), fields=fields) from None
-    return submit(session, actor, data).id
+    return cases_service.submit_case(session, actor, data).id
 
 
 def history(session: Session, actor: Actor, engagement_id: int) -> list[EngagementEvent]:

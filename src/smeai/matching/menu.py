@@ -29,6 +29,7 @@ from smeai.matching.schemas import (
     PlanYear,
 )
 from smeai.money import MAX_FEN
+from smeai.subsidy import service as subsidy_service
 
 
 def list_menu(session: Session) -> list[tuple[OfferingModule, Offering]]:
@@ -80,12 +81,9 @@ def delete_module(session: Session, actor: Actor, module_id: int) -> None:
 
 def tiered_programmes(session: Session, actor: Actor) -> dict[str, object]:
     """Programmes with a tiered plan that apply where the actor's organisation is (all, when unknown)."""
-    hook = service.optional_hook("smeai.subsidy.programmes", "all_programmes")
-    if hook is None:
-        return {}
     org = session.get(Organisation, actor.org_id) if actor.org_id else None
     out = {}
-    for code, p in hook().items():
+    for code, p in subsidy_service.all_programmes().items():
         if not p.tiers:
             continue
         provinces = p.region.provinces

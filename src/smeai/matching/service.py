@@ -5,18 +5,17 @@ Engagements live in engagements.py, challenges in challenges.py, the module menu
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import Session
 
 from smeai import taxonomy
+from smeai.assessment import service as assessment_service
 from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
+from smeai.cases import service as cases_service
 from smeai.catalog.models import Offering
 from smeai.db import utcnow
 from smeai.errors import Invalid, NotFound
@@ -26,15 +25,10 @@ from smeai.matching.models import Need
 from smeai.matching.ranker import Match, Pool
 from smeai.matching.ranker import Need as NeedQuery
 from smeai.matching.schemas import NeedIn, NeedRecord, NeedStatus
+from smeai.subsidy import service as subsidy_service
+from smeai.subsidy.schemas import PurchaseIn
 
 SCENARIO_THRESHOLD = 0.5  # detected scenarios at least half as strong as the strongest are proposed
-
-
-def optional_hook(module: str, name: str) -> Callable[..., Any] | None:
-    """A function another domain may provide (cases, assessment, subsidy); None until it exists."""
-    if importlib.util.find_spec(module.rsplit(".", 1)[0]) is None or importlib.util.find_spec(module) is None:
-        return None
-    return getattr(importlib.import_module(module), name, None)
 
 
 # --- the pool ---------------------------------------------------------------------------------
@@ -44,8 +38,7 @@ def current_pool(session: Session) -> Pool:
     """The published offerings as a ranking pool (pools.py): rebuilt only when the catalog changed,
     served at once while its embeddings are computed in the background."""
     pool = pools.latest(session)
-    counts = optional_hook("smeai.cases.service", "published_case_counts")
-    pool.set_case_counts(counts(session) if counts else {})
+    pool.set_case_counts(cases_service.published_case_counts(session))
     return pool
 
 
@@ -135,8 +128,7 @@ MATURITY_INSTRUMENT = "smeai-ai-maturity"  # the self-diagnosis whose result car
 
 def latest_stage(session: Session, actor: Actor, org_id: int) -> int | None:
     """The application stage (0-4) of the enterprise's latest completed self-diagnosis, if any."""
-    hook = optional_hook("smeai.assessment.service", "latest_completed")
-    found = hook(session, actor, org_id, MATURITY_INSTRUMENT) if hook else None
+    found = assessment_service.latest_completed(session, actor, org_id, MATURITY_INSTRUMENT)
     stage = (found.result or {}).get("stage") if found is not None else None
     return int(stage["rank"]) if isinstance(stage, dict) and "rank" in stage else None
 
@@ -236,13 +228,11 @@ def match_need(session: Session, actor: Actor, need_id: int, *, top: int = 10) -
 
 def after_subsidy(session: Session, org: Organisation | None, offering: Offering) -> str | None:
     """ "补贴后约 X 万元（programme）" when the enterprise qualifies for a programme on this offering."""
-    calculate = optional_hook("smeai.subsidy.service", "calculate")
-    if calculate is None or org is None or offering.entry_price_fen <= 0:
+    if org is None or offering.entry_price_fen <= 0:
         return None
-    from smeai.subsidy.schemas import PurchaseIn
-
     # the pool stores the price as integer fen (bounded by money.MAX_FEN): no float to round or overflow
-    quote = calculate(session, org, PurchaseIn(offering_id=offering.id, contract_fen=offering.entry_price_fen))
+    purchase = PurchaseIn(offering_id=offering.id, contract_fen=offering.entry_price_fen)
+    quote = subsidy_service.calculate(session, org, purchase)
     if quote.total_fen <= 0:
         return None
     names = "、".join(p.name for p in quote.programmes if p.code in quote.best)
