@@ -106,6 +106,8 @@ VALIDATION_MESSAGES = {
     "less_than_equal": N_("Too large."),
     "less_than": N_("Too large."),
     "extra_forbidden": N_("Unknown field."),
+    "too_short": N_("Choose at least one."),  # a list below its min_length (strings have string_too_short)
+    "too_long": N_("Too many items."),
     "value_error.email": N_("Not a valid email address."),
 }
 

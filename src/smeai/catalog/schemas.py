@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from smeai import taxonomy
+from smeai.i18n import N_
 from smeai.money import Wan, fen_to_wan
 
 
@@ -88,7 +89,7 @@ def industry_code_ok(code: str) -> bool:
 def _text(value: str) -> str:
     value = value.strip()
     if not value:
-        raise ValueError("must not be empty")
+        raise ValueError(N_("This field is required."))
     return value
 
 
