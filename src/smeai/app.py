@@ -15,12 +15,13 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from smeai import __version__
-from smeai.auth.deps import LoginRequired, OptionalActor
+from smeai.auth.deps import LoginRequired, OptionalActor, optional_actor
 from smeai.config import Settings, get_settings
 from smeai.db import DbSession
 from smeai.domains import domain_modules
 from smeai.errors import NotFound, SmeaiError, fields_from_validation, http_status
 from smeai.i18n import N_, _
+from smeai.web import openapi
 from smeai.web.limits import BodyLimitMiddleware, RequestRefused
 from smeai.web.middleware import LocaleAndCsrfMiddleware
 from smeai.web.nav import entry
@@ -115,7 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def on_bug(request: Request, exc: Exception) -> Response:
         request_id = uuid.uuid4().hex[:12]
         log.exception("unhandled error, request %s", request_id, exc_info=exc)
-        body = {"error": "internal", "message": _("Internal error."), "request_id": request_id}
+        body = {"error": "internal", "message": _("Internal error."), "fields": {}, "request_id": request_id}
         if _wants_json(request):
             return JSONResponse(body, status_code=500)
         return render(
@@ -154,4 +155,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     for module in domain_modules("pages"):
         app.include_router(module.router)
+    openapi.install(app, auth_dependency=optional_actor)  # every error declared, auth schemes, tag descriptions
     return app

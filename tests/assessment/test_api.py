@@ -9,7 +9,7 @@ INST = instruments.get_instrument("smeai-ai-maturity")
 
 def test_instruments_and_scoring(session, client_for):
     client = client_for(builders.provider(session))  # any signed-in user
-    assert {r["id"] for r in client.get("/api/v1/assessments/instruments").json()} == {"smeai-ai-maturity", "eu-dma"}
+    assert {r["id"] for r in client.get("/api/v1/assessments/instruments").json()["items"]} == {"smeai-ai-maturity", "eu-dma"}
     dma = client.get("/api/v1/assessments/instruments/eu-dma").json()
     assert len(dma["dimensions"]) == 6
     r = client.post("/api/v1/assessments/instruments/eu-dma/score",
@@ -46,7 +46,7 @@ def test_flow_start_save_complete_compare(session, client_for):
     api.post(f"/api/v1/assessments/{again['id']}/complete")
     c = api.get(f"/api/v1/assessments/{a['id']}/compare/{again['id']}").json()
     assert {d["dimension"]: d["change"] for d in c["dimensions"]}["data"] > 0
-    assert [x["id"] for x in api.get("/api/v1/assessments").json()] == [again["id"], a["id"]]
+    assert [x["id"] for x in api.get("/api/v1/assessments").json()["items"]] == [again["id"], a["id"]]
     b = api.get(f"/api/v1/assessments/{a['id']}/benchmark").json()
     assert b["suppressed"] is True
 
@@ -60,7 +60,7 @@ def test_foreign_assessment_answers_exactly_like_a_missing_one(session, client_f
         foreign = as_b.get(f"/api/v1/assessments/{made.json()['id']}{suffix}")
         missing = as_b.get(f"/api/v1/assessments/999999{suffix}")
         assert (foreign.status_code, foreign.json()) == (missing.status_code, missing.json())
-    assert as_b.get("/api/v1/assessments").json() == []
+    assert as_b.get("/api/v1/assessments").json()["items"] == []
     op = client_for(builders.operator(session))
     assert op.get(f"/api/v1/assessments/{made.json()['id']}").status_code == 200
 

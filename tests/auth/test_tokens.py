@@ -33,7 +33,7 @@ def test_tokens_are_listed_without_their_secrets(session, client):
     second = _token(client, "lister@jia.cn", label="ERP 对接", scope="read")
     r = client.get("/api/v1/auth/tokens", headers=_as(client, first["token"]))
     assert r.status_code == 200
-    listed = r.json()
+    listed = r.json()["items"]
     assert [t["id"] for t in listed] == [second["id"], first["id"]]
     assert [t["label"] for t in listed] == ["ERP 对接", "报表脚本"]
     assert [t["scope"] for t in listed] == ["read", "full"]
@@ -59,7 +59,7 @@ def test_one_token_is_revoked_and_another_users_token_looks_missing(session, cli
     assert r.status_code == 204
     assert client.get("/api/v1/me", headers=_as(client, leaked["token"])).status_code == 401
     assert client.get("/api/v1/me", headers=_as(client, keep["token"])).status_code == 200
-    ids = [t["id"] for t in client.get("/api/v1/auth/tokens", headers=_as(client, keep["token"])).json()]
+    ids = [t["id"] for t in client.get("/api/v1/auth/tokens", headers=_as(client, keep["token"])).json()["items"]]
     assert ids == [keep["id"]]
 
 
@@ -111,5 +111,5 @@ def test_the_secret_is_shown_only_when_the_token_is_made(session, client):
     session.commit()
     made = _token(client, "once@jia.cn")
     assert set(made) >= {"id", "token", "scope", "expires_at"}
-    listed = client.get("/api/v1/auth/tokens", headers=_as(client, made["token"])).json()
+    listed = client.get("/api/v1/auth/tokens", headers=_as(client, made["token"])).json()["items"]
     assert made["token"] not in str(listed)

@@ -27,7 +27,7 @@ def test_enterprise_submits_operator_publishes_as_benchmark_public_searches(sess
     case_id = r.json()["id"]
     assert r.json()["providers"] == ["测试服务商甲"]
     assert client_for(builders.enterprise(session)).get(f"/api/v1/cases/{case_id}").status_code == 404
-    assert [c["id"] for c in as_op.get("/api/v1/cases/review-queue").json()] == [case_id]
+    assert [c["id"] for c in as_op.get("/api/v1/cases/review-queue").json()["items"]] == [case_id]
     assert as_firm.post(f"/api/v1/cases/{case_id}/review", json={"approve": True}).status_code == 403
     r = as_op.post(f"/api/v1/cases/{case_id}/review", json={"approve": True, "benchmark": True})
     assert r.json()["is_benchmark"] is True

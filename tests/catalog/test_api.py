@@ -25,7 +25,7 @@ def test_provider_lists_operator_approves_enterprise_finds(session, client_for):
     offering_id = r.json()["id"]
     assert as_provider.post(f"/api/v1/offerings/{offering_id}/submit").json()["status"] == "submitted"
     assert as_firm.get(f"/api/v1/offerings/{offering_id}").status_code == 404
-    assert [o["id"] for o in as_op.get("/api/v1/catalog/review-queue").json()] == [offering_id]
+    assert [o["id"] for o in as_op.get("/api/v1/catalog/review-queue").json()["items"]] == [offering_id]
     r = as_op.post(f"/api/v1/offerings/{offering_id}/review", json={"approve": True})
     assert r.status_code == 422 and "checklist" in r.json()["fields"]
     checklist = dict.fromkeys(cb.approve().checklist, True)

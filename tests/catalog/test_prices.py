@@ -40,7 +40,7 @@ def test_api_refuses_a_price_that_is_no_amount(session, client_for, raw):
     r = api.post("/api/v1/offerings", content=_with_price(raw), headers={"Content-Type": "application/json"})
     assert r.status_code == 422, r.text
     assert "pricing.entry_price_wan" in r.json()["fields"]
-    assert api.get("/api/v1/catalog/mine").json() == []
+    assert api.get("/api/v1/catalog/mine").json()["items"] == []
 
 
 def test_import_reports_each_price_that_is_no_amount_and_keeps_the_rest(session):

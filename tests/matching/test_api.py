@@ -28,7 +28,7 @@ def _setup(session, client_for):
 def test_need_to_evaluated_through_the_api(session, client_for):
     _firm, vendor, item, as_firm, need = _setup(session, client_for)
     assert need["industry"] == "C33" and "quality_inspection" in need["scenarios"]
-    matches = as_firm.get(f"/api/v1/needs/{need['id']}/matches").json()
+    matches = as_firm.get(f"/api/v1/needs/{need['id']}/matches").json()["items"]
     assert [m["id"] for m in matches] == ["fit"] and matches[0]["reasons"]
     e = as_firm.post(f"/api/v1/needs/{need['id']}/interest", json={"offering_id": item.id}).json()
     as_vendor = client_for(vendor)
@@ -45,7 +45,7 @@ def test_need_to_evaluated_through_the_api(session, client_for):
     assert r.json()["state"] == "evaluated"
     skipped = as_firm.post(f"/api/v1/engagements/{e['id']}/transitions", json={"to": "delivered"})
     assert skipped.status_code == 409 and skipped.json()["error"] == "engagement_wrong_state"
-    events = as_firm.get(f"/api/v1/engagements/{e['id']}/events").json()
+    events = as_firm.get(f"/api/v1/engagements/{e['id']}/events").json()["items"]
     assert [ev["to_state"] for ev in events][-1] == "evaluated"
 
 
@@ -61,7 +61,7 @@ def test_foreign_need_and_engagement_answer_exactly_like_missing_ones(session, c
             foreign, absent = api.get(path), api.get(missing)
             assert (foreign.status_code, foreign.json()) == (absent.status_code, absent.json())
             assert foreign.status_code in (403, 404)
-    assert client_for(builders.enterprise(session)).get("/api/v1/engagements").json() == []
+    assert client_for(builders.enterprise(session)).get("/api/v1/engagements").json()["items"] == []
 
 
 def test_the_funnel_is_for_operators(session, client_for):

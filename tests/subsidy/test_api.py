@@ -26,7 +26,7 @@ def test_apply_twice_with_one_key_creates_one_application(session, client_for):
     first, again = _apply(api, key="k-apply-1"), _apply(api, key="k-apply-1")
     assert first.status_code == 201, first.text
     assert again.json() == first.json()
-    assert len(api.get("/api/v1/subsidy/applications").json()) == 1
+    assert len(api.get("/api/v1/subsidy/applications").json()["items"]) == 1
     assert first.json()["requested_fen"] == 15 * WAN
     assert any(r["rule"] == "rate" and r["text"] for r in first.json()["explanation"])
 
@@ -48,7 +48,7 @@ def test_retried_approval_reserves_once(session, client_for):
     again = as_op.post(url, json={}, headers={"Idempotency-Key": "approve-1"})
     assert first.status_code == 200, first.text
     assert again.json() == first.json()
-    ledger = as_op.get("/api/v1/subsidy/ledger", params={"application_id": app_id}).json()
+    ledger = as_op.get("/api/v1/subsidy/ledger", params={"application_id": app_id}).json()["items"]
     assert [e["kind"] for e in ledger] == ["reserve"]
     unkeyed = as_op.post(url, json={})
     assert (unkeyed.status_code, unkeyed.json()["error"]) == (409, "wrong_state")
@@ -97,7 +97,7 @@ def test_calculate_returns_best_combination_and_net_price(session, client_for):
 
 def test_programmes_are_listed_with_their_rules(session, client_for):
     client = client_for(sb.wuhan_enterprise(session))
-    rows = client.get("/api/v1/subsidy/programmes").json()
+    rows = client.get("/api/v1/subsidy/programmes").json()["items"]
     assert {"beijing-compute", "huadu-tiered", "canada-ai-compute"} <= {r["code"] for r in rows}
     rules = client.get("/api/v1/subsidy/programmes/beijing-compute").json()
     assert rules["caps"]["per_org_year_fen"] == 200 * WAN and rules["rate"] == "20%"

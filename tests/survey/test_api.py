@@ -23,7 +23,7 @@ def test_analyst_imports_downloads_the_error_file_and_reads_the_indicators(sessi
     assert errors.status_code == 200 and "attachment" in errors.headers["content-disposition"]
     assert "12万" in errors.content.decode("utf-8-sig")
     assert api.get("/api/v1/survey/waves/2025/indicators").json() == handmade.EXPECTED
-    assert api.get("/api/v1/survey/waves").json()[0]["n_responses"] == 8
+    assert api.get("/api/v1/survey/waves").json()["items"][0]["n_responses"] == 8
     assert api.get("/api/v1/survey/waves/2025").json()["name"] == "2025 年调查"
 
 
@@ -40,7 +40,7 @@ def test_a_file_without_a_required_column_is_refused_with_the_columns_named(sess
     assert res.status_code == 422
     assert res.json()["error"] == "survey_missing_columns"
     assert res.json()["fields"] == {"revenue_wan": "missing column"}
-    assert api.get("/api/v1/survey/waves").json() == []  # nothing, not even the wave
+    assert api.get("/api/v1/survey/waves").json()["items"] == []  # nothing, not even the wave
 
 
 def test_enterprises_see_small_cells_suppressed_and_cannot_import(session, client_for, settings):
@@ -118,7 +118,7 @@ def test_a_broken_workbook_is_a_clear_error_not_a_500(session, client_for):
                        files={"file": ("s.xlsx", body, "application/octet-stream")})
         assert res.status_code == 422 and res.json()["error"] == "survey_unreadable_file"
         assert set(res.json()["fields"]) == set(fields)
-    assert api.get("/api/v1/survey/waves").json() == []
+    assert api.get("/api/v1/survey/waves").json()["items"] == []
 
 
 def test_too_many_rows_are_refused_whole(session, client_for, monkeypatch):
@@ -128,4 +128,4 @@ def test_too_many_rows_are_refused_whole(session, client_for, monkeypatch):
     api = client_for(builders.analyst(session))
     res = _upload(api)
     assert res.status_code == 422 and res.json()["fields"] == {"row 22": "at most 20 rows after the header"}
-    assert api.get("/api/v1/survey/waves").json() == []  # nothing, not even the wave
+    assert api.get("/api/v1/survey/waves").json()["items"] == []  # nothing, not even the wave

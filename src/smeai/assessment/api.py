@@ -21,13 +21,18 @@ from smeai.assessment.schemas import (
 from smeai.auth.deps import CurrentActor
 from smeai.db import DbSession
 from smeai.inputs import RecordId
+from smeai.web.paging import Page, PageParams, page_of
 
 router = APIRouter(prefix="/api/v1/assessments", tags=["assessment"])
 
 
 @router.get("/instruments", summary="Every instrument (latest version): id, name, version")
-def list_instruments(actor: CurrentActor) -> list[InstrumentSummary]:
-    return [InstrumentSummary(id=i.id, name=str(i.name), version=i.version) for i in instruments.current().values()]
+def list_instruments(actor: CurrentActor, paging: PageParams) -> Page[InstrumentSummary]:
+    return page_of(
+        list(instruments.current().values()),
+        paging,
+        lambda i: InstrumentSummary(id=i.id, name=str(i.name), version=i.version),
+    )
 
 
 @router.get("/instruments/{instrument_id}", summary="One instrument: dimensions, questions, options, levels")
@@ -41,8 +46,10 @@ def score(instrument_id: str, session: DbSession, actor: CurrentActor, data: Any
 
 
 @router.get("", summary="Assessments the caller may see")
-def list_assessments(session: DbSession, actor: CurrentActor, org_id: RecordId | None = None) -> list[AssessmentRow]:
-    return [AssessmentRow.model_validate(a) for a in service.list_assessments(session, actor, org_id=org_id)]
+def list_assessments(
+    session: DbSession, actor: CurrentActor, paging: PageParams, org_id: RecordId | None = None
+) -> Page[AssessmentRow]:
+    return page_of(service.list_assessments(session, actor, org_id=org_id), paging, AssessmentRow.model_validate)
 
 
 @router.post("", status_code=201, summary="Start an assessment (or a retake from an earlier one's answers)")

@@ -19,6 +19,8 @@ from smeai.auth.schemas import (
 from smeai.db import DbSession
 from smeai.inputs import RecordId
 from smeai.web.client import client_address
+from smeai.web.openapi import error_responses
+from smeai.web.paging import Page, PageParams, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -34,7 +36,12 @@ def read_me(session: DbSession, actor: CurrentActor) -> MeOut:
     )
 
 
-@router.post("/auth/token", status_code=201, summary="Exchange email and password for an API token")
+@router.post(
+    "/auth/token",
+    status_code=201,
+    summary="Exchange email and password for an API token",
+    responses=error_responses(401, 429),  # a wrong password; too many of them
+)
 def create_token(data: TokenIn, request: Request, response: Response, session: DbSession) -> TokenOut:
     settings = request.app.state.settings
     done = service.login(
@@ -67,10 +74,12 @@ def revoke_token(request: Request, session: DbSession, actor: CurrentActor) -> N
 
 
 @router.get("/auth/tokens", summary="The caller's live API tokens (never their secrets)")
-def list_tokens(request: Request, session: DbSession, actor: CurrentActor) -> list[TokenInfoOut]:
+def list_tokens(request: Request, session: DbSession, actor: CurrentActor, paging: PageParams) -> Page[TokenInfoOut]:
     current = getattr(request.state, "token_id", None)
     tokens = service.list_api_tokens(session, actor)
-    return [TokenInfoOut.model_validate(t).model_copy(update={"current": t.id == current}) for t in tokens]
+    return page_of(
+        tokens, paging, lambda t: TokenInfoOut.model_validate(t).model_copy(update={"current": t.id == current})
+    )
 
 
 @router.delete("/auth/tokens/{token_id}", status_code=204, summary="Revoke one of the caller's API tokens")
@@ -87,8 +96,8 @@ def revoke_all_tokens(session: DbSession, actor: CurrentActor) -> RevokedOut:
 
 
 @router.get("/organisations", summary="Organisations the caller may see")
-def list_organisations(session: DbSession, actor: CurrentActor) -> list[OrganisationOut]:
-    return [OrganisationOut.model_validate(o) for o in service.list_organisations(session, actor)]
+def list_organisations(session: DbSession, actor: CurrentActor, paging: PageParams) -> Page[OrganisationOut]:
+    return page_of(service.list_organisations(session, actor), paging, OrganisationOut.model_validate)
 
 
 @router.get("/organisations/{org_id}", summary="One organisation and its profile")

@@ -13,6 +13,7 @@ from smeai.cases.index import CaseQuery
 from smeai.cases.schemas import CaseIn, CaseOut, CaseReviewIn
 from smeai.db import DbSession
 from smeai.inputs import RecordId
+from smeai.web.paging import Page, PageParams, page_of
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -54,8 +55,9 @@ def search_cases(
 
 
 @router.get("/review-queue", summary="Cases waiting for review, oldest first (operators)")
-def review_queue(session: DbSession, actor: CurrentActor) -> list[CaseOut]:
-    return [CaseOut.model_validate(service.to_out(c)) for c in service.list_review_queue(session, actor)]
+def review_queue(session: DbSession, actor: CurrentActor, paging: PageParams) -> Page[CaseOut]:
+    rows = service.list_review_queue(session, actor)
+    return page_of(rows, paging, lambda c: CaseOut.model_validate(service.to_out(c)))
 
 
 @router.get("/{case_id}", summary="One case (published, or your own, or any for reviewers)")

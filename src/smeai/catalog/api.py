@@ -19,6 +19,7 @@ from smeai.db import DbSession
 from smeai.inputs import RecordId
 from smeai.money import Wan
 from smeai.web.limits import upload_route
+from smeai.web.paging import Page, PageParams, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
@@ -81,8 +82,11 @@ def read_offering(offering_id: RecordId, session: DbSession, actor: CurrentActor
 
 
 @router.get("/offerings/{offering_id}/history", summary="An offering's edits, review decisions and comments")
-def offering_history(offering_id: RecordId, session: DbSession, actor: CurrentActor) -> list[EventOut]:
-    return [EventOut.model_validate(e, from_attributes=True) for e in service.history(session, actor, offering_id)]
+def offering_history(
+    offering_id: RecordId, session: DbSession, actor: CurrentActor, paging: PageParams
+) -> Page[EventOut]:
+    events = service.history(session, actor, offering_id)
+    return page_of(events, paging, lambda e: EventOut.model_validate(e, from_attributes=True))
 
 
 @router.post("/offerings", status_code=201, summary="List a new offering for your organisation (a draft)")
@@ -137,13 +141,13 @@ def delete_offering(offering_id: RecordId, session: DbSession, actor: CurrentAct
 
 
 @router.get("/catalog/mine", summary="Your organisation's offerings, in every status")
-def my_offerings(session: DbSession, actor: CurrentActor) -> list[OfferingOut]:
-    return [OfferingOut.model_validate(o) for o in service.list_own_offerings(session, actor)]
+def my_offerings(session: DbSession, actor: CurrentActor, paging: PageParams) -> Page[OfferingOut]:
+    return page_of(service.list_own_offerings(session, actor), paging, OfferingOut.model_validate)
 
 
 @router.get("/catalog/review-queue", summary="Offerings waiting for review, oldest first (operators)")
-def review_queue(session: DbSession, actor: CurrentActor) -> list[OfferingOut]:
-    return [OfferingOut.model_validate(o) for o in service.list_review_queue(session, actor)]
+def review_queue(session: DbSession, actor: CurrentActor, paging: PageParams) -> Page[OfferingOut]:
+    return page_of(service.list_review_queue(session, actor), paging, OfferingOut.model_validate)
 
 
 @router.post("/catalog/import", summary="Import interchange JSON Lines (operators); published at once")

@@ -35,6 +35,7 @@ from smeai.matching.schemas import (
     ResponseIn,
     TransitionIn,
 )
+from smeai.web.paging import Page, PageParams, Paging, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["matching"])
 Top = Annotated[int, Query(ge=1, le=MAX_TOP, description="How many offerings per need.")]
@@ -54,8 +55,10 @@ def match(needs: Needs, session: DbSession, actor: CurrentActor, top: Top = 10) 
 
 
 @router.get("/needs", summary="Needs the caller may see")
-def list_needs(session: DbSession, actor: CurrentActor, status: NeedStatus | None = None) -> list[NeedOut]:
-    return [NeedOut.model_validate(n) for n in service.list_needs(session, actor, status=status)]
+def list_needs(
+    session: DbSession, actor: CurrentActor, paging: PageParams, status: NeedStatus | None = None
+) -> Page[NeedOut]:
+    return page_of(service.list_needs(session, actor, status=status), paging, NeedOut.model_validate)
 
 
 @router.post("/needs", status_code=201, summary="Describe a need; structure detected, top matches recommended")
@@ -79,18 +82,18 @@ def update_need(need_id: RecordId, data: NeedIn, session: DbSession, actor: Curr
 
 
 @router.get("/needs/{need_id}/matches", summary="Ranked offerings for a need, with reasons")
-def need_matches(need_id: RecordId, session: DbSession, actor: CurrentActor, top: Top = 10) -> list[RankedOut]:
-    return [
-        RankedOut(**m.as_dict(), name=o.name, provider=o.provider.name)
-        for m, o in service.match_need(session, actor, need_id, top=top)
-    ]
+def need_matches(need_id: RecordId, session: DbSession, actor: CurrentActor, top: Top = 10) -> Page[RankedOut]:
+    ranked = service.match_need(session, actor, need_id, top=top)
+    return page_of(
+        ranked, Paging(limit=top), lambda r: RankedOut(**r[0].as_dict(), name=r[1].name, provider=r[1].provider.name)
+    )
 
 
 @router.post("/needs/{need_id}/recommendations", summary="Record the current top matches as recommendations")
-def recommend(need_id: RecordId, session: DbSession, actor: CurrentActor, top: Top = 10) -> list[EngagementOut]:
+def recommend(need_id: RecordId, session: DbSession, actor: CurrentActor, top: Top = 10) -> Page[EngagementOut]:
     rows = engagements.recommend(session, actor, need_id, top=top)
     session.commit()
-    return [EngagementOut.model_validate(e) for e in rows]
+    return page_of(rows, Paging(limit=top), EngagementOut.model_validate)
 
 
 @router.post("/needs/{need_id}/interest", status_code=201, summary="Show interest in an offering (notifies it)")
@@ -102,10 +105,14 @@ def express_interest(need_id: RecordId, data: InterestIn, session: DbSession, ac
 
 @router.get("/engagements", summary="Engagements on the caller's side")
 def list_engagements(
-    session: DbSession, actor: CurrentActor, need_id: RecordId | None = None, state: EngagementState | None = None
-) -> list[EngagementOut]:
+    session: DbSession,
+    actor: CurrentActor,
+    paging: PageParams,
+    need_id: RecordId | None = None,
+    state: EngagementState | None = None,
+) -> Page[EngagementOut]:
     rows = engagements.list_engagements(session, actor, need_id=need_id, state=state)
-    return [EngagementOut.model_validate(e) for e in rows]
+    return page_of(rows, paging, EngagementOut.model_validate)
 
 
 @router.get("/engagements/{engagement_id}", summary="One engagement")
@@ -114,8 +121,10 @@ def read_engagement(engagement_id: RecordId, session: DbSession, actor: CurrentA
 
 
 @router.get("/engagements/{engagement_id}/events", summary="Who moved an engagement, when, with what note")
-def engagement_events(engagement_id: RecordId, session: DbSession, actor: CurrentActor) -> list[EngagementEventOut]:
-    return [EngagementEventOut.model_validate(e) for e in engagements.history(session, actor, engagement_id)]
+def engagement_events(
+    engagement_id: RecordId, session: DbSession, actor: CurrentActor, paging: PageParams
+) -> Page[EngagementEventOut]:
+    return page_of(engagements.history(session, actor, engagement_id), paging, EngagementEventOut.model_validate)
 
 
 @router.post("/engagements/{engagement_id}/response", summary="The provider accepts or declines an interest")
@@ -152,9 +161,10 @@ def pipeline(session: DbSession, actor: CurrentActor) -> dict[str, list[Engageme
 
 @router.get("/challenges", summary="Challenges the caller may see (open ones, and its own)")
 def list_challenges(
-    session: DbSession, actor: CurrentActor, status: ChallengeStatus | None = None
-) -> list[ChallengeOut]:
-    return [ChallengeOut.model_validate(c) for c in challenges.list_challenges(session, actor, status=status)]
+    session: DbSession, actor: CurrentActor, paging: PageParams, status: ChallengeStatus | None = None
+) -> Page[ChallengeOut]:
+    rows = challenges.list_challenges(session, actor, status=status)
+    return page_of(rows, paging, ChallengeOut.model_validate)
 
 
 @router.post("/challenges", status_code=201, summary="Publish a challenge (发榜)")
@@ -170,8 +180,10 @@ def read_challenge(challenge_id: RecordId, session: DbSession, actor: CurrentAct
 
 
 @router.get("/challenges/{challenge_id}/proposals", summary="Proposals the caller may see on a challenge")
-def list_proposals(challenge_id: RecordId, session: DbSession, actor: CurrentActor) -> list[ProposalOut]:
-    return [ProposalOut.model_validate(p) for p in challenges.list_proposals(session, actor, challenge_id)]
+def list_proposals(
+    challenge_id: RecordId, session: DbSession, actor: CurrentActor, paging: PageParams
+) -> Page[ProposalOut]:
+    return page_of(challenges.list_proposals(session, actor, challenge_id), paging, ProposalOut.model_validate)
 
 
 @router.post("/challenges/{challenge_id}/proposals", status_code=201, summary="Submit a proposal (揭榜)")
@@ -196,8 +208,8 @@ def award(proposal_id: RecordId, session: DbSession, actor: CurrentActor) -> Pro
 
 
 @router.get("/modules", summary="The module menu: priced modules of published offerings")
-def list_modules(session: DbSession, actor: CurrentActor) -> list[ModuleOut]:
-    return [ModuleOut.model_validate(m) for m, _o in menu.list_menu(session)]
+def list_modules(session: DbSession, actor: CurrentActor, paging: PageParams) -> Page[ModuleOut]:
+    return page_of(menu.list_menu(session), paging, lambda row: ModuleOut.model_validate(row[0]))
 
 
 @router.post("/modules", status_code=201, summary="Offer a module of one's own offering")

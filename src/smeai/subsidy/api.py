@@ -40,6 +40,7 @@ from smeai.subsidy.schemas import (
 )
 from smeai.web.downloads import attachment
 from smeai.web.limits import upload_route
+from smeai.web.paging import Page, PageParams, page_of
 
 router = APIRouter(prefix="/api/v1/subsidy", tags=["subsidy"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)]
@@ -63,8 +64,8 @@ def _app_out(session: DbSession, actor: Actor, application_id: RecordId) -> Appl
 
 
 @router.get("/programmes", summary="Subsidy programmes in force")
-def list_programmes(actor: CurrentActor) -> list[ProgrammeOut]:
-    return service.list_programmes()
+def list_programmes(actor: CurrentActor, paging: PageParams) -> Page[ProgrammeOut]:
+    return page_of(service.list_programmes(), paging)
 
 
 @router.get("/programmes/{code}", summary="One programme's rules")
@@ -79,10 +80,10 @@ def calculate(data: PurchaseIn, session: DbSession, actor: CurrentActor, org_id:
 
 
 @router.get("/applications", summary="Applications the caller may see")
-def list_applications(session: DbSession, actor: CurrentActor, state: ApplicationState | None = None,
-                      programme: str | None = None) -> list[ApplicationOut]:
+def list_applications(session: DbSession, actor: CurrentActor, paging: PageParams,
+                      state: ApplicationState | None = None, programme: str | None = None) -> Page[ApplicationOut]:
     rows = service.list_applications(session, actor, state=state, programme_code=programme)
-    return [ApplicationOut.model_validate(a) for a in rows]
+    return page_of(rows, paging, ApplicationOut.model_validate)
 
 
 @router.post("/applications", status_code=201, summary="Apply for a subsidy (申领)")
@@ -99,8 +100,9 @@ def read_application(application_id: RecordId, session: DbSession, actor: Curren
 
 
 @router.get("/applications/{application_id}/events", summary="An application's history")
-def list_events(application_id: RecordId, session: DbSession, actor: CurrentActor) -> list[EventOut]:
-    return [EventOut.model_validate(e) for e in service.events(session, actor, application_id)]
+def list_events(application_id: RecordId, session: DbSession, actor: CurrentActor,
+                paging: PageParams) -> Page[EventOut]:
+    return page_of(service.events(session, actor, application_id), paging, EventOut.model_validate)
 
 
 @router.post("/applications/{application_id}/approve", summary="Approve and reserve the amount (operator)")
@@ -163,8 +165,9 @@ async def upload_document(application_id: RecordId, request: Request, session: D
 
 
 @router.get("/applications/{application_id}/documents", summary="An application's documents")
-def list_documents(application_id: RecordId, session: DbSession, actor: CurrentActor) -> list[DocumentOut]:
-    return [DocumentOut.model_validate(d) for d in documents.list_documents(session, actor, application_id)]
+def list_documents(application_id: RecordId, session: DbSession, actor: CurrentActor,
+                   paging: PageParams) -> Page[DocumentOut]:
+    return page_of(documents.list_documents(session, actor, application_id), paging, DocumentOut.model_validate)
 
 
 @router.get("/applications/{application_id}/documents/{document_id}", summary="Download a document")
@@ -178,8 +181,8 @@ def download_document(application_id: RecordId, document_id: RecordId, request: 
 
 
 @router.get("/pools", summary="Budget, reserved, paid and remaining per programme (operator)")
-def list_pools(session: DbSession, actor: CurrentActor) -> list[PoolOut]:
-    return dashboard.pools(session, actor)
+def list_pools(session: DbSession, actor: CurrentActor, paging: PageParams) -> Page[PoolOut]:
+    return page_of(dashboard.pools(session, actor), paging)
 
 
 @router.put("/pools/{code}", summary="Set a programme's pool budget (operator)")
@@ -194,10 +197,10 @@ def set_pool_budget(code: str, data: BudgetIn, session: DbSession, actor: Curren
 
 
 @router.get("/ledger", summary="The ledger entries (operator)")
-def list_ledger(session: DbSession, actor: CurrentActor,
-                application_id: RecordId | None = None) -> list[LedgerEntryOut]:
-    return [LedgerEntryOut.model_validate(e)
-            for e in service.ledger_entries(session, actor, application_id=application_id)]
+def list_ledger(session: DbSession, actor: CurrentActor, paging: PageParams,
+                application_id: RecordId | None = None) -> Page[LedgerEntryOut]:
+    rows = service.ledger_entries(session, actor, application_id=application_id)
+    return page_of(rows, paging, LedgerEntryOut.model_validate)
 
 
 @router.get("/audit", summary="Recompute every balance from the ledger and check every invariant")

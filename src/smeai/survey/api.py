@@ -16,6 +16,7 @@ from smeai.survey import service
 from smeai.survey.schemas import ImportOut, WaveIn, WaveOut
 from smeai.web.downloads import attachment
 from smeai.web.limits import upload_route
+from smeai.web.paging import Page, PageParams, page_of
 
 router = APIRouter(prefix="/api/v1/survey", tags=["survey"])
 
@@ -39,9 +40,10 @@ def import_out(outcome: service.ImportOutcome, wave_code: str) -> ImportOut:
 
 
 @router.get("/waves", summary="Survey waves with their number of responses")
-def list_waves(session: DbSession, actor: CurrentActor) -> list[WaveOut]:
-    return [WaveOut(code=w.code, name=w.name, created_at=w.created_at, n_responses=n)
-            for w, n in service.list_waves(session, actor)]
+def list_waves(session: DbSession, actor: CurrentActor, paging: PageParams) -> Page[WaveOut]:
+    return page_of(service.list_waves(session, actor), paging,
+                   lambda row: WaveOut(code=row[0].code, name=row[0].name, created_at=row[0].created_at,
+                                       n_responses=row[1]))
 
 
 @router.post("/waves", status_code=201, summary="Create a survey wave")

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from smeai import taxonomy
 from smeai.errors import NotFound
 from smeai.i18n import N_
+from smeai.web.paging import Page, PageParams, page_of
 
 router = APIRouter(prefix="/api/v1/taxonomy", tags=["taxonomy"])
 
@@ -26,13 +27,13 @@ Kind = Literal[
 
 
 @router.get("", summary="The names of the taxonomy's lists")
-def list_kinds() -> list[str]:
-    return list(taxonomy.load().kinds())
+def list_kinds(paging: PageParams) -> Page[str]:
+    return page_of(list(taxonomy.load().kinds()), paging)
 
 
 @router.get("/{kind}", summary="One list of the taxonomy, each term with its code and zh/en names")
-def read_kind(kind: Kind) -> list[dict[str, object]]:
+def read_kind(kind: Kind, paging: PageParams) -> Page[dict[str, object]]:
     terms = taxonomy.load().kinds().get(kind)
     if terms is None:
         raise NotFound(N_("No such taxonomy list."))
-    return [t.as_dict() for t in terms.values()]
+    return page_of(list(terms.values()), paging, lambda t: t.as_dict())
