@@ -186,6 +186,7 @@ def test_a_malformed_status_scenario_or_offering_is_a_422_not_a_500(session, pag
         ("interest", {"offering_id": "1" + "0" * 30}),
         ("interest", {"offering_id": "-1"}),
         ("interest", {"offering_id": str(item.id), "note": "长" * 2001}),
+        ("introduce", {"offering_id": "abc"}),
     ):
         r = web.post(f"/matching/needs/{need_id}/{path}", data={"csrf_token": web.csrf} | data)
         assert r.status_code == 422, (path, data, r.status_code)
@@ -196,7 +197,7 @@ def test_a_malformed_status_scenario_or_offering_is_a_422_not_a_500(session, pag
     need = service.get_need(session, firm, need_id)
     session.refresh(need)
     assert (need.status, need.scenarios_confirmed) == ("open", False)  # nothing half-applied
-    assert engagements.list_engagements(session, firm, need_id=need_id)[0].state == "recommended"
+    assert engagements.list_engagements(session, firm, need_id=need_id) == []  # a list is not an engagement
 
 
 def test_amount_boxes_take_whole_fen_and_refuse_what_is_not_an_amount(session, page_client_for):

@@ -78,13 +78,13 @@ def _flow(session):
     return firm, vendor, item, need
 
 
-def test_engagement_runs_from_recommendation_to_evaluated_with_who_and_when(session):
+def test_engagement_runs_from_interest_to_evaluated_with_who_and_when(session):
     firm, vendor, item, need = _flow(session)
-    (rec,) = engagements.recommend(session, firm, need.id)
-    assert rec.state == S.RECOMMENDED
-    with pytest.raises(NotFound):  # a recommendation is the enterprise's business until it shows interest
-        engagements.get_engagement(session, vendor, rec.id)
-    engagements.express_interest(session, firm, need.id, item.id, note="想约个时间聊聊")
+    assert engagements.recommend(session, firm, need.id) == []  # a list of matches starts no engagement
+    assert engagements.list_engagements(session, firm) == [] and engagements.list_engagements(session, vendor) == []
+    assert [m["id"] for m in service.get_need(session, firm, need.id).snapshot["matches"]] == ["fit"]
+    rec = engagements.express_interest(session, firm, need.id, item.id, note="想约个时间聊聊")
+    assert rec.score is not None and rec.reasons  # taken from the need's list
     assert [e.id for e in engagements.list_engagements(session, vendor)] == [rec.id]
     engagements.respond(session, vendor, rec.id, ResponseIn(accept=True, note="周三上门看产线"))
     for to in (S.MEETING_HELD, S.PROPOSAL, S.CONTRACT_SIGNED, S.DELIVERED):
@@ -99,7 +99,6 @@ def test_engagement_runs_from_recommendation_to_evaluated_with_who_and_when(sess
     session.expunge_all()
     events = engagements.history(session, firm, done.id)
     assert [e.to_state for e in events] == [
-        "recommended",
         "interest",
         "introduced",
         "meeting_held",
@@ -177,10 +176,14 @@ def test_an_outcome_a_case_cannot_hold_is_a_field_error_and_a_long_need_is_cut_t
     assert done.case_id is not None
 
 
-def test_funnel_counts_recommended_and_realised_and_needs_the_operator(session):
+def test_funnel_starts_at_matched_needs_counts_each_need_once_and_needs_the_operator(session):
     firm, vendor, item, need = _flow(session)
-    offering(session, "乙视觉", id="second")
+    second = offering(session, "乙视觉", id="second")
+    builders.provider(session, "乙视觉")
     engagements.recommend(session, firm, need.id)
+    _need(session, firm, title="另一个需求")  # matched, nobody acted
+    _need(session, firm, title="无匹配", text="想租几台挖掘机", budget_fen=1)  # nothing passes: not matched
+    engagements.express_interest(session, firm, need.id, second.id)
     e = engagements.express_interest(session, firm, need.id, item.id)
     engagements.respond(session, vendor, e.id, ResponseIn(accept=True, note="好"))
     for to in (S.MEETING_HELD, S.PROPOSAL, S.CONTRACT_SIGNED):
@@ -188,7 +191,10 @@ def test_funnel_counts_recommended_and_realised_and_needs_the_operator(session):
     with pytest.raises(Forbidden):
         engagements.funnel(session, firm)
     figures = engagements.funnel(session, builders.operator(session))
-    assert (figures["recommended"], figures["realised"]) == (2, 1)
+    stages = {s["state"]: s["count"] for s in figures["stages"]}
+    assert figures["stages"][0]["state"] == "matched"
+    assert (stages["matched"], stages["interest"], stages["contract_signed"]) == (2, 1, 1)  # one need, twice
+    assert (figures["matched"], figures["realised"]) == (2, 1)
     assert figures["by_scenario"]["quality_inspection"] == {"engagements": 2, "realised": 1}
     assert figures["by_industry"]["C33"]["realised"] == 1
 

@@ -58,7 +58,7 @@ def _need(session: Session, email: str, data: NeedIn) -> Need:
         return found
     need = service.create_need(session, actor, data)
     with pools.synchronous():  # the recommendations the app will show, not a lexical first guess
-        engagements.recommend(session, actor, need.id, top=5)
+        engagements.recommend(session, actor, need.id)  # its list (snapshot), as its page shows it
     return need
 
 

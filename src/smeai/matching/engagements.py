@@ -1,9 +1,10 @@
-"""Engagements (落地跟进): recommended → interest → introduced → meeting held → proposal → contract
+"""Engagements (落地跟进): interest → introduced → meeting held → proposal → contract
 signed → delivered → evaluated, or closed with a reason; each step records who, when and a note.
 
-Sides: the enterprise (and a consultant acting for it) sees its engagements from the recommendation
-on; the provider sees one only once the enterprise has shown interest (that is the notification);
-operators see all. Anyone else gets *not found*.
+An engagement starts only when someone acts: the enterprise shows interest in an offering, or a
+consultant introduces the two. A need's ranked list is its snapshot (service.snapshot), never a row
+here. Sides: the enterprise (and a consultant acting for it) sees its engagements; the provider sees
+them too (an engagement is its notification); operators see all. Anyone else gets *not found*.
 """
 
 from __future__ import annotations
@@ -93,58 +94,82 @@ def _move(session: Session, actor: Actor, e: Engagement, to: EngagementState, no
     e.updated_at = utcnow()
 
 
-def _new(session: Session, actor: Actor, need: Need, offering: Offering, *, score=None, reasons=()) -> Engagement:
+def _new(
+    session: Session, actor: Actor, need: Need, offering: Offering, state: EngagementState, note: str | None
+) -> Engagement:
+    """An engagement begun by an act (interest, introduction); score and reasons from the need's list."""
+    kept = next((m for m in (need.snapshot or {}).get("matches", []) if m.get("id") == offering.ext_id), None)
     e = Engagement(
         need_id=need.id,
         offering_id=offering.id,
         enterprise_org_id=need.org_id,
         provider_org_id=offering.provider_id,
-        state=str(S.RECOMMENDED),
-        score=score,
-        reasons=list(reasons),
+        state=str(state),
+        score=kept["score"] if kept else None,
+        reasons=list(kept["reasons"]) if kept else [],
+        provider_notified_at=utcnow(),
         created_at=utcnow(),
         updated_at=utcnow(),
     )
     session.add(e)
-    session.add(
-        EngagementEvent(engagement=e, from_state=None, to_state=str(S.RECOMMENDED), user_id=actor.user_id, at=utcnow())
-    )
+    session.add(EngagementEvent(engagement=e, from_state=None, to_state=str(state), user_id=actor.user_id, note=note))
+    if need.status == NeedStatus.OPEN:
+        need.status = str(NeedStatus.MATCHED)
+    session.flush()
     return e
 
 
 def recommend(session: Session, actor: Actor, need_id: int, *, top: int = 10) -> list[Engagement]:
-    """Record the current top matches of a need as recommendations (the funnel's first stage)."""
+    """Refresh the need's ranked list (its snapshot, service.snapshot) and return the engagements
+    already started on offerings in it. Recommendations are not engagements: nothing is created here
+    (POST /needs/{id}/recommendations and need creation call this)."""
     need = service.writable_need(session, actor, need_id)
-    existing = {e.offering_id: e for e in session.scalars(select(Engagement).where(Engagement.need_id == need.id))}
-    out = []
-    for match, offering in service.match_need(session, actor, need.id, top=top):
-        e = existing.get(offering.id)
-        if e is None:
-            e = _new(session, actor, need, offering, score=match.score, reasons=match.reasons)
-        out.append(e)
-    session.flush()
-    return out
+    snap = service.snapshot(session, need, top=top)
+    ids = [m["id"] for m in snap["matches"]]
+    if not ids:
+        return []
+    query = (
+        select(Engagement)
+        .join(Offering, Offering.id == Engagement.offering_id)
+        .where(Engagement.need_id == need.id, Offering.ext_id.in_(ids))
+    )
+    return list(session.scalars(query).unique())
+
+
+def _published(session: Session, offering_id: int) -> Offering:
+    offering = session.get(Offering, offering_id)
+    if offering is None or offering.status != "published" or offering.deleted_at is not None:
+        raise NotFound(N_("Offering not found."))
+    return offering
+
+
+def _existing(session: Session, need: Need, offering: Offering) -> None:
+    found = session.scalar(
+        select(Engagement).where(Engagement.need_id == need.id, Engagement.offering_id == offering.id)
+    )
+    if found is not None:
+        raise WrongState(N_("Interest was already shown in this offering."), state=found.state)
 
 
 def express_interest(
     session: Session, actor: Actor, need_id: int, offering_id: int, *, note: str | None = None
 ) -> Engagement:
-    """The enterprise wants to talk to this provider: the provider is notified and may respond."""
+    """The enterprise wants to talk to this provider: an engagement starts, the provider is notified
+    and may respond."""
     need = service.writable_need(session, actor, need_id)
-    offering = session.get(Offering, offering_id)
-    if offering is None or offering.status != "published" or offering.deleted_at is not None:
-        raise NotFound(N_("Offering not found."))
-    e = session.scalar(select(Engagement).where(Engagement.need_id == need.id, Engagement.offering_id == offering.id))
-    if e is None:
-        e = _new(session, actor, need, offering)
-    if e.state != S.RECOMMENDED:
-        raise WrongState(N_("Interest was already shown in this offering."), state=e.state)
-    _move(session, actor, e, S.INTEREST, note)
-    e.provider_notified_at = utcnow()
-    if need.status == NeedStatus.OPEN:
-        need.status = str(NeedStatus.MATCHED)
-    session.flush()
-    return e
+    offering = _published(session, offering_id)
+    _existing(session, need, offering)
+    return _new(session, actor, need, offering, S.INTEREST, note)
+
+
+def introduce(session: Session, actor: Actor, need_id: int, offering_id: int, *, note: str | None = None) -> Engagement:
+    """A centre consultant introduces the enterprise and the provider: the engagement starts at
+    `introduced` (no interest to answer), both sides see it."""
+    actor.require(Permission.NEED_WRITE_ANY)
+    need = service.writable_need(session, actor, need_id)
+    offering = _published(session, offering_id)
+    _existing(session, need, offering)
+    return _new(session, actor, need, offering, S.INTRODUCED, note)
 
 
 def respond(session: Session, actor: Actor, engagement_id: int, data: ResponseIn) -> Engagement:
@@ -264,32 +289,40 @@ def pipeline(session: Session, actor: Actor) -> dict[str, list[Engagement]]:
 
 
 def funnel(session: Session, actor: Actor) -> dict:
-    """Operators' figures: how many engagements reached each stage, realised vs recommended, days spent
-    per stage, and realised share by scenario and industry."""
+    """Operators' figures. The funnel starts at the matched needs (needs whose list holds at least one
+    match) and counts each need once per stage: the furthest any of its engagements reached. Also:
+    realised (contract signed or later) vs matched, days per stage, realised share by scenario and
+    industry (per engagement)."""
     actor.require(Permission.ENGAGEMENT_READ_ANY)
     rows = list(session.scalars(select(Engagement).options(selectinload(Engagement.events))).unique())
-    reached: Counter[str] = Counter()
+    snapshots = session.execute(select(Need.id, Need.snapshot)).all()
+    matched = {need_id for need_id, snap in snapshots if snap and snap.get("matches")}
+    furthest_of: dict[int, int] = {}
     durations: dict[str, list[float]] = defaultdict(list)
     by_scenario: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_industry: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for e in rows:
-        states = [ev.to_state for ev in e.events]
-        furthest = max((PIPELINE.index(S(s)) for s in states if s != S.CLOSED), default=0)
-        for s in PIPELINE[: furthest + 1]:
-            reached[str(s)] += 1
+        states = [ev.to_state for ev in e.events if ev.to_state in set(PIPELINE)]
+        furthest = max((PIPELINE.index(S(s)) for s in states), default=-1)
+        if furthest >= 0:
+            furthest_of[e.need_id] = max(furthest_of.get(e.need_id, -1), furthest)
+        matched.add(e.need_id)  # an engagement on a need is a match, whatever its list says now
         for a, b in zip(e.events, e.events[1:], strict=False):
             durations[a.to_state].append((b.at - a.at).total_seconds() / 86400)
-        realised = int(PIPELINE[furthest] in REALISED)
+        realised = int(furthest >= 0 and PIPELINE[furthest] in REALISED)
         for key, table in (
             (e.need.scenarios[0] if e.need.scenarios else "-", by_scenario),
             (e.need.industry or "-", by_industry),
         ):
             table[key][0] += 1
             table[key][1] += realised
+    reached = Counter(str(s) for f in furthest_of.values() for s in PIPELINE[: f + 1])
+    realised_needs = reached[str(S.CONTRACT_SIGNED)]
     return {
-        "stages": [{"state": str(s), "count": reached[str(s)]} for s in PIPELINE],
-        "recommended": reached[str(S.RECOMMENDED)],
-        "realised": reached[str(S.CONTRACT_SIGNED)],
+        "stages": [{"state": "matched", "count": len(matched)}]
+        + [{"state": str(s), "count": reached[str(s)]} for s in PIPELINE],
+        "matched": len(matched),
+        "realised": realised_needs,
         "closed": sum(1 for e in rows if e.state == S.CLOSED),
         "days_per_stage": {s: round(mean(v), 1) for s, v in durations.items() if s != S.CLOSED},
         "by_scenario": {k: {"engagements": v[0], "realised": v[1]} for k, v in sorted(by_scenario.items())},

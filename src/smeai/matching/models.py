@@ -34,6 +34,13 @@ class Need(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)  # NeedStatus
     source: Mapped[str] = mapped_column(String(20), default="text")  # text / package / challenge
     package: Mapped[dict | None] = mapped_column(JSON)  # a module-menu package sent as this need
+    # What the platform read from the text when it was saved: {field: {"value", "evidence"}} for the
+    # fields it filled (budget in 万元); proposed to the author until confirmed or edited.
+    extracted: Mapped[dict | None] = mapped_column(JSON)
+    fields_confirmed: Mapped[bool] = mapped_column(default=False)
+    # The ranked list as last computed (snapshot.py): pool stamp, need key, matches with scores and
+    # reasons, near misses. A recommendation is this, never an engagement.
+    snapshot: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from smeai import taxonomy
 from smeai.auth.deps import PageActor
 from smeai.auth.permissions import Permission
 from smeai.db import DbSession
@@ -37,7 +38,7 @@ router = APIRouter(include_in_schema=False)
 CSRF = [Depends(csrf_protect)]
 
 STATE_LABELS = {
-    "recommended": N_("Recommended"),
+    "matched": N_("Matched needs"),  # the funnel's first stage (needs, not engagements)
     "interest": N_("Interest shown"),
     "introduced": N_("Introduced"),
     "meeting_held": N_("Meeting held"),
@@ -71,6 +72,66 @@ LABELS = {
     "challenge": CHALLENGE_STATUS,
     "proposal": PROPOSAL_STATUS,
 }
+
+
+# How a field read from the need's words is proposed: "预算 30 万元（“预算30万”）".
+PROPOSED_MODES = {
+    "private": N_("on-premises deployment"),
+    "edge": N_("on-site device (edge)"),
+    "appliance": N_("all-in-one appliance"),
+    "saas": N_("online service (SaaS)"),
+    "api": N_("API"),
+}
+
+
+def _industry_label(code: str) -> str:
+    if code.startswith("C") and len(code) > 1:
+        return taxonomy.name("divisions", code[1:])
+    return taxonomy.name("groups", code) if code in taxonomy.load().groups else taxonomy.name("sections", code)
+
+
+def proposed_fields(need) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(what was read, the words that say it) for each field the need's words filled in."""
+    out = []
+    for field_name, got in (need.extracted or {}).items():
+        value = got.get("value")
+        if field_name == "budget_wan":
+            label = _("Budget {n} wan yuan").format(n=f"{float(value):g}")
+        elif field_name == "deployment":
+            label = "、".join(_(PROPOSED_MODES[m]) for m in value if m in PROPOSED_MODES)
+        elif field_name == "province_code":
+            label = taxonomy.name("provinces", value) or str(value)
+        elif field_name == "industry":
+            label = _industry_label(str(value))
+        elif field_name == "stage":
+            label = _("Application stage {n}").format(n=value)
+        else:
+            continue
+        out.append((label, str(got.get("evidence") or "")))
+    return out
+
+
+def highlighted(text: str, evidence: list[str]) -> list[tuple[str, bool]]:
+    """The need's words as (piece, is evidence) runs, for <mark>: the owner's words, never rewritten."""
+    marks = [False] * len(text)
+    for words in evidence:
+        start = text.find(words) if words else -1
+        if start >= 0:
+            marks[start : start + len(words)] = [True] * len(words)
+    runs: list[tuple[str, bool]] = []
+    for ch, marked in zip(text, marks, strict=True):
+        if runs and runs[-1][1] == marked:
+            runs[-1] = (runs[-1][0] + ch, marked)
+        else:
+            runs.append((ch, marked))
+    return runs
+
+
+def industry_choices() -> list[tuple[str, str]]:
+    """Sections, with manufacturing by division (C13 …), as a need's industry is coded."""
+    tax = taxonomy.load()
+    out = [(code, f"{code} {t.name}") for code, t in tax.sections.items() if code != "C"]
+    return out + [(f"C{code}", f"C{code} {t.name}") for code, t in tax.divisions.items()]
 
 
 def _page(request: Request, template: str, status: int = 200, **context: object) -> HTMLResponse:
@@ -162,17 +223,39 @@ async def create_need(request: Request, session: DbSession, actor: PageActor) ->
 @router.get("/matching/needs/{need_id}")
 def need_page(need_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
     need = service.get_need(session, actor, need_id)
-    matches = service.match_need(session, actor, need_id)
     rows = engagements.list_engagements(session, actor, need_id=need_id)
+    by_offering = {e.offering_id: e for e in rows if e.offering_id is not None}
+    shown = service.shown_matches(session, actor, need_id, engaged_ids=set(by_offering))
+    session.commit()  # a recomputed snapshot is kept: the next visit answers from it
+    proposed = proposed_fields(need)
     return _page(
         request,
         "matching/need.html",
         need=need,
-        matches=matches,
-        by_offering={e.offering_id: e for e in rows},
+        shown=shown,
+        matches=shown.matches,
+        proposed=proposed,
+        text_runs=highlighted(need.text, [words for _label, words in proposed]),
+        by_offering=by_offering,
         engagements=rows,
         can_write=actor.can(Permission.NEED_WRITE_OWN) or actor.can(Permission.NEED_WRITE_ANY),
+        can_introduce=actor.can(Permission.NEED_WRITE_ANY),
     )
+
+
+@router.post("/matching/needs/{need_id}/fields", dependencies=CSRF)
+def confirm_fields(need_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
+    service.confirm_fields(session, actor, need_id)
+    session.commit()
+    return RedirectResponse(f"/matching/needs/{need_id}", status_code=303)
+
+
+@router.post("/matching/needs/{need_id}/introduce", dependencies=CSRF)
+async def introduce(need_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
+    data = parse_form(InterestIn, dict(await request.form()))
+    e = engagements.introduce(session, actor, need_id, data.offering_id, note=data.note)
+    session.commit()
+    return RedirectResponse(f"/matching/engagements/{e.id}", status_code=303)
 
 
 @router.get("/matching/needs/{need_id}/edit")
@@ -184,8 +267,18 @@ def edit_need_form(need_id: RecordId, request: Request, session: DbSession, acto
         "urgency": need.urgency,
         "deployment": need.deployment,
         "budget_wan": None if need.budget_fen is None else f"{need.budget_fen / 1_000_000:g}",
+        "industry": need.industry,
+        "province_code": need.province_code,
+        "stage": need.stage,
     }
-    return _page(request, "matching/need_form.html", values=values, errors={}, action=f"/matching/needs/{need_id}/edit")
+    return _page(
+        request,
+        "matching/need_form.html",
+        values=values,
+        errors={},
+        action=f"/matching/needs/{need_id}/edit",
+        industries=industry_choices(),
+    )
 
 
 @router.post("/matching/needs/{need_id}/edit", dependencies=CSRF)
@@ -205,6 +298,7 @@ async def edit_need(need_id: RecordId, request: Request, session: DbSession, act
             errors=_form_errors(exc),
             messages=[("error", _(exc.message))],
             action=f"/matching/needs/{need_id}/edit",
+            industries=industry_choices(),
         )
     session.commit()
     return RedirectResponse(f"/matching/needs/{need_id}", status_code=303)
@@ -224,8 +318,9 @@ async def confirm_scenarios(need_id: RecordId, request: Request, session: DbSess
     need = service.get_need(session, actor, need_id)
     kept = {"title": need.title, "text": need.text, "budget_fen": need.budget_fen, "urgency": need.urgency}
     # An unknown scenario code is a field error (422), not a 500.
+    kept |= {"industry": need.industry, "province_code": need.province_code, "stage": need.stage}
     data = parse_form(NeedIn, kept | {"deployment": need.deployment, "scenarios": form.getlist("scenarios")})
-    service.update_need(session, actor, need_id, data)
+    service.update_need(session, actor, need_id, data, confirm_fields=False)
     session.commit()
     return RedirectResponse(f"/matching/needs/{need_id}", status_code=303)
 

@@ -104,6 +104,7 @@ def _build(session: Session, stamp: tuple) -> Pool:
             return _pool[1]
     records = [r.to_interchange() for r in catalog_service.published_offering_records(session)]
     pool = Pool(records)
+    pool.stamp = stamp
     embedder = _embedder()
     if embedder is not None:
         texts = pool.embedding_texts()

@@ -73,7 +73,7 @@ class MatchOut(BaseModel):
 
 class NeedStatus(StrEnum):
     OPEN = "open"
-    MATCHED = "matched"  # at least one engagement beyond a recommendation
+    MATCHED = "matched"  # at least one engagement (interest shown, or introduced)
     CLOSED = "closed"
 
 
@@ -125,7 +125,9 @@ class NeedOut(BaseModel):
 
 
 class EngagementState(StrEnum):
-    RECOMMENDED = "recommended"
+    """An engagement starts when someone acts: the enterprise's interest, or a consultant's
+    introduction. A recommendation is the need's snapshot, not an engagement (migration 0012)."""
+
     INTEREST = "interest"
     INTRODUCED = "introduced"
     MEETING_HELD = "meeting_held"

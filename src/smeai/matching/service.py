@@ -5,6 +5,10 @@ Engagements live in engagements.py, challenges in challenges.py, the module menu
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, select, true
@@ -25,6 +29,7 @@ from smeai.matching.models import Need
 from smeai.matching.ranker import Match, Pool
 from smeai.matching.ranker import Need as NeedQuery
 from smeai.matching.schemas import NeedIn, NeedRecord, NeedStatus
+from smeai.money import wan_to_fen
 from smeai.subsidy import service as subsidy_service
 from smeai.subsidy.schemas import PurchaseIn
 
@@ -133,19 +138,56 @@ def latest_stage(session: Session, actor: Actor, org_id: int) -> int | None:
     return int(stage["rank"]) if isinstance(stage, dict) and "rank" in stage else None
 
 
+def _from_text(data: NeedIn) -> dict[str, Any]:
+    """The fields the need's words state and the form left blank, as stored values, with evidence:
+    {field: {"value", "evidence"}} (budget as 万元 in `value`, fen in `stored`)."""
+    given = {
+        "industry": data.industry,
+        "province_code": data.province_code,
+        "stage": data.stage,
+        "budget_wan": data.budget_fen,
+        "deployment": data.deployment or None,
+    }
+    out: dict[str, Any] = {}
+    for field_name, (value, evidence) in read_text(data.text).items():
+        if given.get(field_name) is not None:
+            continue
+        if field_name == "deployment":
+            value = [m for m in value if m in DEPLOYMENT_MODES]
+            if not value:
+                continue
+        out[field_name] = {"value": value, "evidence": evidence}
+    return out
+
+
+DEPLOYMENT_MODES = ("saas", "private", "appliance", "edge", "api")
+
+
+def _stored(field_name: str, value: Any) -> Any:
+    return wan_to_fen(Decimal(str(value))) if field_name == "budget_wan" else value
+
+
 def create_need(session: Session, actor: Actor, data: NeedIn, *, source: str = "text", package=None) -> Need:
+    """A new need: what the author gives, then what the words state (proposed with their evidence,
+    `Need.extracted`), then the profile (industry, province) and the latest self-diagnosis (stage).
+    Its ranked list is computed and kept as its snapshot."""
     org = _target_org(session, actor, data.org_id)
     detected = detect_scenarios(data.text)
+    read = _from_text(data)
+    said = {k: _stored(k, v["value"]) for k, v in read.items()}
+    stage = data.stage if data.stage is not None else said.get("stage")
     need = Need(
         org_id=org.id,
         author_id=actor.user_id,
         title=data.title,
         text=data.text,
-        industry=data.industry or _profile_industry(org),
-        province_code=data.province_code or org.province_code,
-        stage=data.stage if data.stage is not None else latest_stage(session, actor, org.id),
-        budget_fen=data.budget_fen,
-        deployment=[str(d) for d in data.deployment],
+        industry=data.industry or said.get("industry") or _profile_industry(org),
+        province_code=data.province_code or said.get("province_code") or org.province_code,
+        stage=stage if stage is not None else latest_stage(session, actor, org.id),
+        budget_fen=data.budget_fen if data.budget_fen is not None else said.get("budget_wan"),
+        deployment=[str(d) for d in data.deployment] or said.get("deployment", []),
+        extracted=read,
+        fields_confirmed=not read,
         scenarios=list(data.scenarios) if data.scenarios is not None else detected,
         scenarios_confirmed=data.scenarios is not None,
         urgency=str(data.urgency),
@@ -155,6 +197,7 @@ def create_need(session: Session, actor: Actor, data: NeedIn, *, source: str = "
     )
     session.add(need)
     session.flush()
+    snapshot(session, need)
     return need
 
 
@@ -167,22 +210,53 @@ def writable_need(session: Session, actor: Actor, need_id: int) -> Need:
     return need
 
 
-def update_need(session: Session, actor: Actor, need_id: int, data: NeedIn) -> Need:
+def update_need(session: Session, actor: Actor, need_id: int, data: NeedIn, *, confirm_fields: bool = True) -> Need:
+    """The author's edit: the words are stored as written; fields given win, a blank budget or
+    deployment is read from the words again (or cleared when they say nothing). With `confirm_fields`
+    (an edit of the whole need) the proposed fields count as confirmed."""
     need = writable_need(session, actor, need_id)
     need.title, need.text = data.title, data.text
+    read = _from_text(data)
     if data.industry:
         need.industry = data.industry
     if data.province_code:
         need.province_code = data.province_code
     if data.stage is not None:
         need.stage = data.stage
+    budget = read.get("budget_wan")
     need.budget_fen = data.budget_fen
-    need.deployment = [str(d) for d in data.deployment]
+    if need.budget_fen is None and budget is not None:
+        need.budget_fen = _stored("budget_wan", budget["value"])
+    need.deployment = [str(d) for d in data.deployment] or (read["deployment"]["value"] if "deployment" in read else [])
+    # What the words state and the need now holds: the evidence the page highlights.
+    held = {
+        "industry": need.industry,
+        "province_code": need.province_code,
+        "stage": need.stage,
+        "budget_wan": need.budget_fen,
+        "deployment": need.deployment,
+    }
+    need.extracted = {
+        k: {"value": v, "evidence": e}
+        for k, (v, e) in read_text(data.text).items()
+        if k in held and held[k] == _stored(k, v)
+    }
+    if confirm_fields:
+        need.fields_confirmed = True
     if data.scenarios is not None:
         need.scenarios, need.scenarios_confirmed = list(data.scenarios), True
     elif not need.scenarios_confirmed:
         need.scenarios = detect_scenarios(data.text)
     need.urgency = str(data.urgency)
+    need.updated_at = utcnow()
+    session.flush()
+    return need
+
+
+def confirm_fields(session: Session, actor: Actor, need_id: int) -> Need:
+    """The author accepts the fields read from the words as they are."""
+    need = writable_need(session, actor, need_id)
+    need.fields_confirmed = True
     need.updated_at = utcnow()
     session.flush()
     return need
@@ -239,3 +313,94 @@ def after_subsidy(session: Session, org: Organisation | None, offering: Offering
     return _("After subsidy about {price} wan yuan ({programmes})").format(
         price=f"{quote.net_fen / 1_000_000:.4g}", programmes=names
     )
+
+
+# --- what a need's page shows: its snapshot ---------------------------------------------------
+
+SHOWN = 10  # matches a need's page shows at most
+
+
+@dataclass
+class Shown:
+    """A need's list as its page shows it: matches (above the floor, all constraints met), near misses
+    (a separate group, each with why it missed), and the engaged offerings outside both lists."""
+
+    matches: list[tuple[Match, Offering]]
+    near: list[tuple[Match, Offering]]
+    engaged: list[Offering]
+    at: str | None
+
+
+def need_key(need: Need) -> str:
+    """What the ranking of a stored need depends on: a change of any of it recomputes the snapshot."""
+    parts = [need.title, need.text, need.industry, need.province_code, need.stage, need.budget_fen]
+    parts += [sorted(need.deployment or []), list(need.scenarios or []), need.org_id]
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False, default=str).encode()).hexdigest()[:32]
+
+
+def pool_key(pool: Pool) -> str:
+    """The catalog's stamp and whether the embedding signal is on (it arrives in the background)."""
+    return f"{pool.stamp}|emb={pool.embedder is not None}"
+
+
+def snapshot(session: Session, need: Need, *, top: int = SHOWN) -> dict:
+    """The need's ranked list, from its snapshot when neither the need nor the pool changed since;
+    computed (and stored on the need) otherwise. A recommendation is this, never an engagement."""
+    pool = pools.latest(session)
+    key, stamp = need_key(need), pool_key(pool)
+    kept = need.snapshot or {}
+    if kept.get("need") == key and kept.get("pool") == stamp and kept.get("top") == top:
+        return kept
+    pool = current_pool(session)  # with the published case counts
+    matches, near = pool.shortlist(need_query(need), top=top)
+    org = session.get(Organisation, need.org_id)
+    rows = _offerings(session, [m.id for m in (*matches, *near)])
+    for m in (*matches, *near):
+        note = after_subsidy(session, org, rows[m.id]) if m.id in rows else None
+        if note:
+            m.reasons.append(note)
+
+    def row(m: Match) -> dict:
+        return {"id": m.id, "score": round(m.score, 4), "relevance": round(m.relevance, 4), "reasons": m.reasons} | (
+            {"missed": m.missed} if m.missed else {}
+        )
+
+    need.snapshot = {
+        "need": key,
+        "pool": stamp,
+        "top": top,
+        "at": utcnow().isoformat(timespec="seconds"),
+        "matches": [row(m) for m in matches],
+        "near": [row(m) for m in near],
+    }
+    session.flush()
+    return need.snapshot
+
+
+def _offerings(session: Session, ext_ids: list[str]) -> dict[str, Offering]:
+    if not ext_ids:
+        return {}
+    return {o.ext_id: o for o in session.scalars(select(Offering).where(Offering.ext_id.in_(ext_ids)))}
+
+
+def shown_matches(session: Session, actor: Actor, need_id: int, *, engaged_ids: set[int] = frozenset()) -> Shown:
+    """What a need's page lists (see Shown); `engaged_ids` are the offerings with an engagement."""
+    need = get_need(session, actor, need_id)
+    snap = snapshot(session, need)
+    rows = _offerings(session, [m["id"] for m in (*snap["matches"], *snap["near"])])
+
+    def pairs(items: list[dict]) -> list[tuple[Match, Offering]]:
+        return [
+            (
+                Match(m["id"], m["score"], list(m["reasons"]), m.get("relevance", 0.0), m.get("missed", [])),
+                rows[m["id"]],
+            )
+            for m in items
+            if m["id"] in rows
+        ]
+
+    matches, near = pairs(snap["matches"]), pairs(snap["near"])
+    listed = {o.id for _m, o in (*matches, *near)}
+    missing = sorted(engaged_ids - listed)
+    engaged = list(session.scalars(select(Offering).where(Offering.id.in_(missing)))) if missing else []
+    return Shown(matches, near, engaged, snap.get("at"))

@@ -1,0 +1,309 @@
+"""What a need's page shows (issue 12): fields read from the words proposed with their evidence, a
+relevance floor without padding, near misses apart with why they missed, over budget below within
+budget, engaged offerings kept in view, the list kept as the need's snapshot (not as engagements)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from bs4 import BeautifulSoup
+
+from smeai.db import get_engine
+from smeai.errors import Forbidden
+from smeai.matching import engagements, pools, service
+from smeai.matching.ranker import Pool
+from smeai.matching.schemas import NeedIn
+from smeai.migrate import upgrade
+from tests import builders
+from tests.conftest import BACKENDS, PG_ADMIN_URL, _pg_database
+from tests.matching.builders import offering
+
+PROFILE = {"industry_section": "C", "mfg_division": "33", "province_code": "33", "city": "湖州"}
+SENTENCE = "我们是一家做汽车零部件的小厂，想用视觉检测代替人工目检，预算30万，希望本地部署"
+VISION = {"scenarios": ["quality_inspection"], "industries": ["C"], "regions": ["*"]}
+
+
+def _vision(session, provider, ext_id, **kw):
+    return offering(session, provider, id=ext_id, **(VISION | kw))
+
+
+def _sentence_need(session, firm, **kw):
+    return service.create_need(session, firm, NeedIn(**({"title": "视觉检测", "text": SENTENCE} | kw)))
+
+
+def test_the_words_fill_budget_deployment_and_industry_and_the_profile_the_rest(session):
+    firm = builders.enterprise(session, profile=PROFILE)
+    need = _sentence_need(session, firm)
+    assert (need.budget_fen, need.deployment, need.industry) == (30_000_000, ["private"], "C36")  # words win
+    assert need.province_code == "33"  # not in the words: from the profile
+    assert need.extracted["budget_wan"] == {"value": 30, "evidence": "预算30万"}
+    assert need.extracted["deployment"] == {"value": ["private"], "evidence": "希望本地部署"}
+    assert "province_code" not in need.extracted and not need.fields_confirmed
+    given = _sentence_need(session, firm, budget_fen=12_000_000, deployment=["edge"])  # the author's values win
+    assert (given.budget_fen, given.deployment) == (12_000_000, ["edge"])
+    assert "budget_wan" not in given.extracted and "deployment" not in given.extracted
+
+
+def test_the_page_proposes_the_fields_with_their_evidence_and_the_owner_confirms_or_edits(session, page_client_for):
+    firm = builders.enterprise(session, profile=PROFILE)
+    session.commit()
+    web = page_client_for(firm)
+    r = web.post(
+        "/matching/needs/new",
+        data={"csrf_token": web.csrf, "title": "视觉检测", "text": SENTENCE},
+        follow_redirects=True,
+    )
+    assert r.status_code == 200
+    page = BeautifulSoup(r.text, "html.parser")
+    proposal = " ".join(page.select_one("#proposed-fields").text.split())
+    assert "根据描述识别：" in proposal and "请确认或修改" in proposal
+    assert "预算 30 万元（“预算30万”）" in proposal and "本地部署（“希望本地部署”）" in proposal
+    assert {m.text for m in page.select("#need-text mark")} >= {"预算30万", "希望本地部署"}
+    assert page.select_one("#need-text").text == SENTENCE  # the owner's words, as written
+    need_id = int(str(r.url).rsplit("/", 1)[1])
+
+    r = web.post(f"/matching/needs/{need_id}/fields", data={"csrf_token": web.csrf}, follow_redirects=True)
+    assert r.status_code == 200 and "— 请确认或修改" not in r.text and "已确认" in r.text
+
+    form = BeautifulSoup(web.get(f"/matching/needs/{need_id}/edit").text, "html.parser")
+    assert form.select_one("#f-industry option[selected]")["value"] == "C36"
+    assert form.select_one("#f-province_code option[selected]")["value"] == "33"
+    assert form.select_one("#f-budget_wan")["value"] == "30"
+    edited = {"csrf_token": web.csrf, "title": "视觉检测", "text": SENTENCE, "budget_wan": "25", "deployment": "edge"}
+    r = web.post(f"/matching/needs/{need_id}/edit", data=edited | {"industry": "C34"}, follow_redirects=True)
+    assert r.status_code == 200
+    need = service.get_need(session, firm, need_id)
+    session.refresh(need)
+    assert (need.text, need.budget_fen, need.deployment, need.industry) == (SENTENCE, 25_000_000, ["edge"], "C34")
+    r = web.post(f"/matching/needs/{need_id}/edit", data=edited | {"budget_wan": "abc"})
+    assert r.status_code == 422 and SENTENCE in r.text  # a bad edit keeps the owner's words on the form
+
+
+def test_no_padding_near_misses_apart_with_why_and_over_budget_below_within(session):
+    firm = builders.enterprise(session, profile=PROFILE)
+    _vision(session, "甲视觉", "fit", deployment=["private"], pricing={"model": "one_off", "entry_price_wan": 25})
+    _vision(session, "乙视觉", "dear", deployment=["private"], pricing={"model": "one_off", "entry_price_wan": 45})
+    _vision(
+        session, "丙视觉", "far-too-dear", deployment=["private"], pricing={"model": "one_off", "entry_price_wan": 80}
+    )
+    _vision(
+        session, "丁视觉", "cloud-only", deployment=["saas"], pricing={"model": "subscription", "entry_price_wan": 5}
+    )
+    _vision(session, "戊视觉", "elsewhere", deployment=["private"], regions=["44"])
+    offering(
+        session,
+        "己视觉",
+        id="aps",
+        name="智能排产 APS",
+        summary="订单多、插单乱，自动排产排程，交期可视。",
+        scenarios=["production_scheduling"],
+        deployment=["private"],
+        kind="saas",
+    )
+    need = _sentence_need(session, firm)
+    shown = service.shown_matches(session, firm, need.id)
+    ids = [o.ext_id for _m, o in shown.matches]
+    assert ids == ["fit", "dear"]  # within budget first; nothing irrelevant added to fill the list
+    near = {o.ext_id: m.missed for m, o in shown.near}
+    assert near == {
+        "far-too-dear": ["超出预算 50 万元"],
+        "cloud-only": ["需云端部署"],
+        "elsewhere": ["不覆盖本省"],
+    }
+    assert not {"aps"} & (set(ids) | set(near))
+
+
+def test_over_budget_never_outranks_within_budget_of_similar_relevance():
+    base = {"kind": "solution", "summary": "视觉检测外观缺陷", "industries": ["C"], "regions": ["*"]}
+    base |= {"scenarios": ["quality_inspection"], "deployment": ["private"], "provider": "p"}
+    pool = Pool(
+        [
+            base | {"id": "over", "name": "视觉检测外观缺陷 一体化", "pricing": {"entry_price_wan": 40}},
+            base | {"id": "within", "name": "视觉检测", "pricing": {"entry_price_wan": 30}},
+        ]
+    )
+    need = service.need_query(
+        type(
+            "N",
+            (),
+            {
+                "title": "",
+                "text": "视觉检测外观缺陷",
+                "scenarios": [],
+                "industry": "C36",
+                "province_code": None,
+                "stage": None,
+                "budget_fen": 30_000_000,
+                "deployment": [],
+                "id": 1,
+            },
+        )()
+    )
+    matches, _near = pool.shortlist(need)
+    assert [m.id for m in matches] == ["within", "over"]
+    assert [m.id for m in pool.match(need)] == ["within", "over"]  # the CLI's order too
+
+
+def test_an_engaged_offering_stays_visible_with_its_state(session, page_client_for):
+    firm = builders.enterprise(session, profile=PROFILE)
+    builders.provider(session, "甲视觉")
+    item = _vision(
+        session, "甲视觉", "fit", deployment=["private"], pricing={"model": "one_off", "entry_price_wan": 25}
+    )
+    need = _sentence_need(session, firm)
+    engagements.express_interest(session, firm, need.id, item.id)
+    service.update_need(  # now only SaaS will do: the offering is no longer a match
+        session, firm, need.id, NeedIn(title="视觉检测", text="想用视觉检测代替人工目检", deployment=["saas"])
+    )
+    session.commit()
+    page = BeautifulSoup(page_client_for(firm).get(f"/matching/needs/{need.id}").text, "html.parser")
+    listed = page.select_one("#engaged") or page.select_one("#near-misses")
+    assert listed is not None and "瑕疵眼" in listed.text
+    assert listed.select_one('[data-state="interest"]') is not None
+
+
+def test_a_stored_need_answers_from_its_snapshot_until_need_or_pool_changes(session, monkeypatch):
+    firm = builders.enterprise(session, profile=PROFILE)
+    _vision(session, "甲视觉", "fit", deployment=["private"], pricing={"model": "one_off", "entry_price_wan": 25})
+    need = _sentence_need(session, firm)
+    calls = []
+    real = Pool.shortlist
+    monkeypatch.setattr(Pool, "shortlist", lambda self, *a, **kw: calls.append(1) or real(self, *a, **kw))
+    first = service.shown_matches(session, firm, need.id)
+    again = service.shown_matches(session, firm, need.id)
+    assert calls == [] and [o.ext_id for _m, o in first.matches] == [o.ext_id for _m, o in again.matches] == ["fit"]
+    assert need.snapshot["pool"] and need.snapshot["matches"][0]["reasons"]
+    service.update_need(session, firm, need.id, NeedIn(title="视觉检测", text=SENTENCE + "，越快越好"))
+    service.shown_matches(session, firm, need.id)
+    assert len(calls) == 1  # the need changed
+    _vision(session, "乙视觉", "new", deployment=["private"], pricing={"model": "one_off", "entry_price_wan": 20})
+    shown = service.shown_matches(session, firm, need.id)
+    assert len(calls) == 2 and "new" in {o.ext_id for _m, o in shown.matches}  # the pool changed
+    pools.reset()
+
+
+def test_a_consultant_introduction_starts_an_engagement(session):
+    firm = builders.enterprise(session, profile=PROFILE)
+    builders.provider(session, "甲视觉")
+    consultant = builders.operator(session)
+    item = _vision(
+        session, "甲视觉", "fit", deployment=["private"], pricing={"model": "one_off", "entry_price_wan": 25}
+    )
+    need = _sentence_need(session, firm)
+    with pytest.raises(Forbidden):  # an enterprise does not introduce itself
+        engagements.introduce(session, firm, need.id, item.id)
+    e = engagements.introduce(session, consultant, need.id, item.id, note="中心牵线")
+    assert e.state == "introduced" and [ev.to_state for ev in e.events] == ["introduced"]
+    assert service.get_need(session, firm, need.id).status == "matched"
+
+
+# --- migration 0012 ---------------------------------------------------------------------------
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_url(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+        yield url
+        get_engine(url).dispose()
+        return
+    name = f"smeai_mig_{uuid.uuid4().hex[:10]}"
+    _pg_database(name, create=True)
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        get_engine(url).dispose()
+        _pg_database(name, create=False)
+
+
+def test_0012_turns_bare_recommendations_into_the_needs_snapshot_and_keeps_real_engagements(fresh_url):
+    upgrade(fresh_url, "0011")
+    now = datetime.now(UTC)
+    meta = sa.MetaData()
+    with get_engine(fresh_url).begin() as conn:
+        meta.reflect(conn, only=["organisations", "offerings", "needs", "engagements", "engagement_events"])
+        t = meta.tables
+        ent = conn.execute(
+            t["organisations"].insert().values(name="厂", kind="enterprise", created_at=now, updated_at=now)
+        ).inserted_primary_key[0]
+        prov = conn.execute(
+            t["organisations"].insert().values(name="商", kind="provider", created_at=now, updated_at=now)
+        ).inserted_primary_key[0]
+        offering_ids = []
+        for ext_id in ("a", "b", "c"):
+            offering_ids.append(
+                conn.execute(
+                    t["offerings"]
+                    .insert()
+                    .values(
+                        ext_id=ext_id,
+                        provider_id=prov,
+                        name=ext_id,
+                        kind="saas",
+                        summary="s",
+                        industries=["*"],
+                        scenarios=[],
+                        deployment=["saas"],
+                        regions=["*"],
+                        tags=[],
+                        voucher_eligible=[],
+                        pricing_model="one_off",
+                        entry_price_fen=1,
+                        min_stage=0,
+                        max_stage=4,
+                        status="published",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                ).inserted_primary_key[0]
+            )
+        need = conn.execute(
+            t["needs"]
+            .insert()
+            .values(
+                org_id=ent,
+                title="t",
+                text="x",
+                deployment=[],
+                scenarios=[],
+                scenarios_confirmed=False,
+                urgency="normal",
+                status="matched",
+                source="text",
+                created_at=now,
+                updated_at=now,
+            )
+        ).inserted_primary_key[0]
+        for offering_id, state, score in zip(
+            offering_ids, ("recommended", "recommended", "interest"), (0.5, 0.9, 0.7), strict=True
+        ):
+            e = conn.execute(
+                t["engagements"]
+                .insert()
+                .values(
+                    need_id=need,
+                    offering_id=offering_id,
+                    enterprise_org_id=ent,
+                    provider_org_id=prov,
+                    state=state,
+                    score=score,
+                    reasons=["理由"],
+                    created_at=now,
+                    updated_at=now,
+                )
+            ).inserted_primary_key[0]
+            conn.execute(t["engagement_events"].insert().values(engagement_id=e, to_state="recommended", at=now))
+    upgrade(fresh_url, "0012")
+    with get_engine(fresh_url).connect() as conn:
+        states = conn.execute(sa.text("SELECT state FROM engagements")).scalars().all()
+        events = conn.execute(sa.text("SELECT count(*) FROM engagement_events")).scalar_one()
+        snapshot, confirmed = conn.execute(sa.text("SELECT snapshot, fields_confirmed FROM needs")).one()
+    assert states == ["interest"] and events == 1
+    snapshot = snapshot if isinstance(snapshot, dict) else __import__("json").loads(snapshot)
+    assert [m["id"] for m in snapshot["matches"]] == ["b", "a"] and snapshot["pool"] is None
+    assert confirmed in (False, 0)
+    upgrade(fresh_url)
