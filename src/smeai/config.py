@@ -1,15 +1,22 @@
 """Settings: the only reader of the environment (SMEAI_* variables and `.env`).
 
+Settings are read one way, once: `get_settings()` reads them once per process; `create_app(settings)`
+keeps the app's copy, and code that runs in a request reads that copy through `app_settings(request)`
+(routes: the `AppSettings` dependency), so a test's app with its own settings is obeyed throughout.
+Services read no settings: the edge passes what they need (small_cell_min=, var_dir, ...).
 Every field is documented in docs/configuration.md; tests/test_docs.py keeps the two in step.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
+from fastapi import Depends, Request
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -67,8 +74,6 @@ class Settings(BaseSettings):
         if isinstance(value, str):  # "10.0.0.1, 10.1.0.0/16" or a JSON list
             text = value.strip()
             if text.startswith("["):
-                import json
-
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
@@ -91,16 +96,27 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
+    """The process's settings (CLI commands, create_app's default), read from the environment once."""
     return Settings()
 
 
-def secret_key(settings: Settings) -> str:
-    """The configured key, or one made once and kept under var/ (never in the repository)."""
-    if settings.secret_key:
-        return settings.secret_key
-    import secrets
+def app_settings(request: Request) -> Settings:
+    """The settings of the app serving this request (create_app keeps them on app.state)."""
+    return request.app.state.settings
 
-    path = settings.var_dir / "secret_key"
+
+AppSettings = Annotated[Settings, Depends(app_settings)]
+
+
+def secret_key(settings: Settings) -> str:
+    """The configured key, or one made once and kept under var/ (never in the repository). The file is
+    read once per process, not on every page that signs a CSRF token."""
+    return settings.secret_key or _kept_key(settings.var_dir.resolve())
+
+
+@lru_cache(maxsize=8)  # one entry per var folder (tests make several apps, each with its own)
+def _kept_key(var_dir: Path) -> str:
+    path = var_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)

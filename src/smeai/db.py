@@ -14,6 +14,8 @@ from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from smeai.config import app_settings, get_settings
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -78,8 +80,6 @@ def get_sessionmaker(url: str) -> sessionmaker[Session]:
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
     """One unit of work for the CLI and jobs: commits on success, rolls back on any error."""
-    from smeai.config import get_settings
-
     session = get_sessionmaker(url or get_settings().database_url)()
     try:
         yield session
@@ -92,7 +92,7 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
 
 
 def _request_session(request: Request) -> Iterator[Session]:
-    session = get_sessionmaker(request.app.state.settings.database_url)()
+    session = get_sessionmaker(app_settings(request).database_url)()
     try:
         yield session
     finally:

@@ -1,15 +1,16 @@
-"""The capabilities, in the order the portal lists them.
+"""The capabilities, in the order the portal lists them, and the modules the composition roots plug in.
 
-app.py, cli.py, the demo and the migration environment import `smeai.<name>.<module>` for each
-name here where that module exists, so a capability plugs in by adding its own files only.
+app.py (api, pages), cli.py (cli), demo.py (demo) and the migration environment (models) take their
+modules from here: plain imports, one list per kind, so a missing module is an ImportError at startup
+and the import graph (tests/test_imports.py, .importlinter) sees every edge. Each kind is imported
+only when asked for: `smeai --help` does not load the web routes, the portal does not load the CLI.
+A new capability adds its folder, its name to DOMAINS and its modules to the lists below.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from functools import cache
 from types import ModuleType
+from typing import Literal
 
 DOMAINS: tuple[str, ...] = (
     "auth",
@@ -22,18 +23,78 @@ DOMAINS: tuple[str, ...] = (
     "survey",
 )
 
-
-@cache  # the nav asks on every page; the package does not change while it runs
-def has_module(domain: str, module: str) -> bool:
-    if importlib.util.find_spec(f"smeai.{domain}") is None:
-        return False
-    return importlib.util.find_spec(f"smeai.{domain}.{module}") is not None
+Kind = Literal["api", "pages", "cli", "demo", "models"]
 
 
-def domain_modules(module: str) -> list[ModuleType]:
-    """`smeai.<domain>.<module>` for every domain that has one, in DOMAINS order."""
-    return [importlib.import_module(f"smeai.{d}.{module}") for d in DOMAINS if has_module(d, module)]
+def domain_modules(kind: Kind) -> list[ModuleType]:
+    """`smeai.<domain>.<kind>` for every domain that has one, in DOMAINS order."""
+    return list(_LOADERS[kind]())
 
 
 def import_all_models() -> None:
+    """Every table on Base.metadata (Alembic's environment, the tests' schema check)."""
     domain_modules("models")
+
+
+def _api() -> tuple[ModuleType, ...]:
+    from smeai.assessment import api as assessment
+    from smeai.auth import api as auth
+    from smeai.cases import api as cases
+    from smeai.catalog import api as catalog
+    from smeai.matching import api as matching
+    from smeai.subsidy import api as subsidy
+    from smeai.survey import api as survey
+    from smeai.taxonomy import api as taxonomy
+
+    return auth, taxonomy, assessment, catalog, cases, matching, subsidy, survey
+
+
+def _pages() -> tuple[ModuleType, ...]:
+    from smeai.assessment import pages as assessment
+    from smeai.auth import pages as auth
+    from smeai.cases import pages as cases
+    from smeai.catalog import pages as catalog
+    from smeai.matching import pages as matching
+    from smeai.subsidy import pages as subsidy
+    from smeai.survey import pages as survey
+
+    return auth, assessment, catalog, cases, matching, subsidy, survey
+
+
+def _cli() -> tuple[ModuleType, ...]:
+    from smeai.assessment import cli as assessment
+    from smeai.auth import cli as auth
+    from smeai.catalog import cli as catalog
+    from smeai.matching import cli as matching
+    from smeai.subsidy import cli as subsidy
+    from smeai.survey import cli as survey
+    from smeai.taxonomy import cli as taxonomy
+
+    return auth, taxonomy, assessment, catalog, matching, subsidy, survey
+
+
+def _demo() -> tuple[ModuleType, ...]:
+    from smeai.assessment import demo as assessment
+    from smeai.auth import demo as auth
+    from smeai.cases import demo as cases
+    from smeai.catalog import demo as catalog
+    from smeai.matching import demo as matching
+    from smeai.subsidy import demo as subsidy
+    from smeai.survey import demo as survey
+
+    return auth, assessment, catalog, cases, matching, subsidy, survey
+
+
+def _models() -> tuple[ModuleType, ...]:
+    from smeai.assessment import models as assessment
+    from smeai.auth import models as auth
+    from smeai.cases import models as cases
+    from smeai.catalog import models as catalog
+    from smeai.matching import models as matching
+    from smeai.subsidy import models as subsidy
+    from smeai.survey import models as survey
+
+    return auth, assessment, catalog, cases, matching, subsidy, survey
+
+
+_LOADERS = {"api": _api, "pages": _pages, "cli": _cli, "demo": _demo, "models": _models}

@@ -21,11 +21,13 @@ from smeai.assessment import instruments
 from smeai.assessment.instruments import get_instrument
 from smeai.assessment.models import Assessment
 from smeai.assessment.schemas import AssessmentStatus, BenchmarkOut, DistributionBin, SurveyStageOut
+from smeai.assessment.service import get_assessment, result_of
 from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
-from smeai.domains import has_module
 from smeai.i18n import _
+from smeai.survey import service as survey
+from smeai.survey.indicators import revenue_band
 
 # Widening order: drop province, then revenue band, then industry.
 LADDER: tuple[tuple[str, ...], ...] = (
@@ -147,12 +149,9 @@ def _widest_group(me: dict[str, str | None], rows: list[Any], small_cell_min: in
 def survey_stage(session: Session, actor: Actor, me: dict[str, str | None], stage_rank: int, stage_ids: list[str],
                  *, small_cell_min: int) -> SurveyStageOut | None:
     """Where the enterprise's application stage stands among surveyed firms (latest wave), same widening
-    and suppression as the assessment peers. None without a survey domain, a wave or enough firms."""
-    if not has_module("survey", "service") or not actor.can(Permission.SURVEY_READ) or len(stage_ids) != 5:
+    and suppression as the assessment peers. None without survey access, a wave or enough firms."""
+    if not actor.can(Permission.SURVEY_READ) or len(stage_ids) != 5:
         return None
-    from smeai.survey import service as survey
-    from smeai.survey.indicators import revenue_band
-
     wave = survey.latest_wave(session, actor)
     if wave is None:
         return None
@@ -178,8 +177,6 @@ def survey_stage(session: Session, actor: Actor, me: dict[str, str | None], stag
 
 
 def benchmark(session: Session, actor: Actor, assessment_id: int, *, small_cell_min: int) -> BenchmarkOut:
-    from smeai.assessment.service import get_assessment, result_of
-
     a = get_assessment(session, actor, assessment_id)
     result = result_of(session, a)
     org = session.get(Organisation, a.org_id)

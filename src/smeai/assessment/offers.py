@@ -1,6 +1,5 @@
 """Who can help: offerings from the resource pool and peer cases for each recommended scenario, and the
-subsidy programmes the enterprise's region offers. Each part is used only where its domain exists
-(smeai.domains.has_module), through that domain's service."""
+subsidy programmes the enterprise's region offers, each through that domain's service."""
 
 from __future__ import annotations
 
@@ -8,8 +7,12 @@ from sqlalchemy.orm import Session
 
 from smeai.assessment.schemas import LinkOut, RecommendationOut, ScoreOut
 from smeai.auth.models import Organisation
-from smeai.domains import has_module
+from smeai.cases import service as cases
+from smeai.cases.index import CaseQuery
+from smeai.catalog import service as catalog
+from smeai.catalog.index import OfferingQuery
 from smeai.i18n import _
+from smeai.subsidy import service as subsidy
 
 PER_SCENARIO = 2
 
@@ -23,9 +26,6 @@ def _industry(org: Organisation | None) -> list[str]:
 
 
 def _offerings(session: Session, org: Organisation | None, scenario: str, stage: int | None) -> list[LinkOut]:
-    from smeai.catalog import service as catalog
-    from smeai.catalog.index import OfferingQuery
-
     query = OfferingQuery(scenario=[scenario], industry=_industry(org), stage=stage, per_page=PER_SCENARIO,
                           region=org.province_code if org and org.province_code else None)
     _result, rows = catalog.search_offerings(session, query)
@@ -35,9 +35,6 @@ def _offerings(session: Session, org: Organisation | None, scenario: str, stage:
 
 
 def _cases(session: Session, org: Organisation | None, scenario: str) -> list[LinkOut]:
-    from smeai.cases import service as cases
-    from smeai.cases.index import CaseQuery
-
     section = [org.industry_section] if org and org.industry_section else []
     _result, rows = cases.search_cases(session, CaseQuery(scenario=[scenario], industry=section, per_page=1))
     if not rows and section:  # no case in the same industry: any industry's case for the scenario
@@ -48,8 +45,6 @@ def _cases(session: Session, org: Organisation | None, scenario: str) -> list[Li
 
 
 def _programmes(org: Organisation | None) -> list[LinkOut]:
-    from smeai.subsidy import service as subsidy
-
     out = []
     for p in subsidy.all_programmes().values():
         region = p.region
@@ -69,18 +64,15 @@ def enrich(session: Session, org: Organisation | None, result: ScoreOut) -> None
     for rec in result.recommendations:
         if rec.kind != "scenario" or not rec.scenario:
             continue
-        if has_module("catalog", "service"):
-            rec.links += _offerings(session, org, rec.scenario, stage)
-        if has_module("cases", "service"):
-            rec.links += _cases(session, org, rec.scenario)
-    if has_module("subsidy", "service"):
-        programmes = _programmes(org)
-        if programmes:
-            result.recommendations.append(RecommendationOut(
-                id="subsidy-programmes", kind="programme", priority=2,
-                title=_("Vouchers and subsidies you may use"),
-                text=_("Programmes open to enterprises in your region; check eligibility and the price after "
-                       "subsidy before you buy."),
-                reasons=[_("Your region")], links=programmes,
-            ))
+        rec.links += _offerings(session, org, rec.scenario, stage)
+        rec.links += _cases(session, org, rec.scenario)
+    programmes = _programmes(org)
+    if programmes:
+        result.recommendations.append(RecommendationOut(
+            id="subsidy-programmes", kind="programme", priority=2,
+            title=_("Vouchers and subsidies you may use"),
+            text=_("Programmes open to enterprises in your region; check eligibility and the price after "
+                   "subsidy before you buy."),
+            reasons=[_("Your region")], links=programmes,
+        ))
 

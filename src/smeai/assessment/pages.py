@@ -19,6 +19,7 @@ from smeai.auth.actor import Actor
 from smeai.auth.deps import OptionalActor, PageActor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import Permission
+from smeai.config import app_settings
 from smeai.db import DbSession
 from smeai.i18n import _
 from smeai.web.csrf import csrf_protect
@@ -176,7 +177,7 @@ def result_context(request: Request, session: Session, actor: Actor, a: Assessme
     org = session.get(Organisation, a.org_id)
     result = service.display_result(session, a)
     bench: BenchmarkOut = benchmark.benchmark(
-        session, actor, a.id, small_cell_min=request.app.state.settings.small_cell_min)
+        session, actor, a.id, small_cell_min=app_settings(request).small_cell_min)
     inst = service.instrument_of(a)
     dims = inst.dimensions
     chart = {"names": [str(d.name) for d in dims], "mine": [result.dimensions[d.id] for d in dims],

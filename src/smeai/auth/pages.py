@@ -10,6 +10,7 @@ from smeai.auth import service
 from smeai.auth.actor import Actor
 from smeai.auth.deps import DEVICE_COOKIE, SESSION_COOKIE, OptionalActor, PageActor, set_device_cookie
 from smeai.auth.schemas import ProfileIn, RevenueBand, SizeClass
+from smeai.config import app_settings
 from smeai.db import DbSession
 from smeai.errors import Invalid, NotAuthenticated, Throttled
 from smeai.i18n import N_, _
@@ -41,7 +42,7 @@ async def login(request: Request, session: DbSession) -> Response:
     form = await request.form()
     email, password = str(form.get("email", "")), str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "/")))
-    settings = request.app.state.settings
+    settings = app_settings(request)
     try:
         done = service.login(
             session,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from smeai import taxonomy, text
 from smeai.cases.models import Case
+from smeai.cases.visibility import visible_cases
 from smeai.catalog.search import Engine
 
 FACETS = ("industry", "scenario", "link", "province", "benchmark")
@@ -107,8 +108,6 @@ _indexes: dict[str, tuple[tuple[Any, ...], CaseIndex]] = {}
 
 
 def case_index(session: Session) -> CaseIndex:
-    from smeai.cases.service import visible_cases
-
     key = str(session.get_bind().url)
     stamp = tuple(session.execute(select(func.count(Case.id), func.max(Case.updated_at))).one())
     cached = _indexes.get(key)

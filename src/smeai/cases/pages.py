@@ -17,12 +17,12 @@ from smeai.cases import service
 from smeai.cases.index import FACETS, CaseQuery
 from smeai.cases.schemas import CaseIn, CaseReviewIn
 from smeai.catalog import labels
-from smeai.catalog.pages import page_links
 from smeai.db import DbSession
 from smeai.errors import Invalid
 from smeai.i18n import N_, _
 from smeai.web.csrf import csrf_protect
 from smeai.web.forms import parse_form
+from smeai.web.page_links import page_links
 from smeai.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)

@@ -6,7 +6,7 @@ The public sees published cases; a submitter also sees its own organisation's; r
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from smeai.auth.actor import Actor
@@ -14,6 +14,7 @@ from smeai.auth.permissions import Permission
 from smeai.cases.index import CaseQuery, CaseResult, case_index
 from smeai.cases.models import Case, case_offerings
 from smeai.cases.schemas import CaseIn, CaseReviewIn, CaseStatus
+from smeai.cases.visibility import visible_cases
 from smeai.catalog import service as catalog_service
 from smeai.catalog.models import Offering
 from smeai.db import utcnow
@@ -25,17 +26,6 @@ S = CaseStatus
 
 class CaseWrongStatus(Conflict):
     code = "case_wrong_status"
-
-
-def visible_cases(actor: Actor | None) -> ColumnElement[bool]:
-    alive = Case.deleted_at.is_(None)
-    public = Case.status == S.PUBLISHED
-    if actor is None:
-        return and_(alive, public)
-    if actor.can(Permission.CASE_REVIEW):
-        return alive
-    own = Case.submitted_by_org_id == actor.org_id if actor.org_id is not None else false()
-    return and_(alive, or_(public, own))
 
 
 def get_case(session: Session, actor: Actor | None, case_id: int) -> Case:

@@ -25,6 +25,7 @@ from smeai.auth.models import Organisation
 from smeai.catalog.models import Offering
 from smeai.catalog.schemas import ANY
 from smeai.catalog.search import Engine, encode
+from smeai.catalog.visibility import visible_offerings
 from smeai.i18n import N_
 from smeai.money import Wan, wan_to_fen
 
@@ -284,8 +285,6 @@ def _stamp(session: Session) -> tuple[Any, ...]:
 def build_index(session: Session, *, cache_key: str | None = None) -> PoolIndex:
     """Read the published pool and index it. Rows unchanged since the last build (same updated_at)
     are neither read again nor segmented again: only (id, updated_at) of every row is read."""
-    from smeai.catalog.service import visible_offerings
-
     vocab, cache = _tokens.setdefault(cache_key, ({}, {})) if cache_key else ({}, {})
     current = session.execute(
         select(Offering.id, Offering.updated_at).where(visible_offerings(None)).order_by(Offering.id)

@@ -7,7 +7,6 @@ import contextlib
 import io
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -20,18 +19,20 @@ from smeai.auth import service as auth_service
 from smeai.auth.actor import Actor
 from smeai.auth.deps import OptionalActor, PageActor
 from smeai.auth.permissions import Permission
+from smeai.cases import service as cases_service
 from smeai.catalog import labels, service
 from smeai.catalog.index import FACETS, OfferingQuery
 from smeai.catalog.jsonl import read_lines
 from smeai.catalog.schemas import OfferingFields, ReviewIn
 from smeai.db import DbSession
-from smeai.domains import has_module
 from smeai.errors import Invalid, NotFound, fields_from_validation
 from smeai.i18n import N_, _
 from smeai.inputs import RecordId
 from smeai.money import plain_number_text
+from smeai.subsidy import service as subsidy_service
 from smeai.web.csrf import csrf_protect
 from smeai.web.limits import upload_route
+from smeai.web.page_links import page_links
 from smeai.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -53,12 +54,6 @@ def _query(params: QueryParams) -> OfferingQuery:
         return OfferingQuery(q=str(data.get("q", ""))[:200])
 
 
-def page_links(path: str, params: QueryParams, pages: int) -> list[tuple[int, str]]:
-    """(page, url) for the first 50 result pages, every other parameter kept and encoded (C++ stays C++)."""
-    base = [(k, v) for k, v in params.multi_items() if k != "page"]
-    return [(p, f"{path}?{urlencode([*base, ('page', str(p))])}") for p in range(1, min(pages, 50) + 1)]
-
-
 @router.get("/catalog")
 def browse(request: Request, session: DbSession, actor: OptionalActor) -> HTMLResponse:
     query = _query(request.query_params)
@@ -71,8 +66,6 @@ def browse(request: Request, session: DbSession, actor: OptionalActor) -> HTMLRe
 
 def _offering_page(request: Request, session: DbSession, actor: Actor | None, offering_id: int, **extra: Any):
     offering = service.get_offering(session, actor, offering_id)
-    from smeai.cases import service as cases_service  # the case library lives beside the pool
-
     cases = cases_service.cases_for_offering(session, offering.id)
     others = [
         o
@@ -100,19 +93,16 @@ def _offering_page(request: Request, session: DbSession, actor: Actor | None, of
 
 def _vouchers(offering: Any) -> list[dict[str, str]]:
     """Voucher programmes the listing qualifies under, named and linked through the subsidy domain's
-    service when it is installed; ids it does not know are shown as given."""
+    service; ids it does not know are shown as given."""
     out = []
     for code in offering.voucher_eligible:
         entry = {"code": code, "name": code, "summary": "", "href": ""}
-        if has_module("subsidy", "service"):
-            from smeai.subsidy import service as subsidy_service
-
-            try:
-                programme = subsidy_service.programme_out(subsidy_service.get_programme(code))
-            except (NotFound, Invalid):  # unknown id, or the programme files are being edited
-                programme = None
-            if programme is not None:
-                entry |= {"name": programme.name, "summary": programme.summary, "href": f"/subsidy/programmes/{code}"}
+        try:
+            programme = subsidy_service.programme_out(subsidy_service.get_programme(code))
+        except (NotFound, Invalid):  # unknown id, or the programme files are being edited
+            programme = None
+        if programme is not None:
+            entry |= {"name": programme.name, "summary": programme.summary, "href": f"/subsidy/programmes/{code}"}
         out.append(entry)
     return out
 
@@ -202,10 +192,6 @@ def _form_page(request: Request, values: dict[str, Any], errors: dict[str, str],
 
 def _programmes() -> list[tuple[str, str]]:
     """(code, name) of the voucher programmes the subsidy domain knows, for the listing form."""
-    if not has_module("subsidy", "service"):
-        return []
-    from smeai.subsidy import service as subsidy_service
-
     try:
         return [(p.code, p.name) for p in subsidy_service.list_programmes()]
     except Invalid:  # programme files being edited: fall back to typing the ids

@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from smeai.auth import service as auth_service
@@ -36,6 +36,7 @@ from smeai.catalog.schemas import (
     OfferingStatus,
     ReviewIn,
 )
+from smeai.catalog.visibility import visible_offerings
 from smeai.db import utcnow
 from smeai.errors import Conflict, Invalid, NotFound
 from smeai.i18n import N_
@@ -75,18 +76,6 @@ CHECKLIST: dict[str, str] = {
 
 
 # --- visibility -----------------------------------------------------------------------------
-
-
-def visible_offerings(actor: Actor | None) -> ColumnElement[bool]:
-    """As SQL, so list and get cannot disagree. Deleted offerings are visible to nobody."""
-    alive = Offering.deleted_at.is_(None)
-    public = Offering.status == S.PUBLISHED
-    if actor is None:
-        return and_(alive, public)
-    if actor.can(Permission.OFFERING_READ_ANY):
-        return alive
-    own = Offering.provider_id == actor.org_id if actor.can(Permission.OFFERING_WRITE_OWN) else false()
-    return and_(alive, or_(public, own))
 
 
 def _can_edit(actor: Actor, offering: Offering) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import date
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,8 +17,9 @@ from sqlalchemy.orm import Session
 from smeai import taxonomy
 from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
+from smeai.catalog import service as catalog_service
+from smeai.catalog.models import Offering
 from smeai.db import utcnow
-from smeai.domains import has_module
 from smeai.errors import Invalid, NotFound
 from smeai.i18n import N_, get_lang, gettext
 from smeai.subsidy.models import Counter
@@ -104,32 +104,19 @@ def _claimant(session: Session, who: Actor | Organisation | Profile) -> tuple[in
     return org.id, profile_of(org), who
 
 
-def _offering(session: Session, actor: Actor, offering_id: int) -> Any | None:
-    """The resource pool's offering, when the catalog exists; its own visibility rules apply (NotFound)."""
-    if not has_module("catalog", "service"):
-        return None
-    from smeai.catalog import service as catalog_service
-
-    get = getattr(catalog_service, "get_offering", None)
-    return get(session, actor, offering_id) if get is not None else None
-
-
-def resolve_purchase(session: Session, actor: Actor, data: PurchaseIn) -> tuple[PurchaseIn, Any | None]:
-    """Fill kind, supplier and description from the offering, where one is named and the catalog exists."""
-    offering = _offering(session, actor, data.offering_id) if data.offering_id else None
-    if offering is None:
-        if data.offering_id and not data.description:
-            raise Invalid(N_("Please correct the marked fields."),
-                          fields={"description": "describe the purchase (the resource pool is not available)"})
+def resolve_purchase(session: Session, actor: Actor, data: PurchaseIn) -> tuple[PurchaseIn, Offering | None]:
+    """Fill kind, supplier and description from the offering, where one is named; the catalog's own
+    visibility rules apply (NotFound)."""
+    if not data.offering_id:
         return data, None
+    offering = catalog_service.get_offering(session, actor, data.offering_id)
     kind = data.kind
-    if kind is None and getattr(offering, "kind", None) in PurchaseKind.__members__.values():
+    if kind is None and offering.kind in PurchaseKind.__members__.values():
         kind = PurchaseKind(offering.kind)
-    provider = getattr(offering, "provider", None)
     filled = data.model_copy(update={
         "kind": kind,
-        "description": data.description or getattr(offering, "name", None),
-        "supplier_name": data.supplier_name or getattr(provider, "name", None),
+        "description": data.description or offering.name,
+        "supplier_name": data.supplier_name or offering.provider.name,
     })
     return filled, offering
 
@@ -141,8 +128,8 @@ def _purchase(data: PurchaseIn, listed_in: frozenset[str] = frozenset()) -> Purc
                     service_year=data.service_year, flags=frozenset(data.flags), listed_in=listed_in)
 
 
-def listed_in_of(offering: Any | None) -> frozenset[str]:
-    return frozenset(getattr(offering, "voucher_eligible", None) or ())
+def listed_in_of(offering: Offering | None) -> frozenset[str]:
+    return frozenset(offering.voucher_eligible or ()) if offering is not None else frozenset()
 
 
 def check_dates(p: Programme | None, data: PurchaseIn, today: date) -> None:

@@ -18,8 +18,8 @@ from smeai.auth.actor import Actor
 from smeai.auth.deps import OptionalActor, PageActor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
+from smeai.config import app_settings
 from smeai.db import DbSession
-from smeai.domains import has_module
 from smeai.errors import Conflict, Invalid, SmeaiError
 from smeai.i18n import N_, _
 from smeai.inputs import RecordId
@@ -53,7 +53,6 @@ def _ctx(**extra: Any) -> dict[str, Any]:
         "kind_options": [(k, _(v)) for k, v in labels.KINDS.items()],
         "doc_options": [(k, _(v)) for k, v in labels.DOCS.items()],
         "programme_options": [(p.code, p.name) for p in service.list_programmes()],
-        "offering_enabled": has_module("catalog", "service"),
         "field_names": FIELD_NAMES,
         **extra,
     }
@@ -214,7 +213,7 @@ def _required(form: dict[str, Any], name: str) -> str:
 @router.post("/subsidy/applications/{application_id}/documents", dependencies=CSRF)
 @upload_route  # a file: up to SMEAI_UPLOAD_MAX_BYTES, not the 1 MiB JSON/form limit
 async def upload(application_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
-    settings = request.app.state.settings
+    settings = app_settings(request)
     form = await request.form()
     file = form.get("file")
     try:
@@ -259,7 +258,7 @@ async def act(application_id: RecordId, action: str, request: Request, session: 
 @router.get("/subsidy/applications/{application_id}/documents/{document_id}")
 def download(application_id: RecordId, document_id: RecordId, request: Request, session: DbSession,
              actor: PageActor) -> Response:
-    doc, body = documents.read_document(session, actor, application_id, document_id, request.app.state.settings.var_dir)
+    doc, body = documents.read_document(session, actor, application_id, document_id, app_settings(request).var_dir)
     ext = doc.stored_name.rsplit(".", 1)[-1]
     return Response(body, media_type=doc.content_type,
                     headers=attachment(f"document-{doc.id}.{ext}"))

@@ -5,17 +5,19 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Any
-
-import ibis
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING, Any
 
 from smeai.survey import codebook, indicators, wjx
 from smeai.web.downloads import row
 
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
 
 def table(validated: codebook.Validated) -> ir.Table:
     """The valid rows as an Ibis table on DuckDB (in memory)."""
+    import ibis
+
     return ibis.memtable(codebook.to_arrow(validated.columns))
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from smeai.cli_support import AsUser, JsonFlag, console, emit, err_console, print_json
-from smeai.survey import analysis, synth
+from smeai.survey import analysis
 
 app = typer.Typer(help="Survey analytics and the AI-application index (问卷与指数).")
 
@@ -68,6 +68,8 @@ def synth_cmd(
     invalid: Annotated[int, typer.Option("--invalid", min=0, help="Broken rows to add on top.")] = 0,
 ) -> None:
     """Write a synthetic survey whose figures land on the report's (indicators.md tolerances)."""
+    from smeai.survey import synth  # numpy and pandas: loaded by this command only
+
     if output.suffix.lower() == ".xlsx":
         synth.write_xlsx(output, rows, seed, invalid=invalid)
     else:

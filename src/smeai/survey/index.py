@@ -8,20 +8,19 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
-import ibis
-import ibis.expr.types as ir
-import pyarrow as pa
 import yaml
-from ibis import _
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from smeai.i18n import label
 from smeai.survey import indicators
 from smeai.survey.codebook import LINK_COLUMNS
 from smeai.survey.indicators import derive, round2
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pyarrow as pa
 
 DATA = Path(__file__).parent / "data"
 
@@ -57,6 +56,8 @@ def definition(path: Path = DATA / "index.yaml") -> IndexDefinition:
 
 def cells(t: ir.Table, by: tuple[str, ...]) -> ir.Table:
     """One row per cell of `by` (province_code and/or group): firm count and component sums."""
+    from ibis import _
+
     d = derive(t)
     if "group" in by:
         d = d.filter(d.group.notnull())
@@ -112,12 +113,16 @@ def compute(t: ir.Table) -> dict[str, list[dict[str, Any]]]:
 
 @lru_cache
 def duckdb_sql() -> dict[str, str]:
+    import ibis
+
     t = ibis.table(indicators.schema(), name="responses")
     return {key: str(ibis.to_sql(expr, dialect="duckdb")) for key, expr in queries(t).items()}
 
 
 def compute_arrow(table: pa.Table) -> dict[str, list[dict[str, Any]]]:
     """The same on an Arrow table through the SQL compiled once for DuckDB."""
+    import duckdb
+
     con = duckdb.connect()
     try:
         con.register("responses", table)

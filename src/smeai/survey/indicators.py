@@ -16,17 +16,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import Any
-
-import duckdb
-import ibis
-import ibis.expr.types as ir
-import pandas as pd
-import pyarrow as pa
-from ibis import _
+from typing import TYPE_CHECKING, Any
 
 from smeai import taxonomy
 from smeai.survey.codebook import LINK_COLUMNS, LINKS
+
+if TYPE_CHECKING:
+    import ibis
+    import ibis.expr.types as ir
+    import pandas as pd
+    import pyarrow as pa
 
 AGE_BANDS = ("0-5", "5-10", "10-20", "20+")
 REVENUE_BANDS = ("0-2", "2-4", "4-6", "6-8", "8+")
@@ -73,6 +72,8 @@ def pct(num: int | float, den: int | float) -> float | None:
 
 
 def round2(value: float | None) -> float | None:
+    import pandas as pd
+
     if value is None or pd.isna(value):
         return None
     return float(Decimal(repr(float(value))).quantize(Q, ROUND_HALF_UP))
@@ -83,6 +84,8 @@ def round2(value: float | None) -> float | None:
 
 def _bands(value: ir.NumericValue, edges: tuple[float, ...], labels: tuple[str, ...], *, le: bool = False):
     """labels[i] for the first edge the value is below (or not above, with le); the last label else."""
+    import ibis
+
     cases = [((value <= e) if le else (value < e), lab) for e, lab in zip(edges, labels, strict=False)]
     return ibis.cases(*cases, else_=labels[-1])
 
@@ -97,6 +100,8 @@ def revenue_band(revenue_wan: float | None) -> str | None:
 
 def derive(t: ir.Table) -> ir.Table:
     """The codebook's derived variables on a table of valid rows."""
+    import ibis
+
     age = t.survey_year - t.founded_year
     adopter = t.ai_status == 1
     intensity = ibis.ifelse(adopter & (t.revenue_wan > 0), 100.0 * t.ai_investment_wan / t.revenue_wan, None)
@@ -121,6 +126,8 @@ def derive(t: ir.Table) -> ir.Table:
 
 def queries(t: ir.Table) -> dict[str, ir.Table]:
     """One small grouped aggregate per figure; together they hold every indicator."""
+    from ibis import _
+
     d = derive(t)
     adopters = d.filter(d.ai_status == 1)
     measured = adopters.filter(adopters.revenue_wan > 0)
@@ -143,6 +150,9 @@ def queries(t: ir.Table) -> dict[str, ir.Table]:
 
 def schema() -> ibis.Schema:
     """The typed columns of valid rows (codebook.arrow_schema) that the expressions read."""
+    import ibis
+    import pyarrow as pa
+
     from smeai.survey.codebook import arrow_schema
 
     arrow = arrow_schema()
@@ -152,12 +162,16 @@ def schema() -> ibis.Schema:
 @lru_cache
 def duckdb_sql() -> dict[str, str]:
     """The same expressions compiled once to DuckDB SQL (compiling costs more than running on 6,000 rows)."""
+    import ibis
+
     t = ibis.table(schema(), name="responses")
     return {name: str(ibis.to_sql(expr, dialect="duckdb")) for name, expr in queries(t).items()}
 
 
 def execute_arrow(table: pa.Table, sql: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
     """Run the compiled expressions on an Arrow table of valid rows, in an in-process DuckDB."""
+    import duckdb
+
     con = duckdb.connect()
     try:
         con.register("responses", table)
@@ -176,6 +190,8 @@ def execute(t: ir.Table) -> dict[str, pd.DataFrame]:
 
 def count(frame: pd.DataFrame, **where: object) -> int:
     """The firms of a result frame's rows matching `where` (its `n` summed)."""
+    import pandas as pd
+
     mask = pd.Series(True, index=frame.index)
     for col, value in where.items():
         mask &= frame[col] == value
@@ -183,6 +199,8 @@ def count(frame: pd.DataFrame, **where: object) -> int:
 
 
 def _sum(frame: pd.DataFrame, col: str, **where: object) -> float:
+    import pandas as pd
+
     mask = pd.Series(True, index=frame.index)
     for c, value in where.items():
         mask &= frame[c] == value

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from smeai.auth.deps import PageActor
 from smeai.auth.permissions import Permission
+from smeai.config import app_settings
 from smeai.db import DbSession
 from smeai.errors import Invalid
 from smeai.i18n import _
@@ -56,7 +57,7 @@ def dashboard(request: Request, session: DbSession, actor: PageActor, wave: str 
               province: str | None = None, section: str | None = None, group: str | None = None,
               compare: str | None = None) -> HTMLResponse:
     filters = service.Filters(province=province or None, section=section or None, group=group or None)
-    view = _view(session, actor, request.app.state.settings, wave or None, filters, compare or None)
+    view = _view(session, actor, app_settings(request), wave or None, filters, compare or None)
     template = "survey/_figures.html" if is_htmx(request) else "survey/dashboard.html"
     return render(request, template, active="survey", filters=filters, compare=compare or "",
                   can_import=actor.can(Permission.SURVEY_IMPORT), can_filter=service.may_filter(actor),
@@ -75,7 +76,7 @@ def import_form(request: Request, actor: PageActor) -> HTMLResponse:
 async def import_upload(request: Request, session: DbSession, actor: PageActor,
                         wave: Annotated[str, Form()], file: Annotated[UploadFile, File()],
                         name: Annotated[str, Form()] = "") -> HTMLResponse:
-    limit = request.app.state.settings.upload_max_bytes
+    limit = app_settings(request).upload_max_bytes
     data = await file.read(limit + 1)
     try:
         if len(data) > limit:
@@ -103,6 +104,6 @@ def report_download(fmt: str, request: Request, session: DbSession, actor: PageA
     if chosen is None or fmt not in ("pdf", "xlsx"):
         raise service.NotFound(_("Survey wave not found."))
     body, media = report.render(session, actor, chosen.code, fmt=fmt, filters=filters,
-                                small_cell_min=request.app.state.settings.small_cell_min)
+                                small_cell_min=app_settings(request).small_cell_min)
     return Response(body, media_type=media,
                     headers=attachment(f"survey-{chosen.code}.{fmt}"))

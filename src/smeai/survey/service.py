@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
@@ -24,6 +23,9 @@ from smeai.i18n import N_
 from smeai.survey import codebook, index, indicators
 from smeai.survey.analysis import read_survey, reasons_csv
 from smeai.survey.models import SurveyImport, SurveyResponse, SurveyWave
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SUPPRESSED = "suppressed"
 RESPONSE_COLUMNS = (
@@ -202,6 +204,8 @@ class Filters:
 
 def wave_arrow(session: Session, wave: SurveyWave, filters: Filters | None = None) -> pa.Table:
     """The wave's responses (filtered) as a typed Arrow table, the input of the indicator expressions."""
+    import pyarrow as pa
+
     filters = filters or Filters()
     filters.check()
     query = select(*(getattr(SurveyResponse, c) for c in RESPONSE_COLUMNS)).where(SurveyResponse.wave_id == wave.id)

@@ -14,11 +14,14 @@ import re
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jieba
 import yaml
 
 from smeai import taxonomy
+
+if TYPE_CHECKING:
+    import jieba
 
 DATA = Path(__file__).parent / "data"
 _lock = threading.Lock()
@@ -67,6 +70,8 @@ _segmenter: jieba.Tokenizer | None = None
 
 
 def _tokenizer() -> jieba.Tokenizer:
+    import jieba
+
     global _segmenter
     if _segmenter is not None:
         return _segmenter

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from fastapi import Request
 
+from smeai.config import app_settings
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -48,5 +50,5 @@ def forwarded_client(peer: str, forwarded_for: Sequence[str], proxies: Sequence[
 
 def client_address(request: Request) -> str:
     peer = request.client.host if request.client else "unknown"
-    settings = request.app.state.settings
+    settings = app_settings(request)
     return forwarded_client(peer, request.headers.getlist("x-forwarded-for"), settings.proxy_networks)[:64]

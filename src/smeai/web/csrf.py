@@ -9,7 +9,7 @@ import secrets
 
 from fastapi import Request
 
-from smeai.config import secret_key
+from smeai.config import app_settings, secret_key
 from smeai.errors import Forbidden
 from smeai.i18n import N_
 
@@ -29,7 +29,7 @@ def browser_seed(request: Request) -> str:
 
 
 def csrf_token(request: Request) -> str:
-    key = secret_key(request.app.state.settings).encode()
+    key = secret_key(app_settings(request)).encode()
     return hmac.new(key, browser_seed(request).encode(), hashlib.sha256).hexdigest()
 
 

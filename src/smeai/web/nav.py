@@ -1,11 +1,10 @@
-"""The portal's navigation: one entry per capability. An entry whose domain has no pages module
-yet links to a clearly marked "coming soon" page instead."""
+"""The portal's navigation: one entry per capability. An entry marked not ready links to a clearly
+marked "coming soon" page instead of its pages."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smeai.domains import has_module
 from smeai.i18n import N_
 
 
@@ -16,10 +15,7 @@ class NavEntry:
     blurb: str  # msgid
     path: str
     icon: str  # one character shown in a coloured disc (no emoji font needed)
-
-    @property
-    def ready(self) -> bool:
-        return has_module(self.domain, "pages")
+    ready: bool = True  # False: announced, its pages not written yet
 
     @property
     def href(self) -> str:

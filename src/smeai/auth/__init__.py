@@ -1,0 +1,1 @@
+"""Accounts: organisations, users, roles and permissions, sessions, API tokens, CSRF."""
