@@ -10,8 +10,9 @@ demo: setup ## install everything, load the demo data, start the portal on SQLit
 	@$(MAKE) --no-print-directory system-deps PKGS="$(FONT_PKGS)" || echo "warning: CJK fonts not installed; PDF reports need fonts-wqy-zenhei"
 	$(BIN)/smeai demo
 
-test: setup system-deps ## install everything and run every test (SQLite and PostgreSQL) and ruff
+test: setup system-deps ## install everything and run every test (SQLite and PostgreSQL), ruff and the import contracts
 	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 setup: $(STAMP)

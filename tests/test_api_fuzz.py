@@ -1,17 +1,27 @@
-"""schemathesis over the JSON API (bounded): no generated request may cause a server error, for an
-anonymous caller or for a logged-in enterprise member."""
+"""schemathesis over the JSON API (bounded): no generated request may cause a server error, and every
+response, success or error, must be one the OpenAPI document declares (status code, content type, schema),
+for an anonymous caller and for a logged-in enterprise member."""
 
 from __future__ import annotations
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.core.failures import FailureGroup
+from schemathesis.generation import GenerationMode
 
 from smeai.auth import service as auth_service
 from smeai.auth.models import User
 from tests import builders
 
 BOUNDED = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture
@@ -28,28 +38,39 @@ def enterprise_headers(session) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
 
 
+def _check_operation(operation, headers: dict[str, str] | None) -> list[str]:
+    """Run one operation's generated cases through CHECKS; the first failure, if any."""
+    found: list[str] = []
+
+    # valid requests and invalid ones (the 422 envelope is checked too), in one bounded budget
+    strategy = operation.as_strategy() | operation.as_strategy(GenerationMode.NEGATIVE)
+
+    @BOUNDED
+    @given(case=strategy)
+    def check(case) -> None:
+        if found:
+            return  # one failure per operation is enough to report; keeps the sweep short
+        response = case.call(headers=headers)
+        try:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except (AssertionError, FailureGroup) as exc:
+            found.append(f"{case.method} {case.formatted_path} -> {response.status_code}: {str(exc)[:600]}")
+
+    check()
+    return found
+
+
 def _sweep(api_schema, headers: dict[str, str] | None) -> list[str]:
-    """Run every operation's generated cases; return the ones that ended in a server error.
-
-    (schemathesis' own pytest integration does not work with this pytest, so hypothesis drives it.)"""
-    failures: list[str] = []
-    for result in api_schema.get_all_operations():
-        operation = result.ok()
-
-        @BOUNDED
-        @given(case=operation.as_strategy())
-        def check(case) -> None:
-            response = case.call(headers=headers)
-            if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}")
-
-        check()
-    return failures
+    """Every operation's failures. (schemathesis' own pytest integration does not work with this pytest, so
+    hypothesis drives it.)"""
+    return [line for result in api_schema.get_all_operations() for line in _check_operation(result.ok(), headers)]
 
 
-def test_no_server_error_for_a_logged_in_enterprise(api_schema, enterprise_headers):
-    assert not _sweep(api_schema, enterprise_headers)
+def test_responses_conform_for_a_logged_in_enterprise(api_schema, enterprise_headers):
+    failures = _sweep(api_schema, enterprise_headers)
+    assert not failures, "\n\n".join(failures)
 
 
-def test_no_server_error_for_an_anonymous_caller(api_schema, session):
-    assert not _sweep(api_schema, None)
+def test_responses_conform_for_an_anonymous_caller(api_schema, session):
+    failures = _sweep(api_schema, None)
+    assert not failures, "\n\n".join(failures)
