@@ -1,4 +1,4 @@
-"""The root `smeai` command. Domain commands plug in from smeai/<domain>/cli.py (see domains.py)."""
+"""The root `smeai` command. Domain commands plug in from smeai/<domain>/cli.py (listed in domains.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from smeai.config import get_settings
 from smeai.domains import domain_modules
 from smeai.errors import Invalid, SmeaiError, fields_from_validation
 from smeai.i18n import N_, _, set_lang
+from smeai.matching import cli as matching_cli
 
 app = typer.Typer(help="smeai: the AI application enablement centre for SMEs.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic).")
@@ -77,11 +78,10 @@ def demo(
         serve(host=host, port=port, reload=False)
 
 
-for _module in domain_modules("cli"):
-    if hasattr(_module, "app"):  # a command group: `smeai <NAME> ...`
-        app.add_typer(_module.app, name=getattr(_module, "NAME", _module.__name__.split(".")[1]))
-    if hasattr(_module, "register"):  # top-level commands, e.g. `smeai match`
-        _module.register(app)
+for _module in domain_modules("cli"):  # a command group each: `smeai <NAME> ...`
+    app.add_typer(_module.app, name=_module.NAME)
+    if _module is matching_cli:  # and matching's top-level commands beside it: `smeai match`, `smeai need`
+        matching_cli.register(app)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import typer
 from smeai.cli_support import AsUser, JsonFlag, console, emit, err_console, print_json
 from smeai.survey import analysis
 
+NAME = "survey"
 app = typer.Typer(help="Survey analytics and the AI-application index (问卷与指数).")
 
 FileArg = Annotated[

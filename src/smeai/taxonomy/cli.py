@@ -9,6 +9,7 @@ import typer
 from smeai import taxonomy
 from smeai.cli_support import JsonFlag, emit, print_json
 
+NAME = "taxonomy"
 app = typer.Typer(help="The taxonomy: industries, groups, links, scenarios, stages, roles, provinces.")
 
 
