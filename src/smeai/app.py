@@ -68,9 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_max_bytes=settings.upload_max_bytes,
         json_max_depth=settings.json_max_depth,
     )
-    app.add_middleware(
-        LocaleAndCsrfMiddleware, default_lang=settings.lang, secure_cookies=settings.cookie_secure
-    )
+    app.add_middleware(LocaleAndCsrfMiddleware, default_lang=settings.lang, secure_cookies=settings.cookie_secure)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(SmeaiError)

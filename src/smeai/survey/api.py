@@ -32,18 +32,28 @@ def filters(
 def import_out(outcome: service.ImportOutcome, wave_code: str) -> ImportOut:
     r = outcome.record
     return ImportOut(
-        id=r.id, wave=wave_code, filename=r.filename, layout=r.layout, n_rows=r.n_rows, n_inserted=r.n_inserted,
-        n_existing=r.n_existing, n_rejected=r.n_rejected, already_imported=outcome.already_imported,
-        unmapped=outcome.unmapped, reasons=[x.as_dict() for x in outcome.reasons],  # type: ignore[misc]
+        id=r.id,
+        wave=wave_code,
+        filename=r.filename,
+        layout=r.layout,
+        n_rows=r.n_rows,
+        n_inserted=r.n_inserted,
+        n_existing=r.n_existing,
+        n_rejected=r.n_rejected,
+        already_imported=outcome.already_imported,
+        unmapped=outcome.unmapped,
+        reasons=[x.as_dict() for x in outcome.reasons],  # type: ignore[misc]
         errors_url=f"/api/v1/survey/imports/{r.id}/errors.csv",
     )
 
 
 @router.get("/waves", summary="Survey waves with their number of responses")
 def list_waves(session: DbSession, actor: CurrentActor, paging: PageParams) -> Page[WaveOut]:
-    return page_of(service.list_waves(session, actor), paging,
-                   lambda row: WaveOut(code=row[0].code, name=row[0].name, created_at=row[0].created_at,
-                                       n_responses=row[1]))
+    return page_of(
+        service.list_waves(session, actor),
+        paging,
+        lambda row: WaveOut(code=row[0].code, name=row[0].name, created_at=row[0].created_at, n_responses=row[1]),
+    )
 
 
 @router.post("/waves", status_code=201, summary="Create a survey wave")
@@ -56,16 +66,24 @@ def create_wave(data: WaveIn, session: DbSession, actor: CurrentActor) -> WaveOu
 @router.get("/waves/{code}", summary="One survey wave")
 def read_wave(code: str, session: DbSession, actor: CurrentActor) -> WaveOut:
     wave = service.get_wave(session, actor, code)
-    return WaveOut(code=wave.code, name=wave.name, created_at=wave.created_at,
-                   n_responses=service.wave_stats(session, wave)["n_responses"])
+    return WaveOut(
+        code=wave.code,
+        name=wave.name,
+        created_at=wave.created_at,
+        n_responses=service.wave_stats(session, wave)["n_responses"],
+    )
 
 
 @router.post("/waves/{code}/imports", status_code=201, summary="Import a survey file (canonical or 问卷星) into a wave")
 @upload_route  # a file: up to SMEAI_UPLOAD_MAX_BYTES, not the 1 MiB JSON/form limit
-async def import_file(code: str, request: Request, session: DbSession, actor: CurrentActor,
-                      file: Annotated[UploadFile, File()],
-                      name: Annotated[str | None, Form(description="Wave name when the wave is new")] = None,
-                      ) -> ImportOut:
+async def import_file(
+    code: str,
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    file: Annotated[UploadFile, File()],
+    name: Annotated[str | None, Form(description="Wave name when the wave is new")] = None,
+) -> ImportOut:
     limit = request.app.state.settings.upload_max_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
@@ -78,21 +96,46 @@ async def import_file(code: str, request: Request, session: DbSession, actor: Cu
 @router.get("/imports/{import_id}/errors.csv", summary="Download the error file of an import")
 def import_errors(import_id: RecordId, session: DbSession, actor: CurrentActor) -> Response:
     record = service.get_import(session, actor, import_id)
-    return Response(record.errors_csv.encode("utf-8"), media_type="text/csv; charset=utf-8",
-                    headers=attachment(f"survey-import-{record.id}-errors.csv"))
+    return Response(
+        record.errors_csv.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers=attachment(f"survey-import-{record.id}-errors.csv"),
+    )
 
 
 @router.get("/waves/{code}/indicators", summary="The chapter-4 indicators of a wave (indicators.md JSON)")
-def wave_indicators(code: str, request: Request, session: DbSession, actor: CurrentActor,
-                    province: str | None = None, section: str | None = None, group: str | None = None,
-                    ) -> dict[str, Any]:
-    return service.wave_indicators(session, actor, code, filters=filters(province, section, group),
-                                   small_cell_min=request.app.state.settings.small_cell_min)
+def wave_indicators(
+    code: str,
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    province: str | None = None,
+    section: str | None = None,
+    group: str | None = None,
+) -> dict[str, Any]:
+    return service.wave_indicators(
+        session,
+        actor,
+        code,
+        filters=filters(province, section, group),
+        small_cell_min=request.app.state.settings.small_cell_min,
+    )
 
 
 @router.get("/waves/{code}/index", summary="The AI-application index by province and manufacturing group")
-def wave_index(code: str, request: Request, session: DbSession, actor: CurrentActor,
-               province: str | None = None, section: str | None = None, group: str | None = None,
-               ) -> dict[str, Any]:
-    return service.wave_index(session, actor, code, filters=filters(province, section, group),
-                              small_cell_min=request.app.state.settings.small_cell_min)
+def wave_index(
+    code: str,
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    province: str | None = None,
+    section: str | None = None,
+    group: str | None = None,
+) -> dict[str, Any]:
+    return service.wave_index(
+        session,
+        actor,
+        code,
+        filters=filters(province, section, group),
+        small_cell_min=request.app.state.settings.small_cell_min,
+    )
