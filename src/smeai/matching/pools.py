@@ -63,6 +63,11 @@ def _embedder() -> embedding.Embedder | None:
     return embedding.Embedder(get_settings().var_dir / "matching" / "embeddings")
 
 
+def stamp(session: Session) -> tuple:
+    """The published catalog's state: count, last change and last id of the visible offerings."""
+    return _stamp(session)
+
+
 def _stamp(session: Session) -> tuple:
     row = session.execute(
         select(func.count(Offering.id), func.max(Offering.updated_at), func.max(Offering.id)).where(
@@ -70,6 +75,14 @@ def _stamp(session: Session) -> tuple:
         )
     ).one()
     return (*row, EMBEDDINGS)
+
+
+def catalog_mark(session: Session) -> str:
+    """Changes whenever any offering changes (every catalog write bumps `updated_at`; rows are never
+    hard-deleted): two index lookups, no scan. A stored need's list is reused while this holds
+    (service.snapshot); when it moves, `latest()`'s stamp says whether the published pool changed."""
+    row = session.execute(select(func.max(Offering.updated_at), func.max(Offering.id))).one()
+    return f"{row[0]}|{row[1]}"
 
 
 def latest(session: Session) -> Pool:

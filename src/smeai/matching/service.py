@@ -345,12 +345,21 @@ def pool_key(pool: Pool) -> str:
 
 def snapshot(session: Session, need: Need, *, top: int = SHOWN) -> dict:
     """The need's ranked list, from its snapshot when neither the need nor the pool changed since;
-    computed (and stored on the need) otherwise. A recommendation is this, never an engagement."""
-    pool = pools.latest(session)
-    key, stamp = need_key(need), pool_key(pool)
+    computed (and stored on the need) otherwise. A recommendation is this, never an engagement.
+
+    The check costs two index lookups (pools.catalog_mark) while the catalog is untouched; after a
+    change it compares the published pool's stamp, so a draft edited elsewhere recomputes nothing.
+    """
+    key, mark = need_key(need), pools.catalog_mark(session)
     kept = need.snapshot or {}
-    if kept.get("need") == key and kept.get("pool") == stamp and kept.get("top") == top:
-        return kept
+    if kept.get("need") == key and kept.get("top") == top:
+        settled = kept.get("emb") or not pools.EMBEDDINGS  # embeddings may still arrive for this pool
+        if kept.get("catalog") == mark and settled:
+            return kept
+        if kept.get("pool") == pool_key(pools.latest(session)):
+            need.snapshot = kept | {"catalog": mark}
+            session.flush()
+            return need.snapshot
     pool = current_pool(session)  # with the published case counts
     matches, near = pool.shortlist(need_query(need), top=top)
     org = session.get(Organisation, need.org_id)
@@ -367,7 +376,10 @@ def snapshot(session: Session, need: Need, *, top: int = SHOWN) -> dict:
 
     need.snapshot = {
         "need": key,
-        "pool": stamp,
+        "pool": pool_key(pool),
+        # Served an older pool while the new one is built elsewhere: check again next time.
+        "catalog": mark if pool.stamp is None or pool.stamp == pools.stamp(session) else None,
+        "emb": pool.embedder is not None,
         "top": top,
         "at": utcnow().isoformat(timespec="seconds"),
         "matches": [row(m) for m in matches],
