@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-ANALYTICS = ("ibis", "duckdb", "pandas", "pyspark", "pyarrow", "openpyxl", "reportlab", "matplotlib", "jieba")
+ANALYTICS = ("ibis", "duckdb", "pandas", "pyspark", "pyarrow", "openpyxl", "reportlab", "matplotlib", "jieba", "cn2an")
 CHECK = (
     "import sys, importlib; importlib.import_module(sys.argv[1]);"
     "from smeai.domains import domain_modules;"
