@@ -9,13 +9,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from smeai.assessment import instruments, service
+from smeai.assessment import benchmark, instruments, report, service
 from smeai.assessment.diagnosis import evaluate
 from smeai.assessment.recommend import Profile
 from smeai.assessment.schemas import AssessmentRow, InstrumentSummary, ScoreOut, instrument_json
 from smeai.assessment.scoring import AnswersInvalid, check_answer_file
 from smeai.auth import service as auth_service
+from smeai.auth.models import Organisation
 from smeai.cli_support import AsUser, JsonFlag, console, emit, print_json
+from smeai.config import get_settings
 from smeai.db import session_scope
 from smeai.i18n import N_, label
 
@@ -154,9 +156,6 @@ def compare(first: int, second: int, as_user: AsUser, json_out: JsonFlag = False
 @app.command("benchmark")
 def peer_benchmark(assessment_id: int, as_user: AsUser, json_out: JsonFlag = False) -> None:
     """Percentile and distribution among peers (small groups widened or suppressed)."""
-    from smeai.assessment import benchmark
-    from smeai.config import get_settings
-
     with session_scope() as session:
         actor = auth_service.actor_for_email(session, as_user)
         b = benchmark.benchmark(session, actor, assessment_id, small_cell_min=get_settings().small_cell_min)
@@ -176,10 +175,6 @@ def write_report(
     out: Annotated[Path, typer.Option(help="Where to write the PDF.")] = Path("report.pdf"),
 ) -> None:
     """Write the PDF diagnosis report of a completed assessment."""
-    from smeai.assessment import benchmark, report
-    from smeai.auth.models import Organisation
-    from smeai.config import get_settings
-
     with session_scope() as session:
         actor = auth_service.actor_for_email(session, as_user)
         a = service.get_assessment(session, actor, assessment_id)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from sqlalchemy import select
 
 from smeai.auth import service
 from smeai.auth.actor import Actor
+from smeai.auth.models import User
 from smeai.auth.permissions import ROLE_ORG_KINDS, Role
 from smeai.auth.schemas import OrganisationIn, RevokedOut, TokenInfoOut, UserIn, UserOut
 from smeai.cli_support import JsonFlag, console, emit, print_json
@@ -56,10 +58,6 @@ def create(
 @app.command("list")
 def list_users(json_out: JsonFlag = False) -> None:
     """List every user (system view)."""
-    from sqlalchemy import select
-
-    from smeai.auth.models import User
-
     with session_scope() as session:
         users = list(session.scalars(select(User).order_by(User.id)))
         emit(users, UserOut, as_json=json_out, columns=("id", "email", "display_name", "role", "org_id"))

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationError, model_validator
 
+from smeai.config import get_settings
 from smeai.errors import Invalid
 from smeai.i18n import N_, get_lang
 from smeai.money import PositiveFen
@@ -278,8 +279,7 @@ def load_programmes(*folders: Path) -> dict[str, Programme]:
 
 
 def operator_folder() -> Path:
-    from smeai.config import get_settings
-
+    """Operators' programme files: a process-wide folder under SMEAI_VAR_DIR (docs/architecture.md, Settings)."""
     return get_settings().var_dir / "subsidy" / "programmes"
 
 

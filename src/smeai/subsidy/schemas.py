@@ -8,9 +8,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, computed_field, model_validator
 
+from smeai import taxonomy
 from smeai.i18n import gettext
 from smeai.inputs import CalendarDate, RecordId
 from smeai.money import Fen, PositiveFen, Yuan, yuan_to_fen
+from smeai.subsidy import labels
 from smeai.subsidy.programmes import DocKind, PurchaseFlag, PurchaseKind, Reason
 
 
@@ -133,9 +135,6 @@ class DecisionForm(BaseModel):
 
 
 def _shown(key: str, value: object) -> str:
-    from smeai import taxonomy
-    from smeai.subsidy import labels
-
     if isinstance(value, int) and key in _MONEY:
         return f"{value / 100:,.2f}"
     names = {"sizes": labels.SIZES, "kinds": labels.KINDS}.get(key)

@@ -12,6 +12,7 @@ from typing import Any
 
 from smeai import taxonomy
 from smeai.i18n import N_, _
+from smeai.survey.index import definition
 from smeai.survey.indicators import AGE_BANDS, CLASSES, INTENSITY_BUCKETS, INVESTMENT_BANDS, REVENUE_BANDS
 
 STATUS_LABELS = {"adopted": N_("Applying AI"), "planned": N_("Planning within two years"), "none": N_("No plan")}
@@ -78,7 +79,6 @@ def build(ind: dict[str, Any], idx: dict[str, list[dict[str, Any]]] | None = Non
     if idx is not None:
         rows = sorted(idx["by_province"], key=lambda r: (isinstance(r["index"], str), -_num(r["index"])))
         comps = ["reach", "depth", "breadth", "commitment"]
-        from smeai.survey.index import definition
 
         names = {c.code: c.label for c in definition().components}
         figs.append(Figure(

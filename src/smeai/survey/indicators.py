@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from smeai import taxonomy
-from smeai.survey.codebook import LINK_COLUMNS, LINKS
+from smeai.survey.codebook import LINK_COLUMNS, LINKS, arrow_schema
 
 if TYPE_CHECKING:
     import ibis
@@ -152,8 +152,6 @@ def schema() -> ibis.Schema:
     """The typed columns of valid rows (codebook.arrow_schema) that the expressions read."""
     import ibis
     import pyarrow as pa
-
-    from smeai.survey.codebook import arrow_schema
 
     arrow = arrow_schema()
     return ibis.Schema.from_pyarrow(pa.schema([arrow.field(c) for c in ARROW_COLUMNS]))
