@@ -51,3 +51,7 @@ serve: setup
 
 clean:
 	rm -rf $(VENV) var
+
+.PHONY: mutation
+mutation: setup ## mutation-test money, inputs, ledger, calculator, permissions, ranker constraints (slow; docs/testing.md)
+	SMEAI_TEST_BACKENDS=sqlite $(BIN)/python scripts/mutation.py --all --budget 900

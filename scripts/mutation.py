@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/mutation.py MODULE [--only NAME ...] [--budget SECONDS] -- PYTEST ARGS...
     .venv/bin/python scripts/mutation.py --list src/smeai/money.py
+    .venv/bin/python scripts/mutation.py --all      # every module of docs/testing.md (make mutation)
 
 Each mutant is one small change to MODULE's syntax tree (a comparison flipped or loosened, an operator
 swapped, a constant moved by one, a condition negated, a statement dropped, an element taken out of a
@@ -44,6 +45,43 @@ BIN_SWAP: dict[type, type] = {
 }
 BOOL_SWAP: dict[type, type] = {ast.And: ast.Or, ast.Or: ast.And}
 KEYWORD_SWAP = {"gt": "ge", "ge": "gt", "lt": "le", "le": "lt"}
+
+
+# The modules docs/testing.md reports on: (module, functions or classes to mutate (all: empty), test files).
+SUITES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "money": ("src/smeai/money.py", (), ("tests/test_money.py",)),
+    "inputs": ("src/smeai/inputs.py", (), ("tests/test_inputs.py",)),
+    "ledger": ("src/smeai/subsidy/ledger.py",
+               ("pool_key", "open_pool", "is_open", "require_open", "counter_caps", "_entry", "reserve", "release",
+                "payout", "set_budget", "held", "sums", "_insert_ignore"),
+               ("tests/subsidy/test_ledger_mutants.py",)),
+    "calculator": ("src/smeai/subsidy/calculator.py",
+                   ("best_combination", "counter_keys", "contract_ref", "assess", "committed_totals", "calculate",
+                    "_claimant", "resolve_purchase", "get_programme", "listed_in_of", "check_dates"),
+                   ("tests/subsidy/test_calculator_mutants.py",)),
+    "permissions": ("src/smeai/auth/permissions.py", (),
+                    ("tests/auth/test_permissions_mutants.py", "tests/auth/test_permissions.py")),
+    "actor": ("src/smeai/auth/actor.py", (),
+              ("tests/auth/test_permissions_mutants.py", "tests/auth/test_permissions.py")),
+    "ranker": ("src/smeai/matching/ranker.py", ("industry_covers", "passes", "Pool.allowed"),
+               ("tests/matching/test_ranker_constraints_mutants.py", "tests/matching/test_ranker.py")),
+}
+
+
+def run_all(budget: float) -> None:
+    """Each suite in a fresh process, one after another; exit 1 if any mutant survived."""
+    import subprocess
+
+    failed = []
+    for name, (module, only, tests) in SUITES.items():
+        command = [sys.executable, __file__, module, "--budget", str(budget)]
+        if only:
+            command += ["--only", *only]
+        print(f"== {name}", flush=True)
+        if subprocess.run([*command, "--", *tests], cwd=ROOT).returncode:
+            failed.append(name)
+    if failed:
+        sys.exit(f"survivors (or errors) in: {', '.join(failed)}")
 
 
 @dataclass
@@ -164,7 +202,8 @@ def _variants(node: ast.AST) -> Iterator[Edit]:
             return "negate the condition"
         yield edit
     if isinstance(node, ast.Expr | ast.Raise | ast.AugAssign | ast.Return) and not (
-            isinstance(node, ast.Return) and node.value is None):
+            isinstance(node, ast.Return) and (node.value is None or (
+                isinstance(node.value, ast.Constant) and node.value.value is None))):
         def edit(n, replace):
             replace(n, ast.Pass() if not isinstance(n, ast.Return) else ast.Return(value=None))
             return f"{'return None' if isinstance(n, ast.Return) else 'drop'}: {ast.unparse(n)[:60]}"
@@ -210,7 +249,10 @@ def mutate(source: str, k: int, v: int) -> tuple[str, int, str]:
 
 PREIMPORT = ("pytest", "sqlalchemy", "sqlalchemy.orm", "fastapi", "starlette.testclient", "pydantic",
              "pydantic_settings", "httpx", "numpy", "jinja2", "typer", "babel", "yaml", "jieba", "argon2",
-             "hypothesis", "alembic")
+             "hypothesis", "alembic",
+             # pytest's plugins (entry points), loaded by every run
+             "schemathesis.pytest.plugin", "xdist.plugin", "xdist.looponfail", "_hypothesis_pytestplugin",
+             "anyio.pytest_plugin")
 
 
 def run_tests(copy_src: Path, pytest_args: list[str], timeout: float) -> tuple[str, float]:
@@ -253,7 +295,8 @@ def run_tests(copy_src: Path, pytest_args: list[str], timeout: float) -> tuple[s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("module", help="a file under src/, e.g. src/smeai/money.py")
+    parser.add_argument("module", nargs="?", help="a file under src/, e.g. src/smeai/money.py")
+    parser.add_argument("--all", action="store_true", help="every suite of docs/testing.md, one after another")
     parser.add_argument("--only", nargs="*", default=[], help="functions or classes to mutate (dotted names)")
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument("--budget", type=float, default=600, help="seconds for the whole run (default 600)")
@@ -262,6 +305,11 @@ def main() -> None:
     cut = argv.index("--") if "--" in argv else len(argv)
     args = parser.parse_args(argv[:cut])
     args.pytest_args = argv[cut + 1:]  # after --: the test files (run with SMEAI_TEST_BACKENDS=sqlite)
+    if args.all:
+        run_all(args.budget)
+        return
+    if not args.module:
+        parser.error("name a module, or --all")
     module = Path(args.module).resolve()
     relative = module.relative_to(ROOT / "src")
     source = module.read_text(encoding="utf-8")

@@ -95,6 +95,14 @@ def test_yuan_refuses_what_no_amount_can_be(value):
     _refused(YUAN, value)
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), Decimal("NaN"), Decimal("sNaN"),
+                                   Decimal("-Infinity")])
+def test_what_is_not_finite_gets_smeais_own_message(value):
+    # the field error people see is the translated msgid, not pydantic's English "finite number"
+    for adapter in (YUAN, WAN):
+        assert "ordinary digits" in _refused(adapter, value)
+
+
 def test_the_magnitude_is_bounded_before_any_arithmetic():
     # 21 digits before the point is refused as too large before the Field bound is even looked at
     assert "Too large" in _refused(YUAN, "1" + "0" * 21)

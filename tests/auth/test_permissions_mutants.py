@@ -4,6 +4,8 @@ this file too (scripts/mutation.py dropped single rights from the map and the ot
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from smeai.auth.actor import Actor
@@ -93,3 +95,10 @@ def test_can_and_require():
         member.require(Permission.SUBSIDY_REVIEW)
     assert info.value.params == {"permission": "subsidy:review"}
     Actor.system().require(Permission.SUBSIDY_APPLY)  # the system may act for any organisation
+
+
+def test_an_actor_cannot_be_changed_once_made():
+    member = _actor(Role.ENTERPRISE_MEMBER)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        member.roles = frozenset({Role.ADMIN})  # type: ignore[misc]
+    assert hash(member) == hash(_actor(Role.ENTERPRISE_MEMBER))
