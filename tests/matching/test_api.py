@@ -155,3 +155,28 @@ def test_matching_routes_answer_bad_values_with_field_errors(session, client_for
     ):
         r = getattr(as_firm, method)(path, **({} if body is None else {"json": body}))
         assert r.status_code == 422 and r.json()["fields"], (method, path, body, r.text)
+
+
+def test_read_fields_shortlist_confirmation_and_introduction_through_the_api(session, client_for):
+    *_others, as_firm, _need = _setup(session, client_for)
+    text = "我们是一家做汽车零部件的小厂，想用视觉检测代替人工目检，预算30万，希望本地部署"
+    offering(
+        session, "甲视觉", id="onsite", deployment=["private"], pricing={"model": "one_off", "entry_price_wan": 20}
+    )
+    session.commit()
+    need = as_firm.post("/api/v1/needs", json={"title": "视觉检测", "text": text}).json()
+    assert (need["budget_fen"], need["deployment"], need["fields_confirmed"]) == (30_000_000, ["private"], False)
+    assert need["extracted"]["budget_wan"] == {"value": 30, "evidence": "预算30万"}
+    shortlist = as_firm.get(f"/api/v1/needs/{need['id']}/shortlist").json()
+    assert [m["id"] for m in shortlist["matches"]] == ["onsite"]
+    assert [(m["id"], m["missed"]) for m in shortlist["near"]] == [("fit", ["需云端部署"])]
+    confirmed = as_firm.post(f"/api/v1/needs/{need['id']}/fields/confirmation").json()
+    assert confirmed["fields_confirmed"] is True
+    onsite = shortlist["matches"][0]["offering_id"]
+    assert as_firm.post(f"/api/v1/needs/{need['id']}/introductions", json={"offering_id": onsite}).status_code == 403
+    as_centre = client_for(builders.operator(session))
+    e = as_centre.post(f"/api/v1/needs/{need['id']}/introductions", json={"offering_id": onsite, "note": "牵线"})
+    assert e.status_code == 201 and e.json()["state"] == "introduced"
+    again = as_firm.get(f"/api/v1/needs/{need['id']}/shortlist").json()
+    assert again["matches"][0]["engagement_state"] == "introduced"
+    assert as_firm.get(f"/api/v1/needs/{10**6}/shortlist").status_code == 404

@@ -33,6 +33,7 @@ from smeai.matching.schemas import (
     ProposalIn,
     ProposalOut,
     ResponseIn,
+    ShortlistOut,
     TransitionIn,
 )
 from smeai.web.paging import Page, PageParams, Paging, page_of
@@ -235,3 +236,27 @@ def send_package(data: Annotated[PackageIn, Body()], session: DbSession, actor: 
     need = menu.send_package(session, actor, data)
     session.commit()
     return NeedOut.model_validate(need)
+
+
+# --- a need's list as its page shows it, fields confirmed, a consultant's introduction (issue 12) ---
+
+
+@router.get("/needs/{need_id}/shortlist", summary="A need's list as its page shows it (floor, near misses)")
+def need_shortlist(need_id: RecordId, session: DbSession, actor: CurrentActor) -> ShortlistOut:
+    shortlist = service.shortlist_out(session, actor, need_id)
+    session.commit()  # a recomputed snapshot is kept
+    return shortlist
+
+
+@router.post("/needs/{need_id}/fields/confirmation", summary="Confirm the fields read from the need's words")
+def confirm_need_fields(need_id: RecordId, session: DbSession, actor: CurrentActor) -> NeedOut:
+    need = service.confirm_fields(session, actor, need_id)
+    session.commit()
+    return NeedOut.model_validate(need)
+
+
+@router.post("/needs/{need_id}/introductions", status_code=201, summary="A consultant introduces an offering")
+def introduce(need_id: RecordId, data: InterestIn, session: DbSession, actor: CurrentActor) -> EngagementOut:
+    e = engagements.introduce(session, actor, need_id, data.offering_id, note=data.note)
+    session.commit()
+    return EngagementOut.model_validate(e)

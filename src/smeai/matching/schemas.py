@@ -118,6 +118,8 @@ class NeedOut(BaseModel):
     deployment: list[str]
     scenarios: list[str]
     scenarios_confirmed: bool
+    extracted: dict | None = None  # {field: {"value", "evidence"}} read from the words, budget in 万元
+    fields_confirmed: bool = False
     urgency: str
     status: str
     source: str
@@ -140,6 +142,29 @@ class EngagementState(StrEnum):
 
 PIPELINE: tuple[EngagementState, ...] = tuple(s for s in EngagementState if s is not EngagementState.CLOSED)
 REALISED: frozenset[EngagementState] = frozenset(PIPELINE[PIPELINE.index(EngagementState.CONTRACT_SIGNED) :])
+
+
+class ShownMatchOut(BaseModel):
+    """One offering of a need's list as its page shows it."""
+
+    id: str  # the offering's interchange id
+    offering_id: int
+    name: str
+    score: float
+    relevance: float
+    reasons: list[str]
+    missed: list[str] = []  # near misses: why it is not a match
+    engagement_state: str | None = None
+
+
+class ShortlistOut(BaseModel):
+    """A need's list (its snapshot): matches above the relevance floor, near misses apart, and the
+    engaged offerings outside both."""
+
+    matches: list[ShownMatchOut]
+    near: list[ShownMatchOut]
+    engaged: list[ShownMatchOut]
+    computed_at: str | None
 
 
 class NeedStatusIn(BaseModel):

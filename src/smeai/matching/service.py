@@ -28,7 +28,7 @@ from smeai.matching import cues, pools, understanding
 from smeai.matching.models import Need
 from smeai.matching.ranker import Match, Pool
 from smeai.matching.ranker import Need as NeedQuery
-from smeai.matching.schemas import NeedIn, NeedRecord, NeedStatus
+from smeai.matching.schemas import NeedIn, NeedRecord, NeedStatus, ShortlistOut, ShownMatchOut
 from smeai.money import wan_to_fen
 from smeai.subsidy import service as subsidy_service
 from smeai.subsidy.schemas import PurchaseIn
@@ -416,3 +416,33 @@ def shown_matches(session: Session, actor: Actor, need_id: int, *, engaged_ids: 
     missing = sorted(engaged_ids - listed)
     engaged = list(session.scalars(select(Offering).where(Offering.id.in_(missing)))) if missing else []
     return Shown(matches, near, engaged, snap.get("at"))
+
+
+def shortlist_out(session: Session, actor: Actor, need_id: int) -> ShortlistOut:
+    """GET /api/v1/needs/{id}/shortlist: `shown_matches` with each engaged offering's state."""
+    from smeai.matching.models import Engagement
+
+    need = get_need(session, actor, need_id)
+    states = dict(
+        session.execute(select(Engagement.offering_id, Engagement.state).where(Engagement.need_id == need.id)).all()
+    )
+    shown = shown_matches(session, actor, need_id, engaged_ids={i for i in states if i is not None})
+
+    def out(m: Match | None, o: Offering) -> ShownMatchOut:
+        return ShownMatchOut(
+            id=o.ext_id,
+            offering_id=o.id,
+            name=o.name,
+            score=round(m.score, 4) if m else 0.0,
+            relevance=round(m.relevance, 4) if m else 0.0,
+            reasons=m.reasons if m else [],
+            missed=m.missed if m else [],
+            engagement_state=states.get(o.id),
+        )
+
+    return ShortlistOut(
+        matches=[out(m, o) for m, o in shown.matches],
+        near=[out(m, o) for m, o in shown.near],
+        engaged=[out(None, o) for o in shown.engaged],
+        computed_at=shown.at,
+    )
