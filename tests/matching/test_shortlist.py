@@ -82,7 +82,7 @@ def test_the_page_proposes_the_fields_with_their_evidence_and_the_owner_confirms
     assert r.status_code == 422 and SENTENCE in r.text  # a bad edit keeps the owner's words on the form
 
 
-def test_no_padding_near_misses_apart_with_why_and_over_budget_below_within(session):
+def test_no_padding_near_misses_apart_with_why_and_over_budget_below_within(session, page_client_for):
     firm = builders.enterprise(session, profile=PROFILE)
     _vision(session, "甲视觉", "fit", deployment=["private"], pricing={"model": "one_off", "entry_price_wan": 25})
     _vision(session, "乙视觉", "dear", deployment=["private"], pricing={"model": "one_off", "entry_price_wan": 45})
@@ -114,6 +114,11 @@ def test_no_padding_near_misses_apart_with_why_and_over_budget_below_within(sess
         "elsewhere": ["不覆盖本省"],
     }
     assert not {"aps"} & (set(ids) | set(near))
+    session.commit()
+    page = BeautifulSoup(page_client_for(firm).get(f"/matching/needs/{need.id}").text, "html.parser")
+    assert len(page.select("#matches .match")) == 2 and len(page.select("#near-misses .match")) == 3
+    assert page.select_one("#near-misses").find_previous("h2").text == "接近但不完全符合"
+    assert "需云端部署" in page.select_one("#near-misses").text and "需云端部署" not in page.select_one("#matches").text
 
 
 def test_over_budget_never_outranks_within_budget_of_similar_relevance():
