@@ -63,11 +63,6 @@ def _embedder() -> embedding.Embedder | None:
     return embedding.Embedder(get_settings().var_dir / "matching" / "embeddings")
 
 
-def stamp(session: Session) -> tuple:
-    """The published catalog's state: count, last change and last id of the visible offerings."""
-    return _stamp(session)
-
-
 def _stamp(session: Session) -> tuple:
     row = session.execute(
         select(func.count(Offering.id), func.max(Offering.updated_at), func.max(Offering.id)).where(
@@ -88,6 +83,12 @@ def catalog_mark(session: Session) -> str:
 def latest(session: Session) -> Pool:
     """The pool for the catalog as it is now. Never waits for embeddings (except in `synchronous()`);
     waits for a lexical build only when there is no earlier pool to serve meanwhile."""
+    return latest_stamped(session)[0]
+
+
+def latest_stamped(session: Session) -> tuple[Pool, tuple]:
+    """`latest()` and the catalog's stamp now: `pool.stamp` differs from it while a newer pool is
+    being built elsewhere and the previous one is served."""
     stamp = _stamp(session)
     with _state:
         current = _pool
@@ -107,7 +108,7 @@ def latest(session: Session) -> Pool:
         embedder = _embedder()
         if embedder is not None:
             pool.use_embeddings(embedder, _vectors(embedder, pool))
-    return pool
+    return pool, stamp
 
 
 def _build(session: Session, stamp: tuple) -> Pool:

@@ -187,7 +187,20 @@ class Pool:
         self.embedder = embedder
 
     def set_case_counts(self, counts: Mapping[str, int]) -> None:
-        self.cases = np.array([int(counts.get(i, 0)) for i in self.ids], dtype=np.float64)
+        """Published cases per offering id. Set on every request (service.current_pool): unchanged
+        counts are not laid out again (70 ms for 100k offerings)."""
+        wanted = {str(k): int(v) for k, v in counts.items() if v}
+        if getattr(self, "_case_counts", None) == wanted:
+            return
+        cases = np.zeros(len(self.ids), dtype=np.float64)
+        if wanted:
+            where = getattr(self, "_row_of", None)
+            if where is None:
+                where = self._row_of = {oid: i for i, oid in enumerate(self.ids)}
+            for oid, n in wanted.items():
+                if oid in where:
+                    cases[where[oid]] = n
+        self.cases, self._case_counts = cases, wanted
 
     # ---------------------------------------------------------------- text index
     def _build_bm25(self) -> None:

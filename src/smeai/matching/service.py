@@ -39,10 +39,11 @@ SCENARIO_THRESHOLD = 0.5  # detected scenarios at least half as strong as the st
 # --- the pool ---------------------------------------------------------------------------------
 
 
-def current_pool(session: Session) -> Pool:
+def current_pool(session: Session, pool: Pool | None = None) -> Pool:
     """The published offerings as a ranking pool (pools.py): rebuilt only when the catalog changed,
-    served at once while its embeddings are computed in the background."""
-    pool = pools.latest(session)
+    served at once while its embeddings are computed in the background. With the published case
+    counts (of `pool`, when the caller already has the latest pool)."""
+    pool = pool or pools.latest(session)
     pool.set_case_counts(cases_service.published_case_counts(session))
     return pool
 
@@ -360,7 +361,8 @@ def snapshot(session: Session, need: Need, *, top: int = SHOWN) -> dict:
             need.snapshot = kept | {"catalog": mark}
             session.flush()
             return need.snapshot
-    pool = current_pool(session)  # with the published case counts
+    latest, now = pools.latest_stamped(session)
+    pool = current_pool(session, latest)  # with the published case counts
     matches, near = pool.shortlist(need_query(need), top=top)
     org = session.get(Organisation, need.org_id)
     rows = _offerings(session, [m.id for m in (*matches, *near)])
@@ -378,7 +380,7 @@ def snapshot(session: Session, need: Need, *, top: int = SHOWN) -> dict:
         "need": key,
         "pool": pool_key(pool),
         # Served an older pool while the new one is built elsewhere: check again next time.
-        "catalog": mark if pool.stamp is None or pool.stamp == pools.stamp(session) else None,
+        "catalog": mark if pool.stamp is None or pool.stamp == now else None,
         "emb": pool.embedder is not None,
         "top": top,
         "at": utcnow().isoformat(timespec="seconds"),
