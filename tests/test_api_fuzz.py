@@ -9,7 +9,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (
     content_type_conformance,
+    negative_data_rejection,
     not_a_server_error,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -21,7 +23,14 @@ from smeai.auth.models import User
 from tests import builders
 
 BOUNDED = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,  # an invalid request is refused (4xx), never accepted
+    positive_data_acceptance,
+]
 
 
 @pytest.fixture
