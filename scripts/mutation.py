@@ -299,6 +299,7 @@ def main() -> None:
     parser.add_argument("--all", action="store_true", help="every suite of docs/testing.md, one after another")
     parser.add_argument("--only", nargs="*", default=[], help="functions or classes to mutate (dotted names)")
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
+    parser.add_argument("--pick", nargs="*", type=int, default=[], help="run only these mutants (numbers of --list)")
     parser.add_argument("--budget", type=float, default=600, help="seconds for the whole run (default 600)")
     parser.add_argument("--out", help="write one JSON line per mutant here")
     argv = sys.argv[1:]
@@ -335,12 +336,15 @@ def main() -> None:
         status, base = run_tests(copy_src, args.pytest_args, timeout=args.budget)
         if status != "survived":
             raise SystemExit(f"the tests fail on the unmutated code ({status}); fix them first")
-        print(f"{relative}: {len(todo)} mutants; tests take {base:.1f} s unmutated", flush=True)
+        total = len(args.pick) if args.pick else len(todo)
+        print(f"{relative}: {total} mutants; tests take {base:.1f} s unmutated", flush=True)
         out = open(args.out, "w", encoding="utf-8") if args.out else None  # noqa: SIM115
         counts = {"killed": 0, "timeout": 0, "survived": 0, "not run": 0}
         survivors: list[Mutant] = []
         begun = time.monotonic()
         for n, (k, v, scope) in enumerate(todo, 1):
+            if args.pick and n not in args.pick:
+                continue
             mutated, line, change = mutate(source, k, v)
             if time.monotonic() - begun > args.budget:
                 counts["not run"] += 1
@@ -357,7 +361,6 @@ def main() -> None:
                                       "seconds": round(seconds, 1)}, ensure_ascii=False) + "\n")
                 out.flush()
         target.write_text(source, encoding="utf-8")
-        total = len(todo)
         print(f"{relative}: {total} mutants, {counts['killed'] + counts['timeout']} killed "
               f"({counts['timeout']} by time limit), {counts['survived']} survived, {counts['not run']} not run "
               f"in {time.monotonic() - begun:.0f} s")

@@ -89,3 +89,11 @@ def test_every_constraint_at_once():
                offer("retail", price=4, industries=("F",), regions=("11",), deployment=("private",))]
     need = Need(text="GPU", industry="C33", province_code="11", deployment=("private",), budget_wan=2)
     assert allowed(records, need) == {"fits"}
+
+
+def test_passes_answers_a_bool():
+    base = offer("x", price=10, industries=("C",), regions=("11",), deployment=("api",))
+    assert passes(base, Need(text="GPU")) is True
+    for need in (Need(text="GPU", industry="I"), Need(text="GPU", province_code="31"),
+                 Need(text="GPU", deployment=("private",)), Need(text="GPU", budget_wan=4)):
+        assert passes(base, need) is False

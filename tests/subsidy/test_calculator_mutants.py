@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from smeai.auth.actor import Actor
+from smeai.auth.models import Organisation
 from smeai.errors import Invalid, NotFound
 from smeai.subsidy import calculator
 from smeai.subsidy.models import Counter
@@ -125,6 +126,8 @@ def test_who_claims(session):
     ent = sb.beijing_enterprise(session)
     org_id, profile, reader = calculator._claimant(session, ent)
     assert org_id == ent.org_id and profile.province_code == "11" and reader == ent
+    org = session.get(Organisation, ent.org_id)
+    assert calculator._claimant(session, org) == (org.id, calculator.profile_of(org), Actor.system())
     loose = Actor(user_id=ent.user_id, org_id=None, org_kind=None, roles=ent.roles)
     assert calculator._claimant(session, loose) == (None, Profile(), loose)
 
@@ -170,3 +173,23 @@ def test_dates_far_from_today_are_refused(session):
     with pytest.raises(Invalid) as info:
         calculator.calculate(session, SHANGHAI, purchase(signed_on=date(2099, 1, 1)), today=TODAY)
     assert "signed_on" in info.value.fields
+
+
+def test_an_offering_fills_what_the_purchase_leaves_out(session):
+    from tests import builders
+    from tests.catalog import builders as catalog_builders
+
+    prov, op = builders.provider(session, "武汉智算服务有限公司"), builders.operator(session)
+    ent = sb.wuhan_enterprise(session)
+    offering = catalog_builders.published(session, prov, op, name="昇腾训练算力包", kind="compute", scenarios=[],
+                                          deployment=["api"])
+    filled, found = calculator.resolve_purchase(session, ent, PurchaseIn(offering_id=offering.id, contract_fen=100))
+    assert found is not None and found.id == offering.id
+    assert (filled.kind, filled.description, filled.supplier_name) == (
+        "compute", "昇腾训练算力包", "武汉智算服务有限公司")
+    own = PurchaseIn(offering_id=offering.id, contract_fen=100, kind="service", description="部署服务",
+                     supplier_name="别家")
+    filled, _ = calculator.resolve_purchase(session, ent, own)
+    assert (filled.kind, filled.description, filled.supplier_name) == ("service", "部署服务", "别家")
+    plain = PurchaseIn(description="GPU", contract_fen=100)
+    assert calculator.resolve_purchase(session, ent, plain) == (plain, None)

@@ -172,12 +172,13 @@ def test_release_gives_back_pool_and_counters(session):
     member = builders.enterprise(session)
     app = application(session, p, org_id=member.org_id)
     ledger.reserve(session, p, app, 300, None)
-    ledger.release(session, p, app, 100, member.user_id)
+    ledger.release(session, p, app, 99, member.user_id)
+    ledger.release(session, p, app, 1, None)  # one fen is an amount too
     assert pool_row(session, p.code).reserved_fen == 200
     assert set(counters(session).values()) == {200}
     ledger.release(session, p, app, 0, None)  # nothing to give back: no entry
     ledger.release(session, p, app, -5, None)
-    assert entries(session) == [(LedgerKind.RESERVE, 300), (LedgerKind.RELEASE, 100)]
+    assert entries(session) == [(LedgerKind.RESERVE, 300), (LedgerKind.RELEASE, 99), (LedgerKind.RELEASE, 1)]
     with pytest.raises(Conflict):
         ledger.release(session, p, app, 201, None)
     ledger.release(session, p, app, 200, None)  # exactly what is held
@@ -249,3 +250,12 @@ def test_sums_per_kind(session):
                                                                             "payout": 0}}
     assert ledger.sums(session, LedgerEntry.application_id)[(app.id + 1,)] == {"reserve": 0, "release": 0,
                                                                                "payout": 0}
+
+
+def test_release_touches_only_its_own_counters(session):
+    p = programme(budget=None, per_contract=500)
+    mine, other = application(session, p, ref="a|1"), application(session, p, ref="b|2")
+    ledger.reserve(session, p, mine, 300, None)
+    ledger.reserve(session, p, other, 300, None)
+    ledger.release(session, p, mine, 100, None)
+    assert counters(session) == {f"contract:{p.code}:a|1": 200, f"contract:{p.code}:b|2": 300}
