@@ -193,3 +193,49 @@ def test_an_offering_fills_what_the_purchase_leaves_out(session):
     assert (filled.kind, filled.description, filled.supplier_name) == ("service", "部署服务", "别家")
     plain = PurchaseIn(description="GPU", contract_fen=100)
     assert calculator.resolve_purchase(session, ent, plain) == (plain, None)
+
+
+def test_listed_in_of():
+    from types import SimpleNamespace
+
+    assert calculator.listed_in_of(SimpleNamespace(voucher_eligible=["wuhan-compute"])) == {"wuhan-compute"}
+    assert calculator.listed_in_of(SimpleNamespace(voucher_eligible=None)) == frozenset()
+    assert calculator.listed_in_of(None) == frozenset()
+
+
+def test_the_cap_per_enterprise_year_is_paid_in_full_when_nothing_is_held(session):
+    ent = sb.beijing_enterprise(session)
+    quote_ = calculator.calculate(session, ent, purchase(contract_fen=1500 * WAN), today=TODAY)
+    assert (quote_.best, quote_.total_fen) == (["beijing-compute"], 200 * WAN)  # the cap, to the fen
+
+
+def _with_shanghai_caps(monkeypatch, **caps) -> str:
+    shipped = all_programmes()
+    sh = shipped["shanghai-compute"]
+    patched = shipped | {"shanghai-compute": sh.model_copy(update={"caps": sh.caps.model_copy(update=caps)})}
+    monkeypatch.setattr(calculator, "all_programmes", lambda: patched)
+    return "shanghai-compute"
+
+
+def test_the_cap_per_contract_counts_what_the_contract_already_holds(session, monkeypatch):
+    code = _with_shanghai_caps(monkeypatch, per_contract_fen=5 * WAN)
+    quote_ = calculator.calculate(session, SHANGHAI, purchase(), today=TODAY)  # 30% of 100 万, capped at 5 万
+    assert (quote_.best, quote_.total_fen) == ([code], 5 * WAN)
+    session.add(Counter(key=f"contract:{code}:京算科技|ht1", committed_fen=2 * WAN, cap_fen=5 * WAN))
+    session.flush()
+    assert calculator.calculate(session, SHANGHAI, purchase(), today=TODAY).total_fen == 3 * WAN
+
+
+def test_one_fen_is_worth_claiming(session, monkeypatch):
+    code = _with_shanghai_caps(monkeypatch, per_claim_fen=1)
+    quote_ = calculator.calculate(session, SHANGHAI, purchase(), today=TODAY)
+    assert (quote_.best, quote_.total_fen) == ([code], 1)
+    assert next(q for q in quote_.programmes if q.code == code).eligible
+
+
+def test_the_given_day_is_today(session):
+    later = date(2031, 1, 1)
+    quote_ = calculator.calculate(session, SHANGHAI, purchase(signed_on=later - timedelta(30),
+                                                              starts_on=later - timedelta(30),
+                                                              ends_on=later + timedelta(300)), today=later)
+    assert quote_.best == ["shanghai-compute"]
