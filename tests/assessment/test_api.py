@@ -9,7 +9,8 @@ INST = instruments.get_instrument("smeai-ai-maturity")
 
 def test_instruments_and_scoring(session, client_for):
     client = client_for(builders.provider(session))  # any signed-in user
-    assert {r["id"] for r in client.get("/api/v1/assessments/instruments").json()["items"]} == {"smeai-ai-maturity", "eu-dma"}
+    listed = client.get("/api/v1/assessments/instruments").json()["items"]
+    assert {r["id"] for r in listed} == {"smeai-ai-maturity", "eu-dma"}
     dma = client.get("/api/v1/assessments/instruments/eu-dma").json()
     assert len(dma["dimensions"]) == 6
     r = client.post("/api/v1/assessments/instruments/eu-dma/score",
