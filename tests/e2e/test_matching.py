@@ -89,6 +89,8 @@ def test_need_to_case_with_each_side_seeing_only_its_own(session, live_server, p
     assert "漏检率从 3% 降到 0.5%" in page.locator("#outcome").inner_text()
     assert page.locator("#outcome a", has_text="已提交为案例").count() == 1
     history = page.locator("#history").inner_text()
-    for label in ("已推荐", "已表达意向", "已引荐", "已会谈", "方案洽谈", "已签约", "已交付", "已评价"):
+    # the engagement starts when the enterprise acts (interest); a recommendation is not an engagement
+    assert "已推荐" not in history
+    for label in ("已表达意向", "已引荐", "已会谈", "方案洽谈", "已签约", "已交付", "已评价"):
         assert label in history
     _shot(page, "evaluated")
