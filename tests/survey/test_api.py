@@ -129,3 +129,26 @@ def test_too_many_rows_are_refused_whole(session, client_for, monkeypatch):
     res = _upload(api)
     assert res.status_code == 422 and res.json()["fields"] == {"row 22": "at most 20 rows after the header"}
     assert api.get("/api/v1/survey/waves").json()["items"] == []  # nothing, not even the wave
+
+
+def test_a_file_of_many_bad_rows_answers_the_first_reasons_and_the_counts(session, client_for, monkeypatch):
+    import csv
+    import io
+
+    from smeai.survey import analysis
+
+    # 150 rows, each with one reason (a province code that does not exist); the error file keeps 120.
+    monkeypatch.setattr(analysis, "REASONS_IN_FILE", 120)
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=handmade.header(), lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for i in range(150):
+        writer.writerow(handmade._row(f"bad{i}", province="99"))
+    api = client_for(builders.analyst(session))
+    body = _upload(api, text=buf.getvalue()).json()
+    assert body["n_rejected"] == 150 and body["n_reasons"] >= 150
+    shown = [r["row"] for r in body["reasons"]]
+    assert len(shown) == 100 and shown == sorted(shown)
+    assert sum(body["reason_counts"].values()) == body["n_reasons"]
+    lines = api.get(body["errors_url"]).content.decode("utf-8-sig").splitlines()
+    assert len(lines) == 1 + 120 + 1 and "more reasons not listed" in lines[-1]

@@ -54,6 +54,11 @@ def file_indicators(source: Path | bytes, *, filename: str | None = None) -> tup
 REASON_HEADER = ("row", "column", "value", "rule", "rule_no", "message")
 
 
+# The error file is stored with the import: past this many reasons (a whole file of bad rows), the rest
+# are counted in a last line instead of listed, so one upload cannot store hundreds of megabytes.
+REASONS_IN_FILE = 100_000
+
+
 def reasons_csv(reasons: list[codebook.Reason]) -> str:
     """The downloadable error file: one line per reason, UTF-8 with BOM so Excel shows Chinese.
 
@@ -61,7 +66,10 @@ def reasons_csv(reasons: list[codebook.Reason]) -> str:
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(REASON_HEADER)
-    for r in reasons:
+    for r in reasons[:REASONS_IN_FILE]:
         d = r.as_dict()
         writer.writerow(row([d[k] for k in REASON_HEADER]))  # a value as typed may start with = + - @
+    if len(reasons) > REASONS_IN_FILE:
+        more = len(reasons) - REASONS_IN_FILE
+        writer.writerow(["", "", "", "", "", f"... {more} more reasons not listed: fix these rows and import again"])
     return "\ufeff" + buf.getvalue()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -29,6 +30,9 @@ def filters(
     return service.Filters(province=province or None, section=section or None, group=group or None)
 
 
+REASONS_IN_REPLY = 100
+
+
 def import_out(outcome: service.ImportOutcome, wave_code: str) -> ImportOut:
     r = outcome.record
     return ImportOut(
@@ -42,7 +46,11 @@ def import_out(outcome: service.ImportOutcome, wave_code: str) -> ImportOut:
         n_rejected=r.n_rejected,
         already_imported=outcome.already_imported,
         unmapped=outcome.unmapped,
-        reasons=[x.as_dict() for x in outcome.reasons],  # type: ignore[misc]
+        # A file of 100,000 bad rows has millions of reasons: the reply carries the first ones and the
+        # counts; the error file (errors_url) has them all, up to its own bound.
+        reasons=[x.as_dict() for x in outcome.reasons[:REASONS_IN_REPLY]],  # type: ignore[misc]
+        n_reasons=len(outcome.reasons),
+        reason_counts=dict(Counter(x.rule for x in outcome.reasons)),
         errors_url=f"/api/v1/survey/imports/{r.id}/errors.csv",
     )
 

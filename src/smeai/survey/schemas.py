@@ -42,7 +42,12 @@ class ImportOut(BaseModel):
     n_rejected: int
     already_imported: bool = Field(description="The same file was imported into this wave before; nothing changed.")
     unmapped: list[str] = Field(default_factory=list, description="Headers the questionnaire mapping cannot place.")
-    reasons: list[ReasonOut] = Field(default_factory=list, description="Every reason of every rejected row.")
+    reasons: list[ReasonOut] = Field(
+        default_factory=list,
+        description="The first reasons (at most 100), in row order; every reason is in the error file (errors_url).",
+    )
+    n_reasons: int = Field(0, description="How many reasons the import found in all.")
+    reason_counts: dict[str, int] = Field(default_factory=dict, description="How many reasons of each rule.")
     errors_url: str
 
 
