@@ -14,7 +14,7 @@ from bs4 import BeautifulSoup
 from smeai.db import get_engine
 from smeai.errors import Forbidden
 from smeai.matching import engagements, pools, service
-from smeai.matching.ranker import Pool
+from smeai.matching.ranker import Need, Pool
 from smeai.matching.schemas import NeedIn
 from smeai.migrate import upgrade
 from tests import builders
@@ -143,6 +143,7 @@ def test_over_budget_never_outranks_within_budget_of_similar_relevance():
                 "stage": None,
                 "budget_fen": 30_000_000,
                 "deployment": [],
+                "extracted": None,
                 "id": 1,
             },
         )()
@@ -150,6 +151,33 @@ def test_over_budget_never_outranks_within_budget_of_similar_relevance():
     matches, _near = pool.shortlist(need)
     assert [m.id for m in matches] == ["within", "over"]
     assert [m.id for m in pool.match(need)] == ["within", "over"]  # the CLI's order too
+
+
+def test_the_words_that_state_budget_and_deployment_do_not_match_offerings(session):
+    # "预算30万，希望本地部署" would match every offering whose text says 本地部署; the topic is the rest.
+    firm = builders.enterprise(session, profile=PROFILE)
+    query = service.need_query(_sentence_need(session, firm))
+    assert "视觉检测" in query.text and "汽车零部件" in query.text
+    assert "预算30万" not in query.text and "本地部署" not in query.text
+
+
+def test_a_near_miss_may_fail_two_constraints_and_an_off_topic_offering_is_no_match():
+    base = {"kind": "solution", "industries": ["C"], "provider": "p", "pricing": {"entry_price_wan": 10}}
+    pool = Pool(
+        [
+            # the most relevant offering: another province and another mode
+            base | {"id": "far", "name": "视觉检测外观缺陷", "summary": "视觉检测外观缺陷", "regions": ["44"],
+                    "deployment": ["edge"], "scenarios": ["quality_inspection"]},
+            # same business link (生产制造), other scenario, a word or two in common: above the relevance
+            # floor on its link, but about something else
+            base | {"id": "aps", "name": "智能排产", "summary": "排程排产优化外观缺陷", "regions": ["*"],
+                    "deployment": ["private"], "scenarios": ["production_scheduling"]},
+        ]
+    )
+    need = Need(text="视觉检测外观缺陷 想找个解决方案", industry="C36", province_code="13", deployment=("private",))
+    matches, near = pool.shortlist(need)
+    assert [m.id for m in matches] == []  # the APS system is not a match for visual inspection
+    assert [m.id for m in near] == ["far"] and len(near[0].missed) == 2
 
 
 def test_an_engaged_offering_stays_visible_with_its_state(session, page_client_for):

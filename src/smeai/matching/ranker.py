@@ -52,6 +52,11 @@ WEIGHTS = {
 # of 86 grade-1 offerings fall below it, while 89% of the unlabelled (grade 0) ones do.
 RELEVANCE = {"scenario": 0.42, "link": 0.10, "text": 0.30, "kind": 0.18, "direct": 0.08}
 RELEVANCE_FLOOR = 0.20
+# ...and about the need's topic, not only its kind and business link: an offering must serve the need's
+# scenarios (fit ≥ 0.1) or share its words (BM25 share of the best ≥ 0.3). An APS system in the same
+# 生产制造 link otherwise passed for a visual-inspection need on its link alone. On the dev set, with the
+# floor: grade-2 offerings below it 0.000 (as before), grade 1 0.070 (was 0.05), grade 0 0.878 (was 0.86).
+TOPIC_SCENARIO_FLOOR, TOPIC_TEXT_FLOOR = 0.10, 0.30
 COMPONENT_KINDS = frozenset({"model", "dataset", "training", "compute"})
 CUE_SHARE = 0.6  # scenario detection: the cue file's share; the rest comes from the pool's vocabulary
 BM25_K1, BM25_B = 1.2, 0.75
@@ -400,14 +405,15 @@ class Pool:
         """The matches worth showing and, when fewer than `top` pass, the near misses.
 
         Matches pass every hard constraint and the relevance floor, best first (no padding: there may
-        be fewer than `top`). Near misses are in the need's industry and above the floor but fail one
-        other constraint (region, deployment, or a price over twice the budget); each says why in
+        be fewer than `top`). Near misses are in the need's industry and above the floor but fail one or
+        two other constraints (region, deployment, or a price over twice the budget: the most relevant
+        offering is often from another province *and* in another mode); each says why in
         `missed`. They are a separate list, never mixed into the ranking. `smeai match` keeps its
         contract (top K, no floor): this is for the pages.
         """
         masks = self.constraint_masks(need)
         fails = (~masks["region"]).astype(int) + ~masks["deployment"] + ~masks["budget"]
-        idx = np.flatnonzero(masks["industry"] & (fails <= 1))
+        idx = np.flatnonzero(masks["industry"] & (fails <= 2))
         if not len(idx) or top <= 0:
             return [], []
         read = self.need_scenarios(need)
@@ -418,8 +424,9 @@ class Pool:
         scen_w = {c: float(w) for c, w in zip(self.scenario_codes, read[0], strict=True) if w > 0}
         matches: list[Match] = []
         misses: list[Match] = []
+        off_topic = (feats["scenario"] < TOPIC_SCENARIO_FLOOR) & (feats["text"] < TOPIC_TEXT_FLOOR)
         for j in order:
-            if relevance[j] < floor:
+            if relevance[j] < floor or off_topic[j]:
                 continue
             i = int(idx[j])
             passing = fails[i] == 0

@@ -271,11 +271,26 @@ def set_need_status(session: Session, actor: Actor, need_id: int, status: NeedSt
     return need
 
 
+# Words that state a field say nothing about what the need is about ("预算30万", "希望本地部署" would
+# otherwise match every offering whose text says 本地部署): the ranker reads the text without them. The
+# industry's words stay: what the enterprise makes is part of its problem.
+FIELD_WORDS_NOT_TOPIC = ("budget_wan", "deployment", "stage", "province_code")
+
+
+def _topic_text(need: Need) -> str:
+    text = need.text
+    for field in FIELD_WORDS_NOT_TOPIC:
+        evidence = ((need.extracted or {}).get(field) or {}).get("evidence")
+        if evidence:
+            text = text.replace(str(evidence), " ")
+    return text
+
+
 def need_query(need: Need) -> NeedQuery:
     """A stored need as the ranker reads it; confirmed scenarios join the text as cue words."""
     names = " ".join(taxonomy.load().scenarios[s].zh for s in need.scenarios if s in taxonomy.load().scenarios)
     return NeedQuery(
-        text=f"{need.title} {need.text} {names}".strip(),
+        text=f"{need.title} {_topic_text(need)} {names}".strip(),
         industry=need.industry,
         province_code=need.province_code,
         stage=need.stage,
