@@ -215,6 +215,9 @@ def test_a_stored_need_answers_from_its_snapshot_until_need_or_pool_changes(sess
     _vision(session, "乙视觉", "new", deployment=["private"], pricing={"model": "one_off", "entry_price_wan": 20})
     shown = service.shown_matches(session, firm, need.id)
     assert len(calls) == 2 and "new" in {o.ext_id for _m, o in shown.matches}  # the pool changed
+    monkeypatch.setattr(service, "RULES_VERSION", service.RULES_VERSION + 1)
+    service.shown_matches(session, firm, need.id)
+    assert len(calls) == 3  # the ranking rules changed: stored lists are recomputed
     pools.reset()
 
 

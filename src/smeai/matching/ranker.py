@@ -57,6 +57,9 @@ RELEVANCE_FLOOR = 0.20
 # 生产制造 link otherwise passed for a visual-inspection need on its link alone. On the dev set, with the
 # floor: grade-2 offerings below it 0.000 (as before), grade 1 0.070 (was 0.05), grade 0 0.878 (was 0.86).
 TOPIC_SCENARIO_FLOOR, TOPIC_TEXT_FLOOR = 0.10, 0.30
+# Stored needs keep their ranked list (their snapshot) until the need or the pool changes. Bump this when
+# a change of the weights, floors or constraints should recompute every stored list on its next view.
+RULES_VERSION = 2
 COMPONENT_KINDS = frozenset({"model", "dataset", "training", "compute"})
 CUE_SHARE = 0.6  # scenario detection: the cue file's share; the rest comes from the pool's vocabulary
 BM25_K1, BM25_B = 1.2, 0.75

@@ -26,7 +26,7 @@ from smeai.errors import Invalid, NotFound
 from smeai.i18n import N_, _
 from smeai.matching import cues, pools, understanding
 from smeai.matching.models import Need
-from smeai.matching.ranker import Match, Pool
+from smeai.matching.ranker import RULES_VERSION, Match, Pool
 from smeai.matching.ranker import Need as NeedQuery
 from smeai.matching.schemas import NeedIn, NeedRecord, NeedStatus, ShortlistOut, ShownMatchOut
 from smeai.money import wan_to_fen
@@ -350,7 +350,8 @@ class Shown:
 def need_key(need: Need) -> str:
     """What the ranking of a stored need depends on: a change of any of it recomputes the snapshot."""
     parts = [need.title, need.text, need.industry, need.province_code, need.stage, need.budget_fen]
-    parts += [sorted(need.deployment or []), list(need.scenarios or []), need.org_id]
+    parts += [sorted(need.deployment or []), list(need.scenarios or []), need.org_id, need.extracted]
+    parts += [RULES_VERSION]  # a new ranking rule recomputes stored lists too
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False, default=str).encode()).hexdigest()[:32]
 
 
