@@ -10,6 +10,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,23 +45,36 @@ def _pg_database(name: str, *, create: bool) -> None:
     admin.dispose()
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'smeai.db'}"
-        upgrade(url)
+@contextmanager
+def _new_database(backend: str, folder: Path, prefix: str) -> Iterator[str]:
+    """An empty database of its own on `backend` (no schema), dropped afterwards."""
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / 'smeai.db'}"
         yield url
         get_engine(url).dispose()
         return
-    name = f"smeai_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     _pg_database(name, create=True)
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
-        upgrade(url)
         yield url
     finally:
         get_engine(url).dispose()
         _pg_database(name, create=False)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _new_database(request.param, tmp_path_factory.mktemp("db"), "smeai_test") as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database per backend for migration tests, which upgrade it step by step themselves."""
+    with _new_database(request.param, tmp_path, "smeai_mig") as url:
+        yield url
 
 
 def _empty_tables(url: str) -> None:

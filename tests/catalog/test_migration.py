@@ -4,18 +4,14 @@ or the history around it, on SQLite and PostgreSQL, and back again."""
 from __future__ import annotations
 
 import math
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
 
 from smeai.db import get_engine
 from smeai.migrate import alembic_config, upgrade
 from smeai.money import MAX_FEN
-from tests.conftest import BACKENDS, PG_ADMIN_URL, _pg_database
 
 # (ext_id, status, stored 万元, fen after 0008, status after 0008)
 ROWS = [
@@ -29,23 +25,6 @@ ROWS = [
     ("inf-draft", "draft", math.inf, MAX_FEN, "draft"),
     ("negative", "submitted", -2.0, 0, "submitted"),
 ]
-
-
-@pytest.fixture(params=BACKENDS)
-def fresh_url(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-        yield url
-        get_engine(url).dispose()
-        return
-    name = f"smeai_mig_{uuid.uuid4().hex[:10]}"
-    _pg_database(name, create=True)
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        yield url
-    finally:
-        get_engine(url).dispose()
-        _pg_database(name, create=False)
 
 
 def _fill_0007(url: str, rows: list[tuple]) -> None:

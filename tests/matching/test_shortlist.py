@@ -4,7 +4,6 @@ budget, engaged offerings kept in view, the list kept as the need's snapshot (no
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -18,7 +17,6 @@ from smeai.matching.ranker import Need, Pool
 from smeai.matching.schemas import NeedIn
 from smeai.migrate import upgrade
 from tests import builders
-from tests.conftest import BACKENDS, PG_ADMIN_URL, _pg_database
 from tests.matching.builders import offering
 
 PROFILE = {"industry_section": "C", "mfg_division": "33", "province_code": "33", "city": "湖州"}
@@ -237,23 +235,6 @@ def test_a_consultant_introduction_starts_an_engagement(session):
 
 
 # --- migration 0012 ---------------------------------------------------------------------------
-
-
-@pytest.fixture(params=BACKENDS)
-def fresh_url(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-        yield url
-        get_engine(url).dispose()
-        return
-    name = f"smeai_mig_{uuid.uuid4().hex[:10]}"
-    _pg_database(name, create=True)
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        yield url
-    finally:
-        get_engine(url).dispose()
-        _pg_database(name, create=False)
 
 
 def test_0012_turns_bare_recommendations_into_the_needs_snapshot_and_keeps_real_engagements(fresh_url):
