@@ -15,6 +15,20 @@ from smeai.catalog.schemas import OfferingFields, ReviewIn
 _n = itertools.count(1)
 
 
+# The listing form as a provider fills it in (page tests send it with their CSRF token and changes).
+LISTING_FORM = {
+    "name": "小批量排单助手",
+    "kind": "agent",
+    "summary": "按交期和机台自动排单。",
+    "industries": ["C"],
+    "scenarios": ["production_scheduling"],
+    "deployment": ["saas"],
+    "regions": ["*"],
+    "pricing_model": "subscription",
+    "entry_price_wan": "2",
+}
+
+
 def fields(**overrides) -> OfferingFields:
     data = {
         "name": "布面瑕疵在线检测",

@@ -51,19 +51,7 @@ def test_provider_lists_through_the_form_and_operator_approves(session, page_cli
     provider, op = builders.provider(session), builders.operator(session)
     session.commit()
     browser = page_client_for(provider)
-    form = {
-        "csrf_token": browser.csrf,
-        "name": "小批量排单助手",
-        "kind": "agent",
-        "summary": "按交期和机台自动排单。",
-        "industries": ["C"],
-        "scenarios": ["production_scheduling"],
-        "deployment": ["saas"],
-        "regions": ["*"],
-        "pricing_model": "subscription",
-        "entry_price_wan": "2",
-        "action": "submit",
-    }
+    form = cb.LISTING_FORM | {"csrf_token": browser.csrf, "action": "submit"}
     bad = browser.post("/catalog/provider/new", data=form | {"entry_price_wan": "", "deployment": []})
     assert bad.status_code == 422
     marked = {f.select_one("input,select,textarea")["name"] for f in _soup_any(bad).select(".field.has-error")}
@@ -149,18 +137,7 @@ def test_operator_uploads_a_file_and_sees_its_problems(session, page_client_for)
 
 def test_listing_form_refuses_numbers_in_other_scripts_and_garbled_stages(session, page_client_for):
     browser = page_client_for(builders.provider(session))
-    form = {
-        "csrf_token": browser.csrf,
-        "name": "小批量排单助手",
-        "kind": "agent",
-        "summary": "按交期和机台自动排单。",
-        "industries": ["C"],
-        "scenarios": ["production_scheduling"],
-        "deployment": ["saas"],
-        "regions": ["*"],
-        "pricing_model": "subscription",
-        "entry_price_wan": "2",
-    }
+    form = cb.LISTING_FORM | {"csrf_token": browser.csrf}
     for wrong, field in [
         ({"entry_price_wan": "٢٠٢٦"}, "entry_price_wan"),  # Decimal() reads Arabic-Indic digits as 2026
         ({"min_stage": "²"}, "min_stage"),  # isdigit() but not int(): once a 500

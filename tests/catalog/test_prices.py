@@ -63,18 +63,7 @@ def test_import_reports_each_price_that_is_no_amount_and_keeps_the_rest(session)
 @pytest.mark.parametrize("raw", ["Infinity", "1e999", "1e308", "abc", "-3", "0.0000001"])
 def test_listing_form_marks_a_price_that_is_no_amount(session, page_client_for, raw):
     browser = page_client_for(builders.provider(session))
-    form = {
-        "csrf_token": browser.csrf,
-        "name": "小批量排单助手",
-        "kind": "agent",
-        "summary": "按交期和机台自动排单。",
-        "industries": ["C"],
-        "scenarios": ["production_scheduling"],
-        "deployment": ["saas"],
-        "regions": ["*"],
-        "pricing_model": "subscription",
-        "entry_price_wan": raw,
-    }
+    form = cb.LISTING_FORM | {"csrf_token": browser.csrf, "entry_price_wan": raw}
     r = browser.post("/catalog/provider/new", data=form)
     assert r.status_code == 422, r.text[:300]
     assert 'id="f-entry_price_wan"' in r.text and "has-error" in r.text
