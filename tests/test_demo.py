@@ -10,8 +10,11 @@ from smeai.demo import demo_password, load_demo
 
 
 def _row_counts(session) -> dict[str, int]:
-    return {t.name: session.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables
-            if t.name not in ("login_attempts", "access_tokens")}
+    return {
+        t.name: session.scalar(select(func.count()).select_from(t))
+        for t in Base.metadata.sorted_tables
+        if t.name not in ("login_attempts", "access_tokens")
+    }
 
 
 def test_demo_loads_twice_without_duplicating_anything(session, settings):
@@ -19,7 +22,12 @@ def test_demo_loads_twice_without_duplicating_anything(session, settings):
     first = _row_counts(session)
     assert len({email for _role, email, _org in logins}) == len(logins)  # each login listed once
     assert {role for role, _email, _org in logins} == {
-        "admin", "operator", "analyst", "provider_member", "enterprise_member"}
+        "admin",
+        "operator",
+        "analyst",
+        "provider_member",
+        "enterprise_member",
+    }
     load_demo(settings)
     session.expire_all()
     assert _row_counts(session) == first

@@ -25,7 +25,10 @@ def test_generated_docs_are_up_to_date():
     files = sorted(str(p) for p in DOCS.glob("*.md") if "[[[cog" in p.read_text(encoding="utf-8"))
     assert files
     result = subprocess.run(
-        [sys.executable, "-m", "cogapp", "--check", *files], capture_output=True, text=True, cwd=ROOT,
+        [sys.executable, "-m", "cogapp", "--check", *files],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
         env={"COLUMNS": "100", "NO_COLOR": "1", "PATH": "/usr/bin:/bin", "HOME": str(ROOT)},
     )
     assert result.returncode == 0, f"run `make docs`:\n{result.stdout}\n{result.stderr}"

@@ -54,8 +54,9 @@ def test_the_ceilings():
 # --- plain_number_text -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("typed", "plain"), [("30", "30"), (" 12.5 ", "12.5"), ("３０", "30"), (".5", ".5"),
-                                              ("1e3", "1e3"), ("-2", "-2")])
+@pytest.mark.parametrize(
+    ("typed", "plain"), [("30", "30"), (" 12.5 ", "12.5"), ("３０", "30"), (".5", ".5"), ("1e3", "1e3"), ("-2", "-2")]
+)
 def test_plain_number_text_folds_and_keeps(typed, plain):
     assert plain_number_text(typed) == plain
 
@@ -89,14 +90,29 @@ def test_yuan_counts_whole_fen():
     assert "whole fen" in _refused(YUAN, "12.345")
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), "NaN", "Infinity", "-Infinity", "1e999999999",
-                                   True, False, "٢٠٢٦", Decimal("NaN"), Decimal("Infinity")])
+@pytest.mark.parametrize(
+    "value",
+    [
+        float("nan"),
+        float("inf"),
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "1e999999999",
+        True,
+        False,
+        "٢٠٢٦",
+        Decimal("NaN"),
+        Decimal("Infinity"),
+    ],
+)
 def test_yuan_refuses_what_no_amount_can_be(value):
     _refused(YUAN, value)
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), Decimal("NaN"), Decimal("sNaN"),
-                                   Decimal("-Infinity")])
+@pytest.mark.parametrize(
+    "value", [float("nan"), float("inf"), float("-inf"), Decimal("NaN"), Decimal("sNaN"), Decimal("-Infinity")]
+)
 def test_what_is_not_finite_gets_smeais_own_message(value):
     # the field error people see is the translated msgid, not pydantic's English "finite number"
     for adapter in (YUAN, WAN):
@@ -175,11 +191,22 @@ def test_conversions_are_exact():
 # --- typed_fen ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("raw", "per", "fen"), [
-    ("30", 100, 3000), ("12.5", 100, 1250), ("0.01", 100, 1), ("0", 100, 0), ("0.1", 1_000_000, 100_000),
-    ("３０", 1_000_000, 30_000_000), (" 7 ", 100, 700), (7, 100, 700), ("1e1", 100, 1000),
-    (str(MAX_YUAN), 100, MAX_FEN), (str(MAX_WAN), 1_000_000, MAX_FEN),
-])
+@pytest.mark.parametrize(
+    ("raw", "per", "fen"),
+    [
+        ("30", 100, 3000),
+        ("12.5", 100, 1250),
+        ("0.01", 100, 1),
+        ("0", 100, 0),
+        ("0.1", 1_000_000, 100_000),
+        ("３０", 1_000_000, 30_000_000),
+        (" 7 ", 100, 700),
+        (7, 100, 700),
+        ("1e1", 100, 1000),
+        (str(MAX_YUAN), 100, MAX_FEN),
+        (str(MAX_WAN), 1_000_000, MAX_FEN),
+    ],
+)
 def test_typed_fen_reads(raw, per, fen):
     assert typed_fen(raw, per) == fen
     assert isinstance(typed_fen(raw, per), int)
@@ -190,12 +217,22 @@ def test_typed_fen_blank_is_none(raw):
     assert typed_fen(raw, 100) is None
 
 
-@pytest.mark.parametrize(("raw", "per", "message"), [
-    ("-1", 100, NEGATIVE), ("-0.01", 100, NEGATIVE), ("0.001", 100, BELOW_ONE_FEN),
-    ("0.0000001", 1_000_000, BELOW_ONE_FEN), ("100000000000.01", 100, TOO_LARGE),
-    (str(MAX_FEN + 1), 1, TOO_LARGE), ("1" * 51, 100, TOO_LARGE), ("abc", 100, NOT_A_NUMBER),
-    ("NaN", 100, NOT_A_NUMBER), ("1e999999999", 100, TOO_LARGE), ("٢٠٢٦", 100, NOT_A_NUMBER),
-])
+@pytest.mark.parametrize(
+    ("raw", "per", "message"),
+    [
+        ("-1", 100, NEGATIVE),
+        ("-0.01", 100, NEGATIVE),
+        ("0.001", 100, BELOW_ONE_FEN),
+        ("0.0000001", 1_000_000, BELOW_ONE_FEN),
+        ("100000000000.01", 100, TOO_LARGE),
+        (str(MAX_FEN + 1), 1, TOO_LARGE),
+        ("1" * 51, 100, TOO_LARGE),
+        ("abc", 100, NOT_A_NUMBER),
+        ("NaN", 100, NOT_A_NUMBER),
+        ("1e999999999", 100, TOO_LARGE),
+        ("٢٠٢٦", 100, NOT_A_NUMBER),
+    ],
+)
 def test_typed_fen_refuses(raw, per, message):
     with pytest.raises(ValueError) as info:
         typed_fen(raw, per)

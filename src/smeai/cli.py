@@ -62,9 +62,7 @@ def serve(
 
 @app.command("demo")
 def demo(
-    serve_after: Annotated[
-        bool, typer.Option("--serve/--no-serve", help="Start the portal after loading.")
-    ] = True,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the portal after loading.")] = True,
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
 ) -> None:

@@ -22,9 +22,7 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def emit(
-    rows: Iterable[Any], schema: type[BaseModel] | None, *, as_json: bool, columns: Sequence[str]
-) -> None:
+def emit(rows: Iterable[Any], schema: type[BaseModel] | None, *, as_json: bool, columns: Sequence[str]) -> None:
     items = [schema.model_validate(r).model_dump(mode="json") if schema else r for r in rows]
     if as_json:
         print_json(items)

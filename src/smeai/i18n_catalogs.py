@@ -61,9 +61,7 @@ def read_catalog(lang: str, name: str) -> Catalog:
         return read_po(fh, locale=lang.replace("_Hans", ""))
 
 
-def update_catalogs(
-    names: list[str] | None = None, langs: tuple[str, ...] = ("zh_Hans", "en")
-) -> dict[str, int]:
+def update_catalogs(names: list[str] | None = None, langs: tuple[str, ...] = ("zh_Hans", "en")) -> dict[str, int]:
     """Add new msgids, drop vanished ones, keep translations. Returns untranslated zh counts.
 
     `names` limits the work to those catalogs (each domain's developer updates only their own)."""

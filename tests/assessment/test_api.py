@@ -13,8 +13,10 @@ def test_instruments_and_scoring(session, client_for):
     assert {r["id"] for r in listed} == {"smeai-ai-maturity", "eu-dma"}
     dma = client.get("/api/v1/assessments/instruments/eu-dma").json()
     assert len(dma["dimensions"]) == 6
-    r = client.post("/api/v1/assessments/instruments/eu-dma/score",
-                    json={"instrument": "eu-dma", "answers": best(instruments.get_instrument("eu-dma"))})
+    r = client.post(
+        "/api/v1/assessments/instruments/eu-dma/score",
+        json={"instrument": "eu-dma", "answers": best(instruments.get_instrument("eu-dma"))},
+    )
     assert r.status_code == 200 and r.json()["level"]["id"] == "advanced"
     assert client.get("/api/v1/assessments/instruments/nope").status_code == 404
 
@@ -23,8 +25,10 @@ def test_score_refuses_with_every_problem(session, client_for):
     client = client_for(builders.enterprise(session))
     answers = worst(INST)
     del answers["s_plan"]
-    r = client.post(f"/api/v1/assessments/instruments/{INST.id}/score",
-                    json={"instrument": INST.id, "answers": answers | {"x": 1, "d_storage": "?"}})
+    r = client.post(
+        f"/api/v1/assessments/instruments/{INST.id}/score",
+        json={"instrument": INST.id, "answers": answers | {"x": 1, "d_storage": "?"}},
+    )
     assert r.status_code == 422
     body = r.json()
     assert body["error"] == "answers_invalid"

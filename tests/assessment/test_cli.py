@@ -85,8 +85,9 @@ def test_stored_assessment_commands(session, db_url, tmp_path, monkeypatch):
         for answers in (worst(inst), worst(inst) | {"d_storage": "lake"}):
             path = tmp_path / "a.json"
             path.write_text(json.dumps({"instrument": inst.id, "answers": answers}), encoding="utf-8")
-            ids.append(_json(["assess", "submit", "--as", "boss@cli.cn", "--answers", str(path), "--json"])
-                       ["assessment_id"])
+            ids.append(
+                _json(["assess", "submit", "--as", "boss@cli.cn", "--answers", str(path), "--json"])["assessment_id"]
+            )
         assert [r["id"] for r in _json(["assess", "list", "--as", "boss@cli.cn", "--json"])] == ids[::-1]
         c = _json(["assess", "compare", str(ids[0]), str(ids[1]), "--as", "boss@cli.cn", "--json"])
         assert {d["dimension"]: d["change"] for d in c["dimensions"]}["data"] > 0

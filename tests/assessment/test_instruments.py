@@ -18,7 +18,15 @@ def test_every_shipped_instrument_loads():
 def test_smeai_instrument_covers_the_report():
     inst = instruments.get_instrument("smeai-ai-maturity")
     assert [d.id for d in inst.dimensions] == [
-        "strategy", "data", "talent", "infrastructure", "application", "investment", "security", "outcomes"]
+        "strategy",
+        "data",
+        "talent",
+        "infrastructure",
+        "application",
+        "investment",
+        "security",
+        "outcomes",
+    ]
     # 数据盘点: quantity, quality, storage, management, types
     assert {"d_quantity", "d_quality", "d_storage", "d_management", "d_types"} <= set(inst.questions)
     # every taxonomy scenario is rated by depth, under its link
@@ -67,7 +75,9 @@ dimensions:
       - {id: q, type: single, not_applicable: true, text: {zh: 问}, options: [
           {id: a, points: 0, label: {zh: 甲}}, {id: b, points: 1, label: {zh: 乙}}]}
 levels: [{id: l0, name: {zh: 低}}]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     with pytest.raises(Invalid) as exc:
         load_instruments(tmp_path)
     assert "cannot be n/a" in " ".join(exc.value.fields.values())

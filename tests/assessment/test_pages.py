@@ -56,8 +56,11 @@ def test_autosave_keeps_answers_and_reports_bad_ones(session, page_client_for):
     a = service.start_assessment(session, firm, AssessmentIn())
     session.commit()
     web = page_client_for(firm)
-    r = web.post(f"/assessment/{a.id}/step/3/autosave", data={"q_t_staff": "4", "q_t_usage": "r2"},
-                 headers={"HX-Request": "true"})
+    r = web.post(
+        f"/assessment/{a.id}/step/3/autosave",
+        data={"q_t_staff": "4", "q_t_usage": "r2"},
+        headers={"HX-Request": "true"},
+    )
     assert r.status_code == 200
     session.expunge_all()
     assert service.get_assessment(session, firm, a.id).answers == {"t_staff": 4.0, "t_usage": "r2"}
@@ -78,8 +81,9 @@ def test_multi_with_nothing_ticked_stays_open_when_it_has_a_none_option(session,
 
 
 def test_operators_open_any_result(session, page_client_for):
-    done = service.submit_answer_file(session, builders.enterprise(session), {"instrument": INST.id,
-                                                                                "answers": worst(INST)})
+    done = service.submit_answer_file(
+        session, builders.enterprise(session), {"instrument": INST.id, "answers": worst(INST)}
+    )
     session.commit()
     assert page_client_for(builders.operator(session)).get(f"/assessment/{done.id}").status_code == 200
 
@@ -97,8 +101,9 @@ def test_another_enterprise_cannot_open_the_result_or_pdf(session, page_client_f
 def test_compare_page_shows_the_change_per_dimension(session, page_client_for):
     firm = builders.enterprise(session)
     first = service.submit_answer_file(session, firm, {"instrument": INST.id, "answers": worst(INST)})
-    second = service.submit_answer_file(session, firm, {"instrument": INST.id,
-                                                        "answers": worst(INST) | {"d_storage": "lake"}})
+    second = service.submit_answer_file(
+        session, firm, {"instrument": INST.id, "answers": worst(INST) | {"d_storage": "lake"}}
+    )
     session.commit()
     web = page_client_for(firm)
     assert 'action="/assessment/compare"' in web.get("/assessment").text
@@ -112,8 +117,13 @@ def test_result_page_shows_the_survey_stage_distribution(session, page_client_fo
     from smeai.survey import synth
 
     header, rows = synth.text_rows(synth.generate(150, 7))
-    survey.import_file(session, builders.analyst(session), "2025",
-                       "\n".join(",".join(r) for r in [header, *rows]).encode(), filename="s.csv")
+    survey.import_file(
+        session,
+        builders.analyst(session),
+        "2025",
+        "\n".join(",".join(r) for r in [header, *rows]).encode(),
+        filename="s.csv",
+    )
     firm = builders.enterprise(session, profile={})
     done = service.submit_answer_file(session, firm, {"instrument": INST.id, "answers": worst(INST)})
     session.commit()

@@ -73,8 +73,9 @@ def test_improving_one_answer_never_lowers_a_score(inst, data):
     assert all(a >= b for a, b in zip(_tiers(after), _tiers(before), strict=True))
 
 
-@pytest.mark.parametrize("inst", [i for i in INSTRUMENTS if any(q.not_applicable for q in i.questions.values())],
-                         ids=lambda i: i.id)
+@pytest.mark.parametrize(
+    "inst", [i for i in INSTRUMENTS if any(q.not_applicable for q in i.questions.values())], ids=lambda i: i.id
+)
 @SETTINGS
 @given(data=st.data())
 def test_not_applicable_never_lowers_a_score(inst, data):

@@ -18,12 +18,18 @@ def dma_answers(**overrides):
         "dbs_areas": ["design", "operations", "marketing", "admin"],  # 4 of 10 -> 4.0
         "dbs_readiness": ["needs", "finance", "infrastructure", "management", "departments", "model", "plan"],  # 7.0
         "dr_basic": ["connectivity", "website", "forms", "ecommerce", "collaboration", "einvoice"],  # 6.0
-        "dr_cloud": "5", "dr_iot": "0", "dr_cad": "2", "dr_erp": "3",  # 10, 0, 4, 6 -> mean 5.0
+        "dr_cloud": "5",
+        "dr_iot": "0",
+        "dr_cad": "2",
+        "dr_erp": "3",  # 10, 0, 4, 6 -> mean 5.0
         "hc_skills": ["assessment", "plan", "short"],  # 3 of 5 -> 6.0
         "hc_engagement": ["awareness"],  # 1 of 5 -> 2.0
         "dm_practices": ["none"],  # 0
         "dm_security": ["policy", "clients", "training", "monitoring", "backup"],  # 10
-        "ai_nlp": 4, "ai_vision": 0, "ai_robotics": 1, "ai_bi": 5,  # 8, 0, 2, 10 -> 5.0
+        "ai_nlp": 4,
+        "ai_vision": 0,
+        "ai_robotics": 1,
+        "ai_bi": 5,  # 8, 0, 2, 10 -> 5.0
         "gd_uses": ["paperless", "energy"],  # 4.0
         "gd_choices": [],  # 0
     }
@@ -33,8 +39,14 @@ def dma_answers(**overrides):
 def test_dma_reproduces_a_hand_worked_assessment():
     r = evaluate(DMA, check_answers(DMA, dma_answers()))
     # dimension = mean of its questions (0-10) x 10; the advanced-technology items share one question
-    assert r.dimensions == {"strategy": 55.0, "readiness": 55.0, "human": 40.0, "data": 50.0,
-                            "automation": 50.0, "green": 20.0}
+    assert r.dimensions == {
+        "strategy": 55.0,
+        "readiness": 55.0,
+        "human": 40.0,
+        "data": 50.0,
+        "automation": 50.0,
+        "green": 20.0,
+    }
     assert r.overall == 45.0  # (55 + 55 + 40 + 50 + 50 + 20) / 6
     assert (r.level.id, r.level.rank) == ("average", 1)
     assert r.questions["dbs_areas"] == 4.0 and r.questions["ai_nlp"] == 8.0
@@ -49,8 +61,9 @@ def test_dma_bands():
     strategy_only = worst(DMA) | {"dbs_areas": top["dbs_areas"], "dbs_readiness": top["dbs_readiness"]}
     r = evaluate(DMA, check_answers(DMA, strategy_only))
     assert r.overall == 16.7 and r.level.id == "basic"
-    three = strategy_only | {k: top[k] for k in ("dr_basic", "dr_cloud", "dr_iot", "dr_cad", "dr_erp",
-                                                 "hc_skills", "hc_engagement")}
+    three = strategy_only | {
+        k: top[k] for k in ("dr_basic", "dr_cloud", "dr_iot", "dr_cad", "dr_erp", "hc_skills", "hc_engagement")
+    }
     r = evaluate(DMA, check_answers(DMA, three))
     assert r.overall == 50.0 and r.level.id == "average"
     r = evaluate(DMA, check_answers(DMA, three | {"dm_practices": top["dm_practices"]}))
@@ -81,13 +94,22 @@ def test_smeai_roles_follow_the_path():
     base = worst(SMEAI)
     r = evaluate(SMEAI, check_answers(SMEAI, base | {"use_marketing_content": "exploring"}))
     assert r.role.id == "assistant" and r.stage.id == "exploring"
-    partner = base | {"use_quality_inspection": "scaling", "d_integration": "unified", "d_quantity": "r4",
-                      "d_quality": "5", "d_storage": "lake", "d_management": "governance"}
+    partner = base | {
+        "use_quality_inspection": "scaling",
+        "d_integration": "unified",
+        "d_quantity": "r4",
+        "d_quality": "5",
+        "d_storage": "lake",
+        "d_management": "governance",
+    }
     r = evaluate(SMEAI, check_answers(SMEAI, partner))
     assert r.role.id == "partner"
-    expert = partner | {"d_types": ["transactions", "production", "sensor", "images", "documents"],
-                        "d_systems": ["erp", "mes", "crm", "scm"],
-                        "use_customer_profiling": "scaling", "use_decision_support": "embedded"}
+    expert = partner | {
+        "d_types": ["transactions", "production", "sensor", "images", "documents"],
+        "d_systems": ["erp", "mes", "crm", "scm"],
+        "use_customer_profiling": "scaling",
+        "use_decision_support": "embedded",
+    }
     r = evaluate(SMEAI, check_answers(SMEAI, expert))
     assert r.role.id == "expert"
 
@@ -116,8 +138,14 @@ def test_next_scenarios_follow_industry_and_skip_production_outside_manufacturin
 def test_refusal_lists_every_problem():
     bad = worst(SMEAI)
     del bad["s_plan"]  # missing
-    bad |= {"nope": 1, "d_storage": "cloud9", "d_types": "images", "t_staff": "many", "s_goals": "n/a",
-            "d_systems": ["erp", "erp"]}
+    bad |= {
+        "nope": 1,
+        "d_storage": "cloud9",
+        "d_types": "images",
+        "t_staff": "many",
+        "s_goals": "n/a",
+        "d_systems": ["erp", "erp"],
+    }
     with pytest.raises(AnswersInvalid) as exc:
         check_answer_file(SMEAI, {"instrument": "smeai-ai-maturity", "answers": bad})
     f = exc.value.fields

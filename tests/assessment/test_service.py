@@ -82,8 +82,9 @@ def test_compare_across_versions_needs_a_declared_mapping(session, monkeypatch):
     with pytest.raises(Conflict) as exc:
         service.compare_assessments(session, firm, first.id, second.id)
     assert exc.value.code == "assessments_not_comparable"
-    mapped = newer.model_copy(update={"mappings": (Mapping(from_version="2026.1",
-                                                           dimensions={d.id: d.id for d in INST.dimensions}),)})
+    mapped = newer.model_copy(
+        update={"mappings": (Mapping(from_version="2026.1", dimensions={d.id: d.id for d in INST.dimensions}),)}
+    )
     monkeypatch.setattr(instruments, "registry", lambda: {(INST.id, "2026.1"): INST, (INST.id, "2027.1"): mapped})
     c = service.compare_assessments(session, firm, first.id, second.id)
     assert c.overall_change == 100
@@ -134,8 +135,9 @@ def test_benchmark_percentile_and_distribution_among_peers(session, cheap_passwo
     me = _firm(session, 0)
     mine = _done(session, me, worst(INST) | {"s_leadership": "champion", "s_plan": "integrated"})
     for i in range(1, 11):  # ten peers in the same group (K1 metal products), band and province
-        answers = worst(INST) | ({"s_leadership": "champion", "s_plan": "integrated", "d_storage": "lake"}
-                                 if i > 4 else {})
+        answers = worst(INST) | (
+            {"s_leadership": "champion", "s_plan": "integrated", "d_storage": "lake"} if i > 4 else {}
+        )
         _done(session, _firm(session, i), answers)
     r = benchmark.benchmark(session, me, mine.id, small_cell_min=10)
     assert not r.suppressed and r.peers == 10
@@ -165,10 +167,21 @@ def test_scenario_recommendations_name_offerings_cases_and_programmes(session):
     from smeai.auth.models import Organisation
     from smeai.catalog import service as catalog
 
-    record = {"id": "t-1", "name": "营销文案助手", "provider": "测试服务商", "kind": "saas",
-              "summary": "一键生成营销文案和短视频脚本。", "industries": ["*"], "scenarios": ["marketing_content"],
-              "deployment": ["saas"], "pricing": {"model": "subscription", "entry_price_wan": 0.5},
-              "regions": ["*"], "min_stage": 0, "max_stage": 4, "tags": []}
+    record = {
+        "id": "t-1",
+        "name": "营销文案助手",
+        "provider": "测试服务商",
+        "kind": "saas",
+        "summary": "一键生成营销文案和短视频脚本。",
+        "industries": ["*"],
+        "scenarios": ["marketing_content"],
+        "deployment": ["saas"],
+        "pricing": {"model": "subscription", "entry_price_wan": 0.5},
+        "regions": ["*"],
+        "min_stage": 0,
+        "max_stage": 4,
+        "tags": [],
+    }
     catalog.import_records(session, Actor.system(), [json.dumps(record, ensure_ascii=False)])
     firm = builders.enterprise(session, profile={"province_code": "11", "city": "北京"})
     org = session.get(Organisation, firm.org_id)

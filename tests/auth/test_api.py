@@ -74,9 +74,7 @@ def test_cookie_authenticated_api_write_needs_the_csrf_header(session, page_clie
     del browser.headers["X-CSRF-Token"]
     r = browser.put(f"/api/v1/organisations/{actor.org_id}/profile", json=GOOD)
     assert r.status_code == 403
-    r = browser.put(
-        f"/api/v1/organisations/{actor.org_id}/profile", json=GOOD, headers={"X-CSRF-Token": browser.csrf}
-    )
+    r = browser.put(f"/api/v1/organisations/{actor.org_id}/profile", json=GOOD, headers={"X-CSRF-Token": browser.csrf})
     assert r.status_code == 200
 
 

@@ -23,8 +23,19 @@ def test_user_create_makes_the_organisation_and_a_user_who_can_log_in(cli_env, s
 
     result = CliRunner().invoke(
         app,
-        ["user", "create", "--email", "ops@centre.cn", "--role", "operator", "--org", "佛山赋能中心",
-         "--password", "a long password", "--json"],
+        [
+            "user",
+            "create",
+            "--email",
+            "ops@centre.cn",
+            "--role",
+            "operator",
+            "--org",
+            "佛山赋能中心",
+            "--password",
+            "a long password",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)[0]["role"] == "operator"

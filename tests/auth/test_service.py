@@ -63,9 +63,7 @@ def test_password_is_stored_as_an_argon2_hash(session):
 def test_login_accepts_the_password_and_refuses_a_wrong_one(session, settings):
     actor = builders.enterprise(session, email="boss@jia.cn")
     session.commit()
-    user = service.authenticate(
-        session, settings, email="Boss@Jia.cn ", password=builders.PASSWORD, address="1.1.1.1"
-    )
+    user = service.authenticate(session, settings, email="Boss@Jia.cn ", password=builders.PASSWORD, address="1.1.1.1")
     assert user.id == actor.user_id
     session.commit()  # each login is its own unit of work, as in a request
     with pytest.raises(NotAuthenticated):
@@ -77,14 +75,10 @@ def test_repeated_failed_logins_are_throttled_even_with_the_right_password(sessi
     session.commit()
     for _ in range(settings.login_max_failures):
         with pytest.raises(NotAuthenticated):
-            service.authenticate(
-                session, settings, email="target@jia.cn", password="guess", address="9.9.9.9"
-            )
+            service.authenticate(session, settings, email="target@jia.cn", password="guess", address="9.9.9.9")
         session.rollback()  # the edge rolls back; the failure count must survive it
     with pytest.raises(Throttled):
-        service.authenticate(
-            session, settings, email="target@jia.cn", password=builders.PASSWORD, address="9.9.9.9"
-        )
+        service.authenticate(session, settings, email="target@jia.cn", password=builders.PASSWORD, address="9.9.9.9")
 
 
 def test_revoked_and_expired_tokens_do_not_authenticate(session):
@@ -108,9 +102,7 @@ def test_role_must_fit_the_organisation_kind(session):
         service.create_user(
             session,
             system,
-            UserIn(
-                email="x@y.cn", display_name="x", password="long enough pw", role=Role.OPERATOR, org_id=org.id
-            ),
+            UserIn(email="x@y.cn", display_name="x", password="long enough pw", role=Role.OPERATOR, org_id=org.id),
         )
     assert "role" in err.value.fields
 

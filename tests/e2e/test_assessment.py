@@ -12,14 +12,16 @@ _shot = shot
 pytestmark = pytest.mark.e2e
 
 
-
 def _answer_step(page) -> None:
     """Answer every question on the page the way a hurried owner would: a middle option, a few ticks."""
     questions = page.locator(".asm-q")
     for i in range(questions.count()):
         q = questions.nth(i)
-        radios, boxes, number = q.locator("input[type=radio]"), q.locator("input[name^=q_][type=checkbox]"), \
-            q.locator("input[type=number]")
+        radios, boxes, number = (
+            q.locator("input[type=radio]"),
+            q.locator("input[name^=q_][type=checkbox]"),
+            q.locator("input[type=number]"),
+        )
         if radios.count():
             radios.nth(min(2, radios.count() - 1)).check()
         elif boxes.count():
@@ -31,8 +33,12 @@ def _answer_step(page) -> None:
 
 
 def test_newcomer_completes_the_questionnaire_and_gets_result_and_pdf(session, live_server, page, tmp_path):
-    builders.enterprise(session, "赣江光电有限公司", email="boss@ganjiang.cn",
-                        profile={"mfg_division": "39", "province_code": "36", "city": "南昌"})
+    builders.enterprise(
+        session,
+        "赣江光电有限公司",
+        email="boss@ganjiang.cn",
+        profile={"mfg_division": "39", "province_code": "36", "city": "南昌"},
+    )
     session.commit()
     page.goto(live_server + "/login")
     page.fill("#email", "boss@ganjiang.cn")

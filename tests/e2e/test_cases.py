@@ -14,7 +14,6 @@ from tests.e2e.helpers import login
 pytestmark = pytest.mark.e2e
 
 
-
 def test_enterprise_submits_operator_publishes_benchmark_shown_beside_offering(session, live_server, page):
     catalog_service.import_records(session, Actor.system(), [cb.record(id="cloth-1", name="验布机疵点检测")])
     builders.enterprise(session, "柯桥织造有限公司", email="boss@keqiao.cn")

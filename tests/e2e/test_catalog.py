@@ -14,8 +14,6 @@ _shot = shot
 pytestmark = pytest.mark.e2e
 
 
-
-
 def _logout(page) -> None:
     page.click("text=退出")
 

@@ -12,7 +12,6 @@ _shot = shot
 pytestmark = pytest.mark.e2e
 
 
-
 def test_login_and_fill_in_the_profile(session, live_server, page):
     builders.enterprise(session, "赣光电子科技有限公司", email="chen@ganguang.cn")
     session.commit()

@@ -13,9 +13,18 @@ from smeai.matching.ranker import Need, Pool, industry_covers, passes
 
 
 def offer(id_: str, *, price: float = 1, industries=("*",), regions=("*",), deployment=("api",)) -> dict:
-    return {"id": id_, "kind": "compute", "name": f"算力 {id_}", "summary": "GPU", "tags": [], "scenarios": [],
-            "pricing": {"entry_price_wan": price}, "industries": list(industries), "regions": list(regions),
-            "deployment": list(deployment)}
+    return {
+        "id": id_,
+        "kind": "compute",
+        "name": f"算力 {id_}",
+        "summary": "GPU",
+        "tags": [],
+        "scenarios": [],
+        "pricing": {"entry_price_wan": price},
+        "industries": list(industries),
+        "regions": list(regions),
+        "deployment": list(deployment),
+    }
 
 
 def allowed(records: list[dict], need: Need) -> set[str]:
@@ -36,8 +45,12 @@ def test_the_budget_allows_up_to_twice_itself():
     assert allowed(PRICED, Need(text="GPU")) == {"free", "ten", "just-over", "big"}
 
 
-REGIONS = [offer("anywhere"), offer("beijing", regions=("11",)), offer("shanghai", regions=("31",)),
-           offer("both", regions=("11", "31"))]
+REGIONS = [
+    offer("anywhere"),
+    offer("beijing", regions=("11",)),
+    offer("shanghai", regions=("31",)),
+    offer("both", regions=("11", "31")),
+]
 
 
 def test_the_province_must_be_served_or_everywhere():
@@ -46,8 +59,12 @@ def test_the_province_must_be_served_or_everywhere():
     assert allowed(REGIONS, Need(text="GPU")) == {"anywhere", "beijing", "shanghai", "both"}
 
 
-DEPLOYED = [offer("api"), offer("private", deployment=("private",)), offer("either", deployment=("api", "private")),
-            offer("none", deployment=())]
+DEPLOYED = [
+    offer("api"),
+    offer("private", deployment=("private",)),
+    offer("either", deployment=("api", "private")),
+    offer("none", deployment=()),
+]
 
 
 def test_one_wanted_deployment_mode_is_enough():
@@ -57,19 +74,27 @@ def test_one_wanted_deployment_mode_is_enough():
     assert allowed(DEPLOYED, Need(text="GPU")) == {"api", "private", "either", "none"}
 
 
-INDUSTRIES = [offer("all"), offer("manufacturing", industries=("C",)), offer("metal", industries=("C33",)),
-              offer("group", industries=("K1",)), offer("textiles", industries=("C17",)),
-              offer("software", industries=("I",))]
+INDUSTRIES = [
+    offer("all"),
+    offer("manufacturing", industries=("C",)),
+    offer("metal", industries=("C33",)),
+    offer("group", industries=("K1",)),
+    offer("textiles", industries=("C17",)),
+    offer("software", industries=("I",)),
+]
 
 
-@pytest.mark.parametrize(("industry", "expected"), [
-    ("C33", {"all", "manufacturing", "metal", "group"}),
-    ("C", {"all", "manufacturing"}),
-    ("K1", {"all", "manufacturing", "group"}),
-    ("I", {"all", "software"}),
-    ("G", {"all"}),
-    (None, {"all", "manufacturing", "metal", "group", "textiles", "software"}),
-])
+@pytest.mark.parametrize(
+    ("industry", "expected"),
+    [
+        ("C33", {"all", "manufacturing", "metal", "group"}),
+        ("C", {"all", "manufacturing"}),
+        ("K1", {"all", "manufacturing", "group"}),
+        ("I", {"all", "software"}),
+        ("G", {"all"}),
+        (None, {"all", "manufacturing", "metal", "group", "textiles", "software"}),
+    ],
+)
 def test_an_offering_covers_an_industry_through_its_section_and_group(industry, expected):
     assert allowed(INDUSTRIES, Need(text="GPU", industry=industry)) == expected
 
@@ -82,11 +107,13 @@ def test_industry_covers():
 
 
 def test_every_constraint_at_once():
-    records = [offer("fits", price=4, industries=("C",), regions=("11",), deployment=("private",)),
-               offer("dear", price=4.5, industries=("C",), regions=("11",), deployment=("private",)),
-               offer("far", price=4, industries=("C",), regions=("31",), deployment=("private",)),
-               offer("cloud", price=4, industries=("C",), regions=("11",), deployment=("api",)),
-               offer("retail", price=4, industries=("F",), regions=("11",), deployment=("private",))]
+    records = [
+        offer("fits", price=4, industries=("C",), regions=("11",), deployment=("private",)),
+        offer("dear", price=4.5, industries=("C",), regions=("11",), deployment=("private",)),
+        offer("far", price=4, industries=("C",), regions=("31",), deployment=("private",)),
+        offer("cloud", price=4, industries=("C",), regions=("11",), deployment=("api",)),
+        offer("retail", price=4, industries=("F",), regions=("11",), deployment=("private",)),
+    ]
     need = Need(text="GPU", industry="C33", province_code="11", deployment=("private",), budget_wan=2)
     assert allowed(records, need) == {"fits"}
 
@@ -94,6 +121,10 @@ def test_every_constraint_at_once():
 def test_passes_answers_a_bool():
     base = offer("x", price=10, industries=("C",), regions=("11",), deployment=("api",))
     assert passes(base, Need(text="GPU")) is True
-    for need in (Need(text="GPU", industry="I"), Need(text="GPU", province_code="31"),
-                 Need(text="GPU", deployment=("private",)), Need(text="GPU", budget_wan=4)):
+    for need in (
+        Need(text="GPU", industry="I"),
+        Need(text="GPU", province_code="31"),
+        Need(text="GPU", deployment=("private",)),
+        Need(text="GPU", budget_wan=4),
+    ):
         assert passes(base, need) is False

@@ -164,12 +164,26 @@ def test_a_near_miss_may_fail_two_constraints_and_an_off_topic_offering_is_no_ma
     pool = Pool(
         [
             # the most relevant offering: another province and another mode
-            base | {"id": "far", "name": "视觉检测外观缺陷", "summary": "视觉检测外观缺陷", "regions": ["44"],
-                    "deployment": ["edge"], "scenarios": ["quality_inspection"]},
+            base
+            | {
+                "id": "far",
+                "name": "视觉检测外观缺陷",
+                "summary": "视觉检测外观缺陷",
+                "regions": ["44"],
+                "deployment": ["edge"],
+                "scenarios": ["quality_inspection"],
+            },
             # same business link (生产制造), other scenario, a word or two in common: above the relevance
             # floor on its link, but about something else
-            base | {"id": "aps", "name": "智能排产", "summary": "排程排产优化外观缺陷", "regions": ["*"],
-                    "deployment": ["private"], "scenarios": ["production_scheduling"]},
+            base
+            | {
+                "id": "aps",
+                "name": "智能排产",
+                "summary": "排程排产优化外观缺陷",
+                "regions": ["*"],
+                "deployment": ["private"],
+                "scenarios": ["production_scheduling"],
+            },
         ]
     )
     need = Need(text="视觉检测外观缺陷 想找个解决方案", industry="C36", province_code="13", deployment=("private",))

@@ -21,8 +21,14 @@ PDF = b"%PDF-1.4\n% test document\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 _numbers = itertools.count(1)
 
-BEIJING = {"industry_section": "I", "mfg_division": None, "province_code": "11", "city": "北京",
-           "size_class": "small", "revenue_band": "0-2"}
+BEIJING = {
+    "industry_section": "I",
+    "mfg_division": None,
+    "province_code": "11",
+    "city": "北京",
+    "size_class": "small",
+    "revenue_band": "0-2",
+}
 
 
 WUHAN = BEIJING | {"industry_section": "C", "mfg_division": "39", "province_code": "42", "city": "武汉"}
@@ -46,28 +52,39 @@ def beijing_enterprise(session: Session, name: str | None = None) -> Actor:
 
 
 def compute_purchase(contract_fen: int = 100 * WAN, **over: object) -> ApplicationIn:
-    data = {"programme_code": "beijing-compute", "description": "GPU 算力租用 A800 × 8", "kind": "compute",
-            "supplier_name": "京算科技", "contract_no": f"HT-{next(_numbers):05d}", "contract_fen": contract_fen,
-            "signed_on": date(2025, 3, 1), "starts_on": date(2025, 3, 1), "ends_on": date(2026, 2, 28)}
+    data = {
+        "programme_code": "beijing-compute",
+        "description": "GPU 算力租用 A800 × 8",
+        "kind": "compute",
+        "supplier_name": "京算科技",
+        "contract_no": f"HT-{next(_numbers):05d}",
+        "contract_fen": contract_fen,
+        "signed_on": date(2025, 3, 1),
+        "starts_on": date(2025, 3, 1),
+        "ends_on": date(2026, 2, 28),
+    }
     return ApplicationIn.model_validate(data | over)
 
 
-def apply(session: Session, actor: Actor, contract_fen: int = 100 * WAN, *, contract: bool = True,
-          **over: object) -> Application:
+def apply(
+    session: Session, actor: Actor, contract_fen: int = 100 * WAN, *, contract: bool = True, **over: object
+) -> Application:
     app = service.submit_application(session, actor, compute_purchase(contract_fen, **over), today=TODAY)
     if contract:
         upload(session, actor, app.id, DocKind.CONTRACT)
     return app
 
 
-def upload(session: Session, actor: Actor, application_id: int, kind: DocKind, data: bytes = PDF,
-           filename: str = "文件.pdf") -> None:
+def upload(
+    session: Session, actor: Actor, application_id: int, kind: DocKind, data: bytes = PDF, filename: str = "文件.pdf"
+) -> None:
     import tempfile
     from pathlib import Path
 
     var = Path(tempfile.gettempdir()) / "smeai-subsidy-test-var"
-    documents.add_document(session, actor, application_id, kind=kind, filename=filename, data=data, var_dir=var,
-                           max_bytes=1_000_000)
+    documents.add_document(
+        session, actor, application_id, kind=kind, filename=filename, data=data, var_dir=var, max_bytes=1_000_000
+    )
 
 
 def redeem_documents(session: Session, actor: Actor, application_id: int) -> None:

@@ -30,19 +30,36 @@ def _work(url: str, var_dir: str, role: str, items: list[dict[str, Any]], barrie
         session = make()
         try:
             if role == "apply":
-                actor = Actor(user_id=item["user_id"], org_id=item["org_id"], org_kind=OrgKind.ENTERPRISE,
-                              roles=frozenset({Role.ENTERPRISE_MEMBER}))
+                actor = Actor(
+                    user_id=item["user_id"],
+                    org_id=item["org_id"],
+                    org_kind=OrgKind.ENTERPRISE,
+                    roles=frozenset({Role.ENTERPRISE_MEMBER}),
+                )
                 app = service.submit_application(session, actor, ApplicationIn.model_validate(item["data"]))
-                documents.add_document(session, actor, app.id, kind=DocKind.CONTRACT, filename="合同.pdf",
-                                       data=b"%PDF-1.4 stress", var_dir=Path(var_dir), max_bytes=10_000)
+                documents.add_document(
+                    session,
+                    actor,
+                    app.id,
+                    kind=DocKind.CONTRACT,
+                    filename="合同.pdf",
+                    data=b"%PDF-1.4 stress",
+                    var_dir=Path(var_dir),
+                    max_bytes=10_000,
+                )
                 session.commit()
                 out.append(("apply", app.id, "ok"))
             else:
-                actor = Actor(user_id=item["user_id"], org_id=item["org_id"], org_kind=OrgKind.CENTRE,
-                              roles=frozenset({Role.OPERATOR}))
+                actor = Actor(
+                    user_id=item["user_id"],
+                    org_id=item["org_id"],
+                    org_kind=OrgKind.CENTRE,
+                    roles=frozenset({Role.OPERATOR}),
+                )
                 key = item.get("key")  # some pairs retry under one Idempotency-Key, as a client would
-                stored = service.claim_idempotency_key(session, actor, key,
-                                                       service.fingerprint("approve", item["application_id"]))
+                stored = service.claim_idempotency_key(
+                    session, actor, key, service.fingerprint("approve", item["application_id"])
+                )
                 if stored is not None:
                     session.rollback()
                     out.append(("approve", item["application_id"], "replayed"))

@@ -8,8 +8,14 @@ from tests import builders
 from tests.subsidy import builders as sb
 from tests.subsidy.builders import WAN
 
-APPLY = {"programme_code": "wuhan-compute", "description": "GPU 算力租用", "kind": "compute",
-         "supplier_name": "汉算科技", "contract_no": "API-1", "contract_fen": 30 * WAN}
+APPLY = {
+    "programme_code": "wuhan-compute",
+    "description": "GPU 算力租用",
+    "kind": "compute",
+    "supplier_name": "汉算科技",
+    "contract_no": "API-1",
+    "contract_fen": 30 * WAN,
+}
 
 
 def _apply(api, body=APPLY, key: str | None = None):
@@ -17,8 +23,11 @@ def _apply(api, body=APPLY, key: str | None = None):
 
 
 def _contract(api, app_id: int, kind: str = "contract"):
-    return api.post(f"/api/v1/subsidy/applications/{app_id}/documents", data={"kind": kind},
-                    files={"file": ("合同.pdf", sb.PDF, "application/pdf")})
+    return api.post(
+        f"/api/v1/subsidy/applications/{app_id}/documents",
+        data={"kind": kind},
+        files={"file": ("合同.pdf", sb.PDF, "application/pdf")},
+    )
 
 
 def test_apply_twice_with_one_key_creates_one_application(session, client_for):
@@ -66,8 +75,12 @@ def test_foreign_application_answers_exactly_like_a_missing_one(session, client_
 
 def test_operator_only_routes_are_forbidden_to_enterprises(session, client_for):
     api = client_for(sb.wuhan_enterprise(session))
-    for path in ("/api/v1/subsidy/pools", "/api/v1/subsidy/ledger", "/api/v1/subsidy/audit",
-                 "/api/v1/subsidy/export.xlsx"):
+    for path in (
+        "/api/v1/subsidy/pools",
+        "/api/v1/subsidy/ledger",
+        "/api/v1/subsidy/audit",
+        "/api/v1/subsidy/export.xlsx",
+    ):
         assert api.get(path).status_code == 403, path
     assert api.put("/api/v1/subsidy/pools/beijing-compute", json={"budget_fen": 1}).status_code == 403
 
@@ -77,8 +90,11 @@ def test_uploads_download_and_refuse_wrong_types(session, client_for):
     api = client_for(ent)
     app_id = _apply(api).json()["id"]
     doc = _contract(api, app_id).json()
-    bad = api.post(f"/api/v1/subsidy/applications/{app_id}/documents", data={"kind": "invoice"},
-                   files={"file": ("x.pdf", b"<html><script>", "application/pdf")})
+    bad = api.post(
+        f"/api/v1/subsidy/applications/{app_id}/documents",
+        data={"kind": "invoice"},
+        files={"file": ("x.pdf", b"<html><script>", "application/pdf")},
+    )
     assert (bad.status_code, bad.json()["fields"]) == (422, {"file": "only PDF, PNG or JPEG files"})
     got = api.get(f"/api/v1/subsidy/applications/{app_id}/documents/{doc['id']}")
     assert got.content == sb.PDF and got.headers["x-content-type-options"] == "nosniff"
@@ -90,8 +106,7 @@ def test_calculate_returns_best_combination_and_net_price(session, client_for):
     body = {"description": "GPU", "kind": "compute", "contract_fen": 1500 * WAN}
     r = api.post("/api/v1/subsidy/calculate", json=body)
     assert r.status_code == 200, r.text
-    assert (r.json()["best"], r.json()["total_fen"], r.json()["net_fen"]) == (["wuhan-compute"], 20 * WAN,
-                                                                             1480 * WAN)
+    assert (r.json()["best"], r.json()["total_fen"], r.json()["net_fen"]) == (["wuhan-compute"], 20 * WAN, 1480 * WAN)
     assert api.post("/api/v1/subsidy/calculate", json={"contract_fen": 1}).status_code == 422
 
 
@@ -131,13 +146,13 @@ def test_a_failed_keyed_request_can_be_retried_with_the_same_key(session, client
 
 
 def test_enterprise_text_in_the_export_stays_text_not_a_formula(session, client_for):
-    ent, op = sb.wuhan_enterprise(session, "=HYPERLINK(\"http://x\",\"点我\")"), builders.operator(session)
+    ent, op = sb.wuhan_enterprise(session, '=HYPERLINK("http://x","点我")'), builders.operator(session)
     body = APPLY | {"description": "=1+2", "supplier_name": "@SUM(A1)", "contract_no": "-2+3"}
     assert _apply(client_for(ent), body).status_code == 201
     r = client_for(op).get("/api/v1/subsidy/export.xlsx")
     assert r.headers["content-disposition"] == 'attachment; filename="subsidy.xlsx"'
     row = list(load_workbook(BytesIO(r.content)).worksheets[1].iter_rows(values_only=True))[1]
-    assert row[2] == "'=HYPERLINK(\"http://x\",\"点我\")"
+    assert row[2] == '\'=HYPERLINK("http://x","点我")'
     assert (row[6], row[7], row[8]) == ("'=1+2", "'@SUM(A1)", "'-2+3")
     assert row[9] == 300000  # numbers stay numbers
 
@@ -153,14 +168,19 @@ def test_every_amount_in_the_api_is_a_bounded_integer_of_fen(session, client_for
     base = '{"programme_code": "wuhan-compute", "description": "GPU", "kind": "compute", "supplier_name": "汉算", '
     for bad in BAD_NUMBERS:
         headers = {"content-type": "application/json"}
-        r = as_ent.post("/api/v1/subsidy/applications", content=base + f'"contract_no": "X", "contract_fen": {bad}}}',
-                        headers=headers)
+        r = as_ent.post(
+            "/api/v1/subsidy/applications",
+            content=base + f'"contract_no": "X", "contract_fen": {bad}}}',
+            headers=headers,
+        )
         assert r.status_code == 422 and "contract_fen" in r.json()["fields"], (bad, r.text)
-        r = as_ent.post("/api/v1/subsidy/calculate", content=f'{{"description": "GPU", "contract_fen": {bad}}}',
-                        headers=headers)
+        r = as_ent.post(
+            "/api/v1/subsidy/calculate", content=f'{{"description": "GPU", "contract_fen": {bad}}}', headers=headers
+        )
         assert r.status_code == 422 and "contract_fen" in r.json()["fields"], (bad, r.text)
-        r = as_op.post(f"/api/v1/subsidy/applications/{app_id}/approve", content=f'{{"amount_fen": {bad}}}',
-                       headers=headers)
+        r = as_op.post(
+            f"/api/v1/subsidy/applications/{app_id}/approve", content=f'{{"amount_fen": {bad}}}', headers=headers
+        )
         assert r.status_code == 422 and "amount_fen" in r.json()["fields"], (bad, r.text)
         r = as_op.put("/api/v1/subsidy/pools/wuhan-compute", content=f'{{"budget_fen": {bad}}}', headers=headers)
         assert r.status_code == (200 if bad == "0" else 422), (bad, r.text)  # a budget of 0 closes the pool
@@ -172,6 +192,9 @@ def test_every_amount_in_the_api_is_a_bounded_integer_of_fen(session, client_for
 def test_a_pool_year_is_one_rule_for_the_api_and_the_page(session, client_for):
     api = client_for(builders.operator(session))
     for year in ("99999999999999999999999", '"٢٠٢٦"', "1999", "2101", "2026.5"):
-        r = api.put("/api/v1/subsidy/pools/wuhan-compute", content=f'{{"budget_fen": 100, "year": {year}}}',
-                    headers={"content-type": "application/json"})
+        r = api.put(
+            "/api/v1/subsidy/pools/wuhan-compute",
+            content=f'{{"budget_fen": 100, "year": {year}}}',
+            headers={"content-type": "application/json"},
+        )
         assert r.status_code == 422 and "year" in r.json()["fields"], (year, r.text)

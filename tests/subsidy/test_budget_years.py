@@ -53,8 +53,11 @@ def test_contracts_signed_in_years_of_the_applicants_choice_do_not_lift_the_year
         if year > 2027:  # beyond the window around the application (2099) or any calendar (9999): a field error
             with pytest.raises((Invalid, ValidationError)) as caught, session.begin_nested():
                 claim(session, ent, 40 * WAN, DAY, signed_on=signed, contract_no=f"ATK-{i}")
-            fields = caught.value.fields if isinstance(caught.value, Invalid) else fields_from_validation(
-                caught.value.errors())
+            fields = (
+                caught.value.fields
+                if isinstance(caught.value, Invalid)
+                else fields_from_validation(caught.value.errors())
+            )
             assert set(fields) == {"signed_on"}
             continue
         try:
@@ -99,10 +102,16 @@ def test_an_operator_opens_a_year_by_setting_its_budget_within_the_programmes_ye
 # --- dates ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("field", "day"), [
-    ("signed_on", date(2001, 1, 1)), ("signed_on", date(2100, 12, 31)), ("starts_on", TODAY + timedelta(days=400)),
-    ("ends_on", date(2100, 1, 1)), ("paid_on", TODAY - timedelta(days=4 * 366)),
-])
+@pytest.mark.parametrize(
+    ("field", "day"),
+    [
+        ("signed_on", date(2001, 1, 1)),
+        ("signed_on", date(2100, 12, 31)),
+        ("starts_on", TODAY + timedelta(days=400)),
+        ("ends_on", date(2100, 1, 1)),
+        ("paid_on", TODAY - timedelta(days=4 * 366)),
+    ],
+)
 def test_dates_outside_the_window_around_the_application_are_field_errors(session, field, day):
     ent = sb.wuhan_enterprise(session)
     over = {"signed_on": None, "starts_on": None, "ends_on": None, field: day}
@@ -116,8 +125,14 @@ def test_dates_outside_the_window_around_the_application_are_field_errors(sessio
 
 def test_the_api_refuses_dates_of_any_year_the_applicant_likes(session, client_for):
     api = client_for(sb.wuhan_enterprise(session))
-    body = {"programme_code": "wuhan-compute", "description": "GPU", "kind": "compute", "supplier_name": "汉算",
-            "contract_no": "Y-1", "contract_fen": 40 * WAN}
+    body = {
+        "programme_code": "wuhan-compute",
+        "description": "GPU",
+        "kind": "compute",
+        "supplier_name": "汉算",
+        "contract_no": "Y-1",
+        "contract_fen": 40 * WAN,
+    }
     for day in ("0001-01-01", "9999-01-15", "2099-01-15", "2026-13-01"):
         purchase = {k: v for k, v in body.items() if k not in ("programme_code", "contract_no")}
         for url, data in (("/api/v1/subsidy/applications", body), ("/api/v1/subsidy/calculate", purchase)):
@@ -127,15 +142,24 @@ def test_the_api_refuses_dates_of_any_year_the_applicant_likes(session, client_f
 
 def test_dates_outside_the_programmes_period_are_refused(session):
     ent = sb.beijing_enterprise(session)  # 北京: 2023-09-01 to 2025-12-31
-    for over, field in (({"signed_on": date(2023, 8, 31)}, "signed_on"),
-                        ({"starts_on": date(2026, 1, 2), "ends_on": date(2026, 12, 31)}, "starts_on")):
+    for over, field in (
+        ({"signed_on": date(2023, 8, 31)}, "signed_on"),
+        ({"starts_on": date(2026, 1, 2), "ends_on": date(2026, 12, 31)}, "starts_on"),
+    ):
         with pytest.raises(Invalid) as caught, session.begin_nested():
             sb.apply(session, ent, **over)
         assert list(caught.value.fields) == [field], caught.value.fields
-    purchase = PurchaseIn(description="GPU", kind="compute", contract_fen=100 * WAN, signed_on=date(2023, 8, 1),
-                          starts_on=date(2023, 8, 1), ends_on=date(2024, 7, 31))
-    beijing = next(q for q in service.calculate(session, ent, purchase, today=TODAY).programmes
-                   if q.code == "beijing-compute")
+    purchase = PurchaseIn(
+        description="GPU",
+        kind="compute",
+        contract_fen=100 * WAN,
+        signed_on=date(2023, 8, 1),
+        starts_on=date(2023, 8, 1),
+        ends_on=date(2024, 7, 31),
+    )
+    beijing = next(
+        q for q in service.calculate(session, ent, purchase, today=TODAY).programmes if q.code == "beijing-compute"
+    )
     assert not beijing.eligible and [r.ok for r in beijing.reasons if r.rule == "dates"] == [False]
 
 
@@ -146,7 +170,9 @@ def test_a_programme_whose_text_counts_by_the_signing_year_says_so_in_its_file(s
     (tmp_path / "signed.yaml").write_text(
         "code: signed-year\nname: {zh: 按签约年度计的券}\nissuer: {zh: 某市}\nvoucher: compute\nsource: test\n"
         "region: {provinces: ['42']}\npool: {annual: true, budget_fen: 100000000}\nrate: 50%\n"
-        "caps: {per_org_year_fen: 20000000}\ncap_year_basis: signed\n", encoding="utf-8")
+        "caps: {per_org_year_fen: 20000000}\ncap_year_basis: signed\n",
+        encoding="utf-8",
+    )
     monkeypatch.setattr(programmes, "operator_folder", lambda: tmp_path)
     assert all_programmes()["beijing-compute"].cap_year_basis == "claim"
     ent = sb.wuhan_enterprise(session)
@@ -155,8 +181,13 @@ def test_a_programme_whose_text_counts_by_the_signing_year_says_so_in_its_file(s
     assert app.budget_year == 2025
     service.approve_application(session, builders.operator(session), app.id, today=date(2026, 1, 5))
     assert problems(session) == []
-    (tmp_path / "bad.yaml").write_text((tmp_path / "signed.yaml").read_text().replace("signed-year", "bad")
-                                       .replace("basis: signed", "basis: contract"), encoding="utf-8")
+    (tmp_path / "bad.yaml").write_text(
+        (tmp_path / "signed.yaml")
+        .read_text()
+        .replace("signed-year", "bad")
+        .replace("basis: signed", "basis: contract"),
+        encoding="utf-8",
+    )
     assert "bad.yaml:cap_year_basis" in programmes.load_folder(tmp_path)[1]
 
 
@@ -168,20 +199,46 @@ def _what_an_old_version_stored(session, ent) -> None:
     counted in the years the contracts named, each year's counter within its cap, a pool per year."""
     p = all_programmes()["wuhan-compute"]
     for i, (year, amount) in enumerate(zip(ATTACK_YEARS, (20 * WAN, 20 * WAN, 20 * WAN, 9 * WAN), strict=True)):
-        app = Application(programme_code=p.code, org_id=ent.org_id, applicant_id=ent.user_id, state="approved",
-                          description="GPU", kind="compute", supplier_name="汉算", contract_no=f"OLD-{i}",
-                          contract_ref=f"汉算|old{i}", contract_fen=2 * amount, signed_on=date(year, 1, 15),
-                          service_year=1, flags=[], applied_on=DAY, budget_year=year, requested_fen=amount,
-                          explanation=[], approved_fen=amount, redeem_by_on=DAY + timedelta(days=180))
+        app = Application(
+            programme_code=p.code,
+            org_id=ent.org_id,
+            applicant_id=ent.user_id,
+            state="approved",
+            description="GPU",
+            kind="compute",
+            supplier_name="汉算",
+            contract_no=f"OLD-{i}",
+            contract_ref=f"汉算|old{i}",
+            contract_fen=2 * amount,
+            signed_on=date(year, 1, 15),
+            service_year=1,
+            flags=[],
+            applied_on=DAY,
+            budget_year=year,
+            requested_fen=amount,
+            explanation=[],
+            approved_fen=amount,
+            redeem_by_on=DAY + timedelta(days=180),
+        )
         session.add(app)
         session.flush()
         key = ledger.pool_key(p, year)
-        if not session.execute(update(Pool).where(Pool.programme_code == key)
-                               .values(reserved_fen=Pool.reserved_fen + amount)).rowcount:
+        if not session.execute(
+            update(Pool).where(Pool.programme_code == key).values(reserved_fen=Pool.reserved_fen + amount)
+        ).rowcount:
             session.add(Pool(programme_code=key, budget_fen=p.pool.budget_fen, reserved_fen=amount, paid_fen=0))
         session.add(Counter(key=f"org-year:{p.code}:{ent.org_id}:{year}", committed_fen=amount, cap_fen=20 * WAN))
-        session.add(LedgerEntry(kind="reserve", programme_code=p.code, application_id=app.id, org_id=ent.org_id,
-                                budget_year=year, contract_ref=app.contract_ref, amount_fen=amount))
+        session.add(
+            LedgerEntry(
+                kind="reserve",
+                programme_code=p.code,
+                application_id=app.id,
+                org_id=ent.org_id,
+                budget_year=year,
+                contract_ref=app.contract_ref,
+                amount_fen=amount,
+            )
+        )
     session.flush()
 
 
@@ -197,8 +254,10 @@ def test_the_audit_finds_the_old_attack_that_it_used_to_call_ok(session, db_url,
     for year in (2027, 2099, 9999):
         assert f"counted in {year}, but wuhan-compute counts it in 2026" in found
         assert f"pool wuhan-compute@{year}: no operator opened the year {year}" in found
-        assert f"counter org-year:wuhan-compute:{org}:{year}: {20 * WAN if year < 9999 else 9 * WAN} but no " \
-               "application counts toward it" in found
+        assert (
+            f"counter org-year:wuhan-compute:{org}:{year}: {20 * WAN if year < 9999 else 9 * WAN} but no "
+            "application counts toward it" in found
+        )
     session.commit()
     result = _cli(monkeypatch, db_url, "subsidy", "audit")
     assert result.exit_code == 1 and "ledger NOT ok" in result.output
@@ -223,12 +282,17 @@ def test_the_dashboard_shows_an_unopened_year_and_the_operator_opens_it(session,
     o = page_client_for(builders.operator(session))
     year = utcnow().year
     row = BeautifulSoup(o.get("/subsidy/dashboard").text, "html.parser").select_one(
-        "table#pools tr[data-code='hangzhou-compute']")
+        "table#pools tr[data-code='hangzhou-compute']"
+    )
     assert f"· {year}" in row.text and row.select_one("td .muted")  # not opened: no budget to claim against
-    r = o.post("/subsidy/pools/hangzhou-compute", data={"csrf_token": o.csrf, "budget_yuan": "2500000",
-                                                         "year": str(year)}, follow_redirects=False)
+    r = o.post(
+        "/subsidy/pools/hangzhou-compute",
+        data={"csrf_token": o.csrf, "budget_yuan": "2500000", "year": str(year)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     row = BeautifulSoup(o.get("/subsidy/dashboard").text, "html.parser").select_one(
-        "table#pools tr[data-code='hangzhou-compute']")
+        "table#pools tr[data-code='hangzhou-compute']"
+    )
     assert "250 万元" in row.text and not row.select_one("td .muted")
     assert pool_years(session, "hangzhou-compute") == {year}

@@ -25,8 +25,16 @@ SUZHOU = Profile(province_code="32", city="苏州", size_class="small")
 
 
 def purchase(kind: str = "compute", contract_fen: int = 100 * WAN, **over) -> PurchaseIn:
-    data = {"description": "GPU", "kind": kind, "supplier_name": "京算科技", "contract_no": "HT-1",
-            "contract_fen": contract_fen, "signed_on": TODAY, "starts_on": TODAY, "ends_on": TODAY + timedelta(300)}
+    data = {
+        "description": "GPU",
+        "kind": kind,
+        "supplier_name": "京算科技",
+        "contract_no": "HT-1",
+        "contract_fen": contract_fen,
+        "signed_on": TODAY,
+        "starts_on": TODAY,
+        "ends_on": TODAY + timedelta(300),
+    }
     return PurchaseIn(**(data | over))
 
 
@@ -34,8 +42,9 @@ def purchase(kind: str = "compute", contract_fen: int = 100 * WAN, **over) -> Pu
 
 
 def quote(code: str, amount: int) -> ProgrammeQuote:
-    return ProgrammeQuote(code=code, name=code, currency="CNY", eligible=True, amount_fen=amount, rate="",
-                          reasons=[], excludes=[])
+    return ProgrammeQuote(
+        code=code, name=code, currency="CNY", eligible=True, amount_fen=amount, rate="", reasons=[], excludes=[]
+    )
 
 
 def best(contract: int, *quotes: tuple[str, int]) -> tuple[list[str], int]:
@@ -52,25 +61,29 @@ def test_one_programme_of_one_fen():
 
 def test_programmes_that_stack_add_up():
     # shanghai-compute and wuhan-compute do not exclude each other; beijing-compute excludes both
-    assert best(1000, ("shanghai-compute", 100), ("wuhan-compute", 50)) == (
-        ["shanghai-compute", "wuhan-compute"], 150)
+    assert best(1000, ("shanghai-compute", 100), ("wuhan-compute", 50)) == (["shanghai-compute", "wuhan-compute"], 150)
 
 
 def test_an_excluded_pair_takes_the_better_side():
     assert best(1000, ("beijing-compute", 120), ("shanghai-compute", 100), ("wuhan-compute", 50)) == (
-        ["shanghai-compute", "wuhan-compute"], 150)
+        ["shanghai-compute", "wuhan-compute"],
+        150,
+    )
     assert best(1000, ("beijing-compute", 200), ("shanghai-compute", 100), ("wuhan-compute", 50)) == (
-        ["beijing-compute"], 200)
+        ["beijing-compute"],
+        200,
+    )
 
 
 def test_never_more_than_the_contract():
-    assert best(120, ("shanghai-compute", 100), ("wuhan-compute", 50)) == (
-        ["shanghai-compute", "wuhan-compute"], 120)
+    assert best(120, ("shanghai-compute", 100), ("wuhan-compute", 50)) == (["shanghai-compute", "wuhan-compute"], 120)
 
 
 def test_ties_go_to_fewer_programmes_then_to_the_first_found():
     assert best(100, ("shanghai-compute", 100), ("wuhan-compute", 50), ("huadu-tiered", 30)) == (
-        ["shanghai-compute"], 100)
+        ["shanghai-compute"],
+        100,
+    )
     assert best(100, ("shanghai-compute", 100), ("wuhan-compute", 100)) == (["shanghai-compute"], 100)
 
 
@@ -181,14 +194,19 @@ def test_an_offering_fills_what_the_purchase_leaves_out(session):
 
     prov, op = builders.provider(session, "武汉智算服务有限公司"), builders.operator(session)
     ent = sb.wuhan_enterprise(session)
-    offering = catalog_builders.published(session, prov, op, name="昇腾训练算力包", kind="compute", scenarios=[],
-                                          deployment=["api"])
+    offering = catalog_builders.published(
+        session, prov, op, name="昇腾训练算力包", kind="compute", scenarios=[], deployment=["api"]
+    )
     filled, found = calculator.resolve_purchase(session, ent, PurchaseIn(offering_id=offering.id, contract_fen=100))
     assert found is not None and found.id == offering.id
     assert (filled.kind, filled.description, filled.supplier_name) == (
-        "compute", "昇腾训练算力包", "武汉智算服务有限公司")
-    own = PurchaseIn(offering_id=offering.id, contract_fen=100, kind="service", description="部署服务",
-                     supplier_name="别家")
+        "compute",
+        "昇腾训练算力包",
+        "武汉智算服务有限公司",
+    )
+    own = PurchaseIn(
+        offering_id=offering.id, contract_fen=100, kind="service", description="部署服务", supplier_name="别家"
+    )
     filled, _ = calculator.resolve_purchase(session, ent, own)
     assert (filled.kind, filled.description, filled.supplier_name) == ("service", "部署服务", "别家")
     plain = PurchaseIn(description="GPU", contract_fen=100)
@@ -235,7 +253,10 @@ def test_one_fen_is_worth_claiming(session, monkeypatch):
 
 def test_the_given_day_is_today(session):
     later = date(2031, 1, 1)
-    quote_ = calculator.calculate(session, SHANGHAI, purchase(signed_on=later - timedelta(30),
-                                                              starts_on=later - timedelta(30),
-                                                              ends_on=later + timedelta(300)), today=later)
+    quote_ = calculator.calculate(
+        session,
+        SHANGHAI,
+        purchase(signed_on=later - timedelta(30), starts_on=later - timedelta(30), ends_on=later + timedelta(300)),
+        today=later,
+    )
     assert quote_.best == ["shanghai-compute"]

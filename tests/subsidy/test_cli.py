@@ -19,7 +19,9 @@ def test_programmes_check_names_file_and_field_of_each_problem(tmp_path: Path):
     shutil.copy(programmes.DATA / "huadu-tiered.yaml", tmp_path / "ok.yaml")
     (tmp_path / "new.yaml").write_text(
         "code: new-voucher\nname: {zh: 新券}\nissuer: {zh: 某市}\nvoucher: compute\nsource: x\nrate: 20%\n"
-        "caps: {per_org_year: 100}\n", encoding="utf-8")
+        "caps: {per_org_year: 100}\n",
+        encoding="utf-8",
+    )
     result = CliRunner().invoke(app, ["subsidy", "programmes", "check", str(tmp_path)])
     assert result.exit_code == 1
     assert "new.yaml:caps.per_org_year" in result.output
@@ -46,12 +48,14 @@ def test_operator_commands_calculate_approve_audit_and_export(session, db_url, m
 
     ent = sb.wuhan_enterprise(session, email="cli-ent@example.cn")
     builders.operator(session, email="cli-op@example.cn")
-    application = sb.apply(session, ent, 30 * sb.WAN, programme_code="wuhan-compute", signed_on=None,
-                           starts_on=None, ends_on=None)
+    application = sb.apply(
+        session, ent, 30 * sb.WAN, programme_code="wuhan-compute", signed_on=None, starts_on=None, ends_on=None
+    )
     session.commit()
     purchase = json.dumps({"description": "GPU", "kind": "compute", "contract_fen": 30 * sb.WAN})
-    quote = _cli(monkeypatch, db_url, "subsidy", "calculate", "--as", "cli-ent@example.cn", "--purchase", purchase,
-                 "--json")
+    quote = _cli(
+        monkeypatch, db_url, "subsidy", "calculate", "--as", "cli-ent@example.cn", "--purchase", purchase, "--json"
+    )
     assert quote.exit_code == 0, quote.output
     assert json.loads(quote.output)["best"] == ["wuhan-compute"]
     approved = _cli(monkeypatch, db_url, "subsidy", "approve", "--as", "cli-op@example.cn", str(application.id))
@@ -78,10 +82,12 @@ def test_cli_amounts_and_years_use_the_apis_limits(session, db_url, monkeypatch,
     session.commit()
     monkeypatch.setenv("SMEAI_DATABASE_URL", db_url)
     get_settings.cache_clear()
-    cases = ((["approve", "--as", "cli-op2@example.cn", "1", "--amount-fen", "99999999999999999999"], "amount_fen"),
-             (["approve", "--as", "cli-op2@example.cn", "1", "--amount-fen", "-5"], "amount_fen"),
-             (["budget", "--as", "cli-op2@example.cn", "wuhan-compute", "99999999999999999999"], "budget_fen"),
-             (["budget", "--as", "cli-op2@example.cn", "wuhan-compute", "100", "--year", "99999"], "year"))
+    cases = (
+        (["approve", "--as", "cli-op2@example.cn", "1", "--amount-fen", "99999999999999999999"], "amount_fen"),
+        (["approve", "--as", "cli-op2@example.cn", "1", "--amount-fen", "-5"], "amount_fen"),
+        (["budget", "--as", "cli-op2@example.cn", "wuhan-compute", "99999999999999999999"], "budget_fen"),
+        (["budget", "--as", "cli-op2@example.cn", "wuhan-compute", "100", "--year", "99999"], "year"),
+    )
     try:
         for args, field in cases:
             monkeypatch.setattr(sys, "argv", ["smeai", "subsidy", *args])

@@ -23,13 +23,22 @@ from tests import builders
 YEAR = 2025
 
 
-def programme(*, budget: int | None = 1000, annual: bool = False, per_claim: int | None = None,
-              per_org_year: int | None = None, per_contract: int | None = None, code: str = "shanghai-compute"):
+def programme(
+    *,
+    budget: int | None = 1000,
+    annual: bool = False,
+    per_claim: int | None = None,
+    per_org_year: int | None = None,
+    per_contract: int | None = None,
+    code: str = "shanghai-compute",
+):
     base = all_programmes()[code]
-    return base.model_copy(update={
-        "pool": PoolRule(budget_fen=budget, annual=annual),
-        "caps": Caps(per_claim_fen=per_claim, per_org_year_fen=per_org_year, per_contract_fen=per_contract),
-    })
+    return base.model_copy(
+        update={
+            "pool": PoolRule(budget_fen=budget, annual=annual),
+            "caps": Caps(per_claim_fen=per_claim, per_org_year_fen=per_org_year, per_contract_fen=per_contract),
+        }
+    )
 
 
 def _org(session) -> int:
@@ -39,12 +48,32 @@ def _org(session) -> int:
     return session.info["ledger_test_org"]
 
 
-def application(session, p, *, state: str = ApplicationState.APPROVED, ref: str = "supplier|ht-1",
-                org_id: int | None = None, approved: int | None = None, paid: int | None = None) -> Application:
+def application(
+    session,
+    p,
+    *,
+    state: str = ApplicationState.APPROVED,
+    ref: str = "supplier|ht-1",
+    org_id: int | None = None,
+    approved: int | None = None,
+    paid: int | None = None,
+) -> Application:
     org_id = org_id or _org(session)
-    app = Application(programme_code=p.code, org_id=org_id, state=state, description="GPU", supplier_name="S",
-                      contract_ref=ref, contract_fen=10_000, budget_year=YEAR, requested_fen=approved or 0,
-                      approved_fen=approved, paid_fen=paid, applied_on=date(YEAR, 6, 1), signed_on=date(YEAR, 3, 1))
+    app = Application(
+        programme_code=p.code,
+        org_id=org_id,
+        state=state,
+        description="GPU",
+        supplier_name="S",
+        contract_ref=ref,
+        contract_fen=10_000,
+        budget_year=YEAR,
+        requested_fen=approved or 0,
+        approved_fen=approved,
+        paid_fen=paid,
+        applied_on=date(YEAR, 6, 1),
+        signed_on=date(YEAR, 3, 1),
+    )
     session.add(app)
     session.flush()
     return app
@@ -72,8 +101,10 @@ def test_pool_key():
 def test_counter_caps_name_each_capped_total_in_a_fixed_order(session):
     p = programme(per_org_year=50, per_contract=70)
     app = application(session, p)
-    assert ledger.counter_caps(p, app) == {f"contract:{p.code}:supplier|ht-1": 70,
-                                           f"org-year:{p.code}:{app.org_id}:{YEAR}": 50}
+    assert ledger.counter_caps(p, app) == {
+        f"contract:{p.code}:supplier|ht-1": 70,
+        f"org-year:{p.code}:{app.org_id}:{YEAR}": 50,
+    }
     assert list(ledger.counter_caps(p, app)) == sorted(ledger.counter_caps(p, app))
     assert ledger.counter_caps(programme(), app) == {}
 
@@ -127,8 +158,7 @@ def test_the_cap_per_enterprise_year_is_reached_exactly_and_passed_by_one_fen(se
         ledger.reserve(session, p, application(session, p, org_id=org, ref="c"), 1, None)
     assert info.value.params == {"cap": key}
     # another enterprise has its own total
-    ledger.reserve(session, p, application(session, p, org_id=builders.enterprise(session).org_id, ref="d"), 500,
-                   None)
+    ledger.reserve(session, p, application(session, p, org_id=builders.enterprise(session).org_id, ref="d"), 500, None)
 
 
 def test_the_cap_per_contract(session):
@@ -186,7 +216,12 @@ def test_release_gives_back_pool_and_counters(session):
     assert set(counters(session).values()) == {0}
     entry = session.scalars(select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.RELEASE)).first()
     assert (entry.application_id, entry.org_id, entry.budget_year, entry.contract_ref, entry.actor_user_id) == (
-        app.id, app.org_id, YEAR, "supplier|ht-1", member.user_id)
+        app.id,
+        app.org_id,
+        YEAR,
+        "supplier|ht-1",
+        member.user_id,
+    )
 
 
 def test_payout_turns_a_reservation_into_a_payment(session):
@@ -225,16 +260,19 @@ def test_set_budget_opens_an_annual_year_and_records_who(session):
     assert ledger.is_open(session, p, YEAR)
 
 
-@pytest.mark.parametrize(("state", "approved", "paid", "held"), [
-    (ApplicationState.APPROVED, 500, None, (500, 0)),
-    (ApplicationState.REDEEMING, 500, None, (500, 0)),
-    (ApplicationState.PAID, 500, 400, (0, 400)),
-    (ApplicationState.SUBMITTED, None, None, (0, 0)),
-    (ApplicationState.REJECTED, 500, None, (0, 0)),
-    (ApplicationState.EXPIRED, 500, None, (0, 0)),
-    (ApplicationState.APPROVED, None, None, (0, 0)),
-    (ApplicationState.PAID, 500, None, (0, 0)),
-])
+@pytest.mark.parametrize(
+    ("state", "approved", "paid", "held"),
+    [
+        (ApplicationState.APPROVED, 500, None, (500, 0)),
+        (ApplicationState.REDEEMING, 500, None, (500, 0)),
+        (ApplicationState.PAID, 500, 400, (0, 400)),
+        (ApplicationState.SUBMITTED, None, None, (0, 0)),
+        (ApplicationState.REJECTED, 500, None, (0, 0)),
+        (ApplicationState.EXPIRED, 500, None, (0, 0)),
+        (ApplicationState.APPROVED, None, None, (0, 0)),
+        (ApplicationState.PAID, 500, None, (0, 0)),
+    ],
+)
 def test_what_an_application_holds_in_each_state(state, approved, paid, held):
     app = Application(state=state, approved_fen=approved, paid_fen=paid)
     assert ledger.held(app) == held
@@ -246,10 +284,8 @@ def test_sums_per_kind(session):
     ledger.reserve(session, p, app, 300, None)
     ledger.reserve(session, p, app, 200, None)
     ledger.release(session, p, app, 50, None)
-    assert ledger.sums(session, LedgerEntry.application_id) == {(app.id,): {"reserve": 500, "release": 50,
-                                                                            "payout": 0}}
-    assert ledger.sums(session, LedgerEntry.application_id)[(app.id + 1,)] == {"reserve": 0, "release": 0,
-                                                                               "payout": 0}
+    assert ledger.sums(session, LedgerEntry.application_id) == {(app.id,): {"reserve": 500, "release": 50, "payout": 0}}
+    assert ledger.sums(session, LedgerEntry.application_id)[(app.id + 1,)] == {"reserve": 0, "release": 0, "payout": 0}
 
 
 def test_release_touches_only_its_own_counters(session):

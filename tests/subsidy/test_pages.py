@@ -6,8 +6,15 @@ from smeai.subsidy import service
 from tests import builders
 from tests.subsidy import builders as sb
 
-FORM = {"programme_code": "wuhan-compute", "description": "GPU 算力租用", "kind": "compute",
-        "supplier_name": "汉算科技", "contract_no": "PG-1", "contract_yuan": "300000.00", "service_year": "1"}
+FORM = {
+    "programme_code": "wuhan-compute",
+    "description": "GPU 算力租用",
+    "kind": "compute",
+    "supplier_name": "汉算科技",
+    "contract_no": "PG-1",
+    "contract_yuan": "300000.00",
+    "service_year": "1",
+}
 
 
 def _post(client, path: str, data: dict, **kw):
@@ -29,8 +36,12 @@ def test_programmes_page_lists_every_programme(session, page_client_for):
 
 def test_calculator_fragment_shows_best_combination_and_net_price(session, page_client_for):
     c = page_client_for(sb.wuhan_enterprise(session))
-    r = _post(c, "/subsidy/calculator", {"description": "GPU", "kind": "compute", "contract_yuan": "300000"},
-              headers={"HX-Request": "true"})
+    r = _post(
+        c,
+        "/subsidy/calculator",
+        {"description": "GPU", "kind": "compute", "contract_yuan": "300000"},
+        headers={"HX-Request": "true"},
+    )
     assert r.status_code == 200
     html = BeautifulSoup(r.text, "html.parser")
     assert "<html" not in r.text  # a fragment for htmx
@@ -62,8 +73,12 @@ def test_ineligible_application_names_the_rule(session, page_client_for):
 
 
 def test_each_role_sees_only_its_side_of_an_application(session, page_client_for):
-    ent, other, prov, op = (sb.wuhan_enterprise(session), sb.wuhan_enterprise(session), builders.provider(session),
-                            builders.operator(session))
+    ent, other, prov, op = (
+        sb.wuhan_enterprise(session),
+        sb.wuhan_enterprise(session),
+        builders.provider(session),
+        builders.operator(session),
+    )
     app_id = _apply(page_client_for(ent))
     url = f"/subsidy/applications/{app_id}"
     mine = BeautifulSoup(page_client_for(ent).get(url).text, "html.parser")
@@ -80,11 +95,19 @@ def test_upload_then_operator_approves_from_the_page(session, page_client_for):
     ent, op = sb.wuhan_enterprise(session), builders.operator(session)
     c = page_client_for(ent)
     app_id = _apply(c)
-    r = c.post(f"/subsidy/applications/{app_id}/documents", data={"csrf_token": c.csrf, "kind": "contract"},
-               files={"file": ("合同.pdf", sb.PDF, "application/pdf")}, follow_redirects=False)
+    r = c.post(
+        f"/subsidy/applications/{app_id}/documents",
+        data={"csrf_token": c.csrf, "kind": "contract"},
+        files={"file": ("合同.pdf", sb.PDF, "application/pdf")},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
-    bad = c.post(f"/subsidy/applications/{app_id}/documents", data={"csrf_token": c.csrf, "kind": "invoice"},
-                 files={"file": ("x.exe", b"MZ\x90\x00", "application/octet-stream")}, follow_redirects=False)
+    bad = c.post(
+        f"/subsidy/applications/{app_id}/documents",
+        data={"csrf_token": c.csrf, "kind": "invoice"},
+        files={"file": ("x.exe", b"MZ\x90\x00", "application/octet-stream")},
+        follow_redirects=False,
+    )
     assert bad.status_code == 422
     o = page_client_for(op)
     r = _post(o, f"/subsidy/applications/{app_id}/approve", {"amount_yuan": "120000.00", "idempotency_key": "a1"})
@@ -113,8 +136,12 @@ def test_an_operator_calculates_for_an_enterprise(session, page_client_for):
     o = page_client_for(op)
     form = BeautifulSoup(o.get("/subsidy/calculator").text, "html.parser")
     assert form.select_one(f"#f-org_id option[value='{ent.org_id}']")
-    r = _post(o, "/subsidy/calculator", {"org_id": str(ent.org_id), "description": "GPU", "kind": "compute",
-                                         "contract_yuan": "300000"}, headers={"HX-Request": "true"})
+    r = _post(
+        o,
+        "/subsidy/calculator",
+        {"org_id": str(ent.org_id), "description": "GPU", "kind": "compute", "contract_yuan": "300000"},
+        headers={"HX-Request": "true"},
+    )
     assert BeautifulSoup(r.text, "html.parser").select_one(".qrow.best")["data-code"] == "wuhan-compute"
     e = page_client_for(ent)
     assert not BeautifulSoup(e.get("/subsidy/calculator").text, "html.parser").select_one("#f-org_id")
@@ -122,8 +149,12 @@ def test_an_operator_calculates_for_an_enterprise(session, page_client_for):
 
 def test_the_calculators_apply_link_carries_the_purchase_into_the_form(session, page_client_for):
     c = page_client_for(sb.wuhan_enterprise(session))
-    r = _post(c, "/subsidy/calculator", {"description": "GPU 算力", "kind": "compute", "contract_yuan": "300000",
-                                         "flags": "domestic_chip"}, headers={"HX-Request": "true"})
+    r = _post(
+        c,
+        "/subsidy/calculator",
+        {"description": "GPU 算力", "kind": "compute", "contract_yuan": "300000", "flags": "domestic_chip"},
+        headers={"HX-Request": "true"},
+    )
     link = BeautifulSoup(r.text, "html.parser").select_one(".qrow.best a.btn")["href"]
     form = BeautifulSoup(c.get(link).text, "html.parser")
     assert form.select_one("#f-programme_code option[selected]")["value"] == "wuhan-compute"
@@ -147,8 +178,9 @@ def test_an_enterprise_without_a_profile_is_told_to_fill_it_in(session, page_cli
 
 def test_operator_sets_a_pool_budget_but_never_below_what_is_committed(session, page_client_for):
     ent, op = sb.wuhan_enterprise(session), builders.operator(session)
-    application = sb.apply(session, ent, 30 * sb.WAN, programme_code="wuhan-compute", signed_on=None,
-                           starts_on=None, ends_on=None)
+    application = sb.apply(
+        session, ent, 30 * sb.WAN, programme_code="wuhan-compute", signed_on=None, starts_on=None, ends_on=None
+    )
     service.approve_application(session, op, application.id)
     session.commit()
     o = page_client_for(op)
@@ -156,7 +188,8 @@ def test_operator_sets_a_pool_budget_but_never_below_what_is_committed(session, 
     ok = _post(o, "/subsidy/pools/wuhan-compute", {"budget_yuan": "500000", "year": year})
     assert (ok.status_code, ok.headers["location"]) == (303, "/subsidy/dashboard?budget=set")
     row = BeautifulSoup(o.get("/subsidy/dashboard").text, "html.parser").select_one(
-        "table#pools tr[data-code='wuhan-compute']")
+        "table#pools tr[data-code='wuhan-compute']"
+    )
     assert "50 万元" in row.text
     assert _post(o, "/subsidy/pools/wuhan-compute", {"budget_yuan": "100000", "year": year}).status_code == 409
     assert _post(o, "/subsidy/pools/wuhan-compute", {"budget_yuan": "", "year": year}).status_code == 422
@@ -180,8 +213,9 @@ def test_every_amount_box_answers_422_to_a_number_that_is_no_amount(session, pag
     app_id = _apply(c)
     for i, bad in enumerate(BAD_YUAN):
         assert _post(c, "/subsidy/calculator", {"description": "GPU", "contract_yuan": bad}).status_code == 422, bad
-        r = _post(c, "/subsidy/apply", FORM | {"contract_yuan": bad, "contract_no": f"B-{i}",
-                                               "idempotency_key": f"bad-{i}"})
+        r = _post(
+            c, "/subsidy/apply", FORM | {"contract_yuan": bad, "contract_no": f"B-{i}", "idempotency_key": f"bad-{i}"}
+        )
         assert r.status_code == 422, bad
         r = _post(o, f"/subsidy/applications/{app_id}/approve", {"amount_yuan": bad, "idempotency_key": f"a-{i}"})
         assert r.status_code == 422, (bad, r.text[-300:])

@@ -32,8 +32,12 @@ def verdicts(code: str, org: Profile, **kw: object) -> dict[str, bool]:
 
 
 BEIJING = Profile(province_code="11", city="北京", size_class="small", revenue_band="0-2", industry_section="I")
-BEIJING_DEAL = {"kind": "compute", "signed_on": date(2025, 3, 1), "starts_on": date(2025, 3, 1),
-                "ends_on": date(2026, 2, 28)}
+BEIJING_DEAL = {
+    "kind": "compute",
+    "signed_on": date(2025, 3, 1),
+    "starts_on": date(2025, 3, 1),
+    "ends_on": date(2026, 2, 28),
+}
 
 
 def test_every_shipped_programme_loads_and_names_its_source():
@@ -43,6 +47,7 @@ def test_every_shipped_programme_loads_and_names_its_source():
 
 
 # --- 北京市算力券: 20 %, ≤ 200 万/家/年, ≤ 1 年, 2023-09-01 起, 一合同一次, 非关联, 不与其他算力券叠加 ---
+
 
 def test_beijing_pays_20_percent():
     assert pay("beijing-compute", 500 * WAN) == 100 * WAN
@@ -81,6 +86,7 @@ def test_contract_term_counts_whole_months_inclusive():
 
 
 # --- the report's programmes ---
+
 
 def test_wuhan_50_percent_capped_at_20_wan():
     assert pay("wuhan-compute", 30 * WAN) == 15 * WAN
@@ -140,8 +146,9 @@ def test_shanghai_compute_model_and_corpus_vouchers():
     assert pay("shanghai-model", 2000 * WAN) == 500 * WAN  # 50 % is 1,000 万, capped at 500 万
     assert pay("shanghai-corpus", 100 * WAN) == 30 * WAN
     sh = Profile(province_code="31", city="上海")
-    assert not verdicts("shanghai-compute", sh, kind="compute", starts_on=date(2025, 1, 1),
-                        ends_on=date(2026, 1, 1))["term"]
+    assert not verdicts("shanghai-compute", sh, kind="compute", starts_on=date(2025, 1, 1), ends_on=date(2026, 1, 1))[
+        "term"
+    ]
 
 
 def test_hangzhou_30_percent_for_domestic_chips_or_filed_models_else_20():
@@ -154,8 +161,9 @@ def test_hangzhou_30_percent_for_domestic_chips_or_filed_models_else_20():
 def test_yangzhou_needs_the_contract_signed_and_paid_first():
     org = Profile(province_code="32", city="扬州")
     assert not verdicts("yangzhou-compute", org, kind="compute", signed_on=date(2025, 5, 1))["paid_first"]
-    assert verdicts("yangzhou-compute", org, kind="compute", signed_on=date(2025, 5, 1),
-                    paid_on=date(2025, 5, 2))["paid_first"]
+    assert verdicts("yangzhou-compute", org, kind="compute", signed_on=date(2025, 5, 1), paid_on=date(2025, 5, 2))[
+        "paid_first"
+    ]
     assert pay("yangzhou-compute", 100 * WAN) == 30 * WAN
 
 
@@ -181,9 +189,11 @@ def test_the_rule_that_decided_is_named():
 
 # --- exclusivity: the best allowed combination ---
 
+
 def _q(code: str, fen: int) -> ProgrammeQuote:
-    return ProgrammeQuote(code=code, name=code, currency="CNY", eligible=True, amount_fen=fen, rate="", reasons=[],
-                          excludes=[])
+    return ProgrammeQuote(
+        code=code, name=code, currency="CNY", eligible=True, amount_fen=fen, rate="", reasons=[], excludes=[]
+    )
 
 
 def test_best_combination_never_stacks_excluded_programmes():
@@ -200,14 +210,18 @@ def test_best_combination_never_pays_more_than_the_contract():
 
 # --- the loader: every problem, with file and field ---
 
+
 def test_a_broken_copy_names_every_bad_file_and_field(tmp_path: Path):
     shutil.copy(prog.DATA / "wuhan-compute.yaml", tmp_path / "good.yaml")
     (tmp_path / "typo.yaml").write_text(
         (prog.DATA / "beijing-compute.yaml").read_text(encoding="utf-8").replace("rate: 20%", "rate_pct: 20"),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (tmp_path / "bad.yaml").write_text(
         "code: Bad Code\nname: {zh: 坏}\nissuer: {zh: 某}\nvoucher: compute\nsource: x\nrate: 150%\n"
-        "region: {provinces: ['99']}\n", encoding="utf-8")
+        "region: {provinces: ['99']}\n",
+        encoding="utf-8",
+    )
     (tmp_path / "broken.yaml").write_text("code: [unclosed\n", encoding="utf-8")
     with pytest.raises(Invalid) as caught:
         load_programmes(tmp_path)
@@ -221,9 +235,10 @@ def test_a_broken_copy_names_every_bad_file_and_field(tmp_path: Path):
 def test_duplicate_codes_and_unknown_stacking_partners_are_reported(tmp_path: Path):
     text = (prog.DATA / "wuhan-compute.yaml").read_text(encoding="utf-8")
     (tmp_path / "a.yaml").write_text(text, encoding="utf-8")
-    (tmp_path / "b.yaml").write_text(text.replace("one_claim_per_contract: true",
-                                                  "one_claim_per_contract: true\n  no_stacking_with: [nowhere]"),
-                                     encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(
+        text.replace("one_claim_per_contract: true", "one_claim_per_contract: true\n  no_stacking_with: [nowhere]"),
+        encoding="utf-8",
+    )
     with pytest.raises(Invalid) as caught:
         load_programmes(tmp_path)
     assert "b.yaml:code" in caught.value.fields
@@ -245,9 +260,12 @@ def test_psg_pays_only_for_listed_solutions():
 
 def test_an_offering_listed_for_a_programme_vouches_for_its_supplier(tmp_path: Path):
     text = (prog.DATA / "beijing-compute.yaml").read_text(encoding="utf-8")
-    (tmp_path / "b.yaml").write_text(text.replace("supplier_not_affiliated: true",
-                                                  "supplier_not_affiliated: true\n  approved_suppliers: [京算科技]"),
-                                     encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(
+        text.replace(
+            "supplier_not_affiliated: true", "supplier_not_affiliated: true\n  approved_suppliers: [京算科技]"
+        ),
+        encoding="utf-8",
+    )
     p = load_programmes(tmp_path)["beijing-compute"]
 
     def ok(**kw: object) -> bool:
@@ -262,8 +280,13 @@ def test_a_later_service_years_tier_needs_that_year_to_have_begun():
     huadu = Profile(province_code="44", city="广州")
     deal = {"kind": "platform"}
     assert "service_year" not in verdicts("huadu-tiered", huadu, **deal)  # year 1: from the start
-    for year, starts, ok in ((2, date(2024, 6, 2), False), (2, date(2024, 6, 1), True),
-                             (3, date(2024, 6, 1), False), (3, date(2023, 6, 1), True), (3, None, False)):
+    for year, starts, ok in (
+        (2, date(2024, 6, 2), False),
+        (2, date(2024, 6, 1), True),
+        (3, date(2024, 6, 1), False),
+        (3, date(2023, 6, 1), True),
+        (3, None, False),
+    ):
         got = verdicts("huadu-tiered", huadu, **deal, service_year=year, starts_on=starts)["service_year"]
         assert got is ok, (year, starts)
 
@@ -279,10 +302,12 @@ def test_beijing_counts_its_yearly_cap_by_the_year_of_the_claim():
 
 def test_programme_files_bound_their_amounts_and_periods(tmp_path: Path):
     base = "code: x\nname: {zh: 券}\nissuer: {zh: 某市}\nvoucher: compute\nsource: s\nrate: 20%\n"
-    for extra, field in (("caps: {per_org_year_fen: 1e999}\n", "caps.per_org_year_fen"),
-                         ("pool: {budget_fen: 100000000000000000000}\n", "pool.budget_fen"),
-                         ("redeem_within_days: 99999999999\n", "redeem_within_days"),
-                         ("contract: {max_term_months: 99999999999}\n", "contract.max_term_months"),
-                         ("cap_year_basis: signing\n", "cap_year_basis")):
+    for extra, field in (
+        ("caps: {per_org_year_fen: 1e999}\n", "caps.per_org_year_fen"),
+        ("pool: {budget_fen: 100000000000000000000}\n", "pool.budget_fen"),
+        ("redeem_within_days: 99999999999\n", "redeem_within_days"),
+        ("contract: {max_term_months: 99999999999}\n", "contract.max_term_months"),
+        ("cap_year_basis: signing\n", "cap_year_basis"),
+    ):
         (tmp_path / "x.yaml").write_text(base + extra, encoding="utf-8")
         assert f"x.yaml:{field}" in prog.load_folder(tmp_path)[1], extra

@@ -154,6 +154,7 @@ def test_approval_needs_the_signed_contract_uploaded(session):
 
 # --- who may do what ---
 
+
 def test_another_enterprise_and_providers_see_nothing(session):
     a, b, prov = sb.beijing_enterprise(session), sb.beijing_enterprise(session), builders.provider(session)
     app = sb.apply(session, a)
@@ -184,6 +185,7 @@ def test_providers_never_apply_and_enterprises_never_decide(session):
 
 # --- the ledger ---
 
+
 def test_the_ledger_is_append_only(session):
     ent, op = sb.beijing_enterprise(session), builders.operator(session)
     service.approve_application(session, op, sb.apply(session, ent).id, today=TODAY)
@@ -204,10 +206,18 @@ def test_audit_finds_a_tampered_pool(session):
 
 # --- the calculator ---
 
+
 def test_calculator_for_an_enterprise_and_a_free_text_purchase(session):
     ent = sb.beijing_enterprise(session)
-    purchase = PurchaseIn(description="GPU 租用", kind="compute", supplier_name="京算科技", contract_fen=1500 * WAN,
-                          signed_on=TODAY, starts_on=TODAY, ends_on=TODAY + timedelta(days=300))
+    purchase = PurchaseIn(
+        description="GPU 租用",
+        kind="compute",
+        supplier_name="京算科技",
+        contract_fen=1500 * WAN,
+        signed_on=TODAY,
+        starts_on=TODAY,
+        ends_on=TODAY + timedelta(days=300),
+    )
     quote = service.calculate(session, ent, purchase, today=TODAY)
     assert quote.best == ["beijing-compute"]
     assert (quote.total_fen, quote.net_fen) == (200 * WAN, 1300 * WAN)
@@ -219,8 +229,14 @@ def test_calculator_for_an_enterprise_and_a_free_text_purchase(session):
 def test_calculator_counts_what_the_enterprise_already_holds_this_year(session):
     ent, op = sb.beijing_enterprise(session), builders.operator(session)
     service.approve_application(session, op, sb.apply(session, ent, 750 * WAN).id, today=TODAY)  # 150 万
-    purchase = PurchaseIn(description="GPU", kind="compute", contract_fen=500 * WAN, signed_on=TODAY,
-                          starts_on=TODAY, ends_on=TODAY + timedelta(days=300))
+    purchase = PurchaseIn(
+        description="GPU",
+        kind="compute",
+        contract_fen=500 * WAN,
+        signed_on=TODAY,
+        starts_on=TODAY,
+        ends_on=TODAY + timedelta(days=300),
+    )
     assert service.calculate(session, ent, purchase, today=TODAY).total_fen == 50 * WAN
 
 
@@ -228,11 +244,19 @@ def test_an_operators_own_programme_file_stacks_against_the_shipped_one(session,
     (tmp_path / "haidian.yaml").write_text(
         "code: haidian-compute\nname: {zh: 海淀区算力补贴}\nissuer: {zh: 海淀区}\nvoucher: innovation\n"
         "source: test\nregion: {provinces: ['11']}\neligibility: {kinds: [compute]}\nrate: 10%\n"
-        "exclusivity: {no_stacking_with: [beijing-compute]}\n", encoding="utf-8")
+        "exclusivity: {no_stacking_with: [beijing-compute]}\n",
+        encoding="utf-8",
+    )
     monkeypatch.setattr(programmes, "operator_folder", lambda: tmp_path)
     ent = sb.beijing_enterprise(session)
-    purchase = PurchaseIn(description="GPU", kind="compute", contract_fen=100 * WAN, signed_on=TODAY,
-                          starts_on=TODAY, ends_on=TODAY + timedelta(days=300))
+    purchase = PurchaseIn(
+        description="GPU",
+        kind="compute",
+        contract_fen=100 * WAN,
+        signed_on=TODAY,
+        starts_on=TODAY,
+        ends_on=TODAY + timedelta(days=300),
+    )
     quote = service.calculate(session, ent, purchase, today=TODAY)
     assert {q.code for q in quote.programmes if q.eligible} == {"beijing-compute", "haidian-compute"}
     assert quote.best == ["beijing-compute"] and quote.total_fen == 20 * WAN
@@ -243,16 +267,23 @@ def test_an_operators_own_programme_file_stacks_against_the_shipped_one(session,
 
 # --- uploads ---
 
+
 def test_uploads_are_checked_by_content_size_and_name(session, tmp_path):
     ent = sb.beijing_enterprise(session)
     app = sb.apply(session, ent, contract=False)
 
     def add(data: bytes, name: str, max_bytes: int = 1000):
-        return documents.add_document(session, ent, app.id, kind=DocKind.CONTRACT, filename=name, data=data,
-                                      var_dir=tmp_path, max_bytes=max_bytes)
+        return documents.add_document(
+            session, ent, app.id, kind=DocKind.CONTRACT, filename=name, data=data, var_dir=tmp_path, max_bytes=max_bytes
+        )
 
-    for data, name in ((b"MZ\x90\0 not a pdf", "合同.pdf"), (sb.PDF, "合同.png"), (sb.PDF * 100, "合同.pdf"),
-                       (b"", "a.pdf"), (b"#!/bin/sh\nrm -rf /", "run.sh")):
+    for data, name in (
+        (b"MZ\x90\0 not a pdf", "合同.pdf"),
+        (sb.PDF, "合同.png"),
+        (sb.PDF * 100, "合同.pdf"),
+        (b"", "a.pdf"),
+        (b"#!/bin/sh\nrm -rf /", "run.sh"),
+    ):
         with pytest.raises(Invalid):
             add(data, name)
     doc = add(sb.PDF, "../../etc/合同 (签字版).pdf")
@@ -268,19 +299,33 @@ def test_uploads_are_checked_by_content_size_and_name(session, tmp_path):
 
 # --- a purchase from the resource pool ---
 
+
 def test_an_offering_from_the_resource_pool_fills_kind_supplier_and_description(session):
     from tests.catalog import builders as catalog_builders
 
     prov, op = builders.provider(session, "武汉智算服务有限公司"), builders.operator(session)
     ent = sb.wuhan_enterprise(session)
-    offering = catalog_builders.published(session, prov, op, name="昇腾训练算力包", kind="compute", scenarios=[],
-                                          deployment=["api"])
+    offering = catalog_builders.published(
+        session, prov, op, name="昇腾训练算力包", kind="compute", scenarios=[], deployment=["api"]
+    )
     purchase = PurchaseIn(offering_id=offering.id, contract_fen=30 * WAN)
     quote = service.calculate(session, ent, purchase)
     assert quote.best == ["wuhan-compute"] and quote.total_fen == 15 * WAN
-    app = service.submit_application(session, ent, sb.compute_purchase(
-        30 * WAN, programme_code="wuhan-compute", offering_id=offering.id, description=None, kind=None,
-        supplier_name=None, signed_on=None, starts_on=None, ends_on=None))
+    app = service.submit_application(
+        session,
+        ent,
+        sb.compute_purchase(
+            30 * WAN,
+            programme_code="wuhan-compute",
+            offering_id=offering.id,
+            description=None,
+            kind=None,
+            supplier_name=None,
+            signed_on=None,
+            starts_on=None,
+            ends_on=None,
+        ),
+    )
     assert (app.kind, app.description, app.supplier_name) == ("compute", "昇腾训练算力包", "武汉智算服务有限公司")
 
 

@@ -35,8 +35,15 @@ WORKERS = 6
 ORGS = 12
 APPS_PER_ORG = 8  # 104 applications (8 filed twice), then 192 approvals (each application raced by two workers)
 BUDGET = 180 * WAN  # less than 12 enterprises × 20 万 cap: the pool binds as well as the per-enterprise cap
-DEFINITE = {"ok", "budget_exhausted", "cap_reached", "wrong_state", "already_claimed", "replayed",
-            "idempotency_key_in_flight"}
+DEFINITE = {
+    "ok",
+    "budget_exhausted",
+    "cap_reached",
+    "wrong_state",
+    "already_claimed",
+    "replayed",
+    "idempotency_key_in_flight",
+}
 
 
 def _chunks(items: list, n: int) -> list[list]:
@@ -56,9 +63,20 @@ def test_concurrent_applications_and_approvals_never_pass_a_cap(session, db_url,
         for j in range(APPS_PER_ORG):
             contract_fen = (10 + (i * 7 + j * 3) % 31) * WAN  # 10..40 万: requests of 5..20 万
             no = f"DUP-{i}" if j == 0 and i < 8 else f"C-{i}-{j}"
-            applications.append({"user_id": ent.user_id, "org_id": ent.org_id, "data": {
-                "programme_code": "wuhan-compute", "description": "GPU 算力", "kind": "compute",
-                "supplier_name": "汉算科技", "contract_no": no, "contract_fen": contract_fen}})
+            applications.append(
+                {
+                    "user_id": ent.user_id,
+                    "org_id": ent.org_id,
+                    "data": {
+                        "programme_code": "wuhan-compute",
+                        "description": "GPU 算力",
+                        "kind": "compute",
+                        "supplier_name": "汉算科技",
+                        "contract_no": no,
+                        "contract_fen": contract_fen,
+                    },
+                }
+            )
     applications += [dict(a) for a in applications if a["data"]["contract_no"].startswith("DUP-")]
     answers = run_workers(db_url, tmp_path, "apply", _chunks(applications, WORKERS))
     assert len(answers) == len(applications)
@@ -104,18 +122,45 @@ def _free_port() -> int:
 def test_killing_the_server_mid_approvals_leaves_an_auditable_ledger(session, db_url, tmp_path, monkeypatch):
     op = builders.operator(session)
     ents = [sb.wuhan_enterprise(session) for _ in range(6)]
-    ids = [sb.apply(session, ents[i % 6], (10 + i % 20) * WAN, programme_code="wuhan-compute", kind="compute",
-                    signed_on=None, starts_on=None, ends_on=None).id for i in range(48)]
+    ids = [
+        sb.apply(
+            session,
+            ents[i % 6],
+            (10 + i % 20) * WAN,
+            programme_code="wuhan-compute",
+            kind="compute",
+            signed_on=None,
+            starts_on=None,
+            ends_on=None,
+        ).id
+        for i in range(48)
+    ]
     service.set_pool_budget(session, op, "wuhan-compute", 100 * WAN, year=sb.TODAY.year)  # the claims' year
     secret, _ = auth_service.issue_token(session, session.get(User, op.user_id), kind="api", lifetime=None)
     session.commit()
 
     port = _free_port()
-    env = os.environ | {"SMEAI_DATABASE_URL": db_url, "SMEAI_VAR_DIR": str(tmp_path / "var"),
-                        "SMEAI_SECRET_KEY": "stress-test-key"}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "smeai.app:create_app", "--factory", "--port",
-                               str(port), "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
+    env = os.environ | {
+        "SMEAI_DATABASE_URL": db_url,
+        "SMEAI_VAR_DIR": str(tmp_path / "var"),
+        "SMEAI_SECRET_KEY": "stress-test-key",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "smeai.app:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -134,8 +179,13 @@ def test_killing_the_server_mid_approvals_leaves_an_auditable_ledger(session, db
             with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {secret}"}, timeout=10) as c:
                 for app_id in chunk:
                     try:
-                        answers.append(c.post(f"/api/v1/subsidy/applications/{app_id}/approve", json={},
-                                              headers={"Idempotency-Key": f"kill-{app_id}"}).status_code)
+                        answers.append(
+                            c.post(
+                                f"/api/v1/subsidy/applications/{app_id}/approve",
+                                json={},
+                                headers={"Idempotency-Key": f"kill-{app_id}"},
+                            ).status_code
+                        )
                     except httpx.HTTPError as exc:
                         answers.append(type(exc).__name__)  # the server died under this request
 

@@ -13,12 +13,36 @@ from smeai.survey.codebook import COLUMNS
 LINKS = ("rnd", "production", "supply_chain", "sales", "service", "management")
 
 
-def _row(rid, *, section="C", div="", founded="2020", rev="1000", status="3", inv="", stage="", links="",
-         pilot="0", province="44", submitted="2025-03-10 09:00:00", **extra) -> dict[str, str]:
+def _row(
+    rid,
+    *,
+    section="C",
+    div="",
+    founded="2020",
+    rev="1000",
+    status="3",
+    inv="",
+    stage="",
+    links="",
+    pilot="0",
+    province="44",
+    submitted="2025-03-10 09:00:00",
+    **extra,
+) -> dict[str, str]:
     row = {
-        "response_id": rid, "submitted_at": submitted, "province_code": province, "city": "佛山市",
-        "pilot_batch": pilot, "industry_section": section, "mfg_division": div, "founded_year": founded,
-        "employees": "50", "revenue_wan": rev, "ai_status": status, "ai_investment_wan": inv, "ai_stage": stage,
+        "response_id": rid,
+        "submitted_at": submitted,
+        "province_code": province,
+        "city": "佛山市",
+        "pilot_batch": pilot,
+        "industry_section": section,
+        "mfg_division": div,
+        "founded_year": founded,
+        "employees": "50",
+        "revenue_wan": rev,
+        "ai_status": status,
+        "ai_investment_wan": inv,
+        "ai_stage": stage,
     }
     used = links.split() if links else []
     for link in LINKS:
@@ -31,11 +55,29 @@ VALID = [
     # technology (T1), age 3 -> 0-5, 0-2 亿, intensity 0.5 -> 0.4-0.8, <=100, non-pilot
     _row("r1", div="36", founded="2022", rev="10000", status="1", inv="50", stage="1", links="rnd production"),
     # labour (L1), age 7 -> 5-10, 2-4, intensity 100*400/25000 = 1.6 exactly -> >=1.6, batch 1
-    _row("r2", div="19", founded="2018", rev="25000", status="1", inv="400", stage="2", links="supply_chain sales",
-         pilot="1"),
+    _row(
+        "r2",
+        div="19",
+        founded="2018",
+        rev="25000",
+        status="1",
+        inv="400",
+        stage="2",
+        links="supply_chain sales",
+        pilot="1",
+    ),
     # capital (K1), age 20 -> 20+, revenue 80000 -> 8+, intensity 1.25, investment 1000 -> 500-1000, batch 2
-    _row("r3", div="33", founded="2005", rev="80000", status="1", inv="1000", stage="3",
-         links="production management", pilot="2"),
+    _row(
+        "r3",
+        div="33",
+        founded="2005",
+        rev="80000",
+        status="1",
+        inv="1000",
+        stage="3",
+        links="production management",
+        pilot="2",
+    ),
     # technology (T4), age 10 -> 10-20, revenue 20000 -> 2-4, planned
     _row("r4", div="38", founded="2015", rev="20000", status="2"),
     # section F, age 5 -> 5-10, revenue 0 (no intensity), adopter investing 0, stage 4, batch 1
@@ -45,8 +87,18 @@ VALID = [
     # section I, age 1 -> 0-5, planned
     _row("r7", section="I", founded="2024", rev="100", status="2"),
     # technology (T3), age 13 -> 10-20, 4-6, intensity 0.2222 -> 0-0.4, investment 100 -> <=100, batch 2, ISO time
-    _row("r8", div="27", founded="2012", rev="45000", status="1", inv="100", stage="2", links="rnd", pilot="2",
-         submitted="2025-04-01T09:30:00+08:00"),
+    _row(
+        "r8",
+        div="27",
+        founded="2012",
+        rev="45000",
+        status="1",
+        inv="100",
+        stage="2",
+        links="rnd",
+        pilot="2",
+        submitted="2025-04-01T09:30:00+08:00",
+    ),
 ]
 
 # (row, every (column, rule) it breaks); rows follow the valid ones, so row numbers start at 10
@@ -67,12 +119,16 @@ INVALID = [
     (_row("i14", div="33", founded="2026"), [("founded_year", "founded_after_survey")]),
     (_row("r1", div="33"), [("response_id", "duplicate_id")]),
     (_row("i16", div="33", employees="-3"), [("employees", "out_of_range")]),
-    (_row("i17", div="33", model_type="7", scn_quality_inspection="yes"),
-     [("scn_quality_inspection", "not_integer"), ("model_type", "not_allowed")]),
+    (
+        _row("i17", div="33", model_type="7", scn_quality_inspection="yes"),
+        [("scn_quality_inspection", "not_integer"), ("model_type", "not_allowed")],
+    ),
     (_row("i18", div="12"), [("mfg_division", "out_of_range")]),
     (_row("i8", div="33"), [("response_id", "duplicate_id")]),  # the earlier i8 was itself rejected
-    (_row("i20", div="33", rev="1,000", status="2", stage="3", founded="2030"),
-     [("revenue_wan", "not_number"), ("ai_stage", "adopter_only"), ("founded_year", "founded_after_survey")]),
+    (
+        _row("i20", div="33", rev="1,000", status="2", stage="3", founded="2030"),
+        [("revenue_wan", "not_number"), ("ai_stage", "adopter_only"), ("founded_year", "founded_after_survey")],
+    ),
 ]
 
 EXPECTED = {
@@ -99,28 +155,60 @@ EXPECTED = {
     "mean_intensity_by_age": {"0-5": 0.5, "5-10": 1.6, "10-20": 0.22, "20+": 1.25},
     "stage_shares": {"exploring": 20.0, "piloting": 40.0, "scaling": 20.0, "embedded": 20.0},
     "link_usage_by_class": {
-        "labor": {"rnd": 0.0, "production": 0.0, "supply_chain": 50.0, "sales": 50.0, "service": 0.0,
-                  "management": 0.0},
-        "capital": {"rnd": 0.0, "production": 100.0, "supply_chain": 0.0, "sales": 0.0, "service": 0.0,
-                    "management": 100.0},
-        "technology": {"rnd": 66.67, "production": 33.33, "supply_chain": 0.0, "sales": 0.0, "service": 0.0,
-                       "management": 0.0},
+        "labor": {
+            "rnd": 0.0,
+            "production": 0.0,
+            "supply_chain": 50.0,
+            "sales": 50.0,
+            "service": 0.0,
+            "management": 0.0,
+        },
+        "capital": {
+            "rnd": 0.0,
+            "production": 100.0,
+            "supply_chain": 0.0,
+            "sales": 0.0,
+            "service": 0.0,
+            "management": 100.0,
+        },
+        "technology": {
+            "rnd": 66.67,
+            "production": 33.33,
+            "supply_chain": 0.0,
+            "sales": 0.0,
+            "service": 0.0,
+            "management": 0.0,
+        },
     },
     "link_usage_by_group": {
         code: dict.fromkeys(LINKS, None)
-        for code in ("L1", "L2", "L3", "L4", "L5", "T1", "T2", "T3", "T4", "T5", "T6",
-                     "K1", "K2", "K3", "K4", "K5", "K6", "K7")
+        for code in (
+            "L1",
+            "L2",
+            "L3",
+            "L4",
+            "L5",
+            "T1",
+            "T2",
+            "T3",
+            "T4",
+            "T5",
+            "T6",
+            "K1",
+            "K2",
+            "K3",
+            "K4",
+            "K5",
+            "K6",
+            "K7",
+        )
     }
     | {
-        "L1": {"rnd": 0.0, "production": 0.0, "supply_chain": 100.0, "sales": 100.0, "service": 0.0,
-               "management": 0.0},
+        "L1": {"rnd": 0.0, "production": 0.0, "supply_chain": 100.0, "sales": 100.0, "service": 0.0, "management": 0.0},
         "L5": dict.fromkeys(LINKS, 0.0),
-        "K1": {"rnd": 0.0, "production": 100.0, "supply_chain": 0.0, "sales": 0.0, "service": 0.0,
-               "management": 100.0},
-        "T1": {"rnd": 100.0, "production": 100.0, "supply_chain": 0.0, "sales": 0.0, "service": 0.0,
-               "management": 0.0},
-        "T3": {"rnd": 100.0, "production": 0.0, "supply_chain": 0.0, "sales": 0.0, "service": 0.0,
-               "management": 0.0},
+        "K1": {"rnd": 0.0, "production": 100.0, "supply_chain": 0.0, "sales": 0.0, "service": 0.0, "management": 100.0},
+        "T1": {"rnd": 100.0, "production": 100.0, "supply_chain": 0.0, "sales": 0.0, "service": 0.0, "management": 0.0},
+        "T3": {"rnd": 100.0, "production": 0.0, "supply_chain": 0.0, "sales": 0.0, "service": 0.0, "management": 0.0},
         "T4": dict.fromkeys(LINKS, 0.0),
     },
     "pilot_investment_uplift": 650.0,  # pilot mean 1500/4 = 375 vs non-pilot 50

@@ -43,8 +43,10 @@ def compute(df: pd.DataFrame, *, n_rejected: int = 0) -> dict[str, Any]:
     out["manufacturing_share"] = pct(int((df["industry_section"] == "C").sum()), n)
     out["revenue_band_shares"] = {b: pct(int((revenue_band == b).sum()), n) for b in REVENUE_BANDS}
     out["adoption"] = {k: pct(int((status == s).sum()), n) for s, k in STATUSES.items()}
-    for key, bands, labels in (("adoption_by_age", age_band, AGE_BANDS),
-                               ("adoption_by_revenue", revenue_band, REVENUE_BANDS)):
+    for key, bands, labels in (
+        ("adoption_by_age", age_band, AGE_BANDS),
+        ("adoption_by_revenue", revenue_band, REVENUE_BANDS),
+    ):
         table = pd.crosstab(bands, status)
         out[key] = {}
         for b in labels:

@@ -8,8 +8,9 @@ from tests.survey import handmade
 
 def _upload(client, wave="2025", text=None, name="s.csv"):
     body = (text or handmade.csv_text(bom=True)).encode()
-    return client.post(f"/api/v1/survey/waves/{wave}/imports", files={"file": (name, body, "text/csv")},
-                       data={"name": "2025 年调查"})
+    return client.post(
+        f"/api/v1/survey/waves/{wave}/imports", files={"file": (name, body, "text/csv")}, data={"name": "2025 年调查"}
+    )
 
 
 def test_analyst_imports_downloads_the_error_file_and_reads_the_indicators(session, client_for):
@@ -114,8 +115,9 @@ def test_a_cell_beyond_the_csv_field_limit_is_a_row_error_not_a_500(session, cli
 def test_a_broken_workbook_is_a_clear_error_not_a_500(session, client_for):
     api = client_for(builders.analyst(session))
     for body, fields in ((b"PK\x03\x04 not really a workbook", {}), (handmade.broken_xlsx(), {"row 5"})):
-        res = api.post("/api/v1/survey/waves/2025/imports",
-                       files={"file": ("s.xlsx", body, "application/octet-stream")})
+        res = api.post(
+            "/api/v1/survey/waves/2025/imports", files={"file": ("s.xlsx", body, "application/octet-stream")}
+        )
         assert res.status_code == 422 and res.json()["error"] == "survey_unreadable_file"
         assert set(res.json()["fields"]) == set(fields)
     assert api.get("/api/v1/survey/waves").json()["items"] == []

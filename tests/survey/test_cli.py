@@ -24,8 +24,21 @@ def test_import_command_reports_and_writes_the_error_file(session, db_url, tmp_p
     path, errors = tmp_path / "s.csv", tmp_path / "errors.csv"
     path.write_text(handmade.csv_text(), encoding="utf-8")
     try:
-        out = CliRunner().invoke(app, ["survey", "import", str(path), "--wave", "2025", "--as", "ana@example.cn",
-                                       "--errors", str(errors), "--json"])
+        out = CliRunner().invoke(
+            app,
+            [
+                "survey",
+                "import",
+                str(path),
+                "--wave",
+                "2025",
+                "--as",
+                "ana@example.cn",
+                "--errors",
+                str(errors),
+                "--json",
+            ],
+        )
     finally:
         get_settings.cache_clear()
     assert out.exit_code == 0, out.output
@@ -64,8 +77,11 @@ def test_unreadable_files_are_clear_errors_in_every_command(session, db_url, tmp
     broken.write_bytes(b"PK\x03\x04 not a workbook")
     try:
         for path, fields in ((big, {"row 3"}), (broken, set())):
-            for args in (["check", str(path)], ["indicators", str(path), "--json"],
-                         ["import", str(path), "--wave", "2025", "--as", "ana@example.cn"]):
+            for args in (
+                ["check", str(path)],
+                ["indicators", str(path), "--json"],
+                ["import", str(path), "--wave", "2025", "--as", "ana@example.cn"],
+            ):
                 out = CliRunner().invoke(app, ["survey", *args])
                 assert isinstance(out.exception, UnreadableFile), (args, out.exception)
                 assert set(out.exception.fields) == fields

@@ -20,8 +20,14 @@ def _xlsx(text: str) -> bytes:
     sheet = book.active
     for i, row in enumerate(csv.reader(io.StringIO(text.lstrip("\ufeff")))):
         # numbers as numbers, as a spreadsheet holds them (a whole number comes back without ".0")
-        sheet.append([float(v) if i and v.replace(".", "", 1).isdigit() and "." in v else
-                      (int(v) if i and v.isdigit() and not v.startswith("0") else v) for v in row])
+        sheet.append(
+            [
+                float(v)
+                if i and v.replace(".", "", 1).isdigit() and "." in v
+                else (int(v) if i and v.isdigit() and not v.startswith("0") else v)
+                for v in row
+            ]
+        )
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()
@@ -40,7 +46,12 @@ def test_a_reason_carries_the_value_as_written_and_the_codebook_rule_number():
     v = codebook.validate_file(handmade.csv_text().encode(), filename="s.csv")
     money = next(r for r in v.reasons if r.column == "revenue_wan" and r.value == "12万")
     assert money.as_dict() | {"message": ""} == {
-        "row": 18, "column": "revenue_wan", "value": "12万", "rule": "not_number", "rule_no": 2, "message": "",
+        "row": 18,
+        "column": "revenue_wan",
+        "value": "12万",
+        "rule": "not_number",
+        "rule_no": 2,
+        "message": "",
     }
     assert {r.rule_no for r in v.reasons} == {2, 3, 4, 5, 6}
 
@@ -68,8 +79,19 @@ def test_optional_columns_may_be_absent():
 
 @pytest.mark.parametrize(
     ("text", "ok"),
-    [(" 12 ", True), ("12.5", True), ("1e3", True), ("12万", False), ("abc", False), ("1,000", False),
-     ("nan", False), ("-1", False), ("1e999", False), ("inf", False), (".5", True)],
+    [
+        (" 12 ", True),
+        ("12.5", True),
+        ("1e3", True),
+        ("12万", False),
+        ("abc", False),
+        ("1,000", False),
+        ("nan", False),
+        ("-1", False),
+        ("1e999", False),
+        ("inf", False),
+        (".5", True),
+    ],
 )
 def test_numbers_are_never_coerced(text, ok):
     _value, problem = codebook._check_value(codebook.BY_NAME["revenue_wan"], text.strip())
@@ -124,12 +146,14 @@ def test_rows_are_bounded_in_csv_and_xlsx(monkeypatch):
     assert _unreadable(handmade.csv_text().encode(), "s.csv").fields == {"row 22": "at most 20 rows after the header"}
     # a workbook says its size before any row is read
     assert _unreadable(_xlsx(handmade.csv_text()), "s.xlsx").fields == {
-        "file": "29 rows × 42 columns declared; at most 20 rows after the header and 500 columns"}
+        "file": "29 rows × 42 columns declared; at most 20 rows after the header and 500 columns"
+    }
 
 
 def test_an_xlsx_declaring_a_huge_sheet_is_refused_before_it_is_read():
-    bomb = handmade.with_sheet(_xlsx(handmade.csv_text()),
-                       lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1:XFD1048576"', xml))
+    bomb = handmade.with_sheet(
+        _xlsx(handmade.csv_text()), lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1:XFD1048576"', xml)
+    )
     err = _unreadable(bomb, "s.xlsx")
     assert err.message == "The sheet is too large." and "1048576 rows" in err.fields["file"]
 
@@ -137,8 +161,10 @@ def test_an_xlsx_declaring_a_huge_sheet_is_refused_before_it_is_read():
 def test_an_xlsx_whose_dimension_lies_stops_at_the_row_bound():
     # a 6 KB file: one stray cell far down, and a dimension saying A1:B2; openpyxl would yield every row between
     stray = '<row r="900000"><c r="A900000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
-    lying = handmade.with_sheet(_xlsx(handmade.csv_text()), lambda xml: re.sub(
-        r'<dimension ref="[^"]*"', '<dimension ref="A1:B2"', xml).replace("</sheetData>", stray))
+    lying = handmade.with_sheet(
+        _xlsx(handmade.csv_text()),
+        lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1:B2"', xml).replace("</sheetData>", stray),
+    )
     err = _unreadable(lying, "s.xlsx")
     assert err.fields == {f"row {codebook.MAX_ROWS + 2}": f"at most {codebook.MAX_ROWS} rows after the header"}
 
@@ -161,13 +187,16 @@ def test_columns_are_bounded():
     assert err.fields == {"row 1": f"{codebook.MAX_COLUMNS + 1} columns; at most {codebook.MAX_COLUMNS}"}
 
 
-@pytest.mark.parametrize(("column", "value", "rule"), [
-    ("employees", "9" * 5000, "out_of_range"),  # int() refuses more than 4,300 digits
-    ("employees", "99999999999", "out_of_range"),  # no firm; and beyond the database's integer
-    ("founded_year", "1" * 4301, "out_of_range"),
-    ("city", "市" * 61, "too_long"),  # the database column holds 60
-    ("response_id", "r" * 101, "too_long"),
-])
+@pytest.mark.parametrize(
+    ("column", "value", "rule"),
+    [
+        ("employees", "9" * 5000, "out_of_range"),  # int() refuses more than 4,300 digits
+        ("employees", "99999999999", "out_of_range"),  # no firm; and beyond the database's integer
+        ("founded_year", "1" * 4301, "out_of_range"),
+        ("city", "市" * 61, "too_long"),  # the database column holds 60
+        ("response_id", "r" * 101, "too_long"),
+    ],
+)
 def test_values_the_database_cannot_hold_are_row_reasons(column, value, rule):
     row = dict(handmade.VALID[0], **{column: value})
     cols = list(row)
@@ -177,9 +206,11 @@ def test_values_the_database_cannot_hold_are_row_reasons(column, value, rule):
 
 
 def test_the_error_file_writes_formula_like_values_as_text():
-    reasons = [codebook.Reason(2, "revenue_wan", '=HYPERLINK("http://x.example","点我")', "not_number"),
-               codebook.Reason(3, "city", "@SUM(A1)", "not_number"), codebook.Reason(4, "employees", "-3",
-                                                                                  "out_of_range")]
+    reasons = [
+        codebook.Reason(2, "revenue_wan", '=HYPERLINK("http://x.example","点我")', "not_number"),
+        codebook.Reason(3, "city", "@SUM(A1)", "not_number"),
+        codebook.Reason(4, "employees", "-3", "out_of_range"),
+    ]
     import csv
 
     lines = list(csv.reader(io.StringIO(reasons_csv(reasons).lstrip("\ufeff"))))[1:]

@@ -12,8 +12,11 @@ from tests.survey import handmade
 
 
 def _import(session, client):
-    res = client.post("/survey/import", data={"wave": "2025", "name": "2025 调查", "csrf_token": client.csrf},
-                      files={"file": ("s.csv", handmade.csv_text().encode(), "text/csv")})
+    res = client.post(
+        "/survey/import",
+        data={"wave": "2025", "name": "2025 调查", "csrf_token": client.csrf},
+        files={"file": ("s.csv", handmade.csv_text().encode(), "text/csv")},
+    )
     return res
 
 
@@ -79,8 +82,12 @@ def test_province_group_heatmap_carries_index_and_firm_counts(session, page_clie
     assert soup.select_one("#fig-index_by_province_group .chart[data-key='index_by_province_group']") is not None
     spec = _specs(html)["index_by_province_group"]
     assert spec["chart"] == "heatmap" and spec["columns"] and len(spec["names"]) == len(spec["columns"])
-    cells = [(v, n) for (_label, vs), ns in zip(spec["rows"], spec["counts"], strict=True)
-             for v, n in zip(vs, ns, strict=True) if n is not None]
+    cells = [
+        (v, n)
+        for (_label, vs), ns in zip(spec["rows"], spec["counts"], strict=True)
+        for v, n in zip(vs, ns, strict=True)
+        if n is not None
+    ]
     assert sum(n for _v, n in cells) == 6  # each of the 6 manufacturing firms in one cell (the analyst sees all)
     assert all(isinstance(v, int | float) for v, _n in cells) and not any(map(any, spec["suppressed"]))
 
@@ -111,8 +118,11 @@ def test_enterprises_get_no_filters_and_a_filtered_url_is_refused(session, page_
 
 
 def _upload_file(web, name: str, body: bytes, wave: str = "2025", wave_name: str = ""):
-    return web.post("/survey/import", data={"wave": wave, "name": wave_name, "csrf_token": web.csrf},
-                    files={"file": (name, body, "application/octet-stream")})
+    return web.post(
+        "/survey/import",
+        data={"wave": wave, "name": wave_name, "csrf_token": web.csrf},
+        files={"file": (name, body, "application/octet-stream")},
+    )
 
 
 def test_a_broken_or_oversized_upload_is_a_form_error_not_a_500(session, page_client_for):

@@ -55,8 +55,7 @@ def test_waves_coexist(session):
 def test_a_file_missing_a_required_column_loads_nothing(session):
     analyst = builders.analyst(session)
     with pytest.raises(MissingColumns):
-        service.import_file(session, analyst, "2025", handmade.csv_text(drop=("ai_status",)).encode(),
-                            filename="s.csv")
+        service.import_file(session, analyst, "2025", handmade.csv_text(drop=("ai_status",)).encode(), filename="s.csv")
     session.rollback()
     assert _count(session) == 0
 
@@ -108,8 +107,7 @@ def test_small_cells_are_suppressed_for_everyone_but_analysts(session):
 def test_filters_slice_the_wave(session):
     analyst = builders.analyst(session)
     service.import_file(session, analyst, "2025", handmade.csv_text().encode(), filename="s.csv")
-    only_c = service.wave_indicators(session, analyst, "2025", filters=service.Filters(section="C"),
-                                     small_cell_min=10)
+    only_c = service.wave_indicators(session, analyst, "2025", filters=service.Filters(section="C"), small_cell_min=10)
     assert (only_c["n_responses"], only_c["manufacturing_share"]) == (6, 100.0)
     t1 = service.wave_indicators(session, analyst, "2025", filters=service.Filters(group="T1"), small_cell_min=10)
     assert t1["n_responses"] == 1
@@ -132,8 +130,10 @@ def test_index_cells_carry_firm_counts_and_are_suppressed_when_small(session):
 def test_wave_figures_are_the_indicators_and_the_index_from_one_read(session):
     analyst, member = builders.analyst(session), builders.enterprise(session)
     service.import_file(session, analyst, "2025", handmade.csv_text().encode(), filename="s.csv")
-    for actor, slices in ((analyst, (None, service.Filters(province="44"), service.Filters(section="C"))),
-                          (member, (None,))):
+    for actor, slices in (
+        (analyst, (None, service.Filters(province="44"), service.Filters(section="C"))),
+        (member, (None,)),
+    ):
         for f in slices:
             ind, idx = service.wave_figures(session, actor, "2025", filters=f, small_cell_min=10)
             assert ind == service.wave_indicators(session, actor, "2025", filters=f, small_cell_min=10)
@@ -151,9 +151,14 @@ def test_wjx_coded_and_text_exports_import_to_the_same_rows(session):
         assert (out.record.layout, out.record.n_inserted, out.unmapped) == (layout, 120, [])
         wave = service.get_wave(session, analyst, code)
         stored = session.execute(
-            select(*(getattr(SurveyResponse, c) for c in ("response_id", "row_no", "submitted_at", "answers",
-                                                           *service.RESPONSE_COLUMNS)))
-            .where(SurveyResponse.wave_id == wave.id).order_by(SurveyResponse.response_id)
+            select(
+                *(
+                    getattr(SurveyResponse, c)
+                    for c in ("response_id", "row_no", "submitted_at", "answers", *service.RESPONSE_COLUMNS)
+                )
+            )
+            .where(SurveyResponse.wave_id == wave.id)
+            .order_by(SurveyResponse.response_id)
         ).all()
         results.append([tuple(r) for r in stored])
     assert results[0] == results[1]
@@ -201,7 +206,11 @@ def test_the_differencing_pair_is_refused_to_all_but_analysts(session):
     one = service.wave_indicators(session, analyst, "2025", filters=hainan, small_cell_min=10)
     two = service.wave_indicators(session, analyst, "2025", filters=hainan_c, small_cell_min=10)
     assert (one["n_responses"], one["adoption"]["planned"], two["n_responses"], two["adoption"]["planned"]) == (
-        11, 9.09, 10, 0.0)
+        11,
+        9.09,
+        10,
+        0.0,
+    )
     for f in (hainan, hainan_c, service.Filters(section="F"), service.Filters(group="K1")):
         for read in (service.wave_indicators, service.wave_index, service.wave_figures):
             with pytest.raises(Forbidden) as err:
@@ -228,8 +237,9 @@ def test_secondary_suppression_leaves_no_small_remainder_in_a_synthetic_wave(ses
     """Every published total minus its published parts: 0 or at least k firms (the analyst's counts as truth)."""
     analyst, member = builders.analyst(session), builders.enterprise(session)
     header, rows = synth.text_rows(synth.generate(400, seed))
-    service.import_file(session, analyst, "w", "\n".join(",".join(r) for r in [header, *rows]).encode(),
-                        filename="s.csv")
+    service.import_file(
+        session, analyst, "w", "\n".join(",".join(r) for r in [header, *rows]).encode(), filename="s.csv"
+    )
     k = 10
     truth_ind, truth = service.wave_figures(session, analyst, "w", small_cell_min=k)
     ind, shown = service.wave_figures(session, member, "w", small_cell_min=k)
@@ -288,10 +298,17 @@ def test_a_hidden_cell_that_rows_and_columns_pin_down_alone_gets_company(session
 def test_values_beyond_the_database_columns_are_rejected_rows_on_every_backend(session):
     analyst = builders.analyst(session)
     row = handmade._row
-    firms = [row("ok", status="3", div="33"), row("city", div="33", city="市" * 61),
-             row("staff", div="33", employees="99999999999"), row("r" * 101, div="33")]
+    firms = [
+        row("ok", status="3", div="33"),
+        row("city", div="33", city="市" * 61),
+        row("staff", div="33", employees="99999999999"),
+        row("r" * 101, div="33"),
+    ]
     out = service.import_file(session, analyst, "2025", _csv(firms), filename="s.csv")
     session.flush()
     assert (out.record.n_inserted, out.record.n_rejected) == (1, 3)
     assert {(r.row, r.column, r.rule) for r in out.reasons} == {
-        (3, "city", "too_long"), (4, "employees", "out_of_range"), (5, "response_id", "too_long")}
+        (3, "city", "too_long"),
+        (4, "employees", "out_of_range"),
+        (5, "response_id", "too_long"),
+    }

@@ -40,6 +40,7 @@ def test_the_same_expressions_give_the_same_figures_on_pyspark(spark):
     assert on_spark == reference.compute(frame)
     assert on_spark == indicators.compute_arrow(arrow)
     by_group = index.cells(table, ("group",)).to_pyarrow().to_pylist()  # one of the index's cuts
-    assert index._shape({"by_province": [], "by_province_group": [], "by_group": by_group})["by_group"] == (
-        index.compute_arrow(arrow)["by_group"]
+    assert (
+        index._shape({"by_province": [], "by_province_group": [], "by_group": by_group})["by_group"]
+        == (index.compute_arrow(arrow)["by_group"])
     )

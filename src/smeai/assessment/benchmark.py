@@ -80,7 +80,8 @@ def _comparable_versions(instrument_id: str, version: str) -> list[str]:
 def _where(instrument_id: str, version: str, criteria: dict[str, str], exclude_org: int | None) -> list[Any]:
     """SQL conditions for the peers of one ladder step."""
     clauses: list[Any] = [
-        Assessment.instrument_id == instrument_id, Assessment.status == AssessmentStatus.COMPLETED,
+        Assessment.instrument_id == instrument_id,
+        Assessment.status == AssessmentStatus.COMPLETED,
         Assessment.instrument_version.in_(_comparable_versions(instrument_id, version)),
         Organisation.kind == OrgKind.ENTERPRISE,
     ]
@@ -99,24 +100,40 @@ def _where(instrument_id: str, version: str, criteria: dict[str, str], exclude_o
     return clauses
 
 
-def count_peers(session: Session, instrument_id: str, version: str, criteria: dict[str, str],
-                exclude_org: int | None = None) -> int:
-    return session.scalar(
-        select(func.count(distinct(Assessment.org_id)))
-        .join(Organisation, Organisation.id == Assessment.org_id)
-        .where(*_where(instrument_id, version, criteria, exclude_org))
-    ) or 0
+def count_peers(
+    session: Session, instrument_id: str, version: str, criteria: dict[str, str], exclude_org: int | None = None
+) -> int:
+    return (
+        session.scalar(
+            select(func.count(distinct(Assessment.org_id)))
+            .join(Organisation, Organisation.id == Assessment.org_id)
+            .where(*_where(instrument_id, version, criteria, exclude_org))
+        )
+        or 0
+    )
 
 
-def peers(session: Session, instrument_id: str, version: str, criteria: dict[str, str] | None = None,
-          exclude_org: int | None = None) -> list[Peer]:
+def peers(
+    session: Session,
+    instrument_id: str,
+    version: str,
+    criteria: dict[str, str] | None = None,
+    exclude_org: int | None = None,
+) -> list[Peer]:
     """The latest completed assessment of every enterprise matching `criteria`, on versions comparable
     with `version`; dimension scores mapped onto that version's dimensions."""
     inst = get_instrument(instrument_id, version)
     rows = session.execute(
-        select(Assessment.org_id, Assessment.instrument_version, Assessment.overall,
-               Assessment.result["dimensions"].label("dimensions"), Organisation.industry_section,
-               Organisation.mfg_division, Organisation.revenue_band, Organisation.province_code)
+        select(
+            Assessment.org_id,
+            Assessment.instrument_version,
+            Assessment.overall,
+            Assessment.result["dimensions"].label("dimensions"),
+            Organisation.industry_section,
+            Organisation.mfg_division,
+            Organisation.revenue_band,
+            Organisation.province_code,
+        )
         .join(Organisation, Organisation.id == Assessment.org_id)
         .where(*_where(instrument_id, version, criteria or {}, exclude_org))
         .order_by(Assessment.org_id, Assessment.completed_at.desc(), Assessment.id.desc())
@@ -127,15 +144,25 @@ def peers(session: Session, instrument_id: str, version: str, criteria: dict[str
             continue
         mapping = inst.mapping_from(r.instrument_version) or {}
         raw = r.dimensions
-        dims = raw if all(k == v for k, v in mapping.items()) else {
-            new: raw[old] for old, new in mapping.items() if old in raw}
-        out[r.org_id] = Peer(r.org_id, float(r.overall or 0), dims,
-                             _industry(r.industry_section, r.mfg_division), r.revenue_band, r.province_code)
+        dims = (
+            raw
+            if all(k == v for k, v in mapping.items())
+            else {new: raw[old] for old, new in mapping.items() if old in raw}
+        )
+        out[r.org_id] = Peer(
+            r.org_id,
+            float(r.overall or 0),
+            dims,
+            _industry(r.industry_section, r.mfg_division),
+            r.revenue_band,
+            r.province_code,
+        )
     return list(out.values())
 
 
-def _widest_group(me: dict[str, str | None], rows: list[Any], small_cell_min: int,
-                  get: Callable[[Any, str], object] = getattr) -> tuple[dict[str, str], list[Any]] | None:
+def _widest_group(
+    me: dict[str, str | None], rows: list[Any], small_cell_min: int, get: Callable[[Any, str], object] = getattr
+) -> tuple[dict[str, str], list[Any]] | None:
     """The narrowest peer group on the ladder holding at least small_cell_min rows, with its rows."""
     for criteria in LADDER:
         if any(me[c] is None for c in criteria):
@@ -146,8 +173,15 @@ def _widest_group(me: dict[str, str | None], rows: list[Any], small_cell_min: in
     return None
 
 
-def survey_stage(session: Session, actor: Actor, me: dict[str, str | None], stage_rank: int, stage_ids: list[str],
-                 *, small_cell_min: int) -> SurveyStageOut | None:
+def survey_stage(
+    session: Session,
+    actor: Actor,
+    me: dict[str, str | None],
+    stage_rank: int,
+    stage_ids: list[str],
+    *,
+    small_cell_min: int,
+) -> SurveyStageOut | None:
     """Where the enterprise's application stage stands among surveyed firms (latest wave), same widening
     and suppression as the assessment peers. None without survey access, a wave or enough firms."""
     if not actor.can(Permission.SURVEY_READ) or len(stage_ids) != 5:
@@ -158,9 +192,14 @@ def survey_stage(session: Session, actor: Actor, me: dict[str, str | None], stag
     table = survey.wave_arrow(session, wave).to_pylist()
     rows = []
     for r in table:
-        rows.append({"industry": _industry(r.get("industry_section"), r.get("mfg_division")),
-                     "revenue_band": revenue_band(r.get("revenue_wan")), "province": r.get("province_code"),
-                     "stage": (r.get("ai_stage") or 0) if r.get("ai_status") == 1 else 0})
+        rows.append(
+            {
+                "industry": _industry(r.get("industry_section"), r.get("mfg_division")),
+                "revenue_band": revenue_band(r.get("revenue_wan")),
+                "province": r.get("province_code"),
+                "stage": (r.get("ai_stage") or 0) if r.get("ai_status") == 1 else 0,
+            }
+        )
     found = _widest_group(me, rows, small_cell_min, dict.__getitem__)
     if found is None:
         return None
@@ -169,9 +208,12 @@ def survey_stage(session: Session, actor: Actor, me: dict[str, str | None], stag
     counts = [sum(1 for r in group if r["stage"] == k) for k in range(5)]
     below = sum(counts[:stage_rank])
     return SurveyStageOut(
-        wave=wave.code, peer_group=chosen,
+        wave=wave.code,
+        peer_group=chosen,
         peer_group_label=" · ".join(_criterion_label(k, v) for k, v in chosen.items()) or _("All enterprises"),
-        firms=n, shares={stage_ids[k]: round(100 * counts[k] / n, 1) for k in range(5)}, stage=stage_ids[stage_rank],
+        firms=n,
+        shares={stage_ids[k]: round(100 * counts[k] / n, 1) for k in range(5)},
+        stage=stage_ids[stage_rank],
         percentile=round(100 * (below + counts[stage_rank] / 2) / n, 1),
     )
 
@@ -180,8 +222,11 @@ def benchmark(session: Session, actor: Actor, assessment_id: int, *, small_cell_
     a = get_assessment(session, actor, assessment_id)
     result = result_of(session, a)
     org = session.get(Organisation, a.org_id)
-    me = {"industry": industry_of(org) if org else None, "revenue_band": org.revenue_band if org else None,
-          "province": org.province_code if org else None}
+    me = {
+        "industry": industry_of(org) if org else None,
+        "revenue_band": org.revenue_band if org else None,
+        "province": org.province_code if org else None,
+    }
     surveyed = None
     if result.stage is not None:
         stage_ids = [t.id for t in get_instrument(a.instrument_id, a.instrument_version).stages]
@@ -196,22 +241,43 @@ def benchmark(session: Session, actor: Actor, assessment_id: int, *, small_cell_
             break
     group = peers(session, a.instrument_id, a.instrument_version, chosen, a.org_id) if chosen is not None else []
     if chosen is None or len(group) < small_cell_min:
-        return BenchmarkOut(assessment_id=a.id, instrument=a.instrument_id, peer_group={}, peer_group_label="",
-                            peers=0, suppressed=True, overall=result.overall, survey_stage=surveyed)
+        return BenchmarkOut(
+            assessment_id=a.id,
+            instrument=a.instrument_id,
+            peer_group={},
+            peer_group_label="",
+            peers=0,
+            suppressed=True,
+            overall=result.overall,
+            survey_stage=surveyed,
+        )
     scores = sorted(p.overall for p in group)
     below = sum(1 for s in scores if s < result.overall)
     ties = sum(1 for s in scores if s == result.overall)
-    bins = [DistributionBin(lower=lo, upper=lo + 10,
-                            count=sum(1 for s in scores if lo <= s < lo + 10 or (lo == 90 and s == 100)))
-            for lo in range(0, 100, 10)]
-    dims = {d: round(median(p.dimensions[d] for p in group if d in p.dimensions), 1)
-            for d in result.dimensions if any(d in p.dimensions for p in group)}
+    bins = [
+        DistributionBin(
+            lower=lo, upper=lo + 10, count=sum(1 for s in scores if lo <= s < lo + 10 or (lo == 90 and s == 100))
+        )
+        for lo in range(0, 100, 10)
+    ]
+    dims = {
+        d: round(median(p.dimensions[d] for p in group if d in p.dimensions), 1)
+        for d in result.dimensions
+        if any(d in p.dimensions for p in group)
+    }
     quartiles = quantiles(scores, n=4, method="inclusive") if len(scores) > 1 else scores * 3
     label = " · ".join(_criterion_label(k, v) for k, v in chosen.items()) or _("All enterprises")
     return BenchmarkOut(
-        assessment_id=a.id, instrument=a.instrument_id, peer_group=chosen, peer_group_label=label,
-        peers=len(group), suppressed=False, percentile=round(100 * (below + ties / 2) / len(scores), 1),
-        overall=result.overall, distribution=bins,
+        assessment_id=a.id,
+        instrument=a.instrument_id,
+        peer_group=chosen,
+        peer_group_label=label,
+        peers=len(group),
+        suppressed=False,
+        percentile=round(100 * (below + ties / 2) / len(scores), 1),
+        overall=result.overall,
+        distribution=bins,
         quartiles=[round(q, 1) for q in quartiles],
-        dimension_medians=dims, survey_stage=surveyed,
+        dimension_medians=dims,
+        survey_stage=surveyed,
     )

@@ -55,14 +55,17 @@ def show_instrument(
 def check_instrument(path: Annotated[Path, typer.Argument(help="An instrument YAML file.")]) -> None:
     """Validate an instrument file with the loader the portal uses (every problem listed)."""
     inst = instruments.load_file(path)
-    console.print(f"[green]ok[/green] {inst.id} {inst.version}: {len(inst.dimensions)} dimensions, "
-                  f"{len(inst.questions)} questions")
+    console.print(
+        f"[green]ok[/green] {inst.id} {inst.version}: {len(inst.dimensions)} dimensions, "
+        f"{len(inst.questions)} questions"
+    )
 
 
 def _print_result(result: ScoreOut) -> None:
     inst = instruments.get_instrument(result.instrument, result.version)
-    console.print(f"[bold]{label(inst.name.model_dump())}[/bold]  overall {result.overall:.1f}  "
-                  f"level {result.level.name}")
+    console.print(
+        f"[bold]{label(inst.name.model_dump())}[/bold]  overall {result.overall:.1f}  level {result.level.name}"
+    )
     if result.stage:
         console.print(f"stage {result.stage.name}")
     if result.role:
@@ -103,8 +106,12 @@ def list_assessments(as_user: AsUser, json_out: JsonFlag = False) -> None:
     with session_scope() as session:
         actor = auth_service.actor_for_email(session, as_user)
         rows = service.list_assessments(session, actor)
-        emit(rows, AssessmentRow, as_json=json_out,
-             columns=("id", "org_id", "instrument_id", "instrument_version", "status", "overall"))
+        emit(
+            rows,
+            AssessmentRow,
+            as_json=json_out,
+            columns=("id", "org_id", "instrument_id", "instrument_version", "status", "overall"),
+        )
 
 
 @app.command("show")
@@ -164,8 +171,7 @@ def peer_benchmark(assessment_id: int, as_user: AsUser, json_out: JsonFlag = Fal
         elif b.suppressed:
             console.print("peer comparison suppressed: too few comparable enterprises")
         else:
-            console.print(f"{b.peer_group_label}: {b.peers} peers, percentile {b.percentile}, "
-                          f"quartiles {b.quartiles}")
+            console.print(f"{b.peer_group_label}: {b.peers} peers, percentile {b.percentile}, quartiles {b.quartiles}")
 
 
 @app.command("report")
@@ -180,7 +186,13 @@ def write_report(
         a = service.get_assessment(session, actor, assessment_id)
         result = service.display_result(session, a)
         bench = benchmark.benchmark(session, actor, a.id, small_cell_min=get_settings().small_cell_min)
-        pdf = report.render_pdf(a=a, inst=service.instrument_of(a), result=result, bench=bench, comparison=None,
-                                org=session.get(Organisation, a.org_id))
+        pdf = report.render_pdf(
+            a=a,
+            inst=service.instrument_of(a),
+            result=result,
+            bench=bench,
+            comparison=None,
+            org=session.get(Organisation, a.org_id),
+        )
     out.write_bytes(pdf)
     console.print(f"[green]wrote[/green] {out} ({len(pdf):,} bytes)")

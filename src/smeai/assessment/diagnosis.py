@@ -21,9 +21,14 @@ def _gate_text(inst: Instrument, gate: Gate) -> str:
         return str(gate.note)
     if gate.dimension:
         return _("%(dimension)s at least %(n)d") % {
-            "dimension": label(inst.dimension(gate.dimension).name.model_dump()), "n": gate.min_score}
+            "dimension": label(inst.dimension(gate.dimension).name.model_dump()),
+            "n": gate.min_score,
+        }
     return _("%(count)d questions (%(what)s) at %(n)d or more") % {
-        "count": gate.count, "what": gate.tag or ", ".join(gate.questions), "n": gate.min_score}
+        "count": gate.count,
+        "what": gate.tag or ", ".join(gate.questions),
+        "n": gate.min_score,
+    }
 
 
 def missing_for(inst: Instrument, tier: Tier, scores: Scores) -> list[str]:
@@ -35,8 +40,12 @@ def missing_for(inst: Instrument, tier: Tier, scores: Scores) -> list[str]:
     return out + [_gate_text(inst, g) for g in unmet_gates(inst, tier, scores)]
 
 
-def evaluate(inst: Instrument, answers: dict[str, Answer], profile: recommend.Profile | None = None,
-             extra: list[RecommendationOut] | None = None) -> ScoreOut:
+def evaluate(
+    inst: Instrument,
+    answers: dict[str, Answer],
+    profile: recommend.Profile | None = None,
+    extra: list[RecommendationOut] | None = None,
+) -> ScoreOut:
     """Answers must be normalised (scoring.check_answers)."""
     scores = compute(inst, answers)
     level = tier_reached(inst, inst.levels, scores)
@@ -52,8 +61,10 @@ def evaluate(inst: Instrument, answers: dict[str, Answer], profile: recommend.Pr
     next_level = next_missing = None
     if level[0] + 1 < len(inst.levels):
         nxt = inst.levels[level[0] + 1]
-        next_level, next_missing = TierOut(id=nxt.id, name=str(nxt.name), rank=level[0] + 1), missing_for(
-            inst, nxt, scores)
+        next_level, next_missing = (
+            TierOut(id=nxt.id, name=str(nxt.name), rank=level[0] + 1),
+            missing_for(inst, nxt, scores),
+        )
     ctx = recommend.Context(inst, answers, scores, stage[0] if stage else None, role[1].id if role else None)
     if inst.stages and stage is None:
         ctx = recommend.Context(inst, answers, scores, 0, ctx.role_id)

@@ -229,8 +229,9 @@ class Instrument(BaseModel):
                         problems.append(f"{kind}.{tier.id}: unknown dimension {gate.dimension}")
                     problems += [f"{kind}.{tier.id}: unknown question {q}" for q in gate.questions if q not in qids]
         for m in self.mappings:
-            problems += [f"mapping from {m.from_version}: unknown dimension {d}"
-                         for d in m.dimensions.values() if d not in dims]
+            problems += [
+                f"mapping from {m.from_version}: unknown dimension {d}" for d in m.dimensions.values() if d not in dims
+            ]
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -26,12 +26,19 @@ def _industry(org: Organisation | None) -> list[str]:
 
 
 def _offerings(session: Session, org: Organisation | None, scenario: str, stage: int | None) -> list[LinkOut]:
-    query = OfferingQuery(scenario=[scenario], industry=_industry(org), stage=stage, per_page=PER_SCENARIO,
-                          region=org.province_code if org and org.province_code else None)
+    query = OfferingQuery(
+        scenario=[scenario],
+        industry=_industry(org),
+        stage=stage,
+        per_page=PER_SCENARIO,
+        region=org.province_code if org and org.province_code else None,
+    )
     _result, rows = catalog.search_offerings(session, query)
     word = _("Solution")
-    return [LinkOut(kind="offering", id=str(o.id), title=f"{word}: {o.name}",
-                    url=f"/catalog/offerings/{o.id}") for o in rows]
+    return [
+        LinkOut(kind="offering", id=str(o.id), title=f"{word}: {o.name}", url=f"/catalog/offerings/{o.id}")
+        for o in rows
+    ]
 
 
 def _cases(session: Session, org: Organisation | None, scenario: str) -> list[LinkOut]:
@@ -40,8 +47,7 @@ def _cases(session: Session, org: Organisation | None, scenario: str) -> list[Li
     if not rows and section:  # no case in the same industry: any industry's case for the scenario
         _result, rows = cases.search_cases(session, CaseQuery(scenario=[scenario], per_page=1))
     word = _("Case")
-    return [LinkOut(kind="case", id=str(c.id), title=f"{word}: {c.title}", url=f"/cases/{c.id}")
-            for c in rows]
+    return [LinkOut(kind="case", id=str(c.id), title=f"{word}: {c.title}", url=f"/cases/{c.id}") for c in rows]
 
 
 def _programmes(org: Organisation | None) -> list[LinkOut]:
@@ -68,11 +74,17 @@ def enrich(session: Session, org: Organisation | None, result: ScoreOut) -> None
         rec.links += _cases(session, org, rec.scenario)
     programmes = _programmes(org)
     if programmes:
-        result.recommendations.append(RecommendationOut(
-            id="subsidy-programmes", kind="programme", priority=2,
-            title=_("Vouchers and subsidies you may use"),
-            text=_("Programmes open to enterprises in your region; check eligibility and the price after "
-                   "subsidy before you buy."),
-            reasons=[_("Your region")], links=programmes,
-        ))
-
+        result.recommendations.append(
+            RecommendationOut(
+                id="subsidy-programmes",
+                kind="programme",
+                priority=2,
+                title=_("Vouchers and subsidies you may use"),
+                text=_(
+                    "Programmes open to enterprises in your region; check eligibility and the price after "
+                    "subsidy before you buy."
+                ),
+                reasons=[_("Your region")],
+                links=programmes,
+            )
+        )

@@ -40,13 +40,20 @@ def index(request: Request, session: DbSession, actor: OptionalActor) -> HTMLRes
     orgs = auth_service.organisation_names(session, actor, {a.org_id for a in rows}) if rows else {}
     completed = [a for a in rows if a.status == AssessmentStatus.COMPLETED]
     return render(
-        request, "assessment/index.html", active="assessment", rows=rows, orgs=orgs,
+        request,
+        "assessment/index.html",
+        active="assessment",
+        rows=rows,
+        orgs=orgs,
         instruments=sorted(instruments.current().values(), key=lambda i: i.id != AssessmentIn().instrument),
         names={i.id: str(i.name) for i in instruments.current().values()},
         can_start=actor is not None and actor.can(Permission.ASSESSMENT_WRITE_OWN),
-        profile_missing=actor is not None and actor.can(Permission.ASSESSMENT_WRITE_OWN) and actor.org_id is not None
+        profile_missing=actor is not None
+        and actor.can(Permission.ASSESSMENT_WRITE_OWN)
+        and actor.org_id is not None
         and not auth_service.profile_complete(session.get(Organisation, actor.org_id)),
-        latest=completed[0] if completed else None, progress=service.progress,
+        latest=completed[0] if completed else None,
+        progress=service.progress,
     )
 
 
@@ -54,8 +61,10 @@ def index(request: Request, session: DbSession, actor: OptionalActor) -> HTMLRes
 async def start(request: Request, session: DbSession, actor: PageActor) -> Response:
     form = await request.form()
     previous = str(form.get("from_assessment_id") or "")
-    data = AssessmentIn(instrument=str(form.get("instrument") or "smeai-ai-maturity"),
-                        from_assessment_id=int(previous) if previous.isdigit() else None)
+    data = AssessmentIn(
+        instrument=str(form.get("instrument") or "smeai-ai-maturity"),
+        from_assessment_id=int(previous) if previous.isdigit() else None,
+    )
     a = service.start_assessment(session, actor, data)
     session.commit()
     return RedirectResponse(f"/assessment/{a.id}/step/1", status_code=303)
@@ -64,8 +73,18 @@ async def start(request: Request, session: DbSession, actor: PageActor) -> Respo
 def _step_context(a: Assessment, inst: Instrument, n: int) -> dict[str, Any]:
     answered, total = service.progress(a)
     done = [all(q.id in a.answers or not q.required for q in d.questions) for d in inst.dimensions]
-    return {"a": a, "inst": inst, "n": n, "dim": inst.dimensions[n - 1], "steps": len(inst.dimensions),
-            "answered": answered, "total": total, "done": done, "answers": a.answers, "NA": NA}
+    return {
+        "a": a,
+        "inst": inst,
+        "n": n,
+        "dim": inst.dimensions[n - 1],
+        "steps": len(inst.dimensions),
+        "answered": answered,
+        "total": total,
+        "done": done,
+        "answers": a.answers,
+        "NA": NA,
+    }
 
 
 def _draft(session: Session, actor: Actor, assessment_id: int) -> tuple[Assessment, Instrument]:
@@ -107,8 +126,9 @@ def _form_answers(form: FormData, questions: tuple[Question, ...]) -> dict[str, 
     return out
 
 
-async def _save_step(request: Request, session: Session, actor: Actor, a: Assessment, inst: Instrument,
-                     n: int) -> dict[str, str]:
+async def _save_step(
+    request: Request, session: Session, actor: Actor, a: Assessment, inst: Instrument, n: int
+) -> dict[str, str]:
     """Save the step's answers; returns field errors by question id (nothing saved then)."""
     form = await request.form()
     answers = _form_answers(form, inst.dimensions[n - 1].questions)
@@ -127,8 +147,15 @@ async def autosave(request: Request, assessment_id: int, n: int, session: DbSess
     n = min(max(n, 1), len(inst.dimensions))
     errors = await _save_step(request, session, actor, a, inst, n)
     answered, total = service.progress(a)
-    return render(request, "assessment/_saved.html", 422 if errors else 200, errors=errors, answered=answered,
-                  total=total, inst=inst)
+    return render(
+        request,
+        "assessment/_saved.html",
+        422 if errors else 200,
+        errors=errors,
+        answered=answered,
+        total=total,
+        inst=inst,
+    )
 
 
 @router.post("/assessment/{assessment_id}/step/{n}", dependencies=CSRF)
@@ -138,9 +165,15 @@ async def save_step(request: Request, assessment_id: int, n: int, session: DbSes
     errors = await _save_step(request, session, actor, a, inst, n)
     if errors:
         a = service.get_assessment(session, actor, assessment_id)
-        return render(request, "assessment/step.html", 422, active="assessment", errors=errors,
-                      messages=[("error", _("Please correct the marked questions."))],
-                      **_step_context(a, inst, n))
+        return render(
+            request,
+            "assessment/step.html",
+            422,
+            active="assessment",
+            errors=errors,
+            messages=[("error", _("Please correct the marked questions."))],
+            **_step_context(a, inst, n),
+        )
     go = str((await request.form()).get("go", "next"))
     if go == "prev":
         return RedirectResponse(f"/assessment/{a.id}/step/{max(n - 1, 1)}", status_code=303)
@@ -154,12 +187,22 @@ def review(request: Request, assessment_id: int, session: DbSession, actor: Page
     a, inst = _draft(session, actor, assessment_id)
     if a.status != AssessmentStatus.DRAFT:
         return RedirectResponse(f"/assessment/{a.id}", status_code=303)
-    missing = [(i + 1, d, [q for q in d.questions if q.required and q.id not in a.answers])
-               for i, d in enumerate(inst.dimensions)]
+    missing = [
+        (i + 1, d, [q for q in d.questions if q.required and q.id not in a.answers])
+        for i, d in enumerate(inst.dimensions)
+    ]
     missing = [m for m in missing if m[2]]
     answered, total = service.progress(a)
-    return render(request, "assessment/review.html", active="assessment", a=a, inst=inst, missing=missing,
-                  answered=answered, total=total)
+    return render(
+        request,
+        "assessment/review.html",
+        active="assessment",
+        a=a,
+        inst=inst,
+        missing=missing,
+        answered=answered,
+        total=total,
+    )
 
 
 @router.post("/assessment/{assessment_id}/complete", dependencies=CSRF)
@@ -176,14 +219,23 @@ def complete(request: Request, assessment_id: int, session: DbSession, actor: Pa
 def result_context(request: Request, session: Session, actor: Actor, a: Assessment) -> dict[str, Any]:
     org = session.get(Organisation, a.org_id)
     result = service.display_result(session, a)
-    bench: BenchmarkOut = benchmark.benchmark(
-        session, actor, a.id, small_cell_min=app_settings(request).small_cell_min)
+    bench: BenchmarkOut = benchmark.benchmark(session, actor, a.id, small_cell_min=app_settings(request).small_cell_min)
     inst = service.instrument_of(a)
     dims = inst.dimensions
-    chart = {"names": [str(d.name) for d in dims], "mine": [result.dimensions[d.id] for d in dims],
-             "peers": [bench.dimension_medians.get(d.id, 0) for d in dims] if bench.dimension_medians else []}
-    return {"a": a, "inst": inst, "result": result, "bench": bench, "chart": chart,
-            "comparison": service.change_since_previous(session, actor, a), "org": org}
+    chart = {
+        "names": [str(d.name) for d in dims],
+        "mine": [result.dimensions[d.id] for d in dims],
+        "peers": [bench.dimension_medians.get(d.id, 0) for d in dims] if bench.dimension_medians else [],
+    }
+    return {
+        "a": a,
+        "inst": inst,
+        "result": result,
+        "bench": bench,
+        "chart": chart,
+        "comparison": service.change_since_previous(session, actor, a),
+        "org": org,
+    }
 
 
 @router.get("/assessment/compare")
@@ -191,8 +243,15 @@ def compare_page(request: Request, session: DbSession, actor: PageActor, a: int,
     comparison = service.compare_assessments(session, actor, a, b)
     before = service.get_assessment(session, actor, comparison.before_id)
     after = service.get_assessment(session, actor, comparison.after_id)
-    return render(request, "assessment/compare.html", active="assessment", c=comparison, before=before, after=after,
-                  org=session.get(Organisation, after.org_id))
+    return render(
+        request,
+        "assessment/compare.html",
+        active="assessment",
+        c=comparison,
+        before=before,
+        after=after,
+        org=session.get(Organisation, after.org_id),
+    )
 
 
 @router.get("/assessment/{assessment_id}")
@@ -202,13 +261,17 @@ def result_page(request: Request, assessment_id: int, session: DbSession, actor:
         target = f"/assessment/{a.id}/step/1" if _can_answer(actor, a) else "/assessment"
         return RedirectResponse(target, status_code=303)
     template = "assessment/_result_body.html" if is_htmx(request) else "assessment/result.html"
-    return render(request, template, active="assessment", can_answer=_can_answer(actor, a),
-                  **result_context(request, session, actor, a))
+    return render(
+        request,
+        template,
+        active="assessment",
+        can_answer=_can_answer(actor, a),
+        **result_context(request, session, actor, a),
+    )
 
 
 @router.get("/assessment/{assessment_id}/report.pdf")
 def report_pdf(request: Request, assessment_id: int, session: DbSession, actor: PageActor) -> Response:
     a = service.get_assessment(session, actor, assessment_id)
     pdf = report.render_pdf(**result_context(request, session, actor, a))
-    return Response(pdf, media_type="application/pdf",
-                    headers=attachment(f"ai-maturity-{a.id}.pdf"))
+    return Response(pdf, media_type="application/pdf", headers=attachment(f"ai-maturity-{a.id}.pdf"))

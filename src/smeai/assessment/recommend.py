@@ -40,8 +40,12 @@ class Condition(BaseModel):
 
     @model_validator(mode="after")
     def _one(self) -> Self:
-        kinds = [self.question is not None, self.dimension is not None, self.stage_at_most is not None,
-                 bool(self.role_is)]
+        kinds = [
+            self.question is not None,
+            self.dimension is not None,
+            self.stage_at_most is not None,
+            bool(self.role_is),
+        ]
         if sum(kinds) != 1:
             raise ValueError("a condition names exactly one of question, dimension, stage_at_most, role_is")
         return self
@@ -134,7 +138,8 @@ def _holds(c: Condition, ctx: Context) -> bool:
             return ctx.answers.get(c.question) in c.answer_in
         score = 100 * s
         return (c.max_score is None or score <= c.max_score + 1e-9) and (
-            c.min_score is None or score >= c.min_score - 1e-9)
+            c.min_score is None or score >= c.min_score - 1e-9
+        )
     if c.dimension is not None:
         d = ctx.scores.dimensions[c.dimension]
         return (c.below is None or d < c.below) and (c.at_least is None or d >= c.at_least)
@@ -162,14 +167,22 @@ def rule_recommendations(ctx: Context) -> list[RecommendationOut]:
     for rule in rules():
         if rule.instrument != ctx.instrument.id:
             continue
-        if any((c.question and c.question not in known_q) or (c.dimension and c.dimension not in known_d)
-               for c in rule.when):
+        if any(
+            (c.question and c.question not in known_q) or (c.dimension and c.dimension not in known_d)
+            for c in rule.when
+        ):
             continue  # a rule written for another version of the instrument
         if all(_holds(c, ctx) for c in rule.when):
-            out.append(RecommendationOut(
-                id=rule.id, kind="rule", title=str(rule.title), text=str(rule.text), priority=rule.priority,
-                reasons=[r for c in rule.when if (r := _reason(c, ctx))],
-            ))
+            out.append(
+                RecommendationOut(
+                    id=rule.id,
+                    kind="rule",
+                    title=str(rule.title),
+                    text=str(rule.text),
+                    priority=rule.priority,
+                    reasons=[r for c in rule.when if (r := _reason(c, ctx))],
+                )
+            )
     return out
 
 
@@ -220,12 +233,22 @@ def scenario_recommendations(ctx: Context, profile: Profile | None, *, limit: in
         if q.scenario in focus:
             reasons.append(_("Common in your industry"))
         if not ready:
-            reasons.append(_("Needs a data foundation score of %(n)d first (yours: %(d)d)")
-                           % {"n": step.data_min, "d": round(data)})
-        out.append(RecommendationOut(
-            id=f"scenario-{q.scenario}", kind="scenario", title=title, text=str(step.why),
-            priority=2 if ready else 3, reasons=reasons, scenario=q.scenario, role=step.step,
-        ))
+            reasons.append(
+                _("Needs a data foundation score of %(n)d first (yours: %(d)d)")
+                % {"n": step.data_min, "d": round(data)}
+            )
+        out.append(
+            RecommendationOut(
+                id=f"scenario-{q.scenario}",
+                kind="scenario",
+                title=title,
+                text=str(step.why),
+                priority=2 if ready else 3,
+                reasons=reasons,
+                scenario=q.scenario,
+                role=step.step,
+            )
+        )
     return out
 
 

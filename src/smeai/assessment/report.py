@@ -64,8 +64,15 @@ def peers_png(bench: BenchmarkOut) -> bytes:
     ax.tick_params(labelsize=7)
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.annotate(_("you"), (me, bench.distribution[me].count), textcoords="offset points", xytext=(0, 4),
-                ha="center", fontsize=8, color=ACCENT)
+    ax.annotate(
+        _("you"),
+        (me, bench.distribution[me].count),
+        textcoords="offset points",
+        xytext=(0, 4),
+        ha="center",
+        fontsize=8,
+        color=ACCENT,
+    )
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png")
@@ -85,14 +92,23 @@ def summary_text(inst: Instrument, result: ScoreOut) -> str:
     if result.gaps:
         parts.append(_("Gaps: %(list)s.") % {"list": "、".join(names[d] for d in result.gaps)})
     first = [r.title for r in result.recommendations if r.priority == 1][:3] or [
-        r.title for r in result.recommendations][:3]
+        r.title for r in result.recommendations
+    ][:3]
     if first:
         parts.append(_("Do first: %(list)s.") % {"list": "；".join(first)})
     return " ".join(parts)
 
 
-def render_pdf(*, a: Assessment, inst: Instrument, result: ScoreOut, bench: BenchmarkOut,
-               comparison: ComparisonOut | None, org: Organisation | None, **_ignored: Any) -> bytes:
+def render_pdf(
+    *,
+    a: Assessment,
+    inst: Instrument,
+    result: ScoreOut,
+    bench: BenchmarkOut,
+    comparison: ComparisonOut | None,
+    org: Organisation | None,
+    **_ignored: Any,
+) -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -103,8 +119,9 @@ def render_pdf(*, a: Assessment, inst: Instrument, result: ScoreOut, bench: Benc
     base = ParagraphStyle("base", fontName=font, fontSize=10, leading=15, wordWrap="CJK")
     small = ParagraphStyle("small", parent=base, fontSize=8.5, leading=12, textColor=colors.HexColor("#5d6678"))
     h1 = ParagraphStyle("h1", parent=base, fontSize=20, leading=26, textColor=colors.HexColor(BRAND), spaceAfter=4)
-    h2 = ParagraphStyle("h2", parent=base, fontSize=13, leading=18, textColor=colors.HexColor(BRAND), spaceBefore=10,
-                        spaceAfter=4)
+    h2 = ParagraphStyle(
+        "h2", parent=base, fontSize=13, leading=18, textColor=colors.HexColor(BRAND), spaceBefore=10, spaceAfter=4
+    )
     big = ParagraphStyle("big", parent=base, fontSize=22, leading=26, textColor=colors.HexColor(BRAND))
 
     def p(text: str, style: ParagraphStyle = base) -> Paragraph:
@@ -123,79 +140,146 @@ def render_pdf(*, a: Assessment, inst: Instrument, result: ScoreOut, bench: Benc
         if org.mfg_division:
             industry += " · " + taxonomy.name("divisions", org.mfg_division)
         where = " ".join(x for x in (taxonomy.name("provinces", org.province_code), org.city or "") if x)
-        story.append(p(" · ".join(x for x in (industry, where, org.revenue_band and _(
-            "revenue %(band)s hundred million yuan") % {"band": org.revenue_band}) if x), small))
+        story.append(
+            p(
+                " · ".join(
+                    x
+                    for x in (
+                        industry,
+                        where,
+                        org.revenue_band and _("revenue %(band)s hundred million yuan") % {"band": org.revenue_band},
+                    )
+                    if x
+                ),
+                small,
+            )
+        )
     story.append(Spacer(1, 6 * mm))
-    cards = [[p(f"{result.overall:.1f}", big), p(result.level.name, big)],
-             [p(_("Overall score (0–100)"), small), p(_("Level"), small)]]
+    cards = [
+        [p(f"{result.overall:.1f}", big), p(result.level.name, big)],
+        [p(_("Overall score (0–100)"), small), p(_("Level"), small)],
+    ]
     if result.stage:
         cards[0].append(p(result.stage.name, ParagraphStyle("mid", parent=big, fontSize=15, leading=22)))
         cards[1].append(p(_("Application stage"), small))
     if inst.roles:
-        cards[0].append(p(result.role.name if result.role else "—",
-                          ParagraphStyle("mid", parent=big, fontSize=15, leading=22)))
+        cards[0].append(
+            p(result.role.name if result.role else "—", ParagraphStyle("mid", parent=big, fontSize=15, leading=22))
+        )
         cards[1].append(p(_("AI role reached"), small))
     summary = Table(cards, colWidths=[42 * mm] * len(cards[0]))
-    summary.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#f0f3f8")),
-                                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("TOPPADDING", (0, 0), (-1, 0), 8)]))
+    summary.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#f0f3f8")),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("TOPPADDING", (0, 0), (-1, 0), 8),
+            ]
+        )
+    )
     story += [summary, Spacer(1, 4 * mm), p(_("Summary"), h2), p(summary_text(inst, result))]
     if bench.suppressed:
-        story.append(p(_("Peer comparison: not enough comparable enterprises yet; shown once the group is large "
-                         "enough to keep individual firms anonymous."), small))
+        story.append(
+            p(
+                _(
+                    "Peer comparison: not enough comparable enterprises yet; shown once the group is large "
+                    "enough to keep individual firms anonymous."
+                ),
+                small,
+            )
+        )
     else:
-        story.append(p(_("Among %(n)d peers (%(group)s) you score higher than %(p)d%% of them; the median is "
-                         "%(m).1f.") % {"n": bench.peers, "group": bench.peer_group_label,
-                                        "p": round(bench.percentile or 0), "m": bench.quartiles[1]}))
+        story.append(
+            p(
+                _("Among %(n)d peers (%(group)s) you score higher than %(p)d%% of them; the median is %(m).1f.")
+                % {
+                    "n": bench.peers,
+                    "group": bench.peer_group_label,
+                    "p": round(bench.percentile or 0),
+                    "m": bench.quartiles[1],
+                }
+            )
+        )
 
     if bench.survey_stage:
         sv = bench.survey_stage
         shares = "、".join(f"{t.name} {sv.shares[t.id]:.0f}%" for t in inst.stages)
-        story.append(p(_("In the survey %(wave)s (%(group)s, %(n)d firms) the stages are: %(shares)s. Your stage is "
-                         "ahead of %(p)d%% of them.") % {"wave": sv.wave, "group": sv.peer_group_label, "n": sv.firms,
-                                                         "shares": shares, "p": round(sv.percentile)}))
-    story += [p(_("Scores by dimension"), h2),
-              Image(io.BytesIO(radar_png(inst, result, bench.dimension_medians or None)), width=95 * mm,
-                    height=95 * mm)]
+        story.append(
+            p(
+                _(
+                    "In the survey %(wave)s (%(group)s, %(n)d firms) the stages are: %(shares)s. Your stage is "
+                    "ahead of %(p)d%% of them."
+                )
+                % {
+                    "wave": sv.wave,
+                    "group": sv.peer_group_label,
+                    "n": sv.firms,
+                    "shares": shares,
+                    "p": round(sv.percentile),
+                }
+            )
+        )
+    story += [
+        p(_("Scores by dimension"), h2),
+        Image(io.BytesIO(radar_png(inst, result, bench.dimension_medians or None)), width=95 * mm, height=95 * mm),
+    ]
     head = [_("Dimension"), _("Score"), _("Peer median")] + ([_("Change")] if comparison else [])
     rows = [[p(h, small) for h in head]]
     changes = {c.dimension: c.change for c in comparison.dimensions} if comparison else {}
     for d in inst.dimensions:
-        row = [p(d.name), p(f"{result.dimensions[d.id]:.0f}"),
-               p(f"{bench.dimension_medians[d.id]:.0f}" if d.id in bench.dimension_medians else "—")]
+        row = [
+            p(d.name),
+            p(f"{result.dimensions[d.id]:.0f}"),
+            p(f"{bench.dimension_medians[d.id]:.0f}" if d.id in bench.dimension_medians else "—"),
+        ]
         if comparison:
             row.append(p(f"{changes[d.id]:+.1f}" if d.id in changes else "—"))
         rows.append(row)
     widths = [70 * mm, 25 * mm, 30 * mm] + ([25 * mm] if comparison else [])
     table = Table(rows, colWidths=widths, repeatRows=1)
-    table.setStyle(TableStyle([("LINEBELOW", (0, 0), (-1, -1), 0.4, colors.HexColor("#e3e7ee")),
-                               ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f0f3f8"))]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("LINEBELOW", (0, 0), (-1, -1), 0.4, colors.HexColor("#e3e7ee")),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f0f3f8")),
+            ]
+        )
+    )
     story.append(table)
     if not bench.suppressed:
-        story.append(KeepTogether([p(_("Position among peers"), h2),
-                                   Image(io.BytesIO(peers_png(bench)), width=150 * mm, height=65 * mm)]))
+        story.append(
+            KeepTogether(
+                [p(_("Position among peers"), h2), Image(io.BytesIO(peers_png(bench)), width=150 * mm, height=65 * mm)]
+            )
+        )
 
     story.append(p(_("Strengths and gaps"), h2))
     strengths = "、".join(f"{dim_name(d)}（{result.dimensions[d]:.0f}）" for d in result.strengths) or "—"
     gaps = "、".join(f"{dim_name(d)}（{result.dimensions[d]:.0f}）" for d in result.gaps) or "—"
     story += [p(f"{_('Strengths')}: {strengths}"), p(f"{_('Gaps')}: {gaps}")]
     if result.next_level:
-        story.append(p(_("To reach %(level)s") % {"level": result.next_level.name} + ": "
-                       + "；".join(result.next_level_missing)))
+        story.append(
+            p(_("To reach %(level)s") % {"level": result.next_level.name} + ": " + "；".join(result.next_level_missing))
+        )
 
     story.append(p(_("Recommendations"), h2))
     for i, r in enumerate(result.recommendations, 1):
-        block = [p(f"{i}. {r.title}", ParagraphStyle("rt", parent=base, fontSize=10.5, textColor=colors.black)),
-                 p(r.text, small)]
+        block = [
+            p(f"{i}. {r.title}", ParagraphStyle("rt", parent=base, fontSize=10.5, textColor=colors.black)),
+            p(r.text, small),
+        ]
         if r.reasons:
             block.append(p(_("Based on") + ": " + "；".join(r.reasons), small))
         block += [p(f"→ {link.title}", small) for link in r.links]
         story.append(KeepTogether([*block, Spacer(1, 2 * mm)]))
 
     story.append(p(_("Next steps"), h2))
-    steps = (_("Book an AI transformation consultant at the centre to turn the recommendations into a plan."),
-             _("Browse the resource pool and the case library for the scenarios above."),
-             _("Check compute, model and AI vouchers before buying."),
-             _("Retake the diagnosis in six months and compare."))
+    steps = (
+        _("Book an AI transformation consultant at the centre to turn the recommendations into a plan."),
+        _("Browse the resource pool and the case library for the scenarios above."),
+        _("Check compute, model and AI vouchers before buying."),
+        _("Retake the diagnosis in six months and compare."),
+    )
     for i, line in enumerate(steps, 1):
         story.append(p(f"{i}. {line}"))
 
@@ -208,7 +292,15 @@ def render_pdf(*, a: Assessment, inst: Instrument, result: ScoreOut, bench: Benc
         canvas.restoreState()
 
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
-                            bottomMargin=18 * mm, title=_("AI maturity diagnosis report"), author="smeai")
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=16 * mm,
+        bottomMargin=18 * mm,
+        title=_("AI maturity diagnosis report"),
+        author="smeai",
+    )
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return buf.getvalue()

@@ -56,8 +56,9 @@ def _check_one(q: Question, value: Any) -> tuple[Answer | None, str | None]:
         if q.type == QuestionType.SCALE:  # a scale point may be given as its number: 3 -> "3"
             text = str(int(value)) if float(value).is_integer() else str(value)
             return (text, None) if q.option(text) else (None, f"unknown option: {value}")
-        bucket = next((o for o in q.options if (o.min is None or value >= o.min) and (o.max is None or value < o.max)),
-                      None)
+        bucket = next(
+            (o for o in q.options if (o.min is None or value >= o.min) and (o.max is None or value < o.max)), None
+        )
         return (bucket.id, None) if bucket else (None, f"{value} is outside every range")
     if not isinstance(value, str):
         return None, "expected an option id"

@@ -69,8 +69,12 @@ def list_assessments(
 def latest_completed(session: Session, actor: Actor, org_id: int, instrument_id: str) -> Assessment | None:
     return session.scalar(
         select(Assessment)
-        .where(visible_assessments(actor), Assessment.org_id == org_id, Assessment.instrument_id == instrument_id,
-               Assessment.status == AssessmentStatus.COMPLETED)
+        .where(
+            visible_assessments(actor),
+            Assessment.org_id == org_id,
+            Assessment.instrument_id == instrument_id,
+            Assessment.status == AssessmentStatus.COMPLETED,
+        )
         .order_by(Assessment.completed_at.desc(), Assessment.id.desc())
         .limit(1)
     )
@@ -110,8 +114,12 @@ def start_assessment(session: Session, actor: Actor, data: AssessmentIn) -> Asse
     if data.from_assessment_id is None:  # resume the open draft rather than leave a trail of empty ones
         draft = session.scalar(
             select(Assessment)
-            .where(Assessment.org_id == org.id, Assessment.instrument_id == inst.id,
-                   Assessment.instrument_version == inst.version, Assessment.status == AssessmentStatus.DRAFT)
+            .where(
+                Assessment.org_id == org.id,
+                Assessment.instrument_id == inst.id,
+                Assessment.instrument_version == inst.version,
+                Assessment.status == AssessmentStatus.DRAFT,
+            )
             .order_by(Assessment.updated_at.desc(), Assessment.id.desc())
             .limit(1)
         )
@@ -124,8 +132,13 @@ def start_assessment(session: Session, actor: Actor, data: AssessmentIn) -> Asse
             raise NotFound(N_("Assessment not found."))
         answers = _carry_over(inst, earlier.answers)
     a = Assessment(
-        org_id=org.id, created_by=actor.user_id, instrument_id=inst.id, instrument_version=inst.version,
-        status=AssessmentStatus.DRAFT, answers=answers, previous_id=data.from_assessment_id,
+        org_id=org.id,
+        created_by=actor.user_id,
+        instrument_id=inst.id,
+        instrument_version=inst.version,
+        status=AssessmentStatus.DRAFT,
+        answers=answers,
+        previous_id=data.from_assessment_id,
     )
     session.add(a)
     session.flush()
@@ -244,17 +257,28 @@ def compare_assessments(session: Session, actor: Actor, first_id: int, second_id
             name = label(inst_after.dimension(new_id).name.model_dump())
             changes.append(DimensionChange(dimension=new_id, name=name, before=b, after=c, change=round(c - b, 1)))
     return ComparisonOut(
-        before_id=before.id, after_id=after.id, overall_before=r_before.overall, overall_after=r_after.overall,
-        overall_change=round(r_after.overall - r_before.overall, 1), dimensions=changes,
-        level_before=r_before.level, level_after=r_after.level,
+        before_id=before.id,
+        after_id=after.id,
+        overall_before=r_before.overall,
+        overall_after=r_after.overall,
+        overall_change=round(r_after.overall - r_before.overall, 1),
+        dimensions=changes,
+        level_before=r_before.level,
+        level_after=r_after.level,
     )
 
 
 def change_since_previous(session: Session, actor: Actor, a: Assessment) -> ComparisonOut | None:
     """Change since the previous completed assessment of the same enterprise, where comparable."""
-    earlier = [x for x in list_assessments(session, actor, org_id=a.org_id, status=AssessmentStatus.COMPLETED)
-               if x.id != a.id and x.instrument_id == a.instrument_id and x.completed_at and a.completed_at
-               and x.completed_at <= a.completed_at]
+    earlier = [
+        x
+        for x in list_assessments(session, actor, org_id=a.org_id, status=AssessmentStatus.COMPLETED)
+        if x.id != a.id
+        and x.instrument_id == a.instrument_id
+        and x.completed_at
+        and a.completed_at
+        and x.completed_at <= a.completed_at
+    ]
     if not earlier:
         return None
     try:

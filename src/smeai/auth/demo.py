@@ -71,9 +71,7 @@ def load(session: Session, *, password: str) -> list[tuple[str, str, str]]:
 
     for e in data["enterprises"]:
         org = _org(session, system, e["name"], OrgKind.ENTERPRISE)
-        service.update_profile(
-            session, system, org.id, ProfileIn(**e["profile"], description=e["description"])
-        )
+        service.update_profile(session, system, org.id, ProfileIn(**e["profile"], description=e["description"]))
         _account(session, system, org, e["account"], e["contact"], Role.ENTERPRISE_MEMBER, password, logins)
     session.flush()
     return logins

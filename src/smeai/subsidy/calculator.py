@@ -65,19 +65,36 @@ def programme_out(p: Programme) -> ProgrammeOut:
     rate = " / ".join(format_rate(t.rate) for t in p.tiers) if p.tiers else format_rate(p.rate)
     parts = [gettext("Rate %(rate)s") % {"rate": rate}]
     parts += [f"{c.why}: {format_rate(c.rate)}" for c in p.conditions]
-    for label, cap in ((N_("at most %(amount)s per claim"), caps.per_claim_fen),
-                       (N_("at most %(amount)s per enterprise per year"), caps.per_org_year_fen),
-                       (N_("at most %(amount)s per contract"), caps.per_contract_fen)):
+    for label, cap in (
+        (N_("at most %(amount)s per claim"), caps.per_claim_fen),
+        (N_("at most %(amount)s per enterprise per year"), caps.per_org_year_fen),
+        (N_("at most %(amount)s per contract"), caps.per_contract_fen),
+    ):
         if cap is not None:
             parts.append(gettext(label) % {"amount": _money(cap, p.currency)})
-    region = p.region.country if p.region.country != "CN" else (
-        "、".join(p.region.cities) or "、".join(taxonomy.name("provinces", c) for c in sorted(p.region.provinces))
-        or "CN")
-    return ProgrammeOut(code=p.code, name=str(p.name), issuer=str(p.issuer), voucher=p.voucher.value,
-                        currency=p.currency, region=region, rate=format_rate(p.rate),
-                        summary=("; " if get_lang() == "en" else "；").join(parts),
-                        source=p.source, documents_apply=[d.value for d in p.documents.apply],
-                        documents_redeem=[d.value for d in p.documents.redeem], assumptions=list(p.assumptions))
+    region = (
+        p.region.country
+        if p.region.country != "CN"
+        else (
+            "、".join(p.region.cities)
+            or "、".join(taxonomy.name("provinces", c) for c in sorted(p.region.provinces))
+            or "CN"
+        )
+    )
+    return ProgrammeOut(
+        code=p.code,
+        name=str(p.name),
+        issuer=str(p.issuer),
+        voucher=p.voucher.value,
+        currency=p.currency,
+        region=region,
+        rate=format_rate(p.rate),
+        summary=("; " if get_lang() == "en" else "；").join(parts),
+        source=p.source,
+        documents_apply=[d.value for d in p.documents.apply],
+        documents_redeem=[d.value for d in p.documents.redeem],
+        assumptions=list(p.assumptions),
+    )
 
 
 def list_programmes() -> list[ProgrammeOut]:
@@ -88,8 +105,13 @@ def list_programmes() -> list[ProgrammeOut]:
 
 
 def profile_of(org: Organisation) -> Profile:
-    return Profile(province_code=org.province_code, city=org.city, size_class=org.size_class,
-                   revenue_band=org.revenue_band, industry_section=org.industry_section)
+    return Profile(
+        province_code=org.province_code,
+        city=org.city,
+        size_class=org.size_class,
+        revenue_band=org.revenue_band,
+        industry_section=org.industry_section,
+    )
 
 
 def _claimant(session: Session, who: Actor | Organisation | Profile) -> tuple[int | None, Profile, Actor]:
@@ -113,19 +135,31 @@ def resolve_purchase(session: Session, actor: Actor, data: PurchaseIn) -> tuple[
     kind = data.kind
     if kind is None and offering.kind in PurchaseKind.__members__.values():
         kind = PurchaseKind(offering.kind)
-    filled = data.model_copy(update={
-        "kind": kind,
-        "description": data.description or offering.name,
-        "supplier_name": data.supplier_name or offering.provider.name,
-    })
+    filled = data.model_copy(
+        update={
+            "kind": kind,
+            "description": data.description or offering.name,
+            "supplier_name": data.supplier_name or offering.provider.name,
+        }
+    )
     return filled, offering
 
 
 def _purchase(data: PurchaseIn, listed_in: frozenset[str] = frozenset()) -> Purchase:
-    return Purchase(contract_fen=data.contract_fen, kind=data.kind, offering_id=data.offering_id,
-                    supplier_name=data.supplier_name, supplier_affiliated=data.supplier_affiliated,
-                    signed_on=data.signed_on, starts_on=data.starts_on, ends_on=data.ends_on, paid_on=data.paid_on,
-                    service_year=data.service_year, flags=frozenset(data.flags), listed_in=listed_in)
+    return Purchase(
+        contract_fen=data.contract_fen,
+        kind=data.kind,
+        offering_id=data.offering_id,
+        supplier_name=data.supplier_name,
+        supplier_affiliated=data.supplier_affiliated,
+        signed_on=data.signed_on,
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+        paid_on=data.paid_on,
+        service_year=data.service_year,
+        flags=frozenset(data.flags),
+        listed_in=listed_in,
+    )
 
 
 def listed_in_of(offering: Offering | None) -> frozenset[str]:
@@ -141,6 +175,7 @@ def check_dates(p: Programme | None, data: PurchaseIn, today: date) -> None:
 
 def contract_ref(supplier_name: str | None, contract_no: str | None) -> str:
     """One contract, however its supplier and number are spelt: case, spaces and punctuation dropped."""
+
     def norm(text: str | None) -> str:
         return re.sub(r"[\W_]+", "", (text or "").casefold())
 
@@ -149,10 +184,16 @@ def contract_ref(supplier_name: str | None, contract_no: str | None) -> str:
 
 def counter_keys(p: Programme, org_id: int | None, data: PurchaseIn, today: date) -> tuple[str | None, str | None]:
     """The per-enterprise-year and per-contract counter keys this purchase would count against (if capped)."""
-    org_year = (f"org-year:{p.code}:{org_id}:{budget_year(p, data.signed_on, today)}"
-                if org_id is not None and p.caps.per_org_year_fen is not None else None)
-    per_contract = (f"contract:{p.code}:{contract_ref(data.supplier_name, data.contract_no)}"
-                    if data.contract_no and p.caps.per_contract_fen is not None else None)
+    org_year = (
+        f"org-year:{p.code}:{org_id}:{budget_year(p, data.signed_on, today)}"
+        if org_id is not None and p.caps.per_org_year_fen is not None
+        else None
+    )
+    per_contract = (
+        f"contract:{p.code}:{contract_ref(data.supplier_name, data.contract_no)}"
+        if data.contract_no and p.caps.per_contract_fen is not None
+        else None
+    )
     return org_year, per_contract
 
 
@@ -164,20 +205,33 @@ def committed_totals(session: Session, keys: list[str]) -> dict[str, int]:
     return {key: int(value) for key, value in rows}
 
 
-def assess(p: Programme, org_id: int | None, profile: Profile, data: PurchaseIn, *, today: date,
-            committed: dict[str, int], listed_in: frozenset[str] = frozenset()) -> tuple[list[Reason], Amount]:
+def assess(
+    p: Programme,
+    org_id: int | None,
+    profile: Profile,
+    data: PurchaseIn,
+    *,
+    today: date,
+    committed: dict[str, int],
+    listed_in: frozenset[str] = frozenset(),
+) -> tuple[list[Reason], Amount]:
     purchase = _purchase(data, listed_in)
     reasons = eligibility(p, profile, purchase, applied_on=today)
     if p.eligibility.claimant != "buyer":
         reasons.insert(0, Reason("claimant", False, N_("Claimed by the supplier, not the buyer."), {}))
     org_year, per_contract = counter_keys(p, org_id, data, today)
-    result = amount(p, purchase, org_year_committed_fen=committed.get(org_year or "", 0),
-                    contract_committed_fen=committed.get(per_contract or "", 0))
+    result = amount(
+        p,
+        purchase,
+        org_year_committed_fen=committed.get(org_year or "", 0),
+        contract_committed_fen=committed.get(per_contract or "", 0),
+    )
     return reasons, result
 
 
-def calculate(session: Session, actor_or_org: Actor | Organisation | Profile, purchase: PurchaseIn,
-              *, today: date | None = None) -> QuoteOut:
+def calculate(
+    session: Session, actor_or_org: Actor | Organisation | Profile, purchase: PurchaseIn, *, today: date | None = None
+) -> QuoteOut:
     """Which programmes apply to this purchase, how much each pays (with the rules that decided), the best
     allowed combination under the exclusivity rules, and the net price.
 
@@ -189,28 +243,43 @@ def calculate(session: Session, actor_or_org: Actor | Organisation | Profile, pu
     org_id, profile, reader = _claimant(session, actor_or_org)
     purchase, offering = resolve_purchase(session, reader, purchase)
     programmes = all_programmes()
-    committed = committed_totals(session, [k for p in programmes.values()
-                                     for k in counter_keys(p, org_id, purchase, today) if k])
+    committed = committed_totals(
+        session, [k for p in programmes.values() for k in counter_keys(p, org_id, purchase, today) if k]
+    )
     quotes: list[ProgrammeQuote] = []
     for p in programmes.values():
-        reasons, result = assess(p, org_id, profile, purchase, today=today, committed=committed,
-                                  listed_in=listed_in_of(offering))
+        reasons, result = assess(
+            p, org_id, profile, purchase, today=today, committed=committed, listed_in=listed_in_of(offering)
+        )
         eligible = all(r.ok for r in reasons) and result.amount_fen > 0
-        quotes.append(ProgrammeQuote(
-            code=p.code, name=str(p.name), currency=p.currency, eligible=eligible,
-            amount_fen=result.amount_fen if eligible else 0, rate=format_rate(result.rate),
-            reasons=[ReasonOut.of(r) for r in [*reasons, *result.reasons]],
-            excludes=sorted(stacking_partners(programmes, p.code)),
-        ))
+        quotes.append(
+            ProgrammeQuote(
+                code=p.code,
+                name=str(p.name),
+                currency=p.currency,
+                eligible=eligible,
+                amount_fen=result.amount_fen if eligible else 0,
+                rate=format_rate(result.rate),
+                reasons=[ReasonOut.of(r) for r in [*reasons, *result.reasons]],
+                excludes=sorted(stacking_partners(programmes, p.code)),
+            )
+        )
     quotes.sort(key=lambda q: (not q.eligible, -q.amount_fen, q.code))
     best, total = best_combination(programmes, [q for q in quotes if q.eligible], purchase.contract_fen)
     explanation = [f"{q.name}: {q.amount_fen / 100:,.2f}" for q in quotes if q.code in best]
-    return QuoteOut(contract_fen=purchase.contract_fen, programmes=quotes, best=best, total_fen=total,
-                    net_fen=purchase.contract_fen - total, explanation=explanation)
+    return QuoteOut(
+        contract_fen=purchase.contract_fen,
+        programmes=quotes,
+        best=best,
+        total_fen=total,
+        net_fen=purchase.contract_fen - total,
+        explanation=explanation,
+    )
 
 
-def best_combination(programmes: dict[str, Programme], eligible: list[ProgrammeQuote],
-                     contract_fen: int) -> tuple[list[str], int]:
+def best_combination(
+    programmes: dict[str, Programme], eligible: list[ProgrammeQuote], contract_fen: int
+) -> tuple[list[str], int]:
     """The set of programmes paying most together, none excluding another, never more than the contract.
 
     Ties go to fewer programmes (fewer claims to file). Exhaustive: a purchase is eligible for a handful.

@@ -53,8 +53,12 @@ def list_programmes(json_out: JsonFlag = False) -> None:
 @app.command("calculate")
 def calculate(
     as_user: AsUser,
-    purchase: Annotated[str, typer.Option(help='Purchase as JSON, e.g. \'{"description": "GPU", "kind": "compute", '
-                                               '"contract_fen": 10000000}\'.')],
+    purchase: Annotated[
+        str,
+        typer.Option(
+            help='Purchase as JSON, e.g. \'{"description": "GPU", "kind": "compute", "contract_fen": 10000000}\'.'
+        ),
+    ],
     json_out: JsonFlag = False,
 ) -> None:
     """Which programmes pay for a purchase by this user's enterprise, the best combination and the net price."""
@@ -68,8 +72,10 @@ def calculate(
     for q in quote.programmes:
         if q.eligible:
             console.print(f"{q.code}: {q.amount_fen / 100:,.2f} {q.currency}")
-    console.print(f"best: {', '.join(quote.best) or '—'}; total {quote.total_fen / 100:,.2f}; "
-                  f"net price {quote.net_fen / 100:,.2f}")
+    console.print(
+        f"best: {', '.join(quote.best) or '—'}; total {quote.total_fen / 100:,.2f}; "
+        f"net price {quote.net_fen / 100:,.2f}"
+    )
 
 
 @app.command("applications")
@@ -78,8 +84,12 @@ def applications(as_user: AsUser, state: ApplicationState | None = None, json_ou
     with session_scope() as session:
         actor = auth_service.actor_for_email(session, as_user)
         rows = service.list_applications(session, actor, state=state)
-        emit(rows, ApplicationOut, as_json=json_out,
-             columns=("id", "programme_code", "state", "contract_fen", "requested_fen", "approved_fen", "paid_fen"))
+        emit(
+            rows,
+            ApplicationOut,
+            as_json=json_out,
+            columns=("id", "programme_code", "state", "contract_fen", "requested_fen", "approved_fen", "paid_fen"),
+        )
 
 
 @app.command("approve")
@@ -88,8 +98,9 @@ def approve(as_user: AsUser, application_id: int, amount_fen: int | None = None,
     with session_scope() as session:
         actor = auth_service.actor_for_email(session, as_user)
         data = ApproveIn.model_validate({"amount_fen": amount_fen, "note": note})  # the API's limits
-        application = service.approve_application(session, actor, application_id, amount_fen=data.amount_fen,
-                                                  note=data.note)
+        application = service.approve_application(
+            session, actor, application_id, amount_fen=data.amount_fen, note=data.note
+        )
         console.print(f"[green]approved[/green] {application.id}: {application.approved_fen} fen reserved")
 
 
@@ -103,8 +114,9 @@ def reject(as_user: AsUser, application_id: int, reasons: Annotated[str, typer.O
 
 
 @app.command("expire")
-def expire(as_user: AsUser, today: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today).")] = None
-           ) -> None:
+def expire(
+    as_user: AsUser, today: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today).")] = None
+) -> None:
     """Expire approvals not redeemed in time; their reservations go back to the pools."""
     with session_scope() as session:
         actor = auth_service.actor_for_email(session, as_user)
@@ -113,9 +125,12 @@ def expire(as_user: AsUser, today: Annotated[str | None, typer.Option(help="YYYY
 
 
 @app.command("budget")
-def budget(as_user: AsUser, programme_code: str, budget_fen: int,
-           year: Annotated[int | None, typer.Option(help="Annual pools: the budget year (default: this year).")] = None
-           ) -> None:
+def budget(
+    as_user: AsUser,
+    programme_code: str,
+    budget_fen: int,
+    year: Annotated[int | None, typer.Option(help="Annual pools: the budget year (default: this year).")] = None,
+) -> None:
     """Set a programme's pool budget (never below what is reserved and paid)."""
     data = BudgetIn.model_validate({"budget_fen": budget_fen, "year": year})  # the API's limits
     with session_scope() as session:
@@ -135,8 +150,10 @@ def audit(json_out: JsonFlag = False) -> None:
     else:
         for problem in report.problems:
             err_console.print(f"[red]breach[/red]: {problem}")
-        console.print(("[green]ledger ok[/green] " if report.ok else "[red]ledger NOT ok[/red] ")
-                      + ", ".join(f"{k}: {v}" for k, v in report.checked.items()))
+        console.print(
+            ("[green]ledger ok[/green] " if report.ok else "[red]ledger NOT ok[/red] ")
+            + ", ".join(f"{k}: {v}" for k, v in report.checked.items())
+        )
     if not report.ok:
         raise typer.Exit(1)
 

@@ -59,9 +59,19 @@ def pools(session: Session, actor: Actor) -> list[PoolOut]:
             opened = row.opened_at is not None if row else not p.pool.annual  # a single pool: its file opens it
             budget = row.budget_fen if row else (p.pool.budget_fen if opened else None)
             reserved, paid = (row.reserved_fen, row.paid_fen) if row else (0, 0)
-            out.append(PoolOut(programme_code=code, year=year, name=str(p.name), currency=p.currency,
-                               opened=opened, budget_fen=budget, reserved_fen=reserved, paid_fen=paid,
-                               remaining_fen=None if budget is None or not opened else budget - reserved - paid))
+            out.append(
+                PoolOut(
+                    programme_code=code,
+                    year=year,
+                    name=str(p.name),
+                    currency=p.currency,
+                    opened=opened,
+                    budget_fen=budget,
+                    reserved_fen=reserved,
+                    paid_fen=paid,
+                    remaining_fen=None if budget is None or not opened else budget - reserved - paid,
+                )
+            )
     return out
 
 
@@ -105,15 +115,19 @@ def build(session: Session, actor: Actor) -> Dashboard:
     for state, n in session.execute(select(Application.state, func.count()).group_by(Application.state)):
         by_state[state] = int(n)
     cny = [p for p in pool_rows if p.currency == "CNY"]  # totals never add yuan to dollars
-    totals = {"budget_fen": sum(p.budget_fen or 0 for p in cny), "reserved_fen": sum(p.reserved_fen for p in cny),
-              "paid_fen": sum(p.paid_fen for p in cny),
-              "remaining_fen": sum(p.remaining_fen for p in cny if p.remaining_fen is not None)}
+    totals = {
+        "budget_fen": sum(p.budget_fen or 0 for p in cny),
+        "reserved_fen": sum(p.reserved_fen for p in cny),
+        "paid_fen": sum(p.paid_fen for p in cny),
+        "remaining_fen": sum(p.remaining_fen for p in cny if p.remaining_fen is not None),
+    }
     return Dashboard(
         pools=pool_rows,
         totals=totals,
         burn=burn,
-        by_programme=_slices(session, LedgerEntry.programme_code,
-                             lambda c: str(programmes[c].name) if c in programmes else c),
+        by_programme=_slices(
+            session, LedgerEntry.programme_code, lambda c: str(programmes[c].name) if c in programmes else c
+        ),
         by_region=_slices(session, Organisation.province_code, lambda c: taxonomy.name("provinces", c) or "—"),
         by_industry=_slices(session, Organisation.industry_section, lambda c: taxonomy.name("sections", c) or "—"),
         by_state=by_state,
@@ -129,28 +143,105 @@ def export_xlsx(session: Session, actor: Actor) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "资金池 Pools"
-    ws.append(row(["项目代码 code", "项目 programme", "预算 budget (元)", "已预留 reserved (元)", "已兑付 paid (元)",
-               "剩余 remaining (元)"]))
+    ws.append(
+        row(
+            [
+                "项目代码 code",
+                "项目 programme",
+                "预算 budget (元)",
+                "已预留 reserved (元)",
+                "已兑付 paid (元)",
+                "剩余 remaining (元)",
+            ]
+        )
+    )
     for p in pools(session, actor):
-        ws.append(row([p.programme_code, p.name, _yuan(p.budget_fen), _yuan(p.reserved_fen), _yuan(p.paid_fen),
-                   _yuan(p.remaining_fen)]))
+        ws.append(
+            row(
+                [
+                    p.programme_code,
+                    p.name,
+                    _yuan(p.budget_fen),
+                    _yuan(p.reserved_fen),
+                    _yuan(p.paid_fen),
+                    _yuan(p.remaining_fen),
+                ]
+            )
+        )
     orgs = {o.id: o for o in session.scalars(select(Organisation))}
     wa = wb.create_sheet("申领 Applications")
-    wa.append(row(["编号 id", "项目 programme", "企业 enterprise", "地区 province", "行业 section", "状态 state",
-               "采购 purchase", "供应商 supplier", "合同号 contract", "合同金额 contract (元)", "测算 requested (元)",
-               "批准 approved (元)", "兑付 paid (元)", "申请时间 created (UTC)"]))
+    wa.append(
+        row(
+            [
+                "编号 id",
+                "项目 programme",
+                "企业 enterprise",
+                "地区 province",
+                "行业 section",
+                "状态 state",
+                "采购 purchase",
+                "供应商 supplier",
+                "合同号 contract",
+                "合同金额 contract (元)",
+                "测算 requested (元)",
+                "批准 approved (元)",
+                "兑付 paid (元)",
+                "申请时间 created (UTC)",
+            ]
+        )
+    )
     for a in session.scalars(select(Application).order_by(Application.id)):
         org = orgs.get(a.org_id)
-        wa.append(row([a.id, a.programme_code, org.name if org else a.org_id, org.province_code if org else "",
-                   org.industry_section if org else "", a.state, a.description, a.supplier_name, a.contract_no,
-                   _yuan(a.contract_fen), _yuan(a.requested_fen), _yuan(a.approved_fen), _yuan(a.paid_fen),
-                   a.created_at.replace(tzinfo=None)]))
+        wa.append(
+            row(
+                [
+                    a.id,
+                    a.programme_code,
+                    org.name if org else a.org_id,
+                    org.province_code if org else "",
+                    org.industry_section if org else "",
+                    a.state,
+                    a.description,
+                    a.supplier_name,
+                    a.contract_no,
+                    _yuan(a.contract_fen),
+                    _yuan(a.requested_fen),
+                    _yuan(a.approved_fen),
+                    _yuan(a.paid_fen),
+                    a.created_at.replace(tzinfo=None),
+                ]
+            )
+        )
     wl = wb.create_sheet("台账 Ledger")
-    wl.append(row(["编号 id", "类型 kind", "项目 programme", "申领 application", "企业 enterprise", "年度 year",
-               "金额 amount (元)", "时间 at (UTC)"]))
+    wl.append(
+        row(
+            [
+                "编号 id",
+                "类型 kind",
+                "项目 programme",
+                "申领 application",
+                "企业 enterprise",
+                "年度 year",
+                "金额 amount (元)",
+                "时间 at (UTC)",
+            ]
+        )
+    )
     for e in session.scalars(select(LedgerEntry).order_by(LedgerEntry.id)):
-        wl.append(row([e.id, e.kind, e.programme_code, e.application_id, e.org_id, e.budget_year,
-                       _yuan(e.amount_fen), e.created_at.replace(tzinfo=None)]))
+        wl.append(
+            row(
+                [
+                    e.id,
+                    e.kind,
+                    e.programme_code,
+                    e.application_id,
+                    e.org_id,
+                    e.budget_year,
+                    _yuan(e.amount_fen),
+                    e.created_at.replace(tzinfo=None),
+                ]
+            )
+        )
     for sheet in wb.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)

@@ -20,46 +20,143 @@ from smeai.subsidy.schemas import ApplicationIn
 WAN = 1_000_000
 PDF = b"%PDF-1.4\n% smeai demo document\n%%EOF\n"
 ENTERPRISES = [
-    ("汉江智造科技有限公司", "wuhan@demo.smeai.cn", "周经理",
-     {"industry_section": "C", "mfg_division": "39", "province_code": "42", "city": "武汉", "size_class": "small",
-      "revenue_band": "0-2", "employees": 120, "founded_year": 2017}),
-    ("杭芯视觉技术有限公司", "hangzhou@demo.smeai.cn", "吴总",
-     {"industry_section": "I", "mfg_division": None, "province_code": "33", "city": "杭州", "size_class": "micro",
-      "revenue_band": "0-2", "employees": 35, "founded_year": 2021}),
+    (
+        "汉江智造科技有限公司",
+        "wuhan@demo.smeai.cn",
+        "周经理",
+        {
+            "industry_section": "C",
+            "mfg_division": "39",
+            "province_code": "42",
+            "city": "武汉",
+            "size_class": "small",
+            "revenue_band": "0-2",
+            "employees": 120,
+            "founded_year": 2017,
+        },
+    ),
+    (
+        "杭芯视觉技术有限公司",
+        "hangzhou@demo.smeai.cn",
+        "吴总",
+        {
+            "industry_section": "I",
+            "mfg_division": None,
+            "province_code": "33",
+            "city": "杭州",
+            "size_class": "micro",
+            "revenue_band": "0-2",
+            "employees": 35,
+            "founded_year": 2021,
+        },
+    ),
 ]
 # (enterprise email, programme, contract no., contract 元, kind, description, supplier, flags, service year, end state)
 CLAIMS = [
-    ("wuhan@demo.smeai.cn", "wuhan-compute", "HJ-2026-001", 180_000, "compute", "国产 GPU 算力租用（质检模型训练）",
-     "武汉人工智能计算中心", [], 1, "paid"),
-    ("wuhan@demo.smeai.cn", "wuhan-compute", "HJ-2026-014", 40_000, "compute", "推理算力包（6 个月）",
-     "武汉人工智能计算中心", [], 1, "approved"),
-    ("hangzhou@demo.smeai.cn", "hangzhou-compute", "HX-2026-003", 600_000, "compute", "国产芯片训练算力 1 年",
-     "阿里云", ["domestic_chip"], 1, "redeeming"),
-    ("hangzhou@demo.smeai.cn", "hangzhou-compute", "HX-2026-009", 120_000, "model", "已备案大模型 API 调用",
-     "阿里通义", ["filed_model"], 1, "submitted"),
-    ("beauty@demo.smeai.cn", "huadu-tiered", "HD-2026-002", 96_000, "platform", "一站式 AI 开发平台（营销模型）",
-     "花都区新型工业数字化服务平台", [], 1, "approved"),
-    ("beauty@demo.smeai.cn", "huadu-tiered", "HD-2026-005", 30_000, "service", "AI 智能客服模块",
-     "花都区新型工业数字化服务平台", [], 1, "rejected"),
+    (
+        "wuhan@demo.smeai.cn",
+        "wuhan-compute",
+        "HJ-2026-001",
+        180_000,
+        "compute",
+        "国产 GPU 算力租用（质检模型训练）",
+        "武汉人工智能计算中心",
+        [],
+        1,
+        "paid",
+    ),
+    (
+        "wuhan@demo.smeai.cn",
+        "wuhan-compute",
+        "HJ-2026-014",
+        40_000,
+        "compute",
+        "推理算力包（6 个月）",
+        "武汉人工智能计算中心",
+        [],
+        1,
+        "approved",
+    ),
+    (
+        "hangzhou@demo.smeai.cn",
+        "hangzhou-compute",
+        "HX-2026-003",
+        600_000,
+        "compute",
+        "国产芯片训练算力 1 年",
+        "阿里云",
+        ["domestic_chip"],
+        1,
+        "redeeming",
+    ),
+    (
+        "hangzhou@demo.smeai.cn",
+        "hangzhou-compute",
+        "HX-2026-009",
+        120_000,
+        "model",
+        "已备案大模型 API 调用",
+        "阿里通义",
+        ["filed_model"],
+        1,
+        "submitted",
+    ),
+    (
+        "beauty@demo.smeai.cn",
+        "huadu-tiered",
+        "HD-2026-002",
+        96_000,
+        "platform",
+        "一站式 AI 开发平台（营销模型）",
+        "花都区新型工业数字化服务平台",
+        [],
+        1,
+        "approved",
+    ),
+    (
+        "beauty@demo.smeai.cn",
+        "huadu-tiered",
+        "HD-2026-005",
+        30_000,
+        "service",
+        "AI 智能客服模块",
+        "花都区新型工业数字化服务平台",
+        [],
+        1,
+        "rejected",
+    ),
 ]
 
 
-def _enterprise(session: Session, system: Actor, name: str, email: str, contact: str, profile: dict,
-                password: str) -> None:
+def _enterprise(
+    session: Session, system: Actor, name: str, email: str, contact: str, profile: dict, password: str
+) -> None:
     org = auth_service.find_organisation_by_name(session, name) or auth_service.create_organisation(
-        session, system, OrganisationIn(name=name, kind=OrgKind.ENTERPRISE))
+        session, system, OrganisationIn(name=name, kind=OrgKind.ENTERPRISE)
+    )
     if org.province_code is None:
         auth_service.update_profile(session, system, org.id, ProfileIn(**profile))
     if auth_service.find_user_by_email(session, email) is None:
-        auth_service.create_user(session, system, UserIn(email=email, display_name=contact, password=password,
-                                                          role=Role.ENTERPRISE_MEMBER, org_id=org.id))
+        auth_service.create_user(
+            session,
+            system,
+            UserIn(email=email, display_name=contact, password=password, role=Role.ENTERPRISE_MEMBER, org_id=org.id),
+        )
 
 
 def _upload(session: Session, actor: Actor, app_id: int, kinds: tuple[DocKind, ...]) -> None:
     settings = get_settings()
     for kind in kinds:
-        documents.add_document(session, actor, app_id, kind=kind, filename=f"{kind.value}.pdf", data=PDF,
-                               var_dir=settings.var_dir, max_bytes=settings.upload_max_bytes)
+        documents.add_document(
+            session,
+            actor,
+            app_id,
+            kind=kind,
+            filename=f"{kind.value}.pdf",
+            data=PDF,
+            var_dir=settings.var_dir,
+            max_bytes=settings.upload_max_bytes,
+        )
 
 
 def load(session: Session, *, password: str) -> list[tuple[str, str, str]]:
@@ -76,13 +173,25 @@ def load(session: Session, *, password: str) -> list[tuple[str, str, str]]:
         if user is None:
             continue
         ent = auth_service.actor_for(user)
-        if session.scalar(select(Application.id).where(Application.org_id == ent.org_id,
-                                                       Application.contract_no == no)):
+        if session.scalar(
+            select(Application.id).where(Application.org_id == ent.org_id, Application.contract_no == no)
+        ):
             continue  # already loaded
         p = all_programmes()[code]
-        app = service.submit_application(session, ent, ApplicationIn(
-            programme_code=code, description=description, kind=kind, supplier_name=supplier, contract_no=no,
-            contract_fen=yuan * 100, flags=frozenset(flags), service_year=year))
+        app = service.submit_application(
+            session,
+            ent,
+            ApplicationIn(
+                programme_code=code,
+                description=description,
+                kind=kind,
+                supplier_name=supplier,
+                contract_no=no,
+                contract_fen=yuan * 100,
+                flags=frozenset(flags),
+                service_year=year,
+            ),
+        )
         _upload(session, ent, app.id, tuple(p.documents.apply))
         if end == "rejected":
             reasons = "合同服务内容与平台目录不符，请补充说明后重新申领。"

@@ -55,8 +55,17 @@ def folder(var_dir: Path, application_id: int) -> Path:
     return var_dir / "uploads" / "subsidy" / str(application_id)
 
 
-def add_document(session: Session, actor: Actor, application_id: int, *, kind: DocKind, filename: str,
-                 data: bytes, var_dir: Path, max_bytes: int) -> Document:
+def add_document(
+    session: Session,
+    actor: Actor,
+    application_id: int,
+    *,
+    kind: DocKind,
+    filename: str,
+    data: bytes,
+    var_dir: Path,
+    max_bytes: int,
+) -> Document:
     """The enterprise attaches a document to its own application (while it is submitted or approved)."""
     app = get_application(session, actor, application_id)
     actor.require(Permission.SUBSIDY_APPLY)
@@ -82,9 +91,16 @@ def add_document(session: Session, actor: Actor, application_id: int, *, kind: D
     stored = target_dir / f"{secrets.token_hex(16)}{ext}"
     stored.write_bytes(data)
     stored.chmod(0o640)
-    doc = Document(application_id=app.id, kind=kind, filename=name, content_type=content_type,
-                   stored_name=str(stored.relative_to(var_dir)), size_bytes=len(data),
-                   sha256=hashlib.sha256(data).hexdigest(), uploaded_by_id=actor.user_id)
+    doc = Document(
+        application_id=app.id,
+        kind=kind,
+        filename=name,
+        content_type=content_type,
+        stored_name=str(stored.relative_to(var_dir)),
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        uploaded_by_id=actor.user_id,
+    )
     session.add(doc)
     session.flush()
     return doc
@@ -92,15 +108,16 @@ def add_document(session: Session, actor: Actor, application_id: int, *, kind: D
 
 def list_documents(session: Session, actor: Actor, application_id: int) -> list[Document]:
     get_application(session, actor, application_id)
-    return list(session.scalars(select(Document).where(Document.application_id == application_id)
-                                .order_by(Document.id)))
+    return list(
+        session.scalars(select(Document).where(Document.application_id == application_id).order_by(Document.id))
+    )
 
 
-def read_document(session: Session, actor: Actor, application_id: int, document_id: int,
-                  var_dir: Path) -> tuple[Document, bytes]:
+def read_document(
+    session: Session, actor: Actor, application_id: int, document_id: int, var_dir: Path
+) -> tuple[Document, bytes]:
     get_application(session, actor, application_id)
-    doc = session.scalar(select(Document).where(Document.id == document_id,
-                                                Document.application_id == application_id))
+    doc = session.scalar(select(Document).where(Document.id == document_id, Document.application_id == application_id))
     if doc is None:
         raise NotFound(N_("Document not found."))
     path = (var_dir / doc.stored_name).resolve()

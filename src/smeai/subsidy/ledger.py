@@ -70,9 +70,19 @@ def open_pool(session: Session, programme: Programme, budget_year: int, opened_b
     by its file) call this; no claim opens an annual pool's year.
     """
     key = pool_key(programme, budget_year)
-    _insert_ignore(session, Pool, {"programme_code": key, "budget_fen": programme.pool.budget_fen,
-                                   "reserved_fen": 0, "paid_fen": 0, "opened_at": utcnow(),
-                                   "opened_by_id": opened_by}, "programme_code")
+    _insert_ignore(
+        session,
+        Pool,
+        {
+            "programme_code": key,
+            "budget_fen": programme.pool.budget_fen,
+            "reserved_fen": 0,
+            "paid_fen": 0,
+            "opened_at": utcnow(),
+            "opened_by_id": opened_by,
+        },
+        "programme_code",
+    )
     return key
 
 
@@ -86,8 +96,10 @@ def is_open(session: Session, programme: Programme, budget_year: int) -> bool:
 
 def require_open(session: Session, programme: Programme, budget_year: int) -> None:
     if not is_open(session, programme, budget_year):
-        raise PoolNotOpen(N_("No budget is open for this programme's year; an operator opens a year by setting "
-                             "its budget."), fields={"budget_year": f"no pool is open for {budget_year}"})
+        raise PoolNotOpen(
+            N_("No budget is open for this programme's year; an operator opens a year by setting its budget."),
+            fields={"budget_year": f"no pool is open for {budget_year}"},
+        )
 
 
 def counter_caps(programme: Programme, app: Application) -> dict[str, int]:
@@ -101,13 +113,23 @@ def counter_caps(programme: Programme, app: Application) -> dict[str, int]:
 
 
 def _entry(session: Session, kind: str, app: Application, amount_fen: int, actor_user_id: int | None) -> None:
-    session.add(LedgerEntry(kind=kind, programme_code=app.programme_code, application_id=app.id, org_id=app.org_id,
-                            budget_year=app.budget_year, contract_ref=app.contract_ref, amount_fen=amount_fen,
-                            actor_user_id=actor_user_id))
+    session.add(
+        LedgerEntry(
+            kind=kind,
+            programme_code=app.programme_code,
+            application_id=app.id,
+            org_id=app.org_id,
+            budget_year=app.budget_year,
+            contract_ref=app.contract_ref,
+            amount_fen=amount_fen,
+            actor_user_id=actor_user_id,
+        )
+    )
 
 
-def reserve(session: Session, programme: Programme, app: Application, amount_fen: int,
-            actor_user_id: int | None) -> None:
+def reserve(
+    session: Session, programme: Programme, app: Application, amount_fen: int, actor_user_id: int | None
+) -> None:
     """Reserve AMOUNT against the pool and every cap, or raise and change nothing (the edge rolls back)."""
     if programme.caps.per_claim_fen is not None and amount_fen > programme.caps.per_claim_fen:
         raise CapReached(N_("The amount is over the programme's cap per claim."))
@@ -117,8 +139,11 @@ def reserve(session: Session, programme: Programme, app: Application, amount_fen
         key = open_pool(session, programme, app.budget_year)
     taken = session.execute(
         update(Pool)
-        .where(Pool.programme_code == key, Pool.opened_at.is_not(None),
-               or_(Pool.budget_fen.is_(None), Pool.budget_fen - Pool.reserved_fen - Pool.paid_fen >= amount_fen))
+        .where(
+            Pool.programme_code == key,
+            Pool.opened_at.is_not(None),
+            or_(Pool.budget_fen.is_(None), Pool.budget_fen - Pool.reserved_fen - Pool.paid_fen >= amount_fen),
+        )
         .values(reserved_fen=Pool.reserved_fen + amount_fen)
         .execution_options(synchronize_session=False)
     )
@@ -138,8 +163,9 @@ def reserve(session: Session, programme: Programme, app: Application, amount_fen
     _entry(session, LedgerKind.RESERVE, app, amount_fen, actor_user_id)
 
 
-def release(session: Session, programme: Programme, app: Application, amount_fen: int,
-            actor_user_id: int | None) -> None:
+def release(
+    session: Session, programme: Programme, app: Application, amount_fen: int, actor_user_id: int | None
+) -> None:
     """Give back a reservation (rejected after approval, withdrawn, expired, or paid for less)."""
     if amount_fen <= 0:
         return
@@ -161,8 +187,9 @@ def release(session: Session, programme: Programme, app: Application, amount_fen
     _entry(session, LedgerKind.RELEASE, app, amount_fen, actor_user_id)
 
 
-def payout(session: Session, programme: Programme, app: Application, amount_fen: int,
-           actor_user_id: int | None) -> None:
+def payout(
+    session: Session, programme: Programme, app: Application, amount_fen: int, actor_user_id: int | None
+) -> None:
     """Turn a reservation into a payment: the pool's reserved falls and paid rises by the same amount."""
     done = session.execute(
         update(Pool)
@@ -175,17 +202,23 @@ def payout(session: Session, programme: Programme, app: Application, amount_fen:
     _entry(session, LedgerKind.PAYOUT, app, amount_fen, actor_user_id)
 
 
-def set_budget(session: Session, programme: Programme, budget_fen: int | None, budget_year: int,
-               opened_by: int | None = None) -> bool:
+def set_budget(
+    session: Session, programme: Programme, budget_fen: int | None, budget_year: int, opened_by: int | None = None
+) -> bool:
     """A new budget for the pool (of that year, for an annual pool, which this opens), never below what is
     reserved and paid."""
     key = open_pool(session, programme, budget_year, opened_by)
     done = session.execute(
         update(Pool)
-        .where(Pool.programme_code == key,
-               true() if budget_fen is None else Pool.reserved_fen + Pool.paid_fen <= budget_fen)
-        .values(budget_fen=budget_fen, opened_at=func.coalesce(Pool.opened_at, utcnow()),
-                opened_by_id=func.coalesce(Pool.opened_by_id, opened_by))
+        .where(
+            Pool.programme_code == key,
+            true() if budget_fen is None else Pool.reserved_fen + Pool.paid_fen <= budget_fen,
+        )
+        .values(
+            budget_fen=budget_fen,
+            opened_at=func.coalesce(Pool.opened_at, utcnow()),
+            opened_by_id=func.coalesce(Pool.opened_by_id, opened_by),
+        )
         .execution_options(synchronize_session=False)
     )
     return done.rowcount == 1
@@ -294,8 +327,10 @@ def audit(session: Session, programmes: dict[str, Programme]) -> AuditReport:
         else:  # submitted, rejected, withdrawn, expired: nothing held, nothing paid
             ok = held == 0 and s["payout"] == 0
         if not ok:
-            bad.append(f"application {app.id} ({app.state}): reserved {s['reserve']}, released {s['release']}, "
-                       f"paid {s['payout']}, approved {app.approved_fen}, paid out {app.paid_fen}")
+            bad.append(
+                f"application {app.id} ({app.state}): reserved {s['reserve']}, released {s['release']}, "
+                f"paid {s['payout']}, approved {app.approved_fen}, paid out {app.paid_fen}"
+            )
         if app.paid_fen is not None and app.approved_fen is not None and app.paid_fen > app.approved_fen:
             bad.append(f"application {app.id}: paid {app.paid_fen} over the approved {app.approved_fen}")
     report.checked["applications"] = len(apps)
@@ -326,8 +361,13 @@ def held(app: Application) -> tuple[int, int]:
     return 0, 0
 
 
-def _against_the_rules(bad: list[str], apps: list[Application], programmes: dict[str, Programme],
-                       counters: dict[str, Counter], pools: dict[str, Pool]) -> None:
+def _against_the_rules(
+    bad: list[str],
+    apps: list[Application],
+    programmes: dict[str, Programme],
+    counters: dict[str, Counter],
+    pools: dict[str, Pool],
+) -> None:
     by_pool: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_counter: dict[str, list[int]] = {}  # key -> [committed by the rules, cap]
     for app in apps:
@@ -337,14 +377,18 @@ def _against_the_rules(bad: list[str], apps: list[Application], programmes: dict
             continue
         year = budget_year(p, app.signed_on, app.applied_on or app.created_at.date())
         if app.budget_year != year:
-            bad.append(f"application {app.id}: counted in {app.budget_year}, but {p.code} counts it in {year} "
-                       f"(cap_year_basis: {p.cap_year_basis})")
+            bad.append(
+                f"application {app.id}: counted in {app.budget_year}, but {p.code} counts it in {year} "
+                f"(cap_year_basis: {p.cap_year_basis})"
+            )
         reserved, paid = held(app)
         pool = by_pool[pool_key(p, year)]
         pool[0] += reserved
         pool[1] += paid
-        for key, cap in ((f"org-year:{p.code}:{app.org_id}:{year}", p.caps.per_org_year_fen),
-                         (f"contract:{p.code}:{app.contract_ref}", p.caps.per_contract_fen)):
+        for key, cap in (
+            (f"org-year:{p.code}:{app.org_id}:{year}", p.caps.per_org_year_fen),
+            (f"contract:{p.code}:{app.contract_ref}", p.caps.per_contract_fen),
+        ):
             if cap is not None:
                 by_counter.setdefault(key, [0, cap])[0] += reserved + paid
     for key, (committed, cap) in sorted(by_counter.items()):
@@ -365,5 +409,7 @@ def _against_the_rules(bad: list[str], apps: list[Application], programmes: dict
             if reserved or paid:
                 bad.append(f"pool {code}: the applications hold {reserved} reserved, {paid} paid, but no pool")
         elif (row.reserved_fen, row.paid_fen) != (reserved, paid):
-            bad.append(f"pool {code}: reserved {row.reserved_fen}, paid {row.paid_fen}, but the applications "
-                       f"hold {reserved} reserved, {paid} paid")
+            bad.append(
+                f"pool {code}: reserved {row.reserved_fen}, paid {row.paid_fen}, but the applications "
+                f"hold {reserved} reserved, {paid} paid"
+            )

@@ -89,16 +89,31 @@ def _profile_messages(session: DbSession, actor: Actor) -> list[tuple[str, str]]
     org = session.get(Organisation, actor.org_id) if actor.org_id else None
     if org is None or not actor.can(Permission.SUBSIDY_APPLY) or org.province_code:
         return []
-    return [("info", _("Fill in your organisation profile first (region, size, industry): every programme's "
-                       "eligibility depends on it."))]
+    return [
+        (
+            "info",
+            _(
+                "Fill in your organisation profile first (region, size, industry): every programme's "
+                "eligibility depends on it."
+            ),
+        )
+    ]
 
 
 @router.get("/subsidy/calculator")
 def calculator(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
     values = dict(request.query_params)
-    return render(request, "subsidy/calculator.html", **_ctx(values=values, errors={}, quote=None,
-                                                               enterprises=_enterprises(session, actor),
-                                                               messages=_profile_messages(session, actor)))
+    return render(
+        request,
+        "subsidy/calculator.html",
+        **_ctx(
+            values=values,
+            errors={},
+            quote=None,
+            enterprises=_enterprises(session, actor),
+            messages=_profile_messages(session, actor),
+        ),
+    )
 
 
 @router.post("/subsidy/calculator", dependencies=CSRF)
@@ -108,24 +123,43 @@ async def calculate(request: Request, session: DbSession, actor: PageActor) -> H
     enterprises = [] if is_htmx(request) else _enterprises(session, actor)
     try:
         form = parse_form(PurchaseForm, values)
-        who = (auth_service.get_organisation(session, actor, form.org_id)
-               if form.org_id and actor.can(Permission.ORG_READ_ANY) else actor)
+        who = (
+            auth_service.get_organisation(session, actor, form.org_id)
+            if form.org_id and actor.can(Permission.ORG_READ_ANY)
+            else actor
+        )
         quote = service.calculate(session, who, parse_form(PurchaseIn, form.values()))
     except Invalid as exc:
-        return render(request, template, 422, **_ctx(values=values, errors=exc.fields, quote=None,
-                                                      quote_messages=[("error", _(exc.message))],
-                                                      enterprises=enterprises))
+        return render(
+            request,
+            template,
+            422,
+            **_ctx(
+                values=values,
+                errors=exc.fields,
+                quote=None,
+                quote_messages=[("error", _(exc.message))],
+                enterprises=enterprises,
+            ),
+        )
     carry = {k: v for k, v in values.items() if k not in ("csrf_token", "org_id") and v}
-    return render(request, template, **_ctx(values=values, errors={}, quote=quote, enterprises=enterprises,
-                                            apply_query=urlencode(carry, doseq=True)))
+    return render(
+        request,
+        template,
+        **_ctx(
+            values=values, errors={}, quote=quote, enterprises=enterprises, apply_query=urlencode(carry, doseq=True)
+        ),
+    )
 
 
 @router.get("/subsidy/apply")
 def apply_form(request: Request, actor: PageActor) -> HTMLResponse:
     actor.require(Permission.SUBSIDY_APPLY)
     # prefilled from the calculator's "apply" link; a fresh key makes a double-clicked submit harmless
-    values = dict(request.query_params) | {"flags": request.query_params.getlist("flags"),
-                                           "idempotency_key": uuid.uuid4().hex}
+    values = dict(request.query_params) | {
+        "flags": request.query_params.getlist("flags"),
+        "idempotency_key": uuid.uuid4().hex,
+    }
     return render(request, "subsidy/apply.html", **_ctx(values=values, errors={}))
 
 
@@ -144,18 +178,26 @@ async def apply(request: Request, session: DbSession, actor: PageActor) -> Respo
             stored = out.model_dump(mode="json")
     except SmeaiError as exc:
         session.rollback()
-        return render(request, "subsidy/apply.html", 422 if isinstance(exc, Invalid) else 409,
-                      **_ctx(values=values, errors=exc.fields, messages=[("error", _(exc.message))]))
+        return render(
+            request,
+            "subsidy/apply.html",
+            422 if isinstance(exc, Invalid) else 409,
+            **_ctx(values=values, errors=exc.fields, messages=[("error", _(exc.message))]),
+        )
     return RedirectResponse(f"/subsidy/applications/{stored['id']}?done=submit", status_code=303)
 
 
 @router.get("/subsidy/applications")
-def applications(request: Request, session: DbSession, actor: PageActor,
-                 state: ApplicationState | None = None) -> HTMLResponse:
+def applications(
+    request: Request, session: DbSession, actor: PageActor, state: ApplicationState | None = None
+) -> HTMLResponse:
     rows = service.list_applications(session, actor, state=state)
     template = "subsidy/_rows.html" if is_htmx(request) else "subsidy/applications.html"
-    return render(request, template, **_ctx(rows=rows, state=state, names=_org_names(session, rows),
-                                             operator=actor.can(Permission.SUBSIDY_REVIEW)))
+    return render(
+        request,
+        template,
+        **_ctx(rows=rows, state=state, names=_org_names(session, rows), operator=actor.can(Permission.SUBSIDY_REVIEW)),
+    )
 
 
 def _org_names(session: DbSession, rows: list) -> dict[int, str]:
@@ -163,26 +205,40 @@ def _org_names(session: DbSession, rows: list) -> dict[int, str]:
     return {o.id: o.name for o in session.query(Organisation).filter(Organisation.id.in_(ids))} if ids else {}
 
 
-def _application_page(request: Request, session: DbSession, actor: PageActor, application_id: RecordId,
-                      status: int = 200, **extra: Any) -> HTMLResponse:
+def _application_page(
+    request: Request, session: DbSession, actor: PageActor, application_id: RecordId, status: int = 200, **extra: Any
+) -> HTMLResponse:
     app = service.get_application(session, actor, application_id)
     p = service.get_programme(app.programme_code)
     docs = documents.list_documents(session, actor, app.id)
     have = {d.kind for d in docs}
-    return render(request, "subsidy/application.html", status, **_ctx(
-        app=app, p=p, docs=docs, events=service.events(session, actor, app.id),
-        reasons=[ReasonOut.model_validate(r) for r in app.explanation],
-        missing_apply=[k for k in p.documents.apply if k not in have],
-        missing_redeem=[k for k in p.documents.redeem if k not in have],
-        org_name=_org_names(session, [app]).get(app.org_id, ""),
-        org=session.get(Organisation, app.org_id) if actor.can(Permission.SUBSIDY_REVIEW) else None,
-        can_apply=actor.can(Permission.SUBSIDY_APPLY), can_review=actor.can(Permission.SUBSIDY_REVIEW),
-        key=uuid.uuid4().hex, doc_kinds=list(DocKind), **({"errors": {}} | extra)))
+    return render(
+        request,
+        "subsidy/application.html",
+        status,
+        **_ctx(
+            app=app,
+            p=p,
+            docs=docs,
+            events=service.events(session, actor, app.id),
+            reasons=[ReasonOut.model_validate(r) for r in app.explanation],
+            missing_apply=[k for k in p.documents.apply if k not in have],
+            missing_redeem=[k for k in p.documents.redeem if k not in have],
+            org_name=_org_names(session, [app]).get(app.org_id, ""),
+            org=session.get(Organisation, app.org_id) if actor.can(Permission.SUBSIDY_REVIEW) else None,
+            can_apply=actor.can(Permission.SUBSIDY_APPLY),
+            can_review=actor.can(Permission.SUBSIDY_REVIEW),
+            key=uuid.uuid4().hex,
+            doc_kinds=list(DocKind),
+            **({"errors": {}} | extra),
+        ),
+    )
 
 
 @router.get("/subsidy/applications/{application_id}")
-def application(application_id: RecordId, request: Request, session: DbSession, actor: PageActor,
-                done: str | None = None) -> HTMLResponse:
+def application(
+    application_id: RecordId, request: Request, session: DbSession, actor: PageActor, done: str | None = None
+) -> HTMLResponse:
     messages = [("ok", _(labels.DONE[done]))] if done in labels.DONE else []
     return _application_page(request, session, actor, application_id, messages=messages)
 
@@ -193,13 +249,15 @@ def _decision(form: dict[str, Any]) -> DecisionForm:
 
 ACTIONS = {
     "approve": lambda s, a, i, f: service.approve_application(
-        s, a, i, amount_fen=_decision(f).fen("amount_yuan"), note=_decision(f).note),
+        s, a, i, amount_fen=_decision(f).fen("amount_yuan"), note=_decision(f).note
+    ),
     "reject": lambda s, a, i, f: service.reject_application(s, a, i, reasons=_required(f, "reasons")),
     "withdraw": lambda s, a, i, f: service.withdraw_application(s, a, i),
     "redeem": lambda s, a, i, f: service.submit_redemption(s, a, i),
     "return": lambda s, a, i, f: service.return_redemption(s, a, i, reasons=_required(f, "reasons")),
-    "verify": lambda s, a, i, f: service.verify_redemption(s, a, i, paid_fen=_decision(f).fen("paid_yuan"),
-                                                           note=_decision(f).note),
+    "verify": lambda s, a, i, f: service.verify_redemption(
+        s, a, i, paid_fen=_decision(f).fen("paid_yuan"), note=_decision(f).note
+    ),
 }
 
 
@@ -221,13 +279,22 @@ async def upload(application_id: RecordId, request: Request, session: DbSession,
             raise Invalid(N_("The file was not accepted."), fields={"file": "This field is required."})
         kind = parse_form(_KindForm, {"kind": form.get("kind")}).kind
         data = await file.read(settings.upload_max_bytes + 1)
-        documents.add_document(session, actor, application_id, kind=kind, filename=file.filename or "", data=data,
-                               var_dir=settings.var_dir, max_bytes=settings.upload_max_bytes)
+        documents.add_document(
+            session,
+            actor,
+            application_id,
+            kind=kind,
+            filename=file.filename or "",
+            data=data,
+            var_dir=settings.var_dir,
+            max_bytes=settings.upload_max_bytes,
+        )
         session.commit()
     except (Invalid, service.WrongState) as exc:
         session.rollback()
-        return _application_page(request, session, actor, application_id, 422, errors=exc.fields,
-                                 messages=[("error", _(exc.message))])
+        return _application_page(
+            request, session, actor, application_id, 422, errors=exc.fields, messages=[("error", _(exc.message))]
+        )
     return RedirectResponse(f"/subsidy/applications/{application_id}?done=upload", status_code=303)
 
 
@@ -236,8 +303,9 @@ class _KindForm(BaseModel):
 
 
 @router.post("/subsidy/applications/{application_id}/{action}", dependencies=CSRF)
-async def act(application_id: RecordId, action: str, request: Request, session: DbSession,
-              actor: PageActor) -> Response:
+async def act(
+    application_id: RecordId, action: str, request: Request, session: DbSession, actor: PageActor
+) -> Response:
     if action not in ACTIONS:
         return _application_page(request, session, actor, application_id, 404)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
@@ -250,23 +318,31 @@ async def act(application_id: RecordId, action: str, request: Request, session: 
             session.commit()
     except (Invalid, Conflict) as exc:
         session.rollback()
-        return _application_page(request, session, actor, application_id, 422 if isinstance(exc, Invalid) else 409,
-                                 errors=exc.fields, messages=[("error", _(exc.message))])
+        return _application_page(
+            request,
+            session,
+            actor,
+            application_id,
+            422 if isinstance(exc, Invalid) else 409,
+            errors=exc.fields,
+            messages=[("error", _(exc.message))],
+        )
     return RedirectResponse(f"/subsidy/applications/{application_id}?done={action}", status_code=303)
 
 
 @router.get("/subsidy/applications/{application_id}/documents/{document_id}")
-def download(application_id: RecordId, document_id: RecordId, request: Request, session: DbSession,
-             actor: PageActor) -> Response:
+def download(
+    application_id: RecordId, document_id: RecordId, request: Request, session: DbSession, actor: PageActor
+) -> Response:
     doc, body = documents.read_document(session, actor, application_id, document_id, app_settings(request).var_dir)
     ext = doc.stored_name.rsplit(".", 1)[-1]
-    return Response(body, media_type=doc.content_type,
-                    headers=attachment(f"document-{doc.id}.{ext}"))
+    return Response(body, media_type=doc.content_type, headers=attachment(f"document-{doc.id}.{ext}"))
 
 
 @router.get("/subsidy/dashboard")
-def dashboard_page(request: Request, session: DbSession, actor: PageActor, expired: int | None = None,
-                   budget: str | None = None) -> HTMLResponse:
+def dashboard_page(
+    request: Request, session: DbSession, actor: PageActor, expired: int | None = None, budget: str | None = None
+) -> HTMLResponse:
     messages = []
     if expired is not None:
         messages.append(("ok", _("Approvals not redeemed in time expired: %(n)s.") % {"n": expired}))
@@ -275,20 +351,37 @@ def dashboard_page(request: Request, session: DbSession, actor: PageActor, expir
     return _dashboard(request, session, actor, 200, messages)
 
 
-def _dashboard(request: Request, session: DbSession, actor: Actor, status: int,
-               messages: list[tuple[str, str]]) -> HTMLResponse:
+def _dashboard(
+    request: Request, session: DbSession, actor: Actor, status: int, messages: list[tuple[str, str]]
+) -> HTMLResponse:
     board = dashboard.build(session, actor)
     chart = {
         "days": [b["day"] for b in board.burn],
         "reserved": [b["reserved_fen"] / 100 for b in board.burn],
         "paid": [b["paid_fen"] / 100 for b in board.burn],
     }
-    slices = {key: [asdict(s) for s in rows] for key, rows in (
-        ("by-programme", board.by_programme), ("by-region", board.by_region), ("by-industry", board.by_industry))}
+    slices = {
+        key: [asdict(s) for s in rows]
+        for key, rows in (
+            ("by-programme", board.by_programme),
+            ("by-region", board.by_region),
+            ("by-industry", board.by_industry),
+        )
+    }
     states = [{"name": _(labels.STATES[s]), "value": n} for s, n in board.by_state.items() if n]
-    return render(request, "subsidy/dashboard.html", status, **_ctx(
-        board=board, chart=chart, slices=slices, state_rows=states, messages=messages,
-        can_manage=actor.can(Permission.PROGRAMME_MANAGE)))
+    return render(
+        request,
+        "subsidy/dashboard.html",
+        status,
+        **_ctx(
+            board=board,
+            chart=chart,
+            slices=slices,
+            state_rows=states,
+            messages=messages,
+            can_manage=actor.can(Permission.PROGRAMME_MANAGE),
+        ),
+    )
 
 
 @router.post("/subsidy/expire", dependencies=CSRF)
@@ -307,14 +400,17 @@ async def set_budget(code: str, request: Request, session: DbSession, actor: Pag
     except (Invalid, Conflict) as exc:
         session.rollback()
         named = [("error", f"{name}: {why}") for name, why in (exc.fields or {}).items()]
-        return _dashboard(request, session, actor, 422 if isinstance(exc, Invalid) else 409,
-                          [("error", _(exc.message)), *named])
+        return _dashboard(
+            request, session, actor, 422 if isinstance(exc, Invalid) else 409, [("error", _(exc.message)), *named]
+        )
     session.commit()
     return RedirectResponse("/subsidy/dashboard?budget=set", status_code=303)
 
 
 @router.get("/subsidy/export.xlsx")
 def export(session: DbSession, actor: PageActor) -> Response:
-    return Response(dashboard.export_xlsx(session, actor),
-                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers=attachment("subsidy.xlsx"))
+    return Response(
+        dashboard.export_xlsx(session, actor),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers=attachment("subsidy.xlsx"),
+    )

@@ -416,57 +416,108 @@ def eligibility(p: Programme, org: Profile, purchase: Purchase, *, applied_on: d
     """Every eligibility rule of P, each with the verdict for this claimant and purchase."""
     out: list[Reason] = []
     e, c = p.eligibility, p.contract
-    region_ok = org.country == p.region.country and (
-        not p.region.provinces or org.province_code in p.region.provinces
-    ) and (not p.region.cities or any((org.city or "").startswith(city) for city in p.region.cities))
+    region_ok = (
+        org.country == p.region.country
+        and (not p.region.provinces or org.province_code in p.region.provinces)
+        and (not p.region.cities or any((org.city or "").startswith(city) for city in p.region.cities))
+    )
     where = "、".join(p.region.cities) or ", ".join(sorted(p.region.provinces)) or p.region.country
     out.append(Reason("region", region_ok, N_("Registered in the programme's region ({where})."), {"where": where}))
     if e.sizes:
-        out.append(Reason("size", org.size_class in e.sizes, N_("Enterprise size is one of: {sizes}."),
-                          {"sizes": ", ".join(sorted(e.sizes))}))
+        out.append(
+            Reason(
+                "size",
+                org.size_class in e.sizes,
+                N_("Enterprise size is one of: {sizes}."),
+                {"sizes": ", ".join(sorted(e.sizes))},
+            )
+        )
     if e.revenue_bands:
-        out.append(Reason("revenue", org.revenue_band in e.revenue_bands, N_("Revenue band is one of: {bands}."),
-                          {"bands": ", ".join(sorted(e.revenue_bands))}))
+        out.append(
+            Reason(
+                "revenue",
+                org.revenue_band in e.revenue_bands,
+                N_("Revenue band is one of: {bands}."),
+                {"bands": ", ".join(sorted(e.revenue_bands))},
+            )
+        )
     if e.sections:
-        out.append(Reason("industry", org.industry_section in e.sections, N_("Industry section is one of: {sections}."),
-                          {"sections": ", ".join(sorted(e.sections))}))
+        out.append(
+            Reason(
+                "industry",
+                org.industry_section in e.sections,
+                N_("Industry section is one of: {sections}."),
+                {"sections": ", ".join(sorted(e.sections))},
+            )
+        )
     if e.kinds:
-        out.append(Reason("kind", purchase.kind in e.kinds, N_("The purchase is one of: {kinds}."),
-                          {"kinds": ", ".join(sorted(e.kinds))}))
-    listed = p.code in purchase.listed_in or (purchase.offering_id is not None
-                                              and purchase.offering_id in e.offering_ids)
+        out.append(
+            Reason(
+                "kind",
+                purchase.kind in e.kinds,
+                N_("The purchase is one of: {kinds}."),
+                {"kinds": ", ".join(sorted(e.kinds))},
+            )
+        )
+    listed = p.code in purchase.listed_in or (
+        purchase.offering_id is not None and purchase.offering_id in e.offering_ids
+    )
     if e.listed_only or e.offering_ids:
         out.append(Reason("listed_offering", listed, N_("The offering is on the programme's list."), {}))
     if e.approved_suppliers:  # an offering listed for the programme vouches for its supplier (算力伙伴)
         ok = (purchase.supplier_name or "") in e.approved_suppliers or listed
         out.append(Reason("supplier_list", ok, N_("The supplier is on the programme's supplier list."), {}))
     if e.supplier_not_affiliated:
-        out.append(Reason("not_affiliated", not purchase.supplier_affiliated,
-                          N_("Supplier and buyer are not affiliated."), {}))
+        out.append(
+            Reason("not_affiliated", not purchase.supplier_affiliated, N_("Supplier and buyer are not affiliated."), {})
+        )
     if p.pool.period_starts_on or p.pool.period_ends_on:
         starts, ends = p.pool.period_starts_on or date.min, p.pool.period_ends_on or date.max
-        out.append(Reason("period", starts <= applied_on <= ends,
-                          N_("Applied within the programme period ({starts} to {ends})."),
-                          {"starts": p.pool.period_starts_on or "…", "ends": p.pool.period_ends_on or "…"}))
+        out.append(
+            Reason(
+                "period",
+                starts <= applied_on <= ends,
+                N_("Applied within the programme period ({starts} to {ends})."),
+                {"starts": p.pool.period_starts_on or "…", "ends": p.pool.period_ends_on or "…"},
+            )
+        )
     if (p.pool.period_starts_on or p.pool.period_ends_on) and any(getattr(purchase, f) for f in DATE_FIELDS):
-        out.append(Reason("dates", not date_problems(p, purchase, applied_on, window=False),
-                          N_("The contract's dates lie within the programme period ({starts} to {ends})."),
-                          {"starts": p.pool.period_starts_on or "…", "ends": p.pool.period_ends_on or "…"}))
+        out.append(
+            Reason(
+                "dates",
+                not date_problems(p, purchase, applied_on, window=False),
+                N_("The contract's dates lie within the programme period ({starts} to {ends})."),
+                {"starts": p.pool.period_starts_on or "…", "ends": p.pool.period_ends_on or "…"},
+            )
+        )
     if p.tiers and purchase.service_year > 1:  # a later year's tier (and its claim lock) once that year has begun
-        begun = purchase.starts_on is not None and _add_months(purchase.starts_on,
-                                                               12 * (purchase.service_year - 1)) <= applied_on
-        out.append(Reason("service_year", begun, N_("Service year {year} of the contract has begun."),
-                          {"year": purchase.service_year}))
+        begun = (
+            purchase.starts_on is not None
+            and _add_months(purchase.starts_on, 12 * (purchase.service_year - 1)) <= applied_on
+        )
+        out.append(
+            Reason(
+                "service_year",
+                begun,
+                N_("Service year {year} of the contract has begun."),
+                {"year": purchase.service_year},
+            )
+        )
     if c.signed_on_or_after:
         ok = purchase.signed_on is not None and purchase.signed_on >= c.signed_on_or_after
         out.append(Reason("signed_after", ok, N_("Contract signed on or after {day}."), {"day": c.signed_on_or_after}))
     if c.signed_on_or_before:
         ok = purchase.signed_on is not None and purchase.signed_on <= c.signed_on_or_before
-        out.append(Reason("signed_before", ok, N_("Contract signed on or before {day}."),
-                          {"day": c.signed_on_or_before}))
+        out.append(
+            Reason("signed_before", ok, N_("Contract signed on or before {day}."), {"day": c.signed_on_or_before})
+        )
     if c.max_term_months:
-        ok = bool(purchase.starts_on and purchase.ends_on and purchase.starts_on <= purchase.ends_on
-                  and contract_months(purchase.starts_on, purchase.ends_on) <= c.max_term_months)
+        ok = bool(
+            purchase.starts_on
+            and purchase.ends_on
+            and purchase.starts_on <= purchase.ends_on
+            and contract_months(purchase.starts_on, purchase.ends_on) <= c.max_term_months
+        )
         out.append(Reason("term", ok, N_("Contract term at most {months} months."), {"months": c.max_term_months}))
     if c.signed_before_applying:
         ok = purchase.signed_on is not None and purchase.signed_on <= applied_on
@@ -487,27 +538,41 @@ def rate_for(p: Programme, purchase: Purchase) -> tuple[Fraction, Reason]:
     if p.tiers:
         tier = next((t for t in p.tiers if t.year == purchase.service_year), None)
         if tier is None:
-            return Fraction(0), Reason("tier", False, N_("No tier for service year {year}."),
-                                       {"year": purchase.service_year})
-        return tier.rate, Reason("tier", True, N_("Service year {year}: tier rate {rate}."),
-                                 {"year": tier.year, "rate": format_rate(tier.rate)})
+            return Fraction(0), Reason(
+                "tier", False, N_("No tier for service year {year}."), {"year": purchase.service_year}
+            )
+        return tier.rate, Reason(
+            "tier",
+            True,
+            N_("Service year {year}: tier rate {rate}."),
+            {"year": tier.year, "rate": format_rate(tier.rate)},
+        )
     matching = [c for c in p.conditions if c.when_any & purchase.flags]
     if matching:
         chosen = max(matching, key=lambda c: c.rate) if p.rate_mode == "highest" else matching[0]
         if p.rate_mode == "highest" and p.rate > chosen.rate:
             return p.rate, Reason("rate", True, N_("Base rate {rate}."), {"rate": format_rate(p.rate)})
-        return chosen.rate, Reason("condition", True, N_("Rate {rate}: {why}."),
-                                   {"rate": format_rate(chosen.rate), "why": chosen.why})
+        return chosen.rate, Reason(
+            "condition", True, N_("Rate {rate}: {why}."), {"rate": format_rate(chosen.rate), "why": chosen.why}
+        )
     return p.rate, Reason("rate", True, N_("Base rate {rate}."), {"rate": format_rate(p.rate)})
 
 
-def amount(p: Programme, purchase: Purchase, *, org_year_committed_fen: int = 0,
-           contract_committed_fen: int = 0) -> Amount:
+def amount(
+    p: Programme, purchase: Purchase, *, org_year_committed_fen: int = 0, contract_committed_fen: int = 0
+) -> Amount:
     """Contract × rate, floored to the fen, then every cap: per claim, per contract, per enterprise per year."""
     rate, why = rate_for(p, purchase)
     gross = purchase.contract_fen * rate.numerator // rate.denominator
-    reasons = [why, Reason("gross", True, N_("{contract} × {rate} = {gross}."),
-                           {"contract": purchase.contract_fen, "rate": format_rate(rate), "gross": gross})]
+    reasons = [
+        why,
+        Reason(
+            "gross",
+            True,
+            N_("{contract} × {rate} = {gross}."),
+            {"contract": purchase.contract_fen, "rate": format_rate(rate), "gross": gross},
+        ),
+    ]
     value = gross
     caps = p.caps
     if caps.per_claim_fen is not None and value > caps.per_claim_fen:
@@ -517,12 +582,24 @@ def amount(p: Programme, purchase: Purchase, *, org_year_committed_fen: int = 0,
         left = max(0, caps.per_contract_fen - contract_committed_fen)
         if value > left:
             value = left
-            reasons.append(Reason("cap_contract", True, N_("Capped at {left} left of {cap} per contract."),
-                                  {"left": left, "cap": caps.per_contract_fen}))
+            reasons.append(
+                Reason(
+                    "cap_contract",
+                    True,
+                    N_("Capped at {left} left of {cap} per contract."),
+                    {"left": left, "cap": caps.per_contract_fen},
+                )
+            )
     if caps.per_org_year_fen is not None:
         left = max(0, caps.per_org_year_fen - org_year_committed_fen)
         if value > left:
             value = left
-            reasons.append(Reason("cap_org_year", True, N_("Capped at {left} left of {cap} per enterprise per year."),
-                                  {"left": left, "cap": caps.per_org_year_fen}))
+            reasons.append(
+                Reason(
+                    "cap_org_year",
+                    True,
+                    N_("Capped at {left} left of {cap} per enterprise per year."),
+                    {"left": left, "cap": caps.per_org_year_fen},
+                )
+            )
     return Amount(rate=rate, gross_fen=gross, amount_fen=value, reasons=tuple(reasons))

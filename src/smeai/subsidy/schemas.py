@@ -26,8 +26,9 @@ class ApplicationState(StrEnum):
     EXPIRED = "expired"  # approved but not redeemed in time
 
 
-LIVE_STATES = frozenset({ApplicationState.SUBMITTED, ApplicationState.APPROVED, ApplicationState.REDEEMING,
-                         ApplicationState.PAID})
+LIVE_STATES = frozenset(
+    {ApplicationState.SUBMITTED, ApplicationState.APPROVED, ApplicationState.REDEEMING, ApplicationState.PAID}
+)
 
 # One type per quantity, used by the API, the forms and the CLI alike (amounts: smeai.money).
 ServiceYear = Annotated[int, Field(ge=1, le=20)]  # year of a multi-year service plan: 1 = first year
@@ -170,8 +171,12 @@ class ReasonOut(BaseModel):
 
     @classmethod
     def of(cls, reason: Reason) -> ReasonOut:
-        return cls(rule=reason.rule, ok=reason.ok, message=reason.message,
-                   params={k: (v if isinstance(v, int | str) else str(v)) for k, v in reason.params.items()})
+        return cls(
+            rule=reason.rule,
+            ok=reason.ok,
+            message=reason.message,
+            params={k: (v if isinstance(v, int | str) else str(v)) for k, v in reason.params.items()},
+        )
 
 
 class ProgrammeOut(BaseModel):

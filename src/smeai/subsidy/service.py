@@ -118,8 +118,14 @@ def get_application(session: Session, actor: Actor, application_id: int) -> Appl
     return app
 
 
-def list_applications(session: Session, actor: Actor, *, state: ApplicationState | None = None,
-                      programme_code: str | None = None, org_id: int | None = None) -> list[Application]:
+def list_applications(
+    session: Session,
+    actor: Actor,
+    *,
+    state: ApplicationState | None = None,
+    programme_code: str | None = None,
+    org_id: int | None = None,
+) -> list[Application]:
     query = select(Application).where(visible_applications(actor))
     if state is not None:
         query = query.where(Application.state == state)
@@ -132,8 +138,13 @@ def list_applications(session: Session, actor: Actor, *, state: ApplicationState
 
 def events(session: Session, actor: Actor, application_id: int) -> list[ApplicationEvent]:
     get_application(session, actor, application_id)
-    return list(session.scalars(select(ApplicationEvent).where(ApplicationEvent.application_id == application_id)
-                                .order_by(ApplicationEvent.id)))
+    return list(
+        session.scalars(
+            select(ApplicationEvent)
+            .where(ApplicationEvent.application_id == application_id)
+            .order_by(ApplicationEvent.id)
+        )
+    )
 
 
 def lock_keys(programmes: dict[str, Programme], p: Programme, ref: str, service_year: int) -> set[str]:
@@ -150,14 +161,24 @@ def lock_keys(programmes: dict[str, Programme], p: Programme, ref: str, service_
     return keys
 
 
-def _event(session: Session, app: Application, actor: Actor, action: str, from_state: str | None,
-           note: str | None = None) -> None:
-    session.add(ApplicationEvent(application_id=app.id, action=action, from_state=from_state, to_state=app.state,
-                                 actor_user_id=actor.user_id, note=note))
+def _event(
+    session: Session, app: Application, actor: Actor, action: str, from_state: str | None, note: str | None = None
+) -> None:
+    session.add(
+        ApplicationEvent(
+            application_id=app.id,
+            action=action,
+            from_state=from_state,
+            to_state=app.state,
+            actor_user_id=actor.user_id,
+            note=note,
+        )
+    )
 
 
-def submit_application(session: Session, actor: Actor, data: ApplicationIn, *,
-                       today: date | None = None) -> Application:
+def submit_application(
+    session: Session, actor: Actor, data: ApplicationIn, *, today: date | None = None
+) -> Application:
     """申领: the enterprise claims under one programme; refused unless every rule passes, with each failure named."""
     actor.require(Permission.SUBSIDY_APPLY)
     if actor.org_id is None or actor.org_kind is not OrgKind.ENTERPRISE:
@@ -172,43 +193,72 @@ def submit_application(session: Session, actor: Actor, data: ApplicationIn, *,
     org = session.get(Organisation, actor.org_id)
     assert org is not None
     committed = committed_totals(session, [k for k in counter_keys(p, org.id, data, today) if k])
-    reasons, result = assess(p, org.id, profile_of(org), data, today=today, committed=committed,
-                              listed_in=listed_in_of(offering))
+    reasons, result = assess(
+        p, org.id, profile_of(org), data, today=today, committed=committed, listed_in=listed_in_of(offering)
+    )
     failed = [r for r in reasons if not r.ok]
     if failed:
-        raise NotEligible(N_("Not eligible for this programme."),
-                          fields={r.rule: describe(r.rule, r.message, dict(r.params)) for r in failed})
+        raise NotEligible(
+            N_("Not eligible for this programme."),
+            fields={r.rule: describe(r.rule, r.message, dict(r.params)) for r in failed},
+        )
     if result.amount_fen <= 0:
         raise ledger.CapReached(N_("Nothing is left to claim under this programme's caps."))
     year = budget_year(p, data.signed_on, today)
     ledger.require_open(session, p, year)  # an annual pool's year is opened by an operator, never by a claim
     ref = contract_ref(data.supplier_name, data.contract_no)
     app = Application(
-        programme_code=p.code, org_id=org.id, applicant_id=actor.user_id, state=S.SUBMITTED,
-        offering_id=data.offering_id, description=data.description or "", kind=data.kind,
-        supplier_name=data.supplier_name or "", supplier_affiliated=data.supplier_affiliated,
+        programme_code=p.code,
+        org_id=org.id,
+        applicant_id=actor.user_id,
+        state=S.SUBMITTED,
+        offering_id=data.offering_id,
+        description=data.description or "",
+        kind=data.kind,
+        supplier_name=data.supplier_name or "",
+        supplier_affiliated=data.supplier_affiliated,
         contract_no=data.contract_no,
-        contract_ref=ref, contract_fen=data.contract_fen, signed_on=data.signed_on, starts_on=data.starts_on,
-        ends_on=data.ends_on, paid_on=data.paid_on, service_year=data.service_year, flags=sorted(data.flags),
-        applied_on=today, budget_year=year, requested_fen=result.amount_fen,
+        contract_ref=ref,
+        contract_fen=data.contract_fen,
+        signed_on=data.signed_on,
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+        paid_on=data.paid_on,
+        service_year=data.service_year,
+        flags=sorted(data.flags),
+        applied_on=today,
+        budget_year=year,
+        requested_fen=result.amount_fen,
         explanation=[ReasonOut.of(r).model_dump(exclude={"text"}) for r in [*reasons, *result.reasons]],
     )
     session.add(app)
     session.flush()
     try:
         with session.begin_nested():
-            session.add_all(ClaimLock(key=k, application_id=app.id)
-                            for k in sorted(lock_keys(all_programmes(), p, ref, data.service_year)))
+            session.add_all(
+                ClaimLock(key=k, application_id=app.id)
+                for k in sorted(lock_keys(all_programmes(), p, ref, data.service_year))
+            )
             session.flush()
     except IntegrityError:
-        raise AlreadyClaimed(N_("This contract is already claimed under this programme or one it may not be "
-                                "combined with."), fields={"contract_no": "already claimed"}) from None
+        raise AlreadyClaimed(
+            N_("This contract is already claimed under this programme or one it may not be combined with."),
+            fields={"contract_no": "already claimed"},
+        ) from None
     _event(session, app, actor, "submit", None)
     return app
 
 
-def _transition(session: Session, app: Application, actor: Actor, action: str, from_states: set[S], to: S,
-                note: str | None = None, **values: object) -> None:
+def _transition(
+    session: Session,
+    app: Application,
+    actor: Actor,
+    action: str,
+    from_states: set[S],
+    to: S,
+    note: str | None = None,
+    **values: object,
+) -> None:
     """Move APP from one of FROM_STATES to TO in one conditional UPDATE: two operators cannot both decide."""
     before = app.state
     done = session.execute(
@@ -232,12 +282,18 @@ def _documents_present(session: Session, app: Application, kinds: tuple[str, ...
     have = set(session.scalars(select(Document.kind).where(Document.application_id == app.id)))
     missing = [k for k in kinds if k not in have]
     if missing:
-        raise MissingDocuments(N_("Upload the required documents first."),
-                               fields={k: "missing" for k in missing})
+        raise MissingDocuments(N_("Upload the required documents first."), fields={k: "missing" for k in missing})
 
 
-def approve_application(session: Session, actor: Actor, application_id: int, *, amount_fen: int | None = None,
-                        note: str | None = None, today: date | None = None) -> Application:
+def approve_application(
+    session: Session,
+    actor: Actor,
+    application_id: int,
+    *,
+    amount_fen: int | None = None,
+    note: str | None = None,
+    today: date | None = None,
+) -> Application:
     """Approve and reserve: the state moves and the amount is reserved against the pool and every cap,
     in this one transaction, or nothing happens."""
     app = get_application(session, actor, application_id)
@@ -248,8 +304,18 @@ def approve_application(session: Session, actor: Actor, application_id: int, *, 
         raise Invalid(N_("Please correct the marked fields."), fields={"amount_fen": "over the computed amount"})
     _documents_present(session, app, tuple(p.documents.apply))
     today = today or utcnow().date()
-    _transition(session, app, actor, "approve", {S.SUBMITTED}, S.APPROVED, note, approved_fen=value,
-                decision_note=note, redeem_by_on=today + timedelta(days=p.redeem_within_days))
+    _transition(
+        session,
+        app,
+        actor,
+        "approve",
+        {S.SUBMITTED},
+        S.APPROVED,
+        note,
+        approved_fen=value,
+        decision_note=note,
+        redeem_by_on=today + timedelta(days=p.redeem_within_days),
+    )
     ledger.reserve(session, p, app, value, actor.user_id)
     return app
 
@@ -274,8 +340,7 @@ def withdraw_application(session: Session, actor: Actor, application_id: int) ->
     return app
 
 
-def submit_redemption(session: Session, actor: Actor, application_id: int, *,
-                      today: date | None = None) -> Application:
+def submit_redemption(session: Session, actor: Actor, application_id: int, *, today: date | None = None) -> Application:
     """兑付: the enterprise asks for payment once invoice, payment and delivery documents are uploaded."""
     app = get_application(session, actor, application_id)
     actor.require(Permission.SUBSIDY_APPLY)
@@ -296,8 +361,9 @@ def return_redemption(session: Session, actor: Actor, application_id: int, *, re
     return app
 
 
-def verify_redemption(session: Session, actor: Actor, application_id: int, *, paid_fen: int | None = None,
-                      note: str | None = None) -> Application:
+def verify_redemption(
+    session: Session, actor: Actor, application_id: int, *, paid_fen: int | None = None, note: str | None = None
+) -> Application:
     """The operator verifies the documents and records the payout; any unpaid remainder is released."""
     app = get_application(session, actor, application_id)
     actor.require(Permission.SUBSIDY_REVIEW)
@@ -315,8 +381,9 @@ def expire_applications(session: Session, actor: Actor, *, today: date | None = 
     """Approvals not redeemed by their date expire, and their reservations go back to the pool."""
     actor.require(Permission.SUBSIDY_REVIEW)
     today = today or utcnow().date()
-    due = list(session.scalars(select(Application).where(Application.state == S.APPROVED,
-                                                         Application.redeem_by_on < today)))
+    due = list(
+        session.scalars(select(Application).where(Application.state == S.APPROVED, Application.redeem_by_on < today))
+    )
     expired = []
     for app in due:
         held = app.approved_fen or 0
@@ -338,8 +405,15 @@ def budget_years(p: Programme, today: date) -> range:
     return range(first, last + 1)
 
 
-def set_pool_budget(session: Session, actor: Actor, programme_code: str, budget_fen: int | None, *,
-                    year: int | None = None, today: date | None = None) -> None:
+def set_pool_budget(
+    session: Session,
+    actor: Actor,
+    programme_code: str,
+    budget_fen: int | None,
+    *,
+    year: int | None = None,
+    today: date | None = None,
+) -> None:
     """The pool's budget; for an annual pool, that of YEAR (default: this year), which this opens."""
     actor.require(Permission.PROGRAMME_MANAGE)
     p = get_programme(programme_code)
@@ -347,8 +421,10 @@ def set_pool_budget(session: Session, actor: Actor, programme_code: str, budget_
     year = year or today.year
     years = budget_years(p, today)
     if p.pool.annual and year not in years:
-        raise Invalid(N_("Please correct the marked fields."),
-                      fields={"year": f"a budget year from {years.start} to {years.stop - 1}"})
+        raise Invalid(
+            N_("Please correct the marked fields."),
+            fields={"year": f"a budget year from {years.start} to {years.stop - 1}"},
+        )
     if not ledger.set_budget(session, p, budget_fen, year, actor.user_id):
         raise Conflict(N_("The budget cannot be below what is already reserved and paid."))
 
@@ -400,7 +476,9 @@ def claim_idempotency_key(session: Session, actor: Actor, key: str | None, print
 def remember_response(session: Session, actor: Actor, key: str | None, response: BaseModel) -> None:
     if key is None:
         return
-    session.execute(update(IdempotencyKey)
-                    .where(IdempotencyKey.user_id == (actor.user_id or 0), IdempotencyKey.key == key[:100])
-                    .values(response=response.model_dump(mode="json"))
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.user_id == (actor.user_id or 0), IdempotencyKey.key == key[:100])
+        .values(response=response.model_dump(mode="json"))
+        .execution_options(synchronize_session=False)
+    )

@@ -24,8 +24,12 @@ FileArg = Annotated[
 
 def _print_reasons(reasons, limit: int = 200) -> None:
     for r in reasons[:limit]:
-        err_console.print(f"row {r.row}, {r.column} = {r.value!r}: rule {r.rule_no} {r.rule} — {r.message}",
-                          markup=False, highlight=False, soft_wrap=True)
+        err_console.print(
+            f"row {r.row}, {r.column} = {r.value!r}: rule {r.rule_no} {r.rule} — {r.message}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if len(reasons) > limit:
         err_console.print(f"... and {len(reasons) - limit} more reasons", markup=False)
 
@@ -56,8 +60,14 @@ def check(
     if errors is not None:
         errors.write_text(analysis.reasons_csv(validated.reasons), encoding="utf-8")
     if json_out:
-        print_json({"n_rows": validated.n_rows, "n_valid": validated.n_valid, "n_rejected": validated.n_rejected,
-                    "reasons": [r.as_dict() for r in validated.reasons]})
+        print_json(
+            {
+                "n_rows": validated.n_rows,
+                "n_valid": validated.n_valid,
+                "n_rejected": validated.n_rejected,
+                "reasons": [r.as_dict() for r in validated.reasons],
+            }
+        )
         return
     _print_reasons(validated.reasons)
     console.print(f"{validated.n_rows} rows: {validated.n_valid} valid, {validated.n_rejected} rejected")
@@ -67,9 +77,7 @@ def check(
 def synth_cmd(
     rows: Annotated[int, typer.Option("--rows", min=1, help="Valid rows (firms).")] = 6000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
-    output: Annotated[Path, typer.Option("-o", "--output", help="File to write (.csv or .xlsx).")] = Path(
-        "survey.csv"
-    ),
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write (.csv or .xlsx).")] = Path("survey.csv"),
     invalid: Annotated[int, typer.Option("--invalid", min=0, help="Broken rows to add on top.")] = 0,
 ) -> None:
     """Write a synthetic survey whose figures land on the report's (indicators.md tolerances)."""
@@ -108,8 +116,11 @@ def import_cmd(
     if result.already_imported:
         console.print(f"{file.name} was already imported into wave {wave}; nothing changed.", markup=False)
         return
-    console.print(f"wave {wave}: {result.n_inserted} rows added, {result.n_existing} already there, "
-                  f"{result.n_rejected} rejected ({result.layout})", markup=False)
+    console.print(
+        f"wave {wave}: {result.n_inserted} rows added, {result.n_existing} already there, "
+        f"{result.n_rejected} rejected ({result.layout})",
+        markup=False,
+    )
 
 
 @app.command("waves")
@@ -140,8 +151,13 @@ def report_cmd(
     fmt = "xlsx" if output.suffix.lower() == ".xlsx" else "pdf"
     with session_scope() as session:
         actor = auth_service.actor_for_email(session, as_user)
-        body, _media = report.render(session, actor, wave, fmt=fmt,
-                                     filters=service.Filters(province=province, section=section, group=group),
-                                     small_cell_min=get_settings().small_cell_min)
+        body, _media = report.render(
+            session,
+            actor,
+            wave,
+            fmt=fmt,
+            filters=service.Filters(province=province, section=section, group=group),
+            small_cell_min=get_settings().small_cell_min,
+        )
     output.write_bytes(body)
     err_console.print(f"wrote {output}", markup=False)

@@ -211,8 +211,9 @@ def _header(cells: Iterable[str]) -> list[str]:
     while header and not header[-1]:  # formatted but empty columns after the last name
         header.pop()
     if len(header) > MAX_COLUMNS:
-        raise UnreadableFile(N_("The file has too many columns."),
-                             fields={"row 1": f"{len(header)} columns; at most {MAX_COLUMNS}"})
+        raise UnreadableFile(
+            N_("The file has too many columns."), fields={"row 1": f"{len(header)} columns; at most {MAX_COLUMNS}"}
+        )
     return header
 
 
@@ -227,11 +228,13 @@ def _bounded(rows: Iterator, errors: type[Exception], *, first: int = 1) -> Iter
         except StopIteration:
             return
         except errors as exc:  # e.g. a cell longer than csv's field limit (128 KiB), a broken sheet part
-            raise UnreadableFile(N_("A row of the file cannot be read."),
-                                 fields={f"row {row_no}": _plain(exc)}) from exc
+            raise UnreadableFile(
+                N_("A row of the file cannot be read."), fields={f"row {row_no}": _plain(exc)}
+            ) from exc
         if row_no > MAX_ROWS + 1:
-            raise UnreadableFile(N_("The file has too many rows."),
-                                 fields={f"row {row_no}": f"at most {MAX_ROWS} rows after the header"})
+            raise UnreadableFile(
+                N_("The file has too many rows."), fields={f"row {row_no}": f"at most {MAX_ROWS} rows after the header"}
+            )
         yield cells
 
 
@@ -252,9 +255,13 @@ def _read_xlsx(data: bytes) -> tuple[list[str], Iterator[list[str]]]:
     unpacked = sum(info.file_size for info in parts)
     strings = sum(info.file_size for info in parts if info.filename.lower().endswith("sharedstrings.xml"))
     if unpacked > MAX_XLSX_UNPACKED or strings > MAX_XLSX_STRINGS:  # a zip bomb, or far beyond MAX_ROWS rows
-        raise UnreadableFile(N_("The workbook is too large once unpacked."), fields={
-            "file": f"{unpacked} bytes unpacked, {strings} of shared strings; at most {MAX_XLSX_UNPACKED} "
-                    f"and {MAX_XLSX_STRINGS}"})
+        raise UnreadableFile(
+            N_("The workbook is too large once unpacked."),
+            fields={
+                "file": f"{unpacked} bytes unpacked, {strings} of shared strings; at most {MAX_XLSX_UNPACKED} "
+                f"and {MAX_XLSX_STRINGS}"
+            },
+        )
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = book.worksheets[0]
@@ -262,9 +269,13 @@ def _read_xlsx(data: bytes) -> tuple[list[str], Iterator[list[str]]]:
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
         raise UnreadableFile(N_("The workbook cannot be read.")) from exc
     if (declared_rows or 0) > MAX_ROWS + 1 or (declared_columns or 0) > MAX_COLUMNS:
-        raise UnreadableFile(N_("The sheet is too large."),
-                             fields={"file": f"{declared_rows} rows × {declared_columns} columns declared; "
-                                             f"at most {MAX_ROWS} rows after the header and {MAX_COLUMNS} columns"})
+        raise UnreadableFile(
+            N_("The sheet is too large."),
+            fields={
+                "file": f"{declared_rows} rows × {declared_columns} columns declared; "
+                f"at most {MAX_ROWS} rows after the header and {MAX_COLUMNS} columns"
+            },
+        )
     sheet.reset_dimensions()  # a declared size may lie: read what is there, bounded below
     # openpyxl pads every row to max_col: bound it, so a stray cell at column XFD costs nothing
     first = next(_bounded(sheet.iter_rows(max_row=1, max_col=MAX_COLUMNS + 1, values_only=True), Exception), None)
@@ -432,8 +443,15 @@ def validate_file(source: Path | bytes, *, filename: str | None = None) -> Valid
 def arrow_schema():
     import pyarrow as pa
 
-    kinds = {"text": pa.string(), "province": pa.string(), "section": pa.string(), "number": pa.float64(),
-             "int": pa.int32(), "flag": pa.int8(), "datetime": pa.string()}
+    kinds = {
+        "text": pa.string(),
+        "province": pa.string(),
+        "section": pa.string(),
+        "number": pa.float64(),
+        "int": pa.int32(),
+        "flag": pa.int8(),
+        "datetime": pa.string(),
+    }
     fields = [pa.field("row", pa.int32()), pa.field("survey_year", pa.int32())]
     fields += [pa.field(c.name, kinds[c.kind]) for c in COLUMNS]
     return pa.schema(fields)

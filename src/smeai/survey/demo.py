@@ -22,5 +22,11 @@ def load(session: Session) -> None:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    service.import_file(session, Actor.system(), WAVE, buf.getvalue().encode("utf-8"),
-                        filename="survey-2025-synthetic.csv", wave_name=NAME)
+    service.import_file(
+        session,
+        Actor.system(),
+        WAVE,
+        buf.getvalue().encode("utf-8"),
+        filename="survey-2025-synthetic.csv",
+        wave_name=NAME,
+    )

@@ -90,8 +90,7 @@ def score(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-CUTS = {"by_province": ("province_code",), "by_group": ("group",),
-        "by_province_group": ("province_code", "group")}
+CUTS = {"by_province": ("province_code",), "by_group": ("group",), "by_province_group": ("province_code", "group")}
 
 
 def queries(t: ir.Table) -> dict[str, ir.Table]:

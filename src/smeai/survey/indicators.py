@@ -94,8 +94,9 @@ def revenue_band(revenue_wan: float | None) -> str | None:
     """The codebook's revenue band of one firm (revenue in 万元), by the same rule as derive()."""
     if revenue_wan is None:
         return None
-    return next((lab for e, lab in zip(REVENUE_EDGES, REVENUE_BANDS, strict=False) if revenue_wan < e),
-                REVENUE_BANDS[-1])
+    return next(
+        (lab for e, lab in zip(REVENUE_EDGES, REVENUE_BANDS, strict=False) if revenue_wan < e), REVENUE_BANDS[-1]
+    )
 
 
 def derive(t: ir.Table) -> ir.Table:
@@ -108,8 +109,10 @@ def derive(t: ir.Table) -> ir.Table:
     g = groups()
     group = ibis.cases(*[(t.mfg_division.isin(v["divisions"]), code) for code, v in g.items()], else_=None)
     klass = ibis.cases(
-        *[(t.mfg_division.isin([d for v in g.values() if v["class"] == c for d in v["divisions"]]), c)
-          for c in CLASSES],
+        *[
+            (t.mfg_division.isin([d for v in g.values() if v["class"] == c for d in v["divisions"]]), c)
+            for c in CLASSES
+        ],
         else_=None,
     )
     return t.mutate(

@@ -31,19 +31,34 @@ def _view(session, actor, settings, wave: str | None, filters: service.Filters, 
     ind, idx = service.wave_figures(session, actor, chosen.code, filters=filters, small_cell_min=k)
     other = None
     if compare and compare != chosen.code:
-        other = {"code": compare, "ind": service.wave_indicators(session, actor, compare, filters=filters,
-                                                                 small_cell_min=k)}
+        other = {
+            "code": compare,
+            "ind": service.wave_indicators(session, actor, compare, filters=filters, small_cell_min=k),
+        }
     figs = figures.build(ind, idx)
     charts = [_chart(f) for f in figs]
-    return {"waves": waves, "wave": chosen, "ind": ind, "figs": figs, "charts": charts, "other": other,
-            "index_components": index.definition().components,
-            "suppressed": not service.may_see_small_cells(actor), "small_cell_min": k}
+    return {
+        "waves": waves,
+        "wave": chosen,
+        "ind": ind,
+        "figs": figs,
+        "charts": charts,
+        "other": other,
+        "index_components": index.definition().components,
+        "suppressed": not service.may_see_small_cells(actor),
+        "small_cell_min": k,
+    }
 
 
 def _chart(f: figures.Figure) -> dict:
     """What the page's ECharts code draws: numbers only; a suppressed cell is flagged, never a number."""
-    spec = {"key": f.key, "chart": f.chart, "columns": f.columns, "unit": f.unit,
-            "rows": [[label, [figures.chart_value(v) for v in values]] for label, values in f.rows]}
+    spec = {
+        "key": f.key,
+        "chart": f.chart,
+        "columns": f.columns,
+        "unit": f.unit,
+        "rows": [[label, [figures.chart_value(v) for v in values]] for label, values in f.rows],
+    }
     if f.chart == "heatmap":
         spec["suppressed"] = [[figures.is_suppressed(v) for v in values] for _label, values in f.rows]
         spec["names"] = f.column_names or f.columns
@@ -53,15 +68,30 @@ def _chart(f: figures.Figure) -> dict:
 
 
 @router.get("/survey")
-def dashboard(request: Request, session: DbSession, actor: PageActor, wave: str | None = None,
-              province: str | None = None, section: str | None = None, group: str | None = None,
-              compare: str | None = None) -> HTMLResponse:
+def dashboard(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    wave: str | None = None,
+    province: str | None = None,
+    section: str | None = None,
+    group: str | None = None,
+    compare: str | None = None,
+) -> HTMLResponse:
     filters = service.Filters(province=province or None, section=section or None, group=group or None)
     view = _view(session, actor, app_settings(request), wave or None, filters, compare or None)
     template = "survey/_figures.html" if is_htmx(request) else "survey/dashboard.html"
-    return render(request, template, active="survey", filters=filters, compare=compare or "",
-                  can_import=actor.can(Permission.SURVEY_IMPORT), can_filter=service.may_filter(actor),
-                  cell=figures.cell, **view)
+    return render(
+        request,
+        template,
+        active="survey",
+        filters=filters,
+        compare=compare or "",
+        can_import=actor.can(Permission.SURVEY_IMPORT),
+        can_filter=service.may_filter(actor),
+        cell=figures.cell,
+        **view,
+    )
 
 
 @router.get("/survey/import")
@@ -73,21 +103,34 @@ def import_form(request: Request, actor: PageActor) -> HTMLResponse:
 
 @router.post("/survey/import", dependencies=[Depends(csrf_protect)])
 @upload_route  # a file: up to SMEAI_UPLOAD_MAX_BYTES, not the 1 MiB JSON/form limit
-async def import_upload(request: Request, session: DbSession, actor: PageActor,
-                        wave: Annotated[str, Form()], file: Annotated[UploadFile, File()],
-                        name: Annotated[str, Form()] = "") -> HTMLResponse:
+async def import_upload(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    wave: Annotated[str, Form()],
+    file: Annotated[UploadFile, File()],
+    name: Annotated[str, Form()] = "",
+) -> HTMLResponse:
     limit = app_settings(request).upload_max_bytes
     data = await file.read(limit + 1)
     try:
         if len(data) > limit:
             raise Invalid(_("The file is too large."))
-        outcome = service.import_file(session, actor, wave.strip(), data, filename=file.filename or "upload",
-                                      wave_name=name or None)
+        outcome = service.import_file(
+            session, actor, wave.strip(), data, filename=file.filename or "upload", wave_name=name or None
+        )
     except Invalid as exc:
         session.rollback()
         fields = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
-        return render(request, "survey/import.html", 422, active="survey", result=None, **_limits(),
-                      messages=[("error", f"{_(exc.message)} {fields}".strip())])
+        return render(
+            request,
+            "survey/import.html",
+            422,
+            active="survey",
+            result=None,
+            **_limits(),
+            messages=[("error", f"{_(exc.message)} {fields}".strip())],
+        )
     session.commit()
     return render(request, "survey/import.html", active="survey", result=outcome, wave=wave, **_limits())
 
@@ -97,13 +140,21 @@ def _limits() -> dict[str, int]:
 
 
 @router.get("/survey/report.{fmt}")
-def report_download(fmt: str, request: Request, session: DbSession, actor: PageActor, wave: str | None = None,
-                    province: str | None = None, section: str | None = None, group: str | None = None) -> Response:
+def report_download(
+    fmt: str,
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    wave: str | None = None,
+    province: str | None = None,
+    section: str | None = None,
+    group: str | None = None,
+) -> Response:
     filters = service.Filters(province=province or None, section=section or None, group=group or None)
     chosen = service.get_wave(session, actor, wave) if wave else service.latest_wave(session, actor)
     if chosen is None or fmt not in ("pdf", "xlsx"):
         raise service.NotFound(_("Survey wave not found."))
-    body, media = report.render(session, actor, chosen.code, fmt=fmt, filters=filters,
-                                small_cell_min=app_settings(request).small_cell_min)
-    return Response(body, media_type=media,
-                    headers=attachment(f"survey-{chosen.code}.{fmt}"))
+    body, media = report.render(
+        session, actor, chosen.code, fmt=fmt, filters=filters, small_cell_min=app_settings(request).small_cell_min
+    )
+    return Response(body, media_type=media, headers=attachment(f"survey-{chosen.code}.{fmt}"))

@@ -22,16 +22,23 @@ PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def render(session: Session, actor: Actor, code: str, *, fmt: str, filters: service.Filters | None = None,
-           small_cell_min: int) -> tuple[bytes, str]:
+def render(
+    session: Session, actor: Actor, code: str, *, fmt: str, filters: service.Filters | None = None, small_cell_min: int
+) -> tuple[bytes, str]:
     wave = service.get_wave(session, actor, code)
     ind, idx = service.wave_figures(session, actor, code, filters=filters, small_cell_min=small_cell_min)
     figs = figures.build(ind, idx)
     title = f"{wave.name}"
     scope = _scope(filters)
-    note = _("* suppressed: fewer than %(k)s firms behind the figure, or it would let such a figure be worked "
-             "out by subtraction.") % {"k": small_cell_min} \
-        if not service.may_see_small_cells(actor) else ""
+    note = (
+        _(
+            "* suppressed: fewer than %(k)s firms behind the figure, or it would let such a figure be worked "
+            "out by subtraction."
+        )
+        % {"k": small_cell_min}
+        if not service.may_see_small_cells(actor)
+        else ""
+    )
     if fmt == "xlsx":
         return workbook(title, scope, ind, figs, note), XLSX
     return pdf(title, scope, ind, figs, note), PDF
@@ -90,8 +97,13 @@ def _chart_png(f: figures.Figure) -> bytes:
     import numpy as np
 
     labels = [label for label, _ in f.rows]
-    values = np.array([[figures.chart_value(v) if figures.chart_value(v) is not None else np.nan for v in vals]
-                       for _, vals in f.rows], dtype=float)
+    values = np.array(
+        [
+            [figures.chart_value(v) if figures.chart_value(v) is not None else np.nan for v in vals]
+            for _, vals in f.rows
+        ],
+        dtype=float,
+    )
     colours = ["#1a56db", "#f59e0b", "#9ca3af", "#10b981", "#ef4444", "#8b5cf6"]
     tall = f.chart in ("heatmap", "hbar")
     fig, ax = plt.subplots(figsize=(7.2, 5.6 if tall else 3.0), dpi=150)
@@ -107,8 +119,13 @@ def _chart_png(f: figures.Figure) -> bytes:
     elif f.chart == "grouped":
         width = 0.8 / len(f.columns)
         for i, name in enumerate(f.columns):
-            ax.bar(x + (i - (len(f.columns) - 1) / 2) * width, np.nan_to_num(values[:, i]), width, label=name,
-                   color=colours[i])
+            ax.bar(
+                x + (i - (len(f.columns) - 1) / 2) * width,
+                np.nan_to_num(values[:, i]),
+                width,
+                label=name,
+                color=colours[i],
+            )
         ax.set_xticks(x, labels)
         ax.legend(fontsize=8, ncol=3, frameon=False)
     elif f.chart == "heatmap":
@@ -123,8 +140,15 @@ def _chart_png(f: figures.Figure) -> bytes:
             if hidden[r, c]:
                 ax.text(c, r, "*", ha="center", va="center", fontsize=6)
             elif not np.isnan(v):
-                ax.text(c, r, f"{v:.0f}", ha="center", va="center", fontsize=5 if small else 6,
-                        color="white" if v > np.nanmax(values) * 0.6 else "black")
+                ax.text(
+                    c,
+                    r,
+                    f"{v:.0f}",
+                    ha="center",
+                    va="center",
+                    fontsize=5 if small else 6,
+                    color="white" if v > np.nanmax(values) * 0.6 else "black",
+                )
         fig.colorbar(im, ax=ax, fraction=0.03)
     elif f.chart == "hbar":
         order = x[::-1]
@@ -159,15 +183,30 @@ def _index_method(font: str, width: float, h2, body) -> list:
 
     cell = ParagraphStyle("ix", fontName=font, fontSize=7.5, leading=10)
     rows = [[Paragraph(t, cell) for t in (_("Component"), _("Weight"), _("What goes in"), _("Why"))]]
-    rows += [[Paragraph(label(c.name), cell), Paragraph(f"{c.weight * 100:.0f}%", cell), Paragraph(label(c.what), cell),
-              Paragraph(label(c.why), cell)] for c in definition().components]
+    rows += [
+        [
+            Paragraph(label(c.name), cell),
+            Paragraph(f"{c.weight * 100:.0f}%", cell),
+            Paragraph(label(c.what), cell),
+            Paragraph(label(c.why), cell),
+        ]
+        for c in definition().components
+    ]
     table = Table(rows, colWidths=[width * 0.12, width * 0.08, width * 0.42, width * 0.38])
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c9d0dc")),
-                               ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f0fe")),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    intro = _("Each component is a share of all firms in the province or group (0-100); the index is their "
-              "weighted sum. 100 means every firm applies AI at scale, in all six business links, investing at "
-              "least 0.8 percent of revenue.")
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c9d0dc")),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f0fe")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    intro = _(
+        "Each component is a share of all firms in the province or group (0-100); the index is their "
+        "weighted sum. 100 means every firm applies AI at scale, in all six business links, investing at "
+        "least 0.8 percent of revenue."
+    )
     return [Paragraph(_("How the AI application index is computed"), h2), Paragraph(intro, body), table]
 
 
@@ -186,12 +225,18 @@ def pdf(title: str, scope: str, ind: dict, figs: list[figures.Figure], note: str
     body = ParagraphStyle("body", fontName=font, fontSize=9, leading=13)
     small = ParagraphStyle("small", fontName=font, fontSize=7.5, leading=10)
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=16 * mm, rightMargin=16 * mm, topMargin=14 * mm,
-                            bottomMargin=14 * mm, title=title)
+    doc = SimpleDocTemplate(
+        buf, pagesize=A4, leftMargin=16 * mm, rightMargin=16 * mm, topMargin=14 * mm, bottomMargin=14 * mm, title=title
+    )
     title, scope = escape(title), escape(scope)  # Paragraph reads markup: a wave named "A<B" must not fail
-    story = [Paragraph(title, h1),
-             Paragraph(f"{_('Scope')}: {scope} · {_('Firms (valid responses)')}: {figures.cell(ind['n_responses'])}"
-                       f" · {_('Rejected rows')}: {ind['n_rejected']}", body)]
+    story = [
+        Paragraph(title, h1),
+        Paragraph(
+            f"{_('Scope')}: {scope} · {_('Firms (valid responses)')}: {figures.cell(ind['n_responses'])}"
+            f" · {_('Rejected rows')}: {ind['n_rejected']}",
+            body,
+        ),
+    ]
     if note:
         story.append(Paragraph(note, small))
     story.append(Spacer(1, 4 * mm))
@@ -206,16 +251,29 @@ def pdf(title: str, scope: str, ind: dict, figs: list[figures.Figure], note: str
         wide = len(f.columns) > 8  # a cross-table (province × group): narrow label column, tight cells
         size = 5.5 if wide else 6.5 if len(f.columns) > 4 or len(f.rows) > 12 else 8
         first = 0.16 if wide else 0.34
-        table = Table([[Paragraph(escape(str(c)), ParagraphStyle("c", fontName=font, fontSize=size, leading=size + 2))
-                        for c in row] for row in data], repeatRows=1,
-                      colWidths=[width * first] + [width * (1 - first) / len(f.columns)] * len(f.columns))
-        table.setStyle(TableStyle([
-            ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c9d0dc")),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f0fe")),
-            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
-            *([("LEFTPADDING", (0, 0), (-1, -1), 1), ("RIGHTPADDING", (0, 0), (-1, -1), 1)] if wide else []),
-        ]))
+        table = Table(
+            [
+                [
+                    Paragraph(escape(str(c)), ParagraphStyle("c", fontName=font, fontSize=size, leading=size + 2))
+                    for c in row
+                ]
+                for row in data
+            ],
+            repeatRows=1,
+            colWidths=[width * first] + [width * (1 - first) / len(f.columns)] * len(f.columns),
+        )
+        table.setStyle(
+            TableStyle(
+                [
+                    ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c9d0dc")),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f0fe")),
+                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+                    *([("LEFTPADDING", (0, 0), (-1, -1), 1), ("RIGHTPADDING", (0, 0), (-1, -1), 1)] if wide else []),
+                ]
+            )
+        )
         story.append(KeepTogether([Paragraph(f.title, h2), image]))
         story += [table, Spacer(1, 3 * mm)]
     doc.build(story)

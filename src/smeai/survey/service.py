@@ -29,8 +29,19 @@ if TYPE_CHECKING:
 
 SUPPRESSED = "suppressed"
 RESPONSE_COLUMNS = (
-    "survey_year", "province_code", "city", "pilot_batch", "industry_section", "mfg_division", "founded_year",
-    "employees", "revenue_wan", "ai_status", "ai_investment_wan", "ai_stage", *codebook.LINK_COLUMNS,
+    "survey_year",
+    "province_code",
+    "city",
+    "pilot_batch",
+    "industry_section",
+    "mfg_division",
+    "founded_year",
+    "employees",
+    "revenue_wan",
+    "ai_status",
+    "ai_investment_wan",
+    "ai_stage",
+    *codebook.LINK_COLUMNS,
     "model_type",
 )
 ANSWER_COLUMNS = (*codebook.SCENARIO_COLUMNS, *codebook.BARRIER_COLUMNS)
@@ -46,9 +57,7 @@ class WaveExists(Conflict):
 def list_waves(session: Session, actor: Actor) -> list[tuple[SurveyWave, int]]:
     """Every wave with its number of responses (waves are published to every SURVEY_READ holder)."""
     actor.require(Permission.SURVEY_READ)
-    counts = (
-        select(SurveyResponse.wave_id, func.count().label("n")).group_by(SurveyResponse.wave_id).subquery()
-    )
+    counts = select(SurveyResponse.wave_id, func.count().label("n")).group_by(SurveyResponse.wave_id).subquery()
     rows = session.execute(
         select(SurveyWave, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.wave_id == SurveyWave.id)
@@ -73,8 +82,7 @@ def create_wave(session: Session, actor: Actor, code: str, *, name: str | None =
     actor.require(Permission.SURVEY_IMPORT)
     code = code.strip()
     if not code or len(code) > 40 or not all(ch.isalnum() or ch in "-_." for ch in code):
-        raise Invalid(N_("A wave code is letters, digits, '-', '_' or '.' (at most 40)."),
-                      fields={"code": "invalid"})
+        raise Invalid(N_("A wave code is letters, digits, '-', '_' or '.' (at most 40)."), fields={"code": "invalid"})
     if find_wave(session, code) is not None:
         raise WaveExists(N_("A wave with this code already exists."), fields={"code": "already exists"})
     wave = SurveyWave(code=code, name=(name or code).strip()[:200], created_by=actor.user_id)
@@ -131,8 +139,15 @@ def import_file(
 
     existing = set(session.scalars(select(SurveyResponse.response_id).where(SurveyResponse.wave_id == wave.id)))
     record = SurveyImport(
-        wave_id=wave.id, filename=filename[:255], layout=layout, sha256=sha, n_rows=validated.n_rows,
-        n_inserted=0, n_existing=0, n_rejected=validated.n_rejected, errors_csv=reasons_csv(validated.reasons),
+        wave_id=wave.id,
+        filename=filename[:255],
+        layout=layout,
+        sha256=sha,
+        n_rows=validated.n_rows,
+        n_inserted=0,
+        n_existing=0,
+        n_rejected=validated.n_rejected,
+        errors_csv=reasons_csv(validated.reasons),
         imported_by=actor.user_id,
     )
     session.add(record)
@@ -173,8 +188,7 @@ def get_import(session: Session, actor: Actor, import_id: int) -> SurveyImport:
 
 def list_imports(session: Session, actor: Actor, wave: SurveyWave) -> list[SurveyImport]:
     actor.require(Permission.SURVEY_IMPORT)
-    return list(session.scalars(select(SurveyImport).where(SurveyImport.wave_id == wave.id)
-                                .order_by(SurveyImport.id)))
+    return list(session.scalars(select(SurveyImport).where(SurveyImport.wave_id == wave.id).order_by(SurveyImport.id)))
 
 
 # --- reading a wave -----------------------------------------------------------------------------
@@ -238,8 +252,10 @@ def may_filter(actor: Actor) -> bool:
 def _require_filter_right(actor: Actor, filters: Filters | None) -> None:
     if filters and not may_filter(actor):
         raise Forbidden(
-            N_("Only analysts may filter survey figures: two filtered views could be subtracted to reveal one "
-               "firm's answers."),
+            N_(
+                "Only analysts may filter survey figures: two filtered views could be subtracted to reveal one "
+                "firm's answers."
+            ),
             fields={name: "analysts only" for name in ("province", "section", "group") if getattr(filters, name)},
         )
 
@@ -294,13 +310,19 @@ def wave_figures(
     bases["n_rejected"] = 0  # about the file, not about firms
     hidden = _secondary(bases, idx, k, manufacturing=indicators.count(frames["sections"], is_mfg=True))
     values = suppress(values, bases, k)
-    for key, bands in (("adoption_by_age", hidden.age), ("adoption_by_revenue", hidden.revenue),
-                       ("intensity_bucket_counts", hidden.buckets), ("link_usage_by_group", hidden.groups)):
+    for key, bands in (
+        ("adoption_by_age", hidden.age),
+        ("adoption_by_revenue", hidden.revenue),
+        ("intensity_bucket_counts", hidden.buckets),
+        ("link_usage_by_group", hidden.groups),
+    ):
         for band in bands:
             values[key][band] = _hide(values[key][band])
-    for cells, hide in (("by_province", lambda c: c["province_code"] in hidden.provinces),
-                        ("by_group", lambda c: c["group"] in hidden.groups),
-                        ("by_province_group", lambda c: (c["province_code"], c["group"]) in hidden.cells)):
+    for cells, hide in (
+        ("by_province", lambda c: c["province_code"] in hidden.provinces),
+        ("by_group", lambda c: c["group"] in hidden.groups),
+        ("by_province_group", lambda c: (c["province_code"], c["group"]) in hidden.cells),
+    ):
         for cell in idx[cells]:
             if hide(cell) or cell["n"] < k:
                 cell["index"] = SUPPRESSED
@@ -335,8 +357,7 @@ def _complete(parts: dict[Any, int], hidden: set[Any], k: int, *, rest: int = 0)
         hidden.add(min(shown, key=lambda p: (parts[p], str(p))))
 
 
-def _secondary(bases: dict[str, Any], idx: dict[str, list[dict[str, Any]]], k: int, *,
-               manufacturing: int) -> Hidden:
+def _secondary(bases: dict[str, Any], idx: dict[str, list[dict[str, Any]]], k: int, *, manufacturing: int) -> Hidden:
     """What to hide so that no published total minus its published parts rests on 1..k-1 firms.
 
     The totals and their parts: all firms by province, by age band and by revenue band; adopters by
@@ -359,6 +380,7 @@ def _secondary(bases: dict[str, Any], idx: dict[str, list[dict[str, Any]]], k: i
     classes: dict[str, list[str]] = {}
     for code, g in indicators.groups().items():
         classes.setdefault(g["class"], []).append(code)
+
     def size() -> int:
         return len(h.provinces) + len(h.groups) + len(h.cells)
 
@@ -385,8 +407,9 @@ def _secondary(bases: dict[str, Any], idx: dict[str, list[dict[str, Any]]], k: i
     return h
 
 
-def _unpin(provinces: dict[str, int], cells: dict[tuple[str, str], int], h: Hidden, k: int, *,
-           classes: dict[str, str]) -> None:
+def _unpin(
+    provinces: dict[str, int], cells: dict[tuple[str, str], int], h: Hidden, k: int, *, classes: dict[str, str]
+) -> None:
     """Hide one more province or cell when the shown rows and columns pin a small hidden cell down alone.
 
     The hidden cells of the province × group table are edges between their province and their group;
@@ -396,6 +419,7 @@ def _unpin(provinces: dict[str, int], cells: dict[tuple[str, str], int], h: Hidd
     An edge that is a bridge (no cycle through it) is then determined exactly: the rows minus the
     columns on one side of it. A bridge on 1..k-1 firms gets a cycle: a shown cell across it is hidden,
     or else a province on each side, which merges them."""
+
     def row(p: str) -> tuple[str, str]:
         return ("row", "*" if p in h.provinces else p)
 
@@ -429,13 +453,19 @@ def _unpin(provinces: dict[str, int], cells: dict[tuple[str, str], int], h: Hidd
         a, b = side(u, {u, v}), side(v, {u, v})
         if v in a:
             continue  # on a cycle: not pinned
-        across = [(m, key) for key, m in cells.items() if key not in h.cells
-                  and {row(key[0]), col(key[1])} & a and {row(key[0]), col(key[1])} & b]
+        across = [
+            (m, key)
+            for key, m in cells.items()
+            if key not in h.cells and {row(key[0]), col(key[1])} & a and {row(key[0]), col(key[1])} & b
+        ]
         if across:
             h.cells.add(min(across)[1])
             return
-        merge = [min((provinces[x[1]], x[1]) for x in part if x[0] == "row")[1]
-                 for part in (a, b) if ("row", "*") not in part and any(x[0] == "row" for x in part)]
+        merge = [
+            min((provinces[x[1]], x[1]) for x in part if x[0] == "row")[1]
+            for part in (a, b)
+            if ("row", "*") not in part and any(x[0] == "row" for x in part)
+        ]
         if len(merge) == 2 - any(("row", "*") in part for part in (a, b)):  # one row each side ends up in *
             h.provinces |= set(merge)
             return

@@ -31,8 +31,13 @@ SURVEY_YEAR = 2025
 
 MFG_SHARE = 0.8609
 REVENUE_SHARES = {"0-2": 0.540, "2-4": 0.229, "4-6": 0.096, "6-8": 0.044, "8+": 0.091}
-REVENUE_RANGES = {"0-2": (300, 19_800), "2-4": (20_200, 39_800), "4-6": (40_200, 59_800),
-                  "6-8": (60_200, 79_800), "8+": (80_200, 300_000)}  # 万元, inside each band
+REVENUE_RANGES = {
+    "0-2": (300, 19_800),
+    "2-4": (20_200, 39_800),
+    "4-6": (40_200, 59_800),
+    "6-8": (60_200, 79_800),
+    "8+": (80_200, 300_000),
+}  # 万元, inside each band
 AGE_SHARES = {"0-5": 0.14, "5-10": 0.24, "10-20": 0.36, "20+": 0.26}  # assumption
 AGE_RANGES = {"0-5": (0, 4), "5-10": (5, 9), "10-20": (10, 19), "20+": (20, 45)}
 ADOPTED = 0.5023
@@ -53,36 +58,129 @@ PILOT_UPLIFT = 1.06
 BATCH2_UPLIFT = 1.09
 # link use, % of ALL firms of the class (labour: the report's 17.96 and 13.38; the rest assumed)
 LINK_USE = {
-    "labor": {"rnd": 14.0, "production": 24.0, "supply_chain": 17.96, "sales": 13.38, "service": 9.0,
-              "management": 20.0},
-    "capital": {"rnd": 19.0, "production": 31.0, "supply_chain": 14.5, "sales": 10.5, "service": 10.0,
-                "management": 21.0},
-    "technology": {"rnd": 23.0, "production": 29.0, "supply_chain": 15.0, "sales": 11.5, "service": 12.0,
-                   "management": 22.0},
+    "labor": {
+        "rnd": 14.0,
+        "production": 24.0,
+        "supply_chain": 17.96,
+        "sales": 13.38,
+        "service": 9.0,
+        "management": 20.0,
+    },
+    "capital": {
+        "rnd": 19.0,
+        "production": 31.0,
+        "supply_chain": 14.5,
+        "sales": 10.5,
+        "service": 10.0,
+        "management": 21.0,
+    },
+    "technology": {
+        "rnd": 23.0,
+        "production": 29.0,
+        "supply_chain": 15.0,
+        "sales": 11.5,
+        "service": 12.0,
+        "management": 22.0,
+    },
 }
-OTHER_LINK_USE = {"rnd": 0.25, "production": 0.15, "supply_chain": 0.25, "sales": 0.40, "service": 0.35,
-                  "management": 0.55}  # among non-manufacturing adopters
-GROUP_WEIGHTS = {"L1": 2, "L2": 3, "L3": 3, "L4": 6, "L5": 6, "T1": 5, "T2": 2, "T3": 4, "T4": 8, "T5": 7,
-                 "T6": 8, "K1": 8, "K2": 9, "K3": 5, "K4": 9, "K5": 4, "K6": 3, "K7": 1}
-OTHER_SECTIONS = {"F": 3.0, "I": 4.0, "M": 2.0, "E": 1.2, "G": 1.0, "L": 1.0, "D": 0.5, "B": 0.4, "A": 0.5,
-                  "N": 0.3}
+OTHER_LINK_USE = {
+    "rnd": 0.25,
+    "production": 0.15,
+    "supply_chain": 0.25,
+    "sales": 0.40,
+    "service": 0.35,
+    "management": 0.55,
+}  # among non-manufacturing adopters
+GROUP_WEIGHTS = {
+    "L1": 2,
+    "L2": 3,
+    "L3": 3,
+    "L4": 6,
+    "L5": 6,
+    "T1": 5,
+    "T2": 2,
+    "T3": 4,
+    "T4": 8,
+    "T5": 7,
+    "T6": 8,
+    "K1": 8,
+    "K2": 9,
+    "K3": 5,
+    "K4": 9,
+    "K5": 4,
+    "K6": 3,
+    "K7": 1,
+}
+OTHER_SECTIONS = {"F": 3.0, "I": 4.0, "M": 2.0, "E": 1.2, "G": 1.0, "L": 1.0, "D": 0.5, "B": 0.4, "A": 0.5, "N": 0.3}
 # relative pull of adopters per province (assumption: where AI suppliers and platforms concentrate)
-REGIONAL_LEAN = {"11": 1.35, "31": 1.35, "44": 1.3, "32": 1.25, "33": 1.25, "37": 1.1, "35": 1.1, "51": 1.05,
-                 "62": 0.7, "63": 0.6, "64": 0.7, "65": 0.7, "15": 0.75, "23": 0.75, "22": 0.8, "14": 0.8,
-                 "46": 0.8, "53": 0.85, "52": 0.9, "45": 0.85}
+REGIONAL_LEAN = {
+    "11": 1.35,
+    "31": 1.35,
+    "44": 1.3,
+    "32": 1.25,
+    "33": 1.25,
+    "37": 1.1,
+    "35": 1.1,
+    "51": 1.05,
+    "62": 0.7,
+    "63": 0.6,
+    "64": 0.7,
+    "65": 0.7,
+    "15": 0.75,
+    "23": 0.75,
+    "22": 0.8,
+    "14": 0.8,
+    "46": 0.8,
+    "53": 0.85,
+    "52": 0.9,
+    "45": 0.85,
+}
 # (province, city, pilot batch, weight): where firms are; batch 1/2/3 = pilot city of 2023/2024/2025
 LOCATIONS = (
-    ("44", "广州市", 1, 4.0), ("44", "深圳市", 1, 4.0), ("44", "东莞市", 2, 3.0), ("44", "佛山市", 0, 3.0),
-    ("32", "苏州市", 1, 4.0), ("32", "南京市", 2, 2.5), ("32", "无锡市", 3, 2.0), ("32", "常州市", 0, 2.0),
-    ("33", "杭州市", 1, 3.5), ("33", "宁波市", 2, 3.0), ("33", "温州市", 0, 2.0), ("37", "青岛市", 1, 2.5),
-    ("37", "济南市", 2, 2.0), ("37", "潍坊市", 0, 2.0), ("35", "厦门市", 2, 1.5), ("35", "泉州市", 0, 1.5),
-    ("34", "合肥市", 1, 2.0), ("34", "芜湖市", 0, 1.0), ("42", "武汉市", 1, 2.5), ("42", "襄阳市", 0, 1.0),
-    ("43", "长沙市", 2, 2.0), ("41", "郑州市", 1, 2.0), ("41", "洛阳市", 0, 1.0), ("13", "石家庄市", 2, 1.5),
-    ("51", "成都市", 1, 2.5), ("50", "重庆市", 1, 2.0), ("11", "北京市", 3, 2.0), ("12", "天津市", 3, 1.5),
-    ("31", "上海市", 3, 2.5), ("21", "沈阳市", 2, 1.0), ("22", "长春市", 3, 0.6), ("23", "哈尔滨市", 0, 0.6),
-    ("36", "南昌市", 3, 1.0), ("61", "西安市", 2, 1.2), ("45", "南宁市", 3, 0.7), ("52", "贵阳市", 3, 0.5),
-    ("53", "昆明市", 0, 0.6), ("14", "太原市", 0, 0.6), ("15", "呼和浩特市", 0, 0.3), ("62", "兰州市", 0, 0.3),
-    ("64", "银川市", 0, 0.2), ("65", "乌鲁木齐市", 0, 0.3), ("46", "海口市", 0, 0.2), ("63", "西宁市", 0, 0.1),
+    ("44", "广州市", 1, 4.0),
+    ("44", "深圳市", 1, 4.0),
+    ("44", "东莞市", 2, 3.0),
+    ("44", "佛山市", 0, 3.0),
+    ("32", "苏州市", 1, 4.0),
+    ("32", "南京市", 2, 2.5),
+    ("32", "无锡市", 3, 2.0),
+    ("32", "常州市", 0, 2.0),
+    ("33", "杭州市", 1, 3.5),
+    ("33", "宁波市", 2, 3.0),
+    ("33", "温州市", 0, 2.0),
+    ("37", "青岛市", 1, 2.5),
+    ("37", "济南市", 2, 2.0),
+    ("37", "潍坊市", 0, 2.0),
+    ("35", "厦门市", 2, 1.5),
+    ("35", "泉州市", 0, 1.5),
+    ("34", "合肥市", 1, 2.0),
+    ("34", "芜湖市", 0, 1.0),
+    ("42", "武汉市", 1, 2.5),
+    ("42", "襄阳市", 0, 1.0),
+    ("43", "长沙市", 2, 2.0),
+    ("41", "郑州市", 1, 2.0),
+    ("41", "洛阳市", 0, 1.0),
+    ("13", "石家庄市", 2, 1.5),
+    ("51", "成都市", 1, 2.5),
+    ("50", "重庆市", 1, 2.0),
+    ("11", "北京市", 3, 2.0),
+    ("12", "天津市", 3, 1.5),
+    ("31", "上海市", 3, 2.5),
+    ("21", "沈阳市", 2, 1.0),
+    ("22", "长春市", 3, 0.6),
+    ("23", "哈尔滨市", 0, 0.6),
+    ("36", "南昌市", 3, 1.0),
+    ("61", "西安市", 2, 1.2),
+    ("45", "南宁市", 3, 0.7),
+    ("52", "贵阳市", 3, 0.5),
+    ("53", "昆明市", 0, 0.6),
+    ("14", "太原市", 0, 0.6),
+    ("15", "呼和浩特市", 0, 0.3),
+    ("62", "兰州市", 0, 0.3),
+    ("64", "银川市", 0, 0.2),
+    ("65", "乌鲁木齐市", 0, 0.3),
+    ("46", "海口市", 0, 0.2),
+    ("63", "西宁市", 0, 0.1),
 )
 
 
@@ -145,8 +243,9 @@ def generate(n: int, seed: int) -> pd.DataFrame:
         division[where] = rng.choice(divs, size=len(where))
     other = list(OTHER_SECTIONS)
     section = np.full(n, "C", dtype=object)
-    section[~is_mfg] = np.array(other, dtype=object)[_deal(rng, n - n_mfg, quotas(list(OTHER_SECTIONS.values()),
-                                                                                  n - n_mfg))]
+    section[~is_mfg] = np.array(other, dtype=object)[
+        _deal(rng, n - n_mfg, quotas(list(OTHER_SECTIONS.values()), n - n_mfg))
+    ]
 
     # revenue band and age band: exact counts, independent of each other
     rev_band = _deal(rng, n, quotas(list(REVENUE_SHARES.values()), n))
@@ -159,8 +258,9 @@ def generate(n: int, seed: int) -> pd.DataFrame:
     n_age, n_rev = cells.sum(1), cells.sum(0)
     n_adopt = int(quotas([ADOPTED, 1 - ADOPTED], n)[0])
     age_rows = _margin(n_age, list(ADOPTED_BY_AGE.values()), n_adopt)
-    rev_cols = _margin(n_rev, [ADOPTED_BY_REVENUE[b] for b in ("0-2", "2-4", "4-6")], n_adopt,
-                       last=ADOPTED_BY_REVENUE["8+"])
+    rev_cols = _margin(
+        n_rev, [ADOPTED_BY_REVENUE[b] for b in ("0-2", "2-4", "4-6")], n_adopt, last=ADOPTED_BY_REVENUE["8+"]
+    )
     target = cells * (age_rows / np.maximum(n_age, 1))[:, None]
     for _ in range(50):  # iterative proportional fitting onto both margins
         target *= (rev_cols / np.maximum(target.sum(0), 1e-9))[None, :]
@@ -192,7 +292,7 @@ def generate(n: int, seed: int) -> pd.DataFrame:
     bucket = np.empty(n_ad, dtype=np.int64)
     start = 0
     for b in (4, 3, 2, 1, 0):  # highest scores get the highest bucket
-        bucket[order[start:start + counts[b]]] = b
+        bucket[order[start : start + counts[b]]] = b
         start += counts[b]
     intensity = np.empty(n_ad)
     for b, (lo, hi) in enumerate(BUCKET_RANGES):
@@ -236,14 +336,13 @@ def generate(n: int, seed: int) -> pd.DataFrame:
     order = np.argsort(stage_score, kind="stable")
     start = 0
     for s, c in enumerate(quotas(STAGE_SHARES, n_ad)):
-        stage[order[start:start + c]] = s + 1
+        stage[order[start : start + c]] = s + 1
         start += c
 
     # links: exact class shares of ALL firms in the class; groups and stages tilt who gets them
     links = np.zeros((n_ad, len(LINKS)), dtype=np.int8)
     ad_grp = grp[ad]
-    classes = {c: [i for i, code in enumerate(group_codes) if tax.groups[code].extra["class"] == c]
-               for c in LINK_USE}
+    classes = {c: [i for i, code in enumerate(group_codes) if tax.groups[code].extra["class"] == c] for c in LINK_USE}
     tilt = rng.uniform(0.6, 1.6, (len(group_codes), len(LINKS)))  # each group's own profile (figure 5)
     for c, gidx in classes.items():
         in_class = np.flatnonzero(np.isin(ad_grp, gidx))
@@ -266,8 +365,7 @@ def generate(n: int, seed: int) -> pd.DataFrame:
     batch_of = np.array([b for _, _, b, _ in LOCATIONS])
     ad_loc = loc[ad]
     _swap_to_ratio(ad_loc, investment, batch_of, lambda b: b >= 1, lambda b: b == 0, PILOT_UPLIFT)
-    _swap_to_ratio(ad_loc, investment, batch_of, lambda b: b == 2, lambda b: b == 1, BATCH2_UPLIFT,
-                   lambda b: b == 3)
+    _swap_to_ratio(ad_loc, investment, batch_of, lambda b: b == 2, lambda b: b == 1, BATCH2_UPLIFT, lambda b: b == 3)
     loc[ad] = ad_loc
 
     age = np.empty(n, dtype=np.int64)
@@ -276,8 +374,9 @@ def generate(n: int, seed: int) -> pd.DataFrame:
         age[m] = rng.integers(lo, hi + 1, m.sum())
     days = rng.integers(0, 92, n)
     seconds = rng.integers(8 * 3600, 22 * 3600, n)
-    submitted = (pd.Timestamp(f"{SURVEY_YEAR}-03-01") + pd.to_timedelta(days, "D")
-                 + pd.to_timedelta(seconds, "s")).strftime("%Y-%m-%d %H:%M:%S")
+    submitted = (
+        pd.Timestamp(f"{SURVEY_YEAR}-03-01") + pd.to_timedelta(days, "D") + pd.to_timedelta(seconds, "s")
+    ).strftime("%Y-%m-%d %H:%M:%S")
 
     df["survey_year"] = SURVEY_YEAR
     df["submitted_at"] = submitted

@@ -215,8 +215,16 @@ def _time(text: str) -> str:
     return text  # anything else goes to the codebook's own date-time check
 
 
-def _fill(out: list[str], pos: dict[str, int], slot: _Slot, raw: str, layout: str, header: str, row_no: int,
-          reasons: list[Reason]) -> None:
+def _fill(
+    out: list[str],
+    pos: dict[str, int],
+    slot: _Slot,
+    raw: str,
+    layout: str,
+    header: str,
+    row_no: int,
+    reasons: list[Reason],
+) -> None:
     value = raw.strip()
     question = slot.question
     if value in NOT_ASKED:
@@ -260,8 +268,14 @@ def _fill(out: list[str], pos: dict[str, int], slot: _Slot, raw: str, layout: st
 # --- writing exports (demo files, tests, and a preview of what 问卷星 will give back) ------------
 
 
-def from_canonical(header: list[str], rows: list[list[str]], *, layout: str, option_header: str = "{no}({text})",
-                   questionnaire: Questionnaire | None = None) -> tuple[list[str], list[list[str]]]:
+def from_canonical(
+    header: list[str],
+    rows: list[list[str]],
+    *,
+    layout: str,
+    option_header: str = "{no}({text})",
+    questionnaire: Questionnaire | None = None,
+) -> tuple[list[str], list[list[str]]]:
     """Canonical text rows as a 问卷星 export of the template (coded or text layout)."""
     q = questionnaire or template()
     col = {c: i for i, c in enumerate(header)}

@@ -83,9 +83,7 @@ def load() -> Taxonomy:
     en = yaml.safe_load((DATA / "taxonomy_en.yaml").read_text(encoding="utf-8"))
     groups = {}
     for code, g in raw["manufacturing_groups"].items():
-        groups[code] = Term(
-            code, g["name"], "", {"class": g["class"], "divisions": [str(d) for d in g["divisions"]]}
-        )
+        groups[code] = Term(code, g["name"], "", {"class": g["class"], "divisions": [str(d) for d in g["divisions"]]})
     return Taxonomy(
         sections=_terms(raw["sections"], en.get("sections")),
         divisions=_terms(raw["manufacturing_divisions"], None),

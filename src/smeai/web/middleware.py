@@ -73,9 +73,7 @@ class LocaleAndCsrfMiddleware:
                     headers.append(HSTS)
                 flags = "; Path=/; SameSite=Lax" + ("; Secure" if self.secure else "")
                 if asked:
-                    headers.append(
-                        (b"set-cookie", f"{LANG_COOKIE}={asked}; Max-Age=31536000{flags}".encode())
-                    )
+                    headers.append((b"set-cookie", f"{LANG_COOKIE}={asked}; Max-Age=31536000{flags}".encode()))
                 seed = scope.get("smeai.csrf_seed")
                 if not has_csrf and seed:
                     headers.append((b"set-cookie", f"{CSRF_COOKIE}={seed}; HttpOnly{flags}".encode()))

@@ -56,20 +56,14 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry(
         "subsidy",
         N_("Vouchers"),
-        N_(
-            "Compute, model and AI vouchers: check eligibility, apply, "
-            "redeem, and see the price after subsidy."
-        ),
+        N_("Compute, model and AI vouchers: check eligibility, apply, redeem, and see the price after subsidy."),
         "/subsidy",
         "券",
     ),
     NavEntry(
         "cases",
         N_("Case library"),
-        N_(
-            "Best-practice cases from peers in your industry: "
-            "the problem, what was done and the measurable effect."
-        ),
+        N_("Best-practice cases from peers in your industry: the problem, what was done and the measurable effect."),
         "/cases",
         "案",
     ),

@@ -34,12 +34,18 @@ def upgrade() -> None:
         sa.Column("created_at", smeai.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", smeai.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("completed_at", smeai.db.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["created_by"], ["users.id"], name=op.f("fk_assessments_created_by_users"),
-                                ondelete="SET NULL"),
-        sa.ForeignKeyConstraint(["org_id"], ["organisations.id"], name=op.f("fk_assessments_org_id_organisations"),
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["previous_id"], ["assessments.id"],
-                                name=op.f("fk_assessments_previous_id_assessments"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_assessments_created_by_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name=op.f("fk_assessments_org_id_organisations"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["previous_id"],
+            ["assessments.id"],
+            name=op.f("fk_assessments_previous_id_assessments"),
+            ondelete="SET NULL",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_assessments")),
     )
     with op.batch_alter_table("assessments", schema=None) as batch_op:

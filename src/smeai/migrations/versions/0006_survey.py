@@ -25,8 +25,9 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("created_at", smeai.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(["created_by"], ["users.id"], name=op.f("fk_survey_waves_created_by_users"),
-                                ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_survey_waves_created_by_users"), ondelete="SET NULL"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_waves")),
         sa.UniqueConstraint("code", name=op.f("uq_survey_waves_code")),
     )
@@ -44,10 +45,12 @@ def upgrade() -> None:
         sa.Column("errors_csv", sa.Text(), nullable=False),
         sa.Column("imported_at", smeai.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("imported_by", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(["imported_by"], ["users.id"], name=op.f("fk_survey_imports_imported_by_users"),
-                                ondelete="SET NULL"),
-        sa.ForeignKeyConstraint(["wave_id"], ["survey_waves.id"], name=op.f("fk_survey_imports_wave_id_survey_waves"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["imported_by"], ["users.id"], name=op.f("fk_survey_imports_imported_by_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["wave_id"], ["survey_waves.id"], name=op.f("fk_survey_imports_wave_id_survey_waves"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_imports")),
         sa.UniqueConstraint("wave_id", "sha256", name=op.f("uq_survey_imports_wave_id")),
     )
@@ -83,10 +86,15 @@ def upgrade() -> None:
         sa.Column("link_management", small(), nullable=True),
         sa.Column("model_type", small(), nullable=True),
         sa.Column("answers", sa.JSON(), nullable=False),
-        sa.ForeignKeyConstraint(["import_id"], ["survey_imports.id"],
-                                name=op.f("fk_survey_responses_import_id_survey_imports"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["wave_id"], ["survey_waves.id"],
-                                name=op.f("fk_survey_responses_wave_id_survey_waves"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["import_id"],
+            ["survey_imports.id"],
+            name=op.f("fk_survey_responses_import_id_survey_imports"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["wave_id"], ["survey_waves.id"], name=op.f("fk_survey_responses_wave_id_survey_waves"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_responses")),
         sa.UniqueConstraint("wave_id", "response_id", name=op.f("uq_survey_responses_wave_id")),
     )

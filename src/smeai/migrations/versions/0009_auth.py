@@ -20,9 +20,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column(
-        "access_tokens", sa.Column("scope", sa.String(length=10), server_default="full", nullable=False)
-    )
+    op.add_column("access_tokens", sa.Column("scope", sa.String(length=10), server_default="full", nullable=False))
     op.add_column("login_attempts", sa.Column("device", sa.String(length=32), nullable=True))
 
 

@@ -44,7 +44,9 @@ def upgrade() -> None:
     events = sa.table("engagement_events", sa.column("engagement_id", sa.Integer))
     proposals = sa.table("proposals", sa.column("engagement_id", sa.Integer))
     rows = bind.execute(
-        sa.select(engagements.c.id, engagements.c.need_id, offerings.c.ext_id, engagements.c.score, engagements.c.reasons)
+        sa.select(
+            engagements.c.id, engagements.c.need_id, offerings.c.ext_id, engagements.c.score, engagements.c.reasons
+        )
         .select_from(engagements.outerjoin(offerings, offerings.c.id == engagements.c.offering_id))
         .where(engagements.c.state == "recommended")
         .order_by(engagements.c.need_id, engagements.c.score.desc(), engagements.c.id)
