@@ -49,6 +49,21 @@ def test_labels_follow_the_language():
     assert taxonomy.name("provinces", "99") == "99"  # unknown codes show as themselves
 
 
+def test_every_division_group_and_province_has_an_english_name():
+    tax = taxonomy.load()
+    for kind in ("sections", "divisions", "groups", "provinces", "scenarios", "links", "stages"):
+        missing = [t.code for t in tax.kinds()[kind].values() if not t.en]
+        assert not missing, f"{kind} without an English name: {missing}"
+    set_lang("en")
+    try:
+        assert taxonomy.name("divisions", "39") == "Computers, communication and other electronic equipment"
+        assert taxonomy.name("groups", "K1") == "Metal products and repair"
+        assert ("39", "Computers, communication and other electronic equipment") in taxonomy.choices("divisions")
+    finally:
+        set_lang("zh_Hans")
+    assert ("39", "计算机、通信和其他电子设备制造业") in taxonomy.choices("divisions")  # a name, not "39 …"
+
+
 def test_require_names_the_field_and_the_bad_codes():
     from smeai.errors import Invalid
 
@@ -60,7 +75,8 @@ def test_require_names_the_field_and_the_bad_codes():
 def test_api_lists_are_public(client):
     assert "scenarios" in client.get("/api/v1/taxonomy").json()["items"]
     groups = client.get("/api/v1/taxonomy/groups").json()["items"]
-    k1 = {"code": "K1", "name": {"zh": "金属制品业", "en": ""}, "class": "capital", "divisions": ["33", "43"]}
+    name = {"zh": "金属制品业", "en": "Metal products and repair"}
+    k1 = {"code": "K1", "name": name, "class": "capital", "divisions": ["33", "43"]}
     assert k1 in groups
     assert client.get("/api/v1/taxonomy/planets").status_code == 422
 

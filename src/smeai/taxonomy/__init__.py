@@ -83,10 +83,11 @@ def load() -> Taxonomy:
     en = yaml.safe_load((DATA / "taxonomy_en.yaml").read_text(encoding="utf-8"))
     groups = {}
     for code, g in raw["manufacturing_groups"].items():
-        groups[code] = Term(code, g["name"], "", {"class": g["class"], "divisions": [str(d) for d in g["divisions"]]})
+        extra = {"class": g["class"], "divisions": [str(d) for d in g["divisions"]]}
+        groups[code] = Term(code, g["name"], str(en.get("manufacturing_groups", {}).get(code, "")), extra)
     return Taxonomy(
         sections=_terms(raw["sections"], en.get("sections")),
-        divisions=_terms(raw["manufacturing_divisions"], None),
+        divisions=_terms(raw["manufacturing_divisions"], en.get("manufacturing_divisions")),
         intensity_classes=_terms(raw["intensity_classes"], en.get("intensity_classes")),
         groups=groups,
         links=_terms(raw["links"], en.get("links")),
@@ -148,8 +149,6 @@ DivisionCode = Annotated[str, AfterValidator(division_code)]
 
 
 def choices(kind: str) -> list[tuple[str, str]]:
-    """(code, label) pairs for a select box, labels in the current language."""
+    """(code, label) pairs for a select box, labels in the current language (names only: no code on screen)."""
     terms = load().kinds()[kind]
-    if kind == "divisions":
-        return [(t.code, f"{t.code} {t.name}") for t in terms.values()]
     return [(t.code, t.name) for t in terms.values()]
