@@ -67,6 +67,26 @@ class Settings(BaseSettings):
         description="Published survey cells resting on fewer firms than this are suppressed.",
     )
     upload_max_bytes: int = Field(default=10_000_000, gt=0, description="Largest accepted upload, in bytes.")
+    smtp_host: str = Field(
+        default="", description="Mail server for the outbox. Empty: messages stay queued in the outbox, unsent."
+    )
+    smtp_port: int = Field(default=587, gt=0, le=65535, description="Mail server port.")
+    smtp_tls: bool = Field(default=True, description="STARTTLS to the mail server (false: plain, e.g. a local relay).")
+    smtp_user: str = Field(default="", description="Mail server login; empty: no authentication.")
+    smtp_password: str = Field(default="", description="Mail server password.")
+    smtp_from: str = Field(default="smeai <noreply@localhost>", description="Sender address of every email.")
+    mail_retry_seconds: int = Field(
+        default=60, gt=0, description="First wait before a failed email is retried; doubles each try (8 tries)."
+    )
+    public_url: str = Field(
+        default="", description="Base URL in emailed links (https://...). Empty: the address the request came to."
+    )
+    email_link_hours: int = Field(
+        default=48, gt=0, description="Lifetime of emailed links: address verification, invitations, password reset."
+    )
+    register_max_per_hour: int = Field(
+        default=10, gt=0, description="Registrations (and password-reset emails) accepted per address per hour."
+    )
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
