@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import yaml
 from pydantic import AfterValidator
@@ -100,7 +100,7 @@ def load() -> Taxonomy:
 
 @lru_cache
 def _division_to_group(tax: Taxonomy) -> dict[str, Term]:
-    return {d: g for g in tax.groups.values() for d in g.extra["divisions"]}  # type: ignore[union-attr]
+    return {d: g for g in tax.groups.values() for d in cast(list[str], g.extra["divisions"])}
 
 
 def name(kind: str, code: str | int | None) -> str:
