@@ -79,11 +79,16 @@ def admin(session: Session, name: str | None = None, *, email: str | None = None
     return _centre(session, Role.ADMIN, name, email)
 
 
+def consultant(session: Session, name: str | None = None, *, email: str | None = None) -> Actor:
+    return _centre(session, Role.CONSULTANT, name, email)
+
+
 def of_role(session: Session, role: Role) -> Actor:
     return {
         Role.ENTERPRISE_MEMBER: enterprise,
         Role.PROVIDER_MEMBER: provider,
         Role.OPERATOR: operator,
+        Role.CONSULTANT: consultant,
         Role.ANALYST: analyst,
         Role.ADMIN: admin,
     }[role](session)

@@ -65,12 +65,13 @@ def _cli() -> tuple[ModuleType, ...]:
     from smeai.assessment import cli as assessment
     from smeai.auth import cli as auth
     from smeai.catalog import cli as catalog
+    from smeai.mail import cli as mail
     from smeai.matching import cli as matching
     from smeai.subsidy import cli as subsidy
     from smeai.survey import cli as survey
     from smeai.taxonomy import cli as taxonomy
 
-    return auth, taxonomy, assessment, catalog, matching, subsidy, survey
+    return auth, taxonomy, assessment, catalog, matching, subsidy, survey, mail
 
 
 def _demo() -> tuple[ModuleType, ...]:
@@ -90,11 +91,12 @@ def _models() -> tuple[ModuleType, ...]:
     from smeai.auth import models as auth
     from smeai.cases import models as cases
     from smeai.catalog import models as catalog
+    from smeai.mail import models as mail
     from smeai.matching import models as matching
     from smeai.subsidy import models as subsidy
     from smeai.survey import models as survey
 
-    return auth, assessment, catalog, cases, matching, subsidy, survey
+    return mail, auth, assessment, catalog, cases, matching, subsidy, survey
 
 
 _LOADERS = {"api": _api, "pages": _pages, "cli": _cli, "demo": _demo, "models": _models}

@@ -37,6 +37,8 @@ EXPECTED = {
     },
     "operator": {
         "assessment:read_any",
+        "audit:read",
+        "consultant:assign",
         "case:review",
         "case:submit",
         "catalog:import",
@@ -54,9 +56,14 @@ EXPECTED = {
         "survey:import",
         "survey:read",
     },
+    "consultant": {"consultant:workspace", "org:read_own", "survey:read"},
     "analyst": {"org:read_own", "survey:import", "survey:read", "survey:read_unsuppressed"},
     "admin": {
         "assessment:read_any",
+        "audit:export",
+        "audit:read",
+        "consultant:assign",
+        "consultant:workspace",
         "case:review",
         "case:submit",
         "catalog:import",
@@ -104,6 +111,7 @@ def test_which_organisations_each_role_belongs_to():
         "enterprise_member": {"enterprise"},
         "provider_member": {"provider"},
         "operator": {"centre"},
+        "consultant": {"centre"},
         "analyst": {"centre"},
         "admin": {"centre"},
     }
@@ -146,6 +154,21 @@ def test_can_and_require():
         member.require(Permission.SUBSIDY_REVIEW)
     assert info.value.params == {"permission": "subsidy:review"}
     Actor.system().require(Permission.SUBSIDY_APPLY)  # the system may act for any organisation
+
+
+def test_acting_for_an_enterprise_holds_only_the_on_behalf_rights():
+    acting = Actor(
+        user_id=7, org_id=3, org_kind=OrgKind.ENTERPRISE, roles=frozenset({Role.ENTERPRISE_MEMBER}), on_behalf_of=3
+    )
+    assert {p.value for p in acting.permissions} == {
+        "org:read_own",
+        "assessment:read_own",
+        "need:write_own",
+        "need:read_own",
+        "engagement:act",
+        "subsidy:apply",
+    }
+    assert not acting.can(Permission.ASSESSMENT_WRITE_OWN) and not acting.can(Permission.ORG_WRITE_OWN)
 
 
 def test_an_actor_cannot_be_changed_once_made():

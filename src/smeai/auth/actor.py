@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smeai.auth.permissions import ROLE_PERMISSIONS, OrgKind, Permission, Role
+from smeai.auth.permissions import ON_BEHALF, ROLE_PERMISSIONS, OrgKind, Permission, Role
 from smeai.errors import Forbidden
 from smeai.i18n import N_
 
@@ -15,6 +15,9 @@ class Actor:
     org_id: int | None
     org_kind: OrgKind | None
     roles: frozenset[Role]
+    # A consultant acting for an assigned enterprise: org_id is then that enterprise, user_id the consultant,
+    # and the rights are those ON_BEHALF allows (auth/consultants.py); the audit log records it as on-behalf.
+    on_behalf_of: int | None = None
 
     @classmethod
     def system(cls) -> Actor:
@@ -28,7 +31,7 @@ class Actor:
         out: set[Permission] = set()
         for role in self.roles:
             out |= ROLE_PERMISSIONS[role]
-        return frozenset(out)
+        return frozenset(out & ON_BEHALF) if self.on_behalf_of is not None else frozenset(out)
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions

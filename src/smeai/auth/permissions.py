@@ -14,7 +14,8 @@ class OrgKind(StrEnum):
 class Role(StrEnum):
     ENTERPRISE_MEMBER = "enterprise_member"
     PROVIDER_MEMBER = "provider_member"
-    OPERATOR = "operator"  # 赋能中心运营 / AI 转型顾问
+    OPERATOR = "operator"  # 赋能中心运营
+    CONSULTANT = "consultant"  # AI 转型顾问: serves the enterprises an operator assigned (centre/)
     ANALYST = "analyst"  # 政府 / 研究
     ADMIN = "admin"
 
@@ -24,6 +25,7 @@ ROLE_ORG_KINDS: dict[Role, frozenset[OrgKind]] = {
     Role.ENTERPRISE_MEMBER: frozenset({OrgKind.ENTERPRISE}),
     Role.PROVIDER_MEMBER: frozenset({OrgKind.PROVIDER}),
     Role.OPERATOR: frozenset({OrgKind.CENTRE}),
+    Role.CONSULTANT: frozenset({OrgKind.CENTRE}),
     Role.ANALYST: frozenset({OrgKind.CENTRE}),
     Role.ADMIN: frozenset({OrgKind.CENTRE}),
 }
@@ -64,6 +66,11 @@ class Permission(StrEnum):
     SURVEY_IMPORT = "survey:import"
     SURVEY_READ = "survey:read"  # published, small cells suppressed
     SURVEY_READ_UNSUPPRESSED = "survey:read_unsuppressed"
+    # centre: audit log, consultants (AI 转型顾问)
+    AUDIT_READ = "audit:read"
+    AUDIT_EXPORT = "audit:export"
+    CONSULTANT_ASSIGN = "consultant:assign"
+    CONSULTANT_WORKSPACE = "consultant:workspace"  # one's assigned enterprises, and acting for them
 
 
 P = Permission
@@ -81,6 +88,19 @@ ORG_BOUND: frozenset[Permission] = frozenset(
         P.ENGAGEMENT_ACT,
         P.CHALLENGE_PUBLISH,
         P.PROPOSAL_SUBMIT,
+        P.SUBSIDY_APPLY,
+    }
+)
+
+# What a consultant may do while acting for an assigned enterprise (Actor.on_behalf_of): the enterprise
+# member's rights, less the ones that speak for the enterprise itself (its profile, its self-diagnosis).
+ON_BEHALF: frozenset[Permission] = frozenset(
+    {
+        P.ORG_READ_OWN,
+        P.ASSESSMENT_READ_OWN,
+        P.NEED_WRITE_OWN,
+        P.NEED_READ_OWN,
+        P.ENGAGEMENT_ACT,
         P.SUBSIDY_APPLY,
     }
 )
@@ -131,6 +151,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.PROGRAMME_MANAGE,
             P.SURVEY_IMPORT,
             P.SURVEY_READ,
+            P.AUDIT_READ,
+            P.CONSULTANT_ASSIGN,
+        }
+    ),
+    Role.CONSULTANT: frozenset(
+        {
+            P.ORG_READ_OWN,
+            P.SURVEY_READ,
+            P.CONSULTANT_WORKSPACE,
         }
     ),
     Role.ANALYST: frozenset(
