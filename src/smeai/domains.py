@@ -88,6 +88,7 @@ def _demo() -> tuple[ModuleType, ...]:
 
 def _models() -> tuple[ModuleType, ...]:
     from smeai.assessment import models as assessment
+    from smeai.auth import audit, consultants
     from smeai.auth import models as auth
     from smeai.cases import models as cases
     from smeai.catalog import models as catalog
@@ -96,7 +97,7 @@ def _models() -> tuple[ModuleType, ...]:
     from smeai.subsidy import models as subsidy
     from smeai.survey import models as survey
 
-    return mail, auth, assessment, catalog, cases, matching, subsidy, survey
+    return mail, auth, audit, consultants, assessment, catalog, cases, matching, subsidy, survey
 
 
 _LOADERS = {"api": _api, "pages": _pages, "cli": _cli, "demo": _demo, "models": _models}
