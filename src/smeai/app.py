@@ -32,7 +32,9 @@ STATIC = Path(__file__).parent / "web" / "static"
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+    """API clients get the JSON error envelope; everyone else (a browser) gets the branded error page."""
+    path = request.url.path
+    return path == "/api" or path.startswith("/api/") or path == "/healthz"
 
 
 def _error_body(exc: SmeaiError) -> dict[str, object]:
@@ -82,6 +84,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if not _wants_json(request):  # a browser on a mistyped address (/catalog/offerings/abc): a page
+            message = N_("This address is not valid. Check the link, or start again from the home page.")
+            if request.method != "GET":
+                message = N_("The request is invalid.")
+            return render(request, "error.html", 422, title=_("Sorry"), message=_(message))
         fields = fields_from_validation(list(exc.errors()))
         body = {"error": "invalid", "message": _("The request is invalid."), "fields": fields}
         return JSONResponse(body, status_code=422)
@@ -132,6 +139,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         session.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        return RedirectResponse("/static/favicon.svg", status_code=301)
 
     @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
     def api_docs(request: Request) -> HTMLResponse:

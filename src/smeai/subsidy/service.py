@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from smeai.auth import audit
 from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
@@ -272,6 +273,7 @@ def _transition(
     for key, value in {"state": to.value, **values}.items():
         set_committed_value(app, key, value)
     _event(session, app, actor, action, before, note)
+    audit.record(session, actor, f"voucher.{action}", app, {"state": before}, {"state": to.value, **values})
 
 
 def _release_locks(session: Session, app: Application) -> None:
@@ -427,6 +429,7 @@ def set_pool_budget(
         )
     if not ledger.set_budget(session, p, budget_fen, year, actor.user_id):
         raise Conflict(N_("The budget cannot be below what is already reserved and paid."))
+    audit.record(session, actor, "pool.budget", ("pool", ledger.pool_key(p, year)), after={"budget_fen": budget_fen})
 
 
 def ledger_entries(session: Session, actor: Actor, *, application_id: int | None = None) -> list[LedgerEntry]:

@@ -18,4 +18,6 @@ def parse_form(model: type[M], form: dict[str, object]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise Invalid(N_("Please correct the marked fields."), fields=fields_from_validation(exc.errors())) from None
+        raise Invalid(
+            N_("Please correct the marked fields."), fields=fields_from_validation([dict(e) for e in exc.errors()])
+        ) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -13,6 +14,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 from smeai import taxonomy
 from smeai.i18n import LANGUAGES, get_lang, gettext, label, ngettext
+from smeai.web import flash
 from smeai.web.csrf import CSRF_FIELD, csrf_token
 from smeai.web.middleware import CSP_NONCE
 from smeai.web.nav import NAV
@@ -32,6 +34,12 @@ def _fen_yuan(fen: int | None) -> str:
     return f"{yuan:,.2f}".rstrip("0").rstrip(".") + " 元"
 
 
+def lang_href(request: Request, lang: str) -> str:
+    """This page in another language: the same path and query (a search stays), `lang` set."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return f"{request.url.path}?{urlencode([*params, ('lang', lang)])}"
+
+
 @lru_cache
 def templates() -> Jinja2Templates:
     dirs = [PACKAGE / "web" / "templates", *sorted(PACKAGE.glob("*/templates"))]
@@ -49,6 +57,7 @@ def templates() -> Jinja2Templates:
         label=label,
         get_lang=get_lang,
         csrf_field=CSRF_FIELD,
+        lang_href=lang_href,
     )
     tpl.env.filters["yuan"] = _fen_yuan
     return tpl
@@ -65,6 +74,10 @@ def csp_nonce(request: Request) -> str:
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page (or an HTMX fragment). A whole page also shows, once, the message a redirect left (flash.py)."""
+    flashed = None if is_htmx(request) else flash.take_message(request)
+    if flashed:
+        context["messages"] = [flashed, *(context.get("messages") or [])]
     context.setdefault("csp_nonce", csp_nonce(request))
     context.setdefault("actor", getattr(request.state, "actor", None))
     context.setdefault("user", getattr(request.state, "user", None))
@@ -75,4 +88,6 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         status_code=status_code,
     )
     response.headers["Vary"] = "HX-Request, Cookie"
+    if not is_htmx(request):
+        flash.clear(request, response)
     return response
