@@ -65,5 +65,6 @@ def page(browser) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")  # a phone screen
     pg = context.new_page()
     pg.set_default_timeout(15_000)
+    pg.on("dialog", lambda dialog: dialog.accept())  # data-confirm questions: the tests mean what they click
     yield pg
     context.close()
