@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smeai.auth.permissions import ON_BEHALF, ROLE_PERMISSIONS, OrgKind, Permission, Role
+from smeai.auth.permissions import (
+    ON_BEHALF,
+    ORG_ADMIN_ONLY,
+    ROLE_PERMISSIONS,
+    UNVERIFIED_WITHHELD,
+    OrgKind,
+    Permission,
+    Role,
+)
 from smeai.errors import Forbidden
 from smeai.i18n import N_
 
@@ -18,6 +26,10 @@ class Actor:
     # A consultant acting for an assigned enterprise: org_id is then that enterprise, user_id the consultant,
     # and the rights are those ON_BEHALF allows (auth/consultants.py); the audit log records it as on-behalf.
     on_behalf_of: int | None = None
+    # A self-registered organisation waiting for the centre: UNVERIFIED_WITHHELD is withheld.
+    org_verified: bool = True
+    # The organisation's admin (User.org_role): only they hold ORG_ADMIN_ONLY.
+    org_admin: bool = False
 
     @classmethod
     def system(cls) -> Actor:
@@ -31,6 +43,10 @@ class Actor:
         out: set[Permission] = set()
         for role in self.roles:
             out |= ROLE_PERMISSIONS[role]
+        if not self.org_verified:
+            out -= UNVERIFIED_WITHHELD
+        if not self.org_admin:
+            out -= ORG_ADMIN_ONLY
         return frozenset(out & ON_BEHALF) if self.on_behalf_of is not None else frozenset(out)
 
     def can(self, permission: Permission) -> bool:

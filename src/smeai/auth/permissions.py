@@ -71,6 +71,9 @@ class Permission(StrEnum):
     AUDIT_EXPORT = "audit:export"
     CONSULTANT_ASSIGN = "consultant:assign"
     CONSULTANT_WORKSPACE = "consultant:workspace"  # one's assigned enterprises, and acting for them
+    # accounts: self-registration, members (auth/registration.py, auth/members.py)
+    ORG_MEMBERS_OWN = "org:members_own"  # invite, set roles within, remove: held by an organisation's admins only
+    ORG_VERIFY = "org:verify"  # the verification queue: approve or return a self-registered organisation
 
 
 P = Permission
@@ -89,8 +92,25 @@ ORG_BOUND: frozenset[Permission] = frozenset(
         P.CHALLENGE_PUBLISH,
         P.PROPOSAL_SUBMIT,
         P.SUBSIDY_APPLY,
+        P.ORG_MEMBERS_OWN,
     }
 )
+
+# Withheld until the centre has verified the organisation (self-registered ones wait in its queue): what
+# speaks for the organisation to others. Public pages, the profile and the self-diagnosis stay open.
+UNVERIFIED_WITHHELD: frozenset[Permission] = frozenset(
+    {
+        P.OFFERING_WRITE_OWN,
+        P.SUBSIDY_APPLY,
+        P.ENGAGEMENT_ACT,
+        P.CHALLENGE_PUBLISH,
+        P.PROPOSAL_SUBMIT,
+        P.CASE_SUBMIT,
+    }
+)
+
+# Held only by the organisation's admins (User.org_role "admin"), within their role's rights.
+ORG_ADMIN_ONLY: frozenset[Permission] = frozenset({P.ORG_MEMBERS_OWN})
 
 # What a consultant may do while acting for an assigned enterprise (Actor.on_behalf_of): the enterprise
 # member's rights, less the ones that speak for the enterprise itself (its profile, its self-diagnosis).
@@ -119,6 +139,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CHALLENGE_PUBLISH,
             P.SUBSIDY_APPLY,
             P.SURVEY_READ,
+            P.ORG_MEMBERS_OWN,
         }
     ),
     Role.PROVIDER_MEMBER: frozenset(
@@ -130,6 +151,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ENGAGEMENT_ACT,
             P.PROPOSAL_SUBMIT,
             P.SURVEY_READ,
+            P.ORG_MEMBERS_OWN,
         }
     ),
     Role.OPERATOR: frozenset(
@@ -153,6 +175,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SURVEY_READ,
             P.AUDIT_READ,
             P.CONSULTANT_ASSIGN,
+            P.ORG_VERIFY,
         }
     ),
     Role.CONSULTANT: frozenset(
