@@ -241,15 +241,16 @@ def benchmark(session: Session, actor: Actor, assessment_id: int, *, small_cell_
             break
     group = peers(session, a.instrument_id, a.instrument_version, chosen, a.org_id) if chosen is not None else []
     if chosen is None or len(group) < small_cell_min:
-        return BenchmarkOut(
+        return BenchmarkOut(  # how many there are (a count reveals no firm) and how many are needed
             assessment_id=a.id,
             instrument=a.instrument_id,
             peer_group={},
             peer_group_label="",
-            peers=0,
+            peers=count_peers(session, a.instrument_id, a.instrument_version, {}, a.org_id),
             suppressed=True,
             overall=result.overall,
             survey_stage=surveyed,
+            peers_needed=small_cell_min,
         )
     scores = sorted(p.overall for p in group)
     below = sum(1 for s in scores if s < result.overall)
@@ -280,4 +281,5 @@ def benchmark(session: Session, actor: Actor, assessment_id: int, *, small_cell_
         quartiles=[round(q, 1) for q in quartiles],
         dimension_medians=dims,
         survey_stage=surveyed,
+        peers_needed=small_cell_min,
     )

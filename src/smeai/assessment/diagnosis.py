@@ -18,17 +18,21 @@ def _tier_out(found: tuple[int, Tier] | None) -> TierOut | None:
 
 def _gate_text(inst: Instrument, gate: Gate) -> str:
     if gate.note:
-        return str(gate.note)
-    if gate.dimension:
-        return _("%(dimension)s at least %(n)d") % {
+        text = str(gate.note)
+    elif gate.dimension:
+        text = _("%(dimension)s at least %(n)d") % {
             "dimension": label(inst.dimension(gate.dimension).name.model_dump()),
             "n": gate.min_score,
         }
-    return _("%(count)d questions (%(what)s) at %(n)d or more") % {
-        "count": gate.count,
-        "what": gate.tag or ", ".join(gate.questions),
-        "n": gate.min_score,
-    }
+    else:
+        text = _("%(count)d questions (%(what)s) at %(n)d or more") % {
+            "count": gate.count,
+            "what": gate.tag or ", ".join(gate.questions),
+            "n": gate.min_score,
+        }
+    if not gate.source:  # no published rule behind it: say whose rule it is
+        text += _(" (smeai's own rule)")
+    return text
 
 
 def missing_for(inst: Instrument, tier: Tier, scores: Scores) -> list[str]:
@@ -75,6 +79,7 @@ def evaluate(
         overall=round(scores.overall, 1),
         dimensions=dims,
         level=_tier_out(level),  # type: ignore[arg-type]
+        levels_note=str(inst.levels_note) if inst.levels_note else "",
         stage=_tier_out(stage),
         role=_tier_out(role),
         questions={k: (None if v is None else round(v * inst.question_scale, 2)) for k, v in scores.questions.items()},

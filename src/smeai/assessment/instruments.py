@@ -1,9 +1,10 @@
 """Instruments as versioned data: the pydantic schema of data/instruments/*.yaml and its loader.
 
 An instrument is dimensions -> questions -> options (or bands), with weights, plus ordered tiers
-(levels, and optionally application stages and AI roles) that need a score threshold AND gate rules,
-as MIIT's 《中小企业数字化水平评测指标（2024年版）》 does ("≥ N scenarios at level k"). Changing a
-weight or a question is editing a data file; the engine (scoring.py) reads nothing else.
+(levels, and optionally application stages and AI roles) that need a score threshold AND gate rules
+("≥ N scenarios at level k"). A gate names its `source` where a published rule sets it; a gate without one
+is the instrument's own rule, and results say so. Changing a weight or a question is editing a data file;
+the engine (scoring.py) reads nothing else.
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ class Gate(BaseModel):
     count: int = Field(default=1, ge=1)
     distinct: str | None = Field(default=None, pattern=r"^(link|scenario)$")
     note: Label | None = None
+    source: str = ""  # the published rule this gate reproduces; empty: the instrument's own rule
 
     @model_validator(mode="after")
     def _one_scope(self) -> Self:
@@ -192,6 +194,7 @@ class Instrument(BaseModel):
     name: Label
     description: Label | None = None
     source: str = ""
+    levels_note: Label | None = None  # what the levels are (and are not), shown with every result
     question_scale: float = Field(default=100, gt=0)  # a question's score is shown on 0..question_scale
     dimensions: tuple[Dimension, ...]
     levels: tuple[Tier, ...]

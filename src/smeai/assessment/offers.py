@@ -3,6 +3,8 @@ subsidy programmes the enterprise's region offers, each through that domain's se
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy.orm import Session
 
 from smeai.assessment.schemas import LinkOut, RecommendationOut, ScoreOut
@@ -25,10 +27,14 @@ def _industry(org: Organisation | None) -> list[str]:
     return [org.industry_section]
 
 
-def _offerings(session: Session, org: Organisation | None, scenario: str, stage: int | None) -> list[LinkOut]:
+def _offerings(
+    session: Session, org: Organisation | None, scenario: str | None, stage: int | None, words: str = ""
+) -> list[LinkOut]:
+    """Offerings for a scenario (in the enterprise's industry) or for some words (any industry)."""
     query = OfferingQuery(
-        scenario=[scenario],
-        industry=_industry(org),
+        q=words,
+        scenario=[scenario] if scenario else [],
+        industry=_industry(org) if scenario else [],
         stage=stage,
         per_page=PER_SCENARIO,
         region=org.province_code if org and org.province_code else None,
@@ -41,38 +47,50 @@ def _offerings(session: Session, org: Organisation | None, scenario: str, stage:
     ]
 
 
-def _cases(session: Session, org: Organisation | None, scenario: str) -> list[LinkOut]:
+def _cases(session: Session, org: Organisation | None, scenario: str | None, words: str = "") -> list[LinkOut]:
     section = [org.industry_section] if org and org.industry_section else []
-    _result, rows = cases.search_cases(session, CaseQuery(scenario=[scenario], industry=section, per_page=1))
-    if not rows and section:  # no case in the same industry: any industry's case for the scenario
-        _result, rows = cases.search_cases(session, CaseQuery(scenario=[scenario], per_page=1))
+    scenarios = [scenario] if scenario else []
+    _result, rows = cases.search_cases(session, CaseQuery(q=words, scenario=scenarios, industry=section, per_page=1))
+    if not rows and section:  # no case in the same industry: any industry's case
+        _result, rows = cases.search_cases(session, CaseQuery(q=words, scenario=scenarios, per_page=1))
     word = _("Case")
     return [LinkOut(kind="case", id=str(c.id), title=f"{word}: {c.title}", url=f"/cases/{c.id}") for c in rows]
 
 
-def _programmes(org: Organisation | None) -> list[LinkOut]:
+def _programmes(org: Organisation | None, today: date | None = None) -> list[LinkOut]:
+    """Programmes open today to an enterprise of this region (the calculator checks the purchase)."""
+    today = today or date.today()
     out = []
     for p in subsidy.all_programmes().values():
         region = p.region
         if region.country != "CN" or org is None or not org.province_code:
             continue
+        starts, ends = p.pool.period_starts_on, p.pool.period_ends_on
+        if (starts and today < starts) or (ends and today > ends):
+            continue  # not open today
         if region.provinces and org.province_code not in region.provinces:
             continue
         if region.cities and not any((org.city or "").startswith(c) for c in region.cities):
             continue
-        out.append(LinkOut(kind="programme", id=p.code, title=str(p.name), url="/subsidy"))
+        word = _("Voucher")
+        out.append(LinkOut(kind="programme", id=p.code, title=f"{word}: {p.name}", url=f"/subsidy/programmes/{p.code}"))
     return out[:4]
 
 
 def enrich(session: Session, org: Organisation | None, result: ScoreOut) -> None:
-    """Add offerings and cases to each scenario recommendation, and a subsidy recommendation."""
+    """Link each recommendation to offerings and a peer case that help with it (by its scenario, or by its
+    search words), scenario steps also to the vouchers open to the enterprise, and add a subsidy
+    recommendation listing those vouchers."""
     stage = result.stage.rank if result.stage else None
-    for rec in result.recommendations:
-        if rec.kind != "scenario" or not rec.scenario:
-            continue
-        rec.links += _offerings(session, org, rec.scenario, stage)
-        rec.links += _cases(session, org, rec.scenario)
     programmes = _programmes(org)
+    for rec in result.recommendations:
+        if rec.kind == "scenario" and rec.scenario:
+            rec.links += _offerings(session, org, rec.scenario, stage)
+            rec.links += _cases(session, org, rec.scenario)
+            rec.links += programmes[:1]
+        elif rec.search:
+            rec.links += _offerings(session, org, None, stage, rec.search)
+            rec.links += _cases(session, org, None, rec.search)
     if programmes:
         result.recommendations.append(
             RecommendationOut(

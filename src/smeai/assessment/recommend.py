@@ -59,6 +59,16 @@ class Rule(BaseModel):
     when: tuple[Condition, ...] = Field(min_length=1)
     title: Label
     text: Label
+    search: str | None = None  # words to find offerings and cases that help
+
+
+class DimensionStep(BaseModel):
+    """The next step for a dimension that is among the weakest, when no rule already covers it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    title: Label
+    text: Label
+    search: str | None = None
 
 
 class ScenarioStep(BaseModel):
@@ -94,11 +104,20 @@ def _load(path: Path, model: type[BaseModel]) -> BaseModel:
 class _Rules(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rules: tuple[Rule, ...]
+    dimension_steps: dict[str, dict[str, DimensionStep]] = {}  # instrument id -> dimension id -> step
 
 
 @lru_cache
+def _rules_file() -> _Rules:
+    return _load(DATA / "recommendations.yaml", _Rules)  # type: ignore[return-value]
+
+
 def rules() -> tuple[Rule, ...]:
-    return _load(DATA / "recommendations.yaml", _Rules).rules  # type: ignore[attr-defined]
+    return _rules_file().rules
+
+
+def dimension_steps(instrument_id: str) -> dict[str, DimensionStep]:
+    return _rules_file().dimension_steps.get(instrument_id, {})
 
 
 @lru_cache
@@ -181,8 +200,63 @@ def rule_recommendations(ctx: Context) -> list[RecommendationOut]:
                     text=str(rule.text),
                     priority=rule.priority,
                     reasons=[r for c in rule.when if (r := _reason(c, ctx))],
+                    dimension=_dimension_of(rule, ctx),
+                    search=rule.search,
                 )
             )
+    return out
+
+
+def _dimension_of(rule: Rule, ctx: Context) -> str | None:
+    """The dimension a rule works on: the one its conditions name, or that of its first question."""
+    for c in rule.when:
+        if c.dimension:
+            return c.dimension
+        if c.question and c.question in ctx.instrument.questions:
+            return ctx.instrument.questions[c.question].dimension
+    return None
+
+
+def _weakest_questions(ctx: Context, dimension: str, limit: int = 2) -> list[str]:
+    """The answers that hold a dimension down most: lowest score first, with the answer given."""
+    d = ctx.instrument.dimension(dimension)
+    scored = [
+        (s, i, q) for i, q in enumerate(d.questions) if (s := ctx.scores.questions.get(q.id)) is not None and s < 1
+    ]
+    out = []
+    for _s, _i, q in sorted(scored, key=lambda t: (t[0], -t[2].weight, t[1]))[:limit]:
+        answer = ctx.answers.get(q.id)
+        text = label(q.text.model_dump())
+        if isinstance(answer, str) and q.option(answer):
+            text += f" → {label(q.option(answer).label.model_dump())}"  # type: ignore[union-attr]
+        out.append(text)
+    return out
+
+
+def dimension_recommendations(ctx: Context, covered: set[str], *, limit: int = 2) -> list[RecommendationOut]:
+    """A next step for each of the weakest dimensions (below full marks) that no rule covered yet, at
+    every level: a firm at the top level still has a weakest dimension to raise."""
+    steps = dimension_steps(ctx.instrument.id)
+    dims = sorted(ctx.instrument.dimensions, key=lambda d: (ctx.scores.dimensions[d.id], d.id))
+    out = []
+    for d in [d for d in dims if ctx.scores.dimensions[d.id] < 100 - 1e-9][:limit]:
+        if d.id in covered or d.id not in steps:
+            continue
+        step, score = steps[d.id], ctx.scores.dimensions[d.id]
+        weak = _("%(dimension)s: %(score)d, among your weakest")
+        reasons = [weak % {"dimension": str(d.name), "score": round(score)}]
+        out.append(
+            RecommendationOut(
+                id=f"dimension-{d.id}",
+                kind="dimension",
+                title=str(step.title),
+                text=str(step.text),
+                priority=1 if score < ctx.instrument.gap_max else 2,
+                reasons=reasons + _weakest_questions(ctx, d.id),
+                dimension=d.id,
+                search=step.search,
+            )
+        )
     return out
 
 
@@ -212,20 +286,23 @@ def scenario_recommendations(ctx: Context, profile: Profile | None, *, limit: in
         if not q.scenario or q.scenario not in path.scenarios:
             continue
         s = ctx.scores.questions.get(q.id)
-        if s is None or s >= 0.75:  # n/a, unanswered, or already at scale
+        if s is None or s >= 1:  # n/a, unanswered, or already embedded end to end
             continue
         step = path.scenarios[q.scenario]
         step_i = ROLE_ORDER.index(step.step)
         if step_i > target or (q.link == "production" and not makes_things):
             continue
         ready = data >= step.data_min
-        key = (-(2 * (q.scenario in focus) + (s > 0) + ready + (step_i == target)), step_i, order)
+        # at scale already: last, as the step to embed it end to end (a top-level firm's next step)
+        key = (s >= 0.75, -(2 * (q.scenario in focus) + (s > 0) + ready + (step_i == target)), step_i, order)
         ranked.append((key, q, s, step, ready))
     out = []
     for _key, q, s, step, ready in sorted(ranked, key=lambda r: r[0])[:limit]:
         name = tax.scenarios[q.scenario].name  # type: ignore[index]
         role = tax.roles[step.step].name
-        if s > 0:
+        if s >= 0.75:
+            title = _("Embed “%(scenario)s” end to end, connected to your systems") % {"scenario": name}
+        elif s > 0:
             title = _("Take “%(scenario)s” from a trial to real use") % {"scenario": name}
         else:
             title = _("Try AI in “%(scenario)s”") % {"scenario": name}
@@ -253,7 +330,11 @@ def scenario_recommendations(ctx: Context, profile: Profile | None, *, limit: in
 
 
 def recommend(ctx: Context, profile: Profile | None = None) -> list[RecommendationOut]:
-    items = rule_recommendations(ctx) + scenario_recommendations(ctx, profile)
+    """Rules on specific answers, a step for each weakest dimension no rule covers, and the next
+    scenarios: every result gets concrete next steps, whatever its level."""
+    fired = rule_recommendations(ctx)
+    covered = {r.dimension for r in fired if r.dimension}
+    items = fired + dimension_recommendations(ctx, covered) + scenario_recommendations(ctx, profile)
     return sorted(items, key=lambda r: r.priority)  # stable: rules before scenarios within a priority
 
 

@@ -59,6 +59,8 @@ class RecommendationOut(BaseModel):
     scenario: str | None = None
     role: str | None = None  # the step on 辅助助手 -> 合作伙伴 -> 业务专家 it belongs to
     links: list[LinkOut] = Field(default_factory=list)
+    dimension: str | None = None  # the dimension it raises, where it comes from one
+    search: str | None = None  # words to find offerings and cases that help with it
 
 
 class ScoreOut(BaseModel):
@@ -69,6 +71,7 @@ class ScoreOut(BaseModel):
     overall: float  # 0-100
     dimensions: dict[str, float]  # 0-100 each
     level: TierOut
+    levels_note: str = ""  # what the levels are (e.g. smeai's own, not MIIT's)
     stage: TierOut | None = None
     role: TierOut | None = None
     questions: dict[str, float | None] = Field(default_factory=dict)  # 0..question_scale; None: n/a
@@ -144,6 +147,8 @@ class DimensionChange(BaseModel):
 class ComparisonOut(BaseModel):
     before_id: int
     after_id: int
+    before_date: datetime | None = None
+    after_date: datetime | None = None
     overall_before: float
     overall_after: float
     overall_change: float
@@ -185,3 +190,4 @@ class BenchmarkOut(BaseModel):
     quartiles: list[float] = Field(default_factory=list)  # p25, median, p75
     dimension_medians: dict[str, float] = Field(default_factory=dict)
     survey_stage: SurveyStageOut | None = None
+    peers_needed: int = 0  # the smallest peer group shown (small-cell rule); with `suppressed`
