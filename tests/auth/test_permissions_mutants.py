@@ -123,7 +123,7 @@ def test_which_organisations_each_role_belongs_to():
 
 
 def _actor(*roles: Role, user_id: int | None = 7, kind: OrgKind = OrgKind.ENTERPRISE) -> Actor:
-    return Actor(user_id=user_id, org_id=3, org_kind=kind, roles=frozenset(roles))
+    return Actor(user_id=user_id, org_id=3, org_kind=kind, roles=frozenset(roles), org_admin=True)
 
 
 def test_an_actor_holds_the_union_of_its_roles_rights():
@@ -181,3 +181,17 @@ def test_an_actor_cannot_be_changed_once_made():
     with pytest.raises(dataclasses.FrozenInstanceError):
         member.roles = frozenset({Role.ADMIN})  # type: ignore[misc]
     assert hash(member) == hash(_actor(Role.ENTERPRISE_MEMBER))
+
+
+def test_an_unverified_organisation_and_a_plain_member_lack_what_is_withheld():
+    from smeai.auth.permissions import ORG_ADMIN_ONLY, UNVERIFIED_WITHHELD
+
+    admin = _actor(Role.ENTERPRISE_MEMBER)
+    waiting = Actor(
+        user_id=7, org_id=3, org_kind=OrgKind.ENTERPRISE, roles=admin.roles, org_admin=True, org_verified=False
+    )
+    member = Actor(user_id=7, org_id=3, org_kind=OrgKind.ENTERPRISE, roles=admin.roles)
+    assert waiting.permissions == admin.permissions - UNVERIFIED_WITHHELD
+    assert not waiting.can(Permission.SUBSIDY_APPLY) and waiting.can(Permission.ASSESSMENT_WRITE_OWN)
+    assert member.permissions == admin.permissions - ORG_ADMIN_ONLY
+    assert not member.can(Permission.ORG_MEMBERS_OWN) and member.can(Permission.SUBSIDY_APPLY)
