@@ -171,4 +171,5 @@ async def import_offerings(
 @router.get("/catalog/export", summary="The published pool as interchange JSON Lines")
 def export_offerings(session: DbSession, actor: CurrentActor) -> Response:
     body = "".join(service.export_lines(session, actor))
+    session.commit()  # the export's audit entry
     return Response(body, media_type="application/x-ndjson; charset=utf-8")

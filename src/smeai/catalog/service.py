@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from smeai.auth import audit
 from smeai.auth import service as auth_service
 from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
@@ -348,6 +349,15 @@ def review_offering(session: Session, actor: Actor, offering_id: int, decision: 
     action = OfferingAction.APPROVED if decision.approve else OfferingAction.REJECTED
     _event(session, actor, offering, action, from_status=S.SUBMITTED, comment=comment or None, checklist=checklist)
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "offering.review",
+        offering,
+        {"status": S.SUBMITTED},
+        {"status": offering.status},
+        org_id=offering.provider_id,
+    )
     return offering
 
 
@@ -577,7 +587,10 @@ def export_records(session: Session, actor: Actor | None) -> list[dict[str, Any]
 def export_lines(session: Session, actor: Actor | None) -> list[str]:
     """The export file's lines. Strict JSON (allow_nan=False): a value that is not JSON fails here
     instead of reaching the interchange file other centres read."""
-    return [json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in export_records(session, actor)]
+    lines = [json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in export_records(session, actor)]
+    if actor is not None:  # the published pool is public; an export by a signed-in user is recorded
+        audit.record(session, actor, "catalog.export", ("catalog", "published"), after={"offerings": len(lines)})
+    return lines
 
 
 # --- search ---------------------------------------------------------------------------------
