@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from smeai.auth import audit
 from smeai.auth.actor import Actor
 from smeai.auth.permissions import Permission
 from smeai.cases.index import CaseQuery, CaseResult, case_index
@@ -114,6 +115,15 @@ def review_case(session: Session, actor: Actor, case_id: int, decision: CaseRevi
     if decision.approve:
         case.published_at = now
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "case.review",
+        case,
+        {"status": S.SUBMITTED},
+        {"status": case.status, "benchmark": case.is_benchmark},
+        org_id=case.submitted_by_org_id,
+    )
     return case
 
 
