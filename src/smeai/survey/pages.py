@@ -157,4 +157,5 @@ def report_download(
     body, media = report.render(
         session, actor, chosen.code, fmt=fmt, filters=filters, small_cell_min=app_settings(request).small_cell_min
     )
+    session.commit()  # the export's audit entry
     return Response(body, media_type=media, headers=attachment(f"survey-{chosen.code}.{fmt}"))

@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy.orm import Session
 
+from smeai.auth import audit
 from smeai.auth.actor import Actor
 from smeai.i18n import _
 from smeai.survey import figures, service
@@ -28,6 +29,9 @@ def render(
     wave = service.get_wave(session, actor, code)
     ind, idx = service.wave_figures(session, actor, code, filters=filters, small_cell_min=small_cell_min)
     figs = figures.build(ind, idx)
+    audit.record(
+        session, actor, "survey.export", wave, after={"format": fmt, "filters": vars(filters) if filters else {}}
+    )
     title = f"{wave.name}"
     scope = _scope(filters)
     note = (
