@@ -80,7 +80,7 @@ def industry(code: str) -> str:
     if code in tax.sections:
         return taxonomy.name("sections", code)
     if code in tax.groups:
-        return tax.groups[code].zh
+        return taxonomy.name("groups", code)
     if code.startswith("C") and code[1:] in tax.divisions:
         return taxonomy.name("divisions", code[1:])
     return code
@@ -99,6 +99,16 @@ def facet_value(facet: str, value: str) -> str:
         return taxonomy.name("links", value)
     table = {"kind": KIND, "deployment": DEPLOYMENT, "pricing": PRICING, "price_band": BAND}.get(facet, {})
     return _(table[value]) if value in table else value
+
+
+BAND_ORDER = {code: i for i, (code, _lo, _hi, _label) in enumerate(PRICE_BANDS)}
+
+
+def ordered_facet(facet: str, counts: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """A facet's values as the reader scans them: cost bands from free to dearest; the others by count."""
+    if facet == "price_band":
+        return sorted(counts, key=lambda item: BAND_ORDER.get(item[0], len(BAND_ORDER)))
+    return list(counts)
 
 
 def price(entry_price_fen: int) -> str:
