@@ -40,6 +40,11 @@ def lang_href(request: Request, lang: str) -> str:
     return f"{request.url.path}?{urlencode([*params, ('lang', lang)])}"
 
 
+def colon() -> str:
+    """The colon after a label: full-width in Chinese text (来源：…), ASCII and a space in English."""
+    return ": " if get_lang() == "en" else "："
+
+
 @lru_cache
 def templates() -> Jinja2Templates:
     dirs = [PACKAGE / "web" / "templates", *sorted(PACKAGE.glob("*/templates"))]
@@ -58,6 +63,7 @@ def templates() -> Jinja2Templates:
         get_lang=get_lang,
         csrf_field=CSRF_FIELD,
         lang_href=lang_href,
+        colon=colon,
     )
     tpl.env.filters["yuan"] = _fen_yuan
     return tpl
