@@ -15,6 +15,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from smeai import taxonomy
 from smeai.i18n import LANGUAGES, get_lang, gettext, label, ngettext
 from smeai.web import flash
+from smeai.web.confirm import confirm
 from smeai.web.csrf import CSRF_FIELD, csrf_token
 from smeai.web.middleware import CSP_NONCE
 from smeai.web.nav import NAV
@@ -64,6 +65,7 @@ def templates() -> Jinja2Templates:
         csrf_field=CSRF_FIELD,
         lang_href=lang_href,
         colon=colon,
+        confirm=confirm,
     )
     tpl.env.filters["yuan"] = _fen_yuan
     return tpl
