@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import QueryParams
 
@@ -21,6 +21,7 @@ from smeai.db import DbSession
 from smeai.errors import Invalid
 from smeai.i18n import N_, _
 from smeai.web.csrf import csrf_protect
+from smeai.web.flash import redirect_with_message
 from smeai.web.forms import parse_form
 from smeai.web.page_links import page_links
 from smeai.web.render import is_htmx, render
@@ -144,7 +145,8 @@ async def review_case(request: Request, case_id: int, session: DbSession, actor:
         session.rollback()
         return _case_page(request, session, actor, case_id, messages=[("error", _(exc.message))])
     session.commit()
-    return RedirectResponse("/cases/review", status_code=303)
+    done = _("Published in the case library.") if decision.approve else _("Returned to the author with your comment.")
+    return redirect_with_message(request, "/cases/review", done)
 
 
 @router.post("/cases/{case_id}/benchmark", dependencies=CSRF)
@@ -152,4 +154,4 @@ async def set_benchmark(request: Request, case_id: int, session: DbSession, acto
     form = await request.form()
     service.set_benchmark(session, actor, case_id, form.get("benchmark") == "on")
     session.commit()
-    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+    return redirect_with_message(request, f"/cases/{case_id}", _("Saved."))

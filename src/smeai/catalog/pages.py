@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData, QueryParams, UploadFile
 
@@ -31,6 +31,7 @@ from smeai.inputs import RecordId
 from smeai.money import plain_number_text
 from smeai.subsidy import service as subsidy_service
 from smeai.web.csrf import csrf_protect
+from smeai.web.flash import redirect_with_message
 from smeai.web.limits import upload_route
 from smeai.web.page_links import page_links
 from smeai.web.render import is_htmx, render
@@ -170,7 +171,7 @@ def _parse_offering(values: dict[str, Any]) -> OfferingFields:
     try:
         return OfferingFields.model_validate(values)
     except ValidationError as exc:
-        fields = {_input_name(key): msg for key, msg in fields_from_validation(exc.errors()).items()}
+        fields = {_input_name(key): msg for key, msg in fields_from_validation([dict(e) for e in exc.errors()]).items()}
         raise Invalid(N_("Please correct the marked fields."), fields=fields) from None
 
 
@@ -247,7 +248,9 @@ async def _save(request: Request, session: DbSession, actor: Actor, offering_id:
         messages = [("error", _(exc.message))]
         return _form_page(request, values, exc.fields, 422, offering=offering, messages=messages)
     session.commit()
-    return RedirectResponse("/catalog/provider", status_code=303)
+    submitted = offering.status == "submitted"
+    text = _("Submitted for review. The centre will reply on this page.") if submitted else _("Draft saved.")
+    return redirect_with_message(request, "/catalog/provider", text)
 
 
 @router.post("/catalog/provider/new", dependencies=CSRF)
@@ -267,25 +270,27 @@ async def update_offering(request: Request, offering_id: RecordId, session: DbSe
 
 
 @router.post("/catalog/offerings/{offering_id}/submit", dependencies=CSRF)
-def submit_offering(offering_id: RecordId, session: DbSession, actor: PageActor) -> Response:
+def submit_offering(request: Request, offering_id: RecordId, session: DbSession, actor: PageActor) -> Response:
     service.submit_offering(session, actor, offering_id)
     session.commit()
-    return RedirectResponse("/catalog/provider", status_code=303)
+    return redirect_with_message(
+        request, "/catalog/provider", _("Submitted for review. The centre will reply on this page.")
+    )
 
 
 @router.post("/catalog/offerings/{offering_id}/withdraw", dependencies=CSRF)
-def withdraw_offering(offering_id: RecordId, session: DbSession, actor: PageActor) -> Response:
+def withdraw_offering(request: Request, offering_id: RecordId, session: DbSession, actor: PageActor) -> Response:
     service.withdraw_offering(session, actor, offering_id)
     session.commit()
-    return RedirectResponse("/catalog/provider", status_code=303)
+    return redirect_with_message(request, "/catalog/provider", _("Withdrawn. It is no longer listed."))
 
 
 @router.post("/catalog/offerings/{offering_id}/delete", dependencies=CSRF)
-def delete_offering(offering_id: RecordId, session: DbSession, actor: PageActor) -> Response:
+def delete_offering(request: Request, offering_id: RecordId, session: DbSession, actor: PageActor) -> Response:
     service.delete_offering(session, actor, offering_id)
     session.commit()
     target = "/catalog/review" if actor.can(Permission.OFFERING_REVIEW) else "/catalog/provider"
-    return RedirectResponse(target, status_code=303)
+    return redirect_with_message(request, target, _("Deleted."))
 
 
 # --- operator review (遴选) -----------------------------------------------------------------
@@ -314,7 +319,8 @@ async def review_offering(request: Request, offering_id: RecordId, session: DbSe
         messages = [("error", _(exc.message))]
         return _offering_page(request, session, actor, offering_id, messages=messages, review_values=decision)
     session.commit()
-    return RedirectResponse("/catalog/review", status_code=303)
+    done = _("Approved and published.") if decision.approve else _("Rejected. The provider sees your comment.")
+    return redirect_with_message(request, "/catalog/review", done)
 
 
 @router.post("/catalog/offerings/{offering_id}/comment", dependencies=CSRF)
@@ -326,7 +332,7 @@ async def comment_offering(request: Request, offering_id: RecordId, session: DbS
         session.rollback()
         return _offering_page(request, session, actor, offering_id, messages=[("error", _(exc.message))])
     session.commit()
-    return RedirectResponse(f"/catalog/offerings/{offering_id}", status_code=303)
+    return redirect_with_message(request, f"/catalog/offerings/{offering_id}", _("Comment added."))
 
 
 @router.get("/catalog/import")
