@@ -1,0 +1,419 @@
+"""The admin console (/admin): users, organisations and their consultants, the audit log and its export.
+
+Every route checks its permission in the service it calls (admin.py, consultants.py, audit.py), so a page
+shows only what the reader may see: users need USER_MANAGE, organisations ORG_READ_ANY, the audit log
+AUDIT_READ and its export AUDIT_EXPORT. The JSON API of the audit log is GET /api/v1/audit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict
+
+from smeai.auth import admin, audit, consultants
+from smeai.auth.actor import Actor
+from smeai.auth.deps import CurrentActor, PageActor
+from smeai.auth.models import Organisation, User
+from smeai.auth.permissions import OrgKind, Permission, Role
+from smeai.db import DbSession
+from smeai.errors import Forbidden, Invalid, NotFound
+from smeai.i18n import N_, _
+from smeai.inputs import RecordId
+from smeai.web.csrf import csrf_protect
+from smeai.web.downloads import attachment, row
+from smeai.web.flash import redirect_with_message
+from smeai.web.paging import Page, PageParams, Paging, page_select, paginate_select
+from smeai.web.render import render
+
+router = APIRouter()
+
+PER_PAGE = 50
+ROLE_LABELS: dict[str, str] = {
+    Role.ENTERPRISE_MEMBER: N_("Enterprise member"),
+    Role.PROVIDER_MEMBER: N_("Provider member"),
+    Role.OPERATOR: N_("Operator"),
+    Role.CONSULTANT: N_("Consultant"),
+    Role.ANALYST: N_("Analyst"),
+    Role.ADMIN: N_("Administrator"),
+}
+KIND_LABELS: dict[str, str] = {
+    OrgKind.ENTERPRISE: N_("Enterprise"),
+    OrgKind.PROVIDER: N_("Provider"),
+    OrgKind.CENTRE: N_("Centre"),
+}
+ACTION_LABELS: dict[str, str] = {
+    "offering.review": N_("Offering reviewed"),
+    "case.review": N_("Case reviewed"),
+    "voucher.approve": N_("Voucher approved"),
+    "voucher.reject": N_("Voucher rejected"),
+    "voucher.withdraw": N_("Voucher withdrawn"),
+    "voucher.redeem": N_("Redemption submitted"),
+    "voucher.return": N_("Redemption returned"),
+    "voucher.verify": N_("Redemption verified and paid"),
+    "voucher.expire": N_("Approval expired"),
+    "pool.budget": N_("Pool budget set"),
+    "user.role": N_("Role changed"),
+    "user.disable": N_("Account disabled"),
+    "user.enable": N_("Account enabled"),
+    "consultant.assign": N_("Consultant assigned"),
+    "catalog.export": N_("Resource pool exported"),
+    "survey.export": N_("Survey report exported"),
+    "need.create": N_("Need written on behalf"),
+    "org.verify": N_("Organisation verified"),
+    "audit.export": N_("Audit log exported"),
+}
+TARGET_LABELS: dict[str, str] = {
+    "offerings": N_("Offering"),
+    "cases": N_("Case"),
+    "applications": N_("Voucher application"),
+    "pool": N_("Voucher pool"),
+    "users": N_("User"),
+    "organisations": N_("Organisation"),
+    "catalog": N_("Resource pool"),
+    "survey_waves": N_("Survey wave"),
+    "needs": N_("Need"),
+}
+
+
+def _offset(page: int) -> Paging:
+    return Paging(limit=PER_PAGE, offset=max(0, min(page - 1, 19_999)) * PER_PAGE)
+
+
+def _pages(total: int, page: int, base: str, query: dict[str, Any]) -> dict[str, Any]:
+    last = max(1, -(-total // PER_PAGE))
+    keep = {k: v for k, v in query.items() if v not in (None, "")}
+
+    def href(n: int) -> str:
+        return f"{base}?{urlencode(keep | {'page': n})}"
+
+    return {
+        "page": page,
+        "last": last,
+        "total": total,
+        "prev": href(page - 1) if page > 1 else None,
+        "next": href(page + 1) if page < last else None,
+    }
+
+
+# --- console home ---------------------------------------------------------------------------------------
+
+
+CONSOLE_RIGHTS = (Permission.USER_MANAGE, Permission.ORG_READ_ANY, Permission.AUDIT_READ)
+
+
+# Pages other domains own that the console links to, shown when the reader holds the right: the first
+# GET page whose path contains the word (the verification queue is the accounts pages').
+CONSOLE_LINKS = (
+    (
+        "verification",
+        Permission.ORG_WRITE_ANY,
+        N_("Verification queue"),
+        N_("Organisations waiting for the centre to check their licence."),
+    ),
+    (
+        "/subsidy/programmes",
+        Permission.PROGRAMME_MANAGE,
+        N_("Programme files"),
+        N_("Voucher programmes, their rules and pools."),
+    ),
+)
+
+
+def _console_links(request: Request, actor: Actor) -> list[dict[str, str]]:
+    paths = [
+        str(getattr(r, "path", ""))
+        for r in request.app.routes
+        if "GET" in (getattr(r, "methods", None) or set()) and "{" not in str(getattr(r, "path", "{"))
+    ]
+    out = []
+    for word, right, title, blurb in CONSOLE_LINKS:
+        found = next((p for p in paths if word in p and not p.startswith("/api/")), None)
+        if found is None and word.startswith("/"):
+            found = "/" + word.strip("/").split("/")[0]
+        if found is not None and actor.can(right):
+            out.append({"href": found, "title": title, "blurb": blurb})
+    return out
+
+
+@router.get("/admin", include_in_schema=False)
+def console(request: Request, actor: PageActor) -> Response:
+    if not any(actor.can(p) for p in CONSOLE_RIGHTS):
+        raise Forbidden(N_("You are not allowed to do this."), permission=str(Permission.ORG_READ_ANY))
+    return render(request, "admin/console.html", active="admin", can=actor.can, links=_console_links(request, actor))
+
+
+# --- users ----------------------------------------------------------------------------------------------
+
+
+@router.get("/admin/users", include_in_schema=False)
+def users_page(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    role: str | None = None,
+    page: Annotated[int, Query(ge=1, le=20_000)] = 1,
+) -> Response:
+    chosen = Role(role) if role in set(Role) else None
+    rows, total = paginate_select(session, admin.users_query(actor, q=q, role=chosen), _offset(page))
+    return render(
+        request,
+        "admin/users.html",
+        active="admin",
+        users=rows,
+        q=q or "",
+        role=chosen or "",
+        roles=ROLE_LABELS,
+        pager=_pages(total, page, "/admin/users", {"q": q, "role": chosen}),
+        me=actor.user_id,
+    )
+
+
+def _back(request: Request, default: str) -> str:
+    ref = request.headers.get("referer", "")
+    path = ref.split("://", 1)[-1].split("/", 1)[-1] if "://" in ref else ""
+    return "/" + path if path.startswith("admin/") else default
+
+
+@router.post("/admin/users/{user_id}/role", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+async def change_role(request: Request, user_id: RecordId, session: DbSession, actor: PageActor) -> Response:
+    form = await request.form()
+    value = str(form.get("role", ""))
+    if value not in set(Role):
+        raise Invalid(N_("Please correct the marked fields."), fields={"role": "unknown role"})
+    user = admin.change_role(session, actor, user_id, Role(value))
+    session.commit()
+    text = _("Role of %(name)s: %(role)s.") % {"name": user.display_name, "role": _(ROLE_LABELS[value])}
+    return redirect_with_message(request, _back(request, "/admin/users"), text)
+
+
+@router.post("/admin/users/{user_id}/active", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+async def set_active(request: Request, user_id: RecordId, session: DbSession, actor: PageActor) -> Response:
+    form = await request.form()
+    active = str(form.get("active", "")) == "1"
+    user = admin.set_active(session, actor, user_id, active)
+    session.commit()
+    text = (_("%(name)s may log in again.") if active else _("%(name)s is disabled; their sessions have ended.")) % {
+        "name": user.display_name
+    }
+    return redirect_with_message(request, _back(request, "/admin/users"), text)
+
+
+# --- organisations --------------------------------------------------------------------------------------
+
+
+@router.get("/admin/organisations", include_in_schema=False)
+def organisations_page(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    kind: str | None = None,
+    page: Annotated[int, Query(ge=1, le=20_000)] = 1,
+) -> Response:
+    chosen = OrgKind(kind) if kind in set(OrgKind) else None
+    rows, total = paginate_select(session, admin.organisations_query(actor, q=q, kind=chosen), _offset(page))
+    ids = [o.id for o in rows]
+    may_assign = actor.can(Permission.CONSULTANT_ASSIGN)
+    return render(
+        request,
+        "admin/organisations.html",
+        active="admin",
+        orgs=rows,
+        members=admin.member_counts(session, actor, ids),
+        consultant_of=consultants.consultant_names(session, actor, set(ids)),
+        advisers=consultants.consultants(session, actor) if may_assign else [],
+        may_assign=may_assign,
+        may_audit=actor.can(Permission.AUDIT_READ),
+        may_users=actor.can(Permission.USER_MANAGE),
+        q=q or "",
+        kind=chosen or "",
+        kinds=KIND_LABELS,
+        pager=_pages(total, page, "/admin/organisations", {"q": q, "kind": chosen}),
+    )
+
+
+@router.post("/admin/organisations/{org_id}/consultant", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+async def assign_consultant(request: Request, org_id: RecordId, session: DbSession, actor: PageActor) -> Response:
+    form = await request.form()
+    raw = str(form.get("consultant_id", "")).strip()
+    if raw and not raw.isdigit():
+        raise Invalid(N_("Choose a consultant."), fields={"consultant_id": "not an active consultant"})
+    consultants.assign(session, actor, org_id, int(raw) if raw else None)
+    session.commit()
+    return redirect_with_message(request, _back(request, "/admin/organisations"), _("Consultant saved."))
+
+
+# --- audit log ------------------------------------------------------------------------------------------
+
+
+class AuditFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target_type: str | None = None
+    target_id: str | None = None
+    action: str | None = None
+    org_id: int | None = None
+
+
+def audit_filters(
+    target_type: Annotated[
+        str | None, Query(max_length=40, description="What was acted on, e.g. `applications`.")
+    ] = None,
+    target_id: Annotated[str | None, Query(max_length=64, description="Its id (with target_type).")] = None,
+    action: Annotated[str | None, Query(max_length=60, description="e.g. `voucher.approve`.")] = None,
+    org_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="The organisation concerned.")] = None,
+) -> AuditFilters:
+    return AuditFilters(
+        target_type=target_type or None, target_id=target_id or None, action=action or None, org_id=org_id
+    )
+
+
+Filters = Annotated[AuditFilters, Depends(audit_filters)]
+
+
+class AuditEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: Any
+    actor_id: int | None
+    on_behalf_of: int | None
+    action: str
+    target_type: str
+    target_id: str
+    org_id: int | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    request_id: str | None
+
+
+@router.get("/api/v1/audit", tags=["accounts"], summary="The audit log, newest first, filtered by target")
+def audit_api(session: DbSession, actor: CurrentActor, paging: PageParams, filters: Filters) -> Page[AuditEntryOut]:
+    query = audit.entries_query(actor, **filters.model_dump())
+    return page_select(session, query, paging, AuditEntryOut.model_validate)
+
+
+def _names(session: DbSession, entries: list[audit.AuditEntry]) -> tuple[dict[int, str], dict[int, str]]:
+    user_ids = {e.actor_id for e in entries if e.actor_id is not None}
+    org_ids = {o for e in entries for o in (e.org_id, e.on_behalf_of) if o is not None}
+    users = {u.id: u.display_name for u in session.query(User).filter(User.id.in_(user_ids))} if user_ids else {}
+    orgs = {o.id: o.name for o in session.query(Organisation).filter(Organisation.id.in_(org_ids))} if org_ids else {}
+    return users, orgs
+
+
+@router.get("/admin/audit", include_in_schema=False)
+def audit_page(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    filters: Filters,
+    page: Annotated[int, Query(ge=1, le=20_000)] = 1,
+) -> Response:
+    query = audit.entries_query(actor, **filters.model_dump())
+    rows, total = paginate_select(session, query, _offset(page))
+    users, orgs = _names(session, rows)
+    chosen = filters.model_dump()
+    return render(
+        request,
+        "admin/audit.html",
+        active="admin",
+        entries=rows,
+        users=users,
+        orgs=orgs,
+        f=chosen,
+        types=audit.target_types(session, actor),
+        actions=ACTION_LABELS,
+        targets=TARGET_LABELS,
+        may_export=actor.can(Permission.AUDIT_EXPORT),
+        export_query=urlencode({k: v for k, v in chosen.items() if v is not None}),
+        pager=_pages(total, page, "/admin/audit", chosen),
+    )
+
+
+EXPORT_COLUMNS = (
+    "id",
+    "at",
+    "actor",
+    "on_behalf_of",
+    "action",
+    "target_type",
+    "target_id",
+    "organisation",
+    "before",
+    "after",
+    "request_id",
+)
+EXPORT_MAX = 100_000
+
+
+def _export_rows(session: DbSession, actor: Actor, filters: AuditFilters) -> list[list[object]]:
+    actor.require(Permission.AUDIT_EXPORT)
+    entries = list(session.scalars(audit.entries_query(actor, **filters.model_dump()).limit(EXPORT_MAX)))
+    users, orgs = _names(session, entries)
+    out: list[list[object]] = []
+    for e in entries:
+        out.append(
+            row(
+                [
+                    e.id,
+                    e.at.isoformat(timespec="seconds"),
+                    users.get(e.actor_id, "") if e.actor_id is not None else "system",
+                    orgs.get(e.on_behalf_of, "") if e.on_behalf_of is not None else "",
+                    e.action,
+                    e.target_type,
+                    e.target_id,
+                    orgs.get(e.org_id, "") if e.org_id is not None else "",
+                    _json(e.before),
+                    _json(e.after),
+                    e.request_id or "",
+                ]
+            )
+        )
+    return out
+
+
+def _json(value: object) -> str:
+    import json
+
+    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@router.get("/admin/audit.{fmt}", include_in_schema=False)
+def audit_export(fmt: str, session: DbSession, actor: PageActor, filters: Filters) -> Response:
+    if fmt not in ("csv", "xlsx"):
+        raise NotFound(N_("Page not found."))
+    rows = _export_rows(session, actor, filters)
+    # An export is itself a privileged action.
+    audit.record(
+        session,
+        actor,
+        "audit.export",
+        ("audit_log", fmt),
+        after={"rows": len(rows), **filters.model_dump(exclude_none=True)},
+    )
+    session.commit()
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(EXPORT_COLUMNS)
+        writer.writerows(rows)
+        body = ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel and WPS read the Chinese right
+        return Response(body, media_type="text/csv; charset=utf-8", headers=attachment("audit-log.csv"))
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("audit")
+    sheet.append(list(EXPORT_COLUMNS))
+    for r in rows:
+        sheet.append(r)
+    out = io.BytesIO()
+    book.save(out)
+    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(out.getvalue(), media_type=media, headers=attachment("audit-log.xlsx"))
