@@ -21,6 +21,7 @@ DOMAINS: tuple[str, ...] = (
     "matching",
     "subsidy",
     "survey",
+    "centre",
 )
 
 Kind = Literal["api", "pages", "cli", "demo", "models"]
@@ -51,14 +52,16 @@ def _api() -> tuple[ModuleType, ...]:
 
 def _pages() -> tuple[ModuleType, ...]:
     from smeai.assessment import pages as assessment
+    from smeai.auth import admin_pages
     from smeai.auth import pages as auth
     from smeai.cases import pages as cases
     from smeai.catalog import pages as catalog
+    from smeai.centre import pages as centre
     from smeai.matching import pages as matching
     from smeai.subsidy import pages as subsidy
     from smeai.survey import pages as survey
 
-    return auth, assessment, catalog, cases, matching, subsidy, survey
+    return auth, admin_pages, assessment, catalog, cases, matching, subsidy, survey, centre
 
 
 def _cli() -> tuple[ModuleType, ...]:
@@ -79,11 +82,12 @@ def _demo() -> tuple[ModuleType, ...]:
     from smeai.auth import demo as auth
     from smeai.cases import demo as cases
     from smeai.catalog import demo as catalog
+    from smeai.centre import demo as centre
     from smeai.matching import demo as matching
     from smeai.subsidy import demo as subsidy
     from smeai.survey import demo as survey
 
-    return auth, assessment, catalog, cases, matching, subsidy, survey
+    return auth, assessment, catalog, cases, matching, subsidy, survey, centre
 
 
 def _models() -> tuple[ModuleType, ...]:
