@@ -63,7 +63,8 @@ def test_console_pages_answer_by_permission(session, page_client_for):
     assert as_op.get("/admin/users").status_code == 403
     assert as_op.get("/admin/organisations").status_code == 200
     assert as_op.get("/admin/audit.csv").status_code == 403
-    r = as_admin.post(f"/admin/users/{member.user_id}/active", data={"active": "0", "csrf_token": as_admin.csrf}, follow_redirects=False)
+    form = {"active": "0", "csrf_token": as_admin.csrf}
+    r = as_admin.post(f"/admin/users/{member.user_id}/active", data=form, follow_redirects=False)
     assert r.status_code == 303
     page = as_admin.get("/admin/audit")
     assert "账号已停用" in page.text or "Account disabled" in page.text

@@ -34,7 +34,7 @@ def test_a_consultant_sees_and_acts_for_assigned_enterprises_only(session):
 
 
 def test_workspace_pages(session, page_client_for):
-    op, adviser, mine, other = _assigned(session)
+    _op, adviser, mine, other = _assigned(session)
     session.commit()
     page = page_client_for(adviser)
     r = page.get("/centre")
