@@ -90,3 +90,18 @@ def upload(
 def redeem_documents(session: Session, actor: Actor, application_id: int) -> None:
     for kind in (DocKind.INVOICE, DocKind.PAYMENT, DocKind.DELIVERY):
         upload(session, actor, application_id, kind)
+
+
+TEST_SOURCE = "sources: [{id: t, title: 测试政策, issuer: 测试, url: 'https://example.org/policy'}]\n"
+
+
+def sourced(text: str) -> str:
+    """A test programme file made valid for the sources check: one source, and every rule it sets listed
+    under an assumption (a test file has no clause to quote)."""
+    import yaml
+
+    from smeai.subsidy import programmes
+
+    p = programmes.Programme.model_validate(yaml.safe_load(text + TEST_SOURCE))
+    rules = ", ".join(sorted(programmes.rule_keys(p)))
+    return text + TEST_SOURCE + f"assumptions: [{{why: a test programme, rules: [{rules}]}}]\n"

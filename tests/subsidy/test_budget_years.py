@@ -168,9 +168,11 @@ def test_dates_outside_the_programmes_period_are_refused(session):
 
 def test_a_programme_whose_text_counts_by_the_signing_year_says_so_in_its_file(session, tmp_path, monkeypatch):
     (tmp_path / "signed.yaml").write_text(
-        "code: signed-year\nname: {zh: 按签约年度计的券}\nissuer: {zh: 某市}\nvoucher: compute\nsource: test\n"
-        "region: {provinces: ['42']}\npool: {annual: true, budget_fen: 100000000}\nrate: 50%\n"
-        "caps: {per_org_year_fen: 20000000}\ncap_year_basis: signed\n",
+        sb.sourced(
+            "code: signed-year\nname: {zh: 按签约年度计的券}\nissuer: {zh: 某市}\nvoucher: compute\n"
+            "region: {provinces: ['42']}\npool: {annual: true, budget_fen: 100000000}\nrate: 50%\n"
+            "caps: {per_org_year_fen: 20000000}\ncap_year_basis: signed\n"
+        ),
         encoding="utf-8",
     )
     monkeypatch.setattr(programmes, "operator_folder", lambda: tmp_path)

@@ -47,8 +47,20 @@ def quote(code: str, amount: int) -> ProgrammeQuote:
     )
 
 
+def exclusive() -> dict:
+    """The shipped programmes with Beijing barring every other compute voucher (as its file once read): no
+    shipped file excludes another now, and the search must still honour an exclusion."""
+    shipped = all_programmes()
+    bj = shipped["beijing-compute"]
+    return shipped | {
+        "beijing-compute": bj.model_copy(
+            update={"exclusivity": bj.exclusivity.model_copy(update={"no_stacking_with_vouchers": {"compute"}})}
+        )
+    }
+
+
 def best(contract: int, *quotes: tuple[str, int]) -> tuple[list[str], int]:
-    return calculator.best_combination(all_programmes(), [quote(c, a) for c, a in quotes], contract)
+    return calculator.best_combination(exclusive(), [quote(c, a) for c, a in quotes], contract)
 
 
 def test_nothing_eligible_pays_nothing():
@@ -148,7 +160,9 @@ def test_who_claims(session):
 # --- calculate ----------------------------------------------------------------------------------------------
 
 
-def test_the_quote_names_the_best_and_the_net_price(session):
+def test_the_quote_names_the_best_and_the_net_price(session, monkeypatch):
+    patched = exclusive()
+    monkeypatch.setattr(calculator, "all_programmes", lambda: patched)
     quote_ = calculator.calculate(session, SHANGHAI, purchase(), today=TODAY)
     assert (quote_.best, quote_.total_fen, quote_.net_fen) == (["shanghai-compute"], 30 * WAN, 70 * WAN)
     assert quote_.contract_fen == 100 * WAN

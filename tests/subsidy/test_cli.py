@@ -18,13 +18,15 @@ def test_programmes_check_passes_the_shipped_files():
 def test_programmes_check_names_file_and_field_of_each_problem(tmp_path: Path):
     shutil.copy(programmes.DATA / "huadu-tiered.yaml", tmp_path / "ok.yaml")
     (tmp_path / "new.yaml").write_text(
-        "code: new-voucher\nname: {zh: 新券}\nissuer: {zh: 某市}\nvoucher: compute\nsource: x\nrate: 20%\n"
-        "caps: {per_org_year: 100}\n",
+        "code: new-voucher\nname: {zh: 新券}\nissuer: {zh: 某市}\nvoucher: compute\nrate: 20%\n"
+        "caps: {per_org_year_fen: 100}\nsources: [{id: s, title: t, issuer: i, url: 'https://example.org'}]\n"
+        "clauses: [{rules: [rate], source: s, quote: 补贴20%}]\n",
         encoding="utf-8",
     )
     result = CliRunner().invoke(app, ["subsidy", "programmes", "check", str(tmp_path)])
     assert result.exit_code == 1
-    assert "new.yaml:caps.per_org_year" in result.output
+    assert "new.yaml:caps.per_org_year_fen: no clause" in result.output  # a rule with neither source nor assumption
+    assert "new.yaml:redeem_within_days" in result.output  # a default that decides needs one too
 
 
 def _cli(monkeypatch, db_url: str, *args: str):

@@ -41,9 +41,21 @@ BEIJING_DEAL = {
 
 
 def test_every_shipped_programme_loads_and_names_its_source():
-    assert len(ALL) >= 16
+    assert len(ALL) >= 22
     for p in ALL.values():
-        assert p.source and p.name.zh and p.issuer.zh
+        assert p.sources and p.name.zh and p.issuer.zh
+        assert all(s.url.startswith("http") and s.title for s in p.sources)
+        assert prog.unsourced_rules(p) == {}, p.code  # every rule: a quoted clause or an assumption with why
+        assert len(p.version) == 12
+
+
+# Beijing's file as it read before the sources check: it barred stacking with every compute voucher. The
+# text bars only other *municipal* compute subsidies (an attestation now), so stacking is tested on this copy.
+EXCLUSIVE = ALL | {
+    "beijing-compute": ALL["beijing-compute"].model_copy(
+        update={"exclusivity": prog.Exclusivity(one_claim_per_contract=True, no_stacking_with_vouchers={"compute"})}
+    )
+}
 
 
 # --- 北京市算力券: 20 %, ≤ 200 万/家/年, ≤ 1 年, 2023-09-01 起, 一合同一次, 非关联, 不与其他算力券叠加 ---
@@ -72,11 +84,19 @@ def test_beijing_eligibility_rules_each_decide():
     assert not verdicts("beijing-compute", BEIJING, **BEIJING_DEAL | {"signed_on": date(2025, 7, 1)})["signed_first"]
 
 
-def test_beijing_does_not_stack_with_other_compute_vouchers_but_may_with_a_model_voucher():
-    partners = stacking_partners(ALL, "beijing-compute")
+def test_beijing_bars_only_other_municipal_compute_subsidies_which_the_applicant_attests():
+    assert stacking_partners(ALL, "beijing-compute") == frozenset()  # no other Beijing municipal scheme is shipped
+    attested = [str(a) for a in ALL["beijing-compute"].eligibility.attestations]
+    assert "未获得其他市级财政资金的相关智能算力补贴支持" in attested
+    ok = verdicts("beijing-compute", BEIJING, **BEIJING_DEAL)
+    assert ok["attest"] and "no_stacking" not in ok
+
+
+def test_a_voucher_type_exclusion_is_symmetric_and_spares_other_types():
+    partners = stacking_partners(EXCLUSIVE, "beijing-compute")
     assert {"wuhan-compute", "shanghai-compute", "hangzhou-compute"} <= partners
     assert "shanghai-model" not in partners
-    assert "beijing-compute" in stacking_partners(ALL, "wuhan-compute")  # symmetric
+    assert "beijing-compute" in stacking_partners(EXCLUSIVE, "wuhan-compute")  # symmetric
 
 
 def test_contract_term_counts_whole_months_inclusive():
@@ -198,7 +218,8 @@ def _q(code: str, fen: int) -> ProgrammeQuote:
 
 def test_best_combination_never_stacks_excluded_programmes():
     quotes = [_q("beijing-compute", 100), _q("wuhan-compute", 80), _q("shanghai-model", 50)]
-    assert best_combination(ALL, quotes, 10_000) == (["beijing-compute", "shanghai-model"], 150)
+    assert best_combination(EXCLUSIVE, quotes, 10_000) == (["beijing-compute", "shanghai-model"], 150)
+    assert best_combination(ALL, quotes, 10_000) == (["beijing-compute", "shanghai-model", "wuhan-compute"], 230)
 
 
 def test_best_combination_never_pays_more_than_the_contract():
@@ -218,7 +239,7 @@ def test_a_broken_copy_names_every_bad_file_and_field(tmp_path: Path):
         encoding="utf-8",
     )
     (tmp_path / "bad.yaml").write_text(
-        "code: Bad Code\nname: {zh: 坏}\nissuer: {zh: 某}\nvoucher: compute\nsource: x\nrate: 150%\n"
+        "code: Bad Code\nname: {zh: 坏}\nissuer: {zh: 某}\nvoucher: compute\nsources: []\nrate: 150%\n"
         "region: {provinces: ['99']}\n",
         encoding="utf-8",
     )
@@ -227,7 +248,7 @@ def test_a_broken_copy_names_every_bad_file_and_field(tmp_path: Path):
         load_programmes(tmp_path)
     fields = caught.value.fields
     assert "typo.yaml:rate_pct" in fields and "typo.yaml:rate" in fields
-    assert {"bad.yaml:code", "bad.yaml:rate", "bad.yaml:region.provinces.0"} <= set(fields)
+    assert {"bad.yaml:code", "bad.yaml:rate", "bad.yaml:region.provinces.0", "bad.yaml:sources"} <= set(fields)
     assert "broken.yaml:(file)" in fields
     assert not any(k.startswith("good.yaml") for k in fields)
 
@@ -263,6 +284,9 @@ def test_an_offering_listed_for_a_programme_vouches_for_its_supplier(tmp_path: P
     (tmp_path / "b.yaml").write_text(
         text.replace(
             "supplier_not_affiliated: true", "supplier_not_affiliated: true\n  approved_suppliers: [京算科技]"
+        ).replace(
+            "rules: [eligibility.kinds, eligibility.supplier_not_affiliated]",
+            "rules: [eligibility.kinds, eligibility.supplier_not_affiliated, eligibility.approved_suppliers]",
         ),
         encoding="utf-8",
     )
@@ -301,7 +325,10 @@ def test_beijing_counts_its_yearly_cap_by_the_year_of_the_claim():
 
 
 def test_programme_files_bound_their_amounts_and_periods(tmp_path: Path):
-    base = "code: x\nname: {zh: 券}\nissuer: {zh: 某市}\nvoucher: compute\nsource: s\nrate: 20%\n"
+    base = (
+        "code: x\nname: {zh: 券}\nissuer: {zh: 某市}\nvoucher: compute\nrate: 20%\n"
+        "sources: [{id: s, title: t, issuer: i, url: 'https://example.org'}]\n"
+    )
     for extra, field in (
         ("caps: {per_org_year_fen: 1e999}\n", "caps.per_org_year_fen"),
         ("pool: {budget_fen: 100000000000000000000}\n", "pool.budget_fen"),

@@ -39,7 +39,7 @@ def test_full_flow_apply_approve_redeem_verify(session):
     assert pool(session).reserved_fen == 20 * WAN
     with pytest.raises(service.MissingDocuments) as missing:
         service.submit_redemption(session, ent, app.id, today=TODAY)
-    assert set(missing.value.fields) == {"invoice", "payment", "delivery"}
+    assert set(missing.value.fields) == {"invoice", "delivery"}  # 北京: 凭发票和智能算力交付凭证申请兑付
     sb.redeem_documents(session, ent, app.id)
     service.submit_redemption(session, ent, app.id, today=TODAY)
     service.verify_redemption(session, op, app.id)
@@ -242,9 +242,11 @@ def test_calculator_counts_what_the_enterprise_already_holds_this_year(session):
 
 def test_an_operators_own_programme_file_stacks_against_the_shipped_one(session, tmp_path, monkeypatch):
     (tmp_path / "haidian.yaml").write_text(
-        "code: haidian-compute\nname: {zh: 海淀区算力补贴}\nissuer: {zh: 海淀区}\nvoucher: innovation\n"
-        "source: test\nregion: {provinces: ['11']}\neligibility: {kinds: [compute]}\nrate: 10%\n"
-        "exclusivity: {no_stacking_with: [beijing-compute]}\n",
+        sb.sourced(
+            "code: haidian-compute\nname: {zh: 海淀区算力补贴}\nissuer: {zh: 海淀区}\nvoucher: innovation\n"
+            "region: {provinces: ['11']}\neligibility: {kinds: [compute]}\nrate: 10%\n"
+            "exclusivity: {no_stacking_with: [beijing-compute]}\n"
+        ),
         encoding="utf-8",
     )
     monkeypatch.setattr(programmes, "operator_folder", lambda: tmp_path)

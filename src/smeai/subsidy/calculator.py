@@ -14,7 +14,6 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smeai import taxonomy
 from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
 from smeai.catalog import service as catalog_service
@@ -36,9 +35,11 @@ from smeai.subsidy.programmes import (
     date_problems,
     eligibility,
     format_rate,
+    region_group,
+    region_name,
     stacking_partners,
 )
-from smeai.subsidy.schemas import ProgrammeOut, ProgrammeQuote, PurchaseIn, QuoteOut, ReasonOut
+from smeai.subsidy.schemas import ProgrammeOut, ProgrammeQuote, PurchaseIn, QuoteOut, ReasonOut, SourceOut
 
 # --- programmes -----------------------------------------------------------------------------------------
 
@@ -52,14 +53,28 @@ def get_programme(code: str, *, field: str | None = None) -> Programme:
     return programme
 
 
-def _money(fen: int, currency: str) -> str:
+CURRENCY_SYMBOLS = {"SGD": "S$", "GBP": "£", "CAD": "C$", "USD": "US$", "EUR": "€"}
+
+
+def money(fen: int | None, currency: str = "CNY") -> str:
+    """One format per currency: CNY in 万元 from 10,000 元 up (else 元), others with their symbol."""
+    if fen is None:
+        return "—"
     yuan = fen / 100
-    if currency == "CNY" and get_lang() != "en" and yuan >= 10_000:
-        return f"{yuan / 10_000:,.2f}".rstrip("0").rstrip(".") + " 万元"
-    return f"{yuan:,.0f} {currency}"
+    if currency == "CNY":
+        if abs(yuan) >= 10_000:
+            return f"{yuan / 10_000:,.2f}".rstrip("0").rstrip(".") + " 万元"
+        return f"{yuan:,.2f}".rstrip("0").rstrip(".") + " 元"
+    return f"{CURRENCY_SYMBOLS.get(currency, currency + ' ')}{yuan:,.2f}".removesuffix(".00")
 
 
-def programme_out(p: Programme) -> ProgrammeOut:
+def programme_name(code: str) -> str:
+    """A programme's name in the reader's language; the code only for a programme no file names any more."""
+    p = all_programmes().get(code)
+    return str(p.name) if p is not None else code
+
+
+def programme_out(p: Programme, *, today: date | None = None) -> ProgrammeOut:
     """A programme in a few words, in the reader's language (the catalog and matching show it too)."""
     caps = p.caps
     rate = " / ".join(format_rate(t.rate) for t in p.tiers) if p.tiers else format_rate(p.rate)
@@ -71,34 +86,36 @@ def programme_out(p: Programme) -> ProgrammeOut:
         (N_("at most %(amount)s per contract"), caps.per_contract_fen),
     ):
         if cap is not None:
-            parts.append(gettext(label) % {"amount": _money(cap, p.currency)})
-    region = (
-        p.region.country
-        if p.region.country != "CN"
-        else (
-            "、".join(p.region.cities)
-            or "、".join(taxonomy.name("provinces", c) for c in sorted(p.region.provinces))
-            or "CN"
-        )
-    )
+            parts.append(gettext(label) % {"amount": money(cap, p.currency)})
     return ProgrammeOut(
         code=p.code,
         name=str(p.name),
         issuer=str(p.issuer),
         voucher=p.voucher.value,
         currency=p.currency,
-        region=region,
+        region=region_name(p),
+        region_group=region_group(p),
         rate=format_rate(p.rate),
         summary=("; " if get_lang() == "en" else "；").join(parts),
-        source=p.source,
+        sources=[SourceOut.model_validate(s, from_attributes=True) for s in p.sources],
         documents_apply=[d.value for d in p.documents.apply],
         documents_redeem=[d.value for d in p.documents.redeem],
-        assumptions=list(p.assumptions),
+        assumptions=[a.why for a in p.assumptions],
+        period_state=p.period_state(today or utcnow().date()),
+        version=p.version,
     )
 
 
-def list_programmes() -> list[ProgrammeOut]:
-    return [programme_out(p) for p in all_programmes().values()]
+def list_programmes(*, country: str | None = None) -> list[ProgrammeOut]:
+    """Every programme: open ones first, those of COUNTRY (the reader's enterprise's) before the rest."""
+    today = utcnow().date()
+    out = [programme_out(p, today=today) for p in all_programmes().values()]
+    return sorted(out, key=lambda o: (o.period_state != "open", region_rank(o, country), o.region_group, o.code))
+
+
+def region_rank(o: ProgrammeOut, country: str | None) -> int:
+    home = country or "CN"
+    return 0 if o.region_group.startswith(home) else 1
 
 
 # --- the claimant and the purchase ----------------------------------------------------------------------

@@ -40,7 +40,8 @@ FLAGS = {
     "domestic_chip": N_("Compute on domestic chips"),
     "filed_model": N_("A filed (备案) model service"),
     "local_compute": N_("Local compute"),
-    "national_project": N_("National-level project"),
+    "national_project": N_("Leading a national or provincial major project"),
+    "early_stage": N_("Early-stage firm (草创企业)"),
 }
 
 VOUCHERS = {

@@ -96,6 +96,8 @@ class Application(Base):
     budget_year: Mapped[int] = mapped_column(Integer)  # by the programme's cap_year_basis, from applied_on
     # the decision
     requested_fen: Mapped[int] = mapped_column(BigInteger)  # computed at application
+    # the programme file's version (programmes.version_of) the amount and rules were decided under; NULL: before 0015
+    programme_version: Mapped[str | None] = mapped_column(String(12))
     explanation: Mapped[list[dict]] = mapped_column(JSON, default=list)  # the rules that decided
     approved_fen: Mapped[int | None] = mapped_column(BigInteger)
     paid_fen: Mapped[int | None] = mapped_column(BigInteger)

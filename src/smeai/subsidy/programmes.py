@@ -9,6 +9,7 @@ fractions, so no float ever touches an amount.
 from __future__ import annotations
 
 import calendar
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -20,10 +21,12 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationError, model_validator
 
+from smeai import taxonomy
 from smeai.config import get_settings
 from smeai.errors import Invalid
-from smeai.i18n import N_, get_lang
+from smeai.i18n import N_, get_lang, gettext
 from smeai.money import PositiveFen
+from smeai.subsidy import labels
 from smeai.taxonomy import ProvinceCode, SectionCode
 
 DATA = Path(__file__).parent / "data" / "programmes"
@@ -61,7 +64,8 @@ class PurchaseFlag(StrEnum):
     DOMESTIC_CHIP = "domestic_chip"  # 杭州: 国产芯片算力
     FILED_MODEL = "filed_model"  # 杭州: 已备案模型服务
     LOCAL_COMPUTE = "local_compute"  # 廊坊: 本地算力
-    NATIONAL_PROJECT = "national_project"  # 廊坊: 国家级项目
+    NATIONAL_PROJECT = "national_project"  # 廊坊: 国家和省级重大项目、揭榜挂帅、卡脖子攻关的牵头单位
+    EARLY_STAGE = "early_stage"  # 深圳训力券: 草创企业 60%
 
 
 class DocKind(StrEnum):
@@ -142,6 +146,9 @@ class Pool(_Strict):
 
 class Eligibility(_Strict):
     claimant: Literal["buyer", "supplier"] = "buyer"
+    # Conditions of the text the profile cannot show (独立法人, 近 3 年无失信, a selected scenario): the applicant
+    # confirms each one on applying and the operator checks it; the calculator lists them as to be confirmed.
+    attestations: tuple[Label, ...] = ()
     sizes: frozenset[SizeClass] = frozenset()  # empty: any
     revenue_bands: frozenset[RevenueBand] = frozenset()
     sections: frozenset[SectionCode] = frozenset()  # GB/T 4754 sections; empty: any industry
@@ -191,13 +198,40 @@ class Documents(_Strict):
     redeem: tuple[DocKind, ...] = (DocKind.INVOICE, DocKind.PAYMENT, DocKind.DELIVERY)
 
 
+class Source(_Strict):
+    """A document a rule comes from: what an operator needs to find it again."""
+
+    id: str = Field(pattern=r"^[a-z0-9-]+$", max_length=40)
+    title: str = Field(min_length=1)
+    issuer: str = Field(min_length=1)
+    issued_on: date | None = None
+    url: str = Field(pattern=r"^https?://\S+$")
+    note: str = ""  # e.g. "reprint; the issuer's own page was not reachable"
+
+
+class Clause(_Strict):
+    """The words of a source that a rule (or several) encodes."""
+
+    rules: tuple[str, ...] = Field(min_length=1)  # rule keys, e.g. "rate", "caps.per_org_year_fen"
+    source: str  # a Source id of this file
+    quote: str = Field(min_length=1)
+
+
+class Assumption(_Strict):
+    """A rule no clause states: what the file decided and why."""
+
+    rules: tuple[str, ...] = ()  # empty: a remark on the programme as a whole
+    why: str = Field(min_length=1)
+
+
 class Programme(_Strict):
     code: str = Field(pattern=r"^[a-z0-9-]+$", max_length=50)
     name: Label
     issuer: Label
     voucher: VoucherType
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
-    source: str = Field(min_length=1)  # where the rule comes from
+    sources: tuple[Source, ...] = Field(min_length=1)  # the documents the rules come from
+    clauses: tuple[Clause, ...] = ()  # each rule's words in a source
     region: Region = Region()
     pool: Pool = Pool()
     eligibility: Eligibility = Eligibility()
@@ -214,7 +248,8 @@ class Programme(_Strict):
     # draws on): "claim", the year of the application (北京: 每个自然年度累计申领和兑付), unless the programme's
     # text counts by the contract, "signed" (its signing year; an unsigned contract: the application's year).
     cap_year_basis: Literal["claim", "signed"] = "claim"
-    assumptions: tuple[str, ...] = ()  # what this file decides where the source is silent
+    assumptions: tuple[Assumption, ...] = ()  # what this file decides where the sources are silent, and why
+    version: str = ""  # set by the loader: the first 12 hex digits of the file's SHA-256
 
     @model_validator(mode="after")
     def _consistent(self) -> Programme:
@@ -225,7 +260,50 @@ class Programme(_Strict):
             raise ValueError("contract: apply_before_signing and signed_before_applying contradict")
         if self.code in self.exclusivity.no_stacking_with:
             raise ValueError("exclusivity: a programme cannot exclude itself")
+        ids = [s.id for s in self.sources]
+        if len(set(ids)) != len(ids):
+            raise ValueError("sources: each id at most once")
+        unknown = sorted({c.source for c in self.clauses} - set(ids))
+        if unknown:
+            raise ValueError(f"clauses: unknown source(s) {', '.join(unknown)}")
         return self
+
+    def period_state(self, today: date) -> Literal["open", "not_started", "ended"]:
+        """Whether one may apply on TODAY: before the period, within it, or after it."""
+        if self.pool.period_starts_on is not None and today < self.pool.period_starts_on:
+            return "not_started"
+        if self.pool.period_ends_on is not None and today > self.pool.period_ends_on:
+            return "ended"
+        return "open"
+
+
+# --- sources: every rule carries its clause or sits under assumptions ----------------------------------------
+
+RULE_SECTIONS = ("region", "pool", "eligibility", "caps", "contract", "exclusivity", "documents")
+RULE_FIELDS = ("rate", "rate_mode", "conditions", "tiers", "cap_year_basis", "redeem_within_days")
+ALWAYS_RULES = ("documents.redeem", "redeem_within_days")  # their defaults decide too
+NOT_RULES = {"region.note"}
+
+
+def rule_keys(p: Programme) -> set[str]:
+    """The rules P states: each section's keys the file sets, the top-level rule fields it sets, and the
+    defaults that decide anyway (documents to redeem, days to redeem)."""
+    keys = set(ALWAYS_RULES) | {f for f in RULE_FIELDS if f in p.model_fields_set}
+    for name in RULE_SECTIONS:
+        section = getattr(p, name)
+        keys |= {f"{name}.{f}" for f in section.model_fields_set} - NOT_RULES
+    return keys
+
+
+def unsourced_rules(p: Programme) -> dict[str, str]:
+    """field -> reason for each rule of P with neither a clause nor an assumption, and each clause or
+    assumption naming a rule P does not state (a typo would otherwise hide a rule)."""
+    stated = rule_keys(p)
+    covered = {r for c in p.clauses for r in c.rules} | {r for a in p.assumptions for r in a.rules}
+    problems = {key: "no clause of a source and no assumption states this rule" for key in sorted(stated - covered)}
+    for key in sorted(covered - stated):
+        problems[f"clauses.{key}"] = "names a rule this file does not set"
+    return problems
 
 
 # --- loading ---------------------------------------------------------------------------------------------
@@ -235,6 +313,11 @@ def _problems(path: Path, exc: ValidationError) -> dict[str, str]:
     return {f"{path.name}:{'.'.join(map(str, e['loc'])) or '(file)'}": e["msg"] for e in exc.errors()}
 
 
+def version_of(text: str) -> str:
+    """A programme file's version: the first 12 hex digits of its SHA-256 (what an application keeps)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
 def load_folder(folder: Path) -> tuple[dict[str, Programme], dict[str, str]]:
     """Every programme in FOLDER and every problem found (file:field -> reason); nothing stops at the first."""
     programmes: dict[str, Programme] = {}
@@ -242,7 +325,8 @@ def load_folder(folder: Path) -> tuple[dict[str, Programme], dict[str, str]]:
     paths = [folder] if folder.is_file() else sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
     for path in paths:
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            raw = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             problems[f"{path.name}:(file)"] = f"not valid YAML: {exc}".splitlines()[0]
             continue
@@ -251,6 +335,8 @@ def load_folder(folder: Path) -> tuple[dict[str, Programme], dict[str, str]]:
         except ValidationError as exc:
             problems |= _problems(path, exc)
             continue
+        problems |= {f"{path.name}:{key}": why for key, why in unsourced_rules(p).items()}
+        p = p.model_copy(update={"version": version_of(text)})
         if p.code in programmes:
             problems[f"{path.name}:code"] = f"duplicate programme code {p.code!r}"
         programmes[p.code] = p
@@ -306,6 +392,45 @@ def stacking_partners(programmes: dict[str, Programme], code: str) -> frozenset[
         return b.code in a.exclusivity.no_stacking_with or b.voucher in a.exclusivity.no_stacking_with_vouchers
 
     return frozenset(c for c, p in programmes.items() if c != code and (excludes(me, p) or excludes(p, me)))
+
+
+# --- names for readers ---------------------------------------------------------------------------------------
+
+COUNTRIES = {"CN": N_("China"), "SG": N_("Singapore"), "GB": N_("United Kingdom"), "CA": N_("Canada")}
+
+
+def region_name(p: Programme) -> str:
+    """Where P applies, in the reader's words: cities, else provinces, else the country (never a code)."""
+    r = p.region
+    if r.country != "CN":
+        return gettext(COUNTRIES.get(r.country, r.country))
+    if r.cities:
+        return "、".join(r.cities) if get_lang() != "en" else ", ".join(_city_en(c) for c in r.cities)
+    if r.provinces:
+        sep = ", " if get_lang() == "en" else "、"
+        return sep.join(taxonomy.name("provinces", c) for c in sorted(r.provinces))
+    return gettext(COUNTRIES["CN"])
+
+
+def _city_en(city: str) -> str:
+    return CITY_EN.get(city, city)
+
+
+CITY_EN = {
+    "北京": "Beijing", "上海": "Shanghai", "深圳": "Shenzhen", "成都": "Chengdu", "武汉": "Wuhan",
+    "杭州": "Hangzhou", "苏州": "Suzhou", "扬州": "Yangzhou", "廊坊": "Langfang", "江门": "Jiangmen",
+    "庆阳": "Qingyang", "广州": "Guangzhou",
+}  # fmt: skip
+
+
+def region_group(p: Programme) -> str:
+    """A sort key that groups programmes by where they apply: country, then province."""
+    return f"{p.region.country}:{','.join(sorted(p.region.provinces))}"
+
+
+def _names(vocabulary: dict[str, str], codes: frozenset[str]) -> str:
+    sep = ", " if get_lang() == "en" else "、"
+    return sep.join(gettext(vocabulary.get(c, c)) for c in sorted(codes))
 
 
 # --- the rules --------------------------------------------------------------------------------------------
@@ -421,7 +546,7 @@ def eligibility(p: Programme, org: Profile, purchase: Purchase, *, applied_on: d
         and (not p.region.provinces or org.province_code in p.region.provinces)
         and (not p.region.cities or any((org.city or "").startswith(city) for city in p.region.cities))
     )
-    where = "、".join(p.region.cities) or ", ".join(sorted(p.region.provinces)) or p.region.country
+    where = region_name(p)
     out.append(Reason("region", region_ok, N_("Registered in the programme's region ({where})."), {"where": where}))
     if e.sizes:
         out.append(
@@ -429,7 +554,7 @@ def eligibility(p: Programme, org: Profile, purchase: Purchase, *, applied_on: d
                 "size",
                 org.size_class in e.sizes,
                 N_("Enterprise size is one of: {sizes}."),
-                {"sizes": ", ".join(sorted(e.sizes))},
+                {"sizes": _names(labels.SIZES, e.sizes)},
             )
         )
     if e.revenue_bands:
@@ -447,7 +572,11 @@ def eligibility(p: Programme, org: Profile, purchase: Purchase, *, applied_on: d
                 "industry",
                 org.industry_section in e.sections,
                 N_("Industry section is one of: {sections}."),
-                {"sections": ", ".join(sorted(e.sections))},
+                {
+                    "sections": ("、" if get_lang() != "en" else ", ").join(
+                        taxonomy.name("sections", c) for c in sorted(e.sections)
+                    )
+                },
             )
         )
     if e.kinds:
@@ -456,7 +585,7 @@ def eligibility(p: Programme, org: Profile, purchase: Purchase, *, applied_on: d
                 "kind",
                 purchase.kind in e.kinds,
                 N_("The purchase is one of: {kinds}."),
-                {"kinds": ", ".join(sorted(e.kinds))},
+                {"kinds": _names(labels.KINDS, e.kinds)},
             )
         )
     listed = p.code in purchase.listed_in or (
@@ -467,6 +596,8 @@ def eligibility(p: Programme, org: Profile, purchase: Purchase, *, applied_on: d
     if e.approved_suppliers:  # an offering listed for the programme vouches for its supplier (算力伙伴)
         ok = (purchase.supplier_name or "") in e.approved_suppliers or listed
         out.append(Reason("supplier_list", ok, N_("The supplier is on the programme's supplier list."), {}))
+    for text in e.attestations:  # the operator checks these; the applicant confirms them on applying
+        out.append(Reason("attest", True, N_("To confirm when applying: {text}."), {"text": text}))
     if e.supplier_not_affiliated:
         out.append(
             Reason("not_affiliated", not purchase.supplier_affiliated, N_("Supplier and buyer are not affiliated."), {})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, computed_field, model_validator
 
@@ -65,7 +65,7 @@ class PurchaseIn(BaseModel):
 
 class ApplicationIn(PurchaseIn):
     programme_code: str = Field(min_length=1, max_length=60)
-    contract_no: str = Field(min_length=1, max_length=100)  # type: ignore[assignment]
+    contract_no: str = Field(min_length=1, max_length=100)
 
     @model_validator(mode="after")
     def _supplier_is_named(self) -> ApplicationIn:
@@ -179,19 +179,31 @@ class ReasonOut(BaseModel):
         )
 
 
+class SourceOut(BaseModel):
+    id: str
+    title: str
+    issuer: str
+    issued_on: date | None
+    url: str
+    note: str
+
+
 class ProgrammeOut(BaseModel):
     code: str
     name: str
     issuer: str
     voucher: str
     currency: str
-    region: str
+    region: str  # where it applies, in words
+    region_group: str  # country, then province code: sorts and groups programmes by where they apply
     rate: str
     summary: str
-    source: str
+    sources: list[SourceOut]
     documents_apply: list[str]
     documents_redeem: list[str]
     assumptions: list[str]
+    period_state: Literal["open", "not_started", "ended"]  # on the day it was read
+    version: str  # the programme file's version (its SHA-256, 12 hex digits)
 
 
 class ProgrammeQuote(BaseModel):
@@ -257,6 +269,7 @@ class ApplicationOut(BaseModel):
     flags: list[str]
     budget_year: int
     requested_fen: int
+    programme_version: str | None = None
     approved_fen: int | None
     paid_fen: int | None
     decision_note: str | None

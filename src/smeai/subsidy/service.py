@@ -11,14 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date, timedelta
+from typing import Any, cast
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, delete, false, select, true, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from smeai.auth import audit
+from smeai.auth import audit as audit_log  # subsidy's own audit() checks the ledger
 from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
@@ -210,6 +212,7 @@ def submit_application(
     ref = contract_ref(data.supplier_name, data.contract_no)
     app = Application(
         programme_code=p.code,
+        programme_version=p.version or None,
         org_id=org.id,
         applicant_id=actor.user_id,
         state=S.SUBMITTED,
@@ -262,18 +265,21 @@ def _transition(
 ) -> None:
     """Move APP from one of FROM_STATES to TO in one conditional UPDATE: two operators cannot both decide."""
     before = app.state
-    done = session.execute(
-        update(Application)
-        .where(Application.id == app.id, Application.state.in_([s.value for s in from_states]))
-        .values(state=to.value, updated_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)
+    done = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(Application)
+            .where(Application.id == app.id, Application.state.in_([s.value for s in from_states]))
+            .values(state=to.value, updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False)
+        ),
     )
     if done.rowcount != 1:
         raise WrongState(N_("The application is not in a state that allows this."), state=before)
     for key, value in {"state": to.value, **values}.items():
         set_committed_value(app, key, value)
     _event(session, app, actor, action, before, note)
-    audit.record(session, actor, f"voucher.{action}", app, {"state": before}, {"state": to.value, **values})
+    audit_log.record(session, actor, f"voucher.{action}", app, {"state": before}, {"state": to.value, **values})
 
 
 def _release_locks(session: Session, app: Application) -> None:
@@ -429,7 +435,9 @@ def set_pool_budget(
         )
     if not ledger.set_budget(session, p, budget_fen, year, actor.user_id):
         raise Conflict(N_("The budget cannot be below what is already reserved and paid."))
-    audit.record(session, actor, "pool.budget", ("pool", ledger.pool_key(p, year)), after={"budget_fen": budget_fen})
+    audit_log.record(
+        session, actor, "pool.budget", ("pool", ledger.pool_key(p, year)), after={"budget_fen": budget_fen}
+    )
 
 
 def ledger_entries(session: Session, actor: Actor, *, application_id: int | None = None) -> list[LedgerEntry]:
