@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date, timedelta
+from typing import Any, cast
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, delete, false, select, true, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -210,6 +212,7 @@ def submit_application(
     ref = contract_ref(data.supplier_name, data.contract_no)
     app = Application(
         programme_code=p.code,
+        programme_version=p.version or None,
         org_id=org.id,
         applicant_id=actor.user_id,
         state=S.SUBMITTED,
@@ -262,11 +265,14 @@ def _transition(
 ) -> None:
     """Move APP from one of FROM_STATES to TO in one conditional UPDATE: two operators cannot both decide."""
     before = app.state
-    done = session.execute(
-        update(Application)
-        .where(Application.id == app.id, Application.state.in_([s.value for s in from_states]))
-        .values(state=to.value, updated_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)
+    done = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(Application)
+            .where(Application.id == app.id, Application.state.in_([s.value for s in from_states]))
+            .values(state=to.value, updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False)
+        ),
     )
     if done.rowcount != 1:
         raise WrongState(N_("The application is not in a state that allows this."), state=before)
