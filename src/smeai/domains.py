@@ -67,6 +67,7 @@ def _pages() -> tuple[ModuleType, ...]:
 def _cli() -> tuple[ModuleType, ...]:
     from smeai.assessment import cli as assessment
     from smeai.auth import cli as auth
+    from smeai.auth import org_cli
     from smeai.catalog import cli as catalog
     from smeai.mail import cli as mail
     from smeai.matching import cli as matching
@@ -74,7 +75,7 @@ def _cli() -> tuple[ModuleType, ...]:
     from smeai.survey import cli as survey
     from smeai.taxonomy import cli as taxonomy
 
-    return auth, taxonomy, assessment, catalog, matching, subsidy, survey, mail
+    return auth, org_cli, taxonomy, assessment, catalog, matching, subsidy, survey, mail
 
 
 def _demo() -> tuple[ModuleType, ...]:

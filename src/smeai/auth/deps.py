@@ -6,13 +6,16 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from sqlalchemy.orm import Session
 
 from smeai.auth import service
 from smeai.auth.actor import Actor
-from smeai.config import Settings
+from smeai.auth.links import Links
+from smeai.config import Settings, app_settings, secret_key
 from smeai.db import DbSession
 from smeai.errors import Forbidden, NotAuthenticated
-from smeai.i18n import N_
+from smeai.i18n import N_, get_lang
+from smeai.mail import sender
 from smeai.web import csrf
 
 SESSION_COOKIE = "smeai_session"
@@ -53,6 +56,7 @@ def bearer_token(request: Request) -> str | None:
 
 
 def optional_actor(request: Request, session: DbSession) -> Actor | None:
+    actor: Actor | None
     token = bearer_token(request)
     if token is not None:
         found = service.find_token(session, token, kind="api")
@@ -63,7 +67,10 @@ def optional_actor(request: Request, session: DbSession) -> Actor | None:
         if row.scope == "read" and request.method not in SAFE_METHODS:
             raise Forbidden(N_("This token may only read."), reason="token_scope")
     else:
-        actor = service.actor_for_token(session, request.cookies.get(SESSION_COOKIE), kind="session")
+        found = service.find_token(session, request.cookies.get(SESSION_COOKIE), kind="session")
+        actor = found[0] if found else None
+        if found is not None:
+            request.state.session_id = found[1].id  # "this session" in lists; kept on a password change
         if actor is not None and request.url.path.startswith("/api/"):
             csrf.check_header(request)  # cookie-authenticated API writes need the CSRF header
     request.state.actor = actor
@@ -90,3 +97,21 @@ OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 PageActor = Annotated[Actor, Depends(page_actor)]
 CsrfChecked = Depends(csrf.csrf_protect)
+
+
+def links_for(request: Request) -> Links:
+    """Emailed links point at SMEAI_PUBLIC_URL, or else where this request came to; emails are written in
+    the reader's current language."""
+    settings = app_settings(request)
+    base = settings.public_url or str(request.base_url)
+    return Links(base_url=base, key=secret_key(settings), hours=settings.email_link_hours, lang=get_lang())
+
+
+RequestLinks = Annotated[Links, Depends(links_for)]
+
+
+def commit_and_mail(request: Request, session: Session) -> None:
+    """Commit the unit of work, then wake this process's mail sender if it queued email (the request
+    never waits for the mail server; docs/configuration.md, "Email")."""
+    session.commit()
+    sender.kick(app_settings(request), session)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from smeai.auth import service
+from smeai.auth import account_pages, registration, service
 from smeai.auth.actor import Actor
 from smeai.auth.deps import DEVICE_COOKIE, SESSION_COOKIE, OptionalActor, PageActor, set_device_cookie
 from smeai.auth.schemas import ProfileIn, RevenueBand, SizeClass
 from smeai.config import app_settings
 from smeai.db import DbSession
-from smeai.errors import Invalid, NotAuthenticated, Throttled
+from smeai.errors import Forbidden, Invalid, NotAuthenticated, Throttled
 from smeai.i18n import N_, _
 from smeai.inputs import RecordId
 from smeai.web.client import client_address
@@ -21,6 +23,7 @@ from smeai.web.forms import parse_form
 from smeai.web.render import render
 
 router = APIRouter(include_in_schema=False)
+router.include_router(account_pages.router)
 
 SIZE_LABELS = {"micro": N_("Micro"), "small": N_("Small"), "medium": N_("Medium"), "large": N_("Large")}
 
@@ -53,11 +56,23 @@ async def login(request: Request, session: DbSession) -> Response:
             kind="session",
             device_cookie_value=request.cookies.get(DEVICE_COOKIE),
         )
-    except (NotAuthenticated, Throttled) as exc:
-        status = 429 if isinstance(exc, Throttled) else 401
+    except (NotAuthenticated, Throttled, Forbidden) as exc:
+        status = 429 if isinstance(exc, Throttled) else 403 if isinstance(exc, Forbidden) else 401
         messages = [("error", _(exc.message))]
-        return render(request, "auth/login.html", status, next=target, errors={}, email=email, messages=messages)
+        unverified = exc.code == "email_unverified"
+        return render(
+            request,
+            "auth/login.html",
+            status,
+            next=target,
+            errors={},
+            email=email,
+            messages=messages,
+            unverified=unverified,
+        )
     session.commit()
+    if registration.consent_needed(service.user_of_token(done.token)):  # a new privacy notice: ask again
+        target = "/privacy?next=" + quote(target)
     response = RedirectResponse(target, status_code=303)
     set_device_cookie(response, settings, done.device_cookie)
     response.set_cookie(

@@ -15,22 +15,47 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import ColumnElement, and_, delete, false, func, or_, select, true, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from smeai.auth.actor import Actor
 from smeai.auth.models import AccessToken, LoginAttempt, Organisation, User
 from smeai.auth.permissions import ROLE_ORG_KINDS, OrgKind, Permission, Role
-from smeai.auth.schemas import OrganisationIn, ProfileIn, UserIn
+from smeai.auth.schemas import PASSWORD_RULE, OrganisationIn, ProfileIn, UserIn, check_password
 from smeai.config import Settings, secret_key
 from smeai.db import utcnow
-from smeai.errors import Conflict, Invalid, NotAuthenticated, NotFound, Throttled
+from smeai.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, Throttled
 from smeai.i18n import N_
 
 _hasher = PasswordHasher()
 
 
+class EmailUnverified(Forbidden):
+    """The password is right but the email address is not verified yet (the emailed link)."""
+
+    code = "email_unverified"
+
+
+class MembershipPending(Forbidden):
+    """Registered with an existing organisation's credit code: its admin has not accepted yet."""
+
+    code = "membership_pending"
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True or an argon2 VerificationError / InvalidHashError."""
+    return _hasher.verify(password_hash, password)
+
+
+def check_password_text(password: str, email: str | None = None, *, field: str = "password") -> None:
+    """The stated password rule (schemas.PASSWORD_RULE) as a domain error naming FIELD."""
+    try:
+        check_password(password, email)
+    except ValueError as exc:
+        raise Invalid(PASSWORD_RULE, fields={field: str(exc)}) from exc
 
 
 def _sha256(secret: str) -> str:
@@ -43,6 +68,8 @@ def actor_for(user: User) -> Actor:
         org_id=user.org_id,
         org_kind=OrgKind(user.organisation.kind),
         roles=frozenset({Role(user.role)}),
+        org_verified=user.organisation.verification == "verified",
+        org_admin=user.org_role == "admin",
     )
 
 
@@ -98,7 +125,17 @@ def update_profile(session: Session, actor: Actor, org_id: int, data: ProfileIn)
     own = actor.org_id == org.id and actor.can(Permission.ORG_WRITE_OWN)
     if not own:
         actor.require(Permission.ORG_WRITE_ANY)
-    for key, value in data.model_dump().items():
+    values = data.model_dump()
+    code = values.pop("credit_code")
+    if code is not None and code != org.credit_code:
+        # the code names the organisation the centre verified: only the centre changes it once set
+        if org.credit_code and not actor.can(Permission.ORG_WRITE_ANY):
+            message = N_("The credit code is kept as verified; ask the centre to change it.")
+            raise Invalid(message, fields={"credit_code": "fixed"})
+        if find_organisation_by_code(session, code) not in (None, org):
+            raise Conflict(N_("Another organisation has this credit code."), fields={"credit_code": "already exists"})
+        org.credit_code = code
+    for key, value in values.items():
         setattr(org, key, value)
     session.flush()
     return org
@@ -124,12 +161,17 @@ def create_user(session: Session, actor: Actor, data: UserIn) -> User:
     email = data.email.lower()
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise Conflict(N_("A user with this email already exists."), fields={"email": "already exists"})
+    has_admin = session.scalar(
+        select(User.id).where(User.org_id == org.id, User.org_role == "admin", User.is_active.is_(True)).limit(1)
+    )
     user = User(
         email=email,
         display_name=data.display_name,
         password_hash=hash_password(data.password),
         role=data.role,
         org_id=org.id,
+        email_verified_at=utcnow(),  # created by an administrator: nothing to verify
+        org_role="member" if has_admin else "admin",  # an organisation's first user is its admin
     )
     session.add(user)
     session.flush()
@@ -270,6 +312,11 @@ def authenticate(
     if not ok or user is None:
         _record_failure(session, email=email, address=address, device=device)
         raise NotAuthenticated(N_("Email or password is wrong."))
+    # Only after the password: a stranger learns nothing about an address from these answers.
+    if user.email_verified_at is None:
+        raise EmailUnverified(N_("Please verify your email address first: open the link we emailed you."))
+    if user.membership != "active":
+        raise MembershipPending(N_("The organisation's administrator has not accepted you yet."))
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
@@ -371,7 +418,29 @@ def revoke_api_tokens(session: Session, actor: Actor) -> int:
     now = utcnow()
     result = session.execute(update(AccessToken).where(_own_api_tokens(actor), _live(now)).values(revoked_at=now))
     session.flush()
-    return result.rowcount or 0
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def user_of_token(token: AccessToken) -> User:
+    session = object_session(token)
+    user = session.get(User, token.user_id) if session is not None else None
+    assert user is not None  # a foreign key
+    return user
+
+
+def revoke_user_tokens(session: Session, user_id: int, *, keep: int | None = None) -> int:
+    """End every live session and API token of a user (but KEEP, the one in use); returns how many."""
+    now = utcnow()
+    query = update(AccessToken).where(AccessToken.user_id == user_id, _live(now))
+    if keep is not None:
+        query = query.where(AccessToken.id != keep)
+    result = session.execute(query.values(revoked_at=now).execution_options(synchronize_session=False))
+    session.flush()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def find_organisation_by_code(session: Session, credit_code: str) -> Organisation | None:
+    return session.scalar(select(Organisation).where(Organisation.credit_code == credit_code.strip().upper()))
 
 
 def get_user(session: Session, actor: Actor, user_id: int) -> User:

@@ -66,7 +66,7 @@ def _claim(session: Session, message_id: int, now: datetime) -> bool:
         )
         .values(claimed_until=now + CLAIM)
     )
-    return bool(result.rowcount)
+    return bool(getattr(result, "rowcount", 0))
 
 
 def _email(config: SmtpConfig, message: OutboxMessage) -> EmailMessage:

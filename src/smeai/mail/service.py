@@ -83,7 +83,7 @@ def erase_address(session: Session, address: str, replacement: str) -> int:
         .values(to_addr=replacement, subject="", body="")
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def requeue_failed(session: Session) -> int:
@@ -93,7 +93,7 @@ def requeue_failed(session: Session) -> int:
         .where(OutboxMessage.failed_at.is_not(None), OutboxMessage.sent_at.is_(None))
         .values(failed_at=None, attempts=0, next_attempt_at=utcnow(), claimed_until=None)
     )
-    return result.rowcount or 0
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def list_messages(session: Session, *, unsent: bool = False, limit: int = 50) -> list[OutboxMessage]:
