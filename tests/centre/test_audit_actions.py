@@ -65,14 +65,14 @@ def test_voucher_decisions_redemption_and_budget_are_recorded(session):
     [budget] = _entries(session, op, "pool.budget")
     assert budget.after == {"budget_fen": 500 * sb.WAN} and budget.actor_id == op.user_id
     [approve] = _entries(session, op, "voucher.approve")
-    assert (approve.target_type, approve.target_id, approve.org_id) == ("applications", str(app.id), ent.org_id)
+    assert (approve.target_type, approve.target_id, approve.org_id) == ("subsidy_applications", str(app.id), ent.org_id)
     assert approve.before == {"state": "submitted"}
     assert approve.after["state"] == "approved" and approve.after["approved_fen"] == 20 * sb.WAN
     [redeem] = _entries(session, op, "voucher.redeem")
     assert redeem.actor_id == ent.user_id
     [verify] = _entries(session, op, "voucher.verify")
     assert verify.after == {"state": "paid", "paid_fen": 20 * sb.WAN}
-    history = audit.list_entries(session, op, target_type="applications", target_id=str(app.id))
+    history = audit.list_entries(session, op, target_type="subsidy_applications", target_id=str(app.id))
     assert [e.action for e in history] == ["voucher.verify", "voucher.redeem", "voucher.approve"]
     assert session.get(Application, app.id) is not None
 

@@ -71,7 +71,7 @@ ACTION_LABELS: dict[str, str] = {
 TARGET_LABELS: dict[str, str] = {
     "offerings": N_("Offering"),
     "cases": N_("Case"),
-    "applications": N_("Voucher application"),
+    "subsidy_applications": N_("Voucher application"),
     "pool": N_("Voucher pool"),
     "users": N_("User"),
     "organisations": N_("Organisation"),
