@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from smeai.assessment import benchmark, instruments, service
@@ -183,14 +185,32 @@ def test_scenario_recommendations_name_offerings_cases_and_programmes(session):
         "tags": [],
     }
     catalog.import_records(session, Actor.system(), [json.dumps(record, ensure_ascii=False)])
-    firm = builders.enterprise(session, profile={"province_code": "11", "city": "北京"})
+    firm = builders.enterprise(session, profile={"province_code": "31", "city": "上海"})
     org = session.get(Organisation, firm.org_id)
     result = evaluate(INST, check_answers(INST, worst(INST)), service.profile_of(org))
     offers.enrich(session, org, result)
     rec = next(r for r in result.recommendations if r.scenario == "marketing_content")
     assert any("营销文案助手" in link.title for link in rec.links if link.kind == "offering")
+    assert any(link.kind == "programme" for link in rec.links)  # a voucher it may use for it
     programmes = [r for r in result.recommendations if r.kind == "programme"]
-    assert programmes and programmes[0].links  # Beijing has compute vouchers
+    assert programmes and {link.id for link in programmes[0].links} >= {"shanghai-compute", "shanghai-model"}
+    assert all(link.url == f"/subsidy/programmes/{link.id}" for link in programmes[0].links)
+
+
+def test_vouchers_that_ended_are_not_recommended(session):
+    """北京市算力券 ended 2025-12-31: a Beijing firm is not sent to it."""
+    from smeai.assessment import offers
+    from smeai.assessment.diagnosis import evaluate
+    from smeai.assessment.scoring import check_answers
+    from smeai.auth.models import Organisation
+
+    firm = builders.enterprise(session, profile={"province_code": "11", "city": "北京"})
+    org = session.get(Organisation, firm.org_id)
+    assert [x.id for x in offers._programmes(org, date(2025, 6, 1))] == ["beijing-compute"]
+    assert offers._programmes(org, date(2026, 1, 1)) == []
+    result = evaluate(INST, check_answers(INST, worst(INST)), service.profile_of(org))
+    offers.enrich(session, org, result)
+    assert not any(link.id == "beijing-compute" for r in result.recommendations for link in r.links)
 
 
 def test_display_result_equals_the_stored_numbers_in_the_readers_language(session):
@@ -205,7 +225,7 @@ def test_display_result_equals_the_stored_numbers_in_the_readers_language(sessio
     shown = service.display_result(session, a)
     stored = service.result_of(session, a)
     assert (shown.overall, shown.dimensions, shown.level.id) == (stored.overall, stored.dimensions, stored.level.id)
-    assert stored.level.name == "Level 1 · Starting" and shown.level.name == "一级·起步"
+    assert stored.level.name == "L1 · Starting" and shown.level.name == "L1 起步"
 
 
 def test_start_resumes_the_open_draft(session):

@@ -68,7 +68,7 @@ def submit(session: DbSession, actor: CurrentActor, data: Any = Body(...)) -> As
 
 @router.get("/{assessment_id}", summary="One assessment: answers so far and, once completed, its result")
 def read(assessment_id: RecordId, session: DbSession, actor: CurrentActor) -> AssessmentOut:
-    return AssessmentOut.model_validate(service.get_assessment(session, actor, assessment_id))
+    return service.assessment_out(session, service.get_assessment(session, actor, assessment_id))
 
 
 @router.patch("/{assessment_id}/answers", summary="Save answers as you go (null clears one)")

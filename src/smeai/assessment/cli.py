@@ -191,7 +191,7 @@ def write_report(
             inst=service.instrument_of(a),
             result=result,
             bench=bench,
-            comparison=None,
+            comparison=service.change_since_previous(session, actor, a),
             org=session.get(Organisation, a.org_id),
         )
     out.write_bytes(pdf)

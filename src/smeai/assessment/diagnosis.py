@@ -78,7 +78,7 @@ def evaluate(
         version=inst.version,
         overall=round(scores.overall, 1),
         dimensions=dims,
-        level=_tier_out(level),  # type: ignore[arg-type]
+        level=TierOut(id=level[1].id, name=str(level[1].name), rank=level[0]),
         levels_note=str(inst.levels_note) if inst.levels_note else "",
         stage=_tier_out(stage),
         role=_tier_out(role),

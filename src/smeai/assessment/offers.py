@@ -68,6 +68,8 @@ def _programmes(org: Organisation | None, today: date | None = None) -> list[Lin
         starts, ends = p.pool.period_starts_on, p.pool.period_ends_on
         if (starts and today < starts) or (ends and today > ends):
             continue  # not open today
+        if p.eligibility.claimant != "buyer":
+            continue  # the supplier claims it, not the enterprise
         if region.provinces and org.province_code not in region.provinces:
             continue
         if region.cities and not any((org.city or "").startswith(c) for c in region.cities):

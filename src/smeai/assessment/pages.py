@@ -34,10 +34,17 @@ def _can_answer(actor: Actor | None, a: Assessment) -> bool:
     return actor is not None and actor.can(Permission.ASSESSMENT_WRITE_OWN) and actor.org_id == a.org_id
 
 
+def _profile_missing(session: Session, actor: Actor | None) -> bool:
+    if actor is None or not actor.can(Permission.ASSESSMENT_WRITE_OWN) or actor.org_id is None:
+        return False
+    org = session.get(Organisation, actor.org_id)
+    return org is not None and not auth_service.profile_complete(org)
+
+
 @router.get("/assessment")
 def index(request: Request, session: DbSession, actor: OptionalActor) -> HTMLResponse:
     rows = service.list_assessments(session, actor) if actor is not None else []  # scoped by the service
-    orgs = auth_service.organisation_names(session, actor, {a.org_id for a in rows}) if rows else {}
+    orgs = auth_service.organisation_names(session, actor, {a.org_id for a in rows}) if actor and rows else {}
     completed = [a for a in rows if a.status == AssessmentStatus.COMPLETED]
     return render(
         request,
@@ -48,12 +55,10 @@ def index(request: Request, session: DbSession, actor: OptionalActor) -> HTMLRes
         instruments=sorted(instruments.current().values(), key=lambda i: i.id != AssessmentIn().instrument),
         names={i.id: str(i.name) for i in instruments.current().values()},
         can_start=actor is not None and actor.can(Permission.ASSESSMENT_WRITE_OWN),
-        profile_missing=actor is not None
-        and actor.can(Permission.ASSESSMENT_WRITE_OWN)
-        and actor.org_id is not None
-        and not auth_service.profile_complete(session.get(Organisation, actor.org_id)),
+        profile_missing=_profile_missing(session, actor),
         latest=completed[0] if completed else None,
         progress=service.progress,
+        level_name=service.level_name,
     )
 
 

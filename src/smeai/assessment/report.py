@@ -24,30 +24,48 @@ def radar_png(inst: Instrument, result: ScoreOut, peer_medians: dict[str, float]
     import matplotlib.pyplot as plt
     import numpy as np
 
-    names = [str(d.name) for d in inst.dimensions]
+    names = [_wrap_name(str(d.name)) for d in inst.dimensions]
     values = [result.dimensions[d.id] for d in inst.dimensions]
     angles = np.linspace(0, 2 * np.pi, len(names), endpoint=False).tolist()
-    fig, ax = plt.subplots(figsize=(5.2, 5.2), subplot_kw={"polar": True}, dpi=150)
-    ax.set_theta_offset(np.pi / 2)
-    ax.set_theta_direction(-1)
+    fig, ax = plt.subplots(figsize=(6.4, 5.6), subplot_kw={"polar": True}, dpi=150)
+    ax.set_theta_offset(np.pi / 2)  # type: ignore[attr-defined]  # a polar Axes
+    ax.set_theta_direction(-1)  # type: ignore[attr-defined]
     ax.set_ylim(0, 100)
     ax.set_yticks([20, 40, 60, 80, 100])
     ax.set_yticklabels(["20", "40", "60", "80", ""], fontsize=7, color="#5d6678")
     ax.set_xticks(angles)
     ax.set_xticklabels(names, fontsize=9)
+    ax.tick_params(axis="x", pad=16)  # names stand clear of the outer ring
+    for tick, angle in zip(ax.get_xticklabels(), angles, strict=True):
+        x = np.sin(angle)  # clockwise from the top: right half left-aligned, left half right-aligned
+        tick.set_horizontalalignment("center" if abs(x) < 0.2 else ("left" if x > 0 else "right"))
     ring = [*angles, angles[0]]
     if peer_medians:
         peer = [peer_medians.get(d.id, 0) for d in inst.dimensions]
         ax.plot(ring, [*peer, peer[0]], color=ACCENT, linestyle="--", linewidth=1.5, label=_("Peer median"))
     ax.plot(ring, [*values, values[0]], color=BRAND, linewidth=2, label=_("Your enterprise"))
     ax.fill(ring, [*values, values[0]], color=BRAND, alpha=0.2)
-    ax.set_rlabel_position(180 / len(names))  # ring labels between two axes, clear of the names
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2, fontsize=8, frameon=False)
+    ax.set_rlabel_position(180 / len(names))  # type: ignore[attr-defined]  # ring labels between two axes, clear of the names
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, frameon=False)
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png")
     plt.close(fig)
     return buf.getvalue()
+
+
+def _wrap_name(name: str, width: int = 14) -> str:
+    """A long dimension name on two lines: at a bracket or a space near the middle."""
+    if len(name) <= width // 2 + 1 or (" " in name and len(name) <= width):
+        return name
+    for mark in ("（", "("):
+        if mark in name:
+            i = name.index(mark)
+            return name[:i] + "\n" + name[i:]
+    if " " in name:
+        cut = name.rfind(" ", 0, len(name) // 2 + 4)
+        return name[:cut] + "\n" + name[cut + 1 :] if cut > 0 else name
+    return name
 
 
 def peers_png(bench: BenchmarkOut) -> bytes:
@@ -62,7 +80,7 @@ def peers_png(bench: BenchmarkOut) -> bytes:
     ax.set_ylabel(_("enterprises"), fontsize=8)
     ax.set_xlabel(_("overall score"), fontsize=8)
     ax.tick_params(labelsize=7)
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]  # a MaxNLocator
     ax.spines[["top", "right"]].set_visible(False)
     ax.annotate(
         _("you"),
@@ -155,19 +173,31 @@ def render_pdf(
             )
         )
     story.append(Spacer(1, 6 * mm))
-    cards = [
-        [p(f"{result.overall:.1f}", big), p(result.level.name, big)],
-        [p(_("Overall score (0–100)"), small), p(_("Level"), small)],
-    ]
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    figures = [(f"{result.overall:.1f}", _("Overall score (0–100)")), (result.level.name, _("Level"))]
     if result.stage:
-        cards[0].append(p(result.stage.name, ParagraphStyle("mid", parent=big, fontSize=15, leading=22)))
-        cards[1].append(p(_("Application stage"), small))
+        figures.append((result.stage.name, _("Application stage")))
     if inst.roles:
-        cards[0].append(
-            p(result.role.name if result.role else "—", ParagraphStyle("mid", parent=big, fontSize=15, leading=22))
-        )
-        cards[1].append(p(_("AI role reached"), small))
-    summary = Table(cards, colWidths=[42 * mm] * len(cards[0]))
+        figures.append((result.role.name if result.role else "—", _("AI role reached")))
+    col = 174 * mm / len(figures)
+
+    def fitted(text: str, largest: float) -> ParagraphStyle:
+        """The largest size up to `largest` at which the text stays on one line of its card."""
+        size = largest
+        while size > 9 and stringWidth(text, font, size) > col - 12:
+            size -= 0.5
+        return ParagraphStyle(f"fig{size}", parent=big, fontSize=size, leading=max(size * 1.2, 14))
+
+    big_size = min(fitted(text, 22).fontSize for text, _label in figures)  # one size for every figure
+    cards = [
+        [
+            p(text, ParagraphStyle("figure", parent=big, fontSize=big_size, leading=big_size * 1.2))
+            for text, _l in figures
+        ],
+        [p(label_text, small) for _t, label_text in figures],
+    ]
+    summary = Table(cards, colWidths=[col] * len(figures))
     summary.setStyle(
         TableStyle(
             [
@@ -177,14 +207,18 @@ def render_pdf(
             ]
         )
     )
-    story += [summary, Spacer(1, 4 * mm), p(_("Summary"), h2), p(summary_text(inst, result))]
+    story += [summary]
+    if result.levels_note:
+        story.append(p(result.levels_note, small))
+    story += [Spacer(1, 4 * mm), p(_("Summary"), h2), p(summary_text(inst, result))]
     if bench.suppressed:
         story.append(
             p(
                 _(
-                    "Peer comparison: not enough comparable enterprises yet; shown once the group is large "
-                    "enough to keep individual firms anonymous."
-                ),
+                    "Peer comparison: shown once at least %(need)d comparable enterprises have taken this "
+                    "diagnosis (%(n)d so far), so that no single firm can be recognised."
+                )
+                % {"need": bench.peers_needed, "n": bench.peers},
                 small,
             )
         )
@@ -219,16 +253,14 @@ def render_pdf(
                 }
             )
         )
-    story += [
-        p(_("Scores by dimension"), h2),
-        Image(io.BytesIO(radar_png(inst, result, bench.dimension_medians or None)), width=95 * mm, height=95 * mm),
-    ]
+    radar = Image(io.BytesIO(radar_png(inst, result, bench.dimension_medians or None)), width=128 * mm, height=112 * mm)
+    story += [KeepTogether([p(_("Scores by dimension"), h2), radar])]
     head = [_("Dimension"), _("Score"), _("Peer median")] + ([_("Change")] if comparison else [])
     rows = [[p(h, small) for h in head]]
     changes = {c.dimension: c.change for c in comparison.dimensions} if comparison else {}
     for d in inst.dimensions:
         row = [
-            p(d.name),
+            p(str(d.name)),
             p(f"{result.dimensions[d.id]:.0f}"),
             p(f"{bench.dimension_medians[d.id]:.0f}" if d.id in bench.dimension_medians else "—"),
         ]
@@ -245,7 +277,7 @@ def render_pdf(
             ]
         )
     )
-    story.append(table)
+    story.append(KeepTogether([Spacer(1, 2 * mm), table]))  # the table is never split across pages
     if not bench.suppressed:
         story.append(
             KeepTogether(
@@ -262,7 +294,9 @@ def render_pdf(
             p(_("To reach %(level)s") % {"level": result.next_level.name} + ": " + "；".join(result.next_level_missing))
         )
 
-    story.append(p(_("Recommendations"), h2))
+    heading = p(_("Recommendations"), h2)
+    if not result.recommendations:
+        story.append(KeepTogether([heading, p(_("Retake the diagnosis in six months and compare."))]))
     for i, r in enumerate(result.recommendations, 1):
         block = [
             p(f"{i}. {r.title}", ParagraphStyle("rt", parent=base, fontSize=10.5, textColor=colors.black)),
@@ -271,15 +305,20 @@ def render_pdf(
         if r.reasons:
             block.append(p(_("Based on") + ": " + "；".join(r.reasons), small))
         block += [p(f"→ {link.title}", small) for link in r.links]
-        story.append(KeepTogether([*block, Spacer(1, 2 * mm)]))
+        story.append(KeepTogether([*([heading] if i == 1 else []), *block, Spacer(1, 2 * mm)]))
 
     story.append(p(_("Next steps"), h2))
-    steps = (
-        _("Book an AI transformation consultant at the centre to turn the recommendations into a plan."),
-        _("Browse the resource pool and the case library for the scenarios above."),
-        _("Check compute, model and AI vouchers before buying."),
-        _("Retake the diagnosis in six months and compare."),
-    )
+    scenarios = [taxonomy.name("scenarios", r.scenario) for r in result.recommendations if r.scenario]
+    vouchers = [link.title for r in result.recommendations if r.kind == "programme" for link in r.links]
+    steps = [_("Book an AI transformation consultant at the centre to turn the recommendations into a plan.")]
+    if scenarios:  # name the scenarios: "the scenarios above" must point at ones the report lists
+        steps.append(
+            _("Look up offerings and peer cases for %(list)s in the resource pool and the case library.")
+            % {"list": "、".join(f"“{name}”" for name in scenarios)}
+        )
+    if vouchers:
+        steps.append(_("Check these vouchers before buying: %(list)s.") % {"list": "；".join(vouchers)})
+    steps.append(_("Retake the diagnosis in six months and compare."))
     for i, line in enumerate(steps, 1):
         story.append(p(f"{i}. {line}"))
 

@@ -14,6 +14,7 @@ from smeai.assessment.models import Assessment
 from smeai.assessment.recommend import Profile
 from smeai.assessment.schemas import (
     AssessmentIn,
+    AssessmentOut,
     AssessmentStatus,
     ComparisonOut,
     DimensionChange,
@@ -97,7 +98,7 @@ def _require_writer(session: Session, actor: Actor, org_id: int | None) -> Organ
 
 def _carry_over(inst: Instrument, answers: dict[str, Any]) -> dict[str, Any]:
     """The answers of an earlier assessment that are still valid on this instrument version."""
-    kept = {}
+    kept: dict[str, Any] = {}
     for qid, value in answers.items():
         try:
             kept |= check_answers(inst, {qid: value}, partial=True)
@@ -168,6 +169,14 @@ def save_answers(session: Session, actor: Actor, assessment_id: int, answers: di
     return a
 
 
+def level_name(a: Assessment) -> str:
+    """The level of a completed assessment in the reader's language, from its own instrument version."""
+    if a.level_rank is None:
+        return ""
+    levels = instrument_of(a).levels
+    return str(levels[a.level_rank].name) if a.level_rank < len(levels) else ""
+
+
 def progress(a: Assessment) -> tuple[int, int]:
     """(answered, total) questions."""
     inst = instrument_of(a)
@@ -234,6 +243,15 @@ def display_result(session: Session, a: Assessment) -> ScoreOut:
     return result
 
 
+def assessment_out(session: Session, a: Assessment) -> AssessmentOut:
+    """An assessment as the API reads it: a completed one's result recomputed on read (same numbers, texts
+    in the reader's language and from the current data files, e.g. level names), not the stored snapshot."""
+    out = AssessmentOut.model_validate(a)
+    if a.status == AssessmentStatus.COMPLETED and a.result is not None:
+        out.result = display_result(session, a).model_dump(mode="json")
+    return out
+
+
 def compare_assessments(session: Session, actor: Actor, first_id: int, second_id: int) -> ComparisonOut:
     """Per-dimension change between two completed assessments of one enterprise, earlier first. Across
     instrument versions only when the later version declares a mapping from the earlier one."""
@@ -259,6 +277,8 @@ def compare_assessments(session: Session, actor: Actor, first_id: int, second_id
     return ComparisonOut(
         before_id=before.id,
         after_id=after.id,
+        before_date=before.completed_at,
+        after_date=after.completed_at,
         overall_before=r_before.overall,
         overall_after=r_after.overall,
         overall_change=round(r_after.overall - r_before.overall, 1),
