@@ -24,20 +24,32 @@
     }
   }, true);
 
+  // The heading row is the table's thead, or else its first row when that row holds only <th> cells.
+  function headingRow(table) {
+    var row = table.tHead ? table.tHead.rows[0] : table.rows[0];
+    if (!row) return null;
+    var all = Array.prototype.every.call(row.cells, function (cell) { return cell.tagName === "TH"; });
+    return all ? row : null;
+  }
   function labelTables(root) {
     var tables = root.querySelectorAll ? root.querySelectorAll("table.data") : [];
     Array.prototype.forEach.call(tables, function (table) {
-      var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
-        return th.textContent.trim();
+      var head = headingRow(table);
+      if (!head) return;
+      head.classList.add("head");
+      var heads = [];
+      Array.prototype.forEach.call(head.cells, function (th) {
+        for (var i = 0; i < (th.colSpan || 1); i++) heads.push(th.textContent.trim());
       });
-      Array.prototype.forEach.call(table.querySelectorAll("tbody tr"), function (row) {
+      Array.prototype.forEach.call(table.rows, function (row) {
+        if (row === head || row.parentNode.tagName === "THEAD") return;
         var column = 0;
-        Array.prototype.forEach.call(row.children, function (cell) {
+        Array.prototype.forEach.call(row.cells, function (cell) {
           if (heads[column] && !cell.hasAttribute("data-label")) cell.setAttribute("data-label", heads[column]);
           column += cell.colSpan || 1;
         });
       });
-      if (heads.length) table.classList.add("cards");
+      table.classList.add("cards");
     });
   }
   document.addEventListener("DOMContentLoaded", function () { labelTables(document); });
