@@ -195,6 +195,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--dump", type=Path, help="write each query's total and first page here (JSON), to compare runs"
+    )
     args = parser.parse_args()
 
     url = args.db or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
@@ -222,7 +225,7 @@ def main() -> None:
     pool_index._indexes[key] = (pool_index._stamp(session), index)
     print(f"index build: cold {cold:.1f} s, rebuild after one edit {warm:.2f} s")
 
-    latencies, with_rows, empty = [], [], 0
+    latencies, with_rows, empty, answers = [], [], 0, {}
     for q in QUERIES:
         for f in FILTERS:
             query = pool_index.OfferingQuery(q=q, **f)
@@ -230,6 +233,7 @@ def main() -> None:
                 t = time.perf_counter()
                 result = index.search(query)
                 latencies.append((time.perf_counter() - t) * 1000)
+            answers[f"{q} {json.dumps(f, ensure_ascii=False)}"] = [result.total, result.ids]
             t = time.perf_counter()
             pool_index.search_offerings(session, query)  # as a page does: stamp check + search
             with_rows.append((time.perf_counter() - t) * 1000)
@@ -261,6 +265,8 @@ def main() -> None:
     print(line("index: incl. change check", with_rows))
     print(line("SQL LIKE baseline (count + page)", like))
     print(f"queries with no result: index {empty}/{len(QUERIES)}, LIKE {like_empty}/{len(QUERIES)}")
+    if args.dump:
+        args.dump.write_text(json.dumps(answers, ensure_ascii=False, indent=0), encoding="utf-8")
 
 
 if __name__ == "__main__":

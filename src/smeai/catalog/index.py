@@ -24,10 +24,11 @@ from smeai import taxonomy, text
 from smeai.auth.models import Organisation
 from smeai.catalog.models import Offering
 from smeai.catalog.schemas import ANY
-from smeai.catalog.search import Engine, encode
+from smeai.catalog.search import Engine
 from smeai.catalog.visibility import visible_offerings
 from smeai.i18n import N_
 from smeai.money import Wan, wan_to_fen
+from smeai.text.bm25 import encode
 
 # Words a searcher uses for each kind, indexed with the offering (一体机, 算力, 培训 …).
 KIND_WORDS = {
@@ -121,7 +122,8 @@ def _industry_values(code: str) -> set[str]:
             out |= {f"C{d}" for d in tax.divisions} | set(tax.groups)
         return out
     if code in tax.groups:
-        return out | {"C"} | {f"C{d}" for d in tax.groups[code].extra["divisions"]}  # type: ignore[union-attr]
+        divisions: list[str] = list(tax.groups[code].extra["divisions"])  # type: ignore[call-overload]
+        return out | {"C"} | {f"C{d}" for d in divisions}
     if code.startswith("C") and code[1:] in tax.divisions:
         group = tax.group_of_division(code[1:])
         return out | {"C"} | ({group.code} if group else set())
@@ -326,9 +328,14 @@ def _rebuild(bind: Any, key: str) -> None:
         _rebuilding.discard(key)
 
 
+def _database_key(session: Session) -> str:
+    bind = session.get_bind()
+    return str(bind.engine.url)
+
+
 def pool_index(session: Session) -> PoolIndex:
     """The current index for this database, rebuilt when any offering changed."""
-    key = str(session.get_bind().url)
+    key = _database_key(session)
     stamp = _stamp(session)
     cached = _indexes.get(key)
     if cached is not None and cached[0] == stamp:

@@ -1,5 +1,6 @@
-"""An in-memory search engine for Chinese text with facets: BM25 over jieba tokens (smeai.text),
-synonym expansion, facet counts, filters, sorting and paging, all as numpy array operations.
+"""An in-memory search engine for Chinese text with facets: BM25 (smeai.text.bm25, the engine the
+matching ranker uses too) over jieba tokens (smeai.text), synonym expansion, facet counts, filters,
+sorting and paging, all as numpy array operations.
 
 Used by the resource pool and the case library. The index is built from the database and rebuilt
 when the table changes (a cheap `count, max(updated_at)` stamp per query); tokens of unchanged rows
@@ -16,8 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from smeai import text
+from smeai.text.bm25 import Bm25, Encoded, encode
 
-K1, B = 1.2, 0.75
+__all__ = ["Engine", "QueryTerms", "encode", "query_terms"]
 SYNONYM_BOOST = 0.7  # a synonym counts, but a little less than the query's own word
 
 
@@ -58,21 +60,9 @@ def query_terms(query: str) -> QueryTerms:
     return QueryTerms(list(groups.values()))
 
 
-def encode(tokens: Sequence[str], vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """A document's tokens as (term ids, term frequencies); new terms are added to `vocab`."""
-    counts: dict[int, int] = defaultdict(int)
-    for t in tokens:
-        term = vocab.get(t)
-        if term is None:
-            term = vocab[t] = len(vocab)
-        counts[term] += 1
-    return np.fromiter(counts.keys(), np.int32, len(counts)), np.fromiter(counts.values(), np.float32, len(counts))
-
-
 class Engine:
-    """One immutable index: documents 0..n-1 carry a key (the row id), text (encoded tokens), facet
-    values and numeric sort keys. Postings are one CSR structure built with numpy, so a rebuild
-    after an edit costs array work, not Python loops over every token."""
+    """One immutable index: documents 0..n-1 carry a key (the row id), text (encoded tokens, as a
+    text.bm25 index), facet values and numeric sort keys."""
 
     def __init__(
         self,
@@ -81,7 +71,7 @@ class Engine:
         facets: dict[str, Sequence[Iterable[str]]],
         numbers: dict[str, Sequence[float]],
         *,
-        encoded: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+        encoded: Sequence[Encoded] | None = None,
         vocab: dict[str, int] | None = None,
     ) -> None:
         self.n = len(keys)
@@ -90,7 +80,7 @@ class Engine:
         self.vocab = vocab if vocab is not None else {}
         if encoded is None:
             encoded = [encode(tokens, self.vocab) for tokens in token_lists or []]
-        self._build_text(encoded)
+        self.bm25 = Bm25(encoded, self.vocab)
         self.facets: dict[str, dict[str, np.ndarray]] = {}
         for name, values in facets.items():
             index: dict[str, list[int]] = defaultdict(list)
@@ -99,51 +89,13 @@ class Engine:
                     index[v].append(doc)
             self.facets[name] = {v: np.asarray(d, dtype=np.int32) for v, d in index.items()}
 
-    def _build_text(self, encoded: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
-        sizes = np.fromiter((len(ids) for ids, _ in encoded), np.int64, len(encoded))
-        lengths = np.fromiter((float(tf.sum()) for _, tf in encoded), np.float32, len(encoded))
-        avgdl = float(lengths.mean()) if self.n and lengths.sum() else 1.0
-        if sizes.sum():
-            terms = np.concatenate([ids for ids, _ in encoded])
-            tfs = np.concatenate([tf for _, tf in encoded])
-        else:
-            terms, tfs = np.zeros(0, np.int32), np.zeros(0, np.float32)
-        docs = np.repeat(np.arange(self.n, dtype=np.int32), sizes)
-        order = np.argsort(terms, kind="stable")
-        terms, self._docs, tfs = terms[order], docs[order], tfs[order]
-        self._starts = np.searchsorted(terms, np.arange(len(self.vocab) + 1))
-        df = np.diff(self._starts).astype(np.float32)
-        idf = np.log1p((self.n - df + 0.5) / (df + 0.5))
-        norm = K1 * (1 - B + B * lengths / avgdl)
-        self._weights = (idf[terms] * tfs * (K1 + 1) / (tfs + norm[self._docs])).astype(np.float32)
-
-    def posting(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        tid = self.vocab.get(term)
-        if tid is None or tid + 1 >= len(self._starts):
-            return None
-        lo, hi = self._starts[tid], self._starts[tid + 1]
-        if lo == hi:
-            return None
-        return self._docs[lo:hi], self._weights[lo:hi]
-
     # --- text ---
 
     def text_scores(self, terms: QueryTerms) -> tuple[np.ndarray, np.ndarray]:
         """BM25 summed over concepts (a concept scores its best word or synonym), times the share of
         concepts a document matches; a hit matches at least a third of them (long sentences in the
         user's own words carry filler words that listings do not)."""
-        scores = np.zeros(self.n, dtype=np.float32)
-        matched = np.zeros(self.n, dtype=np.int16)
-        for group in terms.groups:
-            best = np.zeros(self.n, dtype=np.float32)
-            for term, boost in group:
-                posting = self.posting(term)
-                if posting is None:
-                    continue
-                docs, weights = posting
-                best[docs] = np.maximum(best[docs], weights * boost)
-            scores += best
-            matched += best > 0
+        scores, matched = self.bm25.group_scores(terms.groups)
         need = max(1, math.ceil(len(terms.groups) / 3))
         hits = matched >= need
         if terms.groups:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ from smeai import taxonomy, text
 from smeai.i18n import N_, _
 from smeai.matching import cues
 from smeai.matching.embedding import Embedder, offering_text
+from smeai.text.bm25 import Bm25, encode
 
 WEIGHTS = {
     "scenario": 0.42,
@@ -64,6 +66,11 @@ COMPONENT_KINDS = frozenset({"model", "dataset", "training", "compute"})
 CUE_SHARE = 0.6  # scenario detection: the cue file's share; the rest comes from the pool's vocabulary
 BM25_K1, BM25_B = 1.2, 0.75
 FIELD_REPEAT = {"name": 2, "tags": 2, "scenario_names": 1, "summary": 1, "description": 1}
+
+
+# The need's text is embedded on this worker while the request reads cues, filters and scores BM25:
+# the model runs in C without the GIL, so the two overlap on a second core.
+_EMBEDDING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="smeai-need-embedding")
 
 
 @dataclass(frozen=True)
@@ -212,56 +219,36 @@ class Pool:
 
     # ---------------------------------------------------------------- text index
     def _build_bm25(self) -> None:
+        """The pool's text as a text.bm25 index (the engine search uses too): each field's tokens
+        repeated by FIELD_REPEAT; a field value many offerings share is segmented once."""
         vocab: dict[str, int] = {}
-        postings: dict[int, dict[int, float]] = {}
-        lengths = np.zeros(len(self.records), dtype=np.float64)
         cache: dict[str, list[str]] = {}  # synthetic and near-duplicate pools repeat their texts
-        for i, o in enumerate(self.records):
-            length = 0
+        encoded = []
+        for o in self.records:
+            toks: list[str] = []
             for fname, value in _offering_text(o).items():
-                toks = cache.get(value)
-                if toks is None:
-                    toks = cache[value] = text.tokens(value)
-                rep = FIELD_REPEAT[fname]
-                length += rep * len(toks)
-                for t in toks:
-                    tid = vocab.setdefault(t, len(vocab))
-                    row = postings.setdefault(tid, {})
-                    row[i] = row.get(i, 0.0) + rep
-            lengths[i] = length
-        avg = float(lengths.mean()) if len(lengths) else 1.0
-        norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths / max(avg, 1e-9))
-        n = len(self.records)
-        self.vocab = vocab
-        self.post_docs: list[np.ndarray] = []
-        self.post_w: list[np.ndarray] = []
+                part = cache.get(value)
+                if part is None:
+                    part = cache[value] = text.tokens(value)
+                toks += part * FIELD_REPEAT[fname]
+            encoded.append(encode(toks, vocab))
+        self.index = index = Bm25(encoded, vocab, k1=BM25_K1, b=BM25_B)
         # What the pool itself says a word is about: P(scenario | word) over the offerings that use it,
         # times the word's idf. Lets a need's words point to scenarios the cue file does not list.
         self.term_scen = np.zeros((len(vocab), len(self.scenario_codes)), dtype=np.float32)
         for tid in range(len(vocab)):
-            row = postings[tid]
-            docs = np.fromiter(row.keys(), dtype=np.int64, count=len(row))
-            tf = np.fromiter(row.values(), dtype=np.float64, count=len(row))
-            idf = math.log(1 + (n - len(row) + 0.5) / (len(row) + 0.5))
-            self.post_docs.append(docs)
-            self.post_w.append(idf * tf * (BM25_K1 + 1) / (tf + norm[docs]))
-            self.term_scen[tid] = idf * self.scen[docs].mean(axis=0)
+            lo, hi = index.starts[tid], index.starts[tid + 1]
+            if hi > lo:
+                self.term_scen[tid] = index.idf[tid] * self.scen[index.docs[lo:hi]].mean(axis=0)
 
     def bm25(self, query_terms: Sequence[str], *, original: set[str] | None = None) -> np.ndarray:
         """BM25 for every offering; expanded synonyms count half as much as the need's own words."""
-        scores = np.zeros(len(self.records), dtype=np.float64)
-        for t in dict.fromkeys(query_terms):
-            tid = self.vocab.get(t)
-            if tid is None:
-                continue
-            weight = 1.0 if original is None or t in original else 0.5
-            scores[self.post_docs[tid]] += weight * self.post_w[tid]
-        return scores
+        return self.index.scores((t, 1.0 if original is None or t in original else 0.5) for t in query_terms)
 
     def pool_scenarios(self, query_terms: Sequence[str], original: set[str]) -> np.ndarray:
         vec = np.zeros(len(self.scenario_codes), dtype=np.float32)
         for t in dict.fromkeys(query_terms):
-            tid = self.vocab.get(t)
+            tid = self.index.term_id(t)
             if tid is not None:
                 vec += (1.0 if t in original else 0.5) * self.term_scen[tid]
         top = vec.max() if len(vec) else 0.0
@@ -302,8 +289,16 @@ class Pool:
         return mask
 
     # ---------------------------------------------------------------- ranking
-    def features(self, need: Need, idx: np.ndarray, read: tuple | None = None) -> dict[str, np.ndarray]:
-        """Each signal for the offerings at idx; `read` is need_scenarios(need) when already computed."""
+    def embed_need(self, need: Need) -> Future[np.ndarray] | None:
+        """The need's vector, computed on another thread while the caller goes on (None: no embeddings)."""
+        embedder = self.embedder
+        return None if embedder is None else _EMBEDDING.submit(embedder.query, need.text)
+
+    def features(
+        self, need: Need, idx: np.ndarray, read: tuple | None = None, vector: Future[np.ndarray] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Each signal for the offerings at idx; `read` is need_scenarios(need) and `vector`
+        embed_need(need) when already started."""
         vec, kind_w, query, expanded = read or self.need_scenarios(need)
         link_vec = np.zeros(self.n_links, dtype=np.float32)
         np.maximum.at(link_vec, self.scenario_link, vec)
@@ -344,7 +339,8 @@ class Pool:
         out = {}
         embedder = self.embedder  # read once: the pool may gain embeddings while this runs
         if embedder is not None and len(idx):
-            sim = (self.emb_vectors @ embedder.query(need.text))[self.emb_row[idx]]
+            query = vector.result() if vector is not None else embedder.query(need.text)
+            sim = (self.emb_vectors @ query)[self.emb_row[idx]]
             lo, hi = float(sim.min()), float(sim.max())
             out["embedding"] = (sim - lo) / (hi - lo) if hi > lo else np.zeros(len(idx))
         return out | {
@@ -360,13 +356,23 @@ class Pool:
             "direct": direct,
         }
 
+    @staticmethod
+    def blend(feats: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
+        """The weighted sum of the signals that `weights` names and `feats` has."""
+        out = np.zeros(len(next(iter(feats.values()))), dtype=np.float64)
+        for name, value in feats.items():
+            if name in weights:
+                out += weights[name] * value
+        return out
+
     def match(self, need: Need, *, top: int = 10, reasons: bool = True) -> list[Match]:
+        vector = self.embed_need(need)
         idx = np.flatnonzero(self.allowed(need))
         if not len(idx) or top <= 0:
             return []
         read = self.need_scenarios(need)
-        feats = self.features(need, idx, read)
-        score = sum(WEIGHTS[k] * v for k, v in feats.items())
+        feats = self.features(need, idx, read, vector)
+        score = self.blend(feats, WEIGHTS)
         k = min(top, len(idx))
         best = np.argpartition(-score, k - 1)[:k]
         best = best[np.lexsort((idx[best], -score[best]))]  # score, then pool order: deterministic
@@ -414,15 +420,16 @@ class Pool:
         `missed`. They are a separate list, never mixed into the ranking. `smeai match` keeps its
         contract (top K, no floor): this is for the pages.
         """
+        vector = self.embed_need(need)
         masks = self.constraint_masks(need)
         fails = (~masks["region"]).astype(int) + ~masks["deployment"] + ~masks["budget"]
         idx = np.flatnonzero(masks["industry"] & (fails <= 2))
         if not len(idx) or top <= 0:
             return [], []
         read = self.need_scenarios(need)
-        feats = self.features(need, idx, read)
-        score = sum(WEIGHTS[k] * v for k, v in feats.items())
-        relevance = sum(w * feats[k] for k, w in RELEVANCE.items()) / sum(RELEVANCE.values())
+        feats = self.features(need, idx, read, vector)
+        score = self.blend(feats, WEIGHTS)
+        relevance = self.blend(feats, RELEVANCE) / sum(RELEVANCE.values())
         order = np.lexsort((idx, -score))
         scen_w = {c: float(w) for c, w in zip(self.scenario_codes, read[0], strict=True) if w > 0}
         matches: list[Match] = []
