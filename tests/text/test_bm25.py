@@ -5,7 +5,7 @@ import pytest
 
 from smeai.catalog.search import Engine
 from smeai.matching.ranker import Pool
-from smeai.text.bm25 import B, K1, Bm25, encode
+from smeai.text.bm25 import K1, B, Bm25, encode
 
 
 def _index(docs: list[list[str]]) -> Bm25:
