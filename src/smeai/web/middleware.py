@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from contextvars import ContextVar
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
@@ -26,6 +27,8 @@ SECURITY_HEADERS = [
 ]
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 CSP_NONCE = "smeai.csp_nonce"  # scope key; render() puts it on the page's own inline scripts
+# This request's id: the audit log quotes it (auth/audit.py) and the response's X-Request-Id names it.
+REQUEST_ID: ContextVar[str | None] = ContextVar("smeai_request_id", default=None)
 
 
 def content_security_policy(nonce: str) -> bytes:
@@ -63,11 +66,14 @@ class LocaleAndCsrfMiddleware:
         set_lang(lang or self.default_lang)
         has_csrf = CSRF_COOKIE in cookies
         nonce = scope[CSP_NONCE] = secrets.token_urlsafe(16)
+        request_id = secrets.token_hex(6)
+        REQUEST_ID.set(request_id)
 
         async def send_with_cookies(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.extend(SECURITY_HEADERS)
+                headers.append((b"x-request-id", request_id.encode()))
                 headers.append((b"content-security-policy", content_security_policy(nonce)))
                 if self.secure:  # behind HTTPS (SMEAI_COOKIE_SECURE): browsers must not come back over HTTP
                     headers.append(HSTS)
