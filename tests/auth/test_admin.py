@@ -66,6 +66,8 @@ def test_console_pages_answer_by_permission(session, page_client_for):
     form = {"active": "0", "csrf_token": as_admin.csrf}
     r = as_admin.post(f"/admin/users/{member.user_id}/active", data=form, follow_redirects=False)
     assert r.status_code == 303
+    [entry] = audit.list_entries(session, adm, action="user.disable")
+    assert entry.request_id == r.headers["x-request-id"]  # an operator can match the entry to the request
     page = as_admin.get("/admin/audit")
     assert "账号已停用" in page.text or "Account disabled" in page.text
     csv = as_admin.get("/admin/audit.csv?action=user.disable")

@@ -27,9 +27,10 @@ from smeai.auth.permissions import Permission
 from smeai.db import Base, UTCDateTime, utcnow
 from smeai.errors import Conflict
 from smeai.i18n import N_
+from smeai.web.middleware import REQUEST_ID
 
-# The id of the request being served, for entries to quote (set by the web edge; None in the CLI).
-request_id: ContextVar[str | None] = ContextVar("smeai_audit_request_id", default=None)
+# The id of the request being served, for entries to quote (set by the web middleware; None in the CLI).
+request_id: ContextVar[str | None] = REQUEST_ID
 
 
 class AuditEntry(Base):
