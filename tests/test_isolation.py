@@ -14,6 +14,14 @@ from tests import builders
 # Routes anyone may call, with the reason.
 PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/auth/token"): "the login itself",
+    ("POST", "/api/v1/auth/register"): "signing up comes before any account",
+    ("POST", "/api/v1/auth/verify-email"): "the emailed token is the authority",
+    ("POST", "/api/v1/auth/verification"): "a new link for an account that cannot log in yet; same answer for any address",
+    ("POST", "/api/v1/auth/password-reset"): "a forgotten password; same answer for any address",
+    ("POST", "/api/v1/auth/password-reset/confirm"): "the emailed single-use token is the authority",
+    ("POST", "/api/v1/auth/email-change/confirm"): "the token emailed to the new address is the authority",
+    ("POST", "/api/v1/invitations/accept"): "the emailed invitation token is the authority",
+    ("GET", "/api/v1/privacy-notice"): "read before registering",
     ("GET", "/api/v1/taxonomy"): "controlled vocabularies are public",
     ("GET", "/api/v1/taxonomy/{kind}"): "controlled vocabularies are public",
 }
