@@ -106,10 +106,26 @@ def test_compare_page_shows_the_change_per_dimension(session, page_client_for):
     )
     session.commit()
     web = page_client_for(firm)
-    assert 'action="/assessment/compare"' in web.get("/assessment").text
+    index = BeautifulSoup(web.get("/assessment").text, "html.parser")
+    options = [o.get_text(" ", strip=True) for o in index.select("#cmp-a option")]
+    assert len(options) == 2 and not any("#" in o for o in options)  # dates and levels, not ids
+    assert all(re.match(r"\d{4}-\d\d-\d\d · L1 起步 · \d+\.\d", o) for o in options), options
     page = BeautifulSoup(web.get(f"/assessment/compare?a={second.id}&b={first.id}").text, "html.parser")
     row = page.select_one("tr[data-dimension=data]")
     assert row is not None and "+" in row.get_text()
+    english = web.get(f"/assessment/compare?a={second.id}&b={first.id}&lang=en").text
+    assert "L1 · Starting" in english and "起步" not in english  # level names in the reader's language
+
+
+def test_result_says_how_many_peers_the_comparison_needs_and_what_the_levels_are(session, page_client_for):
+    firm = builders.enterprise(session)
+    done = service.submit_answer_file(session, firm, {"instrument": INST.id, "answers": worst(INST)})
+    session.commit()
+    page = BeautifulSoup(page_client_for(firm).get(f"/assessment/{done.id}").text, "html.parser")
+    suppressed = page.select_one("[data-suppressed]")
+    assert suppressed is not None and "10" in suppressed.get_text()  # SMEAI_SMALL_CELL_MIN's default
+    assert "专精特新" in page.select_one("[data-levels-note]").get_text()
+    assert len(page.select("[data-rec]")) >= 3
 
 
 def test_result_page_shows_the_survey_stage_distribution(session, page_client_for):

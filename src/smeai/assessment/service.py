@@ -19,6 +19,7 @@ from smeai.assessment.schemas import (
     ComparisonOut,
     DimensionChange,
     ScoreOut,
+    TierOut,
 )
 from smeai.assessment.scoring import AnswersInvalid, check_answer_file, check_answers
 from smeai.auth.actor import Actor
@@ -283,9 +284,15 @@ def compare_assessments(session: Session, actor: Actor, first_id: int, second_id
         overall_after=r_after.overall,
         overall_change=round(r_after.overall - r_before.overall, 1),
         dimensions=changes,
-        level_before=r_before.level,
-        level_after=r_after.level,
+        level_before=_named(before, r_before.level),
+        level_after=_named(after, r_after.level),
     )
+
+
+def _named(a: Assessment, tier: TierOut) -> TierOut:
+    """A stored level with its name in the reader's language, from the assessment's instrument version."""
+    levels = instrument_of(a).levels
+    return tier.model_copy(update={"name": str(levels[tier.rank].name)}) if tier.rank < len(levels) else tier
 
 
 def change_since_previous(session: Session, actor: Actor, a: Assessment) -> ComparisonOut | None:
