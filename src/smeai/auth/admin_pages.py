@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -29,7 +30,7 @@ from smeai.web.csrf import csrf_protect
 from smeai.web.downloads import attachment, row
 from smeai.web.flash import redirect_with_message
 from smeai.web.paging import Page, PageParams, Paging, page_select, paginate_select
-from smeai.web.render import render
+from smeai.web.render import render, templates
 
 router = APIRouter()
 
@@ -79,6 +80,65 @@ TARGET_LABELS: dict[str, str] = {
     "survey_waves": N_("Survey wave"),
     "needs": N_("Need"),
 }
+
+
+# How an entry's before/after reads: field names and the values that are codes, in words.
+FIELD_LABELS: dict[str, str] = {
+    "state": N_("State"),
+    "status": N_("Status"),
+    "approved_fen": N_("Approved amount"),
+    "paid_fen": N_("Paid amount"),
+    "budget_fen": N_("Budget"),
+    "decision_note": N_("Note"),
+    "redeem_by_on": N_("Redeem by"),
+    "benchmark": N_("Benchmark case"),
+    "role": N_("Role"),
+    "active": N_("May log in"),
+    "tokens_ended": N_("Sessions and tokens ended"),
+    "consultant_id": N_("Consultant"),
+    "title": N_("Title"),
+    "offerings": N_("Offerings"),
+    "rows": N_("Entries"),
+    "format": N_("Format"),
+}
+VALUE_LABELS: dict[str, str] = {
+    "submitted": N_("Awaiting review"),
+    "approved": N_("Approved"),
+    "rejected": N_("Rejected"),
+    "published": N_("Published"),
+    "redeeming": N_("Redemption under review"),
+    "paid": N_("Paid"),
+    "withdrawn": N_("Withdrawn"),
+    "expired": N_("Expired"),
+    **ROLE_LABELS,
+}
+
+
+def describe(entry: audit.AuditEntry, users: dict[int, str], *, money: Any) -> list[tuple[str, str | None, str]]:
+    """(field, before, after) of ENTRY in words: labels for codes, money in yuan, people by name."""
+
+    def word(key: str, value: object) -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, bool):
+            return _("Yes") if value else _("No")
+        if key.endswith("_fen") and isinstance(value, int):
+            return str(money(value))
+        if key == "consultant_id" and isinstance(value, int):
+            return users.get(value, _("Former user"))
+        if isinstance(value, str) and value in VALUE_LABELS:
+            return _(VALUE_LABELS[value])
+        if isinstance(value, dict):
+            return ", ".join(f"{k}={v}" for k, v in value.items() if v) or "—"
+        return str(value)
+
+    before, after = entry.before or {}, entry.after or {}
+    out = []
+    for key in [*after, *(k for k in before if k not in after)]:
+        label = _(FIELD_LABELS[key]) if key in FIELD_LABELS else key
+        was = word(key, before[key]) if key in before and before[key] != after.get(key) else None
+        out.append((label, was, word(key, after.get(key)) if key in after else "—"))
+    return out
 
 
 def _offset(page: int) -> Paging:
@@ -302,6 +362,11 @@ def audit_api(session: DbSession, actor: CurrentActor, paging: PageParams, filte
 
 def _names(session: DbSession, entries: list[audit.AuditEntry]) -> tuple[dict[int, str], dict[int, str]]:
     user_ids = {e.actor_id for e in entries if e.actor_id is not None}
+    user_ids |= {int(e.target_id) for e in entries if e.target_type == "users" and e.target_id.isdigit()}
+    for e in entries:
+        for side in (e.before or {}, e.after or {}):
+            if isinstance(side.get("consultant_id"), int):
+                user_ids.add(side["consultant_id"])
     org_ids = {o for e in entries for o in (e.org_id, e.on_behalf_of) if o is not None}
     users = {u.id: u.display_name for u in session.query(User).filter(User.id.in_(user_ids))} if user_ids else {}
     orgs = {o.id: o.name for o in session.query(Organisation).filter(Organisation.id.in_(org_ids))} if org_ids else {}
@@ -331,6 +396,7 @@ def audit_page(
         types=audit.target_types(session, actor),
         actions=ACTION_LABELS,
         targets=TARGET_LABELS,
+        describe=partial(describe, money=templates().env.filters["yuan"]),
         may_export=actor.can(Permission.AUDIT_EXPORT),
         export_query=urlencode({k: v for k, v in chosen.items() if v is not None}),
         pager=_pages(total, page, "/admin/audit", chosen),
