@@ -8,7 +8,7 @@ from smeai.auth import service
 from smeai.auth.schemas import credit_check_char
 from smeai.mail import service as mail
 from tests import builders
-from tests.mail.smtp import body, settings, smtp, urls  # noqa: F401 (fixtures)
+from tests.mail.smtp import urls
 
 
 def credit_code(serial: int, *, kind: str = "91") -> str:
@@ -51,7 +51,8 @@ def test_register_verify_and_log_in(client, smtp, session):
 
 
 def test_bad_input_names_each_field_and_a_duplicate_email_is_a_conflict(client, smtp):
-    bad = registration("not-an-email", credit_code(2)[:-1] + "0" if credit_code(2)[-1] != "0" else credit_code(2)[:-1] + "1")
+    good = credit_code(2)
+    bad = registration("not-an-email", good[:-1] + ("0" if good[-1] != "0" else "1"))
     bad["password"] = "short"
     r = client.post("/api/v1/auth/register", json=bad)
     assert r.status_code == 422

@@ -1,6 +1,6 @@
 """A real SMTP server on a free localhost port (aiosmtpd) that keeps what it receives, for tests that
-read the emails smeai sends. Import the fixtures into a test module: `from tests.mail.smtp import smtp,
-settings`."""
+read the emails smeai sends. The `smtp` fixture of tests/mail and tests/auth (their conftest.py) runs one;
+a test that asks for it gets settings (and so an app) that send through it."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import re
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-import pytest
 from aiosmtpd.controller import Controller
 
 from smeai.config import Settings
+from smeai.mail import sender
 
 URL = re.compile(r"https?://\S+")
 
@@ -33,7 +34,7 @@ class Inbox:
         self.messages: list[EmailMessage] = []
         self.refuse = False  # answer 451 (a failing server) while set
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         if self.refuse:
             return "451 Try again later"
         message = message_from_bytes(envelope.content, policy=policy.default)  # type: ignore[attr-defined]
@@ -63,8 +64,8 @@ def urls(message: EmailMessage) -> list[str]:
     return URL.findall(body(message))
 
 
-@pytest.fixture
-def smtp() -> Iterator[Inbox]:
+@contextmanager
+def running_server() -> Iterator[Inbox]:
     port = free_port()
     inbox = Inbox(port)
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
@@ -72,12 +73,12 @@ def smtp() -> Iterator[Inbox]:
     try:
         yield inbox
     finally:
+        sender.stop_all()  # no sender thread outlives its server (it would retry into the next test's database)
         controller.stop()
 
 
-@pytest.fixture
-def settings(settings: Settings, smtp: Inbox) -> Settings:
-    """The suite's settings, sending through the local server (no TLS, no login), retrying after 1 s."""
+def sending_settings(settings: Settings, inbox: Inbox) -> Settings:
+    """Settings sending through the local server (no TLS, no login), retrying after 1 s."""
     return settings.model_copy(
-        update={"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_tls": False, "mail_retry_seconds": 1}
+        update={"smtp_host": "127.0.0.1", "smtp_port": inbox.port, "smtp_tls": False, "mail_retry_seconds": 1}
     )

@@ -34,7 +34,7 @@ CSRF = [Depends(csrf_protect)]
 ORG_FIELDS = ("name", "credit_code", "kind", "province_code", "industry")
 KIND_LABELS = {"enterprise": N_("Enterprise (seeking AI solutions)"), "provider": N_("Solution provider")}
 STATE_LABELS = {"pending": N_("Waiting for the centre"), "verified": N_("Verified"), "returned": N_("Returned")}
-ORG_ROLE_LABELS = {"admin": N_("Administrator"), "member": N_("Member")}
+ORG_ROLE_LABELS = {"admin": N_("Organisation administrator"), "member": N_("Member")}
 CATEGORY_LABELS = {
     "verification": N_("Organisation verification"),
     "engagement": N_("Engagement steps"),

@@ -152,6 +152,7 @@ class Dispatcher:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._stopping = False
 
     def kick(self) -> None:
         with self._lock:
@@ -160,8 +161,14 @@ class Dispatcher:
                 self._thread.start()
         self._wake.set()
 
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=SMTP_TIMEOUT_SECONDS)
+
     def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 while deliver_due(self.factory, self.config)[0] == BATCH:
@@ -182,6 +189,15 @@ def dispatcher(settings: Settings) -> Dispatcher:
         if found is None:
             found = _dispatchers[key] = Dispatcher(*key)
         return found
+
+
+def stop_all() -> None:
+    """End every sender thread of this process (tests, between servers that come and go)."""
+    with _dispatchers_lock:
+        found = list(_dispatchers.values())
+        _dispatchers.clear()
+    for one in found:
+        one.stop()
 
 
 def kick(settings: Settings, session: Session | None = None) -> None:
