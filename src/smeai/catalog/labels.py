@@ -7,7 +7,7 @@ from decimal import Decimal
 from smeai import taxonomy
 from smeai.catalog.index import PRICE_BANDS, WAN
 from smeai.catalog.schemas import ANY
-from smeai.i18n import N_, _
+from smeai.i18n import N_, _, get_lang
 
 KIND = {
     "saas": N_("AI-native SaaS"),
@@ -115,6 +115,8 @@ def price(entry_price_fen: int) -> str:
     """An offering's first-year cost for display: 免费, 8,000 元 below 1 万元, else 万元 with up to 2 decimals."""
     if entry_price_fen <= 0:
         return _("Free")
+    if get_lang() == "en":  # "16 ten-thousand yuan" reads badly: whole yuan, as web/render.py's yuan filter
+        return f"CNY {round(entry_price_fen / 100):,}"
     if entry_price_fen < WAN:
         return _("%(yuan)s yuan") % {"yuan": f"{round(entry_price_fen / 100):,}"}
     number = f"{Decimal(entry_price_fen) / WAN:,.2f}".rstrip("0").rstrip(".")
