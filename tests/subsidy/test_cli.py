@@ -99,3 +99,21 @@ def test_cli_amounts_and_years_use_the_apis_limits(session, db_url, monkeypatch,
             assert stop.value.code == 1 and err.startswith("invalid:") and field in err, (args, err)
     finally:
         get_settings.cache_clear()
+
+
+def test_expire_acts_as_of_today_or_an_earlier_day_never_a_later_one():
+    from datetime import date
+
+    import pytest
+
+    from smeai.errors import Invalid
+    from smeai.subsidy.cli import expiry_day
+
+    today = date(2026, 12, 6)
+    assert expiry_day(None, today) is None
+    assert expiry_day("2026-12-06", today) == today
+    assert expiry_day("2025-01-31", today) == date(2025, 1, 31)  # a catch-up run
+    for bad in ("2026-12-07", "9999-12-31", "1999-12-31", "2026-13-01", "２０２６-12-01", "yesterday", ""):
+        with pytest.raises(Invalid) as caught:
+            expiry_day(bad, today)
+        assert "today" in caught.value.fields, bad

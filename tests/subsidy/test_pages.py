@@ -126,7 +126,8 @@ def test_operator_dashboard_and_excel_export(session, page_client_for):
     assert page.status_code == 200
     html = BeautifulSoup(page.text, "html.parser")
     assert html.select_one("#burn") and html.select_one("table#pools tr[data-code='wuhan-compute']")
-    assert "CAD" in html.select_one("table#pools tr[data-code='canada-ai-compute']").text
+    canada = html.select_one("table#pools tr[data-code='canada-ai-compute']").text
+    assert "C$300,000,000" in canada and "CAD" not in canada  # one format per currency: its symbol, no code
     xlsx = o.get("/subsidy/export.xlsx")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
 
@@ -236,3 +237,103 @@ def service_pools(session):
     from smeai.subsidy import dashboard
 
     return dashboard.pools(session, builders.admin(session))
+
+
+def test_programmes_are_grouped_by_where_they_apply_the_enterprises_own_first(session, page_client_for):
+    html = BeautifulSoup(page_client_for(sb.wuhan_enterprise(session)).get("/subsidy").text, "html.parser")
+    titles = [h.text for h in html.select("h2.group-title")]
+    assert titles == ["贵企业注册地的项目", "中国其他地区", "中国以外"]
+    first = [a["href"] for a in html.select(".grid")[0].select(".prog h3 a")]
+    assert first == ["/subsidy/programmes/wuhan-compute"]
+    abroad = {a["href"].rsplit("/", 1)[1] for a in html.select(".grid")[2].select(".prog h3 a")}
+    assert abroad == {"canada-ai-compute", "singapore-ai-cloud", "singapore-psg", "uk-ai-skills"}
+
+
+def test_an_ended_programme_says_so_everywhere_and_cannot_be_applied_for(session, page_client_for):
+    ent = sb.beijing_enterprise(session)
+    c = page_client_for(ent)
+    card = BeautifulSoup(c.get("/subsidy").text, "html.parser").select_one(".prog[data-code='beijing-compute']")
+    assert "已过期" in card.text
+    page = BeautifulSoup(c.get("/subsidy/programmes/beijing-compute").text, "html.parser")
+    assert "已过期" in page.h1.text and not page.select("a[href*='programme_code=beijing-compute']")
+    form = BeautifulSoup(c.get("/subsidy/apply").text, "html.parser")
+    assert not form.select("option[value='beijing-compute']")  # only programmes open today are offered
+    r = _post(c, "/subsidy/apply", FORM | {"programme_code": "beijing-compute", "idempotency_key": "bj"})
+    assert r.status_code == 409 or r.status_code == 422
+    assert "申领期" in r.text or "项目期" in r.text or "期限" in r.text
+
+
+def test_a_programme_page_speaks_to_the_reader_with_its_sources(session, page_client_for):
+    c = page_client_for(sb.beijing_enterprise(session))
+    page = c.get("/subsidy/programmes/beijing-compute").text
+    html = BeautifulSoup(page, "html.parser")
+    sources = html.select("ol.sources li")
+    assert sources and sources[0].a["href"].startswith("http") and "人工智能算力券实施方案" in sources[0].text
+    assert "每个自然年度累计申领和兑付算力券金额不超过200万元" in html.select_one("ol.sources").text
+    assert "具备独立法人资格" in page  # what the applicant confirms
+    for internal in ("eligibility.", "approved_suppliers", "不在本文件内", "beijing-compute", "（11）", "CNY"):
+        assert internal not in html.select_one("main, body").get_text(), internal
+    canada = BeautifulSoup(c.get("/subsidy/programmes/canada-ai-compute").text, "html.parser").get_text()
+    assert "C$300,000,000" in canada and "CA CAD" not in canada and "加拿大" in canada
+
+
+def test_the_calculator_shows_the_profile_and_every_reason_without_digging(session, page_client_for):
+    c = page_client_for(sb.wuhan_enterprise(session))
+    calc = BeautifulSoup(c.get("/subsidy/calculator").text, "html.parser")
+    assert "湖北" in calc.select_one(".profile-facts").text
+    assert not calc.select("input[name='offering_id']")  # no numeric id asked for
+    r = _post(
+        c,
+        "/subsidy/calculator",
+        {k: FORM[k] for k in ("description", "kind", "contract_yuan")},
+        headers={"HX-Request": "true"},
+    )
+    html = BeautifulSoup(r.text, "html.parser")
+    wuhan = html.select_one(".qrow[data-code='wuhan-compute']")
+    assert wuhan.select("ul.rules li") and not wuhan.find_parent("details")  # reasons in sight
+    beijing = html.select_one(".qrow[data-code='beijing-compute']")
+    assert "北京" in beijing.text and "（11）" not in beijing.text and not beijing.find_parent("details")
+    assert html.select_one("details .qrow[data-code='canada-ai-compute']")  # abroad: last, folded once
+    assert "CA" not in html.select_one(".qrow[data-code='canada-ai-compute'] ul.rules").text.replace("Canada", "")
+
+
+def test_the_readme_tours_voucher_account_applies_and_is_approved(session, page_client_for):
+    """README: hangzhou@demo.smeai.cn (杭芯视觉, 杭州) finds 杭州市算力券 first, applies and is approved."""
+    from smeai.db import utcnow
+    from smeai.subsidy import demo
+
+    name, _, _, profile = next(e for e in demo.ENTERPRISES if e[1] == "hangzhou@demo.smeai.cn")
+    sb.open_years(session, "hangzhou-compute", utcnow().year)  # the demo operator opens this year
+    ent, op = builders.enterprise(session, name, profile=profile), builders.operator(session)
+    c = page_client_for(ent)
+    first = BeautifulSoup(c.get("/subsidy").text, "html.parser").select(".grid")[0]
+    assert "/subsidy/programmes/hangzhou-compute" in {a["href"] for a in first.select(".prog h3 a")}
+    purchase = {
+        "description": "国产芯片训练算力 1 年",
+        "kind": "compute",
+        "contract_yuan": "500000",
+        "flags": "domestic_chip",
+    }
+    quote = BeautifulSoup(_post(c, "/subsidy/calculator", purchase, headers={"HX-Request": "true"}).text, "html.parser")
+    row = quote.select_one(".qrow[data-code='hangzhou-compute']")
+    assert "15 万元" in row.text and row.select_one("a[href*='programme_code=hangzhou-compute']")
+    app_id = _apply(
+        c,
+        programme_code="hangzhou-compute",
+        supplier_name="阿里云",
+        contract_no="TOUR-1",
+        flags="domestic_chip",
+        contract_yuan="500000",
+        description=purchase["description"],
+    )
+    c.post(
+        f"/subsidy/applications/{app_id}/documents",
+        data={"csrf_token": c.csrf, "kind": "contract"},
+        files={"file": ("合同.pdf", sb.PDF, "application/pdf")},
+    )
+    o = page_client_for(op)
+    queue = BeautifulSoup(o.get("/subsidy/applications").text, "html.parser")
+    assert "杭州市算力券" in queue.text and "hangzhou-compute" not in queue.select_one("table").text
+    r = _post(o, f"/subsidy/applications/{app_id}/approve", {"amount_yuan": "150000.00", "idempotency_key": "t1"})
+    assert r.status_code == 303, r.text
+    assert service.get_application(session, op, app_id).state == "approved"

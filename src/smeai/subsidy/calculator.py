@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import date
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +22,8 @@ from smeai.catalog.models import Offering
 from smeai.db import utcnow
 from smeai.errors import Invalid, NotFound
 from smeai.i18n import N_, get_lang, gettext
-from smeai.subsidy.models import Counter
+from smeai.subsidy import ledger
+from smeai.subsidy.models import Counter, Pool
 from smeai.subsidy.programmes import (
     Amount,
     Profile,
@@ -37,6 +39,7 @@ from smeai.subsidy.programmes import (
     format_rate,
     region_group,
     region_name,
+    region_ok,
     stacking_partners,
 )
 from smeai.subsidy.schemas import ProgrammeOut, ProgrammeQuote, PurchaseIn, QuoteOut, ReasonOut, SourceOut
@@ -106,6 +109,12 @@ def programme_out(p: Programme, *, today: date | None = None) -> ProgrammeOut:
     )
 
 
+def stacking_names(code: str) -> list[str]:
+    """Names of the programmes CODE may not be combined with (whichever file says so)."""
+    programmes = all_programmes()
+    return sorted(str(programmes[c].name) for c in stacking_partners(programmes, code))
+
+
 def list_programmes(*, country: str | None = None) -> list[ProgrammeOut]:
     """Every programme: open ones first, those of COUNTRY (the reader's enterprise's) before the rest."""
     today = utcnow().date()
@@ -116,6 +125,38 @@ def list_programmes(*, country: str | None = None) -> list[ProgrammeOut]:
 def region_rank(o: ProgrammeOut, country: str | None) -> int:
     home = country or "CN"
     return 0 if o.region_group.startswith(home) else 1
+
+
+GROUPS = {
+    "region": N_("Where your enterprise is registered"),
+    "country": N_("Elsewhere in China"),
+    "abroad": N_("Outside China"),
+}
+
+
+def grouped_programmes(profile: Profile | None, *, today: date | None = None) -> list[tuple[str, list[ProgrammeOut]]]:
+    """Programmes grouped by where they apply, as seen from PROFILE (an enterprise's): its own region first,
+    then the rest of its country, then abroad; without a profile, China's then other countries'. Within a
+    group, open programmes first. Each group: (msgid of its heading, programmes)."""
+    today = today or utcnow().date()
+    groups: dict[str, list[tuple[Programme, ProgrammeOut]]] = {key: [] for key in GROUPS}
+    for p in all_programmes().values():
+        if profile is not None and profile.province_code:
+            key = _home(p, profile)
+        else:
+            key = "country" if p.region.country == "CN" else "abroad"
+        groups[key].append((p, programme_out(p, today=today)))
+    out = []
+    for group, rows in groups.items():
+        rows.sort(key=lambda r: (r[1].period_state != "open", r[1].region_group, r[0].code))
+        if rows:
+            title = GROUPS[group] if profile is not None and profile.province_code else _plain(group)
+            out.append((title, [o for _, o in rows]))
+    return out
+
+
+def _plain(key: str) -> str:
+    return N_("Programmes in China") if key == "country" else GROUPS[key]
 
 
 # --- the claimant and the purchase ----------------------------------------------------------------------
@@ -222,6 +263,14 @@ def committed_totals(session: Session, keys: list[str]) -> dict[str, int]:
     return {key: int(value) for key, value in rows}
 
 
+def open_annual_pools(session: Session) -> set[str]:
+    """The annual pools' years an operator has opened (`code@2026`), in one query."""
+    rows = session.scalars(
+        select(Pool.programme_code).where(Pool.programme_code.contains("@"), Pool.opened_at.is_not(None))
+    )
+    return set(rows)
+
+
 def assess(
     p: Programme,
     org_id: int | None,
@@ -231,9 +280,20 @@ def assess(
     today: date,
     committed: dict[str, int],
     listed_in: frozenset[str] = frozenset(),
+    open_pools: set[str] | None = None,
 ) -> tuple[list[Reason], Amount]:
     purchase = _purchase(data, listed_in)
     reasons = eligibility(p, profile, purchase, applied_on=today)
+    if p.pool.annual and open_pools is not None:  # an annual pool's year is opened by an operator, never a claim
+        year = budget_year(p, data.signed_on, today)
+        reasons.append(
+            Reason(
+                "pool_open",
+                ledger.pool_key(p, year) in open_pools,
+                N_("The programme's budget for {year} is open."),
+                {"year": year},
+            )
+        )
     if p.eligibility.claimant != "buyer":
         reasons.insert(0, Reason("claimant", False, N_("Claimed by the supplier, not the buyer."), {}))
     org_year, per_contract = counter_keys(p, org_id, data, today)
@@ -264,9 +324,17 @@ def calculate(
         session, [k for p in programmes.values() for k in counter_keys(p, org_id, purchase, today) if k]
     )
     quotes: list[ProgrammeQuote] = []
+    open_pools = open_annual_pools(session)
     for p in programmes.values():
         reasons, result = assess(
-            p, org_id, profile, purchase, today=today, committed=committed, listed_in=listed_in_of(offering)
+            p,
+            org_id,
+            profile,
+            purchase,
+            today=today,
+            committed=committed,
+            listed_in=listed_in_of(offering),
+            open_pools=open_pools,
         )
         eligible = all(r.ok for r in reasons) and result.amount_fen > 0
         quotes.append(
@@ -278,7 +346,11 @@ def calculate(
                 amount_fen=result.amount_fen if eligible else 0,
                 rate=format_rate(result.rate),
                 reasons=[ReasonOut.of(r) for r in [*reasons, *result.reasons]],
-                excludes=sorted(stacking_partners(programmes, p.code)),
+                excludes=sorted(str(programmes[c].name) for c in stacking_partners(programmes, p.code)),
+                region=region_name(p),
+                region_group=region_group(p),
+                home=_home(p, profile),
+                period_state=p.period_state(today),
             )
         )
     quotes.sort(key=lambda q: (not q.eligible, -q.amount_fen, q.code))
@@ -292,6 +364,13 @@ def calculate(
         net_fen=purchase.contract_fen - total,
         explanation=explanation,
     )
+
+
+def _home(p: Programme, profile: Profile) -> Literal["region", "country", "abroad"]:
+    """Where P applies as seen from the enterprise: its own region, elsewhere in its country, or abroad."""
+    if p.region.country != profile.country:
+        return "abroad"
+    return "region" if region_ok(p, profile) else "country"
 
 
 def best_combination(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -12,8 +13,9 @@ import typer
 from smeai.auth import service as auth_service
 from smeai.auth.actor import Actor
 from smeai.cli_support import AsUser, JsonFlag, console, emit, err_console, print_json
-from smeai.db import session_scope
+from smeai.db import session_scope, utcnow
 from smeai.errors import Invalid
+from smeai.i18n import N_
 from smeai.subsidy import dashboard, programmes, service
 from smeai.subsidy.schemas import (
     ApplicationOut,
@@ -113,14 +115,39 @@ def reject(as_user: AsUser, application_id: int, reasons: Annotated[str, typer.O
         console.print(f"[yellow]rejected[/yellow] {application_id}")
 
 
+def expiry_day(text: str | None, server_today: date) -> date | None:
+    """The day `expire` acts as of: today by default; an earlier day (a catch-up run expires only what was
+    overdue then) back to 2000-01-01; never a later one, which would expire approvals still in time."""
+    if text is None:
+        return None
+    try:
+        day = date.fromisoformat(text.strip()) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip(), re.ASCII) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise Invalid(N_("Please correct the marked fields."), fields={"today": "a date as YYYY-MM-DD"})
+    if not date(2000, 1, 1) <= day <= server_today:
+        raise Invalid(
+            N_("Please correct the marked fields."),
+            fields={
+                "today": f"between 2000-01-01 and today ({server_today}): a later day would expire approvals early"
+            },
+        )
+    return day
+
+
 @app.command("expire")
 def expire(
-    as_user: AsUser, today: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today).")] = None
+    as_user: AsUser,
+    today: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD, not after today: expire as of that day (default: today).")
+    ] = None,
 ) -> None:
     """Expire approvals not redeemed in time; their reservations go back to the pools."""
+    day = expiry_day(today, utcnow().date())
     with session_scope() as session:
         actor = auth_service.actor_for_email(session, as_user)
-        done = service.expire_applications(session, actor, today=date.fromisoformat(today) if today else None)
+        done = service.expire_applications(session, actor, today=day)
         console.print(f"{len(done)} application(s) expired")
 
 

@@ -13,18 +13,19 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
+from smeai import taxonomy
 from smeai.auth import service as auth_service
 from smeai.auth.actor import Actor
 from smeai.auth.deps import OptionalActor, PageActor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
 from smeai.config import app_settings
-from smeai.db import DbSession
+from smeai.db import DbSession, utcnow
 from smeai.errors import Conflict, Invalid, SmeaiError
 from smeai.i18n import N_, _
 from smeai.inputs import RecordId
 from smeai.subsidy import dashboard, documents, labels, service
-from smeai.subsidy.programmes import DocKind
+from smeai.subsidy.programmes import DocKind, Profile, all_programmes
 from smeai.subsidy.schemas import (
     ApplicationIn,
     ApplicationOut,
@@ -52,10 +53,44 @@ def _ctx(**extra: Any) -> dict[str, Any]:
         "L": labels,
         "kind_options": [(k, _(v)) for k, v in labels.KINDS.items()],
         "doc_options": [(k, _(v)) for k, v in labels.DOCS.items()],
-        "programme_options": [(p.code, p.name) for p in service.list_programmes()],
+        "programme_options": _open_programmes(),
         "field_names": FIELD_NAMES,
+        "money": service.money,
+        "pname": service.programme_name,
+        "pcur": lambda code: getattr(all_programmes().get(code), "currency", "CNY"),
         **extra,
     }
+
+
+def _open_programmes() -> list[tuple[str, str]]:
+    """What an enterprise may apply for today: programmes within their period that the buyer claims."""
+    today = utcnow().date()
+    return [
+        (p.code, str(p.name))
+        for p in all_programmes().values()
+        if p.period_state(today) == "open" and p.eligibility.claimant == "buyer"
+    ]
+
+
+def _profile(session: DbSession, actor: Actor | None) -> Profile | None:
+    """The profile of the reader's enterprise, if the reader belongs to one."""
+    if actor is None or actor.org_id is None:
+        return None
+    org = session.get(Organisation, actor.org_id)
+    return service.profile_of(org) if org is not None and org.kind == OrgKind.ENTERPRISE else None
+
+
+def _profile_facts(session: DbSession, actor: Actor) -> list[str]:
+    """The profile facts the calculator reads, in words (the enterprise sees what it is judged on)."""
+    org = session.get(Organisation, actor.org_id) if actor.org_id else None
+    if org is None or org.kind != OrgKind.ENTERPRISE or not org.province_code:
+        return []
+    facts = [org.name, taxonomy.name("provinces", org.province_code) + (f" {org.city}" if org.city else "")]
+    if org.size_class:
+        facts.append(_(labels.SIZES.get(org.size_class, org.size_class)))
+    if org.industry_section:
+        facts.append(taxonomy.name("sections", org.industry_section))
+    return facts
 
 
 async def _form(request: Request) -> dict[str, Any]:
@@ -67,13 +102,19 @@ async def _form(request: Request) -> dict[str, Any]:
 
 @router.get("/subsidy")
 def index(request: Request, session: DbSession, actor: OptionalActor) -> HTMLResponse:
-    return render(request, "subsidy/index.html", **_ctx(programmes=service.list_programmes()))
+    groups = service.grouped_programmes(_profile(session, actor))
+    return render(request, "subsidy/index.html", **_ctx(groups=[(_(title), rows) for title, rows in groups]))
 
 
 @router.get("/subsidy/programmes/{code}")
 def programme(code: str, request: Request, actor: OptionalActor) -> HTMLResponse:
     p = service.get_programme(code)
-    return render(request, "subsidy/programme.html", **_ctx(p=p, out=service.programme_out(p)))
+    quotes = {s.id: [c.quote for c in p.clauses if c.source == s.id] for s in p.sources}
+    return render(
+        request,
+        "subsidy/programme.html",
+        **_ctx(p=p, out=service.programme_out(p), quotes=quotes, partners=service.stacking_names(p.code)),
+    )
 
 
 def _enterprises(session: DbSession, actor: Actor) -> list[tuple[str, str]]:
@@ -112,6 +153,7 @@ def calculator(request: Request, session: DbSession, actor: PageActor) -> HTMLRe
             quote=None,
             enterprises=_enterprises(session, actor),
             messages=_profile_messages(session, actor),
+            facts=_profile_facts(session, actor),
         ),
     )
 
@@ -357,8 +399,8 @@ def _dashboard(
     board = dashboard.build(session, actor)
     chart = {
         "days": [b["day"] for b in board.burn],
-        "reserved": [b["reserved_fen"] / 100 for b in board.burn],
-        "paid": [b["paid_fen"] / 100 for b in board.burn],
+        "reserved": [int(str(b["reserved_fen"])) / 100 for b in board.burn],
+        "paid": [int(str(b["paid_fen"])) / 100 for b in board.burn],
     }
     slices = {
         key: [asdict(s) for s in rows]
@@ -393,7 +435,7 @@ def expire(session: DbSession, actor: PageActor) -> Response:
 
 @router.post("/subsidy/pools/{code}", dependencies=CSRF)
 async def set_budget(code: str, request: Request, session: DbSession, actor: PageActor) -> Response:
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    form: dict[str, object] = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     try:
         budget = parse_form(BudgetForm, form).budget()  # the API's BudgetIn: one rule for the year and amount
         service.set_pool_budget(session, actor, code, budget.budget_fen, year=budget.year)

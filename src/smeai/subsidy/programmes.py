@@ -537,17 +537,23 @@ def date_problems(p: Programme | None, purchase: Purchase, today: date, *, windo
     return problems
 
 
-def eligibility(p: Programme, org: Profile, purchase: Purchase, *, applied_on: date) -> list[Reason]:
-    """Every eligibility rule of P, each with the verdict for this claimant and purchase."""
-    out: list[Reason] = []
-    e, c = p.eligibility, p.contract
-    region_ok = (
+def region_ok(p: Programme, org: Profile) -> bool:
+    """Whether ORG is registered where P applies: its country, one of its provinces, one of its cities."""
+    return (
         org.country == p.region.country
         and (not p.region.provinces or org.province_code in p.region.provinces)
         and (not p.region.cities or any((org.city or "").startswith(city) for city in p.region.cities))
     )
+
+
+def eligibility(p: Programme, org: Profile, purchase: Purchase, *, applied_on: date) -> list[Reason]:
+    """Every eligibility rule of P, each with the verdict for this claimant and purchase."""
+    out: list[Reason] = []
+    e, c = p.eligibility, p.contract
     where = region_name(p)
-    out.append(Reason("region", region_ok, N_("Registered in the programme's region ({where})."), {"where": where}))
+    out.append(
+        Reason("region", region_ok(p, org), N_("Registered in the programme's region ({where})."), {"where": where})
+    )
     if e.sizes:
         out.append(
             Reason(

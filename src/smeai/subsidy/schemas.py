@@ -214,7 +214,11 @@ class ProgrammeQuote(BaseModel):
     amount_fen: int
     rate: str
     reasons: list[ReasonOut]
-    excludes: list[str]  # programmes it may not be combined with
+    excludes: list[str]  # names of the programmes it may not be combined with
+    region: str = ""  # where it applies, in words
+    region_group: str = ""  # country:provinces, to group programmes by where they apply
+    home: Literal["region", "country", "abroad"] = "country"  # as seen from the enterprise
+    period_state: Literal["open", "not_started", "ended"] = "open"
 
 
 class QuoteOut(BaseModel):
