@@ -17,6 +17,7 @@ from smeai.i18n import _
 from smeai.subsidy import service as subsidy
 
 PER_SCENARIO = 2
+PAID_BY_VOUCHERS = frozenset({"investment", "infrastructure", "compute", "subsidy-aware"})  # dimensions, rules
 
 
 def _industry(org: Organisation | None) -> list[str]:
@@ -93,6 +94,8 @@ def enrich(session: Session, org: Organisation | None, result: ScoreOut) -> None
         elif rec.search:
             rec.links += _offerings(session, org, None, stage, rec.search)
             rec.links += _cases(session, org, None, rec.search)
+        if rec.kind != "scenario" and (rec.dimension in PAID_BY_VOUCHERS or rec.id in PAID_BY_VOUCHERS):
+            rec.links += programmes[:2]  # spending on AI or compute: the vouchers that lower the price
     if programmes:
         result.recommendations.append(
             RecommendationOut(
