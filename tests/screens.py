@@ -153,12 +153,6 @@ def pattern(path: str) -> str:
 # Known findings on pages other helpers are rewriting (issue 13), by page and kind of problem, with who
 # fixes them. A finding not listed fails the tests; remove an entry once its page is fixed.
 PENDING: dict[tuple[str, str], str] = {
-    ("/subsidy/programmes/{id}", "config key"): "subsidy: the programme page prints its rule notes as Python",
-    ("/subsidy/programmes/{id}", "snake_case code"): "subsidy: the programme page prints its rule notes as Python",
-    ("/subsidy/applications", "programme id"): "subsidy: the queue names programmes by id",
-    ("/subsidy/applications", "id column"): "subsidy: the queue's first column is the record id",
-    ("/subsidy/applications/{id}", "record id"): "subsidy: 'Application #5' heading",
-    ("/subsidy/dashboard", "currency code"): "subsidy: '6,400,000.00 GBP' budgets",
     ("/survey", "survey group code"): "survey: group codes on the heatmap axes and the index table",
     ("/matching", "id column"): "matching: the engagement table's '#' column",
     ("/matching/needs/{id}", "bare code under 'Application stage'"): "matching: stage shown as its number",
