@@ -338,3 +338,93 @@ def test_0012_turns_bare_recommendations_into_the_needs_snapshot_and_keeps_real_
     assert [m["id"] for m in snapshot["matches"]] == ["b", "a"] and snapshot["pool"] is None
     assert confirmed in (False, 0)
     upgrade(fresh_url)
+
+
+def test_a_stored_list_is_recomputed_when_what_it_shows_changes(session, monkeypatch):
+    """Cases (evidence, "N 个案例"), voucher programmes and the enterprise's profile (the after-subsidy
+    notes) are part of the snapshot's stamp, beside the need and the pool."""
+    from smeai.auth import service as auth_service
+    from smeai.auth.schemas import ProfileIn
+    from smeai.cases import service as cases_service
+    from smeai.cases.schemas import CaseIn, CaseReviewIn
+    from smeai.subsidy import service as subsidy_service
+
+    firm = builders.enterprise(session, profile=PROFILE)
+    _vision(session, "甲视觉", "fit", deployment=["private"], pricing={"model": "one_off", "entry_price_wan": 25})
+    need = _sentence_need(session, firm)
+    calls = []
+    real = Pool.shortlist
+    monkeypatch.setattr(Pool, "shortlist", lambda self, *a, **kw: calls.append(1) or real(self, *a, **kw))
+    before = service.shown_matches(session, firm, need.id).matches[0][0].reasons
+    assert calls == []
+
+    author, op = builders.enterprise(session), builders.operator(session)
+    case = cases_service.submit_case(
+        session,
+        author,
+        CaseIn(
+            title="零部件外观检测",
+            province_code="33",
+            industry="C36",
+            scenarios=["quality_inspection"],
+            problem="人工目检漏检率高。",
+            solution="视觉检测工位。",
+            effect="漏检明显减少。",
+            offering_ids=["fit"],
+        ),
+    )
+    cases_service.review_case(session, op, case.id, CaseReviewIn(approve=True))
+    after = service.shown_matches(session, firm, need.id).matches[0][0].reasons
+    assert calls and len(after) == len(before) + 1  # the published case joins the reasons
+    n = len(calls)
+
+    programmes = dict(subsidy_service.all_programmes())
+    programmes.pop(next(iter(programmes)))
+    monkeypatch.setattr(subsidy_service, "all_programmes", lambda: programmes)
+    service.shown_matches(session, firm, need.id)
+    assert len(calls) == n + 1  # a programme file changed
+    service.shown_matches(session, firm, need.id)
+    assert len(calls) == n + 1  # nothing changed since
+
+    profile = PROFILE | {"size_class": "micro", "revenue_band": "0-2"}
+    auth_service.update_profile(session, firm, firm.org_id, ProfileIn(**profile))
+    service.shown_matches(session, firm, need.id)
+    assert len(calls) == n + 2  # the enterprise's profile (what vouchers it qualifies for) changed
+    pools.reset()
+
+
+def test_the_readme_sentence_finds_visual_inspection_solutions_for_hebei_on_the_demo_pool():
+    """The README's tour: 冀中精工 (Hebei) writes SENTENCE; solutions that inspect by camera, within 30 万,
+    serving Hebei and installable on premises come first, components after them."""
+    import json
+    from pathlib import Path
+
+    from smeai.matching import understanding
+    from smeai.matching.ranker import COMPONENT_KINDS
+
+    demo = Path(service.__file__).parents[1] / "catalog" / "data" / "demo-pool.jsonl"
+    records = [json.loads(line) for line in demo.read_text(encoding="utf-8").splitlines() if line.strip()]
+    by_id = {r["id"]: r for r in records}
+    parsed = understanding.parse_need({"text": SENTENCE, "province_code": "13"})
+    topic = understanding.topic_text(SENTENCE, parsed["extracted"])
+    matches, _near = Pool(records).shortlist(Need.from_record(parsed | {"text": f"视觉检测 {topic}"}))
+    shown = [by_id[m.id] for m in matches]
+    solutions = [o for o in shown if o["kind"] not in COMPONENT_KINDS]
+    assert len(solutions) >= 3
+    for o in solutions[:3]:
+        assert "quality_inspection" in o["scenarios"] and o["pricing"]["entry_price_wan"] <= 30
+        assert {"13", "*"} & set(o["regions"]) and "private" in o["deployment"]
+    kinds = [o["kind"] in COMPONENT_KINDS for o in shown]
+    assert kinds == sorted(kinds)  # no component above a solution
+
+
+def test_a_solution_ranks_above_a_component_of_similar_relevance():
+    base = {"industries": ["*"], "regions": ["*"], "deployment": ["private"], "scenarios": ["quality_inspection"]}
+    base |= {"pricing": {"model": "one_off", "entry_price_wan": 5}, "summary": "产线缺陷视觉检测"}
+    records = [
+        base | {"id": "model", "kind": "model", "name": "缺陷检测视觉大模型"},
+        base | {"id": "dataset", "kind": "dataset", "name": "缺陷检测图像数据集"},
+        base | {"id": "solution", "kind": "appliance", "name": "缺陷检测工作站"},
+    ]
+    matches, _near = Pool(records).shortlist(Need(text="想用视觉检测代替人工挑缺陷"))
+    assert matches[0].id == "solution"

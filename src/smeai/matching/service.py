@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Set
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, false, func, select, true
 from sqlalchemy.orm import Session
 
 from smeai import taxonomy
@@ -20,10 +21,11 @@ from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
 from smeai.cases import service as cases_service
+from smeai.cases.models import Case
 from smeai.catalog.models import Offering
 from smeai.db import utcnow
 from smeai.errors import Invalid, NotFound
-from smeai.i18n import N_, _
+from smeai.i18n import N_, _, get_lang
 from smeai.matching import cues, pools, understanding
 from smeai.matching.models import Need
 from smeai.matching.ranker import RULES_VERSION, Match, Pool
@@ -31,6 +33,8 @@ from smeai.matching.ranker import Need as NeedQuery
 from smeai.matching.schemas import NeedIn, NeedRecord, NeedStatus, ShortlistOut, ShownMatchOut
 from smeai.money import wan_to_fen
 from smeai.subsidy import service as subsidy_service
+from smeai.subsidy.models import Application
+from smeai.subsidy.models import Pool as BudgetPool
 from smeai.subsidy.schemas import PurchaseIn
 
 SCENARIO_THRESHOLD = 0.5  # detected scenarios at least half as strong as the strongest are proposed
@@ -271,19 +275,8 @@ def set_need_status(session: Session, actor: Actor, need_id: int, status: NeedSt
     return need
 
 
-# Words that state a field say nothing about what the need is about ("预算30万", "希望本地部署" would
-# otherwise match every offering whose text says 本地部署): the ranker reads the text without them. The
-# industry's words stay: what the enterprise makes is part of its problem.
-FIELD_WORDS_NOT_TOPIC = ("budget_wan", "deployment", "stage", "province_code")
-
-
 def _topic_text(need: Need) -> str:
-    text = need.text
-    for field in FIELD_WORDS_NOT_TOPIC:
-        evidence = ((need.extracted or {}).get(field) or {}).get("evidence")
-        if evidence:
-            text = text.replace(str(evidence), " ")
-    return text
+    return understanding.topic_text(need.text, need.extracted)
 
 
 def need_query(need: Need) -> NeedQuery:
@@ -316,10 +309,31 @@ def match_need(session: Session, actor: Actor, need_id: int, *, top: int = 10) -
     return out
 
 
-def after_subsidy(session: Session, org: Organisation | None, offering: Offering) -> str | None:
-    """ "补贴后约 X 万元（programme）" when the enterprise qualifies for a programme on this offering."""
+# The subsidy note of (enterprise, offering) while nothing it reads changed (shows_mark): a snapshot lists
+# up to 15 offerings and the calculator costs about 13 ms each; after a catalog change most are the same.
+_NOTES: dict[tuple, str | None] = {}
+NOTES_KEPT = 50_000
+
+
+def after_subsidy(
+    session: Session, org: Organisation | None, offering: Offering, *, mark: str | None = None
+) -> str | None:
+    """ "补贴后约 X 万元（programme）" when the enterprise qualifies for a programme on this offering;
+    with `mark` (shows_mark for this enterprise), remembered until the mark or the offering changes."""
     if org is None or offering.entry_price_fen <= 0:
         return None
+    key = (mark, get_lang(), org.id, offering.id, offering.updated_at, offering.entry_price_fen, offering.kind)
+    if mark is not None and key in _NOTES:
+        return _NOTES[key]
+    note = _subsidy_note(session, org, offering)
+    if mark is not None:
+        if len(_NOTES) >= NOTES_KEPT:
+            _NOTES.clear()
+        _NOTES[key] = note
+    return note
+
+
+def _subsidy_note(session: Session, org: Organisation, offering: Offering) -> str | None:
     # the pool stores the price as integer fen (bounded by money.MAX_FEN): no float to round or overflow
     purchase = PurchaseIn(offering_id=offering.id, contract_fen=offering.entry_price_fen)
     quote = subsidy_service.calculate(session, org, purchase)
@@ -349,10 +363,42 @@ class Shown:
 
 def need_key(need: Need) -> str:
     """What the ranking of a stored need depends on: a change of any of it recomputes the snapshot."""
-    parts = [need.title, need.text, need.industry, need.province_code, need.stage, need.budget_fen]
+    parts: list[object] = [need.title, need.text, need.industry, need.province_code, need.stage, need.budget_fen]
     parts += [sorted(need.deployment or []), list(need.scenarios or []), need.org_id, need.extracted]
     parts += [RULES_VERSION]  # a new ranking rule recomputes stored lists too
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False, default=str).encode()).hexdigest()[:32]
+
+
+_PROGRAMMES: dict[int, tuple[object, str]] = {}
+
+
+def _programmes_mark() -> str:
+    """Changes when any voucher programme file changes (all_programmes() reloads then: a new dict)."""
+    programmes = subsidy_service.all_programmes()
+    kept = _PROGRAMMES.get(id(programmes))
+    if kept is None or kept[0] is not programmes:
+        data = {code: p.model_dump(mode="json") for code, p in sorted(programmes.items())}
+        digest = hashlib.sha256(json.dumps(data, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
+        _PROGRAMMES.clear()
+        kept = _PROGRAMMES[id(programmes)] = (programmes, digest)
+    return kept[1]
+
+
+def shows_mark(session: Session, org_id: int) -> str:
+    """What a stored list shows besides the pool and the need: published cases (the evidence signal and
+    "N 个案例"), and the after-subsidy notes, which read the voucher programmes, their budgets, this
+    enterprise's profile and claims, and the day (programme periods). One query."""
+    row = session.execute(
+        select(
+            select(func.max(Case.updated_at)).scalar_subquery(),
+            select(func.max(Case.id)).scalar_subquery(),
+            select(func.max(BudgetPool.updated_at)).scalar_subquery(),
+            select(func.max(Application.updated_at)).where(Application.org_id == org_id).scalar_subquery(),
+            select(Organisation.updated_at).where(Organisation.id == org_id).scalar_subquery(),
+        )
+    ).one()
+    parts = [*row, _programmes_mark(), utcnow().date()]
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
 
 
 def pool_key(pool: Pool) -> str:
@@ -361,15 +407,16 @@ def pool_key(pool: Pool) -> str:
 
 
 def snapshot(session: Session, need: Need, *, top: int = SHOWN) -> dict:
-    """The need's ranked list, from its snapshot when neither the need nor the pool changed since;
-    computed (and stored on the need) otherwise. A recommendation is this, never an engagement.
+    """The need's ranked list, from its snapshot when neither the need, the pool nor what the list shows
+    (shows_mark: cases, programmes, the enterprise) changed since; computed (and stored on the need)
+    otherwise. A recommendation is this, never an engagement.
 
     The check costs two index lookups (pools.catalog_mark) while the catalog is untouched; after a
     change it compares the published pool's stamp, so a draft edited elsewhere recomputes nothing.
     """
-    key, mark = need_key(need), pools.catalog_mark(session)
+    key, mark, shows = need_key(need), pools.catalog_mark(session), shows_mark(session, need.org_id)
     kept = need.snapshot or {}
-    if kept.get("need") == key and kept.get("top") == top:
+    if kept.get("need") == key and kept.get("top") == top and kept.get("shows") == shows:
         settled = kept.get("emb") or not pools.EMBEDDINGS  # embeddings may still arrive for this pool
         if kept.get("catalog") == mark and settled:
             return kept
@@ -383,7 +430,7 @@ def snapshot(session: Session, need: Need, *, top: int = SHOWN) -> dict:
     org = session.get(Organisation, need.org_id)
     rows = _offerings(session, [m.id for m in (*matches, *near)])
     for m in (*matches, *near):
-        note = after_subsidy(session, org, rows[m.id]) if m.id in rows else None
+        note = after_subsidy(session, org, rows[m.id], mark=shows) if m.id in rows else None
         if note:
             m.reasons.append(note)
 
@@ -398,6 +445,7 @@ def snapshot(session: Session, need: Need, *, top: int = SHOWN) -> dict:
         # Served an older pool while the new one is built elsewhere: check again next time.
         "catalog": mark if pool.stamp is None or pool.stamp == now else None,
         "emb": pool.embedder is not None,
+        "shows": shows,
         "top": top,
         "at": utcnow().isoformat(timespec="seconds"),
         "matches": [row(m) for m in matches],
@@ -413,7 +461,7 @@ def _offerings(session: Session, ext_ids: list[str]) -> dict[str, Offering]:
     return {o.ext_id: o for o in session.scalars(select(Offering).where(Offering.ext_id.in_(ext_ids)))}
 
 
-def shown_matches(session: Session, actor: Actor, need_id: int, *, engaged_ids: set[int] = frozenset()) -> Shown:
+def shown_matches(session: Session, actor: Actor, need_id: int, *, engaged_ids: Set[int] = frozenset()) -> Shown:
     """What a need's page lists (see Shown); `engaged_ids` are the offerings with an engagement."""
     need = get_need(session, actor, need_id)
     snap = snapshot(session, need)

@@ -168,7 +168,7 @@ def _budget(text: str, r: _Rules) -> Reading | None:
         else:
             continue
         end = m.end() + (len(rest) - len(rest.lstrip()) + cue_after.end() if cue_after else 0)
-        if not strong_unit and (strength < 3 or r.cue_weak.fullmatch(cue.group())):
+        if not strong_unit and (cue is None or strength < 3 or r.cue_weak.fullmatch(cue.group())):
             continue  # "5000块", "客单价一百元左右", "一年5000块": a price unless 预算-like words say so
         evidence = _trim(text[start:end])
         upper = bool(r.upper.search(evidence))  # "三十万左右，最多不超过四十万": the bound
@@ -486,6 +486,21 @@ def parse_need(record: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Words that state a field say nothing about what the need is about ("预算30万", "希望本地部署" would
+# otherwise match every offering whose text says 本地部署): the ranker reads the text without them. The
+# industry's words stay: what the enterprise makes is part of its problem.
+NOT_TOPIC = ("budget_wan", "deployment", "stage", "province_code")
+
+
+def topic_text(text: str, extracted: Mapping[str, Any] | None) -> str:
+    """`text` without the words that state its budget, deployment, stage and place (`extracted`'s evidence)."""
+    for field_name in NOT_TOPIC:
+        evidence = ((extracted or {}).get(field_name) or {}).get("evidence")
+        if evidence:
+            text = text.replace(str(evidence), " ")
+    return text
+
+
 def _correct(field_name: str, value: Any, truth: Any) -> bool:
     if field_name == "budget_wan":
         return isinstance(value, int | float) and abs(value - truth) <= 0.1 * abs(truth)
@@ -503,7 +518,9 @@ def score_parse(parsed: Iterable[Mapping[str, Any]], truths: Iterable[Mapping[st
     subset of the true modes, any other field equal. Returns {field: {...}, "all": {...}}.
     """
     by_id = {t["id"]: t for t in truths}
-    counts = {f: {"filled": 0, "correct": 0, "stated": 0, "found": 0} for f in (*FIELDS, "all")}
+    counts: dict[str, dict[str, float]] = {
+        f: {"filled": 0, "correct": 0, "stated": 0, "found": 0} for f in (*FIELDS, "all")
+    }
     for need in parsed:
         truth = by_id[need["id"]]
         filled = need.get("extracted", {})
