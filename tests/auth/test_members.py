@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlparse
 
 from smeai.auth import service
 from smeai.auth.audit import AuditEntry
+from smeai.auth.registration import privacy_version
 from smeai.mail import service as mail
 from tests import builders
 from tests.auth.test_registration import credit_code, registration
@@ -136,3 +137,33 @@ def test_an_unverified_organisation_cannot_apply_but_may_self_diagnose(client, s
     assert not actor.can(service.Permission.SUBSIDY_APPLY)
     assert not actor.can(service.Permission.ENGAGEMENT_ACT)
     assert actor.can(service.Permission.ASSESSMENT_WRITE_OWN) and actor.can(service.Permission.ORG_MEMBERS_OWN)
+
+
+def test_a_new_privacy_notice_is_asked_for_at_the_next_login(session, page_client_for):
+    actor = builders.enterprise(session, email="consent@firm.cn")
+    user = service.get_user(session, actor, actor.user_id)
+    user.privacy_version = "2000-01"
+    session.commit()
+    browser = page_client_for(None)
+    r = browser.post(
+        "/login",
+        data={
+            "email": "consent@firm.cn",
+            "password": builders.PASSWORD,
+            "next": "/profile",
+            "csrf_token": browser.csrf,
+        },
+        follow_redirects=False,
+    )
+    assert r.headers["location"] == "/privacy?next=/profile"
+    page = browser.get("/privacy?next=/profile")
+    version = privacy_version()
+    assert version in page.text
+    r = browser.post(
+        "/privacy/consent",
+        data={"version": version, "next": "/profile", "csrf_token": browser.csrf},
+        follow_redirects=False,
+    )
+    assert r.headers["location"] == "/profile"
+    session.expire_all()
+    assert service.get_user(session, actor, actor.user_id).privacy_version == version

@@ -44,7 +44,9 @@ def privacy_version() -> str:
 
 
 def consent_needed(user: User) -> bool:
-    return user.privacy_version != privacy_version()
+    """A user who consented to an older notice is asked again. Accounts an administrator created
+    (privacy_version empty) were informed outside the platform and are not asked at login."""
+    return user.privacy_version is not None and user.privacy_version != privacy_version()
 
 
 def consent_missing() -> Invalid:
