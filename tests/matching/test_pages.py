@@ -135,9 +135,15 @@ def test_challenge_published_proposed_and_awarded_through_the_pages(session, pag
     )
     assert "小样本缺陷检测" in BeautifulSoup(r.text, "html.parser").select_one("#proposals").text
     page = BeautifulSoup(owner.get(f"/matching/challenges/{challenge_id}").text, "html.parser")
+    head = [th.text for th in page.select("#proposals th")]
+    status = page.select("#proposals tr")[1].select("td")[2].text
+    assert (head[0], status) == ("方案", "已提交")  # not 方案洽谈 (an engagement's stage) nor 提交时间 (a column)
     award = page.select_one("#proposals form[action$='/award']")["action"]
     r = owner.post(award, data={"csrf_token": owner.csrf}, follow_redirects=True)
     assert r.status_code == 200 and "/matching/engagements/" in str(r.url)
+    rows = BeautifulSoup(owner.get("/matching").text, "html.parser").select("#engagements tr")
+    assert "#" not in [th.text for th in rows[0].select("th")] and len(rows) == 2  # names, no id column
+    assert rows[1].select("td")[0].text.strip() and not rows[1].select("td")[0].text.strip().isdigit()
 
 
 def test_a_menu_package_is_sent_as_a_need_from_the_page(session, page_client_for):

@@ -58,8 +58,8 @@ DEPLOYMENTS = {
     "api": N_("API"),
 }
 CHALLENGE_STATUS = {"open": N_("Open"), "awarded": N_("Awarded"), "closed": N_("Closed")}
-PROPOSAL_STATUS = {
-    "submitted": N_("Submitted"),
+PROPOSAL_STATUS = {  # "Submitted" alone is 提交时间 (a column) in other catalogs: its own msgid here
+    "submitted": N_("Submitted, awaiting review"),
     "shortlisted": N_("Shortlisted"),
     "awarded": N_("Awarded"),
     "declined": N_("Not selected"),

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from smeai.auth import account as auth_account
 from smeai.auth import audit as audit_log  # subsidy's own audit() checks the ledger
 from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
@@ -284,6 +285,9 @@ def _transition(
         set_committed_value(app, key, value)
     _event(session, app, actor, action, before, note)
     audit_log.record(session, actor, f"voucher.{action}", app, {"state": before}, {"state": to.value, **values})
+    if f"voucher.{action}" in auth_account.NOTICES:  # the centre's decisions reach the enterprise by email too
+        path = f"/subsidy/applications/{app.id}"
+        auth_account.notify_event(session, f"voucher.{action}", org_id=app.org_id, path=path)
 
 
 def _release_locks(session: Session, app: Application) -> None:
