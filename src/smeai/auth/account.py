@@ -8,6 +8,7 @@ opt-outs; the in-app record stays the domain's own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -15,12 +16,12 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from smeai.auth.actor import Actor
-from smeai.auth.links import Links
+from smeai.auth.links import BASE_URL_KEY
 from smeai.auth.models import AccessToken, Invitation, User
 from smeai.auth.registration import _check_current, _own_user, consent_needed, privacy_version
 from smeai.db import utcnow
 from smeai.errors import Invalid, NotFound
-from smeai.i18n import N_
+from smeai.i18n import N_, get_lang, translations
 from smeai.mail import service as mail
 
 DELETED_NAME = "已注销用户"  # shown wherever the person's records remain
@@ -75,16 +76,22 @@ def set_notifications_off(session: Session, actor: Actor, off: list[str]) -> Use
 
 def notify(
     session: Session,
-    links: Links,
     *,
     org_id: int,
     category: str,
     title: str,
     text: str,
+    params: Mapping[str, object] | None = None,
     path: str = "/",
 ) -> int:
-    """Email a notification to the active users of an organisation who have not turned CATEGORY off;
-    returns how many were queued."""
+    """Email a notification (TITLE and TEXT are msgids, %-formatted with PARAMS in the reader's language)
+    to the active users of an organisation who have not turned CATEGORY off; returns how many were queued.
+    Domains call it beside their in-app record (an engagement step, a review, a voucher decision)."""
+    lang = get_lang()
+    tr = translations(lang)
+    values = dict(params or {})
+    subject, body = tr.gettext(title) % values, tr.gettext(text) % values
+    base = str(session.info.get(BASE_URL_KEY, "")).rstrip("/")
     query = select(User).where(
         User.org_id == org_id, User.is_active.is_(True), User.membership == "active", User.deleted_at.is_(None)
     )
@@ -92,10 +99,64 @@ def notify(
     for user in session.scalars(query):
         if category in (user.mail_optout or []):
             continue
-        params = {"name": user.display_name, "title": title, "text": text, "url": links.base_url.rstrip("/") + path}
-        mail.queue(session, to=user.email, template="notice", lang=links.lang, params=params, category=category)
+        mail.queue(
+            session,
+            to=user.email,
+            template="notice",
+            lang=lang,
+            params={"name": user.display_name, "title": subject, "text": body, "url": base + path},
+            category=category,
+        )
         count += 1
     return count
+
+
+# What other domains tell an organisation by email, beside their own in-app record: (category, subject, text).
+NOTICES: dict[str, tuple[str, str, str]] = {
+    "voucher.approve": (
+        "voucher",
+        N_("Voucher application approved"),
+        N_("The centre approved your voucher application. Open it to see the amount and how to redeem it."),
+    ),
+    "voucher.reject": (
+        "voucher",
+        N_("Voucher application rejected"),
+        N_("The centre rejected your voucher application. Open it to read the reasons."),
+    ),
+    "voucher.return": (
+        "voucher",
+        N_("Voucher redemption returned"),
+        N_("The centre returned your redemption. Open it to see what to correct."),
+    ),
+    "voucher.verify": (
+        "voucher",
+        N_("Voucher paid"),
+        N_("The centre verified your redemption: the voucher is paid."),
+    ),
+    "offering.approve": (
+        "review",
+        N_("Offering published"),
+        N_("“%(name)s” passed the review and is published in the pool."),
+    ),
+    "offering.reject": (
+        "review",
+        N_("Offering returned"),
+        N_("“%(name)s” did not pass the review. Open it to read the reviewer's comment."),
+    ),
+    "engagement.step": (
+        "engagement",
+        N_("An engagement has a new step"),
+        N_("An engagement about “%(name)s” has moved on. Open it to see the step and what to do next."),
+    ),
+}
+
+
+def notify_event(
+    session: Session, event: str, *, org_id: int, params: Mapping[str, object] | None = None, path: str = "/"
+) -> int:
+    """notify() with one of NOTICES (their words live here, in the accounts catalog)."""
+    category, title, text = NOTICES[event]
+    return notify(session, org_id=org_id, category=category, title=title, text=text, params=params, path=path)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from smeai.auth import service
 from smeai.auth.actor import Actor
-from smeai.auth.links import Links
+from smeai.auth.links import BASE_URL_KEY, Links
 from smeai.config import Settings, app_settings, secret_key
 from smeai.db import DbSession
 from smeai.errors import Forbidden, NotAuthenticated
@@ -57,6 +57,8 @@ def bearer_token(request: Request) -> str | None:
 
 def optional_actor(request: Request, session: DbSession) -> Actor | None:
     actor: Actor | None
+    settings = app_settings(request)
+    session.info[BASE_URL_KEY] = settings.public_url or str(request.base_url)  # for emailed notifications
     token = bearer_token(request)
     if token is not None:
         found = service.find_token(session, token, kind="api")

@@ -18,6 +18,9 @@ from smeai.errors import Invalid
 from smeai.i18n import N_
 
 LINK_INVALID = N_("This link is invalid or has expired.")
+# session.info key: the base URL of the request this unit of work serves (auth.deps sets it), so that a
+# notification queued deep in a service links back to the right site; the CLI leaves it empty.
+BASE_URL_KEY = "smeai_base_url"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from smeai.auth import account as auth_account
 from smeai.auth import audit
 from smeai.auth import service as auth_service
 from smeai.auth.actor import Actor
@@ -357,6 +358,13 @@ def review_offering(session: Session, actor: Actor, offering_id: int, decision: 
         {"status": S.SUBMITTED},
         {"status": offering.status},
         org_id=offering.provider_id,
+    )
+    auth_account.notify_event(  # the provider hears of the outcome by email too
+        session,
+        "offering.approve" if decision.approve else "offering.reject",
+        org_id=offering.provider_id,
+        params={"name": offering.name},
+        path=f"/catalog/offerings/{offering.id}",
     )
     return offering
 

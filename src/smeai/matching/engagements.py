@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
+from smeai.auth import account as auth_account
 from smeai.auth.actor import Actor
 from smeai.auth.models import User
 from smeai.auth.permissions import Permission
@@ -92,6 +93,16 @@ def _move(session: Session, actor: Actor, e: Engagement, to: EngagementState, no
     )
     e.state = str(to)
     e.updated_at = utcnow()
+    _tell_other_side(session, actor, e)
+
+
+def _tell_other_side(session: Session, actor: Actor, e: Engagement) -> None:
+    """The side that did not act hears of the step by email too (the engagement is its in-app notice)."""
+    session.flush()
+    name = e.offering.name if e.offering is not None else ""
+    for org_id in sorted({e.enterprise_org_id, e.provider_org_id} - {actor.org_id}):
+        path = f"/matching/engagements/{e.id}"
+        auth_account.notify_event(session, "engagement.step", org_id=org_id, params={"name": name}, path=path)
 
 
 def _new(
@@ -116,6 +127,7 @@ def _new(
     if need.status == NeedStatus.OPEN:
         need.status = str(NeedStatus.MATCHED)
     session.flush()
+    _tell_other_side(session, actor, e)
     return e
 
 
