@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
-from smeai.auth import service
+from smeai.auth import account, service
+from smeai.auth.actor import Actor
 from smeai.auth.audit import AuditEntry
+from smeai.auth.permissions import Role
 from smeai.auth.registration import privacy_version
+from smeai.auth.schemas import UserIn
 from smeai.mail import service as mail
 from tests import builders
 from tests.auth.test_registration import credit_code, registration
@@ -167,3 +170,26 @@ def test_a_new_privacy_notice_is_asked_for_at_the_next_login(session, page_clien
     assert r.headers["location"] == "/profile"
     session.expire_all()
     assert service.get_user(session, actor, actor.user_id).privacy_version == version
+
+
+def test_notifications_reach_the_organisation_unless_turned_off(session, client_for):
+    actor = builders.provider(session, "通知测试服务商", email="p1@prov.cn")
+    other = builders.enterprise(session, email="ent@x.cn")
+    colleague = service.create_user(
+        session,
+        Actor.system(),
+        UserIn(
+            email="p2@prov.cn",
+            display_name="同事",
+            password=builders.PASSWORD,
+            role=Role.PROVIDER_MEMBER,
+            org_id=actor.org_id,
+        ),
+    )
+    assert client_for(actor).put("/api/v1/me/notifications", json={"off": ["review"]}).status_code == 200
+    session.expire_all()
+    queued = account.notify_event(session, "offering.approve", org_id=actor.org_id, params={"name": "质检方案"})
+    assert queued == 1  # the colleague, not the one who turned reviews off
+    (message,) = mail.sent_to(session, colleague.email)
+    assert message.category == "review" and "质检方案" in message.body
+    assert account.notify_event(session, "voucher.approve", org_id=other.org_id) == 1
