@@ -9,6 +9,7 @@ the README's tour in a browser; both check each page with `problems_on`). An int
 - a record id: a `#` column, `#12`;
 - a column or a definition whose heading is a stage, province, region or industry and whose value is a
   bare code (`应用阶段 | 3`);
+- an ASCII colon after Chinese text (对比组: …);
 - a message left untranslated: an English msgid on a Chinese page, a Chinese translation or a taxonomy
   name on an English page.
 """
@@ -78,6 +79,7 @@ def _programme_ids() -> set[str]:
 
 
 CODE_HEADINGS = re.compile(r"阶段|省|地区|区域|行业|门类|Stage|Province|Region|Industry|Sector", re.I)
+ASCII_COLON = re.compile(r"[\u4e00-\u9fff）]\s?:(?!//)")  # 对比组: → 对比组：
 COUNT_HEADINGS = re.compile(r"数$|数量|次数|count|number of", re.I)  # 到达该阶段的需求数: a count, not a stage
 BARE_CODE = re.compile(r"^(?:[0-9]{1,2}|[A-Z][0-9]{0,2}|[a-z]+(?:_[a-z]+)+)(?:[,、 ]+(?:[0-9]{1,2}|[A-Z][0-9]{0,2}))*$")
 RULES = [
@@ -111,6 +113,8 @@ def problems_on(html: str, *, lang: str) -> list[str]:
         for word in re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)+", text):
             if word in programmes:
                 found.append(f"programme id: {word!r} in {text[:80]!r}")
+        if lang == "zh_Hans" and (m := ASCII_COLON.search(text)):
+            found.append(f"ASCII colon in Chinese text: {m.group(0)!r} in {text[:80]!r}")
         if lang == "zh_Hans" and text in msgids and msgids[text] != text:
             found.append(f"untranslated: {text[:80]!r}")
         if lang == "en" and (text in zh_names):
@@ -159,6 +163,10 @@ PENDING: dict[tuple[str, str], str] = {
     ("/matching/needs/{id}", "bare code under '应用阶段'"): "matching: stage shown as its number",
     ("/matching/needs/{id}", "Chinese on the English page"): "matching: reason labels (免费起步, 不覆盖本省)",
     ("/assessment", "record id"): "assessment: peer list '#24 南昌博远…' (ids of stored assessments)",
+    ("/assessment/{id}", "ASCII colon in Chinese text"): "assessment: '对比组: …', '方案: …', '案例: …' in results",
+    ("/subsidy", "ASCII colon in Chinese text"): "subsidy: programme summaries ('草创企业: 60%')",
+    ("/subsidy/programmes/{id}", "ASCII colon in Chinese text"): "subsidy: programme summaries and tiers",
+    ("/catalog/offerings/{id}", "ASCII colon in Chinese text"): "subsidy: the programme summary shown under Vouchers",
     ("/admin/audit", "snake_case code"): "auth: the audit log shows changed fields by column name (approved_fen)",
     ("/admin/audit", "record id"): "auth: the audit log names its targets by id ('Case #1')",
     ("/admin/users", "Chinese on the English page"): "auth: role names in Chinese on the English user list",
