@@ -66,7 +66,11 @@ ACTION_LABELS: dict[str, str] = {
     "catalog.export": N_("Resource pool exported"),
     "survey.export": N_("Survey report exported"),
     "need.create": N_("Need written on behalf"),
-    "org.verify": N_("Organisation verified"),
+    "organisation.verify": N_("Organisation verified"),
+    "organisation.return": N_("Organisation returned"),
+    "member.role": N_("Member's role changed"),
+    "member.remove": N_("Member removed"),
+    "member.join": N_("Member accepted"),
     "audit.export": N_("Audit log exported"),
 }
 TARGET_LABELS: dict[str, str] = {
@@ -100,6 +104,19 @@ FIELD_LABELS: dict[str, str] = {
     "offerings": N_("Offerings"),
     "rows": N_("Entries"),
     "format": N_("Format"),
+    "verification": N_("Verification"),
+    "verification_note": N_("Reason"),
+    "verified_at": N_("Verified at"),
+    "org_role": N_("Role in the organisation"),
+    "membership": N_("Membership"),
+    "is_active": N_("May log in"),
+}
+# Codes whose words depend on the field (an organisation's "admin" is not the platform's).
+FIELD_VALUES: dict[str, dict[str, str]] = {
+    "role": ROLE_LABELS,
+    "org_role": {"admin": N_("Organisation administrator"), "member": N_("Member")},
+    "verification": {"pending": N_("Waiting for verification"), "verified": N_("Verified"), "returned": N_("Returned")},
+    "membership": {"pending": N_("Waiting for the organisation"), "active": N_("Active")},
 }
 VALUE_LABELS: dict[str, str] = {
     "submitted": N_("Awaiting review"),
@@ -110,7 +127,6 @@ VALUE_LABELS: dict[str, str] = {
     "paid": N_("Paid"),
     "withdrawn": N_("Withdrawn"),
     "expired": N_("Expired"),
-    **ROLE_LABELS,
 }
 
 
@@ -126,8 +142,9 @@ def describe(entry: audit.AuditEntry, users: dict[int, str], *, money: Any) -> l
             return str(money(value))
         if key == "consultant_id" and isinstance(value, int):
             return users.get(value, _("Former user"))
-        if isinstance(value, str) and value in VALUE_LABELS:
-            return _(VALUE_LABELS[value])
+        labels = FIELD_VALUES.get(key, VALUE_LABELS)
+        if isinstance(value, str) and value in labels:
+            return _(labels[value])
         if isinstance(value, dict):
             return ", ".join(f"{k}={v}" for k, v in value.items() if v) or "—"
         return str(value)
