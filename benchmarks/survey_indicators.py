@@ -1,21 +1,29 @@
-"""All chapter-4 indicators over synthetic surveys of 100k, 1M and 10M rows: DuckDB vs pandas.
+"""The user's path: `smeai survey indicators FILE --json` on a canonical CSV and on a 问卷星 .xlsx export.
 
-    .venv/bin/python benchmarks/survey_indicators.py [--sizes 100000,1000000,10000000] [--data DIR]
+    nice .venv/bin/python benchmarks/survey_indicators.py [--sizes 1000000,10000000] [--xlsx 100000] [--data DIR]
 
-For each size a synthetic survey (smeai.survey.synth, 1M-row chunks with their own seeds) is written
-once to Parquet under DIR (default var/bench/survey). Each measurement runs in a fresh process and
-starts from that file: the DuckDB path runs the Ibis expressions (compiled once to DuckDB SQL)
-directly over `read_parquet`; the pandas path reads the same columns with `pd.read_parquet` and runs the
-straightforward pandas implementation of the same definitions (tests/survey/reference.py). It prints
-wall time, peak resident memory of the process (ru_maxrss, imports included) and the pandas/DuckDB
-time ratio, and checks that both paths print the same JSON.
+Files are made once under DIR (default var/bench/survey): a synthetic survey (smeai.survey.synth) of
+1M rows with 0.1 % broken rows of every kind as CSV; larger sizes repeat it with new response ids
+(DuckDB writes them, the cells as they were); the .xlsx is a 问卷星 coded export (wjx.from_canonical)
+of a synthetic survey. Every measurement is a fresh process, timed from its start (interpreter start
+and imports included), with its own peak resident memory and CPU time (os.wait4), run in this order
+per size, in the same run:
+
+- cli: `smeai survey indicators FILE --json` — read, every codebook rule, the indicators (the target);
+- scan: DuckDB reading every cell of the same CSV as text (`count(col)` of every column), nothing else;
+- pandas / polars: read the same CSV and compute the same indicators (tests/survey/reference.py) with
+  no validation: a broken number is missing (pandas at 10M rows is left out: minutes and gigabytes);
+- parquet: the indicators alone on the valid rows already typed in Parquet (the old benchmark), for scale.
+
+Targets (issue 16): at 10M rows cli ≤ 2 × scan and peak RSS ≤ 1 GiB; at 1M rows cli ≤ 3 s; the
+100k-row 问卷星 .xlsx ≤ 10 s. A busy machine moves wall time most: the load average is printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import subprocess
 import sys
 import time
@@ -23,124 +31,188 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the pandas baseline is test code: tests/survey/reference.py
-
-CHUNK = 1_000_000
-
-
-def make_data(path: Path, rows: int) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from smeai.survey import indicators, synth
-
-    schema = indicators.schema().to_pyarrow()
-    writer = pq.ParquetWriter(path, schema)
-    done, seed = 0, 0
-    while done < rows:
-        n = min(CHUNK, rows - done)
-        frame = synth.generate(n, 1000 + seed)
-        table = pa.Table.from_pandas(frame, preserve_index=False).select(list(indicators.ARROW_COLUMNS))
-        writer.write_table(table.cast(schema))
-        done, seed = done + n, seed + 1
-    writer.close()
+SMEAI = str(Path(sys.executable).parent / "smeai")
+BASE = 1_000_000
 
 
-def run_duckdb(path: Path) -> dict:
+def make_csv(path: Path, rows: int) -> None:
+    from smeai.survey import synth
+
+    base = path.parent / f"survey-{BASE}.csv"
+    if not base.exists():
+        synth.write_csv(base, BASE, 1, invalid=BASE // 1000)
+    if rows == BASE:
+        return
     import duckdb
 
-    from smeai.survey import indicators
-
-    sql = indicators.duckdb_sql()  # compiled once, like a running server does; not timed
-    start = time.perf_counter()
+    copies = rows // BASE
     con = duckdb.connect()
-    # the expressions read the Parquet file directly: each query decodes only the columns it needs,
-    # in parallel, instead of first copying 10M rows into DuckDB's own storage
-    con.execute(f"CREATE VIEW responses AS SELECT * FROM read_parquet('{path}')")
-    loaded = time.perf_counter()
-    results = {name: con.sql(q).to_arrow_table().to_pandas() for name, q in sql.items()}
-    out = indicators.assemble(results)[0]
-    end = time.perf_counter()
-    return {"seconds": end - start, "load": loaded - start, "compute": end - loaded, "json": out}
+    src = f"read_csv('{base}', all_varchar = true, header = true)"
+    con.execute(
+        f"""COPY (SELECT * REPLACE (response_id || '-' || k AS response_id) FROM range({copies}) t(k), {src})
+        TO '{path}' (HEADER, DELIMITER ',')"""
+    )
 
 
-def run_pandas(path: Path) -> dict:
-    import pandas as pd
+def make_xlsx(path: Path, rows: int) -> None:
+    from openpyxl import Workbook
+
+    from smeai.survey import synth, wjx
+
+    header, body = synth.text_rows(synth.generate(rows, 7), invalid=rows // 1000, seed=7)
+    out_header, out_rows = wjx.from_canonical(header, body, layout="wjx_coded")
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("问卷星")
+    sheet.append(out_header)
+    for r in out_rows:
+        sheet.append([int(v) if v.lstrip("-").isdigit() and len(v) < 10 else v for v in r])
+    book.save(path)
+
+
+def make_parquet(csv_path: Path, path: Path) -> None:
+    from smeai.survey import indicators, loading
+
+    con = loading.connect()
+    cells = loading.csv_source(con, csv_path)
+    from smeai.survey import codebook
+
+    loading.check(con, codebook.header_of(cells or []), len(cells or []), keep=indicators.ARROW_COLUMNS)
+    cols = ", ".join(indicators.ARROW_COLUMNS)
+    con.execute(f"COPY (SELECT {cols} FROM valid) TO '{path}' (FORMAT parquet)")
+
+
+# --- the measured programs (each a fresh process) -------------------------------------------------
+
+
+def scan(path: str) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    src = f"read_csv('{path}', all_varchar = true, header = true)"
+    names = [r[0] for r in con.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()]
+    counts = ", ".join(f'count("{n}")' for n in names)
+    con.sql(f"SELECT {counts} FROM {src}").fetchall()
+
+
+def baseline(engine: str, path: str) -> None:
     from tests.survey import reference
 
     from smeai.survey import indicators
 
+    cols = list(indicators.ARROW_COLUMNS)
+    reads = [c for c in cols if c != "survey_year"] + ["submitted_at"]
+    if engine == "pandas":
+        import pandas as pd
+
+        frame = pd.read_csv(path, usecols=reads, dtype=str, keep_default_na=False)
+    else:
+        import polars as pl
+
+        frame = pl.read_csv(path, columns=reads, infer_schema=False).to_pandas()
+    import pandas as pd
+
+    out = frame[[c for c in cols if c in frame]].copy()
+    for c in out.columns:
+        if c not in ("province_code", "industry_section"):
+            out[c] = pd.to_numeric(out[c].str.strip(), errors="coerce")
+    out["survey_year"] = pd.to_numeric(frame["submitted_at"].str[:4], errors="coerce")
+    print(json.dumps(reference.compute(out)))
+
+
+def parquet(path: str) -> None:
+    import duckdb
+
+    from smeai.survey import indicators
+
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW responses AS SELECT * FROM read_parquet('{path}')")
+    results = {name: con.sql(q).to_arrow_table().to_pandas() for name, q in indicators.duckdb_sql().items()}
+    print(json.dumps(indicators.assemble(results)[0]))
+
+
+def run(argv: list[str]) -> dict:
+    """Run a program; wall time from start to exit, its CPU time and peak RSS (this child only)."""
     start = time.perf_counter()
-    frame = pd.read_parquet(path, columns=list(indicators.ARROW_COLUMNS))
-    loaded = time.perf_counter()
-    out = reference.compute(frame)
-    end = time.perf_counter()
-    return {"seconds": end - start, "load": loaded - start, "compute": end - loaded, "json": out}
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = proc.stdout.read() if proc.stdout else b""
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"failed: {' '.join(argv)}")
+    text = out.decode()
+    return {
+        "s": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "mib": usage.ru_maxrss / 1024,
+        "json": json.loads(text) if text.strip().startswith("{") else None,
+    }
 
 
-def peak_mib() -> float:
-    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited across fork/exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def me(*args: str) -> list[str]:
+    return [sys.executable, __file__, *args]
 
 
-def child(engine: str, path: str) -> None:
-    result = (run_duckdb if engine == "duckdb" else run_pandas)(Path(path))
-    result["peak_mib"] = peak_mib()
-    print(json.dumps(result))
-
-
-def measure(engine: str, path: Path) -> dict:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--child", engine, str(path)], capture_output=True, text=True, check=True
-    )
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def _split(r: dict) -> str:
-    return f"({r['load']:.2f}+{r['compute']:.2f})"
+def line(name: str, r: dict, note: str = "") -> None:
+    print(f"  {name:<34} {r['s']:>7.2f} s  cpu {r['cpu']:>7.2f} s  {r['mib']:>6.0f} MiB  {note}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100000,1000000,10000000")
+    parser.add_argument("--sizes", default="1000000,10000000")
+    parser.add_argument("--xlsx", type=int, default=100_000)
     parser.add_argument("--data", default="var/bench/survey")
-    parser.add_argument("--child", nargs=2, metavar=("ENGINE", "PATH"), help=argparse.SUPPRESS)
-    parser.add_argument("--make", nargs=2, metavar=("ROWS", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--no-pandas-above", type=int, default=2_000_000)
+    parser.add_argument("--program", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        child(*args.child)
-        return
-    if args.make:
-        make_data(Path(args.make[1]), int(args.make[0]))
+    if args.program:
+        kind, *rest = args.program
+        {"scan": scan, "parquet": parquet}.get(kind, lambda p: baseline(kind, p))(*rest)
         return
     folder = Path(args.data)
     folder.mkdir(parents=True, exist_ok=True)
-    rows_out = []
-    print(
-        f"{'rows':>11} | {'duckdb s':>8} {'(load+calc)':>12} {'MiB':>6} | {'pandas s':>8} {'(load+calc)':>12} "
-        f"{'MiB':>6} | {'ratio':>6} {'duckdb s/M rows':>15}"
-    )
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    met = []
     for size in (int(s) for s in args.sizes.split(",")):
-        path = folder / f"survey-{size}.parquet"
+        path = folder / f"survey-{size}.csv"
         if not path.exists():
-            t = time.perf_counter()
-            # in a child process, so the generator's memory is not in this process (or its children)
-            subprocess.run([sys.executable, __file__, "--make", str(size), str(path)], check=True)
-            print(f"  (made {path} in {time.perf_counter() - t:.0f} s)", file=sys.stderr)
-        duck, pand = measure("duckdb", path), measure("pandas", path)
-        same = duck["json"] == pand["json"]
-        ratio = pand["seconds"] / duck["seconds"]
-        rows_out.append((size, duck, pand, ratio, same))
-        print(
-            f"{size:>11,} | {duck['seconds']:>8.2f} {_split(duck):>12} {duck['peak_mib']:>6.0f} | "
-            f"{pand['seconds']:>8.2f} {_split(pand):>12} {pand['peak_mib']:>6.0f} | {ratio:>5.1f}x "
-            f"{duck['seconds'] / size * 1e6:>15.3f}{'' if same else '  RESULTS DIFFER'}",
-            flush=True,
-        )
-    if not all(r[4] for r in rows_out):
-        sys.exit("DuckDB and pandas disagree")
+            make_csv(path, size)
+        pq = folder / f"survey-{size}.parquet"
+        if not pq.exists():
+            make_parquet(path, pq)
+        print(f"{size:,} rows, {path.stat().st_size / 1e6:,.0f} MB CSV (load {os.getloadavg()[0]:.1f})")
+        cli = run([SMEAI, "survey", "indicators", str(path), "--json"])
+        line("cli: smeai survey indicators", cli, f"{cli['json']['n_rejected']:,} rows rejected")
+        bare = run(me("--program", "scan", str(path)))
+        line("scan: DuckDB reads every cell", bare, f"cli/scan {cli['s'] / bare['s']:.2f}x")
+        for engine in ("pandas", "polars"):
+            if engine == "pandas" and size > args.no_pandas_above:
+                continue
+            try:
+                r = run(me("--program", engine, str(path)))
+            except SystemExit:
+                print(f"  {engine}: not available")
+                continue
+            line(f"{engine}: read + indicators, no rules", r, f"{r['s'] / cli['s']:.1f}x the cli")
+        r = run(me("--program", "parquet", str(pq)))
+        same = "same JSON as cli" if r["json"] == cli["json"] else "JSON DIFFERS"
+        line("parquet: indicators of valid rows", r, same)
+        if size >= 10_000_000:
+            met.append((f"10M: cli ≤ 2 × scan ({cli['s'] / bare['s']:.2f}x)", cli["s"] <= 2 * bare["s"]))
+            met.append((f"10M: peak RSS ≤ 1 GiB ({cli['mib']:.0f} MiB)", cli["mib"] <= 1024))
+        if size == 1_000_000:
+            met.append((f"1M: cli ≤ 3 s ({cli['s']:.2f} s)", cli["s"] <= 3))
+    if args.xlsx:
+        path = folder / f"wjx-{args.xlsx}.xlsx"
+        if not path.exists():
+            make_xlsx(path, args.xlsx)
+        size_mb = path.stat().st_size / 1e6
+        print(f"{args.xlsx:,}-row 问卷星 export, {size_mb:,.0f} MB .xlsx (load {os.getloadavg()[0]:.1f})")
+        r = run([SMEAI, "survey", "indicators", str(path), "--json"])
+        line("cli: smeai survey indicators", r, f"{r['json']['n_rejected']:,} rows rejected")
+        met.append((f"100k 问卷星 .xlsx ≤ 10 s ({r['s']:.2f} s)", r["s"] <= 10))
+    print("targets:")
+    for text, ok in met:
+        print(f"  {'met    ' if ok else 'NOT MET'} {text}")
 
 
 if __name__ == "__main__":

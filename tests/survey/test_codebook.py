@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 
 import pytest
 from openpyxl import Workbook
 
-from smeai.survey import codebook
+from smeai.survey import analysis, codebook
 from smeai.survey.analysis import reasons_csv
 from tests.survey import handmade
 
 
 def _xlsx(text: str) -> bytes:
-    import csv
-
     book = Workbook()
     sheet = book.active
     for i, row in enumerate(csv.reader(io.StringIO(text.lstrip("\ufeff")))):
@@ -34,7 +33,7 @@ def _xlsx(text: str) -> bytes:
 
 
 def test_every_reason_of_every_rejected_row_is_reported_with_its_row_number():
-    v = codebook.validate_file(handmade.csv_text().encode(), filename="s.csv")
+    v = analysis.validate_file(handmade.csv_text().encode(), filename="s.csv")
     got = {(r.row, r.column, r.rule) for r in v.reasons}
     assert got == handmade.expected_reasons()
     assert v.n_valid == len(handmade.VALID)
@@ -43,7 +42,7 @@ def test_every_reason_of_every_rejected_row_is_reported_with_its_row_number():
 
 
 def test_a_reason_carries_the_value_as_written_and_the_codebook_rule_number():
-    v = codebook.validate_file(handmade.csv_text().encode(), filename="s.csv")
+    v = analysis.validate_file(handmade.csv_text().encode(), filename="s.csv")
     money = next(r for r in v.reasons if r.column == "revenue_wan" and r.value == "12万")
     assert money.as_dict() | {"message": ""} == {
         "row": 18,
@@ -57,9 +56,9 @@ def test_a_reason_carries_the_value_as_written_and_the_codebook_rule_number():
 
 
 def test_bom_and_xlsx_read_the_same_rows_as_plain_csv():
-    plain = codebook.validate_file(handmade.csv_text().encode(), filename="s.csv")
-    bom = codebook.validate_file(handmade.csv_text(bom=True).encode(), filename="s.csv")
-    xlsx = codebook.validate_file(_xlsx(handmade.csv_text()), filename="s.xlsx")
+    plain = analysis.validate_file(handmade.csv_text().encode(), filename="s.csv")
+    bom = analysis.validate_file(handmade.csv_text(bom=True).encode(), filename="s.csv")
+    xlsx = analysis.validate_file(_xlsx(handmade.csv_text()), filename="s.xlsx")
     for other in (bom, xlsx):
         assert other.columns == plain.columns
         assert {(r.row, r.column, r.rule) for r in other.reasons} == handmade.expected_reasons()
@@ -67,14 +66,14 @@ def test_bom_and_xlsx_read_the_same_rows_as_plain_csv():
 
 def test_a_missing_required_column_refuses_the_whole_file():
     with pytest.raises(codebook.MissingColumns) as err:
-        codebook.validate_file(handmade.csv_text(drop=("ai_status", "revenue_wan")).encode(), filename="s.csv")
+        analysis.validate_file(handmade.csv_text(drop=("ai_status", "revenue_wan")).encode(), filename="s.csv")
     assert set(err.value.fields) == {"ai_status", "revenue_wan"}
 
 
 def test_optional_columns_may_be_absent():
     text = handmade.csv_text(drop=("city", "employees", "model_type", "scn_quality_inspection"))
     # the two rows whose only faults were in those columns are now valid
-    assert codebook.validate_file(text.encode(), filename="s.csv").n_valid == len(handmade.VALID) + 2
+    assert analysis.validate_file(text.encode(), filename="s.csv").n_valid == len(handmade.VALID) + 2
 
 
 @pytest.mark.parametrize(
@@ -94,22 +93,32 @@ def test_optional_columns_may_be_absent():
     ],
 )
 def test_numbers_are_never_coerced(text, ok):
-    _value, problem = codebook._check_value(codebook.BY_NAME["revenue_wan"], text.strip())
-    assert (problem is None) is ok
+    v = _one_row("revenue_wan", text)
+    assert (v.reasons == []) is ok
+    if ok:
+        assert v.columns["revenue_wan"] == [float(text)]
+
+
+def _one_row(column: str, value: str) -> codebook.Validated:
+    row = dict(handmade.VALID[0], **{column: value})
+    buf = io.StringIO()
+    csv.writer(buf).writerows([list(row), list(row.values())])
+    return analysis.validate_file(buf.getvalue().encode(), filename="s.csv")
 
 
 def test_whole_numbers_written_with_a_decimal_point_are_whole():
-    assert codebook._check_value(codebook.BY_NAME["mfg_division"], "33.0") == (33, None)
-    assert codebook._check_value(codebook.BY_NAME["mfg_division"], "33.5")[1] == "not_integer"
+    assert _one_row("mfg_division", "33.0").columns["mfg_division"] == [33]
+    assert [r.rule for r in _one_row("mfg_division", "33.5").reasons] == ["not_integer"]
+    assert _one_row("mfg_division", "３３").columns["mfg_division"] == [33]  # full-width digits, as typed in Chinese
 
 
 def test_blank_lines_are_not_responses():
     text = handmade.csv_text() + "\n,,,\n"
-    assert codebook.validate_file(text.encode(), filename="s.csv").n_rows == len(handmade.rows())
+    assert analysis.validate_file(text.encode(), filename="s.csv").n_rows == len(handmade.rows())
 
 
 def test_error_file_lists_every_reason():
-    v = codebook.validate_file(handmade.csv_text().encode(), filename="s.csv")
+    v = analysis.validate_file(handmade.csv_text().encode(), filename="s.csv")
     lines = reasons_csv(v.reasons).lstrip("\ufeff").splitlines()
     assert lines[0] == "row,column,value,rule,rule_no,message"
     assert len(lines) == 1 + len(handmade.expected_reasons())
@@ -117,15 +126,15 @@ def test_error_file_lists_every_reason():
 
 def test_text_that_is_not_utf8_is_refused():
     with pytest.raises(codebook.UnreadableFile):
-        codebook.validate_file("response_id,city\nr1,佛山市\n".encode("gbk"), filename="s.csv")
+        analysis.validate_file("response_id,city\nr1,佛山市\n".encode("gbk"), filename="s.csv")
 
 
 # --- files that are too large or broken: a clear error naming row or field, never a 500 -------------
 
 
-def _unreadable(data: bytes, filename: str) -> codebook.UnreadableFile:
+def _unreadable(data: bytes, filename: str, **bounds: int) -> codebook.UnreadableFile:
     with pytest.raises(codebook.UnreadableFile) as err:
-        codebook.validate_file(data, filename=filename)
+        analysis.validate_file(data, filename=filename, **bounds)
     return err.value
 
 
@@ -141,11 +150,13 @@ def test_a_broken_sheet_names_the_row_it_breaks_at():
     assert err.code == "survey_unreadable_file" and list(err.fields) == ["row 5"]
 
 
-def test_rows_are_bounded_in_csv_and_xlsx(monkeypatch):
-    monkeypatch.setattr(codebook, "MAX_ROWS", 20)  # the handmade file has 28 rows after its header
-    assert _unreadable(handmade.csv_text().encode(), "s.csv").fields == {"row 22": "at most 20 rows after the header"}
+def test_rows_are_bounded_in_csv_and_xlsx():
+    # the handmade file has 28 rows after its header
+    assert _unreadable(handmade.csv_text().encode(), "s.csv", max_rows=20).fields == {
+        "row 22": "at most 20 rows after the header"
+    }
     # a workbook says its size before any row is read
-    assert _unreadable(_xlsx(handmade.csv_text()), "s.xlsx").fields == {
+    assert _unreadable(_xlsx(handmade.csv_text()), "s.xlsx", max_rows=20).fields == {
         "file": "29 rows × 42 columns declared; at most 20 rows after the header and 500 columns"
     }
 
@@ -201,7 +212,7 @@ def test_values_the_database_cannot_hold_are_row_reasons(column, value, rule):
     row = dict(handmade.VALID[0], **{column: value})
     cols = list(row)
     text = ",".join(cols) + "\n" + ",".join(row[c] for c in cols) + "\n"
-    v = codebook.validate_file(text.encode(), filename="s.csv")
+    v = analysis.validate_file(text.encode(), filename="s.csv")
     assert {(r.column, r.rule) for r in v.reasons} == {(column, rule)}
 
 
@@ -211,7 +222,5 @@ def test_the_error_file_writes_formula_like_values_as_text():
         codebook.Reason(3, "city", "@SUM(A1)", "not_number"),
         codebook.Reason(4, "employees", "-3", "out_of_range"),
     ]
-    import csv
-
     lines = list(csv.reader(io.StringIO(reasons_csv(reasons).lstrip("\ufeff"))))[1:]
     assert [line[2] for line in lines] == ['\'=HYPERLINK("http://x.example","点我")', "'@SUM(A1)", "'-3"]

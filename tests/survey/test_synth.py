@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from smeai.cli import app
-from smeai.survey import analysis, codebook, synth
+from smeai.survey import analysis, synth
 from tests.survey import reference
 from tests.survey.calibration import problems
 
@@ -48,4 +48,4 @@ def test_invalid_rows_only_when_asked_and_every_kind_is_caught(tmp_path):
     assert (result["n_responses"], result["n_rejected"]) == (300, k)
     assert {r.rule_no for r in validated.reasons} == {2, 3, 4, 5, 6}
     header, rows = synth.text_rows(synth.generate(300, 3))
-    assert codebook.validate(header, iter(rows)).n_rejected == 0
+    assert analysis.validate_rows(header, iter(rows)).n_rejected == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from smeai import taxonomy
-from smeai.survey import codebook, synth, wjx
+from smeai.survey import analysis, codebook, synth, wjx
 
 SCENARIOS = [t.zh for t in taxonomy.load().scenarios.values()]
 
@@ -134,7 +134,7 @@ TEXT_ROWS = [
 
 
 def _rows(converted: wjx.Converted) -> dict[str, list[object]]:
-    v = codebook.validate(converted.header, iter(converted.rows))
+    v = analysis.validate_rows(converted.header, iter(converted.rows))
     assert v.reasons == []
     return v.columns
 

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from smeai.survey import codebook, indicators, wjx
+from smeai.survey import codebook, indicators, loading, wjx
 from smeai.web.downloads import row
 
 if TYPE_CHECKING:
+    import duckdb
     import ibis.expr.types as ir
 
 
@@ -21,34 +26,130 @@ def table(validated: codebook.Validated) -> ir.Table:
     return ibis.memtable(codebook.to_arrow(validated.columns))
 
 
-def read_survey(source: Path | bytes, *, filename: str | None = None) -> tuple[codebook.Validated, str, list[str]]:
-    """(validated rows, layout, unmapped headers) of a canonical file or a questionnaire-service export."""
-    header, rows = codebook.read_table(source, filename=filename)
+@contextmanager
+def _on_disk(source: Path | bytes, filename: str | None) -> Iterator[Path]:
+    """The file as a path DuckDB can read (bytes go to a temporary file, removed afterwards)."""
+    if isinstance(source, Path):
+        yield source
+        return
+    suffix = Path(filename or "upload").suffix[:10]
+    with tempfile.NamedTemporaryFile(prefix="smeai-survey-", suffix=suffix) as f:
+        f.write(source)
+        f.flush()
+        yield Path(f.name)
+
+
+def _is_xlsx(path: Path, name: str) -> bool:
+    with path.open("rb") as f:
+        return name.endswith((".xlsx", ".xlsm")) or f.read(4) == b"PK\x03\x04"
+
+
+def check_file(
+    con: duckdb.DuckDBPyConnection,
+    source: Path | bytes,
+    *,
+    filename: str | None = None,
+    max_rows: int | None = codebook.MAX_ROWS,
+    keep: Iterable[str] | None = None,
+) -> tuple[loading.Checked, str, list[str]]:
+    """Check a canonical file or a questionnaire-service export into `valid` (loading.check):
+    (what was checked, layout, unmapped headers). `max_rows`: None for a local file of any size."""
+    import duckdb
+
+    name = (filename or (source.name if isinstance(source, Path) else "")).lower()
+    with _on_disk(source, filename) as path:
+        if _is_xlsx(path, name):
+            header, rows = codebook.read_xlsx(path, max_rows=max_rows)
+            return _check_rows(con, header, rows, keep=keep, max_rows=max_rows)
+        cells = loading.csv_source(con, path)
+        if cells is not None:
+            header = codebook.header_of(cells)
+            if set(codebook.REQUIRED_COLUMNS) <= set(header) or not wjx.looks_like_wjx(header):
+                try:
+                    return loading.check(con, header, len(cells), keep=keep, max_rows=max_rows), "canonical", []
+                except duckdb.Error:
+                    pass  # not UTF-8 further on, or a line past the csv module's field limit: read in Python
+        header, rows = codebook.read_table(path, filename=filename, max_rows=max_rows)
+        return _check_rows(con, header, rows, keep=keep, max_rows=max_rows)
+
+
+def _check_rows(
+    con: duckdb.DuckDBPyConnection,
+    header: list[str],
+    rows: Iterator[list[str]],
+    *,
+    keep: Iterable[str] | None,
+    max_rows: int | None,
+) -> tuple[loading.Checked, str, list[str]]:
     if set(codebook.REQUIRED_COLUMNS) <= set(header) or not wjx.looks_like_wjx(header):
-        return codebook.validate(header, rows), "canonical", []
+        loading.rows_source(con, len(header), rows)
+        return loading.check(con, header, len(header), keep=keep, max_rows=max_rows), "canonical", []
     converted = wjx.to_canonical(header, list(rows))
+    loading.rows_source(con, len(converted.header), iter(converted.rows))
     try:
-        validated = codebook.validate(converted.header, iter(converted.rows))
+        checked = loading.check(
+            con, converted.header, len(converted.header), keep=keep, max_rows=max_rows, also=converted.reasons
+        )
     except codebook.MissingColumns as exc:  # name the headers that may have been meant for them
         exc.fields.update({h: "not in the questionnaire mapping" for h in converted.unmapped})
         raise
-    validated.reasons = sorted([*validated.reasons, *converted.reasons], key=lambda r: r.row)
-    validated.columns = _drop_rows(validated.columns, {r.row for r in converted.reasons})
-    return validated, converted.layout, converted.unmapped
+    return checked, converted.layout, converted.unmapped
 
 
-def _drop_rows(columns: dict[str, list[object]], rows: set[int]) -> dict[str, list[object]]:
-    if not rows:
-        return columns
-    keep = [i for i, r in enumerate(columns["row"]) if r not in rows]
-    return {k: [v[i] for i in keep] for k, v in columns.items()}
+def read_survey(
+    source: Path | bytes, *, filename: str | None = None, max_rows: int | None = codebook.MAX_ROWS
+) -> tuple[codebook.Validated, str, list[str]]:
+    """(validated rows, layout, unmapped headers) of a canonical file or a questionnaire-service export."""
+    con = loading.connect()
+    try:
+        checked, layout, unmapped = check_file(con, source, filename=filename, max_rows=max_rows)
+        return _validated(con, checked), layout, unmapped
+    finally:
+        con.close()
 
 
-def file_indicators(source: Path | bytes, *, filename: str | None = None) -> tuple[dict[str, Any], codebook.Validated]:
-    """The indicators.md JSON of a canonical file (or a 问卷星 / 腾讯问卷 export of the template)."""
-    validated, _layout, _unmapped = read_survey(source, filename=filename)
-    arrow = codebook.to_arrow(validated.columns)
-    return indicators.compute_arrow(arrow, n_rejected=validated.n_rejected), validated
+def validate_rows(header: list[str], rows: Iterable[list[str]]) -> codebook.Validated:
+    """Check text rows (the header being row 1) as a file holding them would be checked."""
+    con = loading.connect()
+    try:
+        loading.rows_source(con, len(header), rows)
+        return _validated(con, loading.check(con, header, len(header)))
+    finally:
+        con.close()
+
+
+def _validated(con: duckdb.DuckDBPyConnection, checked: loading.Checked) -> codebook.Validated:
+    """The valid rows as Python columns (a file of at most an upload's rows), with the reasons."""
+    valid = con.sql("SELECT * FROM valid ORDER BY row").to_arrow_table()
+    columns = codebook.empty_columns()
+    for name in columns:
+        columns[name] = valid.column(name).to_pylist()
+    columns["submitted_at"] = [datetime.fromisoformat(str(v)) for v in columns["submitted_at"]]
+    return codebook.Validated(columns=columns, reasons=checked.reasons, n_rows=checked.n_rows)
+
+
+def validate_file(
+    source: Path | bytes, *, filename: str | None = None, max_rows: int | None = codebook.MAX_ROWS
+) -> codebook.Validated:
+    """Check a canonical file (or a questionnaire-service export) against codebook.md."""
+    return read_survey(source, filename=filename, max_rows=max_rows)[0]
+
+
+def file_indicators(
+    source: Path | bytes, *, filename: str | None = None, max_rows: int | None = codebook.MAX_ROWS
+) -> tuple[dict[str, Any], loading.Checked]:
+    """The indicators.md JSON of a canonical file (or a 问卷星 / 腾讯问卷 export of the template), computed in
+    DuckDB over the valid rows where they lie: a file of millions of rows is never in Python."""
+    con = loading.connect()
+    try:
+        checked, _layout, _unmapped = check_file(
+            con, source, filename=filename, max_rows=max_rows, keep=indicators.ARROW_COLUMNS
+        )
+        con.execute("CREATE OR REPLACE TEMP VIEW responses AS SELECT * FROM valid")
+        frames = {name: con.sql(q).to_arrow_table().to_pandas() for name, q in indicators.duckdb_sql().items()}
+    finally:
+        con.close()
+    return indicators.assemble(frames, n_rejected=checked.n_rejected)[0], checked
 
 
 REASON_HEADER = ("row", "column", "value", "rule", "rule_no", "message")

@@ -37,7 +37,7 @@ def _print_reasons(reasons, limit: int = 200) -> None:
 @app.command("indicators")
 def indicators_cmd(file: FileArg, json_out: JsonFlag = False) -> None:
     """The chapter-4 indicators of a survey file (indicators.md); rejected rows take no part."""
-    result, validated = analysis.file_indicators(file)
+    result, validated = analysis.file_indicators(file, max_rows=None)  # a local file: any size
     if json_out:
         print_json(result)
         return
@@ -54,7 +54,7 @@ def check(
 ) -> None:
     """Validate a survey file (canonical, or a 问卷星 / 腾讯问卷 export) against the codebook: every reason of every
     rejected row."""
-    validated, _layout, unmapped = analysis.read_survey(file)
+    validated, _layout, unmapped = analysis.read_survey(file, max_rows=None)
     for header in unmapped:
         err_console.print(f"unmapped column: {header}", markup=False, soft_wrap=True)
     if errors is not None:

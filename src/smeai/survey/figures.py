@@ -157,7 +157,7 @@ def build(ind: dict[str, Any], idx: dict[str, list[dict[str, Any]]] | None = Non
                 [_("Index"), *[names[c] for c in comps], _("Firms")],
                 [
                     (
-                        f"{r['group']} {taxonomy.name('groups', r['group'])}",
+                        taxonomy.name("groups", r["group"]),  # a name, never the code (L1..K7)
                         [r["index"], *[r["components"][c] for c in comps], r["n"]],
                     )
                     for r in rows
@@ -181,13 +181,12 @@ def _province_group(cells: list[dict[str, Any]]) -> Figure:
     return Figure(
         "index_by_province_group",
         _("AI application index by province and manufacturing group"),
-        groups,
+        [taxonomy.name("groups", g) for g in groups],  # names on the axis, never the codes L1..K7
         [(taxonomy.name("provinces", p), v) for p, v in zip(provinces, values, strict=True)],
         "heatmap",
         unit="",
         series=groups,
         counts=counts,
-        column_names=[f"{g} {taxonomy.name('groups', g)}" for g in groups],
     )
 
 

@@ -1,0 +1,218 @@
+"""Reading a survey file into DuckDB and checking it there (rules.py): the path every import takes.
+
+A CSV is read by DuckDB itself, in parallel, straight from disk (UTF-8, BOM or not); an .xlsx by
+calamine (Rust), row by row into Arrow batches. A file DuckDB cannot read as the csv module would
+(not UTF-8: a 问卷星 GB18030 download; a cell past the csv module's field limit) is read by
+`codebook.read_table`, which names the row that breaks, and checked by the same expressions.
+
+The outcome is a table of valid typed rows in the connection (`valid`), the reasons of every
+rejected row (ordered by row, then in the codebook's order), and the counts. Nothing here holds the
+file in memory: DuckDB spills to its temporary folder past `memory_limit`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from smeai.i18n import N_
+from smeai.survey import codebook, rules
+from smeai.survey.codebook import MissingColumns, Reason, UnreadableFile
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+BATCH = 50_000  # rows per Arrow batch of a sheet read in Python
+DUPLICATE_ORDER = 1_000_000  # rule 6 comes after every other reason of its row
+
+
+@dataclass
+class Checked:
+    """What checking a file left in the connection: the `valid` table and every reason."""
+
+    header: list[str]
+    n_rows: int
+    n_valid: int
+    reasons: list[Reason] = field(default_factory=list)
+
+    @property
+    def n_rejected(self) -> int:
+        return self.n_rows - self.n_valid
+
+
+def connect(*, memory_limit: str = "512MB", threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute("SET preserve_insertion_order = true")  # the streaming row number follows the file
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+# --- sources: one text column per header cell (c0, c1, ...) and the spreadsheet row ---------------
+
+
+def _csv_header(path: Path) -> list[str] | None:
+    """The header record of a UTF-8 CSV (BOM or not); None when the start is not UTF-8 or not CSV."""
+    with path.open("rb") as f:
+        start = f.read(1 << 20)
+    text = start.decode("utf-8-sig", errors="ignore" if len(start) == 1 << 20 else "strict")
+    try:
+        first = next(csv.reader(io.StringIO(text, newline="")), None)
+    except csv.Error:
+        return None
+    return first
+
+
+def csv_source(con: duckdb.DuckDBPyConnection, path: Path) -> list[str] | None:
+    """View `src` over a CSV read by DuckDB; the raw header record, or None when DuckDB should not read it."""
+    try:
+        cells = _csv_header(path)
+    except UnicodeDecodeError:
+        return None
+    if not cells:
+        return None
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(cells))) + "}"
+    # max_line_size: a longer line may hold a cell past the csv module's field limit (128 KiB), which is
+    # an error the Python reader names by row; strict_mode off: a row longer than the header is cut, as
+    # the csv module's reader ignores cells past the last column
+    con.execute(
+        f"""CREATE OR REPLACE TEMP VIEW src AS
+        SELECT row_number() OVER () + 1 AS row, * FROM read_csv({rules.lit(str(path))}, header = true,
+            delim = ',', quote = '"', escape = '"', null_padding = true, strict_mode = false,
+            auto_detect = false, max_line_size = 131072, encoding = 'utf-8', columns = {columns})"""
+    )
+    return cells
+
+
+def rows_source(con: duckdb.DuckDBPyConnection, width: int, rows: Iterable[list[str]]) -> None:
+    """Table `src` from text rows (the header is row 1), Arrow batch by batch."""
+    import pyarrow as pa
+
+    schema = pa.schema([pa.field("row", pa.int64()), *(pa.field(f"c{i}", pa.string()) for i in range(width))])
+
+    failed: list[Exception] = []
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        chunk: list[list[str]] = []
+        row = 1
+        try:
+            for cells in rows:
+                chunk.append(cells)
+                if len(chunk) == BATCH:
+                    yield _batch(schema, chunk, row + 1, width)
+                    row += len(chunk)
+                    chunk = []
+        except Exception as exc:  # a row that cannot be read: raised as itself below, not as DuckDB's error
+            failed.append(exc)
+            return
+        if chunk or row == 1:
+            yield _batch(schema, chunk, row + 1, width)
+
+    reader = pa.RecordBatchReader.from_batches(schema, batches())
+    con.register("src_rows", reader)
+    con.execute("DROP VIEW IF EXISTS src")
+    con.execute("CREATE OR REPLACE TEMP TABLE src AS SELECT * FROM src_rows")
+    con.unregister("src_rows")
+    if failed:
+        raise failed[0]
+
+
+def _batch(schema: pa.Schema, chunk: list[list[str]], first: int, width: int) -> pa.RecordBatch:
+    import pyarrow as pa
+
+    arrays = [pa.array(range(first, first + len(chunk)), pa.int64())]
+    for i in range(width):
+        arrays.append(pa.array([cells[i] if i < len(cells) else None for cells in chunk], pa.string()))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+# --- checking -----------------------------------------------------------------------------------
+
+
+def check(
+    con: duckdb.DuckDBPyConnection,
+    header: list[str],
+    width: int,
+    *,
+    keep: Iterable[str] | None = None,
+    max_rows: int | None = None,
+    also: Iterable[Reason] = (),
+) -> Checked:
+    """Check the rows of `src` (rules.py) into table `valid`; raise MissingColumns like the codebook.
+
+    `also`: reasons found before (an answer a questionnaire mapping cannot place) that reject their rows too."""
+    missing = [c for c in codebook.REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise MissingColumns(
+            N_("Required columns are missing; no row was loaded."),
+            fields={c: "missing column" for c in missing},
+        )
+    layout = rules.Layout.of(header)
+    keep = list(keep) if keep is not None else [c.name for c in codebook.COLUMNS]
+    typed = ", ".join(["row", "survey_year", *(rules.ident(c) for c in keep)])
+    fast = rules.fast_sql("src", layout, keep=keep, n_cells=width)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE first AS {fast}")
+    _bound_rows(con, max_rows)
+    # the rows the fast pass did not accept, checked in full (every reason, date-times in every form)
+    cells = ", ".join(f"raw[{i + 1}] AS c{i}" for i in range(width))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE suspect AS SELECT row, {cells} FROM first WHERE raw IS NOT NULL")
+    (n_suspect,) = con.sql("SELECT count(*) FROM suspect").fetchall()[0]
+    if n_suspect:
+        texts = []
+        if "submitted_at" in layout.position:
+            pos = layout.position["submitted_at"]
+            strip = f"trim(coalesce(c{pos}, ''), {rules.lit(rules.WHITE)})"
+            texts = [t for (t,) in con.sql(f"SELECT DISTINCT {strip} FROM suspect").fetchall()]
+        rules.register_datetimes(con, texts)
+        full = rules.check_sql("suspect", layout, fast=False, keep=keep, n_cells=width)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {full}")
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE duplicates AS
+        WITH d AS (SELECT rid, min(row) AS first_row FROM first WHERE rid <> '' GROUP BY rid HAVING count(*) > 1)
+        SELECT f.row, coalesce(f.rid_raw, f.rid) AS value FROM first f JOIN d USING (rid) WHERE f.row > d.first_row"""
+    )
+    also = list(also)
+    second = f"UNION ALL SELECT {typed} FROM checked WHERE ok AND NOT blank AND row NOT IN (SELECT row FROM dropped)"
+    con.execute("CREATE OR REPLACE TEMP TABLE unplaced (row BIGINT)")
+    if also:
+        con.executemany("INSERT INTO unplaced VALUES (?)", [[r] for r in sorted({r.row for r in also})])
+    con.execute(
+        f"""CREATE OR REPLACE TEMP VIEW valid AS
+        WITH dropped AS (SELECT row FROM duplicates UNION ALL SELECT row FROM unplaced)
+        SELECT {typed} FROM first WHERE ok AND row NOT IN (SELECT row FROM dropped)
+        {second if n_suspect else ""}"""
+    )
+    duplicate = (
+        f"SELECT row, {DUPLICATE_ORDER} AS ord, 'response_id' AS col, value, 'duplicate_id' AS rule FROM duplicates"
+    )
+    every = f"{rules.reasons_sql(layout)} UNION ALL {duplicate}" if n_suspect else duplicate
+    found = con.sql(f"SELECT row, col, value, rule FROM ({every}) ORDER BY row, ord").fetchall()
+    (n_rows,) = con.sql(
+        "SELECT (SELECT count(*) FROM first WHERE ok)"
+        + (" + (SELECT count(*) FROM checked WHERE NOT blank)" if n_suspect else "")
+    ).fetchall()[0]
+    reasons = [Reason(int(row), col, value, rule) for row, col, value, rule in found]
+    if also:  # after the codebook's own reasons of the same row
+        reasons = sorted([*reasons, *also], key=lambda r: r.row)
+    n_rejected = len({r.row for r in reasons})
+    return Checked(header=header, n_rows=int(n_rows), n_valid=int(n_rows) - n_rejected, reasons=reasons)
+
+
+def _bound_rows(con: duckdb.DuckDBPyConnection, max_rows: int | None) -> None:
+    """Refuse a file of more than `max_rows` rows after the header, naming the first row too many."""
+    if max_rows is None:
+        return
+    (last,) = con.sql("SELECT coalesce(max(row), 1) FROM first").fetchall()[0]
+    if last > max_rows + 1:
+        raise UnreadableFile(
+            N_("The file has too many rows."),
+            fields={f"row {max_rows + 2}": f"at most {max_rows} rows after the header"},
+        )
