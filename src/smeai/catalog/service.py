@@ -319,6 +319,10 @@ def delete_offering(session: Session, actor: Actor, offering_id: int) -> None:
     offering.deleted_at = offering.updated_at = utcnow()
     _event(session, actor, offering, OfferingAction.DELETED, from_status=offering.status)
     session.flush()
+    if not _can_edit(actor, offering):  # a reviewer removing a provider's offering
+        audit.record(
+            session, actor, "offering.delete", offering, {"status": offering.status}, org_id=offering.provider_id
+        )
 
 
 # --- operator review (遴选) -----------------------------------------------------------------
@@ -535,6 +539,8 @@ def import_records(
         report.applied = False
         report.created = report.updated = report.unchanged = 0
         raise ImportRejected(report)
+    counts = {"created": report.created, "updated": report.updated, "problems": report.problem_count}
+    audit.record(session, actor, "catalog.import", ("catalog", "published"), after=counts)
     return report
 
 
