@@ -133,8 +133,11 @@ def set_benchmark(session: Session, actor: Actor, case_id: int, benchmark: bool)
     actor.require(Permission.CASE_REVIEW)
     if case.status != S.PUBLISHED:
         raise CaseWrongStatus(N_("Only a published case can be a benchmark."))
+    before = case.is_benchmark
     case.is_benchmark, case.updated_at = benchmark, utcnow()
     session.flush()
+    after = {"benchmark": benchmark}
+    audit.record(session, actor, "case.benchmark", case, {"benchmark": before}, after, org_id=case.submitted_by_org_id)
     return case
 
 
@@ -143,6 +146,7 @@ def delete_case(session: Session, actor: Actor, case_id: int) -> None:
     actor.require(Permission.CASE_REVIEW)
     case.deleted_at = case.updated_at = utcnow()
     session.flush()
+    audit.record(session, actor, "case.delete", case, {"status": case.status}, org_id=case.submitted_by_org_id)
 
 
 def cases_for_offering(session: Session, offering_id: int) -> list[Case]:
