@@ -82,3 +82,13 @@ def test_a_signed_in_catalog_export_is_recorded(session):
     lines = catalog_service.export_lines(session, op)
     [entry] = _entries(session, op, "catalog.export")
     assert entry.after == {"offerings": len(lines)}
+
+
+def test_catalog_imports_are_recorded(session):
+    op = builders.operator(session)
+    cb.imported(session, cb.record())
+    [entry] = _entries(session, op, "catalog.import")
+    assert entry.actor_id is None and entry.after == {"created": 1, "updated": 0, "problems": 0}
+    catalog_service.import_records(session, op, [cb.record(), "not json"])
+    latest = _entries(session, op, "catalog.import")[0]
+    assert latest.actor_id == op.user_id and latest.after["problems"] == 1
