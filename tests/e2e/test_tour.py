@@ -9,6 +9,7 @@ The demo is loaded once per module, on the first backend only: this checks scree
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -23,7 +24,7 @@ from smeai.demo import demo_password
 from smeai.web.nav import NAV
 from tests.conftest import BACKENDS
 from tests.e2e.conftest import _free_port
-from tests.e2e.helpers import shot
+from tests.e2e.helpers import SHOTS, shot
 from tests.screens import demo_database, problems_on, unexpected
 
 pytestmark = pytest.mark.e2e
@@ -164,7 +165,7 @@ def test_the_readme_tour(demo_server, browser, account):
             for path in pages:
                 walk.visit(path)
             if width < 500:
-                _menu_reaches_every_section(page)
+                _menu_reaches_every_section(page, walk.prefix)
             elif lang == "en":
                 _header_is_one_line(page)
             if lang == "zh_Hans":
@@ -178,13 +179,15 @@ def test_the_readme_tour(demo_server, browser, account):
     )
 
 
-def _menu_reaches_every_section(page) -> None:
+def _menu_reaches_every_section(page, prefix: str) -> None:
     nav = page.locator("nav.main a")
     assert not nav.first.is_visible(), "the phone header should fold the sections into the menu"
     page.click("[data-menu]")
     assert nav.count() == len(NAV)
     for i in range(nav.count()):
         assert nav.nth(i).is_visible(), f"section {i} not reachable on the phone"
+    if SHOTS:
+        page.screenshot(path=os.path.join(SHOTS, f"{prefix}menu-open.png"))
     page.click("[data-menu]")
 
 
