@@ -337,3 +337,33 @@ def test_the_readme_tours_voucher_account_applies_and_is_approved(session, page_
     r = _post(o, f"/subsidy/applications/{app_id}/approve", {"amount_yuan": "150000.00", "idempotency_key": "t1"})
     assert r.status_code == 303, r.text
     assert service.get_application(session, op, app_id).state == "approved"
+
+
+def test_an_operator_uploads_a_rule_file_and_sees_its_versions(session, page_client_for, tmp_path, monkeypatch):
+    from smeai.subsidy import programmes
+
+    monkeypatch.setattr(programmes, "operator_folder", lambda: tmp_path / "subsidy" / "programmes")
+    op = builders.operator(session)
+    o = page_client_for(op)
+    text = (programmes.DATA / "chengdu-model.yaml").read_text(encoding="utf-8")
+
+    def upload(body: str):
+        return o.post(
+            "/subsidy/programmes/upload",
+            data={"csrf_token": o.csrf, "code": "chengdu-model"},
+            files={"file": ("成都.yaml", body.encode(), "application/x-yaml")},
+            follow_redirects=False,
+        )
+
+    bad = upload(text.replace("rate: 30%", "rate: 30%\nrate_mode: first"))
+    assert bad.status_code == 422 and "rate_mode" in bad.text
+    r = upload(text.replace("最高 100 万元", "最高 100 万元（运营方核对）"))
+    assert r.status_code == 303, r.text
+    page = BeautifulSoup(o.get(r.headers["location"]).text, "html.parser")
+    versions = page.select("ul.versions li")
+    assert len(versions) == 2 and "当前" in versions[0].text and "随版本发布" in versions[1].text
+    old = o.get(versions[1].a["href"])
+    assert old.status_code == 200 and old.text == text
+    ent = page_client_for(sb.wuhan_enterprise(session))
+    assert not BeautifulSoup(ent.get("/subsidy/programmes/chengdu-model").text, "html.parser").select("ul.versions")
+    assert ent.get(versions[1].a["href"]).status_code == 403

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from smeai.errors import Invalid
+from smeai.errors import Forbidden, Invalid
 from smeai.subsidy import programmes as prog
 from smeai.subsidy.programmes import Profile, Purchase, amount, eligibility, load_programmes, stacking_partners
 from smeai.subsidy.schemas import ProgrammeQuote
@@ -338,3 +338,49 @@ def test_programme_files_bound_their_amounts_and_periods(tmp_path: Path):
     ):
         (tmp_path / "x.yaml").write_text(base + extra, encoding="utf-8")
         assert f"x.yaml:{field}" in prog.load_folder(tmp_path)[1], extra
+
+
+# --- an operator's file: uploaded, validated, versioned, history kept --------------------------------------
+
+
+def test_an_uploaded_file_is_checked_kept_and_in_force(session, tmp_path: Path, monkeypatch):
+    from smeai.subsidy import programme_files
+    from tests import builders
+    from tests.subsidy import builders as sb
+
+    monkeypatch.setattr(prog, "operator_folder", lambda: tmp_path / "subsidy" / "programmes")
+    op, ent = builders.operator(session), sb.wuhan_enterprise(session)
+    shipped = (prog.DATA / "wuhan-compute.yaml").read_text(encoding="utf-8")
+    with pytest.raises(Forbidden):
+        programme_files.upload_programme(session, ent, shipped.encode())
+    unsourced = shipped.replace("rate: 50%", "rate: 40%\nrate_mode: first")  # a new rule with no source
+    with pytest.raises(Invalid) as caught:
+        programme_files.upload_programme(session, op, unsourced.encode())
+    assert "wuhan-compute.yaml:rate_mode" in caught.value.fields
+    assert prog.all_programmes()["wuhan-compute"].rate == Fraction(1, 2)  # nothing changed
+    changed = shipped.replace("rate: 50%", "rate: 40%")  # 40 % stays under the quoted clause's rule
+    p = programme_files.upload_programme(session, op, changed.encode(), uploaded_by="王运营")
+    assert prog.all_programmes()["wuhan-compute"].rate == Fraction(2, 5)
+    history = programme_files.versions("wuhan-compute")
+    assert [v.version for v in history] == [p.version, prog.version_of(shipped)]
+    assert history[0].current and history[0].uploaded_by == "王运营" and history[1].uploaded_at is None
+    assert programme_files.version_text("wuhan-compute", prog.version_of(shipped)) == shipped
+    assert programme_files.version_text("wuhan-compute", p.version) == changed
+
+
+def test_an_application_keeps_the_version_it_was_decided_under(session, tmp_path: Path, monkeypatch):
+    from smeai.subsidy import programme_files, service
+    from tests import builders
+    from tests.subsidy import builders as sb
+
+    monkeypatch.setattr(prog, "operator_folder", lambda: tmp_path / "subsidy" / "programmes")
+    ent, op = sb.wuhan_enterprise(session), builders.operator(session)
+    first = sb.apply(session, ent, 30 * WAN, programme_code="wuhan-compute")
+    before = prog.all_programmes()["wuhan-compute"].version
+    assert first.programme_version == before and first.requested_fen == 15 * WAN
+    text = (prog.DATA / "wuhan-compute.yaml").read_text(encoding="utf-8").replace("rate: 50%", "rate: 40%")
+    after = programme_files.upload_programme(session, op, text.encode()).version
+    second = sb.apply(session, ent, 30 * WAN, programme_code="wuhan-compute")
+    assert (second.programme_version, second.requested_fen) == (after, 12 * WAN)
+    session.expire_all()
+    assert service.get_application(session, op, first.id).programme_version == before  # kept as decided

@@ -82,7 +82,8 @@ def programme_out(p: Programme, *, today: date | None = None) -> ProgrammeOut:
     caps = p.caps
     rate = " / ".join(format_rate(t.rate) for t in p.tiers) if p.tiers else format_rate(p.rate)
     parts = [gettext("Rate %(rate)s") % {"rate": rate}]
-    parts += [f"{c.why}: {format_rate(c.rate)}" for c in p.conditions]
+    colon = ": " if get_lang() == "en" else "："
+    parts += [f"{c.why}{colon}{format_rate(c.rate)}" for c in p.conditions]
     for label, cap in (
         (N_("at most %(amount)s per claim"), caps.per_claim_fen),
         (N_("at most %(amount)s per enterprise per year"), caps.per_org_year_fen),

@@ -16,7 +16,7 @@ from smeai.cli_support import AsUser, JsonFlag, console, emit, err_console, prin
 from smeai.db import session_scope, utcnow
 from smeai.errors import Invalid
 from smeai.i18n import N_
-from smeai.subsidy import dashboard, programmes, service
+from smeai.subsidy import dashboard, programme_files, programmes, service
 from smeai.subsidy.schemas import (
     ApplicationOut,
     ApplicationState,
@@ -44,6 +44,27 @@ def check(path: Annotated[Path, typer.Argument(help="A programme file or a folde
     if problems:
         raise typer.Exit(1)
     console.print(f"[green]{len(found)} programme(s) valid[/green]: {', '.join(sorted(found))}")
+
+
+@programmes_app.command("upload")
+def upload(
+    as_user: AsUser, path: Annotated[Path, typer.Argument(help="The programme file (YAML) to put in force.")]
+) -> None:
+    """Put a new or changed programme file in force, checked with every other file; every version is kept."""
+    if not path.is_file():
+        raise Invalid("No such file.", fields={"path": str(path)})
+    with session_scope() as session:
+        actor = auth_service.actor_for_email(session, as_user)
+        p = service.upload_programme(session, actor, path.read_bytes(), uploaded_by=as_user)
+    console.print(f"[green]in force[/green]: {p.code} version {p.version}")
+
+
+@programmes_app.command("versions")
+def versions(code: str) -> None:
+    """The versions of a programme's file, newest first (uploads, then the shipped file)."""
+    for v in programme_files.versions(code):
+        when = f"{v.uploaded_at:%Y-%m-%d %H:%M} UTC {v.uploaded_by}" if v.uploaded_at else "shipped"
+        console.print(f"{v.version}  {when}{'  (current)' if v.current else ''}")
 
 
 @programmes_app.command("list")

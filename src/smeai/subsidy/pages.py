@@ -24,7 +24,7 @@ from smeai.db import DbSession, utcnow
 from smeai.errors import Conflict, Invalid, SmeaiError
 from smeai.i18n import N_, _
 from smeai.inputs import RecordId
-from smeai.subsidy import dashboard, documents, labels, service
+from smeai.subsidy import dashboard, documents, labels, programme_files, service
 from smeai.subsidy.programmes import DocKind, Profile, all_programmes
 from smeai.subsidy.schemas import (
     ApplicationIn,
@@ -103,18 +103,79 @@ async def _form(request: Request) -> dict[str, Any]:
 @router.get("/subsidy")
 def index(request: Request, session: DbSession, actor: OptionalActor) -> HTMLResponse:
     groups = service.grouped_programmes(_profile(session, actor))
-    return render(request, "subsidy/index.html", **_ctx(groups=[(_(title), rows) for title, rows in groups]))
+    manage = actor is not None and actor.can(Permission.PROGRAMME_MANAGE)
+    return render(
+        request,
+        "subsidy/index.html",
+        **_ctx(groups=[(_(title), rows) for title, rows in groups], can_manage=manage),
+    )
 
 
 @router.get("/subsidy/programmes/{code}")
-def programme(code: str, request: Request, actor: OptionalActor) -> HTMLResponse:
+def programme(code: str, request: Request, actor: OptionalActor, done: str | None = None) -> HTMLResponse:
+    messages = [("ok", _("Programme file accepted: it applies from now on."))] if done == "upload" else []
+    return _programme_page(request, actor, code, 200, messages=messages)
+
+
+def _programme_page(request: Request, actor: Actor | None, code: str, status: int, **extra: Any) -> HTMLResponse:
     p = service.get_programme(code)
     quotes = {s.id: [c.quote for c in p.clauses if c.source == s.id] for s in p.sources}
+    manage = actor is not None and actor.can(Permission.PROGRAMME_MANAGE)
     return render(
         request,
         "subsidy/programme.html",
-        **_ctx(p=p, out=service.programme_out(p), quotes=quotes, partners=service.stacking_names(p.code)),
+        status,
+        **_ctx(
+            p=p,
+            out=service.programme_out(p),
+            quotes=quotes,
+            partners=service.stacking_names(p.code),
+            versions=programme_files.versions(code) if manage else [],
+            can_manage=manage,
+            **extra,
+        ),
     )
+
+
+@router.post("/subsidy/programmes/upload", dependencies=CSRF)
+@upload_route
+async def upload_programme(request: Request, session: DbSession, actor: PageActor) -> Response:
+    """An operator's new or changed programme file: validated with every other file, then current."""
+    form = await request.form()
+    file = form.get("file")
+    back = str(form.get("code") or "")
+    try:
+        if file is None or isinstance(file, str):
+            raise Invalid(N_("The file was not accepted."), fields={"file": "This field is required."})
+        data = await file.read(programme_files.MAX_BYTES + 1)
+        p = service.upload_programme(session, actor, data, uploaded_by=_user_name(request))
+        session.commit()
+    except Invalid as exc:
+        session.rollback()
+        problems = [("error", _(exc.message))] + [("error", f"{k}: {v}") for k, v in exc.fields.items()]
+        if back and back in all_programmes():
+            return _programme_page(request, actor, back, 422, messages=problems)
+        groups = service.grouped_programmes(_profile(session, actor))
+        return render(
+            request,
+            "subsidy/index.html",
+            422,
+            **_ctx(groups=[(_(t), rows) for t, rows in groups], messages=problems, can_manage=True),
+        )
+    return RedirectResponse(f"/subsidy/programmes/{p.code}?done=upload", status_code=303)
+
+
+def _user_name(request: Request) -> str:
+    user = getattr(request.state, "user", None)
+    return str(getattr(user, "display_name", "") or getattr(user, "email", "") or "")
+
+
+@router.get("/subsidy/programmes/{code}/versions/{version}")
+def programme_version(code: str, version: str, actor: PageActor) -> Response:
+    """A programme file as it read at VERSION (the one an application was decided under), for operators."""
+    actor.require(Permission.SUBSIDY_REVIEW)
+    text = programme_files.version_text(code, version)
+    return Response(text, media_type="application/x-yaml", headers=attachment(f"{code}-{version}.yaml"))
 
 
 def _enterprises(session: DbSession, actor: Actor) -> list[tuple[str, str]]:

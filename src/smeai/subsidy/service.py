@@ -57,6 +57,7 @@ from smeai.subsidy.models import (
     IdempotencyKey,
     LedgerEntry,
 )
+from smeai.subsidy.programme_files import upload_programme  # noqa: F401  (the public API)
 from smeai.subsidy.programmes import (
     Programme,
     all_programmes,
