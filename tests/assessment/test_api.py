@@ -73,3 +73,17 @@ def test_foreign_assessment_answers_exactly_like_a_missing_one(session, client_f
 def test_anonymous_cannot_list(client):
     assert client.get("/api/v1/assessments").status_code == 401
     assert client.get("/api/v1/assessments/instruments").status_code == 401
+
+
+def test_a_stored_result_is_read_with_the_current_level_names(session, client_for):
+    """Results keep level ids and ranks; names come from the current data file on read (no migration)."""
+    from smeai.assessment import service
+
+    firm = builders.enterprise(session, profile={})
+    done = service.submit_answer_file(session, firm, {"instrument": INST.id, "answers": worst(INST)})
+    done.result = done.result | {"level": {"id": "beginner", "name": "一级·起步", "rank": 0}}  # an old snapshot
+    session.commit()
+    body = client_for(firm).get(f"/api/v1/assessments/{done.id}").json()
+    assert body["result"]["level"] == {"id": "beginner", "name": "L1 起步", "rank": 0}
+    assert "专精特新" in body["result"]["levels_note"]
+    assert body["result"]["overall"] == done.overall
