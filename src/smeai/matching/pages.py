@@ -31,6 +31,7 @@ from smeai.matching.schemas import (
 )
 from smeai.money import typed_fen
 from smeai.web.csrf import csrf_protect
+from smeai.web.flash import redirect_with_message
 from smeai.web.forms import parse_form
 from smeai.web.render import is_htmx, render
 
@@ -247,7 +248,9 @@ def need_page(need_id: RecordId, request: Request, session: DbSession, actor: Pa
 def confirm_fields(need_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
     service.confirm_fields(session, actor, need_id)
     session.commit()
-    return RedirectResponse(f"/matching/needs/{need_id}", status_code=303)
+    return redirect_with_message(
+        request, f"/matching/needs/{need_id}", _("Confirmed. The matches now use what you confirmed.")
+    )
 
 
 @router.post("/matching/needs/{need_id}/introduce", dependencies=CSRF)
@@ -309,7 +312,8 @@ async def need_status(need_id: RecordId, request: Request, session: DbSession, a
     data = parse_form(NeedStatusIn, dict(await request.form()))  # an unknown status: 422, not 500
     service.set_need_status(session, actor, need_id, data.status)
     session.commit()
-    return RedirectResponse(f"/matching/needs/{need_id}", status_code=303)
+    done = _("Need closed.") if data.status == "closed" else _("Need reopened.")
+    return redirect_with_message(request, f"/matching/needs/{need_id}", done)
 
 
 @router.post("/matching/needs/{need_id}/scenarios", dependencies=CSRF)
@@ -322,7 +326,9 @@ async def confirm_scenarios(need_id: RecordId, request: Request, session: DbSess
     data = parse_form(NeedIn, kept | {"deployment": need.deployment, "scenarios": form.getlist("scenarios")})
     service.update_need(session, actor, need_id, data, confirm_fields=False)
     session.commit()
-    return RedirectResponse(f"/matching/needs/{need_id}", status_code=303)
+    return redirect_with_message(
+        request, f"/matching/needs/{need_id}", _("Scenarios confirmed. The matches are updated.")
+    )
 
 
 @router.post("/matching/needs/{need_id}/interest", dependencies=CSRF)
@@ -445,7 +451,9 @@ async def propose(challenge_id: RecordId, request: Request, session: DbSession, 
     form["price_fen"] = _fen(form.pop("price_wan", None), WAN, "price_fen")
     challenges.submit_proposal(session, actor, challenge_id, parse_form(ProposalIn, form))
     session.commit()
-    return RedirectResponse(f"/matching/challenges/{challenge_id}", status_code=303)
+    return redirect_with_message(
+        request, f"/matching/challenges/{challenge_id}", _("Proposal sent. The enterprise will answer on this page.")
+    )
 
 
 @router.post("/matching/proposals/{proposal_id}/{decision}", dependencies=CSRF)
