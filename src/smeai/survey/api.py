@@ -10,10 +10,8 @@ from fastapi.responses import Response
 
 from smeai.auth.deps import CurrentActor
 from smeai.db import DbSession
-from smeai.errors import Invalid
-from smeai.i18n import N_
 from smeai.inputs import RecordId
-from smeai.survey import service
+from smeai.survey import service, uploads
 from smeai.survey.schemas import ImportOut, WaveIn, WaveOut
 from smeai.web.downloads import attachment
 from smeai.web.limits import upload_route
@@ -48,7 +46,7 @@ def import_out(outcome: service.ImportOutcome, wave_code: str) -> ImportOut:
         unmapped=outcome.unmapped,
         # A file of 100,000 bad rows has millions of reasons: the reply carries the first ones and the
         # counts; the error file (errors_url) has them all, up to its own bound.
-        reasons=[x.as_dict() for x in outcome.reasons[:REASONS_IN_REPLY]],  # type: ignore[misc]
+        reasons=[x.as_dict() for x in outcome.reasons[:REASONS_IN_REPLY]],
         n_reasons=len(outcome.reasons),
         reason_counts=dict(Counter(x.rule for x in outcome.reasons)),
         errors_url=f"/api/v1/survey/imports/{r.id}/errors.csv",
@@ -92,11 +90,8 @@ async def import_file(
     file: Annotated[UploadFile, File()],
     name: Annotated[str | None, Form(description="Wave name when the wave is new")] = None,
 ) -> ImportOut:
-    limit = request.app.state.settings.upload_max_bytes
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise Invalid(N_("The file is too large."), fields={"file": f"at most {limit} bytes"})
-    outcome = service.import_file(session, actor, code, data, filename=file.filename or "upload", wave_name=name)
+    async with uploads.spooled(file, limit=request.app.state.settings.upload_max_bytes) as path:
+        outcome = service.import_file(session, actor, code, path, filename=file.filename or "upload", wave_name=name)
     session.commit()
     return import_out(outcome, code)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
@@ -13,7 +13,7 @@ from smeai.config import app_settings
 from smeai.db import DbSession
 from smeai.errors import Invalid
 from smeai.i18n import _
-from smeai.survey import codebook, figures, index, report, service
+from smeai.survey import codebook, figures, index, report, service, uploads
 from smeai.web.csrf import csrf_protect
 from smeai.web.downloads import attachment
 from smeai.web.limits import upload_route
@@ -52,7 +52,7 @@ def _view(session, actor, settings, wave: str | None, filters: service.Filters, 
 
 def _chart(f: figures.Figure) -> dict:
     """What the page's ECharts code draws: numbers only; a suppressed cell is flagged, never a number."""
-    spec = {
+    spec: dict[str, Any] = {
         "key": f.key,
         "chart": f.chart,
         "columns": f.columns,
@@ -111,14 +111,11 @@ async def import_upload(
     file: Annotated[UploadFile, File()],
     name: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
-    limit = app_settings(request).upload_max_bytes
-    data = await file.read(limit + 1)
     try:
-        if len(data) > limit:
-            raise Invalid(_("The file is too large."))
-        outcome = service.import_file(
-            session, actor, wave.strip(), data, filename=file.filename or "upload", wave_name=name or None
-        )
+        async with uploads.spooled(file, limit=app_settings(request).upload_max_bytes) as path:
+            outcome = service.import_file(
+                session, actor, wave.strip(), path, filename=file.filename or "upload", wave_name=name or None
+            )
     except Invalid as exc:
         session.rollback()
         fields = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())

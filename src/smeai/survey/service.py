@@ -13,6 +13,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select
@@ -117,7 +118,7 @@ def import_file(
     session: Session,
     actor: Actor,
     wave_code: str,
-    data: bytes,
+    data: bytes | Path,
     *,
     filename: str,
     create: bool = True,
@@ -133,7 +134,7 @@ def import_file(
         if not create:
             raise NotFound(N_("Survey wave not found."))
         wave = create_wave(session, actor, wave_code, name=wave_name)
-    sha = hashlib.sha256(data).hexdigest()
+    sha = _sha256(data)
     earlier = session.scalar(select(SurveyImport).where(SurveyImport.wave_id == wave.id, SurveyImport.sha256 == sha))
     if earlier is not None:
         return ImportOutcome(record=earlier, already_imported=True)
@@ -161,6 +162,17 @@ def import_file(
     record.n_inserted, record.n_existing = len(records), n_existing
     session.flush()
     return ImportOutcome(record=record, reasons=validated.reasons, unmapped=unmapped)
+
+
+def _sha256(data: bytes | Path) -> str:
+    """The file's SHA-256, read in blocks (an upload streamed to disk is never in memory whole)."""
+    if isinstance(data, bytes):
+        return hashlib.sha256(data).hexdigest()
+    digest = hashlib.sha256()
+    with data.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _response_records(
