@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from smeai.auth import account as auth_account
+from smeai.auth import audit
 from smeai.auth.actor import Actor
 from smeai.auth.models import User
 from smeai.auth.permissions import Permission
@@ -181,7 +182,9 @@ def introduce(session: Session, actor: Actor, need_id: int, offering_id: int, *,
     need = service.writable_need(session, actor, need_id)
     offering = _published(session, offering_id)
     _existing(session, need, offering)
-    return _new(session, actor, need, offering, S.INTRODUCED, note)
+    engagement = _new(session, actor, need, offering, S.INTRODUCED, note)
+    audit.record(session, actor, "engagement.introduce", engagement, after={"need": need.title}, org_id=need.org_id)
+    return engagement
 
 
 def respond(session: Session, actor: Actor, engagement_id: int, data: ResponseIn) -> Engagement:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from smeai import taxonomy
 from smeai.assessment import service as assessment_service
+from smeai.auth import audit
 from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
@@ -203,6 +204,8 @@ def create_need(session: Session, actor: Actor, data: NeedIn, *, source: str = "
     session.add(need)
     session.flush()
     snapshot(session, need)
+    if org.id != actor.org_id or actor.on_behalf_of is not None:  # a consultant writing for an enterprise
+        audit.record(session, actor, "need.create", need, after={"title": need.title})
     return need
 
 
