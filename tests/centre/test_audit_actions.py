@@ -92,3 +92,24 @@ def test_catalog_imports_are_recorded(session):
     catalog_service.import_records(session, op, [cb.record(), "not json"])
     latest = _entries(session, op, "catalog.import")[0]
     assert latest.actor_id == op.user_id and latest.after["problems"] == 1
+
+
+def test_an_operator_writing_for_an_enterprise_and_introducing_it_is_recorded(session):
+    from smeai.matching import engagements
+    from smeai.matching import service as matching_service
+    from smeai.matching.schemas import NeedIn
+    from tests.matching import builders as mb
+
+    op, ent = builders.operator(session), builders.enterprise(session, profile={})
+    offering = mb.offering(session, "测试服务商乙")
+    need = matching_service.create_need(
+        session, op, NeedIn(title="质检", text="想用视觉检测替代人工目检", org_id=ent.org_id)
+    )
+    engagement = engagements.introduce(session, op, need.id, offering.id)
+    [written] = _entries(session, op, "need.create")
+    assert (written.actor_id, written.on_behalf_of, written.org_id) == (op.user_id, None, ent.org_id)
+    [introduced] = _entries(session, op, "engagement.introduce")
+    assert (introduced.target_id, introduced.org_id) == (str(engagement.id), ent.org_id)
+    own = builders.enterprise(session, profile={})
+    matching_service.create_need(session, own, NeedIn(title="排产", text="想用 AI 做排产优化"))
+    assert len(_entries(session, op, "need.create")) == 1  # an enterprise's own need is not a privileged action

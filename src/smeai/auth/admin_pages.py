@@ -70,6 +70,7 @@ ACTION_LABELS: dict[str, str] = {
     "catalog.export": N_("Resource pool exported"),
     "survey.export": N_("Survey report exported"),
     "need.create": N_("Need written on behalf"),
+    "engagement.introduce": N_("Enterprise introduced to a provider"),
     "organisation.verify": N_("Organisation verified"),
     "organisation.return": N_("Organisation returned"),
     "member.role": N_("Member's role changed"),
@@ -87,6 +88,7 @@ TARGET_LABELS: dict[str, str] = {
     "catalog": N_("Resource pool"),
     "survey_waves": N_("Survey wave"),
     "needs": N_("Need"),
+    "engagements": N_("Engagement"),
 }
 
 
@@ -105,6 +107,7 @@ FIELD_LABELS: dict[str, str] = {
     "tokens_ended": N_("Sessions and tokens ended"),
     "consultant_id": N_("Consultant"),
     "title": N_("Title"),
+    "need": N_("Need"),
     "offerings": N_("Offerings"),
     "rows": N_("Entries"),
     "created": N_("Created"),

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from smeai.assessment.models import Assessment
-from smeai.auth import audit, consultants
+from smeai.auth import consultants
 from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
 from smeai.matching import service as matching_service
@@ -85,6 +85,4 @@ def enterprise_file(session: Session, actor: Actor, org_id: int) -> EnterpriseFi
 def write_need(session: Session, actor: Actor, org_id: int, data: NeedIn) -> Need:
     """A need written by the consultant for assigned enterprise ORG_ID, filed under the enterprise."""
     acting = consultants.act_for(session, actor, org_id)
-    need = matching_service.create_need(session, acting, data.model_copy(update={"org_id": None}))
-    audit.record(session, acting, "need.create", need, after={"title": need.title})
-    return need
+    return matching_service.create_need(session, acting, data.model_copy(update={"org_id": None}))  # audited there
