@@ -189,12 +189,12 @@ def render_pdf(
             size -= 0.5
         return ParagraphStyle(f"fig{size}", parent=big, fontSize=size, leading=max(size * 1.2, 14))
 
-    big_size = min(fitted(text, 22).fontSize for text, _label in figures)  # one size for every figure
+    words = min(fitted(text, 18).fontSize for text, _l in figures[1:])  # the worded figures share one size
+    sized = [fitted(figures[0][0], 22)] + [
+        ParagraphStyle(f"words{words}", parent=big, fontSize=words, leading=max(words * 1.2, 14)) for _f in figures[1:]
+    ]
     cards = [
-        [
-            p(text, ParagraphStyle("figure", parent=big, fontSize=big_size, leading=big_size * 1.2))
-            for text, _l in figures
-        ],
+        [p(text, style) for (text, _l), style in zip(figures, sized, strict=True)],  # each on one line
         [p(label_text, small) for _t, label_text in figures],
     ]
     summary = Table(cards, colWidths=[col] * len(figures))
@@ -254,7 +254,6 @@ def render_pdf(
             )
         )
     radar = Image(io.BytesIO(radar_png(inst, result, bench.dimension_medians or None)), width=128 * mm, height=112 * mm)
-    story += [KeepTogether([p(_("Scores by dimension"), h2), radar])]
     head = [_("Dimension"), _("Score"), _("Peer median")] + ([_("Change")] if comparison else [])
     rows = [[p(h, small) for h in head]]
     changes = {c.dimension: c.change for c in comparison.dimensions} if comparison else {}
@@ -277,7 +276,8 @@ def render_pdf(
             ]
         )
     )
-    story.append(KeepTogether([Spacer(1, 2 * mm), table]))  # the table is never split across pages
+    # the table (never split across pages) right under the summary; the radar follows it
+    story += [KeepTogether([p(_("Scores by dimension"), h2), table]), KeepTogether([Spacer(1, 4 * mm), radar])]
     if not bench.suppressed:
         story.append(
             KeepTogether(
