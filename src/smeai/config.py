@@ -85,7 +85,7 @@ class Settings(BaseSettings):
         default=48, gt=0, description="Lifetime of emailed links: address verification, invitations, password reset."
     )
     register_max_per_hour: int = Field(
-        default=10, gt=0, description="Registrations (and password-reset emails) accepted per address per hour."
+        default=20, gt=0, description="Registrations (and password-reset emails) accepted per address per hour."
     )
 
     @field_validator("trusted_proxies", mode="before")
