@@ -159,8 +159,6 @@ def pattern(path: str) -> str:
 PENDING: dict[tuple[str, str], str] = {
     ("/survey", "survey group code"): "survey: group codes on the heatmap axes and the index table",
     ("/matching", "id column"): "matching: the engagement table's '#' column",
-    ("/matching/needs/{id}", "bare code under 'Application stage'"): "matching: stage shown as its number",
-    ("/matching/needs/{id}", "bare code under '应用阶段'"): "matching: stage shown as its number",
     ("/matching/needs/{id}", "Chinese on the English page"): "matching: reason labels (免费起步, 不覆盖本省)",
     ("/assessment", "record id"): "assessment: peer list '#24 南昌博远…' (ids of stored assessments)",
     ("/assessment/{id}", "ASCII colon in Chinese text"): "assessment: '对比组: …', '方案: …', '案例: …' in results",
