@@ -140,6 +140,22 @@ def test_wave_figures_are_the_indicators_and_the_index_from_one_read(session):
             assert idx == service.wave_index(session, actor, "2025", filters=f, small_cell_min=10)
 
 
+def test_a_waves_figures_are_kept_until_its_next_import(session, monkeypatch):
+    analyst = builders.analyst(session)
+    service.import_file(session, analyst, "2025", handmade.csv_text().encode(), filename="s.csv")
+    first = service.wave_indicators(session, analyst, "2025", small_cell_min=10)
+    computed = []
+    monkeypatch.setattr(service, "_compute_figures", lambda *a: computed.append(a) or ({}, {}))
+    assert service.wave_indicators(session, analyst, "2025", small_cell_min=10) == first  # from the cache
+    first["n_responses"] = -1  # a caller's change does not reach the cache
+    assert service.wave_indicators(session, analyst, "2025", small_cell_min=10)["n_responses"] > 0
+    assert computed == []
+    more = [handmade._row("new-1", div="33"), handmade._row("new-2", section="A")]
+    service.import_file(session, analyst, "2025", _csv(more), filename="more.csv")
+    service.wave_indicators(session, analyst, "2025", small_cell_min=10)
+    assert len(computed) == 1  # the import made a new version: computed again
+
+
 def test_wjx_coded_and_text_exports_import_to_the_same_rows(session):
     analyst = builders.analyst(session)
     header, rows = synth.text_rows(synth.generate(120, 4))

@@ -134,7 +134,9 @@ def _chart_png(f: figures.Figure) -> bytes:
         ax.legend(fontsize=8, ncol=3, frameon=False)
     elif f.chart == "heatmap":
         im = ax.imshow(np.ma.masked_invalid(values), cmap="Blues", aspect="auto")
-        ax.set_xticks(np.arange(len(f.columns)), f.columns, fontsize=8)
+        # names, not codes: slanted, a long one cut (the table below gives it whole)
+        names = [c if len(c) <= 9 else c[:8] + "…" for c in f.columns]
+        ax.set_xticks(np.arange(len(f.columns)), names, fontsize=6 if len(names) > 8 else 8, rotation=50, ha="right")
         ax.set_yticks(x, labels, fontsize=7)
         hidden = np.array([[figures.is_suppressed(v) for v in vals] for _, vals in f.rows], dtype=bool)
         if hidden.any():  # suppressed cells: grey, labelled "*", never a number
