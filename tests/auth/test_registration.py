@@ -98,3 +98,15 @@ def test_operator_verifies_and_the_enterprise_may_apply(client, smtp, session, c
     assert service.actor_for(user).can(service.Permission.SUBSIDY_APPLY)
     smtp.wait_for("boss@firm.cn", 2)  # the verification link, then the result
     assert "通过" in smtp.to("boss@firm.cn")[1]["Subject"]
+
+
+def test_the_password_rule():
+    import pytest
+
+    from smeai.auth.schemas import check_password
+
+    for good in ("correct horse battery staple", "hanjiang-2026", "S3cure-pass"):
+        assert check_password(good, "li@firm.cn") == good
+    for weak in ("short1", "aaaaaaaaaaaa", "1234567890123", "Password123", "zhangwei-2026"):
+        with pytest.raises(ValueError):
+            check_password(weak, "zhangwei@firm.cn")

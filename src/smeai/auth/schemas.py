@@ -194,16 +194,29 @@ def check_credit_code(value: str) -> str:
 
 CreditCode = Annotated[str, AfterValidator(check_credit_code)]
 
-PASSWORD_RULE = N_("At least 10 characters, with both letters and digits, and not your email's name.")
+PASSWORD_RULE = N_(
+    "At least 10 characters of two kinds (letters, digits, other signs or spaces), "
+    "not a common password and not your email's name."
+)
+COMMON_PASSWORDS = frozenset(
+    {"password123", "password1234", "1234567890a", "qwertyuiop1", "abc1234567", "a123456789", "1qaz2wsx3edc"}
+)
 
 
 def check_password(password: str, email: str | None = None) -> str:
     """The stated rule (PASSWORD_RULE): registration, reset, change and invitation all use it."""
     local = (email or "").partition("@")[0].lower()
+    kinds = sum(
+        [
+            any(c.isalpha() for c in password),
+            any(c.isdigit() for c in password),
+            any(not c.isalnum() for c in password),
+        ]
+    )
     weak = (
         len(password) < 10
-        or not any(c.isalpha() for c in password)
-        or not any(c.isdigit() for c in password)
+        or kinds < 2
+        or password.lower() in COMMON_PASSWORDS
         or (len(local) >= 4 and local in password.lower())
     )
     if weak:
