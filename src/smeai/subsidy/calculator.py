@@ -81,7 +81,8 @@ def programme_out(p: Programme, *, today: date | None = None) -> ProgrammeOut:
     """A programme in a few words, in the reader's language (the catalog and matching show it too)."""
     caps = p.caps
     rate = " / ".join(format_rate(t.rate) for t in p.tiers) if p.tiers else format_rate(p.rate)
-    parts = [gettext("Rate %(rate)s") % {"rate": rate}]
+    # 廊坊 pays only by condition: no "rate 0%" in front of its conditions
+    parts = [] if p.rate == 0 and p.conditions else [gettext("Rate %(rate)s") % {"rate": rate}]
     colon = ": " if get_lang() == "en" else "："
     parts += [f"{c.why}{colon}{format_rate(c.rate)}" for c in p.conditions]
     for label, cap in (

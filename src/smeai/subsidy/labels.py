@@ -41,7 +41,7 @@ FLAGS = {
     "filed_model": N_("A filed (备案) model service"),
     "local_compute": N_("Local compute"),
     "national_project": N_("Leading a national or provincial major project"),
-    "early_stage": N_("Early-stage firm (草创企业)"),
+    "early_stage": N_("Early-stage firm"),
 }
 
 VOUCHERS = {

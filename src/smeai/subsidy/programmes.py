@@ -26,7 +26,6 @@ from smeai.config import get_settings
 from smeai.errors import Invalid
 from smeai.i18n import N_, get_lang, gettext
 from smeai.money import PositiveFen
-from smeai.subsidy import labels
 from smeai.taxonomy import ProvinceCode, SectionCode
 
 DATA = Path(__file__).parent / "data" / "programmes"
@@ -428,11 +427,6 @@ def region_group(p: Programme) -> str:
     return f"{p.region.country}:{','.join(sorted(p.region.provinces))}"
 
 
-def _names(vocabulary: dict[str, str], codes: frozenset[str]) -> str:
-    sep = ", " if get_lang() == "en" else "、"
-    return sep.join(gettext(vocabulary.get(c, c)) for c in sorted(codes))
-
-
 # --- the rules --------------------------------------------------------------------------------------------
 
 
@@ -560,7 +554,7 @@ def eligibility(p: Programme, org: Profile, purchase: Purchase, *, applied_on: d
                 "size",
                 org.size_class in e.sizes,
                 N_("Enterprise size is one of: {sizes}."),
-                {"sizes": _names(labels.SIZES, e.sizes)},
+                {"sizes": ", ".join(sorted(e.sizes))},
             )
         )
     if e.revenue_bands:
@@ -578,11 +572,7 @@ def eligibility(p: Programme, org: Profile, purchase: Purchase, *, applied_on: d
                 "industry",
                 org.industry_section in e.sections,
                 N_("Industry section is one of: {sections}."),
-                {
-                    "sections": ("、" if get_lang() != "en" else ", ").join(
-                        taxonomy.name("sections", c) for c in sorted(e.sections)
-                    )
-                },
+                {"sections": ", ".join(sorted(e.sections))},
             )
         )
     if e.kinds:
@@ -591,7 +581,7 @@ def eligibility(p: Programme, org: Profile, purchase: Purchase, *, applied_on: d
                 "kind",
                 purchase.kind in e.kinds,
                 N_("The purchase is one of: {kinds}."),
-                {"kinds": _names(labels.KINDS, e.kinds)},
+                {"kinds": ", ".join(sorted(e.kinds))},
             )
         )
     listed = p.code in purchase.listed_in or (

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel, computed_field, model_validator
 
 from smeai import taxonomy
-from smeai.i18n import gettext
+from smeai.i18n import get_lang, gettext
 from smeai.inputs import CalendarDate, RecordId
 from smeai.money import Fen, PositiveFen, Yuan, yuan_to_fen
 from smeai.subsidy import labels
@@ -138,11 +138,12 @@ class DecisionForm(BaseModel):
 def _shown(key: str, value: object) -> str:
     if isinstance(value, int) and key in _MONEY:
         return f"{value / 100:,.2f}"
+    sep = ", " if get_lang() == "en" else "、"
     names = {"sizes": labels.SIZES, "kinds": labels.KINDS}.get(key)
-    if names is not None:  # codes in the reader's language
-        return "、".join(gettext(names.get(c.strip(), c.strip())) for c in str(value).split(","))
+    if names is not None:  # codes (stored so) in the reader's language
+        return sep.join(gettext(names.get(c.strip(), c.strip())) for c in str(value).split(","))
     if key == "sections":
-        return "、".join(taxonomy.name("sections", c.strip()) for c in str(value).split(","))
+        return sep.join(taxonomy.name("sections", c.strip()) for c in str(value).split(","))
     return str(value)
 
 
