@@ -299,9 +299,16 @@ def read_xlsx(path: Path, *, max_rows: int | None = MAX_ROWS) -> tuple[list[str]
         rows = first = None
     if rows is None or first is None:  # (an empty sheet too: openpyxl says so)
         return read_table(path, filename=path.name, max_rows=max_rows)
-    header = header_of(_cell_text(v) for v in first)
+    header = header_of(_calamine_text(v) for v in first)
     width = max(len(header), 1)
-    return header, ([_cell_text(v) for v in row[:width]] + [""] * (width - len(row)) for row in rows)
+    return header, ([_calamine_text(v) for v in row[:width]] + [""] * (width - len(row)) for row in rows)
+
+
+def _calamine_text(value: object) -> str:
+    """A cell as openpyxl gives it: a date-formatted cell is a date-time at midnight there."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time())
+    return _cell_text(value)
 
 
 def _read_xlsx(data: bytes, max_rows: int | None) -> tuple[list[str], Iterator[list[str]]]:
