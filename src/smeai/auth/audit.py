@@ -62,6 +62,8 @@ Target = _HasId | tuple[str, int | str]
 
 
 class AppendOnly(Conflict):
+    """Something tried to change or delete an audit log entry; the log only grows."""
+
     code = "append_only"
 
 
