@@ -42,12 +42,13 @@ def _api() -> tuple[ModuleType, ...]:
     from smeai.auth import api as auth
     from smeai.cases import api as cases
     from smeai.catalog import api as catalog
+    from smeai.centre import api as centre
     from smeai.matching import api as matching
     from smeai.subsidy import api as subsidy
     from smeai.survey import api as survey
     from smeai.taxonomy import api as taxonomy
 
-    return auth, taxonomy, assessment, catalog, cases, matching, subsidy, survey
+    return auth, taxonomy, assessment, catalog, cases, matching, subsidy, survey, centre
 
 
 def _pages() -> tuple[ModuleType, ...]:

@@ -56,6 +56,7 @@ TAGS: list[dict[str, str]] = [
     {"name": "subsidy", "description": "Programmes, calculator, applications and redemption, pools, ledger, audit."},
     {"name": "cases", "description": "The case library: search, submission (征集) and review, benchmarks (标杆)."},
     {"name": "survey", "description": "Survey waves, imports with their error files, indicators and the index."},
+    {"name": "centre", "description": "Consultants (AI 转型顾问): assignments and the enterprises each one serves."},
 ]
 
 SECURITY_SCHEMES: dict[str, dict[str, str]] = {
