@@ -87,8 +87,24 @@ class Settings(BaseSettings):
     register_max_per_hour: int = Field(
         default=20, gt=0, description="Registrations (and password-reset emails) accepted per address per hour."
     )
+    log_json: bool = Field(
+        default=False, description="Log one JSON object per line (production); false: readable lines (development)."
+    )
+    log_level: str = Field(
+        default="INFO",
+        pattern=r"^(DEBUG|INFO|WARNING|ERROR)$",
+        description="Lowest level logged: DEBUG, INFO, WARNING or ERROR.",
+    )
+    metrics_token: str = Field(
+        default="", description="Bearer token that /metrics asks for. Empty: only the metrics networks may read it."
+    )
+    metrics_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"],
+        description="Addresses or CIDRs that may read /metrics without the token (comma-separated; empty: none).",
+    )
+    workers: int = Field(default=1, gt=0, le=64, description="Worker processes `smeai serve` starts (uvicorn).")
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "metrics_networks", mode="before")
     @classmethod
     def _split_proxies(cls, value: object) -> object:
         if isinstance(value, str):  # "10.0.0.1, 10.1.0.0/16" or a JSON list
@@ -98,7 +114,7 @@ class Settings(BaseSettings):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_networks")
     @classmethod
     def _valid_networks(cls, value: list[str]) -> list[str]:
         for item in value:
