@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from pathlib import Path
 from urllib.parse import quote
 
@@ -17,13 +16,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from smeai import __version__
 from smeai.auth.deps import LoginRequired, OptionalActor, optional_actor
 from smeai.config import Settings, get_settings
-from smeai.db import DbSession
 from smeai.domains import domain_modules
 from smeai.errors import NotFound, SmeaiError, fields_from_validation, http_status
 from smeai.i18n import N_, _
+from smeai.ops import health, logs, metrics
 from smeai.web import openapi
 from smeai.web.limits import BodyLimitMiddleware, RequestRefused
-from smeai.web.middleware import LocaleAndCsrfMiddleware
+from smeai.web.middleware import REQUEST_ID, LocaleAndCsrfMiddleware
 from smeai.web.nav import entry
 from smeai.web.render import render
 
@@ -34,7 +33,7 @@ STATIC = Path(__file__).parent / "web" / "static"
 def _wants_json(request: Request) -> bool:
     """API clients get the JSON error envelope; everyone else (a browser) gets the branded error page."""
     path = request.url.path
-    return path == "/api" or path.startswith("/api/") or path == "/healthz"
+    return path == "/api" or path.startswith("/api/") or path in ("/healthz", "/readyz", "/metrics")
 
 
 def _error_body(exc: SmeaiError) -> dict[str, object]:
@@ -71,6 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         json_max_depth=settings.json_max_depth,
     )
     app.add_middleware(LocaleAndCsrfMiddleware, default_lang=settings.lang, secure_cookies=settings.cookie_secure)
+    logs.configure(json=settings.log_json, level=settings.log_level)
+    # Outermost: times, logs and counts every request (refusals too) for the log and /metrics.
+    app.add_middleware(logs.RequestLogMiddleware, observe=metrics.observe)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(SmeaiError)
@@ -119,12 +121,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def on_bug(request: Request, exc: Exception) -> Response:
-        request_id = uuid.uuid4().hex[:12]
+        # The request's id (X-Request-Id, the request log line, the audit log); this response is sent
+        # outside the middleware that adds the header, so it is added here.
+        request_id = REQUEST_ID.get() or "-"
         log.exception("unhandled error, request %s", request_id, exc_info=exc)
         body = {"error": "internal", "message": _("Internal error."), "fields": {}, "request_id": request_id}
         if _wants_json(request):
-            return JSONResponse(body, status_code=500)
-        return render(
+            return JSONResponse(body, status_code=500, headers={"X-Request-Id": request_id})
+        response = render(
             request,
             "error.html",
             500,
@@ -132,13 +136,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             message=_("Internal error."),
             request_id=request_id,
         )
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz(session: DbSession) -> dict[str, str]:
-        from sqlalchemy import text
-
-        session.execute(text("SELECT 1"))
-        return {"status": "ok", "version": __version__}
+        response.headers["X-Request-Id"] = request_id
+        return response
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> RedirectResponse:
@@ -160,6 +159,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise NotFound(N_("Page not found."))
         return render(request, "coming.html", entry=nav_entry, active=domain)
 
+    app.include_router(health.router)  # /healthz, /readyz
+    app.include_router(metrics.router)  # /metrics
     for module in domain_modules("api"):
         app.include_router(module.router)
     for module in domain_modules("pages"):
