@@ -32,6 +32,12 @@ CHECKS = [
     positive_data_acceptance,
 ]
 
+# Operations whose validity JSON Schema cannot state: schema-valid bodies may be refused with 422 there,
+# so positive_data_acceptance is left out for them (every other check runs).
+SEMANTIC_422: dict[tuple[str, str], str] = {
+    ("POST", "/api/v1/auth/register"): "the credit code's GB 32100 check character and the password rule",
+}
+
 
 @pytest.fixture
 def api_schema(app):
@@ -50,6 +56,8 @@ def enterprise_headers(session) -> dict[str, str]:
 def _check_operation(operation, headers: dict[str, str] | None) -> list[str]:
     """Run one operation's generated cases through CHECKS; the first failure, if any."""
     found: list[str] = []
+    semantic = (operation.method.upper(), operation.path) in SEMANTIC_422
+    checks = [c for c in CHECKS if not (semantic and c is positive_data_acceptance)]
 
     # valid requests and invalid ones (the 422 envelope is checked too), in one bounded budget
     strategy = operation.as_strategy() | operation.as_strategy(GenerationMode.NEGATIVE)
@@ -61,7 +69,7 @@ def _check_operation(operation, headers: dict[str, str] | None) -> list[str]:
             return  # one failure per operation is enough to report; keeps the sweep short
         response = case.call(headers=headers)
         try:
-            case.validate_response(response, checks=CHECKS, headers=headers)
+            case.validate_response(response, checks=checks, headers=headers)
         except (AssertionError, FailureGroup) as exc:
             found.append(f"{case.method} {case.formatted_path} -> {response.status_code}: {str(exc)[:600]}")
 

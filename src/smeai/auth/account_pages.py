@@ -20,7 +20,7 @@ from smeai.auth.permissions import OrgKind, Permission
 from smeai.auth.schemas import OrgRole, PasswordResetIn, RegisterIn
 from smeai.config import app_settings, secret_key
 from smeai.db import DbSession
-from smeai.errors import SmeaiError, fields_from_validation
+from smeai.errors import SmeaiError, fields_from_validation, http_status
 from smeai.i18n import N_, _
 from smeai.inputs import RecordId
 from smeai.taxonomy import choices
@@ -164,9 +164,17 @@ async def reset_password(request: Request, session: DbSession) -> Response:
     """The emailed link's path. A form (with its CSRF token) from the page, or JSON {token, password} from
     a script; the token itself is the authority, so JSON needs no CSRF token."""
     as_json = request.headers.get("content-type", "").startswith("application/json")
-    if as_json:
-        data = PasswordResetIn.model_validate(await request.json())  # a ValidationError answers 422 JSON below
-        registration.reset_password(session, secret_key(app_settings(request)), data.token, data.password)
+    if as_json:  # answers in the API's envelope, like POST /api/v1/auth/password-reset/confirm
+        try:
+            data = PasswordResetIn.model_validate(await request.json())
+            registration.reset_password(session, secret_key(app_settings(request)), data.token, data.password)
+        except ValidationError as exc:
+            fields = fields_from_validation([dict(e) for e in exc.errors()])
+            return JSONResponse({"error": "invalid", "message": _("The request is invalid."), "fields": fields}, 422)
+        except SmeaiError as exc:
+            session.rollback()
+            body = {"error": exc.code, "message": _(exc.message), "fields": exc.fields}
+            return JSONResponse(body, http_status(exc))
         session.commit()
         return JSONResponse({"detail": "Password changed. Every session and API token of the account has ended."})
     await csrf_protect(request)

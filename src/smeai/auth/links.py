@@ -14,13 +14,19 @@ import json
 import time
 from dataclasses import dataclass
 
-from smeai.errors import Invalid
+from smeai.errors import NotFound
 from smeai.i18n import N_
 
 LINK_INVALID = N_("This link is invalid or has expired.")
 # session.info key: the base URL of the request this unit of work serves (auth.deps sets it), so that a
 # notification queued deep in a service links back to the right site; the CLI leaves it empty.
 BASE_URL_KEY = "smeai_base_url"
+
+
+class LinkInvalid(NotFound):
+    """An emailed link's token is unknown, altered, expired or already used."""
+
+    code = "link_invalid"
 
 
 @dataclass(frozen=True)
@@ -61,13 +67,13 @@ def read(key: str, purpose: str, token: str) -> dict[str, object]:
     """The payload of a genuine, unexpired token of this purpose; otherwise Invalid (one message for all)."""
     body, _, mac = token.strip().partition(".")
     if not body or not hmac.compare_digest(mac, _mac(key, body)):
-        raise Invalid(LINK_INVALID, fields={"token": "invalid"})
+        raise LinkInvalid(LINK_INVALID, fields={"token": "invalid"})
     try:
         payload = json.loads(_unb64(body))
     except ValueError as exc:
-        raise Invalid(LINK_INVALID, fields={"token": "invalid"}) from exc
+        raise LinkInvalid(LINK_INVALID, fields={"token": "invalid"}) from exc
     if not isinstance(payload, dict) or payload.get("p") != purpose:
-        raise Invalid(LINK_INVALID, fields={"token": "invalid"})
+        raise LinkInvalid(LINK_INVALID, fields={"token": "invalid"})
     if int(payload.get("exp", 0)) < time.time():
-        raise Invalid(LINK_INVALID, fields={"token": "expired"})
+        raise LinkInvalid(LINK_INVALID, fields={"token": "expired"})
     return payload

@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 
 from smeai.auth import audit, service
 from smeai.auth.actor import Actor
-from smeai.auth.links import LINK_INVALID, Links
+from smeai.auth.links import LINK_INVALID, LinkInvalid, Links
 from smeai.auth.models import Invitation, Organisation, User
 from smeai.auth.permissions import OrgKind, Permission
 from smeai.auth.registration import ROLE_OF_KIND, privacy_version
 from smeai.auth.schemas import OrgRole
 from smeai.db import utcnow
-from smeai.errors import Conflict, Invalid, NotFound
+from smeai.errors import Conflict, NotFound
 from smeai.i18n import N_
 from smeai.mail import service as mail
 
@@ -172,7 +172,7 @@ def open_invitation(session: Session, secret: str) -> Invitation:
     invitation = session.scalar(select(Invitation).where(Invitation.token_sha256 == _sha256(secret.strip())))
     live = invitation is not None and invitation.accepted_at is None and invitation.revoked_at is None
     if invitation is None or not live or invitation.expires_at <= utcnow():
-        raise Invalid(LINK_INVALID, fields={"token": "invalid"})
+        raise LinkInvalid(LINK_INVALID, fields={"token": "invalid"})
     return invitation
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from smeai.auth import audit, service
 from smeai.auth.actor import Actor
-from smeai.auth.links import LINK_INVALID, Links, read
+from smeai.auth.links import LINK_INVALID, LinkInvalid, Links, read
 from smeai.auth.models import Organisation, User
 from smeai.auth.permissions import OrgKind, Permission, Role
 from smeai.auth.schemas import RegisterIn
@@ -168,7 +168,7 @@ def verify_email(session: Session, key: str, token: str) -> User:
     payload = read(key, "verify", token)
     user = session.get(User, payload.get("uid"))
     if user is None or not user.is_active or user.email != payload.get("email"):
-        raise Invalid(LINK_INVALID, fields={"token": "invalid"})
+        raise LinkInvalid(LINK_INVALID, fields={"token": "invalid"})
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
         session.flush()
@@ -202,7 +202,7 @@ def reset_password(session: Session, key: str, token: str, password: str) -> Use
     payload = read(key, "reset", token)
     user = session.get(User, payload.get("uid"))
     if user is None or not user.is_active or payload.get("ph") != _digest(user.password_hash):
-        raise Invalid(LINK_INVALID, fields={"token": "used"})
+        raise LinkInvalid(LINK_INVALID, fields={"token": "used"})
     service.check_password_text(password, user.email)
     user.password_hash = service.hash_password(password)
     if user.email_verified_at is None:
@@ -257,7 +257,7 @@ def confirm_email_change(session: Session, key: str, token: str) -> User:
     user = session.get(User, payload.get("uid"))
     new_email = str(payload.get("new", ""))
     if user is None or not user.is_active or user.email != payload.get("old"):
-        raise Invalid(LINK_INVALID, fields={"token": "used"})
+        raise LinkInvalid(LINK_INVALID, fields={"token": "used"})
     if service.find_user_by_email(session, new_email) is not None:
         raise Conflict(N_("An account with this email already exists."), fields={"email": "already registered"})
     user.email, user.email_verified_at = new_email, utcnow()

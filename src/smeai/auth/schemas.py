@@ -299,22 +299,12 @@ class PasswordResetIn(BaseModel):
     token: str = Field(min_length=10, max_length=500)
     password: str = Field(min_length=1, max_length=200, description=PASSWORD_RULE)
 
-    @field_validator("password")
-    @classmethod
-    def _strong(cls, value: str) -> str:
-        return check_password(value)
-
 
 class PasswordChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     current_password: str = Field(min_length=1, max_length=200)
     new_password: str = Field(min_length=1, max_length=200, description=PASSWORD_RULE)
-
-    @field_validator("new_password")
-    @classmethod
-    def _strong(cls, value: str) -> str:
-        return check_password(value)
 
 
 class EmailChangeIn(BaseModel):
@@ -353,11 +343,6 @@ class AcceptInvitationIn(BaseModel):
     token: str = Field(min_length=10, max_length=500)
     name: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=200, description=PASSWORD_RULE)
-
-    @field_validator("password")
-    @classmethod
-    def _strong(cls, value: str) -> str:
-        return check_password(value)
 
 
 class MemberOut(BaseModel):
