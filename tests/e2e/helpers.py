@@ -21,3 +21,11 @@ def login(page, base: str, email: str, password: str = builders.PASSWORD) -> Non
     page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+def log_out(page) -> None:
+    """Log out through the header, as a person would: on a phone the button is inside the menu."""
+    menu = page.locator("[data-menu]")
+    if menu.is_visible():
+        menu.click()
+    page.click("text=退出")

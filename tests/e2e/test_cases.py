@@ -9,7 +9,7 @@ from smeai.auth.actor import Actor
 from smeai.catalog import service as catalog_service
 from tests import builders
 from tests.catalog import builders as cb
-from tests.e2e.helpers import login
+from tests.e2e.helpers import log_out, login
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +33,7 @@ def test_enterprise_submits_operator_publishes_benchmark_shown_beside_offering(s
     page.fill("#f-offering_ids", "cloth-1")
     page.click("text=提交审核")
     assert "感谢提交" in page.locator(".alert.ok").inner_text()
-    page.click("text=退出")
+    log_out(page)
 
     login(page, live_server, "wang@centre.cn")
     page.goto(live_server + "/cases/review")
@@ -41,7 +41,7 @@ def test_enterprise_submits_operator_publishes_benchmark_shown_beside_offering(s
     page.check("input[name=benchmark]")
     page.click("button:has-text('发布')")
     page.wait_for_url(live_server + "/cases/review")
-    page.click("text=退出")
+    log_out(page)
 
     page.goto(live_server + f"/catalog/offerings/{offering.id}")
     assert "织造厂验布机加装疵点检测" in page.locator("main").inner_text()

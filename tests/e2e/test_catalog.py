@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import builders
-from tests.e2e.helpers import login, shot
+from tests.e2e.helpers import log_out, login, shot
 
 _shot = shot
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _logout(page) -> None:
-    page.click("text=退出")
+    log_out(page)
 
 
 def test_provider_lists_operator_approves_enterprise_finds_by_synonym(session, live_server, page):

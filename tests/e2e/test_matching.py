@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests import builders
-from tests.e2e.helpers import login, shot
+from tests.e2e.helpers import log_out, login, shot
 from tests.matching.builders import offering
 
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _logout(page) -> None:
-    page.click("text=退出")
+    log_out(page)
 
 
 def test_need_to_case_with_each_side_seeing_only_its_own(session, live_server, page):

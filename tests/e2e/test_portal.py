@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests import builders
-from tests.e2e.helpers import shot
+from tests.e2e.helpers import log_out, shot
 
 _shot = shot
 
@@ -51,6 +51,6 @@ def test_login_and_fill_in_the_profile(session, live_server, page):
     assert page.locator("#f-mfg_division").input_value() == "39"
     _shot(page, "profile-saved")
 
-    page.click("text=退出")
+    log_out(page)
     page.goto(live_server + "/profile")
     assert "/login" in page.url
