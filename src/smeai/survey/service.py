@@ -20,6 +20,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from smeai import taxonomy
+from smeai.auth import audit
 from smeai.auth.actor import Actor
 from smeai.auth.permissions import Permission
 from smeai.errors import Conflict, Forbidden, Invalid, NotFound
@@ -161,6 +162,8 @@ def import_file(
         session.execute(insert(SurveyResponse), records)  # Core executemany: one batch, no ORM units
     record.n_inserted, record.n_existing = len(records), n_existing
     session.flush()
+    counts = {"wave": wave.code, "inserted": record.n_inserted, "rejected": record.n_rejected}
+    audit.record(session, actor, "survey.import", record, after=counts)
     return ImportOutcome(record=record, reasons=validated.reasons, unmapped=unmapped)
 
 
