@@ -113,3 +113,18 @@ def test_an_operator_writing_for_an_enterprise_and_introducing_it_is_recorded(se
     own = builders.enterprise(session, profile={})
     matching_service.create_need(session, own, NeedIn(title="排产", text="想用 AI 做排产优化"))
     assert len(_entries(session, op, "need.create")) == 1  # an enterprise's own need is not a privileged action
+
+
+def test_a_survey_import_is_recorded(session):
+    from smeai.survey import service as survey_service
+    from tests.survey import handmade
+
+    analyst, op = builders.analyst(session), builders.operator(session)
+    out = survey_service.import_file(session, analyst, "2025", handmade.csv_text().encode(), filename="s.csv")
+    [entry] = _entries(session, op, "survey.import")
+    assert (entry.actor_id, entry.target_type, entry.target_id) == (
+        analyst.user_id,
+        "survey_imports",
+        str(out.record.id),
+    )
+    assert entry.after == {"wave": "2025", "inserted": 8, "rejected": 20}
