@@ -80,3 +80,9 @@ def test_the_serving_process_sends_after_the_commit(session, settings, smtp):
 def test_an_unknown_language_falls_back_to_chinese():
     subject, text = service.render("notice", "fr", {"name": "王", "title": "标题", "text": "正文", "url": "http://x"})
     assert subject == "标题" and "王，您好" in text
+
+
+def test_the_first_request_after_a_start_sends_what_waited(client, session, smtp):
+    _queue(session)  # queued while no sender ran (the CLI, a server that was down)
+    client.get("/")  # any request starts this process's sender
+    smtp.wait_for("li@firm.cn")

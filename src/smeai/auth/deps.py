@@ -59,6 +59,7 @@ def optional_actor(request: Request, session: DbSession) -> Actor | None:
     actor: Actor | None
     settings = app_settings(request)
     session.info[BASE_URL_KEY] = settings.public_url or str(request.base_url)  # for emailed notifications
+    sender.ensure_running(settings)
     token = bearer_token(request)
     if token is not None:
         found = service.find_token(session, token, kind="api")

@@ -161,6 +161,10 @@ class Dispatcher:
                 self._thread.start()
         self._wake.set()
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
@@ -205,6 +209,13 @@ def kick(settings: Settings, session: Session | None = None) -> None:
     if session is not None and not session.info.pop(QUEUED_KEY, False):
         return
     if settings.smtp_host:
+        dispatcher(settings).kick()
+
+
+def ensure_running(settings: Settings) -> None:
+    """Start this process's sender if it is not running yet (the first request after a start), so that mail
+    queued while the server was down, or by the CLI, goes out without waiting for new mail."""
+    if settings.smtp_host and not dispatcher(settings).running:
         dispatcher(settings).kick()
 
 
