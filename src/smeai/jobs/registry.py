@@ -1,0 +1,61 @@
+"""The scheduled jobs: each is idempotent (running it twice, or late, changes nothing more than once) and
+calls the owning domain's service; what it did is returned as one line for the log and `smeai jobs list`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from smeai.auth.actor import Actor
+from smeai.config import Settings
+from smeai.db import session_scope
+from smeai.mail import sender
+from smeai.subsidy import service as subsidy
+
+
+class JobFailed(Exception):
+    """A job ran and found something wrong (its message is logged and kept as the last outcome)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every: timedelta
+    description: str
+    run: Callable[[Settings], str]
+
+
+def expire_vouchers(settings: Settings) -> str:
+    """Approvals not redeemed by their date expire; their reservations go back to the pools."""
+    with session_scope(settings.database_url) as session:
+        done = subsidy.expire_applications(session, Actor.system())
+    return f"{len(done)} application(s) expired"
+
+
+def drain_outbox(settings: Settings) -> str:
+    """Send the emails that are due (each message is claimed before sending: never sent twice)."""
+    if not settings.smtp_host:
+        return "no mail server set (SMEAI_SMTP_HOST): messages stay queued"
+    sent, failed = sender.send_now(settings)
+    return f"{sent} sent, {failed} failed"
+
+
+def audit_vouchers(settings: Settings) -> str:
+    """Recompute every voucher balance from the ledger; any breach fails the run (and is logged)."""
+    with session_scope(settings.database_url) as session:
+        report = subsidy.audit(session, Actor.system())
+    if not report.ok:
+        raise JobFailed("; ".join(report.problems)[:400])
+    return f"{sum(report.checked.values())} check(s), no breach"
+
+
+JOBS: tuple[Job, ...] = (
+    Job("subsidy-expiry", timedelta(hours=1), "Expire voucher approvals not redeemed in time", expire_vouchers),
+    Job("mail-outbox", timedelta(minutes=1), "Send the emails due in the outbox", drain_outbox),
+    Job("subsidy-audit", timedelta(days=1), "Check every voucher pool's balance against its ledger", audit_vouchers),
+)
+
+
+def by_name(name: str) -> Job | None:
+    return next((job for job in JOBS if job.name == name), None)
