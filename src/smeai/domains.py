@@ -98,12 +98,13 @@ def _models() -> tuple[ModuleType, ...]:
     from smeai.auth import models as auth
     from smeai.cases import models as cases
     from smeai.catalog import models as catalog
+    from smeai.jobs import models as jobs
     from smeai.mail import models as mail
     from smeai.matching import models as matching
     from smeai.subsidy import models as subsidy
     from smeai.survey import models as survey
 
-    return mail, auth, audit, consultants, assessment, catalog, cases, matching, subsidy, survey
+    return mail, auth, audit, consultants, assessment, catalog, cases, matching, subsidy, survey, jobs
 
 
 _LOADERS = {"api": _api, "pages": _pages, "cli": _cli, "demo": _demo, "models": _models}
