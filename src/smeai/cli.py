@@ -15,6 +15,7 @@ from smeai.config import get_settings
 from smeai.domains import domain_modules
 from smeai.errors import Invalid, SmeaiError, fields_from_validation
 from smeai.i18n import N_, _, set_lang
+from smeai.jobs import cli as jobs_cli
 from smeai.matching import cli as matching_cli
 
 app = typer.Typer(help="smeai: the AI application enablement centre for SMEs.", no_args_is_help=True)
@@ -44,17 +45,26 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Worker processes (default: SMEAI_WORKERS; see docs/deploy.md).")
+    ] = None,
 ) -> None:
     """Start the portal (pages and /api/v1)."""
     import uvicorn
 
+    from smeai.ops import logs
+
     settings = get_settings()
+    logs.configure(json=settings.log_json, level=settings.log_level)  # uvicorn's own lines in our format too
     uvicorn.run(
         "smeai.app:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
         reload=reload,
+        workers=None if reload else (workers or settings.workers),
+        access_log=False,  # the app logs one structured line per request (smeai.ops.logs), without query strings
+        log_config=None,  # and configures logging itself (SMEAI_LOG_JSON, SMEAI_LOG_LEVEL)
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,  # SIGTERM stops the server in bounded time
         proxy_headers=False,  # the app reads X-Forwarded-For itself, from SMEAI_TRUSTED_PROXIES only
     )
@@ -73,8 +83,10 @@ def demo(
     load_demo(settings)
     console.print(f"Open http://{host or settings.host}:{port or settings.port}/ and log in with any account above.")
     if serve_after:
-        serve(host=host, port=port, reload=False)
+        serve(host=host, port=port, reload=False, workers=None)
 
+
+app.add_typer(jobs_cli.app, name=jobs_cli.NAME)  # `smeai jobs run|list`: scheduled work (smeai/jobs)
 
 for _module in domain_modules("cli"):  # a command group each: `smeai <NAME> ...`
     app.add_typer(_module.app, name=_module.NAME)
