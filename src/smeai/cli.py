@@ -63,6 +63,7 @@ def serve(
         port=port or settings.port,
         reload=reload,
         workers=None if reload else (workers or settings.workers),
+        timeout_worker_healthcheck=60,  # a worker importing the app on a busy host may take longer than 5 s
         access_log=False,  # the app logs one structured line per request (smeai.ops.logs), without query strings
         log_config=None,  # and configures logging itself (SMEAI_LOG_JSON, SMEAI_LOG_LEVEL)
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,  # SIGTERM stops the server in bounded time
