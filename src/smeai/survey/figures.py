@@ -121,7 +121,7 @@ def build(ind: dict[str, Any], idx: dict[str, list[dict[str, Any]]] | None = Non
             _("Figure 5: AI use by manufacturing group and business link"),
             links,
             [
-                (f"{g} {taxonomy.name('groups', g)}", [ind["link_usage_by_group"][g][k] for k in LINK_KEYS])
+                (taxonomy.name("groups", g), [ind["link_usage_by_group"][g][k] for k in LINK_KEYS])
                 for g in ind["link_usage_by_group"]
             ],
             "heatmap",
