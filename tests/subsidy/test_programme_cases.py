@@ -220,3 +220,21 @@ def test_a_supplier_side_award_is_computed_but_not_the_buyers():
     p = ALL["suzhou-ai-supplier"]
     assert p.eligibility.claimant == "supplier"
     assert amount(p, Purchase(contract_fen=1000 * WAN, kind="rnd")).amount_fen == 100 * WAN  # 20 %, ≤ 100 万
+
+
+def test_one_money_format_per_currency():
+    from smeai.i18n import set_lang
+    from smeai.subsidy.calculator import money
+
+    try:
+        set_lang("zh_Hans")
+        assert (money(200 * WAN), money(5_000_00), money(300_000_000_00, "CAD")) == (
+            "200 万元",
+            "5,000 元",
+            "C$300,000,000",
+        )
+        assert (money(50_000_000, "SGD"), money(1_000_000, "GBP"), money(None)) == ("S$500,000", "£10,000", "—")
+        set_lang("en")
+        assert (money(200 * WAN), money(1), money(1_000_000, "GBP")) == ("CNY 2,000,000", "CNY 0.01", "£10,000")
+    finally:
+        set_lang("zh_Hans")

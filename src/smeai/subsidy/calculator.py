@@ -60,10 +60,13 @@ CURRENCY_SYMBOLS = {"SGD": "S$", "GBP": "£", "CAD": "C$", "USD": "US$", "EUR": 
 
 
 def money(fen: int | None, currency: str = "CNY") -> str:
-    """One format per currency: CNY in 万元 from 10,000 元 up (else 元), others with their symbol."""
+    """One format per currency: CNY in 万元 from 10,000 元 up (else 元; English: CNY 1,500,000), others with
+    their symbol (S$, £, C$)."""
     if fen is None:
         return "—"
     yuan = fen / 100
+    if currency == "CNY" and get_lang() == "en":  # as the portal shows yuan in English (web.render)
+        return f"CNY {yuan:,.2f}".removesuffix(".00")
     if currency == "CNY":
         if abs(yuan) >= 10_000:
             return f"{yuan / 10_000:,.2f}".rstrip("0").rstrip(".") + " 万元"
