@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import CursorResult, DateTime, Engine, Executable, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -50,6 +50,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def rows_matched(session: Session, statement: Executable, params: dict[str, Any] | None = None) -> int:
+    """Run an UPDATE or DELETE and say how many rows it matched: the answer of a conditional write."""
+    result = session.execute(statement, params)
+    assert isinstance(result, CursorResult)  # DML answers a cursor; Session.execute is typed for any statement
+    return result.rowcount
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from smeai.i18n import N_
 
 
@@ -112,7 +115,7 @@ VALIDATION_MESSAGES = {
 }
 
 
-def fields_from_validation(errors: list[dict]) -> dict[str, str]:
+def fields_from_validation(errors: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """pydantic's error list as {field: reason}; a model-level 'field: reason' message names its field."""
     out: dict[str, str] = {}
     for err in errors:

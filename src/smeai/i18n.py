@@ -48,16 +48,15 @@ def translations(lang: str) -> _gettext.NullTranslations:
     files = sorted(folder.glob("*.po")) if folder.exists() else []
     if not files:
         return _gettext.NullTranslations()
-    merged = None
+    catalogs = []
     for path in files:
         with path.open("rb") as fh:
-            catalog = read_po(fh, locale=lang.replace("_Hans", ""))
-        if merged is None:
-            merged = catalog
-        else:
-            for message in catalog:
-                if message.id and message.string:
-                    merged[message.id] = message
+            catalogs.append(read_po(fh, locale=lang.replace("_Hans", "")))
+    merged = catalogs[0]
+    for catalog in catalogs[1:]:
+        for message in catalog:
+            if message.id and message.string:
+                merged[message.id] = message
     buf = BytesIO()
     write_mo(buf, merged)
     buf.seek(0)

@@ -10,10 +10,10 @@ import pytest
 
 from smeai.auth.actor import Actor
 from smeai.catalog import service
-from smeai.catalog.jsonl import read_lines
 from smeai.catalog.models import Offering
 from smeai.catalog.schemas import MAX_REPORTED_PROBLEMS
 from smeai.errors import Forbidden
+from smeai.jsonl import read_lines
 from tests import builders
 from tests.conftest import SHARED
 

@@ -180,3 +180,24 @@ def test_read_fields_shortlist_confirmation_and_introduction_through_the_api(ses
     again = as_firm.get(f"/api/v1/needs/{need['id']}/shortlist").json()
     assert again["matches"][0]["engagement_state"] == "introduced"
     assert as_firm.get(f"/api/v1/needs/{10**6}/shortlist").status_code == 404
+
+
+def test_a_consultants_pipeline_pages_the_engagements_of_their_needs_with_a_bounded_limit(session, client_for):
+    firm, _vendor, item, as_firm, _need = _setup(session, client_for)
+    other = offering(session, "甲视觉", id="other")
+    session.commit()
+    consultant = builders.operator(session)
+    as_centre = client_for(consultant)
+    need = as_centre.post(
+        "/api/v1/needs", json={"title": "外观检测", "text": "裂纹靠人眼挑", "org_id": firm.org_id}
+    ).json()
+    for offering_id in (item.id, other.id):
+        r = as_centre.post(f"/api/v1/needs/{need['id']}/introductions", json={"offering_id": offering_id})
+        assert r.status_code == 201, r.text
+    page = as_centre.get("/api/v1/matching/pipeline", params={"limit": 1}).json()
+    assert (page["total"], page["limit"], page["offset"], len(page["items"])) == (2, 1, 0, 1)
+    assert page["items"][0]["state"] == "introduced" and page["items"][0]["need_id"] == need["id"]
+    assert as_centre.get("/api/v1/matching/pipeline", params={"state": "delivered"}).json()["total"] == 0
+    assert as_centre.get("/api/v1/matching/pipeline", params={"limit": 201}).status_code == 422
+    assert client_for(builders.operator(session)).get("/api/v1/matching/pipeline").json()["total"] == 0  # not theirs
+    assert as_firm.get("/api/v1/matching/pipeline").status_code == 403

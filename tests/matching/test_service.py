@@ -7,7 +7,7 @@ import pytest
 from smeai.assessment import instruments
 from smeai.assessment import service as assessment_service
 from smeai.errors import Conflict, Forbidden, Invalid, NotFound
-from smeai.matching import engagements, service
+from smeai.matching import engagements, flows, service
 from smeai.matching.schemas import EngagementState, NeedIn, OutcomeIn, ResponseIn, TransitionIn
 from tests import builders
 from tests.assessment.answers import best, worst
@@ -145,7 +145,7 @@ def test_an_outcome_shared_as_a_case_is_submitted_to_the_case_library(session):
     engagements.respond(session, vendor, e.id, ResponseIn(accept=True, note="好"))
     for to in (S.MEETING_HELD, S.PROPOSAL, S.CONTRACT_SIGNED, S.DELIVERED):
         engagements.advance(session, firm, e.id, TransitionIn(to=to))
-    done = engagements.report_outcome(
+    done = flows.report_outcome(
         session, firm, e.id, OutcomeIn(cost_fen=1, effect="漏检率降到 0.5%", satisfaction=4, share_as_case=True)
     )
     from smeai.cases import service as cases_service
@@ -163,14 +163,14 @@ def test_an_outcome_a_case_cannot_hold_is_a_field_error_and_a_long_need_is_cut_t
         engagements.advance(session, firm, e.id, TransitionIn(to=to))
     session.commit()
     with pytest.raises(Invalid) as exc:  # one character of effect: a case needs two
-        engagements.report_outcome(
+        flows.report_outcome(
             session, firm, e.id, OutcomeIn(cost_fen=1, effect="好", satisfaction=4, share_as_case=True)
         )
     assert "case.effect" in exc.value.fields
     session.rollback()
     e = engagements.get_engagement(session, firm, e.id)
     assert e.state == "delivered"  # nothing half-applied once the edge rolls back
-    done = engagements.report_outcome(
+    done = flows.report_outcome(
         session, firm, e.id, OutcomeIn(cost_fen=1, effect="漏检率降到 0.5%", satisfaction=4, share_as_case=True)
     )
     assert done.case_id is not None

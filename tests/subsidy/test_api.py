@@ -198,3 +198,21 @@ def test_a_pool_year_is_one_rule_for_the_api_and_the_page(session, client_for):
             headers={"content-type": "application/json"},
         )
         assert r.status_code == 422 and "year" in r.json()["fields"], (year, r.text)
+
+
+def test_applications_and_ledger_page_in_the_database_with_the_total_of_every_row(session, client_for):
+    op = builders.operator(session)
+    as_op = client_for(op)
+    app_ids = []
+    for _ in range(3):
+        api = client_for(sb.wuhan_enterprise(session))
+        app_id = _apply(api).json()["id"]
+        assert _contract(api, app_id).status_code == 201
+        assert as_op.post(f"/api/v1/subsidy/applications/{app_id}/approve", json={}).status_code == 200
+        app_ids.append(app_id)
+    page = as_op.get("/api/v1/subsidy/applications", params={"limit": 2, "offset": 1}).json()
+    assert (page["total"], page["limit"], page["offset"]) == (3, 2, 1)
+    assert [a["id"] for a in page["items"]] == app_ids[::-1][1:]  # newest first, the first one skipped
+    ledger = as_op.get("/api/v1/subsidy/ledger", params={"limit": 1, "offset": 2}).json()
+    assert (ledger["total"], [e["application_id"] for e in ledger["items"]]) == (3, [app_ids[2]])  # written order
+    assert as_op.get("/api/v1/subsidy/ledger", params={"limit": 201}).status_code == 422

@@ -19,6 +19,7 @@ from smeai.assessment.schemas import (
     instrument_json,
 )
 from smeai.auth.deps import CurrentActor
+from smeai.config import app_settings
 from smeai.db import DbSession
 from smeai.inputs import RecordId
 from smeai.web.paging import Page, PageParams, page_of
@@ -92,5 +93,5 @@ def compare(assessment_id: RecordId, other_id: RecordId, session: DbSession, act
 
 @router.get("/{assessment_id}/benchmark", summary="Percentile and distribution among peers")
 def peer_benchmark(assessment_id: RecordId, request: Request, session: DbSession, actor: CurrentActor) -> BenchmarkOut:
-    limit = request.app.state.settings.small_cell_min
+    limit = app_settings(request).small_cell_min
     return benchmark.benchmark(session, actor, assessment_id, small_cell_min=limit)

@@ -75,7 +75,7 @@ def read_me(session: DbSession, actor: CurrentActor) -> MeOut:
     responses=error_responses(401, 429),  # a wrong password; too many of them
 )
 def create_token(data: TokenIn, request: Request, response: Response, session: DbSession) -> TokenOut:
-    settings = request.app.state.settings
+    settings = app_settings(request)
     done = service.login(
         session,
         settings,

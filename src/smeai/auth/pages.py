@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
@@ -97,7 +98,7 @@ def logout(request: Request, session: DbSession) -> Response:
     return response
 
 
-def _profile_context(session: Session, actor: Actor, org: object) -> dict[str, object]:
+def _profile_context(session: Session, actor: Actor, org: object) -> dict[str, Any]:
     return {
         "org": org,
         "tokens": service.list_api_tokens(session, actor),

@@ -22,7 +22,7 @@ from smeai.auth.models import AccessToken, LoginAttempt, Organisation, User
 from smeai.auth.permissions import ROLE_ORG_KINDS, OrgKind, Permission, Role
 from smeai.auth.schemas import PASSWORD_RULE, OrganisationIn, ProfileIn, UserIn, check_password
 from smeai.config import Settings, secret_key
-from smeai.db import utcnow
+from smeai.db import rows_matched, utcnow
 from smeai.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, Throttled
 from smeai.i18n import N_
 
@@ -416,9 +416,11 @@ def revoke_api_token(session: Session, actor: Actor, token_id: int) -> AccessTok
 def revoke_api_tokens(session: Session, actor: Actor) -> int:
     """Revoke every live API token of the caller (e.g. after a leak); returns how many."""
     now = utcnow()
-    result = session.execute(update(AccessToken).where(_own_api_tokens(actor), _live(now)).values(revoked_at=now))
+    revoked = rows_matched(
+        session, update(AccessToken).where(_own_api_tokens(actor), _live(now)).values(revoked_at=now)
+    )
     session.flush()
-    return int(getattr(result, "rowcount", 0) or 0)
+    return revoked
 
 
 def user_of_token(token: AccessToken) -> User:
@@ -434,9 +436,9 @@ def revoke_user_tokens(session: Session, user_id: int, *, keep: int | None = Non
     query = update(AccessToken).where(AccessToken.user_id == user_id, _live(now))
     if keep is not None:
         query = query.where(AccessToken.id != keep)
-    result = session.execute(query.values(revoked_at=now).execution_options(synchronize_session=False))
+    revoked = rows_matched(session, query.values(revoked_at=now).execution_options(synchronize_session=False))
     session.flush()
-    return int(getattr(result, "rowcount", 0) or 0)
+    return revoked
 
 
 def find_organisation_by_code(session: Session, credit_code: str) -> Organisation | None:

@@ -108,7 +108,7 @@ _indexes: dict[str, tuple[tuple[Any, ...], CaseIndex]] = {}
 
 
 def case_index(session: Session) -> CaseIndex:
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     stamp = tuple(session.execute(select(func.count(Case.id), func.max(Case.updated_at))).one())
     cached = _indexes.get(key)
     if cached is not None and cached[0] == stamp:

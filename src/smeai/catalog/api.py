@@ -13,10 +13,10 @@ from pydantic import BaseModel
 from smeai.auth.deps import CurrentActor
 from smeai.catalog import service
 from smeai.catalog.index import OfferingQuery, Sort
-from smeai.catalog.jsonl import read_lines
 from smeai.catalog.schemas import CommentIn, ImportReport, OfferingFields, OfferingOut, ReviewIn
 from smeai.db import DbSession
 from smeai.inputs import RecordId
+from smeai.jsonl import read_lines
 from smeai.money import Wan
 from smeai.web.limits import upload_route
 from smeai.web.paging import Page, PageParams, page_of

@@ -7,15 +7,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
 from smeai.auth import service as auth_service
 from smeai.auth.actor import Actor
 from smeai.catalog import service
 from smeai.catalog.index import OfferingQuery
-from smeai.catalog.jsonl import read_lines
 from smeai.catalog.schemas import OfferingOut
 from smeai.cli_support import JsonFlag, emit, err_console, print_json
 from smeai.db import session_scope
+from smeai.jsonl import read_lines
 
 NAME = "catalog"
 app = typer.Typer(help="Resource pool (资源池): import and export offerings, review listings.")
@@ -25,7 +26,7 @@ AsOptional = Annotated[
 ]
 
 
-def _actor(session, as_user: str | None) -> Actor:  # type: ignore[no-untyped-def]
+def _actor(session: Session, as_user: str | None) -> Actor:
     return Actor.system() if as_user is None else auth_service.actor_for_email(session, as_user)
 
 

@@ -4,6 +4,7 @@ published at once) and a provider's own listings in draft and under review, all 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,7 +18,7 @@ from smeai.i18n import N_
 DATA = Path(__file__).parent / "data" / "demo-pool.jsonl"
 PROVIDER_EMAIL = "heihu@demo.smeai.cn"  # 黑湖科技 (auth/data/demo.yaml)
 
-OWN_LISTINGS = [
+OWN_LISTINGS: list[tuple[str, dict[str, Any]]] = [
     (
         "submitted",
         {

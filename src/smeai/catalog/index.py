@@ -122,8 +122,7 @@ def _industry_values(code: str) -> set[str]:
             out |= {f"C{d}" for d in tax.divisions} | set(tax.groups)
         return out
     if code in tax.groups:
-        divisions: list[str] = list(tax.groups[code].extra["divisions"])  # type: ignore[call-overload]
-        return out | {"C"} | {f"C{d}" for d in divisions}
+        return out | {"C"} | {f"C{d}" for d in tax.groups[code].divisions}
     if code.startswith("C") and code[1:] in tax.divisions:
         group = tax.group_of_division(code[1:])
         return out | {"C"} | ({group.code} if group else set())

@@ -22,12 +22,12 @@ from smeai.auth.permissions import Permission
 from smeai.cases import service as cases_service
 from smeai.catalog import labels, service
 from smeai.catalog.index import FACETS, OfferingQuery
-from smeai.catalog.jsonl import read_lines
 from smeai.catalog.schemas import OfferingFields, ReviewIn
 from smeai.db import DbSession
 from smeai.errors import Invalid, NotFound, fields_from_validation
 from smeai.i18n import N_, _
 from smeai.inputs import RecordId
+from smeai.jsonl import read_lines
 from smeai.money import plain_number_text
 from smeai.subsidy import service as subsidy_service
 from smeai.web.csrf import csrf_protect

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from smeai import jsonl
 from smeai.auth import account as auth_account
 from smeai.auth import audit
 from smeai.auth import service as auth_service
@@ -27,9 +28,8 @@ from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
 from smeai.auth.schemas import OrganisationIn
-from smeai.catalog import index, jsonl
+from smeai.catalog import index
 from smeai.catalog.index import OfferingQuery, SearchResult
-from smeai.catalog.jsonl import BadLine
 from smeai.catalog.models import Offering, OfferingEvent
 from smeai.catalog.schemas import (
     ImportReport,
@@ -42,6 +42,7 @@ from smeai.catalog.visibility import visible_offerings
 from smeai.db import utcnow
 from smeai.errors import Conflict, Invalid, NotFound
 from smeai.i18n import N_
+from smeai.jsonl import BadLine
 from smeai.money import fen_to_wan, wan_to_fen
 
 S = OfferingStatus

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query
 from smeai.auth.deps import CurrentActor
 from smeai.db import DbSession
 from smeai.inputs import RecordId
-from smeai.matching import challenges, engagements, menu, service
+from smeai.matching import challenges, engagements, flows, menu, service
 from smeai.matching.schemas import (
     MAX_NEEDS_PER_CALL,
     MAX_TOP,
@@ -36,7 +36,7 @@ from smeai.matching.schemas import (
     ShortlistOut,
     TransitionIn,
 )
-from smeai.web.paging import Page, PageParams, Paging, page_of
+from smeai.web.paging import Page, PageParams, Paging, page_of, page_select
 
 router = APIRouter(prefix="/api/v1", tags=["matching"])
 Top = Annotated[int, Query(ge=1, le=MAX_TOP, description="How many offerings per need.")]
@@ -144,7 +144,7 @@ def advance(engagement_id: RecordId, data: TransitionIn, session: DbSession, act
 
 @router.post("/engagements/{engagement_id}/outcome", summary="Report cost, effect and satisfaction")
 def report_outcome(engagement_id: RecordId, data: OutcomeIn, session: DbSession, actor: CurrentActor) -> EngagementOut:
-    e = engagements.report_outcome(session, actor, engagement_id, data)
+    e = flows.report_outcome(session, actor, engagement_id, data)
     session.commit()
     return EngagementOut.model_validate(e)
 
@@ -154,10 +154,12 @@ def funnel(session: DbSession, actor: CurrentActor) -> dict:
     return engagements.funnel(session, actor)
 
 
-@router.get("/matching/pipeline", summary="A consultant's engagements by state")
-def pipeline(session: DbSession, actor: CurrentActor) -> dict[str, list[EngagementOut]]:
-    board = engagements.pipeline(session, actor)
-    return {state: [EngagementOut.model_validate(e) for e in rows] for state, rows in board.items()}
+@router.get("/matching/pipeline", summary="A consultant's engagements (of the needs they wrote), latest change first")
+def pipeline(
+    session: DbSession, actor: CurrentActor, paging: PageParams, state: EngagementState | None = None
+) -> Page[EngagementOut]:
+    query = engagements.pipeline_query(actor, state=state)
+    return page_select(session, query, paging, EngagementOut.model_validate)
 
 
 @router.get("/challenges", summary="Challenges the caller may see (open ones, and its own)")

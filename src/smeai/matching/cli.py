@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import TypeAdapter, ValidationError
 
+from smeai import jsonl
 from smeai.auth import service as auth_service
 from smeai.cli_support import AsUser, JsonFlag, emit, print_json
 from smeai.db import session_scope
@@ -31,27 +33,27 @@ def read_needs(path: Path) -> list[NeedRecord]:
 
 def read_need_items(path: Path) -> list[tuple[dict, NeedRecord]]:
     """Each need as written (a JSON object) and as validated; every bad line is named at once."""
-    try:
-        raw = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Invalid(N_("The need file is invalid."), fields={"file": f"not UTF-8 text (byte {exc.start})"}) from None
-    try:
-        whole = json.loads(raw)
-    except json.JSONDecodeError:
+    data = path.read_bytes()
+    try:  # one need, perhaps written over several lines
+        whole = jsonl.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, jsonl.NotJson):
         whole = None
+    items: list[tuple[int, Any]] = []
+    problems: dict[str, str] = {}
     if isinstance(whole, dict):
         items = [(1, whole)]
-    else:
-        items, problems = [], {}
-        for n, line in enumerate(raw.splitlines(), 1):
-            if line.strip():
+    else:  # JSON Lines, read as the catalog reads an interchange file (smeai/jsonl.py)
+        for n, line in enumerate(jsonl.read_lines(io.BytesIO(data)), 1):
+            if isinstance(line, jsonl.BadLine):
+                problems[f"line {n}"] = line.reason
+            elif line.strip():
                 try:
-                    items.append((n, json.loads(line)))
-                except json.JSONDecodeError as exc:
-                    problems[f"line {n}"] = f"bad JSON: {exc.msg}"
+                    items.append((n, jsonl.loads(line)))
+                except jsonl.NotJson as exc:
+                    problems[f"line {n}"] = exc.reason
         if problems:
             raise Invalid(N_("The need file is invalid."), fields=problems)
-    records, problems = [], {}
+    records: list[tuple[dict, NeedRecord]] = []
     for n, item in items:
         try:
             records.append((item, NeedRecord.model_validate(item)))
@@ -153,7 +155,9 @@ def need_matches(
         actor = auth_service.actor_for_email(session, as_user)
         with pools.synchronous():
             found = service.match_need(session, actor, need_id, top=top)
-        rows = [{"id": m.id, "name": o.name, "score": round(m.score, 4), "reasons": m.reasons} for m, o in found]
+        rows: list[dict[str, Any]] = [
+            {"id": m.id, "name": o.name, "score": round(m.score, 4), "reasons": m.reasons} for m, o in found
+        ]
     if json_out:
         print_json(rows)
     else:

@@ -32,7 +32,7 @@ def _weight(word: str) -> float:
 
 
 def _entries(words: list) -> tuple[tuple[str, float], ...]:
-    out = []
+    out: list[tuple[str, float]] = []
     for item in words:
         if isinstance(item, dict):  # "word: weight"
             out.extend((str(w).lower(), float(v)) for w, v in item.items())

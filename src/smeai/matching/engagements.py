@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from statistics import mean
 
-from pydantic import ValidationError
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from smeai.auth import account as auth_account
@@ -21,11 +20,9 @@ from smeai.auth import audit
 from smeai.auth.actor import Actor
 from smeai.auth.models import User
 from smeai.auth.permissions import Permission
-from smeai.cases import service as cases_service
-from smeai.cases.schemas import CaseIn
 from smeai.catalog.models import Offering
 from smeai.db import utcnow
-from smeai.errors import Conflict, Invalid, NotFound, fields_from_validation
+from smeai.errors import Conflict, Invalid, NotFound
 from smeai.i18n import N_
 from smeai.matching import service
 from smeai.matching.models import Engagement, EngagementEvent, Need
@@ -235,7 +232,8 @@ def advance(session: Session, actor: Actor, engagement_id: int, data: Transition
 
 
 def report_outcome(session: Session, actor: Actor, engagement_id: int, data: OutcomeIn) -> Engagement:
-    """The enterprise reports cost, measurable effect and satisfaction; optionally as a case draft."""
+    """The enterprise reports cost, measurable effect and satisfaction (flows.report_outcome also shares it
+    as a case when asked)."""
     e = get_engagement(session, actor, engagement_id)
     if side_of(actor, e) not in ("enterprise", "centre"):
         raise NotFound(N_("Engagement not found."))
@@ -243,34 +241,8 @@ def report_outcome(session: Session, actor: Actor, engagement_id: int, data: Out
         raise WrongState(N_("Outcomes are reported after delivery."), state=e.state)
     e.outcome = {"cost_fen": data.cost_fen, "effect": data.effect, "satisfaction": data.satisfaction}
     _move(session, actor, e, S.EVALUATED, data.effect)
-    if data.share_as_case:
-        e.case_id = _submit_case(session, actor, e)
     session.flush()
     return e
-
-
-def _submit_case(session: Session, actor: Actor, e: Engagement) -> int | None:
-    """The outcome as a case submission (it goes through the case library's review)."""
-    need, org, offering = e.need, e.enterprise, e.offering
-    if not need.scenarios or not need.province_code or not need.industry:
-        raise Invalid(N_("A case needs the need's scenarios, province and industry."), fields={"need": "incomplete"})
-    try:  # a need's text may be longer, or an effect shorter, than a case allows: a field error, not a 500
-        data = CaseIn(
-            title=need.title if len(need.title) >= 2 else need.text[:60],
-            enterprise_name=org.name if org else None,
-            province_code=need.province_code,
-            city=org.city if org else None,
-            industry=need.industry,
-            scenarios=list(need.scenarios),
-            problem=need.text[:4000],
-            solution=((offering.summary if offering else e.provider_response) or need.text)[:4000],
-            effect=e.outcome["effect"],
-            offering_ids=[offering.ext_id] if offering else [],
-        )
-    except ValidationError as exc:
-        fields = {f"case.{k}": v for k, v in fields_from_validation(exc.errors()).items()}
-        raise Invalid(N_("This outcome cannot be shared as a case."), fields=fields) from None
-    return cases_service.submit_case(session, actor, data).id
 
 
 def history(session: Session, actor: Actor, engagement_id: int) -> list[EngagementEvent]:
@@ -288,17 +260,20 @@ def event_authors(session: Session, e: Engagement) -> dict[int, str]:
 # --- dashboards -------------------------------------------------------------------------------
 
 
+def pipeline_query(actor: Actor, *, state: EngagementState | None = None) -> Select[tuple[Engagement]]:
+    """The engagements of the needs a consultant wrote (in one state, if given), the latest change first:
+    a select, so the API pages it in SQL."""
+    actor.require(Permission.NEED_WRITE_ANY)
+    query = select(Engagement).join(Need, Need.id == Engagement.need_id).where(Need.author_id == actor.user_id)
+    if state is not None:
+        query = query.where(Engagement.state == state)
+    return query.order_by(Engagement.updated_at.desc(), Engagement.id.desc())
+
+
 def pipeline(session: Session, actor: Actor) -> dict[str, list[Engagement]]:
     """A consultant's board: the engagements of the needs they wrote, by state."""
-    actor.require(Permission.NEED_WRITE_ANY)
-    query = (
-        select(Engagement)
-        .join(Need, Need.id == Engagement.need_id)
-        .where(Need.author_id == actor.user_id)
-        .order_by(Engagement.updated_at.desc())
-    )
     board: dict[str, list[Engagement]] = {str(s): [] for s in EngagementState}
-    for e in session.scalars(query).unique():
+    for e in session.scalars(pipeline_query(actor)):
         board[e.state].append(e)
     return board
 

@@ -5,6 +5,7 @@ package, sees the total and, where a programme defines one, the tiered plan (花
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ from smeai.db import utcnow
 from smeai.errors import Invalid, NotFound
 from smeai.i18n import N_
 from smeai.matching import engagements, service
-from smeai.matching.models import OfferingModule
+from smeai.matching.models import Need, OfferingModule
 from smeai.matching.schemas import (
     MAX_NEED_TEXT,
     ModuleIn,
@@ -30,6 +31,9 @@ from smeai.matching.schemas import (
 )
 from smeai.money import MAX_FEN
 from smeai.subsidy import service as subsidy_service
+
+if TYPE_CHECKING:
+    from smeai.subsidy.programmes import Programme
 
 
 def list_menu(session: Session) -> list[tuple[OfferingModule, Offering]]:
@@ -79,7 +83,7 @@ def delete_module(session: Session, actor: Actor, module_id: int) -> None:
     session.flush()
 
 
-def tiered_programmes(session: Session, actor: Actor) -> dict[str, object]:
+def tiered_programmes(session: Session, actor: Actor) -> dict[str, Programme]:
     """Programmes with a tiered plan that apply where the actor's organisation is (all, when unknown)."""
     org = session.get(Organisation, actor.org_id) if actor.org_id else None
     out = {}
@@ -93,9 +97,9 @@ def tiered_programmes(session: Session, actor: Actor) -> dict[str, object]:
     return out
 
 
-def _plan(total_fen: int, programme: object) -> list[PlanYear]:
+def _plan(total_fen: int, programme: Programme) -> list[PlanYear]:
     plan = []
-    for tier in sorted(programme.tiers, key=lambda t: t.year):  # type: ignore[attr-defined]
+    for tier in sorted(programme.tiers, key=lambda t: t.year):
         rate = Fraction(tier.rate)
         pay = total_fen - total_fen * rate.numerator // rate.denominator  # integer fen, subsidy rounded down
         plan.append(PlanYear(year=tier.year, subsidy_pct=float(rate * 100), pay_fen=pay))
@@ -120,7 +124,7 @@ def compose_package(session: Session, actor: Actor, data: PackageIn) -> PackageO
     )
 
 
-def send_package(session: Session, actor: Actor, data: PackageIn):  # type: ignore[no-untyped-def]
+def send_package(session: Session, actor: Actor, data: PackageIn) -> Need:
     """The package becomes a need; each offering in it gets the enterprise's interest (providers notified)."""
     package = compose_package(session, actor, data)
     if package.total_fen > MAX_FEN:  # modules at the top price: a field error, not a 500 from NeedIn

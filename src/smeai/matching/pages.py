@@ -5,8 +5,11 @@ Each page shows the caller's side only; the services decide what that is.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from smeai import taxonomy
 from smeai.auth.deps import PageActor
@@ -15,7 +18,8 @@ from smeai.db import DbSession
 from smeai.errors import Invalid
 from smeai.i18n import N_, _
 from smeai.inputs import RecordId
-from smeai.matching import challenges, engagements, menu, service
+from smeai.matching import challenges, engagements, flows, menu, service
+from smeai.matching.models import Need
 from smeai.matching.schemas import (
     PIPELINE,
     ChallengeIn,
@@ -91,7 +95,7 @@ def _industry_label(code: str) -> str:
     return taxonomy.name("groups", code) if code in taxonomy.load().groups else taxonomy.name("sections", code)
 
 
-def proposed_fields(need) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def proposed_fields(need: Need) -> list[tuple[str, str]]:
     """(what was read, the words that say it) for each field the need's words filled in."""
     out = []
     for field_name, got in (need.extracted or {}).items():
@@ -139,7 +143,7 @@ def _page(request: Request, template: str, status: int = 200, **context: object)
     return render(request, template, status, active="matching", L=LABELS, **context)
 
 
-def _form_values(form) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _form_values(form: FormData) -> dict[str, object]:
     """Form fields as parse_form reads them, multi-valued ones (checkboxes) as lists."""
     values: dict[str, object] = {}
     for key in form:
@@ -177,7 +181,7 @@ def _form_errors(exc: Invalid) -> dict[str, str]:
 @router.get("/matching")
 def index(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
     can = actor.can
-    context: dict[str, object] = {
+    context: dict[str, Any] = {
         "needs": service.list_needs(session, actor)
         if can(Permission.NEED_READ_OWN) or can(Permission.NEED_READ_ANY)
         else [],
@@ -370,7 +374,7 @@ async def respond(engagement_id: RecordId, request: Request, session: DbSession,
 
 @router.post("/matching/engagements/{engagement_id}/advance", dependencies=CSRF)
 async def advance(engagement_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
-    form = dict(await request.form())
+    form: dict[str, object] = dict(await request.form())
     engagements.advance(session, actor, engagement_id, parse_form(TransitionIn, form))
     session.commit()
     return RedirectResponse(f"/matching/engagements/{engagement_id}", status_code=303)
@@ -378,10 +382,10 @@ async def advance(engagement_id: RecordId, request: Request, session: DbSession,
 
 @router.post("/matching/engagements/{engagement_id}/outcome", dependencies=CSRF)
 async def outcome(engagement_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
-    form = dict(await request.form())
+    form: dict[str, object] = dict(await request.form())
     form["cost_fen"] = _fen(form.pop("cost_wan", ""), WAN, "cost_fen")
     form["share_as_case"] = form.get("share_as_case") == "on"
-    engagements.report_outcome(session, actor, engagement_id, parse_form(OutcomeIn, form))
+    flows.report_outcome(session, actor, engagement_id, parse_form(OutcomeIn, form))
     session.commit()
     return RedirectResponse(f"/matching/engagements/{engagement_id}", status_code=303)
 
@@ -412,7 +416,7 @@ def challenge_list(request: Request, session: DbSession, actor: PageActor) -> HT
 @router.post("/matching/challenges", dependencies=CSRF)
 async def publish(request: Request, session: DbSession, actor: PageActor) -> Response:
     values = dict(await request.form())
-    data = dict(values)
+    data: dict[str, object] = dict(values)
     try:
         data["budget_fen"] = _fen(data.pop("budget_wan", None), WAN, "budget_fen")
         c = challenges.publish_challenge(session, actor, parse_form(ChallengeIn, data))
@@ -447,7 +451,7 @@ def challenge_page(challenge_id: RecordId, request: Request, session: DbSession,
 
 @router.post("/matching/challenges/{challenge_id}/proposals", dependencies=CSRF)
 async def propose(challenge_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
-    form = dict(await request.form())
+    form: dict[str, object] = dict(await request.form())
     form["price_fen"] = _fen(form.pop("price_wan", None), WAN, "price_fen")
     challenges.submit_proposal(session, actor, challenge_id, parse_form(ProposalIn, form))
     session.commit()
@@ -515,7 +519,7 @@ async def send(request: Request, session: DbSession, actor: PageActor) -> Respon
 
 @router.post("/matching/menu/modules", dependencies=CSRF)
 async def add_module(request: Request, session: DbSession, actor: PageActor) -> Response:
-    form = dict(await request.form())
+    form: dict[str, object] = dict(await request.form())
     form["price_fen"] = _fen(form.pop("price_yuan", None), YUAN, "price_fen")
     menu.add_module(session, actor, parse_form(ModuleIn, form))
     session.commit()

@@ -95,9 +95,11 @@ def latest_stamped(session: Session) -> tuple[Pool, tuple]:
         build_lock = _building.setdefault(stamp, threading.Lock())
     if current is not None and current[0] == stamp:
         pool = current[1]
-    elif not build_lock.acquire(blocking=current is None):
+    elif current is not None and not build_lock.acquire(blocking=False):
         pool = current[1]  # another request is building this catalog's pool: serve the last one
     else:
+        if current is None:
+            build_lock.acquire()  # nothing to serve meanwhile: wait for the build
         try:
             pool = _build(session, stamp)
         finally:
@@ -107,7 +109,9 @@ def latest_stamped(session: Session) -> tuple[Pool, tuple]:
     if _synchronous.get() and pool.embedder is None and EMBEDDINGS:
         embedder = _embedder()
         if embedder is not None:
-            pool.use_embeddings(embedder, _vectors(embedder, pool))
+            vectors = _vectors(embedder, pool)
+            assert vectors is not None  # only an abandoned computation has none
+            pool.use_embeddings(embedder, vectors)
     return pool, stamp
 
 
@@ -123,8 +127,8 @@ def _build(session: Session, stamp: tuple) -> Pool:
     if embedder is not None:
         texts = pool.embedding_texts()
         with _state:
-            known = [_known.get(t) for t in texts]
-        if all(v is not None for v in known):  # nothing new to embed: the signal stays on
+            known = [v for v in map(_known.get, texts) if v is not None]
+        if len(known) == len(texts):  # nothing new to embed: the signal stays on
             pool.use_embeddings(embedder, np.stack(known) if known else np.zeros((0, embedding.DIM), np.float32))
         else:
             _want(pool)

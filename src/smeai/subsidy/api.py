@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from smeai.auth import service as auth_service
 from smeai.auth.actor import Actor
 from smeai.auth.deps import CurrentActor
+from smeai.config import app_settings
 from smeai.db import DbSession, utcnow
 from smeai.inputs import RecordId
 from smeai.subsidy import dashboard, documents, service
@@ -40,7 +41,7 @@ from smeai.subsidy.schemas import (
 )
 from smeai.web.downloads import attachment
 from smeai.web.limits import upload_route
-from smeai.web.paging import Page, PageParams, page_of
+from smeai.web.paging import Page, PageParams, page_of, page_select
 
 router = APIRouter(prefix="/api/v1/subsidy", tags=["subsidy"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)]
@@ -88,8 +89,8 @@ def list_applications(
     state: ApplicationState | None = None,
     programme: str | None = None,
 ) -> Page[ApplicationOut]:
-    rows = service.list_applications(session, actor, state=state, programme_code=programme)
-    return page_of(rows, paging, ApplicationOut.model_validate)
+    query = service.applications_query(actor, state=state, programme_code=programme)
+    return page_select(session, query, paging, ApplicationOut.model_validate)
 
 
 @router.post("/applications", status_code=201, summary="Apply for a subsidy (申领)")
@@ -221,7 +222,7 @@ async def upload_document(
     file: Annotated[UploadFile, File()],
     key: IdempotencyKey = None,
 ) -> DocumentOut:
-    settings = request.app.state.settings
+    settings = app_settings(request)
     data = await file.read(settings.upload_max_bytes + 1)
     return _once(
         session,
@@ -255,7 +256,7 @@ def list_documents(
 def download_document(
     application_id: RecordId, document_id: RecordId, request: Request, session: DbSession, actor: CurrentActor
 ) -> Response:
-    doc, body = documents.read_document(session, actor, application_id, document_id, request.app.state.settings.var_dir)
+    doc, body = documents.read_document(session, actor, application_id, document_id, app_settings(request).var_dir)
     ext = doc.stored_name.rsplit(".", 1)[-1]
     # always a download (never rendered inline); the middleware adds X-Content-Type-Options: nosniff
     return Response(body, media_type=doc.content_type, headers=attachment(f"document-{doc.id}.{ext}"))
@@ -282,8 +283,8 @@ def set_pool_budget(
 def list_ledger(
     session: DbSession, actor: CurrentActor, paging: PageParams, application_id: RecordId | None = None
 ) -> Page[LedgerEntryOut]:
-    rows = service.ledger_entries(session, actor, application_id=application_id)
-    return page_of(rows, paging, LedgerEntryOut.model_validate)
+    query = service.ledger_query(actor, application_id=application_id)
+    return page_select(session, query, paging, LedgerEntryOut.model_validate)
 
 
 @router.get("/audit", summary="Recompute every balance from the ledger and check every invariant")

@@ -4,12 +4,14 @@ by state, and the Excel workbook for the finance bureau. Everything is derived f
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from io import BytesIO
+from typing import Any, TypedDict
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from smeai import taxonomy
 from smeai.auth.actor import Actor
@@ -30,11 +32,17 @@ class Slice:
     paid_fen: int
 
 
+class BurnDay(TypedDict):
+    day: str  # ISO date
+    reserved_fen: int  # outstanding at the end of the day
+    paid_fen: int  # cumulative
+
+
 @dataclass(frozen=True)
 class Dashboard:
     pools: list[PoolOut]
     totals: dict[str, int]
-    burn: list[dict[str, object]]  # day, reserved (outstanding), paid (cumulative)
+    burn: list[BurnDay]
     by_programme: list[Slice]
     by_region: list[Slice]
     by_industry: list[Slice]
@@ -51,7 +59,7 @@ def pools(session: Session, actor: Actor) -> list[PoolOut]:
     for code, p in all_programmes().items():
         if p.pool.annual:
             years = sorted({int(k.split("@", 1)[1]) for k in rows if k.startswith(f"{code}@")} | {this_year})
-            keys = [(f"{code}@{y}", y) for y in years]
+            keys: list[tuple[str, int | None]] = [(f"{code}@{y}", y) for y in years]
         else:
             keys = [(code, None)]
         for key, year in keys:
@@ -75,7 +83,7 @@ def pools(session: Session, actor: Actor) -> list[PoolOut]:
     return out
 
 
-def _slices(session: Session, column: object, label: object) -> list[Slice]:
+def _slices(session: Session, column: InstrumentedAttribute[Any], label: Callable[[str], str]) -> list[Slice]:
     sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     rows = session.execute(
         select(column, LedgerEntry.kind, func.sum(LedgerEntry.amount_fen))
@@ -84,7 +92,7 @@ def _slices(session: Session, column: object, label: object) -> list[Slice]:
     )
     for key, kind, total in rows:
         sums[str(key or "")][kind] += int(total or 0)
-    out = [Slice(k, label(k), v["reserve"] - v["release"], v["payout"]) for k, v in sums.items()]  # type: ignore[operator]
+    out = [Slice(k, label(k), v["reserve"] - v["release"], v["payout"]) for k, v in sums.items()]
     return sorted(out, key=lambda s: -s.committed_fen)
 
 
@@ -99,7 +107,7 @@ def build(session: Session, actor: Actor) -> Dashboard:
         select(day, LedgerEntry.kind, func.sum(LedgerEntry.amount_fen)).group_by(day, LedgerEntry.kind).order_by(day)
     ):
         per_day[str(d)][kind] += int(total or 0)
-    burn: list[dict[str, object]] = []
+    burn: list[BurnDay] = []
     reserved = paid = 0
     if per_day:  # start the curve at zero on the day before the first entry
         from datetime import date, timedelta

@@ -3,6 +3,8 @@ all made through the service (the same checks as a user), idempotently."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,7 +21,7 @@ from smeai.subsidy.schemas import ApplicationIn
 
 WAN = 1_000_000
 PDF = b"%PDF-1.4\n% smeai demo document\n%%EOF\n"
-ENTERPRISES = [
+ENTERPRISES: list[tuple[str, str, str, dict[str, Any]]] = [
     (
         "汉江智造科技有限公司",
         "wuhan@demo.smeai.cn",

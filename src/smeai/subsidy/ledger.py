@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, or_, select, true, update
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from smeai.db import utcnow
+from smeai.db import rows_matched, utcnow
 from smeai.errors import Conflict
 from smeai.i18n import N_
 from smeai.subsidy.models import Application, ClaimLock, Counter, LedgerEntry, Pool
@@ -52,10 +55,9 @@ class LedgerKind:
 def _insert_ignore(session: Session, model: type, values: dict[str, object], unique: str) -> None:
     """INSERT ... ON CONFLICT DO NOTHING on either backend: a row that must exist, made race-free."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        session.execute(pg_insert(model).values(**values).on_conflict_do_nothing(index_elements=[unique]))
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=[unique]))
+        session.execute(sqlite_insert(model).values(**values).on_conflict_do_nothing(index_elements=[unique]))
 
 
 def pool_key(programme: Programme, budget_year: int) -> str:
@@ -137,7 +139,8 @@ def reserve(
         key = pool_key(programme, app.budget_year)
     else:
         key = open_pool(session, programme, app.budget_year)
-    taken = session.execute(
+    taken = rows_matched(
+        session,
         update(Pool)
         .where(
             Pool.programme_code == key,
@@ -145,20 +148,21 @@ def reserve(
             or_(Pool.budget_fen.is_(None), Pool.budget_fen - Pool.reserved_fen - Pool.paid_fen >= amount_fen),
         )
         .values(reserved_fen=Pool.reserved_fen + amount_fen)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    if taken.rowcount != 1:
+    if taken != 1:
         require_open(session, programme, app.budget_year)  # which refusal: not open, or not enough left
         raise BudgetExhausted(N_("The programme's budget pool cannot cover this amount."))
     for key, cap in counter_caps(programme, app).items():
         _insert_ignore(session, Counter, {"key": key, "committed_fen": 0, "cap_fen": cap}, "key")
-        taken = session.execute(
+        taken = rows_matched(
+            session,
             update(Counter)
             .where(Counter.key == key, Counter.committed_fen + amount_fen <= cap)
             .values(committed_fen=Counter.committed_fen + amount_fen, cap_fen=cap)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
-        if taken.rowcount != 1:
+        if taken != 1:
             raise CapReached(N_("The amount would pass a cap of the programme."), cap=key)
     _entry(session, LedgerKind.RESERVE, app, amount_fen, actor_user_id)
 
@@ -169,13 +173,14 @@ def release(
     """Give back a reservation (rejected after approval, withdrawn, expired, or paid for less)."""
     if amount_fen <= 0:
         return
-    done = session.execute(
+    done = rows_matched(
+        session,
         update(Pool)
         .where(Pool.programme_code == pool_key(programme, app.budget_year), Pool.reserved_fen >= amount_fen)
         .values(reserved_fen=Pool.reserved_fen - amount_fen)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    if done.rowcount != 1:
+    if done != 1:
         raise Conflict(N_("The pool does not hold this reservation."))
     for key in counter_caps(programme, app):
         session.execute(
@@ -191,13 +196,14 @@ def payout(
     session: Session, programme: Programme, app: Application, amount_fen: int, actor_user_id: int | None
 ) -> None:
     """Turn a reservation into a payment: the pool's reserved falls and paid rises by the same amount."""
-    done = session.execute(
+    done = rows_matched(
+        session,
         update(Pool)
         .where(Pool.programme_code == pool_key(programme, app.budget_year), Pool.reserved_fen >= amount_fen)
         .values(reserved_fen=Pool.reserved_fen - amount_fen, paid_fen=Pool.paid_fen + amount_fen)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    if done.rowcount != 1:
+    if done != 1:
         raise Conflict(N_("The pool does not hold this reservation."))
     _entry(session, LedgerKind.PAYOUT, app, amount_fen, actor_user_id)
 
@@ -208,7 +214,8 @@ def set_budget(
     """A new budget for the pool (of that year, for an annual pool, which this opens), never below what is
     reserved and paid."""
     key = open_pool(session, programme, budget_year, opened_by)
-    done = session.execute(
+    done = rows_matched(
+        session,
         update(Pool)
         .where(
             Pool.programme_code == key,
@@ -219,15 +226,15 @@ def set_budget(
             opened_at=func.coalesce(Pool.opened_at, utcnow()),
             opened_by_id=func.coalesce(Pool.opened_by_id, opened_by),
         )
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    return done.rowcount == 1
+    return done == 1
 
 
 # --- derived balances and the audit ------------------------------------------------------------------------
 
 
-def sums(session: Session, *group: object) -> dict[tuple, dict[str, int]]:
+def sums(session: Session, *group: InstrumentedAttribute[Any]) -> dict[tuple, dict[str, int]]:
     """Σ amount per ledger kind, grouped by the given LedgerEntry columns."""
     out: dict[tuple, dict[str, int]] = defaultdict(lambda: {"reserve": 0, "release": 0, "payout": 0})
     rows = session.execute(

@@ -11,11 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date, timedelta
-from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, delete, false, select, true, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import ColumnElement, Select, delete, false, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -25,7 +23,7 @@ from smeai.auth import audit as audit_log  # subsidy's own audit() checks the le
 from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
-from smeai.db import utcnow
+from smeai.db import rows_matched, utcnow
 from smeai.errors import Conflict, Invalid, NotFound
 from smeai.i18n import N_
 from smeai.subsidy import ledger
@@ -127,6 +125,25 @@ def get_application(session: Session, actor: Actor, application_id: int) -> Appl
     return app
 
 
+def applications_query(
+    actor: Actor,
+    *,
+    state: ApplicationState | None = None,
+    programme_code: str | None = None,
+    org_id: int | None = None,
+) -> Select[tuple[Application]]:
+    """The applications the actor may see under the filters, newest first: a select, so the API pages it
+    in SQL (`web.paging.page_select`)."""
+    query = select(Application).where(visible_applications(actor))
+    if state is not None:
+        query = query.where(Application.state == state)
+    if programme_code:
+        query = query.where(Application.programme_code == programme_code)
+    if org_id is not None:
+        query = query.where(Application.org_id == org_id)
+    return query.order_by(Application.id.desc())
+
+
 def list_applications(
     session: Session,
     actor: Actor,
@@ -135,14 +152,8 @@ def list_applications(
     programme_code: str | None = None,
     org_id: int | None = None,
 ) -> list[Application]:
-    query = select(Application).where(visible_applications(actor))
-    if state is not None:
-        query = query.where(Application.state == state)
-    if programme_code:
-        query = query.where(Application.programme_code == programme_code)
-    if org_id is not None:
-        query = query.where(Application.org_id == org_id)
-    return list(session.scalars(query.order_by(Application.id.desc())))
+    query = applications_query(actor, state=state, programme_code=programme_code, org_id=org_id)
+    return list(session.scalars(query))
 
 
 def events(session: Session, actor: Actor, application_id: int) -> list[ApplicationEvent]:
@@ -271,16 +282,14 @@ def _transition(
 ) -> None:
     """Move APP from one of FROM_STATES to TO in one conditional UPDATE: two operators cannot both decide."""
     before = app.state
-    done = cast(
-        "CursorResult[Any]",
-        session.execute(
-            update(Application)
-            .where(Application.id == app.id, Application.state.in_([s.value for s in from_states]))
-            .values(state=to.value, updated_at=utcnow(), **values)
-            .execution_options(synchronize_session=False)
-        ),
+    done = rows_matched(
+        session,
+        update(Application)
+        .where(Application.id == app.id, Application.state.in_([s.value for s in from_states]))
+        .values(state=to.value, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False),
     )
-    if done.rowcount != 1:
+    if done != 1:
         raise WrongState(N_("The application is not in a state that allows this."), state=before)
     for key, value in {"state": to.value, **values}.items():
         set_committed_value(app, key, value)
@@ -449,12 +458,17 @@ def set_pool_budget(
     )
 
 
-def ledger_entries(session: Session, actor: Actor, *, application_id: int | None = None) -> list[LedgerEntry]:
+def ledger_query(actor: Actor, *, application_id: int | None = None) -> Select[tuple[LedgerEntry]]:
+    """The ledger in the order it was written (operators only): a select, so the API pages it in SQL."""
     actor.require(Permission.SUBSIDY_READ_ANY)
     query = select(LedgerEntry).order_by(LedgerEntry.id)
     if application_id is not None:
         query = query.where(LedgerEntry.application_id == application_id)
-    return list(session.scalars(query))
+    return query
+
+
+def ledger_entries(session: Session, actor: Actor, *, application_id: int | None = None) -> list[LedgerEntry]:
+    return list(session.scalars(ledger_query(actor, application_id=application_id)))
 
 
 def audit(session: Session, actor: Actor) -> ledger.AuditReport:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from smeai.auth.deps import CurrentActor
+from smeai.config import app_settings
 from smeai.db import DbSession
 from smeai.inputs import RecordId
 from smeai.survey import service, uploads
@@ -90,7 +91,7 @@ async def import_file(
     file: Annotated[UploadFile, File()],
     name: Annotated[str | None, Form(description="Wave name when the wave is new")] = None,
 ) -> ImportOut:
-    async with uploads.spooled(file, limit=request.app.state.settings.upload_max_bytes) as path:
+    async with uploads.spooled(file, limit=app_settings(request).upload_max_bytes) as path:
         outcome = service.import_file(session, actor, code, path, filename=file.filename or "upload", wave_name=name)
     session.commit()
     return import_out(outcome, code)
@@ -121,7 +122,7 @@ def wave_indicators(
         actor,
         code,
         filters=filters(province, section, group),
-        small_cell_min=request.app.state.settings.small_cell_min,
+        small_cell_min=app_settings(request).small_cell_min,
     )
 
 
@@ -140,5 +141,5 @@ def wave_index(
         actor,
         code,
         filters=filters(province, section, group),
-        small_cell_min=request.app.state.settings.small_cell_min,
+        small_cell_min=app_settings(request).small_cell_min,
     )

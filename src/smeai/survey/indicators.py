@@ -59,7 +59,7 @@ Q = Decimal("0.01")
 def groups() -> dict[str, dict[str, Any]]:
     """Group code -> {class, divisions (ints)}, in taxonomy order (L1..L5, T1..T6, K1..K7)."""
     return {
-        code: {"class": g.extra["class"], "divisions": [int(d) for d in g.extra["divisions"]]}  # type: ignore[union-attr]
+        code: {"class": g.extra["class"], "divisions": [int(d) for d in g.divisions]}
         for code, g in taxonomy.load().groups.items()
     }
 

@@ -50,7 +50,7 @@ def _view(session, actor, settings, wave: str | None, filters: service.Filters, 
     }
 
 
-def _chart(f: figures.Figure) -> dict:
+def _chart(f: figures.Figure) -> dict[str, object]:
     """What the page's ECharts code draws: numbers only; a suppressed cell is flagged, never a number."""
     spec: dict[str, Any] = {
         "key": f.key,

@@ -167,7 +167,7 @@ def _chart_png(f: figures.Figure) -> bytes:
         ax.bar(x, np.nan_to_num(values[:, 0]), color=colours[0], width=0.55)
         for xx, v in zip(x, values[:, 0], strict=True):
             if not np.isnan(v):
-                ax.text(xx, v, f"{v:g}{f.unit}", ha="center", va="bottom", fontsize=8)
+                ax.text(float(xx), v, f"{v:g}{f.unit}", ha="center", va="bottom", fontsize=8)
         ax.set_xticks(x, labels)
     ax.tick_params(axis="x", labelsize=8)
     ax.spines[["top", "right"]].set_visible(False)

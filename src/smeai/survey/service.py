@@ -13,6 +13,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -188,7 +189,9 @@ def _response_records(
             skipped += 1
             continue
         rec: dict[str, Any] = {c: columns[c][i] for c in RESPONSE_COLUMNS}
-        rec["submitted_at"] = columns["submitted_at"][i].isoformat(sep=" ")  # type: ignore[attr-defined]
+        submitted = columns["submitted_at"][i]
+        assert isinstance(submitted, datetime)  # codebook.validate keeps only rows with a parsed time
+        rec["submitted_at"] = submitted.isoformat(sep=" ")
         rec["answers"] = {c: columns[c][i] for c in ANSWER_COLUMNS if columns[c][i] is not None}
         rec.update(wave_id=wave_id, import_id=import_id, row_no=columns["row"][i], response_id=rid)
         out.append(rec)
@@ -246,7 +249,7 @@ def wave_arrow(session: Session, wave: SurveyWave, filters: Filters | None = Non
     if filters.section:
         query = query.where(SurveyResponse.industry_section == filters.section)
     if filters.group:
-        divisions = [int(d) for d in taxonomy.load().groups[filters.group].extra["divisions"]]  # type: ignore[attr-defined]
+        divisions = [int(d) for d in taxonomy.load().groups[filters.group].divisions]
         query = query.where(SurveyResponse.industry_section == "C", SurveyResponse.mfg_division.in_(divisions))
     rows = session.execute(query).all()
     schema = codebook.arrow_schema()

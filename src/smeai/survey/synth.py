@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -184,7 +185,7 @@ LOCATIONS = (
 )
 
 
-def quotas(shares: np.ndarray | list[float], n: int) -> np.ndarray:
+def quotas(shares: np.ndarray | Sequence[float], n: int) -> np.ndarray:
     """Integer counts summing to n, proportional to shares (largest remainder)."""
     s = np.asarray(shares, dtype=float)
     raw = s / s.sum() * n
@@ -239,7 +240,7 @@ def generate(n: int, seed: int) -> pd.DataFrame:
     division = np.zeros(n, dtype=np.int64)
     for gi, code in enumerate(group_codes):
         where = np.flatnonzero(grp == gi)
-        divs = np.array([int(d) for d in tax.groups[code].extra["divisions"]])  # type: ignore[union-attr]
+        divs = np.array([int(d) for d in tax.groups[code].divisions])
         division[where] = rng.choice(divs, size=len(where))
     other = list(OTHER_SECTIONS)
     section = np.full(n, "C", dtype=object)
@@ -267,7 +268,7 @@ def generate(n: int, seed: int) -> pd.DataFrame:
         target *= (age_rows / np.maximum(target.sum(1), 1e-9))[:, None]
     table = _controlled_round(np.minimum(target, cells), age_rows, rev_cols, cells)
     # within each age x revenue cell, labour-intensive firms adopt less often (the report's reading)
-    class_of = {i: tax.groups[code].extra["class"] for i, code in enumerate(group_codes)}
+    class_of = {i: str(tax.groups[code].extra["class"]) for i, code in enumerate(group_codes)}
     adopt_weight = np.ones(n)
     for gi, klass in class_of.items():
         adopt_weight[grp == gi] = CLASS_ADOPTION_PULL[klass]

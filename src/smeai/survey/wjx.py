@@ -302,7 +302,7 @@ def from_canonical(
                     chosen = [o.text for o, v in zip(options, values, strict=True) if v == "1"]
                     line.append(SEP.join(chosen) if asked else "(跳过)")
                 continue
-            v = r[col[question.column]] if question.column in col else ""  # type: ignore[index]
+            v = r[col[question.column]] if question.column is not None and question.column in col else ""
             if question.kind in ("number", "text"):
                 line.append(v if v else ("-3" if layout == "wjx_coded" else "(跳过)"))
                 continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated
 
 import yaml
 from pydantic import AfterValidator
@@ -33,6 +33,12 @@ class Term:
 
     def as_dict(self) -> dict[str, object]:
         return {"code": self.code, "name": {"zh": self.zh, "en": self.en}, **self.extra}
+
+    @property
+    def divisions(self) -> list[str]:
+        """A group's manufacturing divisions ("13".."43"); empty for any other term."""
+        value = self.extra.get("divisions")
+        return [str(d) for d in value] if isinstance(value, list) else []
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: one instance, cached
@@ -100,7 +106,7 @@ def load() -> Taxonomy:
 
 @lru_cache
 def _division_to_group(tax: Taxonomy) -> dict[str, Term]:
-    return {d: g for g in tax.groups.values() for d in cast(list[str], g.extra["divisions"])}
+    return {d: g for g in tax.groups.values() for d in g.divisions}
 
 
 def name(kind: str, code: str | int | None) -> str:

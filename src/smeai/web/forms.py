@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -12,7 +13,7 @@ from smeai.i18n import N_
 M = TypeVar("M", bound=BaseModel)
 
 
-def parse_form(model: type[M], form: dict[str, object]) -> M:
+def parse_form(model: type[M], form: Mapping[str, object]) -> M:
     data = {k: (v if not (isinstance(v, str) and v.strip() == "") else None) for k, v in form.items()}
     data = {k: v for k, v in data.items() if v is not None and k != "csrf_token"}
     try:

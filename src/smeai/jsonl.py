@@ -1,4 +1,4 @@
-"""Reading an interchange file (JSON Lines) in bounded memory, whatever it holds.
+"""Reading JSON Lines (interchange offerings, need files) in bounded memory, whatever the file holds.
 
 Lines are read one at a time from a byte stream, never the whole file: a line longer than
 `MAX_LINE_BYTES` is skipped without being kept (and reported), a line that is not UTF-8 is reported,
@@ -13,9 +13,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-# An offering is a few hundred bytes; a long Chinese description a few tens of KiB.
+# An offering or a need is a few hundred bytes; a long Chinese description a few tens of KiB.
 MAX_LINE_BYTES = 64 * 1024
-# An offering object holds `pricing` (an object) and lists of strings: depth 2. Room to spare.
+# An offering holds `pricing` (an object) and lists of strings: depth 2; a need no deeper. Room to spare.
 MAX_DEPTH = 8
 
 
