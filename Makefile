@@ -10,10 +10,11 @@ demo: setup ## install everything, load the demo data, start the portal on SQLit
 	@$(MAKE) --no-print-directory system-deps PKGS="$(FONT_PKGS)" || echo "warning: CJK fonts not installed; PDF reports need fonts-wqy-zenhei"
 	$(BIN)/smeai demo
 
-test: setup system-deps ## install everything and run every test (SQLite and PostgreSQL), ruff and the import contracts
+test: setup system-deps ## install everything and run every test (SQLite and PostgreSQL), ruff, the import contracts and mypy
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 setup: $(STAMP)
