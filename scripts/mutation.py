@@ -85,6 +85,7 @@ SUITES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         ),
         ("tests/subsidy/test_ledger_mutants.py",),
     ),
+    "audit": ("src/smeai/subsidy/ledger.py", ("audit",), ("tests/subsidy/test_audit_mutants.py",)),
     "calculator": (
         "src/smeai/subsidy/calculator.py",
         (
