@@ -47,8 +47,8 @@ class World:
 @pytest.fixture
 def world(session) -> World:
     p = programme(budget=1000, per_org_year=500, per_contract=500, code=SINGLE)
-    q = programme(budget=None, annual=True, code=ANNUAL)
-    ledger.open_pool(session, q, YEAR)  # an operator's opened year, holding nothing
+    q = programme(budget=10, annual=True, code=ANNUAL)
+    ledger.open_pool(session, q, YEAR)  # an operator's opened year, holding nothing of its 10
     org, other_org = (_org(session, name) for name in ("审计甲公司", "审计乙公司"))
     a = application(session, p, approved=500, ref="ref-a", org_id=org)
     b = application(session, p, state=ApplicationState.PAID, approved=500, paid=500, ref="ref-b", org_id=other_org)
@@ -163,8 +163,8 @@ def test_a_counter_that_disagrees_with_the_ledger(session, world):
 
 
 def test_a_counter_without_ledger_entries(session, world):
-    session.add(Counter(key=f"contract:{SINGLE}:ref-z", committed_fen=3, cap_fen=500))
-    assert f"counter contract:{SINGLE}:ref-z: 3 but the ledger says 0" in _problems(session, world)
+    session.add(Counter(key=f"contract:{SINGLE}:ref-z", committed_fen=1, cap_fen=500))
+    assert f"counter contract:{SINGLE}:ref-z: 1 but the ledger says 0" in _problems(session, world)
 
 
 def test_a_release_lowers_what_a_contract_and_a_year_carry_but_a_payout_does_not(session, world):
@@ -248,3 +248,26 @@ def test_a_claim_lock_held_by_an_application_that_is_not_live(session, world):
     assert _problems(session, world) == [
         f"claim lock contract:ref-c held by application {world.c.id}, which is not live"
     ]
+
+
+def test_the_audit_checks_the_applications_against_the_rules_too(session, world):
+    world.c.programme_code = "ghost"  # no ledger entry, no counter, no pool: only the rules see it
+    assert _problems(session, world) == [f"application {world.c.id}: unknown programme ghost"]
+
+
+def test_ledger_entries_a_counter_should_carry_but_no_counter_row(session, world):
+    _entry(session, world.c, LedgerKind.RESERVE, 5)
+    assert f"counter contract:{SINGLE}:ref-c: 0 but the ledger says 5" in _problems(session, world)
+
+
+def test_an_approved_application_of_one_fen_and_one_without_an_amount(session, world):
+    world.c.state, world.c.approved_fen = ApplicationState.APPROVED, 1
+    _entry(session, world.c, LedgerKind.RESERVE, 1)
+    assert not any(p.startswith(f"application {world.c.id} (approved)") for p in _problems(session, world))
+    world.c.approved_fen = None
+    assert any(p.startswith(f"application {world.c.id} (approved): reserved 1") for p in _problems(session, world))
+
+
+def test_a_paid_application_of_nothing_paid_nothing(session, world):
+    world.c.state, world.c.approved_fen = ApplicationState.PAID, 0
+    assert _problems(session, world) == []

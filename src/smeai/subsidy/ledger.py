@@ -54,10 +54,8 @@ class LedgerKind:
 
 def _insert_ignore(session: Session, model: type, values: dict[str, object], unique: str) -> None:
     """INSERT ... ON CONFLICT DO NOTHING on either backend: a row that must exist, made race-free."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(pg_insert(model).values(**values).on_conflict_do_nothing(index_elements=[unique]))
-    else:
-        session.execute(sqlite_insert(model).values(**values).on_conflict_do_nothing(index_elements=[unique]))
+    insert = pg_insert(model) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(model)
+    session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=[unique]))
 
 
 def pool_key(programme: Programme, budget_year: int) -> str:
