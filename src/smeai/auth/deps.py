@@ -61,7 +61,6 @@ def optional_actor(request: Request, session: DbSession) -> Actor | None:
     session.info[BASE_URL_KEY] = settings.public_url or str(request.base_url)  # for emailed notifications
     sender.ensure_running(settings)
     token = bearer_token(request)
-    actor: Actor | None
     if token is not None:
         found = service.find_token(session, token, kind="api")
         if found is None:

@@ -260,7 +260,7 @@ def event_authors(session: Session, e: Engagement) -> dict[int, str]:
 # --- dashboards -------------------------------------------------------------------------------
 
 
-def pipeline_query(actor: Actor, *, state: EngagementState | None = None) -> Select[tuple[Engagement]]:
+def pipeline_query(actor: Actor, *, state: EngagementState | None = None) -> Select[Engagement]:
     """The engagements of the needs a consultant wrote (in one state, if given), the latest change first:
     a select, so the API pages it in SQL."""
     actor.require(Permission.NEED_WRITE_ANY)

@@ -131,7 +131,7 @@ def applications_query(
     state: ApplicationState | None = None,
     programme_code: str | None = None,
     org_id: int | None = None,
-) -> Select[tuple[Application]]:
+) -> Select[Application]:
     """The applications the actor may see under the filters, newest first: a select, so the API pages it
     in SQL (`web.paging.page_select`)."""
     query = select(Application).where(visible_applications(actor))
@@ -458,7 +458,7 @@ def set_pool_budget(
     )
 
 
-def ledger_query(actor: Actor, *, application_id: int | None = None) -> Select[tuple[LedgerEntry]]:
+def ledger_query(actor: Actor, *, application_id: int | None = None) -> Select[LedgerEntry]:
     """The ledger in the order it was written (operators only): a select, so the API pages it in SQL."""
     actor.require(Permission.SUBSIDY_READ_ANY)
     query = select(LedgerEntry).order_by(LedgerEntry.id)
