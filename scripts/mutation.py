@@ -142,7 +142,7 @@ EXPLAINED: dict[str, frozenset[str]] = {
             "sums: '0': 0 -> 1 (1)",
             # the audit's check of a pool over its budget (and the amount its message names): the table's
             # CHECK constraint within_budget keeps such a row out of the database on both backends
-            "audit: \"bad.append(f'pool {code}: remaining {remaining} is negative (budget {p\": "
+            'audit: "bad.append(f\'pool {code}: remaining {remaining} is negative (budget {p": '
             "drop: bad.append(f'pool {code}: remaining {remaining} is negative  (1)",
             "audit: 'pool.budget_fen - pool.reserved_fen - pool.paid_fen': Sub -> Add (1)",
             "audit: 'pool.budget_fen - pool.reserved_fen - pool.paid_fen': Sub -> Add (2)",
