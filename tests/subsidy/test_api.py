@@ -204,9 +204,11 @@ def test_applications_and_ledger_page_in_the_database_with_the_total_of_every_ro
     op = builders.operator(session)
     as_op = client_for(op)
     app_ids = []
-    for _ in range(3):
+    for n in range(3):
         api = client_for(sb.wuhan_enterprise(session))
-        app_id = _apply(api).json()["id"]
+        applied = _apply(api, APPLY | {"contract_no": f"PAGE-{n}"})
+        assert applied.status_code == 201, applied.text
+        app_id = applied.json()["id"]
         assert _contract(api, app_id).status_code == 201
         assert as_op.post(f"/api/v1/subsidy/applications/{app_id}/approve", json={}).status_code == 200
         app_ids.append(app_id)
