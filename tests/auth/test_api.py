@@ -107,3 +107,15 @@ def test_a_number_beyond_64_bits_is_a_clear_422_not_a_crash(session, client_for)
     r = api.get(f"/api/v1/organisations/{2**70}")
     assert r.status_code in (404, 422)  # SQLite's driver and PostgreSQL both refuse such a number
     assert r.json()["error"] in ("not_found", "invalid")
+
+
+def test_the_organisations_an_operator_sees_are_paged_by_name_with_their_total(session, client_for):
+    for name in ("乙企业", "甲企业", "丙企业"):
+        builders.enterprise(session, name)
+    api = client_for(builders.operator(session))
+    everyone = api.get("/api/v1/organisations", params={"limit": 200}).json()
+    names = [o["name"] for o in everyone["items"]]
+    assert names == sorted(names) and {"甲企业", "乙企业", "丙企业"} <= set(names)
+    page = api.get("/api/v1/organisations", params={"limit": 2, "offset": 1}).json()
+    assert (page["total"], [o["name"] for o in page["items"]]) == (everyone["total"], names[1:3])
+    assert everyone["total"] == len(names)

@@ -52,7 +52,7 @@ from smeai.inputs import RecordId
 from smeai.web.client import client_address
 from smeai.web.limits import upload_route
 from smeai.web.openapi import error_responses
-from smeai.web.paging import Page, PageParams, page_of
+from smeai.web.paging import Page, PageParams, page_of, page_select
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -129,7 +129,7 @@ def revoke_all_tokens(session: DbSession, actor: CurrentActor) -> RevokedOut:
 
 @router.get("/organisations", summary="Organisations the caller may see")
 def list_organisations(session: DbSession, actor: CurrentActor, paging: PageParams) -> Page[OrganisationOut]:
-    return page_of(service.list_organisations(session, actor), paging, OrganisationOut.model_validate)
+    return page_select(session, service.organisations_query(actor), paging, OrganisationOut.model_validate)
 
 
 @router.get("/organisations/{org_id}", summary="One organisation and its profile")

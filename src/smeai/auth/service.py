@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, and_, delete, false, func, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, and_, delete, false, func, or_, select, true, update
 from sqlalchemy.orm import Session, object_session
 
 from smeai.auth.actor import Actor
@@ -91,11 +91,17 @@ def get_organisation(session: Session, actor: Actor, org_id: int) -> Organisatio
     return org
 
 
-def list_organisations(session: Session, actor: Actor, *, kind: OrgKind | None = None) -> list[Organisation]:
-    query = select(Organisation).where(visible_organisations(actor)).order_by(Organisation.name)
+def organisations_query(actor: Actor, *, kind: OrgKind | None = None) -> Select[Organisation]:
+    """The organisations the actor may see, by name (and id, for a stable page): a select, so the API
+    pages it in SQL."""
+    query = select(Organisation).where(visible_organisations(actor)).order_by(Organisation.name, Organisation.id)
     if kind is not None:
         query = query.where(Organisation.kind == kind)
-    return list(session.scalars(query))
+    return query
+
+
+def list_organisations(session: Session, actor: Actor, *, kind: OrgKind | None = None) -> list[Organisation]:
+    return list(session.scalars(organisations_query(actor, kind=kind)))
 
 
 def organisation_names(session: Session, actor: Actor, org_ids: set[int]) -> dict[int, str]:

@@ -19,7 +19,7 @@ from smeai.inputs import RecordId
 from smeai.jsonl import read_lines
 from smeai.money import Wan
 from smeai.web.limits import upload_route
-from smeai.web.paging import Page, PageParams, page_of
+from smeai.web.paging import Page, PageParams, page_of, page_select
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
@@ -142,12 +142,12 @@ def delete_offering(offering_id: RecordId, session: DbSession, actor: CurrentAct
 
 @router.get("/catalog/mine", summary="Your organisation's offerings, in every status")
 def my_offerings(session: DbSession, actor: CurrentActor, paging: PageParams) -> Page[OfferingOut]:
-    return page_of(service.list_own_offerings(session, actor), paging, OfferingOut.model_validate)
+    return page_select(session, service.own_offerings_query(actor), paging, OfferingOut.model_validate)
 
 
 @router.get("/catalog/review-queue", summary="Offerings waiting for review, oldest first (operators)")
 def review_queue(session: DbSession, actor: CurrentActor, paging: PageParams) -> Page[OfferingOut]:
-    return page_of(service.list_review_queue(session, actor), paging, OfferingOut.model_validate)
+    return page_select(session, service.review_queue_query(actor), paging, OfferingOut.model_validate)
 
 
 @router.post("/catalog/import", summary="Import interchange JSON Lines (operators); published at once")

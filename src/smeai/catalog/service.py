@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from smeai import jsonl
@@ -122,18 +122,27 @@ def list_offerings(
     )
 
 
-def list_own_offerings(session: Session, actor: Actor) -> list[Offering]:
-    """The provider workspace: every offering of the actor's organisation, any status."""
+def own_offerings_query(actor: Actor) -> Select[Offering]:
+    """The provider workspace: every offering of the actor's organisation, any status, the latest change
+    first (a select: the API pages it in SQL)."""
     actor.require(Permission.OFFERING_WRITE_OWN)
     query = select(Offering).where(Offering.provider_id == actor.org_id, Offering.deleted_at.is_(None))
-    return list(session.scalars(query.order_by(Offering.updated_at.desc(), Offering.id.desc())))
+    return query.order_by(Offering.updated_at.desc(), Offering.id.desc())
+
+
+def list_own_offerings(session: Session, actor: Actor) -> list[Offering]:
+    return list(session.scalars(own_offerings_query(actor)))
+
+
+def review_queue_query(actor: Actor) -> Select[Offering]:
+    """The operator workspace: offerings waiting for review, oldest first (a select: the API pages it in SQL)."""
+    actor.require(Permission.OFFERING_REVIEW)
+    query = select(Offering).where(Offering.status == S.SUBMITTED, Offering.deleted_at.is_(None))
+    return query.order_by(Offering.submitted_at, Offering.id)
 
 
 def list_review_queue(session: Session, actor: Actor) -> list[Offering]:
-    """The operator workspace: offerings waiting for review, oldest first."""
-    actor.require(Permission.OFFERING_REVIEW)
-    query = select(Offering).where(Offering.status == S.SUBMITTED, Offering.deleted_at.is_(None))
-    return list(session.scalars(query.order_by(Offering.submitted_at, Offering.id)))
+    return list(session.scalars(review_queue_query(actor)))
 
 
 def status_counts(session: Session, actor: Actor) -> dict[str, int]:
