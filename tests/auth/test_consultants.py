@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smeai.auth import audit, consultants
+from smeai.auth.models import Organisation
 from smeai.auth.permissions import Permission
 from smeai.errors import Forbidden, Invalid, NotFound
 from tests import builders
@@ -34,3 +35,16 @@ def test_acting_for_an_enterprise_needs_the_assignment(session):
     acting = consultants.act_for(session, adviser, ent.org_id)
     assert (acting.user_id, acting.org_id, acting.on_behalf_of) == (adviser.user_id, ent.org_id, ent.org_id)
     assert not acting.can(Permission.ASSESSMENT_WRITE_OWN) and acting.can(Permission.NEED_WRITE_OWN)
+
+
+def test_acting_for_an_unverified_enterprise_withholds_what_its_own_people_lack(session):
+    op, adviser, ent = builders.operator(session), builders.consultant(session), builders.enterprise(session)
+    consultants.assign(session, op, ent.org_id, adviser.user_id)
+    assert consultants.act_for(session, adviser, ent.org_id).can(Permission.SUBSIDY_APPLY)
+    org = session.get(Organisation, ent.org_id)
+    assert org is not None
+    org.verification = "pending"
+    session.flush()
+    acting = consultants.act_for(session, adviser, ent.org_id)
+    assert not acting.can(Permission.SUBSIDY_APPLY) and not acting.can(Permission.ENGAGEMENT_ACT)
+    assert acting.can(Permission.NEED_WRITE_OWN)

@@ -118,4 +118,7 @@ def act_for(session: Session, actor: Actor, org_id: int) -> Actor:
         org_kind=OrgKind.ENTERPRISE,
         roles=frozenset({Role.ENTERPRISE_MEMBER}),
         on_behalf_of=org.id,
+        # a consultant never holds more than the enterprise's own people would: an organisation the centre
+        # has not verified yet cannot apply for vouchers or start engagements, on its own or through an adviser
+        org_verified=org.verification == "verified",
     )
