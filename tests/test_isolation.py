@@ -16,7 +16,7 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/auth/token"): "the login itself",
     ("POST", "/api/v1/auth/register"): "signing up comes before any account",
     ("POST", "/api/v1/auth/verify-email"): "the emailed token is the authority",
-    ("POST", "/api/v1/auth/verification"): "a new link for an account that cannot log in yet; same answer for any address",
+    ("POST", "/api/v1/auth/verification"): "a new link for an account that cannot log in yet; same answer for anyone",
     ("POST", "/api/v1/auth/password-reset"): "a forgotten password; same answer for any address",
     ("POST", "/api/v1/auth/password-reset/confirm"): "the emailed single-use token is the authority",
     ("POST", "/api/v1/auth/email-change/confirm"): "the token emailed to the new address is the authority",
