@@ -42,7 +42,7 @@ def users_query(
         where.append(User.role == str(role))
     if active is not None:
         where.append(User.is_active.is_(active))
-    return select(User).join(Organisation, Organisation.id == User.org_id).where(and_(*where)).order_by(User.id.desc())
+    return select(User).join(Organisation, Organisation.id == User.org_id).where(*where).order_by(User.id.desc())
 
 
 def organisations_query(actor: Actor, *, q: str | None = None, kind: OrgKind | None = None) -> Select[Organisation]:
@@ -59,7 +59,7 @@ def organisations_query(actor: Actor, *, q: str | None = None, kind: OrgKind | N
         )
     if kind is not None:
         where.append(Organisation.kind == str(kind))
-    return select(Organisation).where(and_(*where)).order_by(Organisation.name)
+    return select(Organisation).where(*where).order_by(Organisation.name)
 
 
 def member_counts(session: Session, actor: Actor, org_ids: list[int]) -> dict[int, int]:

@@ -16,16 +16,18 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Table, select
 
 from smeai.auth import admin, audit, consultants
 from smeai.auth.actor import Actor
 from smeai.auth.deps import CurrentActor, PageActor
 from smeai.auth.models import Organisation, User
 from smeai.auth.permissions import OrgKind, Permission, Role
-from smeai.db import DbSession
+from smeai.db import Base, DbSession
 from smeai.errors import Forbidden, Invalid, NotFound
-from smeai.i18n import N_, _
+from smeai.i18n import N_, _, translations
 from smeai.inputs import RecordId
+from smeai.subsidy.calculator import programme_name
 from smeai.web.csrf import csrf_protect
 from smeai.web.downloads import attachment, row
 from smeai.web.flash import redirect_with_message
@@ -143,6 +145,14 @@ VALUE_LABELS: dict[str, str] = {
     "withdrawn": N_("Withdrawn"),
     "expired": N_("Expired"),
 }
+
+
+def person_name(name: str) -> str:
+    """An account's name; one named after its role (the demo's 系统管理员) as the role in the reader's language."""
+    for text in ROLE_LABELS.values():
+        if name in (text, translations("zh_Hans").gettext(text)):
+            return _(text)
+    return name
 
 
 def describe(entry: audit.AuditEntry, users: dict[int, str], *, money: Any) -> list[tuple[str, str | None, str]]:
@@ -264,6 +274,7 @@ def users_page(
         roles=ROLE_LABELS,
         pager=_pages(total, page, "/admin/users", {"q": q, "role": chosen}),
         me=actor.user_id,
+        person_name=person_name,
     )
 
 
@@ -400,9 +411,75 @@ def _names(session: DbSession, entries: list[audit.AuditEntry]) -> tuple[dict[in
             if isinstance(side.get("consultant_id"), int):
                 user_ids.add(side["consultant_id"])
     org_ids = {o for e in entries for o in (e.org_id, e.on_behalf_of) if o is not None}
-    users = {u.id: u.display_name for u in session.query(User).filter(User.id.in_(user_ids))} if user_ids else {}
+    people: list[User] = list(session.scalars(select(User).where(User.id.in_(user_ids)))) if user_ids else []
+    users = {u.id: person_name(u.display_name) for u in people}
     orgs = {o.id: o.name for o in session.query(Organisation).filter(Organisation.id.in_(org_ids))} if org_ids else {}
     return users, orgs
+
+
+# What names a target in the log, by its table: the column itself, or (column, table it points to by the
+# column, the name there). The log stores targets by table and id (audit.py), so the names are read from
+# those tables, not through the domains above this one.
+NAME_COLUMNS: dict[str, str | tuple[str, str, str]] = {
+    "cases": "title",
+    "offerings": "name",
+    "needs": "title",
+    "survey_waves": "name",
+    "survey_imports": ("wave_id", "survey_waves", "name"),
+    "engagements": ("need_id", "needs", "title"),
+}
+
+
+def _table(name: str) -> Table | None:
+    return Base.metadata.tables.get(name)
+
+
+def target_names(
+    session: DbSession, entries: list[audit.AuditEntry], orgs: dict[int, str]
+) -> dict[tuple[str, str], str]:
+    """The name of each entry's target, by (type, id): a case's title, a wave's name, a voucher application's
+    programme and applicant; a removed record by the title its entry kept, else not at all."""
+    wanted: dict[str, set[int]] = {}
+    for e in entries:
+        if e.target_id.isdigit() and (e.target_type in NAME_COLUMNS or e.target_type == "subsidy_applications"):
+            wanted.setdefault(e.target_type, set()).add(int(e.target_id))
+    out: dict[tuple[str, str], str] = {}
+    for kind, ids in wanted.items():
+        table = _table(kind)
+        if table is None:
+            continue
+        if kind == "subsidy_applications":
+            rows = session.execute(
+                select(table.c.id, table.c.programme_code, table.c.org_id).where(table.c.id.in_(ids))
+            ).all()
+            extra = {r.org_id for r in rows} - set(orgs)
+            if extra:
+                orgs = orgs | {o.id: o.name for o in session.query(Organisation).filter(Organisation.id.in_(extra))}
+            for r in rows:
+                who = orgs.get(r.org_id)
+                out[(kind, str(r.id))] = " · ".join(x for x in (programme_name(r.programme_code), who) if x)
+            continue
+        how = NAME_COLUMNS[kind]
+        if isinstance(how, str):
+            query = select(table.c.id, table.c[how]).where(table.c.id.in_(ids))
+        else:
+            column, other_name, name_column = how
+            other = _table(other_name)
+            if other is None:
+                continue
+            query = (
+                select(table.c.id, other.c[name_column])
+                .join(other, other.c.id == table.c[column])
+                .where(table.c.id.in_(ids))
+            )
+        out |= {(kind, str(ident)): str(name) for ident, name in session.execute(query).all() if name}
+    for e in entries:  # a removed case or offering: the title its entry kept
+        key = (e.target_type, e.target_id)
+        if key not in out:
+            kept = (e.before or {}).get("title") or (e.after or {}).get("title") or (e.before or {}).get("name")
+            if isinstance(kept, str) and kept:
+                out[key] = kept
+    return out
 
 
 @router.get("/admin/audit", include_in_schema=False)
@@ -424,6 +501,7 @@ def audit_page(
         entries=rows,
         users=users,
         orgs=orgs,
+        names=target_names(session, rows, orgs),
         f=chosen,
         types=audit.target_types(session, actor),
         actions=ACTION_LABELS,

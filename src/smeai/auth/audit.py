@@ -19,7 +19,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, ColumnElement, Delete, Index, Integer, Select, String, Update, and_, event, select
+from sqlalchemy import JSON, ColumnElement, Delete, Index, Integer, Select, String, Update, event, select
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from smeai.auth.actor import Actor
@@ -157,7 +157,7 @@ def entries_query(
         where.append(AuditEntry.org_id == org_id)
     if actor_id is not None:
         where.append(AuditEntry.actor_id == actor_id)
-    return select(AuditEntry).where(and_(*where)).order_by(AuditEntry.id.desc())
+    return select(AuditEntry).where(*where).order_by(AuditEntry.id.desc())
 
 
 def list_entries(session: Session, actor: Actor, **filters: Any) -> list[AuditEntry]:
