@@ -163,3 +163,39 @@ def test_landing_page_asks_for_the_profile_first(session, page_client_for):
     assert 'id="profile-hint"' in bare.get("/assessment").text
     done = page_client_for(builders.enterprise(session, profile={}))
     assert 'id="profile-hint"' not in done.get("/assessment").text
+
+
+def test_result_page_writes_full_width_colons_in_chinese(session, page_client_for):
+    firm = builders.enterprise(session)
+    done = service.submit_answer_file(session, firm, {"instrument": INST.id, "answers": worst(INST)})
+    session.commit()
+    web = page_client_for(firm)
+    zh = BeautifulSoup(web.get(f"/assessment/{done.id}").text, "html.parser")
+    text = zh.select_one("main").get_text(" ") if zh.select_one("main") else zh.get_text(" ")
+    assert not re.findall(r"[\u3400-\u9fff）]: ", text)
+    assert "：" in " ".join(li.get_text() for li in zh.select("[data-rec] li"))
+    en = BeautifulSoup(web.get(f"/assessment/{done.id}?lang=en").text, "html.parser")
+    assert "：" not in " ".join(li.get_text() for li in en.select("[data-rec] li"))
+
+
+def test_pdf_report_writes_full_width_colons_in_chinese(session, page_client_for, monkeypatch):
+    import reportlab.platypus
+
+    texts: list[str] = []
+
+    class Recording(reportlab.platypus.Paragraph):
+        def __init__(self, text, *args, **kwargs):
+            texts.append(str(text))
+            super().__init__(text, *args, **kwargs)
+
+    monkeypatch.setattr(reportlab.platypus, "Paragraph", Recording)
+    firm = builders.enterprise(session)
+    done = service.submit_answer_file(session, firm, {"instrument": INST.id, "answers": worst(INST)})
+    session.commit()
+    web = page_client_for(firm)
+    assert web.get(f"/assessment/{done.id}/report.pdf").content.startswith(b"%PDF")
+    zh = " ".join(texts)
+    assert "：" in zh and not re.findall(r"[\u3400-\u9fff）]: ", zh)
+    texts.clear()
+    assert web.get(f"/assessment/{done.id}/report.pdf?lang=en").content.startswith(b"%PDF")
+    assert texts and "：" not in " ".join(texts)

@@ -41,9 +41,13 @@ def _offerings(
         region=org.province_code if org and org.province_code else None,
     )
     _result, rows = catalog.search_offerings(session, query)
-    word = _("Solution")
     return [
-        LinkOut(kind="offering", id=str(o.id), title=f"{word}: {o.name}", url=f"/catalog/offerings/{o.id}")
+        LinkOut(
+            kind="offering",
+            id=str(o.id),
+            title=_("Solution: %(name)s") % {"name": o.name},
+            url=f"/catalog/offerings/{o.id}",
+        )
         for o in rows
     ]
 
@@ -54,8 +58,10 @@ def _cases(session: Session, org: Organisation | None, scenario: str | None, wor
     _result, rows = cases.search_cases(session, CaseQuery(q=words, scenario=scenarios, industry=section, per_page=1))
     if not rows and section:  # no case in the same industry: any industry's case
         _result, rows = cases.search_cases(session, CaseQuery(q=words, scenario=scenarios, per_page=1))
-    word = _("Case")
-    return [LinkOut(kind="case", id=str(c.id), title=f"{word}: {c.title}", url=f"/cases/{c.id}") for c in rows]
+    return [
+        LinkOut(kind="case", id=str(c.id), title=_("Case: %(title)s") % {"title": c.title}, url=f"/cases/{c.id}")
+        for c in rows
+    ]
 
 
 def _programmes(org: Organisation | None, today: date | None = None) -> list[LinkOut]:
@@ -75,8 +81,8 @@ def _programmes(org: Organisation | None, today: date | None = None) -> list[Lin
             continue
         if region.cities and not any((org.city or "").startswith(c) for c in region.cities):
             continue
-        word = _("Voucher")
-        out.append(LinkOut(kind="programme", id=p.code, title=f"{word}: {p.name}", url=f"/subsidy/programmes/{p.code}"))
+        title = _("Voucher: %(name)s") % {"name": p.name}
+        out.append(LinkOut(kind="programme", id=p.code, title=title, url=f"/subsidy/programmes/{p.code}"))
     return out[:4]
 
 

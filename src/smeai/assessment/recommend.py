@@ -176,7 +176,8 @@ def _reason(c: Condition, ctx: Context) -> str:
             return f"{label(q.text.model_dump())} → {label(q.option(answer).label.model_dump())}"  # type: ignore[union-attr]
         return label(q.text.model_dump())
     if c.dimension is not None:
-        return f"{label(inst.dimension(c.dimension).name.model_dump())}: {ctx.scores.dimensions[c.dimension]:.0f}"
+        name = label(inst.dimension(c.dimension).name.model_dump())
+        return _("%(dimension)s: %(score)d") % {"dimension": name, "score": round(ctx.scores.dimensions[c.dimension])}
     return ""
 
 

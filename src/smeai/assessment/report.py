@@ -13,7 +13,7 @@ from smeai.assessment.instruments import Instrument
 from smeai.assessment.models import Assessment
 from smeai.assessment.schemas import BenchmarkOut, ComparisonOut, ScoreOut
 from smeai.auth.models import Organisation
-from smeai.i18n import _
+from smeai.i18n import _, get_lang
 
 BRAND, ACCENT, GREY = "#1f4e9c", "#e8710a", "#9db3d9"
 
@@ -98,6 +98,18 @@ def peers_png(bench: BenchmarkOut) -> bytes:
     return buf.getvalue()
 
 
+def _colon() -> str:
+    """The colon after a label: full-width in Chinese (优势：…), ASCII and a space in English."""
+    return ": " if get_lang() == "en" else "："
+
+
+def _join(items: list[str], *, semi: bool = False) -> str:
+    """A list in running text: 、 (or ；) in Chinese, ", " (or "; ") in English."""
+    if get_lang() == "en":
+        return ("; " if semi else ", ").join(items)
+    return ("；" if semi else "、").join(items)
+
+
 def summary_text(inst: Instrument, result: ScoreOut) -> str:
     """The findings in three sentences, for readers who read nothing else."""
     parts = [_("Overall score %(score).1f, level %(level)s.") % {"score": result.overall, "level": result.level.name}]
@@ -106,14 +118,14 @@ def summary_text(inst: Instrument, result: ScoreOut) -> str:
         parts.append(_("Application stage: %(stage)s; AI role: %(role)s.") % {"stage": result.stage.name, "role": role})
     names = {d.id: str(d.name) for d in inst.dimensions}
     if result.strengths:
-        parts.append(_("Strengths: %(list)s.") % {"list": "、".join(names[d] for d in result.strengths)})
+        parts.append(_("Strengths: %(list)s.") % {"list": _join([names[d] for d in result.strengths])})
     if result.gaps:
-        parts.append(_("Gaps: %(list)s.") % {"list": "、".join(names[d] for d in result.gaps)})
+        parts.append(_("Gaps: %(list)s.") % {"list": _join([names[d] for d in result.gaps])})
     first = [r.title for r in result.recommendations if r.priority == 1][:3] or [
         r.title for r in result.recommendations
     ][:3]
     if first:
-        parts.append(_("Do first: %(list)s.") % {"list": "；".join(first)})
+        parts.append(_("Do first: %(list)s.") % {"list": _join(first, semi=True)})
     return " ".join(parts)
 
 
@@ -237,7 +249,7 @@ def render_pdf(
 
     if bench.survey_stage:
         sv = bench.survey_stage
-        shares = "、".join(f"{t.name} {sv.shares[t.id]:.0f}%" for t in inst.stages)
+        shares = _join([f"{t.name} {sv.shares[t.id]:.0f}%" for t in inst.stages])
         story.append(
             p(
                 _(
@@ -286,12 +298,17 @@ def render_pdf(
         )
 
     story.append(p(_("Strengths and gaps"), h2))
-    strengths = "、".join(f"{dim_name(d)}（{result.dimensions[d]:.0f}）" for d in result.strengths) or "—"
-    gaps = "、".join(f"{dim_name(d)}（{result.dimensions[d]:.0f}）" for d in result.gaps) or "—"
-    story += [p(f"{_('Strengths')}: {strengths}"), p(f"{_('Gaps')}: {gaps}")]
+    paren = "{} ({:.0f})" if get_lang() == "en" else "{}（{:.0f}）"
+    strengths = _join([paren.format(dim_name(d), result.dimensions[d]) for d in result.strengths]) or "—"
+    gaps = _join([paren.format(dim_name(d), result.dimensions[d]) for d in result.gaps]) or "—"
+    story += [p(_("Strengths") + _colon() + strengths), p(_("Gaps") + _colon() + gaps)]
     if result.next_level:
         story.append(
-            p(_("To reach %(level)s") % {"level": result.next_level.name} + ": " + "；".join(result.next_level_missing))
+            p(
+                _("To reach %(level)s") % {"level": result.next_level.name}
+                + _colon()
+                + _join(result.next_level_missing, semi=True)
+            )
         )
 
     heading = p(_("Recommendations"), h2)
@@ -303,7 +320,7 @@ def render_pdf(
             p(r.text, small),
         ]
         if r.reasons:
-            block.append(p(_("Based on") + ": " + "；".join(r.reasons), small))
+            block.append(p(_("Based on") + _colon() + _join(r.reasons, semi=True), small))
         block += [p(f"→ {link.title}", small) for link in r.links]
         story.append(KeepTogether([*([heading] if i == 1 else []), *block, Spacer(1, 2 * mm)]))
 
@@ -314,10 +331,10 @@ def render_pdf(
     if scenarios:  # name the scenarios: "the scenarios above" must point at ones the report lists
         steps.append(
             _("Look up offerings and peer cases for %(list)s in the resource pool and the case library.")
-            % {"list": "、".join(f"“{name}”" for name in scenarios)}
+            % {"list": _join([f"“{name}”" for name in scenarios])}
         )
     if vouchers:
-        steps.append(_("Check these vouchers before buying: %(list)s.") % {"list": "；".join(vouchers)})
+        steps.append(_("Check these vouchers before buying: %(list)s.") % {"list": _join(vouchers, semi=True)})
     steps.append(_("Retake the diagnosis in six months and compare."))
     for i, line in enumerate(steps, 1):
         story.append(p(f"{i}. {line}"))
