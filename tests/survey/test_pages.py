@@ -42,6 +42,16 @@ def test_dashboard_shows_the_figures_and_filters_by_htmx(session, page_client_fo
     assert BeautifulSoup(fragment.text, "html.parser").select_one("#kpi-n").text == "6"
 
 
+def test_filters_name_sections_and_groups_without_their_codes(session, page_client_for):
+    web = page_client_for(builders.analyst(session))
+    _import(session, web)
+    soup = BeautifulSoup(web.get("/survey?lang=zh_Hans").text, "html.parser")
+    groups = [o.get_text(strip=True) for o in soup.select("#f-group option") if o.get("value")]
+    assert "金属制品业" in groups and not any(g.startswith(("K1", "T6", "L4")) for g in groups)
+    sections = {o["value"]: o.get_text(strip=True) for o in soup.select("#f-section option") if o.get("value")}
+    assert sections["C"] == "制造业"
+
+
 def test_enterprise_dashboard_shows_small_cells_as_suppressed(session, page_client_for):
     _import(session, page_client_for(builders.analyst(session)))
     web = page_client_for(builders.enterprise(session))
