@@ -20,6 +20,7 @@ from smeai.i18n import N_, _
 from smeai.inputs import RecordId
 from smeai.matching import challenges, engagements, flows, menu, service
 from smeai.matching.models import Need
+from smeai.matching.reasons import localise
 from smeai.matching.schemas import (
     PIPELINE,
     ChallengeIn,
@@ -140,7 +141,7 @@ def industry_choices() -> list[tuple[str, str]]:
 
 
 def _page(request: Request, template: str, status: int = 200, **context: object) -> HTMLResponse:
-    return render(request, template, status, active="matching", L=LABELS, **context)
+    return render(request, template, status, active="matching", L=LABELS, reason=localise, **context)
 
 
 def _form_values(form: FormData) -> dict[str, object]:

@@ -31,6 +31,7 @@ from smeai.matching import cues, pools, understanding
 from smeai.matching.models import Need
 from smeai.matching.ranker import RULES_VERSION, Match, Pool
 from smeai.matching.ranker import Need as NeedQuery
+from smeai.matching.reasons import localise_all
 from smeai.matching.schemas import NeedIn, NeedRecord, NeedStatus, ShortlistOut, ShownMatchOut
 from smeai.money import wan_to_fen
 from smeai.subsidy import service as subsidy_service
@@ -473,7 +474,13 @@ def shown_matches(session: Session, actor: Actor, need_id: int, *, engaged_ids: 
     def pairs(items: list[dict]) -> list[tuple[Match, Offering]]:
         return [
             (
-                Match(m["id"], m["score"], list(m["reasons"]), m.get("relevance", 0.0), m.get("missed", [])),
+                Match(
+                    m["id"],
+                    m["score"],
+                    localise_all(m["reasons"]),  # stored in the language of whoever made the snapshot
+                    m.get("relevance", 0.0),
+                    localise_all(m.get("missed", [])),
+                ),
                 rows[m["id"]],
             )
             for m in items
