@@ -154,22 +154,9 @@ def pattern(path: str) -> str:
     return re.sub(r"/[a-z0-9]+(?:-[a-z0-9]+)+|/\d+", "/{id}", path.split("?")[0])
 
 
-# Known findings on pages other helpers are rewriting (issue 13), by page and kind of problem, with who
-# fixes them. A finding not listed fails the tests; remove an entry once its page is fixed.
-PENDING: dict[tuple[str, str], str] = {
-    ("/survey", "survey group code"): "survey: group codes on the heatmap axes and the index table",
-    ("/matching", "id column"): "matching: the engagement table's '#' column",
-    ("/matching/needs/{id}", "Chinese on the English page"): "matching: reason labels (免费起步, 不覆盖本省)",
-    ("/assessment", "record id"): "assessment: peer list '#24 南昌博远…' (ids of stored assessments)",
-    ("/assessment/{id}", "ASCII colon in Chinese text"): "assessment: '对比组: …', '方案: …', '案例: …' in results",
-    ("/subsidy", "ASCII colon in Chinese text"): "subsidy: programme summaries ('草创企业: 60%')",
-    ("/subsidy/programmes/{id}", "ASCII colon in Chinese text"): "subsidy: programme summaries and tiers",
-    ("/catalog/offerings/{id}", "ASCII colon in Chinese text"): "subsidy: the programme summary shown under Vouchers",
-    ("/admin/audit", "snake_case code"): "auth: the audit log shows changed fields by column name (approved_fen)",
-    ("/admin/audit", "untranslated"): "auth/survey: audit labels of the survey import not yet in core.po",
-    ("/admin/audit", "record id"): "auth: the audit log names its targets by id ('Case #1')",
-    ("/admin/users", "Chinese on the English page"): "auth: role names in Chinese on the English user list",
-}
+# Known findings, by page and kind of problem, with who fixes them: a finding not listed fails the tests.
+# Empty: every page of every demo role is clean in both languages. Add an entry only with a reason.
+PENDING: dict[tuple[str, str], str] = {}
 
 
 def unexpected(url: str, found: list[str]) -> list[str]:

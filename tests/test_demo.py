@@ -25,6 +25,7 @@ def test_demo_loads_twice_without_duplicating_anything(session, settings):
         "admin",
         "operator",
         "analyst",
+        "consultant",
         "provider_member",
         "enterprise_member",
     }

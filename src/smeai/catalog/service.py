@@ -549,8 +549,11 @@ def import_records(
         report.applied = False
         report.created = report.updated = report.unchanged = 0
         raise ImportRejected(report)
-    counts = {"created": report.created, "updated": report.updated, "problems": report.problem_count}
-    audit.record(session, actor, "catalog.import", ("catalog", "published"), after=counts)
+    if report.created or report.updated:
+        # the log records changes to the published pool; a file imported again changes nothing (and
+        # `smeai demo` run twice must leave every table as it was)
+        counts = {"created": report.created, "updated": report.updated, "problems": report.problem_count}
+        audit.record(session, actor, "catalog.import", ("catalog", "published"), after=counts)
     return report
 
 
