@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from smeai.config import Settings
-from tests.e2e.conftest import browser, live_server  # noqa: F401 (the browser tests of registration use them)
+from tests.e2e.conftest import live_server  # noqa: F401 (the browser tests of registration use it; `browser` is in tests/conftest.py)
 from tests.mail.smtp import Inbox, running_server, sending_settings
 
 
