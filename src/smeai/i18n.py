@@ -42,6 +42,11 @@ def get_lang() -> str:
     return _current_lang.get()
 
 
+def colon() -> str:
+    """The colon after a label: full-width in Chinese text (来源：…), ASCII and a space in English."""
+    return ": " if get_lang() == "en" else "："
+
+
 @lru_cache(maxsize=4)
 def translations(lang: str) -> _gettext.NullTranslations:
     folder = LOCALE_DIR / lang / "LC_MESSAGES"

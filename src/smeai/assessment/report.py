@@ -13,7 +13,7 @@ from smeai.assessment.instruments import Instrument
 from smeai.assessment.models import Assessment
 from smeai.assessment.schemas import BenchmarkOut, ComparisonOut, ScoreOut
 from smeai.auth.models import Organisation
-from smeai.i18n import _, get_lang
+from smeai.i18n import _, colon, get_lang
 
 BRAND, ACCENT, GREY = "#1f4e9c", "#e8710a", "#9db3d9"
 
@@ -96,11 +96,6 @@ def peers_png(bench: BenchmarkOut) -> bytes:
     fig.savefig(buf, format="png")
     plt.close(fig)
     return buf.getvalue()
-
-
-def _colon() -> str:
-    """The colon after a label: full-width in Chinese (优势：…), ASCII and a space in English."""
-    return ": " if get_lang() == "en" else "："
 
 
 def _join(items: list[str], *, semi: bool = False) -> str:
@@ -301,12 +296,12 @@ def render_pdf(
     paren = "{} ({:.0f})" if get_lang() == "en" else "{}（{:.0f}）"
     strengths = _join([paren.format(dim_name(d), result.dimensions[d]) for d in result.strengths]) or "—"
     gaps = _join([paren.format(dim_name(d), result.dimensions[d]) for d in result.gaps]) or "—"
-    story += [p(_("Strengths") + _colon() + strengths), p(_("Gaps") + _colon() + gaps)]
+    story += [p(_("Strengths") + colon() + strengths), p(_("Gaps") + colon() + gaps)]
     if result.next_level:
         story.append(
             p(
                 _("To reach %(level)s") % {"level": result.next_level.name}
-                + _colon()
+                + colon()
                 + _join(result.next_level_missing, semi=True)
             )
         )
@@ -320,7 +315,7 @@ def render_pdf(
             p(r.text, small),
         ]
         if r.reasons:
-            block.append(p(_("Based on") + _colon() + _join(r.reasons, semi=True), small))
+            block.append(p(_("Based on") + colon() + _join(r.reasons, semi=True), small))
         block += [p(f"→ {link.title}", small) for link in r.links]
         story.append(KeepTogether([*([heading] if i == 1 else []), *block, Spacer(1, 2 * mm)]))
 

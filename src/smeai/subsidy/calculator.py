@@ -21,7 +21,7 @@ from smeai.catalog import service as catalog_service
 from smeai.catalog.models import Offering
 from smeai.db import utcnow
 from smeai.errors import Invalid, NotFound
-from smeai.i18n import N_, get_lang, gettext
+from smeai.i18n import N_, colon, get_lang, gettext
 from smeai.subsidy import ledger
 from smeai.subsidy.models import Counter, Pool
 from smeai.subsidy.programmes import (
@@ -86,8 +86,7 @@ def programme_out(p: Programme, *, today: date | None = None) -> ProgrammeOut:
     rate = " / ".join(format_rate(t.rate) for t in p.tiers) if p.tiers else format_rate(p.rate)
     # 廊坊 pays only by condition: no "rate 0%" in front of its conditions
     parts = [] if p.rate == 0 and p.conditions else [gettext("Rate %(rate)s") % {"rate": rate}]
-    colon = ": " if get_lang() == "en" else "："
-    parts += [f"{c.why}{colon}{format_rate(c.rate)}" for c in p.conditions]
+    parts += [f"{c.why}{colon()}{format_rate(c.rate)}" for c in p.conditions]
     for label, cap in (
         (N_("at most %(amount)s per claim"), caps.per_claim_fen),
         (N_("at most %(amount)s per enterprise per year"), caps.per_org_year_fen),

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from smeai import taxonomy
-from smeai.i18n import LANGUAGES, get_lang, gettext, label, ngettext
+from smeai.i18n import LANGUAGES, colon, get_lang, gettext, label, ngettext
 from smeai.web import flash
 from smeai.web.confirm import confirm
 from smeai.web.csrf import CSRF_FIELD, csrf_token
@@ -39,11 +39,6 @@ def lang_href(request: Request, lang: str) -> str:
     """This page in another language: the same path and query (a search stays), `lang` set."""
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
     return f"{request.url.path}?{urlencode([*params, ('lang', lang)])}"
-
-
-def colon() -> str:
-    """The colon after a label: full-width in Chinese text (来源：…), ASCII and a space in English."""
-    return ": " if get_lang() == "en" else "："
 
 
 @lru_cache
