@@ -22,6 +22,10 @@ DOMAINS: tuple[str, ...] = (
     "subsidy",
     "survey",
     "centre",
+    "gateway",
+    "trials",
+    "events",
+    "calls",
 )
 
 Kind = Literal["api", "pages", "cli", "demo", "models"]
