@@ -69,7 +69,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_max_bytes=settings.upload_max_bytes,
         json_max_depth=settings.json_max_depth,
     )
-    app.add_middleware(LocaleAndCsrfMiddleware, default_lang=settings.lang, secure_cookies=settings.cookie_secure)
+    app.add_middleware(
+        LocaleAndCsrfMiddleware,
+        default_lang=settings.lang,
+        secure_cookies=settings.cookie_secure,
+        trusted_proxies=settings.proxy_networks,
+    )
     logs.configure(json=settings.log_json, level=settings.log_level)
     # Outermost: times, logs and counts every request (refusals too) for the log and /metrics.
     app.add_middleware(logs.RequestLogMiddleware, observe=metrics.observe)

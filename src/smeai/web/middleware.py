@@ -1,8 +1,12 @@
-"""Pure ASGI middleware: picks the language per request, sets the CSRF cookie once, adds security headers."""
+"""Pure ASGI middleware: picks the language per request, sets the CSRF cookie once, adds security headers
+and the request id."""
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import secrets
+from collections.abc import Sequence
 from contextvars import ContextVar
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
@@ -29,6 +33,29 @@ HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 CSP_NONCE = "smeai.csp_nonce"  # scope key; render() puts it on the page's own inline scripts
 # This request's id: the audit log quotes it (auth/audit.py) and the response's X-Request-Id names it.
 REQUEST_ID: ContextVar[str | None] = ContextVar("smeai_request_id", default=None)
+# An id a trusted proxy sent (nginx's $request_id, a load balancer's trace id) is kept, so one id follows the
+# request through every log; it lands in logs, headers and the audit table (String(32)), so only short, plain ones.
+INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{1,32}")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def request_id_for(scope: Scope, proxies: Sequence[Network]) -> str:
+    """The proxy's X-Request-Id when the direct peer is a trusted proxy and the id is short and plain;
+    otherwise our own. Anyone else's header is ignored: a client must not choose what our logs call it."""
+    client = scope.get("client")
+    if proxies and client:
+        try:
+            peer = ipaddress.ip_address(str(client[0]).strip("[]"))
+        except ValueError:
+            peer = None
+        if peer is not None and any(peer in net for net in proxies):
+            for name, value in scope.get("headers", []):
+                if name == b"x-request-id":
+                    incoming = value.decode("latin-1").strip()
+                    if INCOMING_ID.fullmatch(incoming):
+                        return incoming
+                    break
+    return secrets.token_hex(8)
 
 
 def content_security_policy(nonce: str) -> bytes:
@@ -49,8 +76,11 @@ def content_security_policy(nonce: str) -> bytes:
 
 
 class LocaleAndCsrfMiddleware:
-    def __init__(self, app: ASGIApp, *, default_lang: str, secure_cookies: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, *, default_lang: str, secure_cookies: bool, trusted_proxies: Sequence[Network] = ()
+    ) -> None:
         self.app, self.default_lang, self.secure = app, default_lang, secure_cookies
+        self.proxies = tuple(trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,7 +96,7 @@ class LocaleAndCsrfMiddleware:
         set_lang(lang or self.default_lang)
         has_csrf = CSRF_COOKIE in cookies
         nonce = scope[CSP_NONCE] = secrets.token_urlsafe(16)
-        request_id = secrets.token_hex(6)
+        request_id = request_id_for(scope, self.proxies)
         REQUEST_ID.set(request_id)
 
         async def send_with_cookies(message: Message) -> None:

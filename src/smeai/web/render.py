@@ -17,7 +17,7 @@ from smeai.i18n import LANGUAGES, colon, get_lang, gettext, label, ngettext
 from smeai.web import flash
 from smeai.web.confirm import confirm
 from smeai.web.csrf import CSRF_FIELD, csrf_token
-from smeai.web.middleware import CSP_NONCE
+from smeai.web.middleware import CSP_NONCE, REQUEST_ID
 from smeai.web.nav import NAV
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -84,6 +84,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context.setdefault("csp_nonce", csp_nonce(request))
     context.setdefault("actor", getattr(request.state, "actor", None))
     context.setdefault("user", getattr(request.state, "user", None))
+    if status_code >= 400:  # error.html shows it: the reference a person quotes to the operators
+        context.setdefault("request_id", REQUEST_ID.get())
     response = templates().TemplateResponse(
         request,
         template,
