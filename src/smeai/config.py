@@ -102,6 +102,19 @@ class Settings(BaseSettings):
         default_factory=lambda: ["127.0.0.1/32", "::1/128"],
         description="Addresses or CIDRs that may read /metrics without the token (comma-separated; empty: none).",
     )
+    storage_url: str = Field(
+        default="",
+        description="Where uploads and operator files are kept: file:///path or s3://bucket/prefix. Empty: var_dir.",
+    )
+    storage_endpoint_url: str = Field(
+        default="", description="Endpoint of an S3-compatible store (MinIO, Ceph, OSS). Empty: AWS S3."
+    )
+    storage_key_id: str = Field(default="", description="S3 access key id. Empty: the usual AWS credential chain.")
+    storage_secret_key: str = Field(default="", description="S3 secret access key.")
+    storage_region: str = Field(default="", description="S3 region. Empty: the store's default.")
+    orphan_grace_hours: int = Field(
+        default=24, gt=0, description="Stored uploads no record names are removed once older than this."
+    )
     workers: int = Field(default=1, gt=0, le=64, description="Worker processes `smeai serve` starts (uvicorn).")
 
     @field_validator("trusted_proxies", "metrics_networks", mode="before")

@@ -81,9 +81,11 @@ def upload(
     import tempfile
     from pathlib import Path
 
-    var = Path(tempfile.gettempdir()) / "smeai-subsidy-test-var"
+    from smeai.storage import LocalStorage
+
+    store = LocalStorage(Path(tempfile.gettempdir()) / "smeai-subsidy-test-var")
     documents.add_document(
-        session, actor, application_id, kind=kind, filename=filename, data=data, var_dir=var, max_bytes=1_000_000
+        session, actor, application_id, kind=kind, filename=filename, data=data, store=store, max_bytes=1_000_000
     )
 
 

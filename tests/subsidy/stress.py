@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from smeai.errors import SmeaiError
+from smeai.storage import LocalStorage
 
 
 def _work(url: str, var_dir: str, role: str, items: list[dict[str, Any]], barrier: Any, results: Any) -> None:
@@ -44,7 +45,7 @@ def _work(url: str, var_dir: str, role: str, items: list[dict[str, Any]], barrie
                     kind=DocKind.CONTRACT,
                     filename="合同.pdf",
                     data=b"%PDF-1.4 stress",
-                    var_dir=Path(var_dir),
+                    store=LocalStorage(Path(var_dir)),
                     max_bytes=10_000,
                 )
                 session.commit()

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 from smeai.db import utcnow
 from smeai.errors import Invalid, fields_from_validation
+from smeai.storage import LocalStorage
 from smeai.subsidy import ledger, programmes, service
 from smeai.subsidy.models import Application, Counter, LedgerEntry, Pool
 from smeai.subsidy.programmes import DocKind, all_programmes
@@ -167,7 +168,9 @@ def test_dates_outside_the_programmes_period_are_refused(session):
 
 
 def test_a_programme_whose_text_counts_by_the_signing_year_says_so_in_its_file(session, tmp_path, monkeypatch):
-    (tmp_path / "signed.yaml").write_text(
+    folder = tmp_path / "subsidy" / "programmes"
+    folder.mkdir(parents=True)
+    (folder / "signed.yaml").write_text(
         sb.sourced(
             "code: signed-year\nname: {zh: 按签约年度计的券}\nissuer: {zh: 某市}\nvoucher: compute\n"
             "region: {provinces: ['42']}\npool: {annual: true, budget_fen: 100000000}\nrate: 50%\n"
@@ -175,7 +178,7 @@ def test_a_programme_whose_text_counts_by_the_signing_year_says_so_in_its_file(s
         ),
         encoding="utf-8",
     )
-    monkeypatch.setattr(programmes, "operator_folder", lambda: tmp_path)
+    monkeypatch.setattr(programmes, "operator_store", lambda: LocalStorage(tmp_path))
     assert all_programmes()["beijing-compute"].cap_year_basis == "claim"
     ent = sb.wuhan_enterprise(session)
     sb.open_years(session, "signed-year", 2025)
@@ -183,14 +186,11 @@ def test_a_programme_whose_text_counts_by_the_signing_year_says_so_in_its_file(s
     assert app.budget_year == 2025
     service.approve_application(session, builders.operator(session), app.id, today=date(2026, 1, 5))
     assert problems(session) == []
-    (tmp_path / "bad.yaml").write_text(
-        (tmp_path / "signed.yaml")
-        .read_text()
-        .replace("signed-year", "bad")
-        .replace("basis: signed", "basis: contract"),
+    (folder / "bad.yaml").write_text(
+        (folder / "signed.yaml").read_text().replace("signed-year", "bad").replace("basis: signed", "basis: contract"),
         encoding="utf-8",
     )
-    assert "bad.yaml:cap_year_basis" in programmes.load_folder(tmp_path)[1]
+    assert "bad.yaml:cap_year_basis" in programmes.load_folder(folder)[1]
 
 
 # --- the audit checks the rules --------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from bs4 import BeautifulSoup
 
+from smeai.storage import LocalStorage
 from smeai.subsidy import service
 from tests import builders
 from tests.subsidy import builders as sb
@@ -342,7 +343,7 @@ def test_the_readme_tours_voucher_account_applies_and_is_approved(session, page_
 def test_an_operator_uploads_a_rule_file_and_sees_its_versions(session, page_client_for, tmp_path, monkeypatch):
     from smeai.subsidy import programmes
 
-    monkeypatch.setattr(programmes, "operator_folder", lambda: tmp_path / "subsidy" / "programmes")
+    monkeypatch.setattr(programmes, "operator_store", lambda: LocalStorage(tmp_path))
     op = builders.operator(session)
     o = page_client_for(op)
     text = (programmes.DATA / "chengdu-model.yaml").read_text(encoding="utf-8")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from smeai.errors import Forbidden, Invalid
+from smeai.storage import LocalStorage
 from smeai.subsidy import programmes as prog
 from smeai.subsidy.programmes import Profile, Purchase, amount, eligibility, load_programmes, stacking_partners
 from smeai.subsidy.schemas import ProgrammeQuote
@@ -348,7 +349,7 @@ def test_an_uploaded_file_is_checked_kept_and_in_force(session, tmp_path: Path, 
     from tests import builders
     from tests.subsidy import builders as sb
 
-    monkeypatch.setattr(prog, "operator_folder", lambda: tmp_path / "subsidy" / "programmes")
+    monkeypatch.setattr(prog, "operator_store", lambda: LocalStorage(tmp_path))
     op, ent = builders.operator(session), sb.wuhan_enterprise(session)
     shipped = (prog.DATA / "wuhan-compute.yaml").read_text(encoding="utf-8")
     with pytest.raises(Forbidden):
@@ -373,7 +374,7 @@ def test_an_application_keeps_the_version_it_was_decided_under(session, tmp_path
     from tests import builders
     from tests.subsidy import builders as sb
 
-    monkeypatch.setattr(prog, "operator_folder", lambda: tmp_path / "subsidy" / "programmes")
+    monkeypatch.setattr(prog, "operator_store", lambda: LocalStorage(tmp_path))
     ent, op = sb.wuhan_enterprise(session), builders.operator(session)
     first = sb.apply(session, ent, 30 * WAN, programme_code="wuhan-compute")
     before = prog.all_programmes()["wuhan-compute"].version

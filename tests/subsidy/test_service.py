@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from smeai.errors import Conflict, Forbidden, Invalid, NotFound
+from smeai.storage import LocalStorage
 from smeai.subsidy import documents, ledger, programmes, service
 from smeai.subsidy.models import ClaimLock, LedgerEntry, Pool
 from smeai.subsidy.programmes import DocKind
@@ -241,7 +242,9 @@ def test_calculator_counts_what_the_enterprise_already_holds_this_year(session):
 
 
 def test_an_operators_own_programme_file_stacks_against_the_shipped_one(session, tmp_path, monkeypatch):
-    (tmp_path / "haidian.yaml").write_text(
+    folder = tmp_path / "subsidy" / "programmes"
+    folder.mkdir(parents=True)
+    (folder / "haidian.yaml").write_text(
         sb.sourced(
             "code: haidian-compute\nname: {zh: 海淀区算力补贴}\nissuer: {zh: 海淀区}\nvoucher: innovation\n"
             "region: {provinces: ['11']}\neligibility: {kinds: [compute]}\nrate: 10%\n"
@@ -249,7 +252,7 @@ def test_an_operators_own_programme_file_stacks_against_the_shipped_one(session,
         ),
         encoding="utf-8",
     )
-    monkeypatch.setattr(programmes, "operator_folder", lambda: tmp_path)
+    monkeypatch.setattr(programmes, "operator_store", lambda: LocalStorage(tmp_path))
     ent = sb.beijing_enterprise(session)
     purchase = PurchaseIn(
         description="GPU",
@@ -273,10 +276,11 @@ def test_an_operators_own_programme_file_stacks_against_the_shipped_one(session,
 def test_uploads_are_checked_by_content_size_and_name(session, tmp_path):
     ent = sb.beijing_enterprise(session)
     app = sb.apply(session, ent, contract=False)
+    store = LocalStorage(tmp_path)
 
     def add(data: bytes, name: str, max_bytes: int = 1000):
         return documents.add_document(
-            session, ent, app.id, kind=DocKind.CONTRACT, filename=name, data=data, var_dir=tmp_path, max_bytes=max_bytes
+            session, ent, app.id, kind=DocKind.CONTRACT, filename=name, data=data, store=store, max_bytes=max_bytes
         )
 
     for data, name in (
@@ -296,7 +300,7 @@ def test_uploads_are_checked_by_content_size_and_name(session, tmp_path):
     assert Path(doc.stored_name).parts[:3] == ("uploads", "subsidy", str(app.id))
     other = sb.beijing_enterprise(session)
     with pytest.raises(NotFound):
-        documents.read_document(session, other, app.id, doc.id, tmp_path)
+        documents.read_document(session, other, app.id, doc.id, store)
 
 
 # --- a purchase from the resource pool ---

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -23,9 +23,11 @@ from smeai.db import DbSession
 from smeai.errors import SmeaiError, fields_from_validation, http_status
 from smeai.i18n import N_, _
 from smeai.inputs import RecordId
+from smeai.storage import storage_for
 from smeai.taxonomy import choices
 from smeai.web.client import client_address
 from smeai.web.csrf import csrf_protect
+from smeai.web.downloads import attachment
 from smeai.web.limits import upload_route
 from smeai.web.render import render
 
@@ -428,7 +430,7 @@ async def upload_licence(request: Request, session: DbSession, actor: PageActor)
     upload = form.get("file")
     content = await upload.read() if upload is not None and not isinstance(upload, str) else b""
     try:
-        registration.upload_licence(session, actor, app_settings(request).var_dir / "licences", content)
+        registration.upload_licence(session, actor, storage_for(app_settings(request)), content)
     except SmeaiError as exc:
         session.rollback()
         errors, message = _form_errors(exc)
@@ -438,9 +440,9 @@ async def upload_licence(request: Request, session: DbSession, actor: PageActor)
 
 
 @router.get("/organisation/licence/{org_id}")
-def licence(org_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> FileResponse:
-    path = registration.licence_path(session, actor, app_settings(request).var_dir / "licences", org_id)
-    return FileResponse(path, filename=path.name)
+def licence(org_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> Response:
+    name, body = registration.licence_file(session, actor, storage_for(app_settings(request)), org_id)
+    return Response(body, media_type=registration.licence_type(name), headers=attachment(name))
 
 
 @router.post("/organisation/invitations", dependencies=CSRF)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 
 from smeai.auth import account, members, registration, service
 from smeai.auth.deps import (
@@ -49,7 +49,9 @@ from smeai.auth.schemas import (
 from smeai.config import app_settings, secret_key
 from smeai.db import DbSession
 from smeai.inputs import RecordId
+from smeai.storage import storage_for
 from smeai.web.client import client_address
+from smeai.web.downloads import attachment
 from smeai.web.limits import upload_route
 from smeai.web.openapi import error_responses
 from smeai.web.paging import Page, PageParams, page_of, page_select
@@ -398,13 +400,12 @@ async def upload_licence(
     request: Request, session: DbSession, actor: CurrentActor, file: Annotated[UploadFile, File()]
 ) -> VerificationOut:
     content = await file.read()
-    folder = app_settings(request).var_dir / "licences"
-    org = registration.upload_licence(session, actor, folder, content)
+    org = registration.upload_licence(session, actor, storage_for(app_settings(request)), content)
     session.commit()
     return VerificationOut.model_validate(org)
 
 
 @router.get("/organisations/{org_id}/licence", summary="An organisation's business licence file")
-def read_licence(org_id: RecordId, request: Request, session: DbSession, actor: CurrentActor) -> FileResponse:
-    path = registration.licence_path(session, actor, app_settings(request).var_dir / "licences", org_id)
-    return FileResponse(path, filename=path.name)
+def read_licence(org_id: RecordId, request: Request, session: DbSession, actor: CurrentActor) -> Response:
+    name, body = registration.licence_file(session, actor, storage_for(app_settings(request)), org_id)
+    return Response(body, media_type=registration.licence_type(name), headers=attachment(name))

@@ -27,6 +27,7 @@ from smeai.db import utcnow
 from smeai.errors import Conflict, Invalid, NotAuthenticated, NotFound, Throttled
 from smeai.i18n import N_
 from smeai.mail import service as mail
+from smeai.storage import NotStored, Storage
 
 PRIVACY = Path(__file__).parent / "data" / "privacy.yaml"
 ROLE_OF_KIND = {OrgKind.ENTERPRISE: Role.ENTERPRISE_MEMBER, OrgKind.PROVIDER: Role.PROVIDER_MEMBER}
@@ -339,19 +340,25 @@ def _tell_admins(session: Session, links: Links, org: Organisation, template: st
 
 
 LICENCE_TYPES = {b"%PDF": ".pdf", b"\x89PNG": ".png", b"\xff\xd8\xff": ".jpg"}
+LICENCE_PREFIX = "licences/"  # in the file store (smeai/storage.py); Organisation.licence_file is the name below it
 
 
-def upload_licence(session: Session, actor: Actor, folder: Path, content: bytes) -> Organisation:
-    """The organisation's 营业执照 (PDF, PNG or JPEG), kept under FOLDER; a returned organisation waits again."""
+def licence_keys(session: Session) -> set[str]:
+    """Every stored licence an organisation names (for the orphan sweep: a replaced licence is no longer named)."""
+    names = session.scalars(select(Organisation.licence_file).where(Organisation.licence_file.is_not(None)))
+    return {f"{LICENCE_PREFIX}{name}" for name in names}
+
+
+def upload_licence(session: Session, actor: Actor, store: Storage, content: bytes) -> Organisation:
+    """The organisation's 营业执照 (PDF, PNG or JPEG), kept in STORE; a returned organisation waits again."""
     if actor.org_id is None or not actor.can(Permission.ORG_WRITE_OWN):
         actor.require(Permission.ORG_WRITE_OWN)
     org = service.get_organisation(session, actor, actor.org_id or 0)
     suffix = next((ext for magic, ext in LICENCE_TYPES.items() if content.startswith(magic)), None)
     if suffix is None:
         raise Invalid(N_("Upload the business licence as a PDF, PNG or JPEG file."), fields={"file": "type"})
-    folder.mkdir(parents=True, exist_ok=True)
     name = f"org-{org.id}-{_digest(content.hex())}{suffix}"
-    (folder / name).write_bytes(content)
+    store.put(f"{LICENCE_PREFIX}{name}", content)
     org.licence_file, org.licence_uploaded_at = name, utcnow()
     if org.verification == "returned":
         org.verification = "pending"
@@ -359,11 +366,18 @@ def upload_licence(session: Session, actor: Actor, folder: Path, content: bytes)
     return org
 
 
-def licence_path(session: Session, actor: Actor, folder: Path, org_id: int) -> Path:
-    """The stored licence of an organisation: its own members and the centre's reviewers may read it."""
+def licence_type(name: str) -> str:
+    return {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg"}.get(Path(name).suffix, "")
+
+
+def licence_file(session: Session, actor: Actor, store: Storage, org_id: int) -> tuple[str, bytes]:
+    """The stored licence of an organisation (name, bytes): its own members and the centre's reviewers may read it."""
     org = service.get_organisation(session, actor, org_id)
     if org.id != actor.org_id:
         actor.require(Permission.ORG_VERIFY)
     if not org.licence_file:
         raise NotFound(N_("No business licence has been uploaded."))
-    return folder / org.licence_file
+    try:
+        return org.licence_file, store.get(f"{LICENCE_PREFIX}{org.licence_file}")
+    except NotStored:
+        raise NotFound(N_("No business licence has been uploaded.")) from None

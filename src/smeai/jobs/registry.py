@@ -3,15 +3,21 @@ calls the owning domain's service; what it did is returned as one line for the l
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from smeai.auth import registration
 from smeai.auth.actor import Actor
 from smeai.config import Settings
 from smeai.db import session_scope
 from smeai.mail import sender
+from smeai.storage import orphans, storage_for
+from smeai.subsidy import documents
 from smeai.subsidy import service as subsidy
+
+log = logging.getLogger("smeai.jobs")
 
 
 class JobFailed(Exception):
@@ -50,10 +56,28 @@ def audit_vouchers(settings: Settings) -> str:
     return f"{sum(report.checked.values())} check(s), no breach"
 
 
+def sweep_orphans(settings: Settings, *, now: datetime | None = None) -> str:
+    """Remove stored uploads that no record names and that are older than SMEAI_ORPHAN_GRACE_HOURS: left by
+    a crash (or a rolled-back request) between writing the file and committing its record, or replaced."""
+    store = storage_for(settings)
+    grace = timedelta(hours=settings.orphan_grace_hours)
+    removed = 0
+    with session_scope(settings.database_url) as session:
+        # The names are read before the listing: a file committed after this read is younger than the grace.
+        owners = ((registration.LICENCE_PREFIX, registration.licence_keys), (documents.PREFIX, documents.stored_keys))
+        for prefix, referenced in owners:
+            for orphan in orphans(store, prefix, referenced(session), older_than=grace, now=now):
+                store.delete(orphan.key)
+                log.info("orphan removed: %s (%d bytes)", orphan.key, orphan.size)
+                removed += 1
+    return f"{removed} orphaned file(s) removed"
+
+
 JOBS: tuple[Job, ...] = (
     Job("subsidy-expiry", timedelta(hours=1), "Expire voucher approvals not redeemed in time", expire_vouchers),
     Job("mail-outbox", timedelta(minutes=1), "Send the emails due in the outbox", drain_outbox),
     Job("subsidy-audit", timedelta(days=1), "Check every voucher pool's balance against its ledger", audit_vouchers),
+    Job("storage-orphans", timedelta(hours=6), "Remove stored uploads no record names (after a crash)", sweep_orphans),
 )
 
 

@@ -19,6 +19,7 @@ from smeai.auth.deps import CurrentActor
 from smeai.config import app_settings
 from smeai.db import DbSession, utcnow
 from smeai.inputs import RecordId
+from smeai.storage import storage_for
 from smeai.subsidy import dashboard, documents, service
 from smeai.subsidy.programmes import DocKind
 from smeai.subsidy.schemas import (
@@ -237,7 +238,7 @@ async def upload_document(
                 kind=kind,
                 filename=file.filename or "",
                 data=data,
-                var_dir=settings.var_dir,
+                store=storage_for(settings),
                 max_bytes=settings.upload_max_bytes,
             )
         ),
@@ -256,7 +257,7 @@ def list_documents(
 def download_document(
     application_id: RecordId, document_id: RecordId, request: Request, session: DbSession, actor: CurrentActor
 ) -> Response:
-    doc, body = documents.read_document(session, actor, application_id, document_id, app_settings(request).var_dir)
+    doc, body = documents.read_document(session, actor, application_id, document_id, storage_for(app_settings(request)))
     ext = doc.stored_name.rsplit(".", 1)[-1]
     # always a download (never rendered inline); the middleware adds X-Content-Type-Options: nosniff
     return Response(body, media_type=doc.content_type, headers=attachment(f"document-{doc.id}.{ext}"))

@@ -14,6 +14,7 @@ from smeai.auth.permissions import OrgKind, Role
 from smeai.auth.schemas import OrganisationIn, ProfileIn, UserIn
 from smeai.config import get_settings
 from smeai.db import utcnow
+from smeai.storage import storage_for
 from smeai.subsidy import documents, ledger, service
 from smeai.subsidy.models import Application
 from smeai.subsidy.programmes import DocKind, all_programmes
@@ -156,7 +157,7 @@ def _upload(session: Session, actor: Actor, app_id: int, kinds: tuple[DocKind, .
             kind=kind,
             filename=f"{kind.value}.pdf",
             data=PDF,
-            var_dir=settings.var_dir,
+            store=storage_for(settings),
             max_bytes=settings.upload_max_bytes,
         )
 

@@ -1,8 +1,10 @@
 """Uploads for a claim: contract, invoice, payment and delivery documents.
 
 Checked by size and by content (the first bytes must be a PDF, PNG or JPEG, whatever the name says), stored
-under `<var_dir>/uploads/subsidy/<application>/` under a random name with the type's own extension, mode
-0640 (never executable); the original name is sanitised and kept for display only.
+in the file store (smeai/storage.py) under `uploads/subsidy/<application>/` with a random name and the type's
+own extension (a local store: mode 0640, never executable); the original name is sanitised and kept for
+display only. A stored file no Document names (a crash between writing and committing) is an orphan:
+`stored_keys()` tells the `storage-orphans` job which files are still named.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from smeai.auth.actor import Actor
 from smeai.auth.permissions import Permission
 from smeai.errors import Invalid, NotFound
 from smeai.i18n import N_
+from smeai.storage import NotStored, Storage
 from smeai.subsidy.models import Document
 from smeai.subsidy.programmes import DocKind
 from smeai.subsidy.schemas import ApplicationState
@@ -51,8 +54,16 @@ def sniff(data: bytes) -> tuple[str, str] | None:
     return None
 
 
-def folder(var_dir: Path, application_id: int) -> Path:
-    return var_dir / "uploads" / "subsidy" / str(application_id)
+PREFIX = "uploads/subsidy/"
+
+
+def folder(application_id: int) -> str:
+    return f"{PREFIX}{application_id}/"
+
+
+def stored_keys(session: Session) -> set[str]:
+    """Every stored file a Document names (for the orphan sweep; plumbing, no actor)."""
+    return set(session.scalars(select(Document.stored_name)))
 
 
 def add_document(
@@ -63,7 +74,7 @@ def add_document(
     kind: DocKind,
     filename: str,
     data: bytes,
-    var_dir: Path,
+    store: Storage,
     max_bytes: int,
 ) -> Document:
     """The enterprise attaches a document to its own application (while it is submitted or approved)."""
@@ -86,17 +97,14 @@ def add_document(
         raise Invalid(N_("The file was not accepted."), fields=problems)
     assert found is not None
     content_type, ext = found
-    target_dir = folder(var_dir, app.id)
-    target_dir.mkdir(parents=True, exist_ok=True)
-    stored = target_dir / f"{secrets.token_hex(16)}{ext}"
-    stored.write_bytes(data)
-    stored.chmod(0o640)
+    stored = f"{folder(app.id)}{secrets.token_hex(16)}{ext}"
+    store.put(stored, data)
     doc = Document(
         application_id=app.id,
         kind=kind,
         filename=name,
         content_type=content_type,
-        stored_name=str(stored.relative_to(var_dir)),
+        stored_name=stored,
         size_bytes=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
         uploaded_by_id=actor.user_id,
@@ -114,13 +122,13 @@ def list_documents(session: Session, actor: Actor, application_id: int) -> list[
 
 
 def read_document(
-    session: Session, actor: Actor, application_id: int, document_id: int, var_dir: Path
+    session: Session, actor: Actor, application_id: int, document_id: int, store: Storage
 ) -> tuple[Document, bytes]:
     get_application(session, actor, application_id)
     doc = session.scalar(select(Document).where(Document.id == document_id, Document.application_id == application_id))
     if doc is None:
         raise NotFound(N_("Document not found."))
-    path = (var_dir / doc.stored_name).resolve()
-    if not path.is_relative_to(var_dir.resolve()) or not path.is_file():
-        raise NotFound(N_("Document not found."))
-    return doc, path.read_bytes()
+    try:
+        return doc, store.get(doc.stored_name)
+    except (NotStored, ValueError):  # ValueError: a name that is not a plain key
+        raise NotFound(N_("Document not found.")) from None

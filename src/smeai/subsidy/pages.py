@@ -24,6 +24,7 @@ from smeai.db import DbSession, utcnow
 from smeai.errors import Conflict, Invalid, SmeaiError
 from smeai.i18n import N_, _
 from smeai.inputs import RecordId
+from smeai.storage import storage_for
 from smeai.subsidy import dashboard, documents, labels, programme_files, service
 from smeai.subsidy.programmes import DocKind, Profile, all_programmes
 from smeai.subsidy.schemas import (
@@ -389,7 +390,7 @@ async def upload(application_id: RecordId, request: Request, session: DbSession,
             kind=kind,
             filename=file.filename or "",
             data=data,
-            var_dir=settings.var_dir,
+            store=storage_for(settings),
             max_bytes=settings.upload_max_bytes,
         )
         session.commit()
@@ -437,7 +438,7 @@ async def act(
 def download(
     application_id: RecordId, document_id: RecordId, request: Request, session: DbSession, actor: PageActor
 ) -> Response:
-    doc, body = documents.read_document(session, actor, application_id, document_id, app_settings(request).var_dir)
+    doc, body = documents.read_document(session, actor, application_id, document_id, storage_for(app_settings(request)))
     ext = doc.stored_name.rsplit(".", 1)[-1]
     return Response(body, media_type=doc.content_type, headers=attachment(f"document-{doc.id}.{ext}"))
 

@@ -2,24 +2,21 @@
 
 An upload is checked by the same loader as the shipped files (schema, every rule sourced, stacking partners
 known) together with the shipped files and the operator's other files; only a file that passes is written,
-as `<operator folder>/<code>.yaml` (it then overrides the shipped file of that code). Every accepted version
-is also kept, never overwritten, in `<var>/subsidy/programme-history/<code>/`, with a log line saying who
+as `subsidy/programmes/<code>.yaml` in the file store (it then overrides the shipped file of that code). Every
+accepted version is also kept, never overwritten, under `subsidy/programme-history/<code>/`, with a log line saying who
 uploaded which version when, and an audit-log entry. Applications keep the version they were decided
 under (`Application.programme_version`), so an earlier version can always be read back.
 
-The folders are process-wide, under SMEAI_VAR_DIR (docs/architecture.md): several `smeai serve` processes
-on one machine share them; processes on several machines need the folder on shared storage.
+The file store is process-wide (SMEAI_STORAGE_URL, smeai/storage.py; empty: SMEAI_VAR_DIR): processes on
+several machines share it when it is an S3-compatible store.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import yaml
 from sqlalchemy.orm import Session
@@ -30,8 +27,9 @@ from smeai.auth.permissions import Permission
 from smeai.db import utcnow
 from smeai.errors import Invalid, NotFound
 from smeai.i18n import N_
+from smeai.storage import NotStored, Storage
 from smeai.subsidy import programmes
-from smeai.subsidy.programmes import DATA, Programme, load_programmes, version_of
+from smeai.subsidy.programmes import DATA, OPERATOR_PREFIX, Programme, load_programmes, version_of
 
 MAX_BYTES = 200_000  # a programme file is a page of YAML
 
@@ -44,8 +42,8 @@ class Version:
     current: bool
 
 
-def history_folder(code: str) -> Path:
-    return programmes.operator_folder().parent / "programme-history" / code
+def history_prefix(code: str) -> str:
+    return f"subsidy/programme-history/{code}/"
 
 
 def upload_programme(session: Session, actor: Actor, data: bytes, *, uploaded_by: str = "") -> Programme:
@@ -62,26 +60,21 @@ def upload_programme(session: Session, actor: Actor, data: bytes, *, uploaded_by
     code = raw.get("code") if isinstance(raw, dict) else None
     if not isinstance(code, str) or not re.fullmatch(r"[a-z0-9-]{1,50}", code):
         raise Invalid(N_("Programme files are invalid."), fields={"code": "a programme code: a-z, 0-9 and -"})
-    folder = programmes.operator_folder()
-    with tempfile.TemporaryDirectory() as tmp:  # the operator's folder as it would be, checked as a whole
-        trial = Path(tmp)
-        if folder.is_dir():
-            for path in folder.glob("*.y*ml"):
-                if path.name != f"{code}.yaml":
-                    (trial / path.name).write_bytes(path.read_bytes())
-        (trial / f"{code}.yaml").write_text(text, encoding="utf-8")
-        checked = load_programmes(DATA, trial)[code]  # Invalid with every problem in every file
+    store = programmes.operator_store()
+    # the operator's files as they would be, checked as a whole
+    trial = {**programmes.operator_files(store), f"{code}.yaml": text}
+    checked = load_programmes(DATA, trial)[code]  # Invalid with every problem in every file
     before = programmes.all_programmes().get(code)
-    _write(folder / f"{code}.yaml", text)
-    history = history_folder(code)
-    history.mkdir(parents=True, exist_ok=True)
+    store.put(f"{OPERATOR_PREFIX}{code}.yaml", text.encode("utf-8"))  # an object is replaced whole
+    history = history_prefix(code)
     now = utcnow()
-    kept = history / f"{now:%Y%m%dT%H%M%S}-{checked.version}.yaml"
-    if not kept.exists():
-        _write(kept, text)
+    kept = f"{history}{now:%Y%m%dT%H%M%S}-{checked.version}.yaml"
+    if not store.exists(kept):
+        store.put(kept, text.encode("utf-8"))
     line = {"version": checked.version, "at": now.isoformat(), "by": uploaded_by, "user_id": actor.user_id}
-    with (history / "log.jsonl").open("a", encoding="utf-8") as log:
-        log.write(json.dumps(line, ensure_ascii=False) + "\n")
+    log = _read(store, f"{history}log.jsonl")  # an object store cannot append: read, add the line, write
+    store.put(f"{history}log.jsonl", (log + json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8"))
+    programmes.forget_listing()
     audit_log.record(
         session,
         actor,
@@ -93,22 +86,20 @@ def upload_programme(session: Session, actor: Actor, data: bytes, *, uploaded_by
     return checked
 
 
-def _write(path: Path, text: str) -> None:
-    """Write TEXT to PATH whole or not at all (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+def _read(store: Storage, key: str) -> str:
+    try:
+        return store.get(key).decode("utf-8")
+    except NotStored:
+        return ""
 
 
 def versions(code: str) -> list[Version]:
     """The programme's versions, newest first: every upload, then the shipped file (if there is one)."""
     current = programmes.all_programmes().get(code)
     out: list[Version] = []
-    log = history_folder(code) / "log.jsonl"
-    if log.is_file():
-        for line in reversed(log.read_text(encoding="utf-8").splitlines()):
+    log = _read(programmes.operator_store(), f"{history_prefix(code)}log.jsonl")
+    if log:
+        for line in reversed(log.splitlines()):
             entry = json.loads(line)
             out.append(
                 Version(
@@ -134,13 +125,14 @@ def version_text(code: str, version: str) -> str:
     """The text of the programme file CODE had at VERSION (an upload kept in its history, or the shipped file)."""
     if not re.fullmatch(r"[0-9a-f]{12}", version) or not re.fullmatch(r"[a-z0-9-]{1,50}", code):
         raise NotFound(N_("Programme not found."))
-    folder = history_folder(code)
-    for path in sorted(folder.glob(f"*-{version}.yaml")) if folder.is_dir() else []:
-        return path.read_text(encoding="utf-8")
+    store = programmes.operator_store()
+    for kept in store.list(history_prefix(code)):
+        if kept.key.endswith(f"-{version}.yaml"):
+            return store.get(kept.key).decode("utf-8")
     shipped = DATA / f"{code}.yaml"
     if shipped.is_file() and version_of(text := shipped.read_text(encoding="utf-8")) == version:
         return text
-    for path in programmes.operator_folder().glob("*.y*ml") if programmes.operator_folder().is_dir() else []:
-        if version_of(text := path.read_text(encoding="utf-8")) == version:
+    for text in programmes.operator_files(store).values():
+        if version_of(text) == version:
             return text
     raise NotFound(N_("Programme not found."))

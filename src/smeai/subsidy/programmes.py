@@ -1,7 +1,8 @@
 """Subsidy programmes as data: one YAML file per scheme, a pydantic model as its schema, and the arithmetic.
 
 Operators add or change a programme by editing a file (package data under data/programmes/, or their own
-folder under `<var_dir>/subsidy/programmes/`); `smeai subsidy programmes check PATH` runs the same loader.
+files under `subsidy/programmes/` in the file store, smeai/storage.py); `smeai subsidy programmes check PATH`
+runs the same loader.
 Money is integer fen (for programmes in another currency: that currency's hundredths); rates are exact
 fractions, so no float ever touches an amount.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -26,6 +29,7 @@ from smeai.config import get_settings
 from smeai.errors import Invalid
 from smeai.i18n import N_, get_lang, gettext
 from smeai.money import PositiveFen
+from smeai.storage import Storage, storage_for
 from smeai.taxonomy import ProvinceCode, SectionCode
 
 DATA = Path(__file__).parent / "data" / "programmes"
@@ -308,8 +312,8 @@ def unsourced_rules(p: Programme) -> dict[str, str]:
 # --- loading ---------------------------------------------------------------------------------------------
 
 
-def _problems(path: Path, exc: ValidationError) -> dict[str, str]:
-    return {f"{path.name}:{'.'.join(map(str, e['loc'])) or '(file)'}": e["msg"] for e in exc.errors()}
+def _problems(name: str, exc: ValidationError) -> dict[str, str]:
+    return {f"{name}:{'.'.join(map(str, e['loc'])) or '(file)'}": e["msg"] for e in exc.errors()}
 
 
 def version_of(text: str) -> str:
@@ -317,27 +321,31 @@ def version_of(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-def load_folder(folder: Path) -> tuple[dict[str, Programme], dict[str, str]]:
-    """Every programme in FOLDER and every problem found (file:field -> reason); nothing stops at the first."""
+def load_folder(folder: Path | Mapping[str, str]) -> tuple[dict[str, Programme], dict[str, str]]:
+    """Every programme in FOLDER (a folder, one file, or file name -> text) and every problem found
+    (file:field -> reason); nothing stops at the first."""
+    if isinstance(folder, Mapping):
+        named = sorted(folder.items())
+    else:
+        paths = [folder] if folder.is_file() else sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+        named = [(path.name, path.read_text(encoding="utf-8")) for path in paths]
     programmes: dict[str, Programme] = {}
     problems: dict[str, str] = {}
-    paths = [folder] if folder.is_file() else sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
-    for path in paths:
+    for name, text in named:
         try:
-            text = path.read_text(encoding="utf-8")
             raw = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            problems[f"{path.name}:(file)"] = f"not valid YAML: {exc}".splitlines()[0]
+            problems[f"{name}:(file)"] = f"not valid YAML: {exc}".splitlines()[0]
             continue
         try:
             p = Programme.model_validate(raw)
         except ValidationError as exc:
-            problems |= _problems(path, exc)
+            problems |= _problems(name, exc)
             continue
-        problems |= {f"{path.name}:{key}": why for key, why in unsourced_rules(p).items()}
+        problems |= {f"{name}:{key}": why for key, why in unsourced_rules(p).items()}
         p = p.model_copy(update={"version": version_of(text)})
         if p.code in programmes:
-            problems[f"{path.name}:code"] = f"duplicate programme code {p.code!r}"
+            problems[f"{name}:code"] = f"duplicate programme code {p.code!r}"
         programmes[p.code] = p
     shipped = {path.stem for path in DATA.glob("*.yaml")}  # an operator's file may name a shipped scheme
     for p in programmes.values():
@@ -347,7 +355,7 @@ def load_folder(folder: Path) -> tuple[dict[str, Programme], dict[str, str]]:
     return programmes, problems
 
 
-def load_programmes(*folders: Path) -> dict[str, Programme]:
+def load_programmes(*folders: Path | Mapping[str, str]) -> dict[str, Programme]:
     """The programmes in the folders (later folders may add schemes); Invalid naming every bad file and field."""
     programmes: dict[str, Programme] = {}
     problems: dict[str, str] = {}
@@ -363,24 +371,51 @@ def load_programmes(*folders: Path) -> dict[str, Programme]:
     return programmes
 
 
-def operator_folder() -> Path:
-    """Operators' programme files: a process-wide folder under SMEAI_VAR_DIR (docs/architecture.md, Settings)."""
-    return get_settings().var_dir / "subsidy" / "programmes"
+OPERATOR_PREFIX = "subsidy/programmes/"  # the operator's current files, <code>.yaml, in the file store
+LISTING_SECONDS = 2.0  # how stale another host's upload may look here (one LIST per period, not per page)
+_listing: dict[str, tuple[float, tuple[tuple[str, int, float], ...]]] = {}
+
+
+def operator_store() -> Storage:
+    """Operators' programme files: process-wide, in the file store SMEAI_STORAGE_URL names (shared by hosts)."""
+    return storage_for(get_settings())
+
+
+def operator_files(store: Storage | None = None) -> dict[str, str]:
+    """The operator's current programme files, file name -> text."""
+    store = store or operator_store()
+    return {
+        o.key.rsplit("/", 1)[1]: store.get(o.key).decode("utf-8")
+        for o in store.list(OPERATOR_PREFIX)
+        if o.key.count("/") == OPERATOR_PREFIX.count("/") and o.key.endswith((".yaml", ".yml"))
+    }
+
+
+def forget_listing() -> None:
+    """After an upload in this process: the next read lists the store again."""
+    _listing.clear()
 
 
 @lru_cache(maxsize=8)
-def _cached(folders: tuple[Path, ...], stamp: tuple[float, ...]) -> dict[str, Programme]:
-    return load_programmes(*folders)
+def _cached(url: str, stamp: tuple[tuple[str, int, float], ...]) -> dict[str, Programme]:
+    files = operator_files()
+    return load_programmes(DATA, files) if files else load_programmes(DATA)
 
 
 def all_programmes() -> dict[str, Programme]:
-    """Shipped programmes plus the operator's own folder; reloaded when a file changes."""
-    folders = [DATA]
-    extra = operator_folder()
-    if extra.is_dir() and any(extra.glob("*.y*ml")):
-        folders.append(extra)
-    stamp = tuple(p.stat().st_mtime for f in folders for p in sorted(f.glob("*.y*ml")))
-    return _cached(tuple(folders), stamp)
+    """Shipped programmes plus the operator's own files; reloaded when a file changes (seen within
+    LISTING_SECONDS on other hosts, at once in the process that uploaded it)."""
+    store = operator_store()
+    now = time.monotonic()
+    seen = _listing.get(store.url)
+    if seen is None or store.cheap_listing or now - seen[0] > LISTING_SECONDS:
+        stamp = tuple(
+            (o.key, o.size, o.modified.timestamp())
+            for o in store.list(OPERATOR_PREFIX)
+            if o.key.endswith((".yaml", ".yml"))
+        )
+        seen = _listing[store.url] = (now, stamp)
+    return _cached(store.url, seen[1])
 
 
 def stacking_partners(programmes: dict[str, Programme], code: str) -> frozenset[str]:
