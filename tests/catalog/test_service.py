@@ -190,7 +190,7 @@ def test_a_large_pool_keeps_answering_while_it_is_rebuilt(session, monkeypatch):
 
     from smeai.catalog import index
 
-    monkeypatch.setattr(index, "SYNC_REBUILD_MAX", 1)
+    monkeypatch.setattr(index, "SYNC_UPDATE_MAX", 0)
     provider, op = builders.provider(session), builders.operator(session)
     first, second = cb.published(session, provider, op, name="能耗管家"), cb.published(session, provider, op)
     session.commit()

@@ -7,10 +7,14 @@ price band. Filters on each, plus the enterprise's own province, stage and budge
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import logging
 import math
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
@@ -22,13 +26,17 @@ from sqlalchemy.orm import Session
 
 from smeai import taxonomy, text
 from smeai.auth.models import Organisation
-from smeai.catalog.models import Offering
+from smeai.catalog import stamp
+from smeai.catalog.models import Offering, SearchIndex
 from smeai.catalog.schemas import ANY
 from smeai.catalog.search import Engine
 from smeai.catalog.visibility import visible_offerings
+from smeai.db import utcnow
 from smeai.i18n import N_
 from smeai.money import Wan, wan_to_fen
-from smeai.text.bm25 import encode
+from smeai.text.bm25 import Bm25, encode
+
+log = logging.getLogger("smeai.catalog.index")
 
 # Words a searcher uses for each kind, indexed with the offering (一体机, 算力, 培训 …).
 KIND_WORDS = {
@@ -143,33 +151,8 @@ def _sections_of(codes: list[str]) -> set[str]:
 
 
 class PoolIndex:
-    def __init__(
-        self, rows: list[dict[str, Any]], encoded: list[tuple[np.ndarray, np.ndarray]], vocab: dict[str, int]
-    ) -> None:
-        scenario_link = {code: str(t.extra.get("link", "")) for code, t in taxonomy.load().scenarios.items()}
-        self.engine = Engine(
-            keys=[r["id"] for r in rows],
-            token_lists=None,
-            encoded=encoded,
-            vocab=vocab,
-            facets={
-                "kind": [[r["kind"]] for r in rows],
-                "industry": [_sections_of(r["industries"]) for r in rows],
-                "industry_raw": [r["industries"] for r in rows],
-                "scenario": [r["scenarios"] for r in rows],
-                "link": [{scenario_link.get(s, "") for s in r["scenarios"]} - {""} for r in rows],
-                "deployment": [r["deployment"] for r in rows],
-                "pricing": [[r["pricing_model"]] for r in rows],
-                "price_band": [[price_band(r["entry_price_fen"])] for r in rows],
-                "region": [r["regions"] for r in rows],
-            },
-            numbers={
-                "price": [r["entry_price_fen"] for r in rows],  # fen as float64: exact below 2**53
-                "published": [r["published_at"].timestamp() if r["published_at"] else 0.0 for r in rows],
-                "min_stage": [r["min_stage"] for r in rows],
-                "max_stage": [r["max_stage"] for r in rows],
-            },
-        )
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         any_industry = self.engine.mask("industry", [ANY])
         # a section's count includes offerings for any industry, like its filter does
         self.section_cover = {s: self.engine.mask("industry", [s]) | any_industry for s in taxonomy.load().sections}
@@ -247,6 +230,165 @@ def offering_tokens(row: dict[str, Any]) -> list[str]:
     )
 
 
+# ------------------------------------------------------------------ columns: what an index is built from
+
+NUMBERS = ("price", "published", "min_stage", "max_stage")
+FACET_FIELDS = ("kind", "industry", "industry_raw", "scenario", "link", "deployment", "pricing", "price_band", "region")
+
+
+def _facet_values(row: dict[str, Any]) -> dict[str, list[str]]:
+    scenario_link = _scenario_links()
+    return {
+        "kind": [row["kind"]],
+        "industry": sorted(_sections_of(row["industries"])),
+        "industry_raw": list(row["industries"]),
+        "scenario": list(row["scenarios"]),
+        "link": sorted({scenario_link.get(s, "") for s in row["scenarios"]} - {""}),
+        "deployment": list(row["deployment"]),
+        "pricing": [row["pricing_model"]],
+        "price_band": [price_band(row["entry_price_fen"])],
+        "region": list(row["regions"]),
+    }
+
+
+@lru_cache(maxsize=1)
+def _scenario_links() -> dict[str, str]:
+    return {code: str(t.extra.get("link", "")) for code, t in taxonomy.load().scenarios.items()}
+
+
+def _numbers(row: dict[str, Any]) -> tuple[float, ...]:
+    published = row["published_at"].timestamp() if row["published_at"] else 0.0
+    # fen as float64: exact below 2**53
+    return (float(row["entry_price_fen"]), published, float(row["min_stage"]), float(row["max_stage"]))
+
+
+@dataclass
+class Csr:
+    """Lists laid end to end: document d owns values[offsets[d]:offsets[d + 1]] (and weights alike)."""
+
+    offsets: np.ndarray  # int64, n + 1
+    values: np.ndarray  # int32
+    weights: np.ndarray | None = None  # float32, one per value (term frequencies), or none
+
+    @classmethod
+    def of(cls, lists: list[np.ndarray], weights: list[np.ndarray] | None = None) -> Csr:
+        sizes = np.fromiter((len(x) for x in lists), np.int64, len(lists))
+        offsets = np.concatenate([np.zeros(1, np.int64), np.cumsum(sizes)])
+        values = np.concatenate(lists).astype(np.int32) if int(offsets[-1]) else np.zeros(0, np.int32)
+        w = None
+        if weights is not None:
+            w = np.concatenate(weights).astype(np.float32) if int(offsets[-1]) else np.zeros(0, np.float32)
+        return cls(offsets, values, w)
+
+    def merged(self, keep: np.ndarray, other: Csr, order: np.ndarray) -> Csr:
+        """The kept documents of self, then other's, reordered by `order`: array work, no Python loop."""
+        sizes = np.diff(self.offsets)
+        picked = np.repeat(keep, sizes)
+        values = np.concatenate([self.values[picked], other.values])
+        weights = None
+        if self.weights is not None and other.weights is not None:
+            weights = np.concatenate([self.weights[picked], other.weights])
+        lens = np.concatenate([sizes[keep], np.diff(other.offsets)])
+        starts = np.concatenate([np.zeros(1, np.int64), np.cumsum(lens)])[:-1]
+        lens, starts = lens[order], starts[order]
+        ends = np.cumsum(lens)
+        gather = np.repeat(starts - (ends - lens), lens) + np.arange(int(ends[-1]) if len(ends) else 0)
+        offsets = np.concatenate([np.zeros(1, np.int64), ends])
+        return Csr(offsets, values[gather], None if weights is None else weights[gather])
+
+    def inverted(self, names: list[str]) -> dict[str, np.ndarray]:
+        """value name -> its documents, ascending (a facet's postings)."""
+        n = len(self.offsets) - 1
+        docs = np.repeat(np.arange(n, dtype=np.int32), np.diff(self.offsets))
+        order = np.argsort(self.values, kind="stable")
+        values, docs = self.values[order], docs[order]
+        cuts = np.flatnonzero(np.diff(values)) + 1
+        starts = np.concatenate([np.zeros(1, np.int64), cuts])
+        ends = np.concatenate([cuts, [len(values)]])
+        return {names[int(values[a])]: docs[a:b] for a, b in zip(starts, ends, strict=True) if b > a}
+
+
+@dataclass
+class Columns:
+    """The published pool as arrays, one document per offering in id order (the order the index's ties
+    fall back on): numbers, the encoded text and each facet's value ids. An update replaces the rows
+    that changed with array work; the whole is what `save()` stores."""
+
+    ids: np.ndarray  # int64
+    numbers: dict[str, np.ndarray]  # float64 each
+    text: Csr
+    facets: dict[str, Csr]
+
+    @classmethod
+    def of(cls, docs: list[tuple[int, tuple[float, ...], tuple[np.ndarray, np.ndarray], list[np.ndarray]]]) -> Columns:
+        docs = sorted(docs, key=lambda d: d[0])
+        return cls(
+            ids=np.fromiter((d[0] for d in docs), np.int64, len(docs)),
+            numbers={
+                name: np.fromiter((d[1][i] for d in docs), np.float64, len(docs)) for i, name in enumerate(NUMBERS)
+            },
+            text=Csr.of([d[2][0] for d in docs], [d[2][1] for d in docs]),
+            facets={name: Csr.of([d[3][i] for d in docs]) for i, name in enumerate(FACET_FIELDS)},
+        )
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    def replaced(self, drop: np.ndarray, new: Columns) -> Columns:
+        """Without the documents of `drop` (ids), with those of `new`, still in id order."""
+        keep = ~np.isin(self.ids, drop)
+        ids = np.concatenate([self.ids[keep], new.ids])
+        order = np.argsort(ids, kind="stable")
+        return Columns(
+            ids=ids[order],
+            numbers={k: np.concatenate([v[keep], new.numbers[k]])[order] for k, v in self.numbers.items()},
+            text=self.text.merged(keep, new.text, order),
+            facets={k: v.merged(keep, new.facets[k], order) for k, v in self.facets.items()},
+        )
+
+
+@dataclass
+class Vocabularies:
+    """Term and facet-value ids. They only grow (an index built earlier stays valid against them)."""
+
+    terms: dict[str, int] = field(default_factory=dict)
+    facets: dict[str, dict[str, int]] = field(default_factory=lambda: {f: {} for f in FACET_FIELDS})
+
+    def names(self, facet: str) -> list[str]:
+        return list(self.facets[facet])  # dicts keep insertion order: position = id
+
+    def facet_ids(self, facet: str, values: Iterable[str]) -> np.ndarray:
+        ids = self.facets[facet]
+        out = []
+        for v in dict.fromkeys(values):  # a value once per document, as a facet counts documents
+            i = ids.get(v)
+            if i is None:
+                i = ids[v] = len(ids)
+            out.append(i)
+        return np.asarray(out, dtype=np.int32)
+
+
+def _document(
+    row: dict[str, Any], vocab: Vocabularies
+) -> tuple[int, tuple[float, ...], tuple[np.ndarray, np.ndarray], list[np.ndarray]]:
+    values = _facet_values(row)
+    return (
+        int(row["id"]),
+        _numbers(row),
+        encode(offering_tokens(row), vocab.terms),
+        [vocab.facet_ids(name, values[name]) for name in FACET_FIELDS],
+    )
+
+
+def index_of(columns: Columns, vocab: Vocabularies) -> PoolIndex:
+    bm25 = Bm25.from_csr(columns.text.offsets, columns.text.values, columns.text.weights, vocab.terms)  # type: ignore[arg-type]
+    facets = {name: columns.facets[name].inverted(vocab.names(name)) for name in FACET_FIELDS}
+    return PoolIndex(Engine.from_parts(columns.ids, dict(columns.numbers), bm25, facets))
+
+
+# ------------------------------------------------------------------ reading the database
+
 _COLUMNS = (
     Offering.id,
     Offering.name,
@@ -263,96 +405,228 @@ _COLUMNS = (
     Offering.min_stage,
     Offering.max_stage,
     Offering.published_at,
-    Offering.updated_at,
     Organisation.name.label("provider_name"),
 )
-
-_lock = threading.Lock()
-_indexes: dict[str, tuple[tuple[Any, ...], PoolIndex]] = {}
-# per database: the vocabulary (term -> id, only grows) and each row with its encoded tokens, by updated_at
-_tokens: dict[
-    str, tuple[dict[str, int], dict[int, tuple[datetime, dict[str, Any], tuple[np.ndarray, np.ndarray]]]]
-] = {}
+CHUNK = 2000  # rows read per query while building
 
 
-def _stamp(session: Session) -> tuple[Any, ...]:
-    # New rows get the highest id and every change sets updated_at, so two index lookups (no count,
-    # which is a full scan on SQLite) tell whether the pool changed.
-    last_id = select(func.max(Offering.id)).scalar_subquery()
-    last_change = select(func.max(Offering.updated_at)).scalar_subquery()
-    return tuple(session.execute(select(last_id, last_change)).one())
+def _read_all(session: Session, vocab: Vocabularies) -> Columns:
+    query = (
+        select(*_COLUMNS)
+        .join(Organisation, Organisation.id == Offering.provider_id)
+        .where(visible_offerings(None))
+        .order_by(Offering.id)
+        .execution_options(yield_per=CHUNK)
+    )
+    return Columns.of([_document(dict(r._mapping), vocab) for r in session.execute(query)])
 
 
-def build_index(session: Session, *, cache_key: str | None = None) -> PoolIndex:
-    """Read the published pool and index it. Rows unchanged since the last build (same updated_at)
-    are neither read again nor segmented again: only (id, updated_at) of every row is read."""
-    vocab, cache = _tokens.setdefault(cache_key, ({}, {})) if cache_key else ({}, {})
-    current = session.execute(
-        select(Offering.id, Offering.updated_at).where(visible_offerings(None)).order_by(Offering.id)
-    ).all()
-    stale = [oid for oid, changed in current if oid not in cache or cache[oid][0] != changed]
-    for start in range(0, len(stale), 1000):
-        query = (
-            select(*_COLUMNS)
-            .join(Organisation, Organisation.id == Offering.provider_id)
-            .where(Offering.id.in_(stale[start : start + 1000]))
+def _read_changes(session: Session, since: int, vocab: Vocabularies) -> tuple[np.ndarray, Columns]:
+    """Ids of the offerings changed after version `since` (whatever they are now) and the documents
+    of those still published."""
+    query = (
+        select(*_COLUMNS, visible_offerings(None).label("visible"))
+        .join(Organisation, Organisation.id == Offering.provider_id)
+        .where(Offering.change_seq > since)
+        .execution_options(yield_per=CHUNK)
+    )
+    changed, docs = [], []
+    for r in session.execute(query):
+        row = dict(r._mapping)
+        changed.append(row["id"])
+        if row["visible"]:
+            docs.append(_document(row, vocab))
+    return np.asarray(changed, dtype=np.int64), Columns.of(docs)
+
+
+def _count_changes(session: Session, since: int) -> int:
+    return int(session.scalar(select(func.count(Offering.id)).where(Offering.change_seq > since)) or 0)
+
+
+# ------------------------------------------------------------------ the stored index
+
+NAME = "catalog"
+FORMAT_VERSION = "1"
+
+
+@lru_cache(maxsize=1)
+def format_key() -> str:
+    """Changes whenever the stored documents would come out differently: this module's format, the
+    segmenter's dictionary and stopwords, the synonyms and the taxonomy (scenario names and links)."""
+    digest = hashlib.sha1(FORMAT_VERSION.encode())
+    for path in sorted([*text.DATA.iterdir(), *taxonomy.DATA.iterdir()]):
+        if path.is_file():
+            digest.update(path.name.encode() + path.read_bytes())
+    digest.update(json.dumps(KIND_WORDS, sort_keys=True, ensure_ascii=False).encode())
+    return f"{FORMAT_VERSION}:{digest.hexdigest()[:30]}"
+
+
+def _pack(columns: Columns, vocab: Vocabularies) -> bytes:
+    arrays: dict[str, np.ndarray] = {"ids": columns.ids, "text_offsets": columns.text.offsets}
+    arrays |= {"text_terms": columns.text.values, "text_tfs": columns.text.weights}  # type: ignore[dict-item]
+    arrays |= {f"n_{k}": v for k, v in columns.numbers.items()}
+    for name, csr in columns.facets.items():
+        arrays[f"f_{name}_offsets"], arrays[f"f_{name}_values"] = csr.offsets, csr.values
+    names = {"terms": list(vocab.terms), "facets": {f: vocab.names(f) for f in FACET_FIELDS}}
+    arrays["vocab"] = np.frombuffer(json.dumps(names, ensure_ascii=False).encode(), dtype=np.uint8)
+    out = io.BytesIO()
+    np.savez(out, **arrays)  # type: ignore[arg-type]  # uncompressed: loading is a copy, not a decompression
+    return out.getvalue()
+
+
+def _unpack(data: bytes) -> tuple[Columns, Vocabularies]:
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        names = json.loads(z["vocab"].tobytes().decode())
+        vocab = Vocabularies(
+            terms={t: i for i, t in enumerate(names["terms"])},
+            facets={f: {v: i for i, v in enumerate(names["facets"][f])} for f in FACET_FIELDS},
         )
-        for r in session.execute(query):
-            row = dict(r._mapping)
-            cache[row["id"]] = (row["updated_at"], row, encode(offering_tokens(row), vocab))
-    entries = [cache[oid] for oid, _changed in current]
-    if len(cache) > len(current):  # forget rows no longer published (they are read again if they return)
-        keep = {oid for oid, _changed in current}
-        for oid in [k for k in cache if k not in keep]:
-            del cache[oid]
-    return PoolIndex([e[1] for e in entries], [e[2] for e in entries], vocab)
+        columns = Columns(
+            ids=z["ids"],
+            numbers={k: z[f"n_{k}"] for k in NUMBERS},
+            text=Csr(z["text_offsets"], z["text_terms"], z["text_tfs"]),
+            facets={f: Csr(z[f"f_{f}_offsets"], z[f"f_{f}_values"]) for f in FACET_FIELDS},
+        )
+    return columns, vocab
 
 
-# Up to this many offerings a change is indexed before the next search answers (well under a second);
-# above it the previous index keeps answering while a background thread rebuilds.
-SYNC_REBUILD_MAX = 20_000
-_rebuilding: set[str] = set()
+def _load_stored(session: Session, token: str, version: int) -> State | None:
+    row = session.execute(
+        select(SearchIndex.version, SearchIndex.data).where(
+            SearchIndex.name == NAME, SearchIndex.token == token, SearchIndex.format == format_key()
+        )
+    ).first()
+    if row is None or row[0] > version:  # built against a later (since rolled back) history: unusable
+        return None
+    columns, vocab = _unpack(row[1])
+    return State((token, int(row[0])), columns, vocab, None)
 
 
-_build_lock = threading.Lock()  # one build at a time: builds share the vocabulary and token cache
+# ------------------------------------------------------------------ one index per database, kept current
 
 
-def _rebuild(bind: Any, key: str) -> None:
-    try:
-        with _build_lock, Session(bind=bind) as session:
-            stamp = _stamp(session)
-            index = build_index(session, cache_key=key)
-            _indexes[key] = (stamp, index)  # one atomic assignment; readers keep the old index meanwhile
-    finally:
-        _rebuilding.discard(key)
+@dataclass
+class State:
+    stamp: stamp.Stamp  # the change stamp the columns are current with
+    columns: Columns
+    vocab: Vocabularies
+    index: PoolIndex | None  # built from columns on first use
+
+
+def _current(session: Session, state: State | None, now: stamp.Stamp) -> State:
+    """`state` brought up to the stamp `now` (read before any row): only rows changed since are read.
+    A state of another history (token) is not used; a stored one is, when there is one."""
+    token, version = now
+    if state is not None and (state.stamp[0] != token or state.stamp[1] > version):
+        state = None
+    if state is None and token is not None:
+        state = _load_stored(session, token, version)
+    if state is None:
+        vocab = Vocabularies()
+        return State(now, _read_all(session, vocab), vocab, None)
+    if state.stamp[1] == version:
+        return state
+    changed, fresh = _read_changes(session, state.stamp[1], state.vocab)
+    return State(now, state.columns.replaced(changed, fresh), state.vocab, None)
+
+
+def _indexed(state: State) -> State:
+    if state.index is None:
+        state.index = index_of(state.columns, state.vocab)
+    return state
+
+
+def build(session: Session) -> State:
+    """The current index for this database, from the stored one and the rows changed since (or from
+    every row when none is stored), with its stamp."""
+    return _indexed(_current(session, None, stamp.read(session)))
+
+
+def store(session: Session, state: State) -> int:
+    """Keep `state` in the database for every worker to start from (the caller commits); bytes written."""
+    token, version = state.stamp
+    if token is None:  # no catalog write yet: nothing worth storing
+        return 0
+    data = _pack(state.columns, state.vocab)
+    values = {"token": token, "version": version, "format": format_key(), "rows": state.columns.n}
+    values |= {"built_at": utcnow(), "data": data}
+    found = session.get(SearchIndex, NAME)
+    if found is None:
+        session.add(SearchIndex(name=NAME, **values))
+    else:
+        for k, v in values.items():
+            setattr(found, k, v)
+    session.flush()
+    return len(data)
+
+
+# Up to this many changed rows an update is applied before the search answers (well under a second);
+# above it (an import) the previous index keeps answering while a background thread catches up.
+SYNC_UPDATE_MAX = 2_000
+
+_states: dict[str, State] = {}
+_build_lock = threading.Lock()  # one build at a time: builds share the vocabularies
+_lock = threading.Lock()
+_updating: set[str] = set()
 
 
 def _database_key(session: Session) -> str:
-    bind = session.get_bind()
-    return str(bind.engine.url)
+    return str(session.get_bind().engine.url)
+
+
+def _update_in_background(bind: Any, key: str) -> None:
+    try:
+        with _build_lock, Session(bind=bind) as session:
+            now = stamp.read(session)
+            _states[key] = _indexed(_current(session, _states.get(key), now))
+    except Exception:  # the previous index keeps answering; the next search tries again
+        log.exception("catalog index update failed")
+    finally:
+        with _lock:
+            _updating.discard(key)
 
 
 def pool_index(session: Session) -> PoolIndex:
-    """The current index for this database, rebuilt when any offering changed."""
+    """The index for this database as it is now: the change stamp is read on every call (one primary
+    key lookup) and the rows changed since the last call are applied, so an edit made by any worker is
+    in every worker's next search."""
     key = _database_key(session)
-    stamp = _stamp(session)
-    cached = _indexes.get(key)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    if cached is not None and cached[1].engine.n > SYNC_REBUILD_MAX:
+    now = stamp.read(session)
+    state = _states.get(key)
+    if state is not None and state.stamp == now and state.index is not None:
+        return state.index
+    if (
+        state is not None
+        and state.index is not None
+        and state.stamp[0] == now[0]
+        and state.stamp[1] < now[1]
+        and _count_changes(session, state.stamp[1]) > SYNC_UPDATE_MAX
+    ):
         with _lock:
-            if key not in _rebuilding:
-                _rebuilding.add(key)
-                threading.Thread(target=_rebuild, args=(session.get_bind(), key), daemon=True).start()
-        return cached[1]
-    with _lock:
-        cached = _indexes.get(key)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        with _build_lock:
-            index = build_index(session, cache_key=key)
-        _indexes[key] = (stamp, index)
-        return index
+            if key not in _updating:
+                _updating.add(key)
+                threading.Thread(
+                    target=_update_in_background, args=(session.get_bind(), key), name="smeai-index", daemon=True
+                ).start()
+        return state.index
+    with _build_lock:
+        state = _indexed(_current(session, _states.get(key), now))
+        _states[key] = state  # one assignment: readers keep the previous index meanwhile
+    return state.index  # type: ignore[return-value]
+
+
+def _forget(session: Session) -> None:
+    """A transaction that changed the catalog rolled back: an index built from its uncommitted rows
+    (this session searched after its own flush) must not pass for current."""
+    _states.pop(_database_key(session), None)
+
+
+stamp.on_rollback(_forget)
+
+
+def loaded(session: Session) -> bool:
+    """Whether this process holds an index for this database (readiness)."""
+    return _database_key(session) in _states
 
 
 def search_offerings(session: Session, query: OfferingQuery) -> SearchResult:

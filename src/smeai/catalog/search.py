@@ -89,6 +89,16 @@ class Engine:
                     index[v].append(doc)
             self.facets[name] = {v: np.asarray(d, dtype=np.int32) for v, d in index.items()}
 
+    @classmethod
+    def from_parts(
+        cls, keys: np.ndarray, numbers: dict[str, np.ndarray], bm25: Bm25, facets: dict[str, dict[str, np.ndarray]]
+    ) -> Engine:
+        """An engine over arrays built elsewhere (catalog/index.py's columns, updated row by row)."""
+        self = cls.__new__(cls)
+        self.n, self.keys, self.numbers = len(keys), keys, numbers
+        self.vocab, self.bm25, self.facets = bm25.vocab, bm25, facets
+        return self
+
     # --- text ---
 
     def text_scores(self, terms: QueryTerms) -> tuple[np.ndarray, np.ndarray]:
