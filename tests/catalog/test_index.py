@@ -113,7 +113,7 @@ def test_a_stored_index_of_another_history_is_not_used(session, monkeypatch):
     index.store(session, index.build(session))
     session.commit()
     session.execute(
-        stamp.ChangeStamp.__table__.update().values(token="another-database-0000000000000000")  # type: ignore[attr-defined]
+        stamp.ChangeStamp.__table__.update().values(token="another-database-000000000000000")  # type: ignore[attr-defined]
     )
     session.commit()
     monkeypatch.setattr(index, "_states", {})
