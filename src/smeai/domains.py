@@ -47,12 +47,13 @@ def _api() -> tuple[ModuleType, ...]:
     from smeai.cases import api as cases
     from smeai.catalog import api as catalog
     from smeai.centre import api as centre
+    from smeai.gateway import api as gateway
     from smeai.matching import api as matching
     from smeai.subsidy import api as subsidy
     from smeai.survey import api as survey
     from smeai.taxonomy import api as taxonomy
 
-    return auth, taxonomy, assessment, catalog, cases, matching, subsidy, survey, centre
+    return auth, taxonomy, assessment, catalog, cases, matching, subsidy, survey, centre, gateway
 
 
 def _pages() -> tuple[ModuleType, ...]:
@@ -74,13 +75,14 @@ def _cli() -> tuple[ModuleType, ...]:
     from smeai.auth import cli as auth
     from smeai.auth import org_cli
     from smeai.catalog import cli as catalog
+    from smeai.gateway import cli as gateway
     from smeai.mail import cli as mail
     from smeai.matching import cli as matching
     from smeai.subsidy import cli as subsidy
     from smeai.survey import cli as survey
     from smeai.taxonomy import cli as taxonomy
 
-    return auth, org_cli, taxonomy, assessment, catalog, matching, subsidy, survey, mail
+    return auth, org_cli, taxonomy, assessment, catalog, matching, subsidy, survey, mail, gateway
 
 
 def _demo() -> tuple[ModuleType, ...]:
@@ -102,13 +104,14 @@ def _models() -> tuple[ModuleType, ...]:
     from smeai.auth import models as auth
     from smeai.cases import models as cases
     from smeai.catalog import models as catalog
+    from smeai.gateway import models as gateway
     from smeai.jobs import models as jobs
     from smeai.mail import models as mail
     from smeai.matching import models as matching
     from smeai.subsidy import models as subsidy
     from smeai.survey import models as survey
 
-    return mail, auth, audit, consultants, assessment, catalog, cases, matching, subsidy, survey, jobs
+    return mail, auth, audit, consultants, assessment, catalog, cases, matching, subsidy, survey, jobs, gateway
 
 
 _LOADERS = {"api": _api, "pages": _pages, "cli": _cli, "demo": _demo, "models": _models}

@@ -74,6 +74,9 @@ class Permission(StrEnum):
     # accounts: self-registration, members (auth/registration.py, auth/members.py)
     ORG_MEMBERS_OWN = "org:members_own"  # invite, set roles within, remove: held by an organisation's admins only
     ORG_VERIFY = "org:verify"  # the verification queue: approve or return a self-registered organisation
+    # gateway (模型调用): an enterprise's own keys, wallet and usage; the operator's upstreams, prices, wallets
+    GATEWAY_USE = "gateway:use"
+    GATEWAY_MANAGE = "gateway:manage"
 
 
 P = Permission
@@ -93,6 +96,7 @@ ORG_BOUND: frozenset[Permission] = frozenset(
         P.PROPOSAL_SUBMIT,
         P.SUBSIDY_APPLY,
         P.ORG_MEMBERS_OWN,
+        P.GATEWAY_USE,
     }
 )
 
@@ -140,6 +144,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SUBSIDY_APPLY,
             P.SURVEY_READ,
             P.ORG_MEMBERS_OWN,
+            P.GATEWAY_USE,
         }
     ),
     Role.PROVIDER_MEMBER: frozenset(
@@ -176,6 +181,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.AUDIT_READ,
             P.CONSULTANT_ASSIGN,
             P.ORG_VERIFY,
+            P.GATEWAY_MANAGE,
         }
     ),
     Role.CONSULTANT: frozenset(

@@ -12,6 +12,8 @@ from smeai.auth import registration
 from smeai.auth.actor import Actor
 from smeai.config import Settings
 from smeai.db import session_scope
+from smeai.gateway import flows as gateway_flows
+from smeai.gateway import service as gateway
 from smeai.mail import sender
 from smeai.storage import orphans, storage_for
 from smeai.subsidy import documents
@@ -73,11 +75,21 @@ def sweep_orphans(settings: Settings, *, now: datetime | None = None) -> str:
     return f"{removed} orphaned file(s) removed"
 
 
+def sweep_gateway(settings: Settings) -> str:
+    """Void the gateway holds that outlived their calls (their money goes back to the wallets), and close
+    the 模型券 whose period has ended (spent: paid out of the pool; unspent: released)."""
+    with session_scope(settings.database_url) as session:
+        voided = gateway.sweep(session, Actor.system())
+        closed = gateway_flows.close_due_vouchers(session, Actor.system())
+    return f"{voided} hold(s) voided, {len(closed)} voucher(s) closed"
+
+
 JOBS: tuple[Job, ...] = (
     Job("subsidy-expiry", timedelta(hours=1), "Expire voucher approvals not redeemed in time", expire_vouchers),
     Job("mail-outbox", timedelta(minutes=1), "Send the emails due in the outbox", drain_outbox),
     Job("subsidy-audit", timedelta(days=1), "Check every voucher pool's balance against its ledger", audit_vouchers),
     Job("storage-orphans", timedelta(hours=6), "Remove stored uploads no record names (after a crash)", sweep_orphans),
+    Job("gateway-sweep", timedelta(minutes=1), "Void gateway holds that outlived their calls", sweep_gateway),
 )
 
 

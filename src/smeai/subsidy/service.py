@@ -403,6 +403,25 @@ def verify_redemption(
     return app
 
 
+def settle_metered(
+    session: Session, actor: Actor, application_id: int, *, paid_fen: int, note: str | None = None
+) -> Application:
+    """Close a voucher that was spent by metered use (模型券 through the model gateway) at its period's end:
+    what was used is paid out of the pool, the rest released, in one step. The metering is the proof of
+    use, so no redemption documents are asked for; the caller (gateway/flows.py) supplies the amount."""
+    app = get_application(session, actor, application_id)
+    actor.require(Permission.SUBSIDY_REVIEW)
+    approved = app.approved_fen or 0
+    if not 0 <= paid_fen <= approved:
+        raise Invalid(N_("Please correct the marked fields."), fields={"paid_fen": "over the approved amount"})
+    _transition(session, app, actor, "verify", {S.APPROVED, S.REDEEMING}, S.PAID, note, paid_fen=paid_fen)
+    p = get_programme(app.programme_code)
+    if paid_fen:
+        ledger.payout(session, p, app, paid_fen, actor.user_id)
+    ledger.release(session, p, app, approved - paid_fen, actor.user_id)
+    return app
+
+
 def expire_applications(session: Session, actor: Actor, *, today: date | None = None) -> list[Application]:
     """Approvals not redeemed by their date expire, and their reservations go back to the pool."""
     actor.require(Permission.SUBSIDY_REVIEW)

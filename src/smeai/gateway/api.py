@@ -1,0 +1,127 @@
+"""The gateway's two faces: the OpenAI-compatible data plane under /gateway/v1 (a gateway key as the bearer,
+OpenAI's error shape; see proxy.py) and the management API under /api/v1/gateway (a user's token, smeai's
+error shape and paging envelope)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from smeai.auth.deps import CurrentActor
+from smeai.db import DbSession
+from smeai.gateway import flows, proxy, service
+from smeai.gateway.schemas import (
+    AuditOut,
+    FundIn,
+    KeyCreated,
+    KeyIn,
+    KeyOut,
+    LossOut,
+    UpstreamIn,
+    UpstreamOut,
+    UsageDayOut,
+    UsageOut,
+    WalletOut,
+)
+from smeai.inputs import RecordId
+from smeai.web.paging import Page, PageParams, page_of, page_select
+
+router = APIRouter()
+plane = APIRouter(prefix="/gateway/v1", include_in_schema=False)
+api = APIRouter(prefix="/api/v1/gateway", tags=["gateway"])
+
+
+@plane.post("/chat/completions")
+async def chat_completions(request: Request) -> Response:
+    return await proxy.chat_completions(request)
+
+
+@plane.get("/models")
+async def models(request: Request) -> Response:
+    return await proxy.models(request)
+
+
+@api.get("/usage", summary="Calls through the gateway: tokens, cost and the voucher's share")
+def list_usage(
+    session: DbSession,
+    actor: CurrentActor,
+    paging: PageParams,
+    day: date | None = None,
+    model: str | None = None,
+    key_id: RecordId | None = None,
+    org_id: RecordId | None = None,
+) -> Page[UsageOut]:
+    query = service.usage_query(actor, org_id=org_id, day=day, model=model, key_id=key_id)
+    return page_select(session, query, paging, UsageOut.of)
+
+
+@api.get("/usage/daily", summary="Usage summed by day, model and key, before and after the voucher")
+def usage_daily(
+    session: DbSession, actor: CurrentActor, paging: PageParams, org_id: RecordId | None = None
+) -> Page[UsageDayOut]:
+    return page_of(service.usage_by_day(session, actor, org_id=org_id), paging)
+
+
+@api.get("/keys", summary="The organisation's gateway keys")
+def list_keys(session: DbSession, actor: CurrentActor, paging: PageParams) -> Page[KeyOut]:
+    return page_of(service.list_keys(session, actor), paging, KeyOut.model_validate)
+
+
+@api.post("/keys", status_code=201, summary="Create a gateway key (its secret is shown this once)")
+def create_key(data: KeyIn, session: DbSession, actor: CurrentActor, org_id: RecordId | None = None) -> KeyCreated:
+    key, secret = service.create_key(session, actor, data, org_id=org_id)
+    session.commit()
+    return KeyCreated(id=key.id, key=secret)
+
+
+@api.post("/keys/{key_id}/revoke", summary="Revoke a gateway key")
+def revoke_key(key_id: RecordId, session: DbSession, actor: CurrentActor) -> KeyOut:
+    key = service.revoke_key(session, actor, key_id)
+    session.commit()
+    return KeyOut.model_validate(key)
+
+
+@api.get("/wallet", summary="The wallet: own and voucher balances, held and available")
+def wallet(session: DbSession, actor: CurrentActor, org_id: RecordId | None = None) -> WalletOut:
+    return service.get_wallet(session, actor, org_id=org_id)
+
+
+@api.get("/wallets", summary="Every wallet (operators)")
+def wallets(session: DbSession, actor: CurrentActor, paging: PageParams) -> Page[WalletOut]:
+    return page_of(service.list_wallets(session, actor), paging)
+
+
+@api.post("/wallets/{org_id}/fund", summary="Top up an enterprise's own part of its wallet (operators)")
+def fund(org_id: RecordId, data: FundIn, session: DbSession, actor: CurrentActor) -> WalletOut:
+    out = service.fund_wallet(session, actor, org_id, data.fen, note=data.note)
+    session.commit()
+    return out
+
+
+@api.get("/upstreams", summary="Upstream providers, their models and prices (operators)")
+def upstreams(session: DbSession, actor: CurrentActor, paging: PageParams) -> Page[UpstreamOut]:
+    return page_of(service.list_upstreams(session, actor), paging)
+
+
+@api.post("/upstreams", status_code=201, summary="Add or update an upstream with its models and prices")
+def add_upstream(data: UpstreamIn, session: DbSession, actor: CurrentActor) -> UpstreamOut:
+    out = service.add_upstream(session, actor, data)
+    session.commit()
+    return out
+
+
+@api.get("/losses", summary="Calls whose cost passed their hold: the operator's loss")
+def losses(session: DbSession, actor: CurrentActor, paging: PageParams) -> Page[LossOut]:
+    return page_of(service.losses(session, actor), paging)
+
+
+@api.get("/audit", summary="Check that wallets, holds, usage and the voucher ledger agree")
+def audit(session: DbSession, actor: CurrentActor) -> AuditOut:
+    report = flows.audit(session, actor)
+    return AuditOut(ok=report.ok, checked=report.checked, problems=report.problems)
+
+
+router.include_router(plane)
+router.include_router(api)

@@ -1,0 +1,641 @@
+"""The data plane: OpenAI-compatible chat completions through the centre, metered and paid as they go.
+
+One call: authenticate the key (401), check its per-minute limits (429), hold the worst case in the ledger
+and commit (402 when the wallet cannot cover it, 503 when the ledger cannot be reached: fail closed), call
+the upstream (retries with backoff and fallbacks by status code, all before the first byte reaches the
+client), then settle at the actual cost in the transaction that writes the usage record. An upstream error
+before any output voids the hold; a stream cut after output is charged for what was produced and ends with
+an error event instead of `[DONE]` (never a silent truncation); a client that disconnects has its upstream
+call closed and is charged what was produced. Usage comes from the upstream's final usage object (wherever
+in the stream it appears; llama.cpp's `timings` count too); without one the gateway counts the text with the
+upstream's tokenizer, bounded so it never counts below the truth, and marks the record `estimated`.
+
+Database work runs in worker threads (sync SQLAlchemy, as everywhere in smeai); the upstream I/O is async.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import anyio
+import httpx
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session
+
+from smeai.config import app_settings
+from smeai.db import get_sessionmaker
+from smeai.errors import Conflict, Invalid, NotAuthenticated, NotFound, SmeaiError
+from smeai.gateway import localmodel, service
+from smeai.gateway.ledger import HoldInFlight, InsufficientQuota, Metered, RateLimited, fingerprint
+from smeai.gateway.models import Key
+from smeai.i18n import _
+
+log = logging.getLogger("smeai.gateway")
+T = TypeVar("T")
+LEDGER_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+CONNECT_FAILED = 502  # a connection that failed counts as this status for retries and fallbacks
+
+
+# --- errors in OpenAI's shape ----------------------------------------------------------------------------
+
+
+def oai_error(
+    status: int, message: str, type_: str, code: str | None = None, param: str | None = None, **headers: str
+) -> JSONResponse:
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    return JSONResponse(body, status_code=status, headers=headers or None)
+
+
+def error_response(exc: BaseException) -> JSONResponse:
+    """A domain error (or an unreachable ledger) as OpenAI's error object with its status."""
+    if isinstance(exc, LEDGER_DOWN):
+        return oai_error(503, "The metering ledger is unavailable; no call was made.", "server_error", "ledger_unavailable")
+    assert isinstance(exc, SmeaiError)
+    message = _(exc.message)
+    if isinstance(exc, InsufficientQuota):
+        return oai_error(402, message, "insufficient_quota", "insufficient_quota")
+    if isinstance(exc, RateLimited):
+        return oai_error(429, message, "requests", "rate_limit_exceeded", **{"Retry-After": "1"})
+    if isinstance(exc, NotAuthenticated):
+        return oai_error(401, message, "invalid_request_error", "invalid_api_key")
+    if isinstance(exc, NotFound):
+        return oai_error(404, message, "invalid_request_error", exc.code, "model")
+    if isinstance(exc, Conflict):
+        return oai_error(409, message, "invalid_request_error", exc.code)
+    param = next(iter(exc.fields), None) if isinstance(exc, Invalid) else None
+    return oai_error(400, message, "invalid_request_error", exc.code, param)
+
+
+# --- per-minute limits (per process) ---------------------------------------------------------------------
+
+
+class _Window:
+    """Requests and tokens per key in the last minute. Per worker process: a limit of N per minute across W
+    workers admits up to N x W (docs/gateway.md); money is never guarded here, only in the ledger."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[int, deque[tuple[float, int]]] = {}
+
+    def admit(self, key: Key, tokens: int, now: float | None = None) -> None:
+        if key.rpm is None and key.tpm is None:
+            return
+        now = now or time.monotonic()
+        with self._lock:
+            q = self._seen.setdefault(key.id, deque())
+            while q and q[0][0] <= now - 60:
+                q.popleft()
+            if key.rpm is not None and len(q) + 1 > key.rpm:
+                raise RateLimited("Rate limit reached for requests per minute.", limit="rpm")
+            if key.tpm is not None and sum(t for _, t in q) + tokens > key.tpm:
+                raise RateLimited("Rate limit reached for tokens per minute.", limit="tpm")
+            q.append((now, tokens))
+
+
+WINDOW = _Window()
+
+
+# --- one HTTP client per event loop ----------------------------------------------------------------------
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
+
+
+def _client() -> httpx.AsyncClient:
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None:
+        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+        client = httpx.AsyncClient(limits=limits, timeout=None)
+        _clients[loop] = client
+    return client
+
+
+# --- the call ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    hold_id: int
+    key_id: int
+    alias: str
+    targets: list[service.Target]
+    max_tokens: int
+    input_bound: int
+    include_usage: bool  # the caller asked for the usage chunk itself
+
+
+@dataclass
+class Replayed:
+    response: dict | None
+    stream: bool
+
+
+@dataclass
+class StreamState:
+    text: list[str] = field(default_factory=list)
+    chunks: int = 0
+    usage: dict | None = None
+    finish_reason: str | None = None
+    done: bool = False
+    first_at: float | None = None
+
+
+def _max_tokens(body: dict, ceiling: int) -> int:
+    asked = body.get("max_completion_tokens", body.get("max_tokens"))
+    if asked is None:
+        return ceiling  # the key's ceiling, injected: the hold needs a bound
+    if isinstance(asked, bool) or not isinstance(asked, int) or asked < 1:
+        raise Invalid("max_tokens must be a positive integer.", fields={"max_tokens": "a positive integer"})
+    return min(asked, ceiling)
+
+
+def _check_body(body: Any) -> dict:
+    if not isinstance(body, dict):
+        raise Invalid("The request body must be a JSON object.")
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise Invalid("You must provide a model parameter.", fields={"model": "required"})
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise Invalid("messages must be a non-empty array.", fields={"messages": "required"})
+    if body.get("n", 1) != 1:
+        raise Invalid("Only n = 1 is supported.", fields={"n": "1"})
+    if not isinstance(body.get("stream", False), bool):
+        raise Invalid("stream must be true or false.", fields={"stream": "a boolean"})
+    return body
+
+
+def _prepare(sessions: Callable[[], Session], secret: str | None, body: Any, idem: str | None) -> Prepared | Replayed:
+    """Authenticate, check the limits and take the hold (committed before the upstream is called)."""
+    with sessions() as session:
+        key = service.authenticate(session, secret)
+        body = _check_body(body)
+        alias = body["model"]
+        ts = service.targets(session, key, alias)
+        max_tokens = _max_tokens(body, key.max_tokens)
+        tools = body.get("tools")
+        print_ = fingerprint(body)
+        if idem is not None:
+            found = service.replay(session, key, idem)
+            if found is not None:
+                hold, usage = found
+                if hold.fingerprint != print_:
+                    raise Conflict("This Idempotency-Key was used for a different request.", code="reused")
+                if usage is not None:
+                    return Replayed(usage.response, bool(body.get("stream")))
+                if hold.state == "held":
+                    raise HoldInFlight("A call with this Idempotency-Key is in progress; retry it.")
+                raise Conflict("The call with this Idempotency-Key failed; send the request with a new key.")
+        bound_in, bound_out, _pi, _po = service.hold_bound(ts, body["messages"], tools, max_tokens)
+        WINDOW.admit(key, bound_in + bound_out)
+        hold = service.begin_call(
+            session,
+            key,
+            alias,
+            ts,
+            messages=body["messages"],
+            tools=tools,
+            max_tokens=max_tokens,
+            idempotency_key=idem,
+            fingerprint=print_,
+        )
+        session.commit()
+        opts = body.get("stream_options")
+        return Prepared(
+            hold_id=hold.id,
+            key_id=key.id,
+            alias=alias,
+            targets=ts,
+            max_tokens=max_tokens,
+            input_bound=bound_in,
+            include_usage=bool(isinstance(opts, dict) and opts.get("include_usage")),
+        )
+
+
+async def _db(fn: Callable[..., T], *args: Any) -> T:
+    return await anyio.to_thread.run_sync(fn, *args)
+
+
+def _settle(sessions: Callable[[], Session], hold_id: int, used: Metered) -> None:
+    with sessions() as session:
+        service.settle_call(session, hold_id, used)
+        session.commit()
+
+
+def _void(sessions: Callable[[], Session], hold_id: int, note: str) -> None:
+    with sessions() as session:
+        service.void_call(session, hold_id, note=note)
+        session.commit()
+
+
+async def _resolve(fn: Callable[..., None], *args: Any) -> None:
+    """Settle or void, shielded from the caller's cancellation (a disconnect must not lose the record); a
+    ledger that stays down leaves the hold to the sweeper, which gives the money back."""
+    with anyio.CancelScope(shield=True):
+        for attempt in range(4):
+            try:
+                await _db(fn, *args)
+                return
+            except LEDGER_DOWN:
+                log.warning("gateway: ledger unavailable resolving a hold (attempt %d)", attempt + 1)
+                await anyio.sleep(0.2 * 2**attempt)
+        log.error("gateway: hold left to the sweeper: %r", args[1:2])
+
+
+# --- upstreams ---------------------------------------------------------------------------------------------
+
+
+async def _base_url(t: service.Target) -> str:
+    if t.base_url.startswith("local://"):
+        return await _db(localmodel.ensure_started)
+    return t.base_url
+
+
+def _headers(t: service.Target) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    secret = os.environ.get(t.api_key_env) if t.api_key_env else None
+    if secret:
+        headers["Authorization"] = f"Bearer {secret}"
+    return headers
+
+
+def _upstream_body(body: dict, t: service.Target, p: Prepared) -> dict:
+    out = {k: v for k, v in body.items() if k not in ("max_completion_tokens", "user")}
+    out["model"] = t.upstream_model
+    out["max_tokens"] = p.max_tokens
+    if body.get("stream"):
+        opts = dict(body.get("stream_options") or {})
+        opts["include_usage"] = True  # ask every upstream for its count; the estimate is the fallback
+        out["stream_options"] = opts
+    return out
+
+
+class UpstreamFailed(Exception):
+    def __init__(self, status: int, body: dict | None) -> None:
+        super().__init__(status)
+        self.status, self.body = status, body
+
+
+async def _open(body: dict, p: Prepared, *, stream: bool) -> tuple[service.Target, httpx.Response]:
+    """The first upstream answer that is a success, trying retries then fallbacks; raises UpstreamFailed
+    with the last status. Nothing has reached the client yet, so every retry is safe."""
+    client = _client()
+    last: UpstreamFailed = UpstreamFailed(CONNECT_FAILED, None)
+    for i, t in enumerate(p.targets):
+        for attempt in range(t.retries + 1):
+            if attempt:
+                await anyio.sleep(min(0.1 * 2**attempt, 2.0))
+            try:
+                url = (await _base_url(t)).rstrip("/") + "/chat/completions"
+                timeout = httpx.Timeout(connect=5.0, read=float(t.timeout_s), write=30.0, pool=30.0)
+                req = client.build_request(
+                    "POST", url, json=_upstream_body(body, t, p), headers=_headers(t), timeout=timeout
+                )
+                resp = await client.send(req, stream=stream)
+            except (httpx.TransportError, OSError) as exc:
+                log.info("gateway: %s unreachable: %s", t.upstream_name, exc)
+                last = UpstreamFailed(CONNECT_FAILED, None)
+                continue
+            if resp.status_code == 200:
+                return t, resp
+            try:
+                raw = await resp.aread()
+                err = json.loads(raw) if raw else None
+            except (ValueError, httpx.HTTPError):
+                err = None
+            finally:
+                await resp.aclose()
+            last = UpstreamFailed(resp.status_code, err if isinstance(err, dict) else None)
+            if resp.status_code not in RETRY_STATUS:
+                break
+        if last.status not in t.fallback_on or i == len(p.targets) - 1:
+            break
+    raise last
+
+
+def _upstream_error(exc: UpstreamFailed) -> JSONResponse:
+    if 400 <= exc.status < 500 and exc.status not in (401, 402, 403, 408, 429):
+        inner = (exc.body or {}).get("error")
+        message = inner.get("message") if isinstance(inner, dict) else None
+        return oai_error(exc.status, str(message or "The upstream refused the request."), "invalid_request_error")
+    return oai_error(502, "The model's provider failed; nothing was charged.", "upstream_error", "upstream_error")
+
+
+# --- counting ----------------------------------------------------------------------------------------------
+
+_tokenizer_down: dict[str, float] = {}  # url -> until when it is not tried again
+
+
+def tokenize_url(t: service.Target, base: str) -> str:
+    if t.tokenize_url:
+        return t.tokenize_url
+    parts = urlsplit(base)
+    return f"{parts.scheme}://{parts.netloc}/tokenize"  # llama.cpp's
+
+
+async def count_tokens(t: service.Target, text: str) -> int | None:
+    """The upstream's own tokenizer count of TEXT, or None when it has none."""
+    if not text:
+        return 0
+    url = tokenize_url(t, await _base_url(t))
+    if _tokenizer_down.get(url, 0) > time.monotonic():
+        return None
+    try:
+        with anyio.CancelScope(shield=True):
+            r = await _client().post(url, json={"content": text}, timeout=5.0)
+        tokens = r.json().get("tokens") if r.status_code == 200 else None
+        if isinstance(tokens, list):
+            return len(tokens)
+    except (httpx.HTTPError, ValueError, OSError):
+        pass
+    _tokenizer_down[url] = time.monotonic() + 60
+    return None
+
+
+def estimate_completion(text: str, tokenizer_count: int | None, finish_reason: str | None, max_tokens: int) -> int:
+    """Completion tokens for text the upstream did not count, never below the truth: a model may split text
+    in ways its tokenizer would not (llama.cpp streamed '漢苏苏保世東繁' as 20 tokens; /tokenize says 18), but
+    each token holds at least one byte, so every byte of a non-ASCII character is counted as a token of its
+    own, and the end-of-text token when the model stopped. Never above max_tokens, which the upstream obeys."""
+    if tokenizer_count is None:
+        n = len(text.encode("utf-8"))
+    else:
+        n = tokenizer_count + sum(len(ch.encode("utf-8")) for ch in text if ord(ch) >= 128)
+    if finish_reason == "stop":
+        n += 1
+    return min(n, max_tokens)
+
+
+def _usage_of(chunk: dict) -> dict | None:
+    """A usage object anywhere a provider puts it: top level (OpenAI, DashScope, DeepSeek), inside a choice
+    (Moonshot), or llama.cpp's `timings`."""
+    u = chunk.get("usage")
+    if isinstance(u, dict) and isinstance(u.get("completion_tokens"), int):
+        return u
+    for c in chunk.get("choices") or []:
+        if isinstance(c, dict) and isinstance(c.get("usage"), dict) and isinstance(c["usage"].get("completion_tokens"), int):
+            return c["usage"]
+    tm = chunk.get("timings")
+    if isinstance(tm, dict) and isinstance(tm.get("predicted_n"), int) and isinstance(tm.get("prompt_n"), int):
+        return {"prompt_tokens": tm["prompt_n"] + int(tm.get("cache_n") or 0), "completion_tokens": tm["predicted_n"]}
+    return None
+
+
+def _tokens(u: dict, key: str) -> int:
+    v = u.get(key)
+    return v if isinstance(v, int) and v >= 0 else 0
+
+
+# --- non-streaming -----------------------------------------------------------------------------------------
+
+
+async def _complete(sessions: Callable[[], Session], body: dict, p: Prepared, started: float) -> Response:
+    try:
+        t, resp = await _open(body, p, stream=False)
+    except UpstreamFailed as exc:
+        await _resolve(_void, sessions, p.hold_id, f"upstream {exc.status}")
+        return _upstream_error(exc)
+    except BaseException:
+        await _resolve(_void, sessions, p.hold_id, "cancelled")
+        raise
+    try:
+        data = resp.json()
+    except ValueError:
+        await _resolve(_void, sessions, p.hold_id, "unreadable answer")
+        return oai_error(502, "The model's provider sent an unreadable answer; nothing was charged.", "upstream_error")
+    usage = _usage_of(data) if isinstance(data, dict) else None
+    text = ""
+    finish = None
+    for c in data.get("choices") or [] if isinstance(data, dict) else []:
+        msg = c.get("message") or {}
+        text += str(msg.get("content") or "") + str(msg.get("reasoning_content") or "")
+        text += json.dumps(msg.get("tool_calls"), ensure_ascii=False) if msg.get("tool_calls") else ""
+        finish = c.get("finish_reason")
+    if usage is not None:
+        prompt, completion, estimated = _tokens(usage, "prompt_tokens"), _tokens(usage, "completion_tokens"), False
+    else:
+        counted = await count_tokens(t, text)
+        prompt, estimated = p.input_bound, True
+        completion = estimate_completion(text, counted, finish, p.max_tokens)
+    if isinstance(data, dict):
+        data["model"] = p.alias
+    elapsed = int((time.monotonic() - started) * 1000)
+    used = Metered(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        estimated=estimated,
+        status="ok",
+        upstream_id=t.upstream_id,
+        upstream_model=t.upstream_model,
+        latency_ms=elapsed,
+        ttft_ms=elapsed,
+        response=data if isinstance(data, dict) else None,
+    )
+    await _resolve(_settle, sessions, p.hold_id, used)
+    return JSONResponse(data)
+
+
+# --- streaming ---------------------------------------------------------------------------------------------
+
+
+def _event(data: dict | str) -> bytes:
+    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return f"data: {payload}\n\n".encode()
+
+
+def _read_chunk(line: str, st: StreamState, alias: str) -> dict | None:
+    """One SSE line: the parsed chunk (model renamed to the alias), or None for comments and [DONE]."""
+    if not line.startswith("data:"):
+        return None
+    payload = line[5:].strip()
+    if payload == "[DONE]":
+        st.done = True
+        return None
+    try:
+        chunk = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(chunk, dict):
+        return None
+    u = _usage_of(chunk)
+    if u is not None:
+        st.usage = u
+    for c in chunk.get("choices") or []:
+        if not isinstance(c, dict):
+            continue
+        delta = c.get("delta") or {}
+        piece = str(delta.get("content") or "") + str(delta.get("reasoning_content") or "")
+        for call in delta.get("tool_calls") or []:
+            if isinstance(call, dict):
+                piece += json.dumps(call.get("function") or {}, ensure_ascii=False)
+        if piece:
+            st.text.append(piece)
+            st.chunks += 1
+        if c.get("finish_reason"):
+            st.finish_reason = c["finish_reason"]
+    if "model" in chunk:
+        chunk["model"] = alias
+    return chunk
+
+
+async def _stream(sessions: Callable[[], Session], body: dict, p: Prepared, started: float) -> Response:
+    try:
+        t, resp = await _open(body, p, stream=True)
+    except UpstreamFailed as exc:
+        await _resolve(_void, sessions, p.hold_id, f"upstream {exc.status}")
+        return _upstream_error(exc)
+    except BaseException:
+        await _resolve(_void, sessions, p.hold_id, "cancelled")
+        raise
+    st = StreamState()
+
+    async def relay() -> AsyncIterator[bytes]:
+        status = "truncated"
+        try:
+            async for line in resp.aiter_lines():
+                chunk = _read_chunk(line, st, p.alias)
+                if st.done:
+                    status = "ok"
+                    break
+                if chunk is None:
+                    continue
+                if not chunk.get("choices") and not p.include_usage:
+                    continue  # the usage chunk the gateway asked for, not the caller
+                if st.first_at is None:
+                    st.first_at = time.monotonic()
+                yield _event(chunk)
+            if status == "ok":
+                yield b"data: [DONE]\n\n"
+            else:  # the upstream ended without [DONE]: say so, never a silent truncation
+                yield _event({"error": {"message": "The model's stream was cut off.", "type": "upstream_error"}})
+        except (httpx.HTTPError, OSError):
+            status = "truncated"
+            yield _event({"error": {"message": "The model's stream was cut off.", "type": "upstream_error"}})
+        except BaseException:  # the client went away (cancelled) or the generator was closed
+            status = "disconnected"
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await resp.aclose()
+                await _finish(sessions, t, p, st, status, started)
+
+    return StreamingResponse(relay(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+async def _finish(
+    sessions: Callable[[], Session], t: service.Target, p: Prepared, st: StreamState, status: str, started: float
+) -> None:
+    text = "".join(st.text)
+    if st.usage is not None and (status == "ok" or st.done):
+        prompt, completion, estimated = _tokens(st.usage, "prompt_tokens"), _tokens(st.usage, "completion_tokens"), False
+    elif not text and st.usage is None and status != "ok":
+        await _resolve(_void, sessions, p.hold_id, f"no output ({status})")  # nothing produced: nothing charged
+        return
+    else:
+        counted = await count_tokens(t, text)
+        prompt, estimated = p.input_bound, True
+        completion = estimate_completion(text, counted, st.finish_reason, p.max_tokens)
+        if st.usage is not None:  # a count the upstream sent before it was cut: never charge below it
+            completion = max(completion, _tokens(st.usage, "completion_tokens"))
+            prompt = _tokens(st.usage, "prompt_tokens") or prompt
+    now = time.monotonic()
+    used = Metered(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        estimated=estimated,
+        status=status,
+        stream=True,
+        upstream_id=t.upstream_id,
+        upstream_model=t.upstream_model,
+        latency_ms=int((now - started) * 1000),
+        ttft_ms=int((st.first_at - started) * 1000) if st.first_at else None,
+        response={"content": text, "finish_reason": st.finish_reason},
+    )
+    await _resolve(_settle, sessions, p.hold_id, used)
+
+
+def _replay(r: Replayed, alias: str) -> Response:
+    """The stored answer of a call made earlier with the same Idempotency-Key: no second hold, no second call."""
+    data = r.response or {}
+    if not r.stream:
+        return JSONResponse(data)
+    content = data.get("content")
+    if content is None:  # stored from a non-streaming call
+        choices = data.get("choices") or [{}]
+        content = (choices[0].get("message") or {}).get("content") or ""
+    chunk = {
+        "id": "chatcmpl-replay",
+        "object": "chat.completion.chunk",
+        "model": alias,
+        "choices": [{"index": 0, "delta": {"role": "assistant", "content": content}, "finish_reason": None}],
+    }
+    end = {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": data.get("finish_reason") or "stop"}]}
+
+    async def events() -> AsyncIterator[bytes]:
+        yield _event(chunk)
+        yield _event(end)
+        yield b"data: [DONE]\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
+# --- the routes' bodies ------------------------------------------------------------------------------------
+
+
+def _sessions(request: Request) -> Callable[[], Session]:
+    return get_sessionmaker(app_settings(request).database_url)
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _sep, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+async def chat_completions(request: Request) -> Response:
+    started = time.monotonic()
+    sessions = _sessions(request)
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    idem = request.headers.get("idempotency-key")
+    if idem is not None and not 0 < len(idem) <= 100:
+        return oai_error(400, "Idempotency-Key must be 1 to 100 characters.", "invalid_request_error")
+    try:
+        prep = await _db(_prepare, sessions, _bearer(request), body, idem)
+    except (SmeaiError, *LEDGER_DOWN) as exc:
+        return error_response(exc)
+    if isinstance(prep, Replayed):
+        return _replay(prep, body["model"])
+    if body.get("stream"):
+        return await _stream(sessions, body, prep, started)
+    return await _complete(sessions, body, prep, started)
+
+
+def _models(sessions: Callable[[], Session], secret: str | None) -> list[str]:
+    with sessions() as session:
+        key = service.authenticate(session, secret)
+        return service.list_models(session, key=key)
+
+
+async def models(request: Request) -> Response:
+    try:
+        aliases = await _db(_models, _sessions(request), _bearer(request))
+    except (SmeaiError, *LEDGER_DOWN) as exc:
+        return error_response(exc)
+    data = [{"id": a, "object": "model", "created": 0, "owned_by": "smeai"} for a in aliases]
+    return JSONResponse({"object": "list", "data": data})

@@ -1,0 +1,241 @@
+"""Gateway in/out shapes: what the API, the pages and `--json` accept and return. Money in integer milli-fen
+(`*_mf` inside, `*_milli_fen` in the usage API's contract); prices typed in fen per 1,000 tokens."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+# A price above 1,000 元 per 1,000 tokens is a typing mistake, not a price (LiteLLM #20615: a mistyped
+# price that locks every user out); the bound refuses it where it is typed.
+MAX_PRICE_FEN_PER_1K = Decimal(100_000)
+MAX_FUND_FEN = 10**11  # 10 亿元
+ALIAS = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,99}$"
+
+
+def _price(value: Any) -> int:
+    """Fen per 1,000 tokens (up to three decimals, e.g. "0.8") as milli-fen per 1,000 tokens."""
+    try:
+        d = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError("a price in fen per 1,000 tokens, such as 0.8 or 12") from None
+    if not d.is_finite() or d < 0 or d > MAX_PRICE_FEN_PER_1K:
+        raise ValueError(f"a price between 0 and {MAX_PRICE_FEN_PER_1K} fen per 1,000 tokens")
+    mf = d * 1000
+    if mf != mf.to_integral_value():
+        raise ValueError("at most three decimals (a milli-fen)")
+    return int(mf)
+
+
+PriceMf = Annotated[int, BeforeValidator(_price)]
+
+
+def _base_url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if not re.fullmatch(r"(https?://[^\s/]+(/[^\s]*)?|local://smollm2)", value):
+        raise ValueError("an http(s):// address, or local://smollm2 for the bundled local model")
+    return value
+
+
+class UpstreamIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    base_url: Annotated[str, AfterValidator(_base_url)] = Field(max_length=300)
+    models: dict[str, str] = Field(min_length=1)  # alias -> the upstream's model name
+    price_in: PriceMf  # milli-fen per 1,000 input tokens (typed in fen)
+    price_out: PriceMf
+    api_key_env: str | None = Field(None, max_length=100, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    tokenize_url: str | None = Field(None, max_length=300)
+    overhead_tokens: int = Field(64, ge=0, le=100_000)
+    retries: int = Field(2, ge=0, le=5)
+    timeout_s: int = Field(120, ge=1, le=3600)
+    fallback_on: list[int] = Field(default_factory=list, max_length=20)
+    priority: int = Field(0, ge=0, le=1000)
+
+    @field_validator("models")
+    @classmethod
+    def _aliases(cls, v: dict[str, str]) -> dict[str, str]:
+        for alias, target in v.items():
+            if not re.fullmatch(ALIAS, alias) or not target or len(target) > 200:
+                raise ValueError(f"{alias}: an alias of letters, digits and ._:/@+- and the upstream's model name")
+        return v
+
+
+class PriceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    price_in: PriceMf
+    price_out: PriceMf
+    effective_from: datetime | None = None  # default: now
+
+
+class RouteOut(BaseModel):
+    id: int
+    alias: str
+    upstream_model: str
+    priority: int
+    input_mf_per_1k: int | None = None
+    output_mf_per_1k: int | None = None
+    price_effective_from: datetime | None = None
+
+
+class UpstreamOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    base_url: str
+    api_key_env: str | None
+    tokenize_url: str | None
+    overhead_tokens: int
+    retries: int
+    fallback_on: list[int]
+    active: bool
+    routes: list[RouteOut] = Field(default_factory=list)
+
+
+class KeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    allowed_models: list[Annotated[str, Field(pattern=ALIAS)]] | None = Field(None, max_length=100)
+    rpm: int | None = Field(None, ge=1, le=100_000)
+    tpm: int | None = Field(None, ge=1, le=100_000_000)
+    concurrency: int = Field(4, ge=1, le=1000)
+    max_tokens: int = Field(1024, ge=1, le=131_072)
+    monthly_cap_fen: int | None = Field(None, ge=0, le=MAX_FUND_FEN)
+    expires_at: datetime | None = None
+
+
+class KeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    org_id: int
+    name: str
+    prefix: str
+    allowed_models: list[str] | None
+    rpm: int | None
+    tpm: int | None
+    concurrency: int
+    in_flight: int
+    max_tokens: int
+    monthly_cap_mf: int | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class KeyCreated(BaseModel):
+    """The contract of `smeai gateway key create --json`: the id and the secret, shown this once."""
+
+    id: int
+    key: str
+
+
+class FundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fen: int = Field(ge=1, le=MAX_FUND_FEN)
+    note: str | None = Field(None, max_length=500)
+
+
+class WalletOut(BaseModel):
+    org_id: int
+    own_balance_mf: int
+    own_held_mf: int
+    own_available_mf: int
+    voucher_balance_mf: int
+    voucher_held_mf: int
+    voucher_available_mf: int
+    voucher_rate_bp: int
+    grant_id: int | None
+    spent_mf: int = 0  # settled, all time
+    voucher_spent_mf: int = 0
+
+
+class UsageOut(BaseModel):
+    """One call (the contract of GET /api/v1/gateway/usage)."""
+
+    id: int
+    key_id: int
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    estimated: bool
+    cost_milli_fen: int  # charged, before the voucher's share
+    voucher_milli_fen: int  # paid by the voucher
+    own_milli_fen: int  # paid by the enterprise: the cost after subsidy
+    status: str
+    stream: bool
+    day: date
+    created_at: datetime
+
+    @classmethod
+    def of(cls, u: Any) -> UsageOut:
+        return cls(
+            id=u.id,
+            key_id=u.key_id,
+            model=u.model,
+            prompt_tokens=u.prompt_tokens,
+            completion_tokens=u.completion_tokens,
+            estimated=u.estimated,
+            cost_milli_fen=u.cost_mf,
+            voucher_milli_fen=u.voucher_mf,
+            own_milli_fen=u.own_mf,
+            status=u.status,
+            stream=u.stream,
+            day=u.day,
+            created_at=u.created_at,
+        )
+
+
+class UsageDayOut(BaseModel):
+    """Sums per day (and model, and key): the cost before the voucher and after it."""
+
+    day: date
+    model: str
+    key_id: int
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_milli_fen: int
+    voucher_milli_fen: int
+    own_milli_fen: int
+
+
+class LossOut(BaseModel):
+    usage_id: int
+    org_id: int
+    model: str
+    list_mf: int
+    cost_mf: int
+    loss_mf: int
+    created_at: datetime
+
+
+class AuditOut(BaseModel):
+    ok: bool
+    checked: dict[str, int]
+    problems: list[str]
+
+
+class GrantOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    org_id: int
+    application_id: int
+    programme_code: str
+    rate_bp: int
+    funded_mf: int
+    spent_mf: int
+    ends_on: date | None
+    closed_at: datetime | None
+    paid_fen: int | None
