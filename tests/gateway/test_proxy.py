@@ -102,7 +102,9 @@ def test_stream_usage_is_found_wherever_the_provider_puts_it(app, session, scrip
     ) as r:
         events = sse(list(r.iter_lines()))
     assert events[-1] == "[DONE]"
-    text = "".join((e["choices"][0]["delta"].get("content") or "") for e in events if isinstance(e, dict) and e["choices"])
+    text = "".join(
+        (e["choices"][0]["delta"].get("content") or "") for e in events if isinstance(e, dict) and e["choices"]
+    )
     assert text == "w0 w1 w2 w3 w4 w5 "
     assert all(e["choices"] for e in events if isinstance(e, dict))  # the usage chunk the caller did not ask for
     [u] = _usage(session)
@@ -163,8 +165,14 @@ def test_a_fallback_serves_by_status_code(app, session, scripted):
         session,
         Actor.system(),
         service.UpstreamIn.model_validate(
-            {"name": "backup", "base_url": scripted.base_url, "models": {"m": "tokens=2"}, "price_in": "1",
-             "price_out": "1", "priority": 5}
+            {
+                "name": "backup",
+                "base_url": scripted.base_url,
+                "models": {"m": "tokens=2"},
+                "price_in": "1",
+                "price_out": "1",
+                "priority": 5,
+            }
         ),
     )
     session.commit()
@@ -192,8 +200,15 @@ def test_the_sweeper_voids_holds_that_outlived_their_call(session, scripted):
     key = service.authenticate(session, s.secret)
     ts = service.targets(session, key, "m")
     hold = service.begin_call(
-        session, key, "m", ts, messages=[{"role": "user", "content": "x"}], tools=None, max_tokens=10,
-        idempotency_key=None, fingerprint="f",
+        session,
+        key,
+        "m",
+        ts,
+        messages=[{"role": "user", "content": "x"}],
+        tools=None,
+        max_tokens=10,
+        idempotency_key=None,
+        fingerprint="f",
     )
     session.commit()
     assert service.sweep(session, Actor.system()) == 0
@@ -203,7 +218,9 @@ def test_the_sweeper_voids_holds_that_outlived_their_call(session, scripted):
     # the call's late settlement is recorded, charged nothing: the operator's loss
     from smeai.gateway.ledger import Metered
 
-    u = service.settle_call(session, hold.id, Metered(prompt_tokens=3, completion_tokens=3, estimated=False, status="ok"))
+    u = service.settle_call(
+        session, hold.id, Metered(prompt_tokens=3, completion_tokens=3, estimated=False, status="ok")
+    )
     session.commit()
     assert u.cost_mf == 0 and u.loss_mf > 0
     _audit_ok(session)

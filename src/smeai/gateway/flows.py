@@ -37,7 +37,9 @@ def fund_from_voucher(
     app = subsidy.get_application(session, actor, application_id)
     p = subsidy.get_programme(app.programme_code)
     if p.voucher is not VoucherType.MODEL:
-        raise Invalid(N_("Only a 模型券 (model voucher) can fund model calls."), fields={"application_id": "not a 模型券"})
+        raise Invalid(
+            N_("Only a 模型券 (model voucher) can fund model calls."), fields={"application_id": "not a 模型券"}
+        )
     if app.state != ApplicationState.APPROVED or not app.approved_fen:
         raise Conflict(N_("The application is not in a state that allows this."), state=app.state)
     if session.scalar(select(VoucherGrant.id).where(VoucherGrant.application_id == app.id)) is not None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -609,9 +608,9 @@ def audit(session: Session, approved_fen: dict[int, int] | None = None) -> Audit
     spent_by_grant: dict[int, int] = defaultdict(int)
     hold_grant = {h.id: h.grant_id for h in holds}
     for u in usage.values():
-        g = hold_grant.get(u.hold_id)
-        if g is not None:
-            spent_by_grant[g] += u.voucher_mf
+        grant_id = hold_grant.get(u.hold_id)
+        if grant_id is not None:
+            spent_by_grant[grant_id] += u.voucher_mf
     by_grant = _sums(session, WalletEntry.grant_id, WalletEntry.kind)
     for g in grants:
         funded = by_grant.get((g.id, EntryKind.FUND_VOUCHER), {}).get("voucher_mf", 0)

@@ -40,7 +40,7 @@ def free_port() -> int:
 def start(port: int | None = None, *, threads: int = 2, parallel: int = 4, ctx: int = 2048) -> tuple[Any, str]:
     """Start a llama.cpp server on PORT (default: a free one); returns (server, base URL) once it is healthy.
     The server lives as long as the returned object."""
-    import xllamacpp as xlc  # imported here: a 40 MB native library the portal does not need otherwise
+    import xllamacpp as xlc  # type: ignore[import-untyped]  # imported here: a 40 MB native library the portal does not need otherwise
 
     p = xlc.CommonParams()
     p.model.path = str(gguf_path())

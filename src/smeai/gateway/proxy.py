@@ -64,7 +64,9 @@ def oai_error(
 def error_response(exc: BaseException) -> JSONResponse:
     """A domain error (or an unreachable ledger) as OpenAI's error object with its status."""
     if isinstance(exc, LEDGER_DOWN):
-        return oai_error(503, "The metering ledger is unavailable; no call was made.", "server_error", "ledger_unavailable")
+        return oai_error(
+            503, "The metering ledger is unavailable; no call was made.", "server_error", "ledger_unavailable"
+        )
     assert isinstance(exc, SmeaiError)
     message = _(exc.message)
     if isinstance(exc, InsufficientQuota):
@@ -387,7 +389,11 @@ def _usage_of(chunk: dict) -> dict | None:
     if isinstance(u, dict) and isinstance(u.get("completion_tokens"), int):
         return u
     for c in chunk.get("choices") or []:
-        if isinstance(c, dict) and isinstance(c.get("usage"), dict) and isinstance(c["usage"].get("completion_tokens"), int):
+        if (
+            isinstance(c, dict)
+            and isinstance(c.get("usage"), dict)
+            and isinstance(c["usage"].get("completion_tokens"), int)
+        ):
             return c["usage"]
     tm = chunk.get("timings")
     if isinstance(tm, dict) and isinstance(tm.get("predicted_n"), int) and isinstance(tm.get("prompt_n"), int):
@@ -541,7 +547,11 @@ async def _finish(
 ) -> None:
     text = "".join(st.text)
     if st.usage is not None and (status == "ok" or st.done):
-        prompt, completion, estimated = _tokens(st.usage, "prompt_tokens"), _tokens(st.usage, "completion_tokens"), False
+        prompt, completion, estimated = (
+            _tokens(st.usage, "prompt_tokens"),
+            _tokens(st.usage, "completion_tokens"),
+            False,
+        )
     elif not text and st.usage is None and status != "ok":
         await _resolve(_void, sessions, p.hold_id, f"no output ({status})")  # nothing produced: nothing charged
         return

@@ -10,8 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import smeai.db  # noqa: F401  (custom column types)
-
+import smeai.db
 
 revision = "0020"
 down_revision = "0026"

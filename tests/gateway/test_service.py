@@ -1,0 +1,233 @@
+"""Keys, wallets, 模型券 funding, the usage API and the CLI contract."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from smeai.auth.actor import Actor
+from smeai.cli import app as cli_app
+from smeai.errors import Forbidden, NotFound
+from smeai.gateway import flows, service
+from smeai.gateway.ledger import split
+from smeai.gateway.models import Key, Usage
+from smeai.gateway.schemas import KeyIn
+from smeai.subsidy import ledger as subsidy_ledger
+from smeai.subsidy import service as subsidy
+from smeai.subsidy.models import Application
+from smeai.subsidy.programmes import DocKind, all_programmes
+from tests import builders
+from tests.gateway.conftest import chat, setup_org
+from tests.subsidy import builders as sb
+
+SHANGHAI = {"province_code": "31", "city": "上海", "industry_section": "I", "mfg_division": None}
+
+
+def _cli(monkeypatch, db_url: str, *args: str):
+    from smeai.config import get_settings
+
+    monkeypatch.setenv("SMEAI_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(cli_app, list(args))
+    finally:
+        get_settings.cache_clear()
+
+
+def test_a_key_is_stored_hashed_and_shown_once(session):
+    actor = builders.enterprise(session)
+    key, secret = service.create_key(session, actor, KeyIn(name="k"))
+    session.commit()
+    assert secret.startswith("sk-smeai-") and secret not in key.key_hash and key.prefix in secret
+    assert service.authenticate(session, secret).id == key.id
+    assert service.list_keys(session, actor) == [key]
+
+
+def test_an_enterprise_sees_only_its_own_keys_wallet_and_usage(session):
+    a, b = builders.enterprise(session), builders.enterprise(session)
+    key, _ = service.create_key(session, a, KeyIn(name="a"))
+    session.commit()
+    assert service.list_keys(session, b) == []
+    with pytest.raises(NotFound):
+        service.revoke_key(session, b, key.id)
+    with pytest.raises(NotFound):
+        service.get_wallet(session, b, org_id=a.org_id)
+    with pytest.raises(Forbidden):
+        service.fund_wallet(session, a, a.org_id, 100)
+    with pytest.raises(Forbidden):
+        service.list_upstreams(session, builders.provider(session))
+
+
+def test_the_voucher_pays_its_rate_as_far_as_it_reaches():
+    assert split(1000, 5000, 10_000) == (500, 500)
+    assert split(1000, 5000, 200) == (800, 200)
+    assert split(1001, 3000, 10_000) == (701, 300)
+    assert split(1000, 0, 10_000) == (1000, 0)
+
+
+def _approved_model_voucher(session, contract_fen: int = 10_000) -> tuple[Actor, Application]:
+    actor = builders.enterprise(session, profile=SHANGHAI)
+    data = sb.compute_purchase(contract_fen, programme_code="shanghai-model", kind="model", supplier_name="模型云")
+    app = subsidy.submit_application(session, actor, data, today=sb.TODAY)
+    sb.upload(session, actor, app.id, DocKind.CONTRACT)
+    subsidy.approve_application(session, builders.operator(session), app.id)
+    session.commit()
+    return actor, app
+
+
+def test_an_approved_model_voucher_pays_its_share_and_is_paid_out_at_period_end(app, session, scripted):
+    actor, application = _approved_model_voucher(session)
+    system = Actor.system()
+    grant = flows.fund_from_voucher(session, system, application.id)
+    session.commit()
+    assert grant.funded_mf == application.approved_fen * 1000 == 5_000_000 and grant.rate_bp == 5000
+    s = setup_org(session, scripted.base_url, fen=10)
+    _key, secret = service.create_key(session, actor, KeyIn(name="v"))
+    service.fund_wallet(session, system, actor.org_id, 100)  # the enterprise's half of the hold
+    session.commit()
+    c = TestClient(app, headers={"Authorization": f"Bearer {secret}"})
+    assert c.post("/gateway/v1/chat/completions", json=chat("tokens=40")).status_code == 200
+    assert s  # the upstream's owner
+    [u] = session.scalars(select(Usage).where(Usage.org_id == actor.org_id)).all()
+    assert u.voucher_mf == u.cost_mf // 2 and u.own_mf == u.cost_mf - u.voucher_mf
+    closed = flows.close_voucher(session, system, grant.id)
+    session.commit()
+    assert closed.paid_fen == u.voucher_mf // 1000
+    session.refresh(application)
+    assert application.state == "paid" and application.paid_fen == closed.paid_fen
+    assert subsidy_ledger.audit(session, all_programmes()).ok
+    report = flows.audit(session, system)
+    assert report.ok, report.problems
+    wallet = service.get_wallet(session, actor)
+    assert wallet.voucher_balance_mf == 0 and wallet.voucher_rate_bp == 0
+
+
+def test_a_voucher_funds_once_and_only_a_model_voucher(session):
+    _, application = _approved_model_voucher(session)
+    flows.fund_from_voucher(session, Actor.system(), application.id)
+    session.commit()
+    with pytest.raises(Exception, match="already"):
+        flows.fund_from_voucher(session, Actor.system(), application.id)
+    session.rollback()
+    compute = sb.wuhan_enterprise(session)
+    other = sb.apply(session, compute, programme_code="wuhan-compute")
+    with pytest.raises(Exception, match="模型券"):
+        flows.fund_from_voucher(session, Actor.system(), other.id)
+
+
+def test_the_usage_api_pages_records_of_the_organisation(app, session, scripted, client_for):
+    s = setup_org(session, scripted.base_url)
+    c = TestClient(app, headers={"Authorization": f"Bearer {s.secret}"})
+    for _ in range(3):
+        assert c.post("/gateway/v1/chat/completions", json=chat("tokens=3")).status_code == 200
+    r = client_for(s.actor).get("/api/v1/gateway/usage", params={"limit": 2})
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert page["total"] == 3 and len(page["items"]) == 2 and page["limit"] == 2
+    item = page["items"][0]
+    for field in (
+        "id",
+        "key_id",
+        "model",
+        "prompt_tokens",
+        "completion_tokens",
+        "estimated",
+        "cost_milli_fen",
+        "voucher_milli_fen",
+        "status",
+    ):
+        assert field in item
+    assert item["key_id"] == s.key_id and item["completion_tokens"] == 3
+    other = builders.enterprise(session)
+    session.commit()
+    assert client_for(other).get("/api/v1/gateway/usage").json()["total"] == 0
+    daily = client_for(s.actor).get("/api/v1/gateway/usage/daily").json()["items"]
+    assert daily[0]["calls"] == 3
+
+
+def test_the_cli_contract(monkeypatch, db_url, session, scripted):
+    org = builders.enterprise(session)
+    session.commit()
+    r = _cli(
+        monkeypatch,
+        db_url,
+        "gateway",
+        "upstream",
+        "add",
+        "--name",
+        "local",
+        "--base-url",
+        scripted.base_url,
+        "--model",
+        "small=script",
+        "--price-in",
+        "0.8",
+        "--price-out",
+        "2",
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    up = json.loads(r.output)
+    assert up["routes"][0]["alias"] == "small" and up["routes"][0]["input_mf_per_1k"] == 800
+    r = _cli(
+        monkeypatch,
+        db_url,
+        "gateway",
+        "key",
+        "create",
+        "--org",
+        str(org.org_id),
+        "--name",
+        "cli",
+        "--max-tokens",
+        "64",
+        "--concurrency",
+        "2",
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    created = json.loads(r.output)
+    assert set(created) == {"id", "key"} and created["key"].startswith("sk-smeai-")
+    r = _cli(monkeypatch, db_url, "gateway", "wallet", "fund", "--org", str(org.org_id), "--fen", "500", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["own_balance_mf"] == 500_000
+    session.expire_all()
+    key = session.get(Key, created["id"])
+    assert key is not None and (key.max_tokens, key.concurrency) == (64, 2)
+    r = _cli(monkeypatch, db_url, "gateway", "audit")
+    assert r.exit_code == 0, r.output
+    r = _cli(
+        monkeypatch,
+        db_url,
+        "gateway",
+        "upstream",
+        "add",
+        "--name",
+        "bad",
+        "--base-url",
+        "ftp://x",
+        "--model",
+        "a=b",
+        "--price-in",
+        "-1",
+        "--price-out",
+        "1",
+    )
+    assert r.exit_code != 0
+
+
+def test_the_audit_names_each_disagreement(monkeypatch, db_url, session, scripted):
+    from sqlalchemy import update
+
+    from smeai.gateway.models import Wallet
+
+    s = setup_org(session, scripted.base_url)
+    session.execute(update(Wallet).where(Wallet.org_id == s.org_id).values(own_balance_mf=Wallet.own_balance_mf + 7))
+    session.commit()
+    r = _cli(monkeypatch, db_url, "gateway", "audit")
+    assert r.exit_code == 1
+    assert f"wallet of organisation {s.org_id}: own balance" in r.output
