@@ -84,3 +84,15 @@ def test_import_reads_the_file_line_by_line_and_lists_the_first_problems(cli_env
     assert "1 created" in result.output and "251 invalid line(s)" in result.output
     assert result.output.count("\nline ") == 100
     assert "151 more problem(s); all problems: invalid_json 250, line_too_long 1" in result.output
+
+
+def test_index_build_stores_the_search_index_once_per_change(cli_env, session):
+    from tests import builders
+
+    provider, op = builders.provider(session), builders.operator(session)
+    cb.published(session, provider, op)
+    session.commit()
+    first = json.loads(CliRunner().invoke(app, ["catalog", "index", "build", "--json"]).output)
+    assert first["rows"] == 1 and first["bytes"] > 0
+    again = CliRunner().invoke(app, ["catalog", "index", "build"])
+    assert again.exit_code == 0 and "already stored" in again.output

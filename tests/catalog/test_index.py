@@ -130,3 +130,13 @@ def test_a_search_inside_a_rolled_back_edit_leaves_no_trace(session):
     assert extra.id in index.search_offerings(session, OfferingQuery()).ids  # its own uncommitted row
     session.rollback()
     assert sorted(index.search_offerings(session, OfferingQuery()).ids) == sorted(o.id for o in made)
+
+
+def test_the_index_job_stores_it_and_a_second_run_writes_nothing(session, settings):
+    from smeai.jobs import registry
+
+    _pool(session)
+    job = registry.by_name("catalog-index")
+    assert job is not None
+    assert "MiB stored" in job.run(settings)
+    assert "already stored" in job.run(settings)

@@ -113,3 +113,23 @@ def search(
                 f"{result.total} found"
                 + (f"; also searched: {'、'.join(result.synonyms[:8])}" if result.synonyms else "")
             )
+
+
+index_app = typer.Typer(help="The search index every worker starts from (stored in the database).")
+app.add_typer(index_app, name="index")
+
+
+@index_app.command("build")
+def index_build(json_out: JsonFlag = False) -> None:
+    """Store the search index as the catalog is now, for workers to start from.
+
+    A worker that starts loads it and reads only the offerings changed since. The `catalog-index` job
+    does this every 10 minutes; run it after a large import or an upgrade. Nothing changed: nothing is
+    written."""
+    with session_scope() as session:
+        stored = service.refresh_search_index(session)
+    if json_out:
+        print_json({"rows": stored.rows, "version": stored.version, "bytes": stored.bytes})
+    else:
+        what = f"{stored.bytes / 2**20:.1f} MiB stored" if stored.bytes else "already stored"
+        typer.echo(f"search index: {stored.rows} offering(s) at version {stored.version}, {what}")

@@ -631,3 +631,26 @@ def loaded(session: Session) -> bool:
 
 def search_offerings(session: Session, query: OfferingQuery) -> SearchResult:
     return pool_index(session).search(query)
+
+
+@dataclass(frozen=True)
+class StoredIndex:
+    rows: int
+    version: int
+    bytes: int  # written now; 0 when the stored index was already current
+
+
+def refresh_stored(session: Session) -> StoredIndex:
+    """Bring the stored index up to the catalog now (from the stored one and the rows changed since):
+    what the `catalog-index` job and `smeai catalog index build` do. Idempotent: an index already
+    current is not written again. The caller commits."""
+    now = stamp.read(session)
+    found = session.execute(
+        select(SearchIndex.version, SearchIndex.rows).where(
+            SearchIndex.name == NAME, SearchIndex.token == now[0], SearchIndex.format == format_key()
+        )
+    ).first()
+    if found is not None and found[0] == now[1]:
+        return StoredIndex(int(found[1]), now[1], 0)
+    state = _current(session, None, now)
+    return StoredIndex(state.columns.n, state.stamp[1], store(session, state))

@@ -623,6 +623,11 @@ def export_lines(session: Session, actor: Actor | None) -> list[str]:
 # --- search ---------------------------------------------------------------------------------
 
 
+def refresh_search_index(session: Session) -> index.StoredIndex:
+    """Store the search index as the catalog is now, for every worker to start from (a job, the CLI)."""
+    return index.refresh_stored(session)
+
+
 def search_offerings(session: Session, query: OfferingQuery) -> tuple[SearchResult, list[Offering]]:
     """Published offerings only, from the in-memory index; the page's rows in ranked order."""
     result = index.search_offerings(session, query)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from smeai.auth import registration
 from smeai.auth.actor import Actor
+from smeai.catalog import service as catalog
 from smeai.config import Settings
 from smeai.db import session_scope
 from smeai.gateway import flows as gateway_flows
@@ -84,10 +85,21 @@ def sweep_gateway(settings: Settings) -> str:
     return f"{voided} hold(s) voided, {len(closed)} voucher(s) closed"
 
 
+def store_catalog_index(settings: Settings) -> str:
+    """Store the catalog's search index as it is now: a worker that starts loads it and reads only the
+    offerings changed since, instead of segmenting the whole pool (56 s at 100k offerings)."""
+    with session_scope(settings.database_url) as session:
+        stored = catalog.refresh_search_index(session)
+    if not stored.bytes:
+        return f"{stored.rows} offering(s) at version {stored.version}: already stored"
+    return f"{stored.rows} offering(s) at version {stored.version}: {stored.bytes / 2**20:.1f} MiB stored"
+
+
 JOBS: tuple[Job, ...] = (
     Job("subsidy-expiry", timedelta(hours=1), "Expire voucher approvals not redeemed in time", expire_vouchers),
     Job("mail-outbox", timedelta(minutes=1), "Send the emails due in the outbox", drain_outbox),
     Job("subsidy-audit", timedelta(days=1), "Check every voucher pool's balance against its ledger", audit_vouchers),
+    Job("catalog-index", timedelta(minutes=10), "Store the search index workers start from", store_catalog_index),
     Job("storage-orphans", timedelta(hours=6), "Remove stored uploads no record names (after a crash)", sweep_orphans),
     Job("gateway-sweep", timedelta(minutes=1), "Void gateway holds that outlived their calls", sweep_gateway),
 )
