@@ -155,6 +155,7 @@ class StreamState:
     finish_reason: str | None = None
     done: bool = False
     first_at: float | None = None
+    id: str | None = None  # the upstream's completion id, kept on the record
 
 
 def _max_tokens(body: dict, ceiling: int) -> int:
@@ -480,6 +481,8 @@ def _read_chunk(line: str, st: StreamState, alias: str) -> dict | None:
     u = _usage_of(chunk)
     if u is not None:
         st.usage = u
+    if st.id is None and isinstance(chunk.get("id"), str):
+        st.id = chunk["id"]
     for c in chunk.get("choices") or []:
         if not isinstance(c, dict):
             continue
@@ -573,7 +576,7 @@ async def _finish(
         upstream_model=t.upstream_model,
         latency_ms=int((now - started) * 1000),
         ttft_ms=int((st.first_at - started) * 1000) if st.first_at else None,
-        response={"content": text, "finish_reason": st.finish_reason},
+        response={"id": st.id, "content": text, "finish_reason": st.finish_reason},
     )
     await _resolve(_settle, sessions, p.hold_id, used)
 

@@ -1,0 +1,152 @@
+"""Done-when of issue 18: 64 concurrent streaming calls through the served portal against a wallet that
+covers about 8 holds, a third of the clients disconnecting mid-stream and the upstream killed once.
+
+Settled total <= funded, every hold resolved, usage equal to the upstream's counts where it reported them
+and never below them where estimated, and `smeai gateway audit` passes. Bounded: the calls are short
+(20 tokens, 15 ms apart) and the test gives up after a minute.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import httpx
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from smeai.auth.actor import Actor
+from smeai.cli import app as cli_app
+from smeai.gateway import flows
+from smeai.gateway.models import Hold, Usage, Wallet
+from tests.gateway.conftest import chat, setup_org
+
+CALLS = 64
+FUND_FEN = 16  # a hold here is about 2 fen: the wallet covers about 8 at once
+
+
+MID_STREAM = threading.Semaphore(0)  # released by each client that has read its first token
+LEFT = threading.Event()  # a client has gone away mid-stream
+
+
+def _call(base: str, secret: str, i: int, outcomes: list[str], until: float) -> None:
+    """One client: retries a 402 (the wallet is busy holding others' calls) until UNTIL, like an SDK user."""
+    where = ("end", "none", "choice", "timings")[i % 4]
+    body = chat(f"tokens=20 delay=0.015 usage={where} call={i}", stream=True)
+    leave = i % 3 == 0  # a third of the clients go away mid-stream
+    headers = {"Authorization": f"Bearer {secret}"}
+    with httpx.Client(timeout=60) as client:
+        while True:
+            try:
+                with client.stream("POST", f"{base}/gateway/v1/chat/completions", json=body, headers=headers) as r:
+                    if r.status_code != 200:
+                        r.read()
+                        if r.status_code == 402 and time.monotonic() < until:
+                            time.sleep(0.15 + (i % 7) * 0.02)
+                            continue
+                        outcomes.append(str(r.status_code))
+                        return
+                    seen = 0
+                    for line in r.iter_lines():
+                        if line.startswith("data: "):
+                            seen += 1
+                            if seen == 2:
+                                MID_STREAM.release()
+                            if leave and seen == 4:
+                                outcomes.append("left")
+                                LEFT.set()
+                                return  # closing the response drops the connection
+                    outcomes.append("read")
+                    return
+            except httpx.HTTPError as exc:
+                outcomes.append(type(exc).__name__)
+                return
+
+
+def test_64_streams_with_disconnects_and_a_killed_upstream_never_overspend(
+    live, session, scripted, db_url, monkeypatch
+):
+    s = setup_org(session, scripted.base_url, fen=FUND_FEN, retries=4, key={"concurrency": CALLS, "max_tokens": 32})
+    outcomes: list[str] = []
+    until = time.monotonic() + 10
+    threads = [threading.Thread(target=_call, args=(live, s.secret, i, outcomes, until)) for i in range(CALLS)]
+
+    def killer() -> None:
+        for _ in range(3):  # three streams are mid-way (or the calls are slow to start: kill anyway)
+            MID_STREAM.acquire(timeout=10)
+        LEFT.wait(timeout=10)  # and one client has left already: each fault is seen at least once
+        scripted.kill()
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        scripted.start()
+        print("restart took", time.monotonic() - t0)
+
+    kill = threading.Thread(target=killer)
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    kill.start()
+    for t in [*threads, kill]:
+        t.join(timeout=90)
+    assert all(not t.is_alive() for t in threads), "calls did not finish in time"
+    assert time.monotonic() - started < 90
+
+    # every hold resolved (a disconnect is settled by the server as it notices it: give it a moment)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        session.expire_all()
+        if not session.scalar(select(func.count(Hold.id)).where(Hold.state == "held")):
+            break
+        time.sleep(0.2)
+    session.expire_all()
+    holds = session.scalars(select(Hold).where(Hold.org_id == s.org_id)).all()
+    assert holds and all(h.state in ("settled", "voided") for h in holds), Counter(h.state for h in holds)
+
+    usage = session.scalars(select(Usage).where(Usage.org_id == s.org_id)).all()
+    spent = sum(u.cost_mf for u in usage)
+    assert spent <= FUND_FEN * 1000
+    wallet = session.scalar(select(Wallet).where(Wallet.org_id == s.org_id))
+    assert wallet is not None and wallet.own_balance_mf == FUND_FEN * 1000 - spent and wallet.own_held_mf == 0
+
+    # the upstream's counts: equal where it reported them, never above ours where we estimated
+    log: dict[str, list[dict]] = {}
+    for entry in scripted.calls():
+        log.setdefault(entry["call"], []).append(entry)
+    exact = estimated = 0
+    for u in usage:
+        marker = str((u.response or {}).get("id") or "").removeprefix("chatcmpl-")
+        served = [e for e in log.get(marker, []) if e["status"] == 200]
+        if not served:
+            continue  # the upstream was killed before it could log this call
+        truth = served[-1]
+        if u.estimated:
+            estimated += 1
+            assert u.completion_tokens >= truth["tokens"], (u.id, u.completion_tokens, truth)
+        else:
+            exact += 1
+            assert (u.prompt_tokens, u.completion_tokens) == (
+                truth["usage"]["prompt_tokens"],
+                truth["usage"]["completion_tokens"],
+            ), (u.id, truth)
+    assert exact and estimated
+
+    counts = Counter(outcomes)
+    assert counts["402"] > 0, counts  # the wallet ran out: refused before any upstream call
+    assert counts["left"] > 0 and counts["read"] > 0, counts
+    assert "429" not in counts, counts  # quota is never a 429
+    statuses = Counter(u.status for u in usage)
+    assert statuses["disconnected"] > 0, (statuses, counts, spent)
+
+    print("outcomes", dict(counts), "statuses", dict(statuses), "exact", exact, "estimated", estimated, spent)
+    report = flows.audit(session, Actor.system())
+    assert report.ok, report.problems
+    from smeai.config import get_settings
+
+    monkeypatch.setenv("SMEAI_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli_app, ["gateway", "audit"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
