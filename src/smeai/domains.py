@@ -105,13 +105,14 @@ def _models() -> tuple[ModuleType, ...]:
     from smeai.cases import models as cases
     from smeai.catalog import models as catalog
     from smeai.gateway import models as gateway
+    from smeai.events import models as events
     from smeai.jobs import models as jobs
     from smeai.mail import models as mail
     from smeai.matching import models as matching
     from smeai.subsidy import models as subsidy
     from smeai.survey import models as survey
 
-    return mail, auth, audit, consultants, assessment, catalog, cases, matching, subsidy, survey, jobs, gateway
+    return mail, auth, audit, consultants, assessment, catalog, cases, matching, subsidy, survey, jobs, gateway, events
 
 
 _LOADERS = {"api": _api, "pages": _pages, "cli": _cli, "demo": _demo, "models": _models}

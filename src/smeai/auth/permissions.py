@@ -77,6 +77,9 @@ class Permission(StrEnum):
     # gateway (模型调用): an enterprise's own keys, wallet and usage; the operator's upstreams, prices, wallets
     GATEWAY_USE = "gateway:use"
     GATEWAY_MANAGE = "gateway:manage"
+    # events and training (活动与培训, events/)
+    EVENT_MANAGE = "event:manage"  # publish events, check people in, see the reports
+    EVENT_ATTEND = "event:attend"  # register one's organisation's people, book matchmaking meetings
 
 
 P = Permission
@@ -97,6 +100,7 @@ ORG_BOUND: frozenset[Permission] = frozenset(
         P.SUBSIDY_APPLY,
         P.ORG_MEMBERS_OWN,
         P.GATEWAY_USE,
+        P.EVENT_ATTEND,
     }
 )
 
@@ -145,6 +149,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SURVEY_READ,
             P.ORG_MEMBERS_OWN,
             P.GATEWAY_USE,
+            P.EVENT_ATTEND,
         }
     ),
     Role.PROVIDER_MEMBER: frozenset(
@@ -157,6 +162,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.PROPOSAL_SUBMIT,
             P.SURVEY_READ,
             P.ORG_MEMBERS_OWN,
+            P.EVENT_ATTEND,
         }
     ),
     Role.OPERATOR: frozenset(
@@ -182,6 +188,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CONSULTANT_ASSIGN,
             P.ORG_VERIFY,
             P.GATEWAY_MANAGE,
+            P.EVENT_MANAGE,
         }
     ),
     Role.CONSULTANT: frozenset(
