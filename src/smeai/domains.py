@@ -47,13 +47,14 @@ def _api() -> tuple[ModuleType, ...]:
     from smeai.cases import api as cases
     from smeai.catalog import api as catalog
     from smeai.centre import api as centre
+    from smeai.events import api as events
     from smeai.gateway import api as gateway
     from smeai.matching import api as matching
     from smeai.subsidy import api as subsidy
     from smeai.survey import api as survey
     from smeai.taxonomy import api as taxonomy
 
-    return auth, taxonomy, assessment, catalog, cases, matching, subsidy, survey, centre, gateway
+    return auth, taxonomy, assessment, catalog, cases, matching, subsidy, survey, centre, gateway, events
 
 
 def _pages() -> tuple[ModuleType, ...]:
@@ -63,11 +64,12 @@ def _pages() -> tuple[ModuleType, ...]:
     from smeai.cases import pages as cases
     from smeai.catalog import pages as catalog
     from smeai.centre import pages as centre
+    from smeai.events import pages as events
     from smeai.matching import pages as matching
     from smeai.subsidy import pages as subsidy
     from smeai.survey import pages as survey
 
-    return auth, admin_pages, assessment, catalog, cases, matching, subsidy, survey, centre
+    return auth, admin_pages, assessment, catalog, cases, matching, subsidy, survey, centre, events
 
 
 def _cli() -> tuple[ModuleType, ...]:
@@ -91,11 +93,12 @@ def _demo() -> tuple[ModuleType, ...]:
     from smeai.cases import demo as cases
     from smeai.catalog import demo as catalog
     from smeai.centre import demo as centre
+    from smeai.events import demo as events
     from smeai.matching import demo as matching
     from smeai.subsidy import demo as subsidy
     from smeai.survey import demo as survey
 
-    return auth, assessment, catalog, cases, matching, subsidy, survey, centre
+    return auth, assessment, catalog, cases, matching, subsidy, survey, centre, events
 
 
 def _models() -> tuple[ModuleType, ...]:
@@ -104,8 +107,8 @@ def _models() -> tuple[ModuleType, ...]:
     from smeai.auth import models as auth
     from smeai.cases import models as cases
     from smeai.catalog import models as catalog
-    from smeai.gateway import models as gateway
     from smeai.events import models as events
+    from smeai.gateway import models as gateway
     from smeai.jobs import models as jobs
     from smeai.mail import models as mail
     from smeai.matching import models as matching

@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
+from smeai.auth.models import Organisation, User
 from smeai.db import utcnow
 from smeai.errors import Conflict, Forbidden, NotFound
 from smeai.events import service
 from smeai.events.schemas import EventIn, FeedbackIn, RegistrationStatus
 from smeai.mail import service as mail
-from smeai.auth.models import Organisation, User
 from tests import builders
 from tests.events.builders import event
 
@@ -36,7 +36,9 @@ def test_an_event_needs_a_place_or_a_link_and_an_end_after_its_start():
         EventIn(**base, ends_at=now, place="中心")
     with pytest.raises(ValidationError):
         EventIn(**base, ends_at=now + timedelta(hours=1), place="中心", industries=["ZZ"])
-    ok = EventIn(**base | {"kind": "matchmaking"}, ends_at=now + timedelta(hours=1), online_url="https://m.example.cn/x")
+    ok = EventIn(
+        **base | {"kind": "matchmaking"}, ends_at=now + timedelta(hours=1), online_url="https://m.example.cn/x"
+    )
     assert ok.slot_minutes == 20
 
 
@@ -60,7 +62,7 @@ def test_seats_then_waiting_list_then_promotion_in_order(session):
     session.refresh(ev)
     assert ev.seats_taken == 2
     sent = mail.sent_to(session, session.get(User, people[3].user_id).email)
-    assert sent and "座位" in sent[0].subject or "seat" in sent[0].subject
+    assert (sent and "座位" in sent[0].subject) or "seat" in sent[0].subject
 
     # With nobody waiting, a seat given up is free again.
     service.cancel_registration(session, people[4], regs[4].id)

@@ -193,14 +193,14 @@ def follow_up(session: Session, actor: Actor, event_id: int) -> list[FollowUp]:
         )
     )
     needs = dict(
-        session.execute(  # type: ignore[arg-type]
+        session.execute(
             select(Need.org_id, func.count())
             .where(matching_service.visible_needs(actor), Need.org_id.in_(orgs), Need.created_at >= since)
             .group_by(Need.org_id)
         ).all()
     )
     vouchers = dict(
-        session.execute(  # type: ignore[arg-type]
+        session.execute(
             select(Application.org_id, func.count())
             .where(
                 subsidy_service.visible_applications(actor),

@@ -38,7 +38,8 @@ def slots(event: Event) -> list[datetime]:
     if event.kind != EventKind.MATCHMAKING or not event.slot_minutes:
         return []
     step = timedelta(minutes=event.slot_minutes)
-    out, at = [], event.starts_at
+    out: list[datetime] = []
+    at = event.starts_at
     while at + step <= event.ends_at and len(out) < MAX_SLOTS:
         out.append(at)
         at += step
@@ -226,4 +227,3 @@ def busy_slots(session: Session, event_id: int, org_ids: list[int]) -> set[str]:
         )
     )
     return {k for k in rows if k}
-

@@ -57,7 +57,7 @@ class AlreadyRegistered(Conflict):
 
 def get_event(session: Session, actor: Actor, event_id: int) -> Event:
     event = session.get(Event, event_id)
-    if event is None or actor.user_id is None and not actor.is_system:
+    if event is None or (actor.user_id is None and not actor.is_system):
         raise NotFound(N_("Event not found."))
     return event
 
@@ -141,7 +141,9 @@ def cancel_event(session: Session, actor: Actor, event_id: int) -> Event:
 def speaker_choices(session: Session) -> list[tuple[int, str]]:
     """Providers that may be named as speakers."""
     rows = session.execute(
-        select(Organisation.id, Organisation.name).where(Organisation.kind == OrgKind.PROVIDER).order_by(Organisation.name)
+        select(Organisation.id, Organisation.name)
+        .where(Organisation.kind == OrgKind.PROVIDER)
+        .order_by(Organisation.name)
     )
     return [(i, n) for i, n in rows]
 
@@ -175,9 +177,7 @@ def visible_registrations(actor: Actor) -> ColumnElement[bool]:
 
 
 def get_registration(session: Session, actor: Actor, registration_id: int) -> Registration:
-    found = session.scalar(
-        select(Registration).where(Registration.id == registration_id, visible_registrations(actor))
-    )
+    found = session.scalar(select(Registration).where(Registration.id == registration_id, visible_registrations(actor)))
     if found is None:
         raise NotFound(N_("Registration not found."))
     return found

@@ -13,6 +13,7 @@ from smeai.auth.actor import Actor
 from smeai.catalog import service as catalog
 from smeai.config import Settings
 from smeai.db import session_scope
+from smeai.events import service as events
 from smeai.gateway import flows as gateway_flows
 from smeai.gateway import service as gateway
 from smeai.mail import sender
@@ -95,6 +96,13 @@ def store_catalog_index(settings: Settings) -> str:
     return f"{stored.rows} offering(s) at version {stored.version}: {stored.bytes / 2**20:.1f} MiB stored"
 
 
+def remind_attendees(settings: Settings) -> str:
+    """Email each registered person once, within a day before their event (queued in the outbox)."""
+    with session_scope(settings.database_url) as session:
+        sent = events.send_reminders(session, Actor.system())
+    return f"{sent} reminder(s) queued"
+
+
 JOBS: tuple[Job, ...] = (
     Job("subsidy-expiry", timedelta(hours=1), "Expire voucher approvals not redeemed in time", expire_vouchers),
     Job("mail-outbox", timedelta(minutes=1), "Send the emails due in the outbox", drain_outbox),
@@ -102,6 +110,9 @@ JOBS: tuple[Job, ...] = (
     Job("catalog-index", timedelta(minutes=10), "Store the search index workers start from", store_catalog_index),
     Job("storage-orphans", timedelta(hours=6), "Remove stored uploads no record names (after a crash)", sweep_orphans),
     Job("gateway-sweep", timedelta(minutes=1), "Void gateway holds that outlived their calls", sweep_gateway),
+    Job(
+        "events-reminders", timedelta(minutes=30), "Remind registered people a day before their event", remind_attendees
+    ),
 )
 
 

@@ -61,6 +61,16 @@ NAV: tuple[NavEntry, ...] = (
         "券",
     ),
     NavEntry(
+        "events",
+        N_("Events & training"),
+        N_(
+            "Courses, seminars, matchmaking days and site visits to benchmark enterprises: "
+            "register, get your ticket, book one-to-one meetings."
+        ),
+        "/events",
+        "会",
+    ),
+    NavEntry(
         "cases",
         N_("Case library"),
         N_("Best-practice cases from peers in your industry: the problem, what was done and the measurable effect."),
