@@ -80,6 +80,8 @@ ACTION_LABELS: dict[str, str] = {
     "member.remove": N_("Member removed"),
     "member.join": N_("Member accepted"),
     "audit.export": N_("Audit log exported"),
+    "event.publish": N_("Event published"),
+    "event.cancel": N_("Event cancelled"),
 }
 TARGET_LABELS: dict[str, str] = {
     "offerings": N_("Offering"),
@@ -93,6 +95,7 @@ TARGET_LABELS: dict[str, str] = {
     "survey_imports": N_("Survey import"),
     "needs": N_("Need"),
     "engagements": N_("Engagement"),
+    "events": N_("Event"),
 }
 
 
