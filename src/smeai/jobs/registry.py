@@ -110,9 +110,8 @@ JOBS: tuple[Job, ...] = (
     Job("catalog-index", timedelta(minutes=10), "Store the search index workers start from", store_catalog_index),
     Job("storage-orphans", timedelta(hours=6), "Remove stored uploads no record names (after a crash)", sweep_orphans),
     Job("gateway-sweep", timedelta(minutes=1), "Void gateway holds that outlived their calls", sweep_gateway),
-    Job(
-        "events-reminders", timedelta(minutes=30), "Remind registered people a day before their event", remind_attendees
-    ),
+    # Every 6 hours: with a 24-hour window, each person registered in time hears 18 to 24 hours before.
+    Job("events-reminders", timedelta(hours=6), "Remind registered people a day before their event", remind_attendees),
 )
 
 
