@@ -2,7 +2,7 @@
 matchmaking day's one-to-one meetings
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 from smeai.db import UTCDateTime
 
 revision = "0021"
-down_revision = "0019"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
