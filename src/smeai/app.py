@@ -21,6 +21,7 @@ from smeai.errors import NotFound, SmeaiError, fields_from_validation, http_stat
 from smeai.i18n import N_, _
 from smeai.ops import health, logs, metrics
 from smeai.web import openapi
+from smeai.web.guard import ClientGone, RequestGuard
 from smeai.web.limits import BodyLimitMiddleware, RequestRefused
 from smeai.web.middleware import REQUEST_ID, LocaleAndCsrfMiddleware
 from smeai.web.nav import entry
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
     )
     app.state.settings = settings
+    # Innermost: reads bounded in time, dropped when their client goes, expensive pages in a few slots each.
+    app.add_middleware(RequestGuard, timeout_seconds=settings.request_timeout_seconds, slots=settings.expensive_slots)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.body_max_bytes,
@@ -113,6 +116,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response = render(request, "error.html", exc.status_code, title=_("Sorry"), message=_(message))
         response.headers.update(headers)
         return response
+
+    @app.exception_handler(ClientGone)
+    async def on_client_gone(request: Request, exc: ClientGone) -> Response:
+        return Response(status_code=499)  # nobody reads it: the guard drops it (nginx's "client closed request")
 
     @app.exception_handler(DataError)
     @app.exception_handler(OverflowError)

@@ -127,6 +127,9 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send_logged)
         finally:
             duration = time.perf_counter() - started
+            gone = scope.get("smeai.abandoned")  # web/guard.py: set when the client left or time ran out
+            if request_id is None and gone is not None and gone.is_set():
+                status = 499  # the client went before any answer (nginx's "client closed request")
             user_id, org_id = actor_ids(scope)
             template = route_template(scope)
             if self.observe is not None:

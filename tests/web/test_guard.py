@@ -1,0 +1,176 @@
+"""No work for nobody: an abandoned burst of expensive pages leaves at most the slots' builds running, and
+/healthz stays fast during it (a real uvicorn server and real sockets); a read past its time bound gets a
+clear 503 with Retry-After."""
+
+from __future__ import annotations
+
+import socket
+import statistics
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import Request
+from fastapi.testclient import TestClient
+
+from smeai.app import create_app
+from smeai.web import guard
+
+
+class Builds:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.started = self.running = self.stopped_early = 0
+        self.last_end = 0.0
+
+
+def _app(settings, builds: Builds, seconds: float):
+    app = create_app(settings)
+
+    def build(request: Request) -> dict[str, int]:
+        # A page build that burns CPU in steps, checking between them whether anyone still waits for it.
+        with builds.lock:
+            builds.started += 1
+            builds.running += 1
+        try:
+            end = time.perf_counter() + seconds
+            while time.perf_counter() < end:
+                sum(range(2000))
+                if guard.abandoned(request):
+                    builds.stopped_early += 1
+                    raise guard.ClientGone
+            return {"ok": 1}
+        finally:
+            with builds.lock:
+                builds.running -= 1
+                builds.last_end = time.perf_counter()
+
+    app.get("/slow-for-test")(build)
+    app.get("/api/v1/slow-for-test")(build)
+    return app
+
+
+@pytest.fixture
+def expensive_test_route(monkeypatch):
+    import re
+
+    monkeypatch.setattr(guard, "EXPENSIVE", (*guard.EXPENSIVE, ("test", re.compile(r"^(/api/v1)?/slow-for-test$"))))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_abandoned_burst_leaves_no_work_behind_and_healthz_stays_fast(settings, session, expensive_test_route):
+    builds = Builds()
+    app = _app(settings.model_copy(update={"expensive_slots": 2, "request_timeout_seconds": 10}), builds, 0.4)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base) as client:
+            assert client.get("/healthz").status_code == 200
+            burst = []
+            for _ in range(32):  # 32 clients ask for the expensive page and give up at once
+                s = socket.create_connection(("127.0.0.1", port))
+                s.sendall(f"GET /slow-for-test HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+                burst.append(s)
+            time.sleep(0.2)
+            for s in burst:
+                s.close()
+            began = closed = time.perf_counter()
+            latencies = []
+            while time.perf_counter() - began < 2.0:
+                t = time.perf_counter()
+                assert client.get("/healthz").status_code == 200
+                latencies.append(time.perf_counter() - t)
+                time.sleep(0.02)
+            # Nothing computes for the clients that left: the builds running then (at most the 2 slots, and a
+            # few that took a freed slot before their own client's close was read) saw it and stopped.
+            assert builds.running == 0
+            busy_until = builds.last_end
+            assert builds.started < 32 and builds.stopped_early == builds.started, vars(builds)
+            assert busy_until - closed < 1.0, f"busy {busy_until - closed:.2f} s after the clients left"
+            p95 = statistics.quantiles(latencies, n=20)[18]
+            assert p95 < 0.25, f"/healthz p95 {p95 * 1000:.0f} ms during the abandoned burst"
+            # The worker is free again: a fresh request is answered in about one build's time.
+            t = time.perf_counter()
+            assert client.get("/slow-for-test").json() == {"ok": 1}
+            assert time.perf_counter() - t < 2.0
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_a_read_past_its_time_bound_gets_a_busy_page_with_retry_after(settings, session, expensive_test_route):
+    builds = Builds()
+    app = _app(settings.model_copy(update={"request_timeout_seconds": 0.3}), builds, 2.0)
+    client = TestClient(app)
+    page = client.get("/slow-for-test", headers={"Accept": "text/html"})
+    assert page.status_code == 503 and page.headers["retry-after"] == "5"
+    assert page.headers["content-type"].startswith("text/html") and "请稍后再试" in page.text
+    assert page.headers["x-request-id"] in page.text
+    api = client.get("/api/v1/slow-for-test?lang=en")
+    assert api.status_code == 503 and api.headers["retry-after"] == "5"
+    assert api.json() == {
+        "error": "unavailable",
+        "message": "The service is busy. Please try again in a few seconds.",
+        "fields": {},
+    }
+
+
+def test_expensive_pages_of_one_kind_wait_for_a_slot(settings, session, expensive_test_route):
+    builds = Builds()
+    app = _app(settings.model_copy(update={"expensive_slots": 1, "request_timeout_seconds": 5}), builds, 0.3)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        most = 0
+
+        def watch() -> None:
+            nonlocal most
+            while not done.is_set():
+                most = max(most, builds.running)
+                time.sleep(0.005)
+
+        done = threading.Event()
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        results: list[int] = []
+
+        def ask() -> None:
+            results.append(httpx.get(f"http://127.0.0.1:{port}/slow-for-test", timeout=10).status_code)
+
+        askers = [threading.Thread(target=ask) for _ in range(4)]
+        for a in askers:
+            a.start()
+        for a in askers:
+            a.join()
+        done.set()
+        watcher.join()
+        assert results == [200] * 4 and most == 1
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_the_expensive_kinds_name_the_real_pages():
+    assert guard.kind_of("/survey") == "survey"
+    assert guard.kind_of("/matching/needs/12") == "matching"
+    assert guard.kind_of("/api/v1/matching/needs/12/matches") == "matching"
+    assert guard.kind_of("/assessment/7") == "assessment"
+    assert guard.kind_of("/catalog") == "search"
+    assert guard.kind_of("/api/v1/catalog/offerings") == "search"
+    assert guard.kind_of("/healthz") is None and guard.kind_of("/catalog/offerings/3") is None
