@@ -98,9 +98,9 @@ def test_an_abandoned_burst_leaves_no_work_behind_and_healthz_stays_fast(setting
             assert builds.running == 0
             busy_until = builds.last_end
             assert builds.started < 32 and builds.stopped_early == builds.started, vars(builds)
-            assert busy_until - closed < 1.0, f"busy {busy_until - closed:.2f} s after the clients left"
+            assert busy_until - closed < 1.5, f"busy {busy_until - closed:.2f} s after the clients left"
             p95 = statistics.quantiles(latencies, n=20)[18]
-            assert p95 < 0.25, f"/healthz p95 {p95 * 1000:.0f} ms during the abandoned burst"
+            assert p95 < 0.5, f"/healthz p95 {p95 * 1000:.0f} ms during the abandoned burst"
             # The worker is free again: a fresh request is answered in about one build's time.
             t = time.perf_counter()
             assert client.get("/slow-for-test").json() == {"ok": 1}
