@@ -59,6 +59,20 @@ def expensive_test_route(monkeypatch):
     monkeypatch.setattr(guard, "EXPENSIVE", (*guard.EXPENSIVE, ("test", re.compile(r"^(/api/v1)?/slow-for-test$"))))
 
 
+def _healthz_latencies(client: httpx.Client, seconds: float) -> list[float]:
+    began, out = time.perf_counter(), []
+    while time.perf_counter() - began < seconds:
+        t = time.perf_counter()
+        assert client.get("/healthz").status_code == 200
+        out.append(time.perf_counter() - t)
+        time.sleep(0.02)
+    return out
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[18]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -77,7 +91,7 @@ def test_an_abandoned_burst_leaves_no_work_behind_and_healthz_stays_fast(setting
             time.sleep(0.05)
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base) as client:
-            assert client.get("/healthz").status_code == 200
+            quiet = _healthz_latencies(client, 1.0)
             burst = []
             for _ in range(32):  # 32 clients ask for the expensive page and give up at once
                 s = socket.create_connection(("127.0.0.1", port))
@@ -86,21 +100,20 @@ def test_an_abandoned_burst_leaves_no_work_behind_and_healthz_stays_fast(setting
             time.sleep(0.2)
             for s in burst:
                 s.close()
-            began = closed = time.perf_counter()
-            latencies = []
-            while time.perf_counter() - began < 2.0:
-                t = time.perf_counter()
-                assert client.get("/healthz").status_code == 200
-                latencies.append(time.perf_counter() - t)
-                time.sleep(0.02)
+            closed = time.perf_counter()
+            latencies = _healthz_latencies(client, 2.0)
             # Nothing computes for the clients that left: the builds running then (at most the 2 slots, and a
             # few that took a freed slot before their own client's close was read) saw it and stopped.
             assert builds.running == 0
             busy_until = builds.last_end
             assert builds.started < 32 and builds.stopped_early == builds.started, vars(builds)
             assert busy_until - closed < 1.5, f"busy {busy_until - closed:.2f} s after the clients left"
-            p95 = statistics.quantiles(latencies, n=20)[18]
-            assert p95 < 0.5, f"/healthz p95 {p95 * 1000:.0f} ms during the abandoned burst"
+            # Against /healthz on the same (shared, busy) machine just before: before the guard the burst took
+            # it from milliseconds to a 3.9 s p95.
+            p95, before = _p95(latencies), _p95(quiet)
+            assert p95 < 3 * before + 0.3, (
+                f"/healthz p95 {p95 * 1000:.0f} ms in the burst, {before * 1000:.0f} ms before"
+            )
             # The worker is free again: a fresh request is answered in about one build's time.
             t = time.perf_counter()
             assert client.get("/slow-for-test").json() == {"ok": 1}
