@@ -12,15 +12,16 @@ from pydantic import ValidationError
 
 from smeai.cli_support import console, err_console
 from smeai.config import get_settings
-from smeai.domains import domain_modules
+from smeai.domains import DOMAINS, domain_modules
 from smeai.errors import Invalid, SmeaiError, fields_from_validation
 from smeai.i18n import N_, _, set_lang
-from smeai.jobs import cli as jobs_cli
-from smeai.matching import cli as matching_cli
 
-app = typer.Typer(help="smeai: the AI application enablement centre for SMEs.", no_args_is_help=True)
+HELP = "smeai: the AI application enablement centre for SMEs."
+# The root's own commands; `app` (module __getattr__) is this with every domain's group added, loaded
+# on first use: `smeai <domain> ...` imports that one domain's CLI only (see main).
+_root = typer.Typer(help=HELP, no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic).")
-app.add_typer(db_app, name="db")
+_root.add_typer(db_app, name="db")
 
 
 @db_app.command("upgrade")
@@ -40,7 +41,7 @@ def db_current() -> None:
     typer.echo(current(get_settings().database_url) or "(empty)")
 
 
-@app.command("serve")
+@_root.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
@@ -71,7 +72,7 @@ def serve(
     )
 
 
-@app.command("demo")
+@_root.command("demo")
 def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the portal after loading.")] = True,
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
@@ -87,18 +88,52 @@ def demo(
         serve(host=host, port=port, reload=False, workers=None)
 
 
-app.add_typer(jobs_cli.app, name=jobs_cli.NAME)  # `smeai jobs run|list`: scheduled work (smeai/jobs)
+_complete = False
 
-for _module in domain_modules("cli"):  # a command group each: `smeai <NAME> ...`
-    app.add_typer(_module.app, name=_module.NAME)
-    if _module is matching_cli:  # and matching's top-level commands beside it: `smeai match`, `smeai need`
-        matching_cli.register(app)
+
+def full_app() -> typer.Typer:
+    """Every command: the root's, jobs and each domain's group."""
+    global _complete
+    if not _complete:
+        from smeai.jobs import cli as jobs_cli
+        from smeai.matching import cli as matching_cli
+
+        _root.add_typer(jobs_cli.app, name=jobs_cli.NAME)  # `smeai jobs run|list`: scheduled work (smeai/jobs)
+        for module in domain_modules("cli"):  # a command group each: `smeai <NAME> ...`
+            _root.add_typer(module.app, name=module.NAME)
+            if module is matching_cli:  # and matching's top-level commands beside it: `smeai match`, `smeai need`
+                matching_cli.register(_root)
+        _complete = True
+    return _root
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":
+        return full_app()
+    raise AttributeError(name)
+
+
+def _app_for(args: list[str]) -> typer.Typer:
+    """The commands a command line needs: for `smeai <domain> ...` that domain's group alone (a survey
+    command on a large file does not wait for every other domain's imports), else every command."""
+    if args and args[0] in DOMAINS:
+        import importlib
+
+        try:
+            module = importlib.import_module(f"smeai.{args[0]}.cli")
+        except ModuleNotFoundError:
+            return full_app()
+        if getattr(module, "NAME", None) == args[0]:
+            one = typer.Typer(help=HELP, no_args_is_help=True)
+            one.add_typer(module.app, name=module.NAME)
+            return one
+    return full_app()
 
 
 def main() -> None:
     set_lang(os.environ.get("SMEAI_LANG") or get_settings().lang)
     try:
-        app()
+        _app_for(sys.argv[1:])()
     except json.JSONDecodeError as exc:  # an input file or option that is not JSON
         _report(Invalid(N_("Not valid JSON."), fields={f"line {exc.lineno}, column {exc.colno}": exc.msg}))
     except ValidationError as exc:  # a command's input checked by a schema: same shape as the API's answer

@@ -7,12 +7,11 @@ from typing import Annotated
 
 import typer
 
-from smeai.auth import service as auth_service
 from smeai.cli_support import AsUser, JsonFlag, console, emit, err_console, print_json
-from smeai.config import get_settings
-from smeai.db import session_scope
-from smeai.survey import analysis, report, service, wjx
-from smeai.survey.api import import_out
+from smeai.survey import analysis
+
+# The database, the web schemas and the report libraries are imported by the commands that use them:
+# `smeai survey indicators` / `check` on a file start with the file readers alone.
 
 NAME = "survey"
 app = typer.Typer(help="Survey analytics and the AI-application index (问卷与指数).")
@@ -100,6 +99,11 @@ def import_cmd(
     json_out: JsonFlag = False,
 ) -> None:
     """Import a survey file into a wave: valid rows kept, every rejected row reported; all or nothing."""
+    from smeai.auth import service as auth_service
+    from smeai.db import session_scope
+    from smeai.survey import service
+    from smeai.survey.api import import_out
+
     with session_scope() as session:
         actor = auth_service.actor_for_email(session, as_user)
         outcome = service.import_file(session, actor, wave, file.read_bytes(), filename=file.name, wave_name=name)
@@ -126,6 +130,10 @@ def import_cmd(
 @app.command("waves")
 def waves_cmd(as_user: AsUser, json_out: JsonFlag = False) -> None:
     """List survey waves."""
+    from smeai.auth import service as auth_service
+    from smeai.db import session_scope
+    from smeai.survey import service
+
     with session_scope() as session:
         actor = auth_service.actor_for_email(session, as_user)
         rows = [{"code": w.code, "name": w.name, "n_responses": n} for w, n in service.list_waves(session, actor)]
@@ -135,6 +143,8 @@ def waves_cmd(as_user: AsUser, json_out: JsonFlag = False) -> None:
 @app.command("template")
 def template_cmd() -> None:
     """Print the questionnaire template, ready for 问卷星's text import."""
+    from smeai.survey import wjx
+
     typer.echo(wjx.template_text())
 
 
@@ -148,6 +158,11 @@ def report_cmd(
     group: Annotated[str | None, typer.Option(help="Only this manufacturing group (L1..K7).")] = None,
 ) -> None:
     """Render the chapter-4 figures and tables of a wave as a PDF (Chinese, CJK fonts) or an .xlsx."""
+    from smeai.auth import service as auth_service
+    from smeai.config import get_settings
+    from smeai.db import session_scope
+    from smeai.survey import report, service
+
     fmt = "xlsx" if output.suffix.lower() == ".xlsx" else "pdf"
     with session_scope() as session:
         actor = auth_service.actor_for_email(session, as_user)

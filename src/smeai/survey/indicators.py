@@ -13,15 +13,21 @@ base (the number of firms it rests on), which small-cell suppression reads.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import math
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
 
 from smeai import taxonomy
 from smeai.survey.codebook import LINK_COLUMNS, LINKS, arrow_schema
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import duckdb
     import ibis
     import ibis.expr.types as ir
     import pandas as pd
@@ -55,6 +61,15 @@ ARROW_COLUMNS = (*INPUT_COLUMNS, "province_code")
 
 Q = Decimal("0.01")
 
+# The expressions compiled to DuckDB SQL, kept in the package: compiling them takes Ibis half a second,
+# more than the whole command on a small file (tests/survey/test_indicators.py checks it is current;
+# `python -m smeai.survey.indicators` writes it again).
+COMPILED = Path(__file__).parent / "data" / "indicators_duckdb.json"
+
+Rows = list[dict[str, Any]]
+# a result: pandas' frame (the Ibis path) or its rows as dicts (DuckDB's, without pandas)
+Frame = Union["pd.DataFrame", Rows]
+
 
 def groups() -> dict[str, dict[str, Any]]:
     """Group code -> {class, divisions (ints)}, in taxonomy order (L1..L5, T1..T6, K1..K7)."""
@@ -72,11 +87,15 @@ def pct(num: int | float, den: int | float) -> float | None:
 
 
 def round2(value: float | None) -> float | None:
-    import pandas as pd
-
-    if value is None or pd.isna(value):
+    if value is None:
         return None
-    return float(Decimal(repr(float(value))).quantize(Q, ROUND_HALF_UP))
+    try:
+        number = float(value)
+    except TypeError:  # pandas.NA
+        return None
+    if math.isnan(number):
+        return None
+    return float(Decimal(repr(number)).quantize(Q, ROUND_HALF_UP))
 
 
 # --- the derived variables, as expressions ------------------------------------------------------
@@ -160,23 +179,43 @@ def schema() -> ibis.Schema:
     return ibis.Schema.from_pyarrow(pa.schema([arrow.field(c) for c in ARROW_COLUMNS]))
 
 
-@lru_cache
-def duckdb_sql() -> dict[str, str]:
-    """The same expressions compiled once to DuckDB SQL (compiling costs more than running on 6,000 rows)."""
+def compile_duckdb() -> dict[str, str]:
+    """The expressions compiled by Ibis to DuckDB SQL over a table `responses`."""
     import ibis
 
     t = ibis.table(schema(), name="responses")
     return {name: str(ibis.to_sql(expr, dialect="duckdb")) for name, expr in queries(t).items()}
 
 
-def execute_arrow(table: pa.Table, sql: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
+@lru_cache
+def duckdb_sql() -> dict[str, str]:
+    """The same expressions as DuckDB SQL, as compiled into COMPILED."""
+    sql: dict[str, str] = json.loads(COMPILED.read_text(encoding="utf-8"))
+    return sql
+
+
+def write_compiled() -> None:
+    COMPILED.write_text(json.dumps(compile_duckdb(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def run_duckdb(con: duckdb.DuckDBPyConnection) -> dict[str, Rows]:
+    """The results on `responses` in a DuckDB connection, as rows (no pandas: a command starts faster)."""
+    out: dict[str, Rows] = {}
+    for name, q in duckdb_sql().items():
+        rel = con.sql(q)
+        names = rel.columns
+        out[name] = [dict(zip(names, r, strict=True)) for r in rel.fetchall()]
+    return out
+
+
+def execute_arrow(table: pa.Table, sql: dict[str, str] | None = None) -> dict[str, Rows]:
     """Run the compiled expressions on an Arrow table of valid rows, in an in-process DuckDB."""
     import duckdb
 
     con = duckdb.connect()
     try:
         con.register("responses", table)
-        return {name: con.sql(q).to_arrow_table().to_pandas() for name, q in (sql or duckdb_sql()).items()}
+        return {name: con.sql(q).to_arrow_table().to_pylist() for name, q in (sql or duckdb_sql()).items()}
     finally:
         con.close()
 
@@ -189,23 +228,30 @@ def execute(t: ir.Table) -> dict[str, pd.DataFrame]:
 # --- from the small results to the JSON of indicators.md ---------------------------------------
 
 
-def count(frame: pd.DataFrame, **where: object) -> int:
+def _rows(frame: Frame) -> Rows:
+    return frame if isinstance(frame, list) else frame.to_dict("records")
+
+
+def _where(rows: Sequence[Mapping[str, Any]], where: Mapping[str, object]) -> list[Mapping[str, Any]]:
+    return [r for r in rows if all(r[c] == v for c, v in where.items())]
+
+
+def _total(values: Iterable[Any]) -> float:
+    """The values added in order, a missing one (None, NaN) as 0: as pandas' fillna(0).sum() on a few rows."""
+    total: Any = 0
+    for v in values:
+        if v is not None and v == v:
+            total += v
+    return total
+
+
+def count(frame: Frame, **where: object) -> int:
     """The firms of a result frame's rows matching `where` (its `n` summed)."""
-    import pandas as pd
-
-    mask = pd.Series(True, index=frame.index)
-    for col, value in where.items():
-        mask &= frame[col] == value
-    return int(frame.loc[mask, "n"].sum())
+    return int(_total(r["n"] for r in _where(_rows(frame), where)))
 
 
-def _sum(frame: pd.DataFrame, col: str, **where: object) -> float:
-    import pandas as pd
-
-    mask = pd.Series(True, index=frame.index)
-    for c, value in where.items():
-        mask &= frame[c] == value
-    return float(frame.loc[mask, col].fillna(0).sum())
+def _sum(frame: Frame, col: str, **where: object) -> float:
+    return float(_total(r[col] for r in _where(_rows(frame), where)))
 
 
 def _uplift(s_a: float, n_a: int, s_b: float, n_b: int) -> float | None:
@@ -215,8 +261,9 @@ def _uplift(s_a: float, n_a: int, s_b: float, n_b: int) -> float | None:
     return round2((s_a * n_b) / (n_a * s_b) * 100 - 100)
 
 
-def assemble(r: Mapping[str, pd.DataFrame], *, n_rejected: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
+def assemble(results: Mapping[str, Frame], *, n_rejected: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
     """(indicators, bases): the JSON of indicators.md and, cell by cell, the firms it rests on."""
+    r = {name: _rows(frame) for name, frame in results.items()}
     sec, age, rev = r["sections"], r["status_by_age"], r["status_by_revenue"]
     n = count(sec)
     mfg = count(sec, is_mfg=True)
@@ -259,14 +306,13 @@ def assemble(r: Mapping[str, pd.DataFrame], *, n_rejected: int = 0) -> tuple[dic
 
     g = groups()
     division_group = {d: code for code, v in g.items() for d in v["divisions"]}
-    lg = r["links_by_division"].copy()
-    lg["group"] = lg["mfg_division"].map(division_group)
+    lg = [dict(row, group=division_group.get(row["mfg_division"])) for row in r["links_by_division"]]
     out["link_usage_by_class"], base["link_usage_by_class"] = {}, {}
     for c in CLASSES:
         codes = [code for code, v in g.items() if v["class"] == c]
-        part = lg[lg["group"].isin(codes)]
-        total = int(part["n"].sum())
-        out["link_usage_by_class"][c] = {k: pct(int(part[f"link_{k}"].fillna(0).sum()), total) for k in LINKS}
+        part = [row for row in lg if row["group"] in codes]
+        total = int(_total(row["n"] for row in part))
+        out["link_usage_by_class"][c] = {k: pct(int(_total(row[f"link_{k}"] for row in part)), total) for k in LINKS}
         base["link_usage_by_class"][c] = dict.fromkeys(LINKS, total)
     out["link_usage_by_group"], base["link_usage_by_group"] = {}, {}
     for code in g:
@@ -275,8 +321,8 @@ def assemble(r: Mapping[str, pd.DataFrame], *, n_rejected: int = 0) -> tuple[dic
         base["link_usage_by_group"][code] = dict.fromkeys(LINKS, total)
 
     bb = r["investment_by_batch"]
-    pilot = bb[bb["pilot_batch"] >= 1]
-    s_p, n_p = float(pilot["s"].fillna(0).sum()), int(pilot["n"].sum())
+    pilot = [row for row in bb if row["pilot_batch"] >= 1]
+    s_p, n_p = float(_total(row["s"] for row in pilot)), int(_total(row["n"] for row in pilot))
     s_0, n_0 = _sum(bb, "s", pilot_batch=0), count(bb, pilot_batch=0)
     s_1, n_1 = _sum(bb, "s", pilot_batch=1), count(bb, pilot_batch=1)
     s_2, n_2 = _sum(bb, "s", pilot_batch=2), count(bb, pilot_batch=2)
@@ -295,3 +341,7 @@ def compute(t: ir.Table, *, n_rejected: int = 0) -> dict[str, Any]:
 def compute_arrow(table: pa.Table, *, n_rejected: int = 0) -> dict[str, Any]:
     """The same on an Arrow table, through the SQL compiled once for DuckDB (the default path)."""
     return assemble(execute_arrow(table), n_rejected=n_rejected)[0]
+
+
+if __name__ == "__main__":  # python -m smeai.survey.indicators: compile the expressions again
+    write_compiled()
