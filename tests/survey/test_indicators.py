@@ -73,3 +73,17 @@ def test_one_firms_revenue_band_is_the_band_derive_gives():
     assert bands == [indicators.revenue_band(v) for v in values]
     assert bands == ["0-2", "0-2", "2-4", "2-4", "4-6", "6-8", "6-8", "8+", "8+"]
     assert indicators.revenue_band(None) is None
+
+
+def test_the_compiled_sql_in_the_package_is_what_ibis_compiles_now():
+    # after changing the expressions: python -m smeai.survey.indicators
+    assert indicators.duckdb_sql() == indicators.compile_duckdb()
+
+
+def test_the_figures_assemble_alike_from_pandas_frames_and_from_rows():
+    frame = synth.generate(1500, 5)
+    arrow = pa.Table.from_pandas(frame, preserve_index=False).select(list(indicators.ARROW_COLUMNS))
+    rows = indicators.execute_arrow(arrow.cast(indicators.schema().to_pyarrow()))
+    frames = {name: pa.Table.from_pylist(r).to_pandas() if r else None for name, r in rows.items()}
+    assert all(f is not None for f in frames.values())
+    assert indicators.assemble(frames, n_rejected=2) == indicators.assemble(rows, n_rejected=2)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from smeai import taxonomy
 from smeai.survey import analysis, codebook, synth, wjx
+from tests.survey import wjx_reference
 
 SCENARIOS = [t.zh for t in taxonomy.load().scenarios.values()]
 
@@ -284,3 +288,48 @@ def test_indicators_of_a_wjx_export_are_those_of_the_canonical_file():
     wh, wr = wjx.from_canonical(header, rows, layout="wjx_coded")
     export = "\n".join(",".join(f'"{c}"' for c in r) for r in [wh, *wr]).encode()
     assert analysis.file_indicators(export, filename="wjx.csv")[0] == analysis.file_indicators(canonical)[0]
+
+
+# --- the columnar mapping (wjx.convert) against the row-by-row reference ----------------------------
+
+ANSWERS = ["1", "2", "3", "22", "-3", "-2", "(跳过)", "", " 1 ", "0", "99", "x", "１", "2010", "15000", "好"]
+TIMES = [
+    "2016/12/17 14:22:55",
+    "2016/12/17 14:22",
+    "2016/2/7 4:2:5",
+    "2016/02/30 14:22:55",
+    "0999/01/01 00:00:00",
+    "２０１６/12/17 14:22:55",
+    " 2016/12/17 14:22:55 ",
+    "2016-12-17 14:22:55",
+    "",
+]
+TEXTS = [
+    *(t.zh for t in list(taxonomy.load().provinces.values())[:3]),
+    "研发设计┋生产制造",
+    "研发设计┋不存在的环节",
+    "其他【请注明】〖自研〗┋研发设计",
+    "已应用",
+    "没有这个选项",
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_columnar_mapping_gives_the_rows_and_reasons_of_the_row_by_row_one(data):
+    header = data.draw(st.sampled_from([CODED, TEXT]))
+    pool = ANSWERS + TEXTS
+    n = data.draw(st.integers(0, 8))
+    rows = []
+    for k in range(n):
+        cells = [str(k), data.draw(st.sampled_from(TIMES)), *M[1:]]
+        cells += [data.draw(st.sampled_from(pool)) for _ in header[len(cells) :]]
+        rows.append(cells[: data.draw(st.integers(1, len(cells) + 2))])  # short rows too
+    got, want = wjx.to_canonical(header, rows), wjx_reference.to_canonical(header, rows)
+    assert (got.header, got.rows, got.layout, got.unmapped) == (want.header, want.rows, want.layout, want.unmapped)
+    assert got.reasons == want.reasons
+
+
+@given(st.sampled_from(TIMES) | st.text(alphabet="0123456789/: ０", max_size=20))
+def test_the_fast_form_of_a_wjx_date_time_reads_as_strptime_does(text):
+    assert wjx._time(text) == wjx_reference.time_text(text)

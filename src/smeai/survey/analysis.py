@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -59,8 +60,8 @@ def check_file(
     name = (filename or (source.name if isinstance(source, Path) else "")).lower()
     with _on_disk(source, filename) as path:
         if _is_xlsx(path, name):
-            header, rows = codebook.read_xlsx(path, max_rows=max_rows)
-            return _check_rows(con, header, rows, keep=keep, max_rows=max_rows)
+            header, chunks = codebook.read_xlsx_columns(path, max_rows=max_rows)
+            return _check_columns(con, header, chunks, keep=keep, max_rows=max_rows)
         cells = loading.csv_source(con, path)
         if cells is not None:
             header = codebook.header_of(cells)
@@ -70,30 +71,41 @@ def check_file(
                 except duckdb.Error:
                     pass  # not UTF-8 further on, or a line past the csv module's field limit: read in Python
         header, rows = codebook.read_table(path, filename=filename, max_rows=max_rows)
-        return _check_rows(con, header, rows, keep=keep, max_rows=max_rows)
+        return _check_columns(con, header, codebook.chunks_of(rows, len(header)), keep=keep, max_rows=max_rows)
 
 
-def _check_rows(
+def _check_columns(
     con: duckdb.DuckDBPyConnection,
     header: list[str],
-    rows: Iterator[list[str]],
+    chunks: Iterator[list[list[str]]],
     *,
     keep: Iterable[str] | None,
     max_rows: int | None,
 ) -> tuple[loading.Checked, str, list[str]]:
+    """Check a file read in Python (chunks of text columns): a canonical one as is, an export mapped
+    onto the canonical columns first (wjx.convert), chunk by chunk."""
     if set(codebook.REQUIRED_COLUMNS) <= set(header) or not wjx.looks_like_wjx(header):
-        loading.rows_source(con, len(header), rows)
+        loading.columns_source(con, len(header), chunks)
         return loading.check(con, header, len(header), keep=keep, max_rows=max_rows), "canonical", []
-    converted = wjx.to_canonical(header, list(rows))
-    loading.rows_source(con, len(converted.header), iter(converted.rows))
+    first = next(chunks, None)
+    plan = wjx.plan(header, [column[:50] for column in first] if first else [[] for _ in header])
+    reasons: list[codebook.Reason] = []
+
+    def converted() -> Iterator[list[list[str]]]:
+        row = 2
+        for columns in itertools.chain([first] if first else [], chunks):
+            out, found = wjx.convert(plan, columns, row)
+            reasons.extend(found)
+            row += len(columns[0]) if columns else 0
+            yield out
+
+    loading.columns_source(con, len(plan.out_cols), converted())
     try:
-        checked = loading.check(
-            con, converted.header, len(converted.header), keep=keep, max_rows=max_rows, also=converted.reasons
-        )
+        checked = loading.check(con, plan.out_cols, len(plan.out_cols), keep=keep, max_rows=max_rows, also=reasons)
     except codebook.MissingColumns as exc:  # name the headers that may have been meant for them
-        exc.fields.update({h: "not in the questionnaire mapping" for h in converted.unmapped})
+        exc.fields.update({h: "not in the questionnaire mapping" for h in plan.unmapped})
         raise
-    return checked, converted.layout, converted.unmapped
+    return checked, plan.layout, plan.unmapped
 
 
 def read_survey(

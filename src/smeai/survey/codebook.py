@@ -15,16 +15,17 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from smeai import taxonomy
 from smeai.errors import Invalid
 from smeai.i18n import N_
 
+T = TypeVar("T")
 Kind = Literal["text", "datetime", "province", "section", "int", "number", "flag"]
 Need = Literal["yes", "no", "mfg", "adopter"]  # mfg: when section = C; adopter: when ai_status = 1
 
@@ -278,7 +279,9 @@ def _declared_too_large(book: zipfile.ZipFile, max_rows: int | None) -> bool:
     return False
 
 
-def read_xlsx(path: Path, *, max_rows: int | None = MAX_ROWS) -> tuple[list[str], Iterator[list[str]]]:
+def read_xlsx(
+    path: Path, *, max_rows: int | None = MAX_ROWS, text: bool = True
+) -> tuple[list[str], Iterator[list[Any]]]:
     """Header and text rows of the first sheet, read by calamine (Rust): a 100,000-row sheet in a second or two.
 
     A sheet calamine cannot read, one that does not start at A1, or one past the bounds is read by
@@ -301,7 +304,63 @@ def read_xlsx(path: Path, *, max_rows: int | None = MAX_ROWS) -> tuple[list[str]
         return read_table(path, filename=path.name, max_rows=max_rows)
     header = header_of(_calamine_text(v) for v in first)
     width = max(len(header), 1)
+    if not text:  # cells as calamine gives them: read_xlsx_columns converts them
+        return header, rows
     return header, ([_calamine_text(v) for v in row[:width]] + [""] * (width - len(row)) for row in rows)
+
+
+BATCH = 50_000  # rows per chunk of a sheet read in Python (an Arrow batch each)
+
+
+def columns_of(rows: Sequence[Sequence[T]], width: int) -> list[list[T | str]]:
+    """Rows as columns, each row cut or padded with "" to `width` cells."""
+    fixed = [r if len(r) == width else [*r[:width], *[""] * (width - len(r))] for r in rows]
+    return [list(c) for c in zip(*fixed, strict=True)] if fixed else [[] for _ in range(width)]
+
+
+def chunks_of(rows: Iterable[Sequence[str]], width: int) -> Iterator[list[list[str]]]:
+    """Text rows as columns (columns_of), BATCH rows at a time."""
+    chunk: list[Sequence[str]] = []
+    for cells in rows:
+        chunk.append(cells)
+        if len(chunk) == BATCH:
+            yield columns_of(chunk, width)
+            chunk = []
+    if chunk:
+        yield columns_of(chunk, width)
+
+
+class _Texts(dict[object, str]):
+    """Cell value -> its text, each distinct value converted once (a coded sheet repeats a few values;
+    values equal in Python, 1 / 1.0 / True, have the same text)."""
+
+    def __missing__(self, value: object) -> str:
+        text = self[value] = _calamine_text(value)
+        return text
+
+
+def read_xlsx_columns(path: Path, *, max_rows: int | None = MAX_ROWS) -> tuple[list[str], Iterator[list[list[str]]]]:
+    """As read_xlsx, the rows as chunks of text columns (chunks_of): the cells of a chunk are converted
+    column by column, each distinct value once."""
+    header, rows = read_xlsx(path, max_rows=max_rows, text=False)
+    width = len(header)
+
+    def chunks() -> Iterator[list[list[str]]]:
+        chunk: list[Sequence[object]] = []
+        for cells in rows:
+            chunk.append(cells)
+            if len(chunk) == BATCH:
+                yield _texts(chunk, width)
+                chunk = []
+        if chunk:
+            yield _texts(chunk, width)
+
+    return header, chunks()
+
+
+def _texts(rows: Sequence[Sequence[object]], width: int) -> list[list[str]]:
+    texts = _Texts()
+    return [list(map(texts.__getitem__, column)) for column in columns_of(rows, width)]
 
 
 def _calamine_text(value: object) -> str:

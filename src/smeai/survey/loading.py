@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-BATCH = 50_000  # rows per Arrow batch of a sheet read in Python
 DUPLICATE_ORDER = 1_000_000  # rule 6 comes after every other reason of its row
 
 
@@ -50,7 +49,7 @@ def connect(*, memory_limit: str = "512MB", threads: int | None = None) -> duckd
 
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'")
-    con.execute("SET preserve_insertion_order = true")  # the streaming row number follows the file
+    con.execute("SET preserve_insertion_order = true")  # a table of the rows keeps the file's order: rowid = row
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
@@ -85,7 +84,7 @@ def csv_source(con: duckdb.DuckDBPyConnection, path: Path) -> list[str] | None:
     # the csv module's reader ignores cells past the last column
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW src AS
-        SELECT row_number() OVER () + 1 AS row, * FROM read_csv({rules.lit(str(path))}, header = true,
+        SELECT * FROM read_csv({rules.lit(str(path))}, header = true,
             delim = ',', quote = '"', escape = '"', null_padding = true, strict_mode = false,
             auto_detect = false, max_line_size = 131072, encoding = 'utf-8', columns = {columns})"""
     )
@@ -94,27 +93,33 @@ def csv_source(con: duckdb.DuckDBPyConnection, path: Path) -> list[str] | None:
 
 def rows_source(con: duckdb.DuckDBPyConnection, width: int, rows: Iterable[list[str]]) -> None:
     """Table `src` from text rows (the header is row 1), Arrow batch by batch."""
+    columns_source(con, width, codebook.chunks_of(rows, width))
+
+
+def columns_source(con: duckdb.DuckDBPyConnection, width: int, chunks: Iterable[list[list[str]]]) -> None:
+    """Table `src` from chunks of text columns (`width` each; rows in file order from row 2), Arrow
+    batch by batch: an empty cell is NULL, as DuckDB reads one from a CSV."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     schema = pa.schema([pa.field("row", pa.int64()), *(pa.field(f"c{i}", pa.string()) for i in range(width))])
-
     failed: list[Exception] = []
+    null = pa.scalar(None, pa.string())
 
     def batches() -> Iterator[pa.RecordBatch]:
-        chunk: list[list[str]] = []
-        row = 1
+        row = 2
         try:
-            for cells in rows:
-                chunk.append(cells)
-                if len(chunk) == BATCH:
-                    yield _batch(schema, chunk, row + 1, width)
-                    row += len(chunk)
-                    chunk = []
+            for columns in chunks:
+                n = len(columns[0]) if columns else 0
+                arrays = [pa.array(range(row, row + n), pa.int64())]
+                for i in range(width):
+                    cells = pa.array(columns[i], pa.string()) if i < len(columns) else pa.nulls(n, pa.string())
+                    arrays.append(pc.if_else(pc.equal(cells, ""), null, cells))
+                yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+                row += n
         except Exception as exc:  # a row that cannot be read: raised as itself below, not as DuckDB's error
             failed.append(exc)
             return
-        if chunk or row == 1:
-            yield _batch(schema, chunk, row + 1, width)
 
     reader = pa.RecordBatchReader.from_batches(schema, batches())
     con.register("src_rows", reader)
@@ -123,15 +128,6 @@ def rows_source(con: duckdb.DuckDBPyConnection, width: int, rows: Iterable[list[
     con.unregister("src_rows")
     if failed:
         raise failed[0]
-
-
-def _batch(schema: pa.Schema, chunk: list[list[str]], first: int, width: int) -> pa.RecordBatch:
-    import pyarrow as pa
-
-    arrays = [pa.array(range(first, first + len(chunk)), pa.int64())]
-    for i in range(width):
-        arrays.append(pa.array([cells[i] if i < len(cells) else None for cells in chunk], pa.string()))
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 # --- checking -----------------------------------------------------------------------------------
@@ -159,7 +155,10 @@ def check(
     keep = list(keep) if keep is not None else [c.name for c in codebook.COLUMNS]
     typed = ", ".join(["row", "survey_year", *(rules.ident(c) for c in keep)])
     fast = rules.fast_sql("src", layout, keep=keep, n_cells=width)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE first AS {fast}")
+    # The rows in file order, read and checked in parallel; a row's number is its place in the table
+    # (rowid), not row_number() OVER (), which would hold the whole pass to one thread.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE first_cells AS {fast}")
+    con.execute("CREATE OR REPLACE TEMP VIEW first AS SELECT rowid + 2 AS row, * FROM first_cells")
     _bound_rows(con, max_rows)
     # the rows the fast pass did not accept, checked in full (every reason, date-times in every form)
     cells = ", ".join(f"raw[{i + 1}] AS c{i}" for i in range(width))

@@ -1,7 +1,8 @@
 """The codebook's row rules (codebook.md "Row validation") as DuckDB expressions over a file as read.
 
-A source relation holds one text column per header cell (`c0`, `c1`, ...; NULL = empty) and `row`, the
-spreadsheet row number (header = 1). `check_sql()` writes, for every present codebook column, its
+A source relation holds one text column per header cell (`c0`, `c1`, ...; NULL = empty), in file order;
+the first pass writes a table in that order, whose rowid + 2 is the spreadsheet row number (header =
+1), and the full rules read `row` from the rows it kept. `check_sql()` writes, for every present codebook column, its
 stripped text, its typed value and the rule code of its problem (or NULL), then rules 3 to 5 across
 columns; rule 6 (an earlier row with the same response_id) needs the whole file and is a join.
 
@@ -324,7 +325,7 @@ def fast_sql(source: str, layout: Layout, *, keep: Iterable[str] | None = None, 
     cells = ", ".join(f"c{i}" for i in range(n_cells))
     stripped = f"trim(coalesce({rid_cell}, ''), {lit(WHITE)})"
     return f"""
-        SELECT row, ok, CASE WHEN ok THEN coalesce({rid_cell}, '') ELSE {stripped} END AS rid,
+        SELECT ok, CASE WHEN ok THEN coalesce({rid_cell}, '') ELSE {stripped} END AS rid,
             {year} AS survey_year, {", ".join(typed)},
             CASE WHEN NOT ok THEN [{cells}] END AS raw,
             CASE WHEN NOT ok AND coalesce({rid_cell}, '') <> {stripped} THEN {rid_cell} END AS rid_raw

@@ -15,6 +15,7 @@ is reported (headers as `unmapped`, answers as row reasons with rule `unmapped_o
 from __future__ import annotations
 
 import re
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -25,7 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from smeai import taxonomy
-from smeai.survey.codebook import Reason
+from smeai.survey.codebook import Reason, columns_of
 
 DATA = Path(__file__).parent / "data"
 METADATA = ("序号", "提交答卷时间", "所用时间", "来源", "来源详情", "来自IP", "总分")
@@ -116,7 +117,26 @@ class _Slot:
     option: Option | None = None  # for a coded multi-choice column
 
 
-def to_canonical(header: list[str], rows: list[list[str]], questionnaire: Questionnaire | None = None) -> Converted:
+@dataclass
+class Plan:
+    """Where each export column goes: decided once from the header (and the first rows' answers)."""
+
+    header: list[str]  # the export's
+    slots: dict[int, _Slot]
+    layout: str
+    out_cols: list[str]
+    unmapped: list[str]
+    idx_id: int | None
+    idx_time: int | None
+
+    @property
+    def pos(self) -> dict[str, int]:
+        return {c: j for j, c in enumerate(self.out_cols)}
+
+
+def plan(header: list[str], first: list[list[str]], questionnaire: Questionnaire | None = None) -> Plan:
+    """The mapping of an export's columns; `first`: its first answer columns (one list per header cell,
+    padded with ""), which tell a coded single choice (numbers) from a text one."""
     q = questionnaire or template()
     by_no = {question.number: question for question in q.questions}
     slots: dict[int, _Slot] = {}
@@ -171,42 +191,96 @@ def to_canonical(header: list[str], rows: list[list[str]], questionnaire: Questi
     elif coded:
         layout = "wjx_coded"
     else:
-        layout = "wjx_coded" if _numeric_singles(slots, rows) else "wjx_text"
+        layout = "wjx_coded" if _numeric_singles(slots, first) else "wjx_text"
 
     out_cols: list[str] = ["response_id", "submitted_at"]
     for slot in slots.values():
         cols = [slot.option.column] if slot.option is not None else slot.question.columns()
         out_cols += [c for c in cols if c and c not in out_cols]
-    pos = {c: j for j, c in enumerate(out_cols)}
     id_col = "编号" if tencent else "序号"
     time_col = next((c for c in ("提交答卷时间", "结束答题时间", "开始答题时间") if c in header), None)
     idx_id = header.index(id_col) if id_col in header else None
     idx_time = header.index(time_col) if time_col else None
-    result = Converted(header=out_cols, rows=[], layout=layout, unmapped=unmapped)
-    for r_i, cells in enumerate(rows):
-        row_no = r_i + 2
-        out = [""] * len(out_cols)
-        if idx_id is not None and idx_id < len(cells):
-            out[0] = cells[idx_id].strip()
-        if idx_time is not None and idx_time < len(cells):
-            out[1] = _time(cells[idx_time].strip())
-        for i, slot in slots.items():
-            raw = cells[i] if i < len(cells) else ""
-            _fill(out, pos, slot, raw, layout, header[i], row_no, result.reasons)
-        result.rows.append(out)
-    return result
+    return Plan(header, slots, layout, out_cols, unmapped, idx_id, idx_time)
 
 
-def _numeric_singles(slots: dict[int, _Slot], rows: list[list[str]]) -> bool:
+_KEEP = object()  # a slot that leaves a column as it was for this answer
+
+
+def convert(p: Plan, columns: list[list[str]], first_row: int) -> tuple[list[list[str]], list[Reason]]:
+    """Answer columns (as columns_of gives them; the first is spreadsheet row `first_row`) in the
+    canonical columns, and the reasons of the answers the mapping cannot place, row by row.
+
+    Column by column: each distinct answer of a column is mapped once (by `_fill`, the one definition)
+    and the column is then a lookup per cell, so a sheet of 100,000 rows costs a dict lookup a cell."""
+    n = len(columns[0]) if columns else 0
+    pos = p.pos
+    out: list[list[str]] = [[""] * n for _ in p.out_cols]
+    if p.idx_id is not None:
+        out[0] = [v.strip() for v in columns[p.idx_id]]
+    if p.idx_time is not None:
+        out[1] = [_time(v.strip()) for v in columns[p.idx_time]]
+    found: list[tuple[int, int, int, Reason]] = []
+    for order, (i, slot) in enumerate(p.slots.items()):
+        column = columns[i]
+        mapped: dict[str, tuple[dict[int, str], list[Reason]]] = {}
+        for raw in set(column):
+            sets: dict[int, str] = {}
+            reasons: list[Reason] = []
+            _fill(sets, pos, slot, raw, p.layout, p.header[i], 0, reasons)
+            mapped[raw] = (sets, reasons)
+        written = sorted({j for sets, _ in mapped.values() for j in sets})
+        for j in written:
+            lookup = {raw: sets.get(j, _KEEP) for raw, (sets, _) in mapped.items()}
+            if all(v is not _KEEP for v in lookup.values()):
+                out[j] = list(map(lookup.__getitem__, column))  # type: ignore[arg-type]
+            else:
+                out[j] = [o if (v := lookup[raw]) is _KEEP else v for raw, o in zip(column, out[j], strict=True)]  # type: ignore[misc]
+        bad = {raw for raw, (_, reasons) in mapped.items() if reasons}
+        if bad:
+            for k, raw in enumerate(column):
+                if raw in bad:
+                    for m, r in enumerate(mapped[raw][1]):
+                        found.append((first_row + k, order, m, Reason(first_row + k, r.column, r.value, r.rule)))
+    found.sort(key=lambda f: f[:3])
+    return out, [f[3] for f in found]
+
+
+def to_canonical(header: list[str], rows: list[list[str]], questionnaire: Questionnaire | None = None) -> Converted:
+    columns = columns_of(rows, len(header))
+    p = plan(header, [c[:50] for c in columns], questionnaire)
+    out, reasons = convert(p, columns, 2)
+    return Converted(
+        header=p.out_cols,
+        rows=[list(r) for r in zip(*out, strict=True)] if rows else [],
+        layout=p.layout,
+        unmapped=p.unmapped,
+        reasons=reasons,
+    )
+
+
+def _numeric_singles(slots: dict[int, _Slot], first: list[list[str]]) -> bool:
     for i, slot in slots.items():
         if slot.question.kind == "single":
-            values = [r[i].strip() for r in rows[:50] if i < len(r) and r[i].strip() not in ("", *NOT_ASKED)]
+            values = [v.strip() for v in first[i][:50] if v.strip() not in ("", *NOT_ASKED)]
             if values:
                 return all(v.isdigit() for v in values)
     return True
 
 
+# (a year below 1000 is written unpadded by strftime: left to strptime)
+_SLASHED = re.compile(r"[1-9][0-9]{3}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
 def _time(text: str) -> str:
+    if _SLASHED.fullmatch(text):  # the common form: the same date-time as strptime reads it, faster
+        iso = text.replace("/", "-")
+        try:
+            datetime.fromisoformat(iso)
+        except ValueError:
+            pass
+        else:
+            return iso
     for fmt in ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M"):
         try:
             return datetime.strptime(text, fmt).strftime("%Y-%m-%d %H:%M:%S")
@@ -216,7 +290,7 @@ def _time(text: str) -> str:
 
 
 def _fill(
-    out: list[str],
+    out: MutableMapping[int, str] | list[str],
     pos: dict[str, int],
     slot: _Slot,
     raw: str,
