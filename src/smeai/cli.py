@@ -114,16 +114,18 @@ def __getattr__(name: str) -> typer.Typer:
 
 
 def _app_for(args: list[str]) -> typer.Typer:
-    """The commands a command line needs: for `smeai <domain> ...` that domain's group alone (a survey
-    command on a large file does not wait for every other domain's imports), else every command."""
-    if args and args[0] in DOMAINS:
+    """The commands a command line needs: for `smeai <domain> <command> ...` where the domain lists the
+    command in its cli's STANDALONE (it needs no database and no other domain: a survey command on a
+    large file does not wait for every other domain's imports), that domain's group alone; else every
+    command (a command on the database needs every domain's models mapped)."""
+    if len(args) >= 2 and args[0] in DOMAINS:
         import importlib
 
         try:
             module = importlib.import_module(f"smeai.{args[0]}.cli")
         except ModuleNotFoundError:
             return full_app()
-        if getattr(module, "NAME", None) == args[0]:
+        if getattr(module, "NAME", None) == args[0] and args[1] in getattr(module, "STANDALONE", ()):
             one = typer.Typer(help=HELP, no_args_is_help=True)
             one.add_typer(module.app, name=module.NAME)
             return one

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -88,3 +91,29 @@ def test_unreadable_files_are_clear_errors_in_every_command(session, db_url, tmp
     finally:
         get_settings.cache_clear()
     assert session.scalar(select(func.count()).select_from(SurveyResponse)) == 0
+
+
+LEAN = (
+    "import sys\n"
+    "from smeai.cli import main\n"
+    "try:\n"
+    "    main()\n"
+    "finally:\n"
+    "    heavy = ('sqlalchemy', 'pandas', 'ibis', 'matplotlib', 'smeai.subsidy')\n"
+    "    print('loaded:', *[m for m in heavy if m in sys.modules], file=sys.stderr)\n"
+)
+
+
+def test_indicators_of_a_file_start_without_the_database_pandas_or_ibis(tmp_path):
+    path = tmp_path / "survey.csv"
+    path.write_text(handmade.csv_text(), encoding="utf-8")
+    argv = ["smeai", "survey", "indicators", str(path), "--json"]
+    out = subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.argv = {argv!r}\n" + LEAN],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "SMEAI_LANG": "en"},
+    )
+    assert json.loads(out.stdout) == handmade.EXPECTED
+    assert out.stderr.strip().splitlines()[-1] == "loaded:"

@@ -14,6 +14,8 @@ from smeai.survey import analysis
 # `smeai survey indicators` / `check` on a file start with the file readers alone.
 
 NAME = "survey"
+# commands on a file alone (no database): `smeai survey indicators FILE` starts without the other domains
+STANDALONE = frozenset({"indicators", "check", "synth", "template"})
 app = typer.Typer(help="Survey analytics and the AI-application index (问卷与指数).")
 
 FileArg = Annotated[
