@@ -64,14 +64,23 @@ class Scripted:
         return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
 
 
-@pytest.fixture
-def scripted(tmp_path: Path) -> Iterator[Scripted]:
-    s = Scripted(port=localmodel.free_port(), log=tmp_path / "upstream.jsonl")
+@pytest.fixture(scope="session")
+def scripted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scripted]:
+    s = Scripted(port=localmodel.free_port(), log=tmp_path_factory.mktemp("upstream") / "upstream.jsonl")
     s.start()
     try:
         yield s
     finally:
         s.kill()
+
+
+@pytest.fixture
+def scripted(scripted_server: Scripted) -> Scripted:
+    """The session's scripted upstream with an empty log (running again if a test killed it)."""
+    if scripted_server.proc is None or scripted_server.proc.poll() is not None:
+        scripted_server.start()
+    scripted_server.log.write_text("")
+    return scripted_server
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
@@ -140,7 +141,7 @@ def test_a_cut_stream_is_charged_for_what_came_and_never_ends_silently(app, sess
 
 def test_an_upstream_error_before_output_voids_the_hold_after_retries(app, session, scripted):
     s = setup_org(session, scripted.base_url, retries=2)
-    r = _client(app, s.secret).post("/gateway/v1/chat/completions", json=chat("status=503 run=a"))
+    r = _client(app, s.secret).post("/gateway/v1/chat/completions", json=chat(f"status=503 run={uuid4().hex}"))
     assert r.status_code == 502 and r.json()["error"]["type"] == "upstream_error"
     assert len(scripted.calls()) == 3  # one call and two retries
     assert _usage(session) == []
@@ -152,7 +153,9 @@ def test_an_upstream_error_before_output_voids_the_hold_after_retries(app, sessi
 def test_retries_succeed_before_the_first_byte(app, session, scripted):
     s = setup_org(session, scripted.base_url, retries=2)
     with _client(app, s.secret).stream(
-        "POST", "/gateway/v1/chat/completions", json=chat("status=503 fail_times=1 run=b tokens=3", stream=True)
+        "POST",
+        "/gateway/v1/chat/completions",
+        json=chat(f"status=503 fail_times=1 run={uuid4().hex} tokens=3", stream=True),
     ) as r:
         assert r.status_code == 200
         assert sse(list(r.iter_lines()))[-1] == "[DONE]"

@@ -28,6 +28,7 @@ FUND_FEN = 16  # a hold here is about 2 fen: the wallet covers about 8 at once
 
 MID_STREAM = threading.Semaphore(0)  # released by each client that has read its first token
 LEFT = threading.Event()  # a client has gone away mid-stream
+REPORTED = threading.Event()  # a client has read a whole stream that carried the upstream's usage
 
 
 def _call(base: str, secret: str, i: int, outcomes: list[str], until: float) -> None:
@@ -58,6 +59,8 @@ def _call(base: str, secret: str, i: int, outcomes: list[str], until: float) -> 
                                 LEFT.set()
                                 return  # closing the response drops the connection
                     outcomes.append("read")
+                    if where != "none":
+                        REPORTED.set()
                     return
             except httpx.HTTPError as exc:
                 outcomes.append(type(exc).__name__)
@@ -73,14 +76,15 @@ def test_64_streams_with_disconnects_and_a_killed_upstream_never_overspend(
     threads = [threading.Thread(target=_call, args=(live, s.secret, i, outcomes, until)) for i in range(CALLS)]
 
     def killer() -> None:
-        for _ in range(3):  # three streams are mid-way (or the calls are slow to start: kill anyway)
+        LEFT.wait(timeout=10)  # one client has left already, and one stream was read whole: each case is
+        REPORTED.wait(timeout=10)  # seen at least once before the kill
+        while MID_STREAM.acquire(blocking=False):
+            pass
+        for _ in range(2):  # then two streams are mid-way (or the calls are slow to start: kill anyway)
             MID_STREAM.acquire(timeout=10)
-        LEFT.wait(timeout=10)  # and one client has left already: each fault is seen at least once
         scripted.kill()
         time.sleep(0.3)
-        t0 = time.monotonic()
         scripted.start()
-        print("restart took", time.monotonic() - t0)
 
     kill = threading.Thread(target=killer)
     started = time.monotonic()
@@ -137,8 +141,8 @@ def test_64_streams_with_disconnects_and_a_killed_upstream_never_overspend(
     assert "429" not in counts, counts  # quota is never a 429
     statuses = Counter(u.status for u in usage)
     assert statuses["disconnected"] > 0, (statuses, counts, spent)
-
     print("outcomes", dict(counts), "statuses", dict(statuses), "exact", exact, "estimated", estimated, spent)
+
     report = flows.audit(session, Actor.system())
     assert report.ok, report.problems
     from smeai.config import get_settings

@@ -139,6 +139,8 @@ class Prepared:
     max_tokens: int
     input_bound: int
     include_usage: bool  # the caller asked for the usage chunk itself
+    deadline_s: float  # the call is cut here: its hold outlives it by service.HOLD_MARGIN
+    keep_response: bool  # an Idempotency-Key: the answer is kept for the retry (otherwise no text is stored)
 
 
 @dataclass
@@ -226,6 +228,8 @@ def _prepare(sessions: Callable[[], Session], secret: str | None, body: Any, ide
             max_tokens=max_tokens,
             input_bound=bound_in,
             include_usage=bool(isinstance(opts, dict) and opts.get("include_usage")),
+            deadline_s=service.call_deadline(ts).total_seconds(),
+            keep_response=idem is not None,
         )
 
 
@@ -450,7 +454,7 @@ async def _complete(sessions: Callable[[], Session], body: dict, p: Prepared, st
         upstream_model=t.upstream_model,
         latency_ms=elapsed,
         ttft_ms=elapsed,
-        response=data if isinstance(data, dict) else None,
+        response=(data if p.keep_response else {"id": data.get("id")}) if isinstance(data, dict) else None,
     )
     await _resolve(_settle, sessions, p.hold_id, used)
     return JSONResponse(data)
@@ -516,6 +520,8 @@ async def _stream(sessions: Callable[[], Session], body: dict, p: Prepared, star
         status = "truncated"
         try:
             async for line in resp.aiter_lines():
+                if time.monotonic() - started > p.deadline_s:  # past this the hold could be swept: stop here
+                    break
                 chunk = _read_chunk(line, st, p.alias)
                 if st.done:
                     status = "ok"
@@ -576,7 +582,7 @@ async def _finish(
         upstream_model=t.upstream_model,
         latency_ms=int((now - started) * 1000),
         ttft_ms=int((st.first_at - started) * 1000) if st.first_at else None,
-        response={"id": st.id, "content": text, "finish_reason": st.finish_reason},
+        response={"id": st.id, "finish_reason": st.finish_reason} | ({"content": text} if p.keep_response else {}),
     )
     await _resolve(_settle, sessions, p.hold_id, used)
 

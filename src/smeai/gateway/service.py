@@ -512,6 +512,12 @@ def hold_bound(ts: list[Target], messages: object, tools: object, max_tokens: in
     )
 
 
+def call_deadline(ts: list[Target]) -> timedelta:
+    """How long a call may take, retries and streaming included: the data plane cuts a stream at this point,
+    and the hold lives HOLD_MARGIN longer, so the sweeper never voids the hold of a call still running."""
+    return timedelta(seconds=max(t.timeout_s for t in ts) * (1 + max(t.retries for t in ts)))
+
+
 def begin_call(
     session: Session,
     key: Key,
@@ -526,7 +532,7 @@ def begin_call(
 ) -> Hold:
     """Hold the call's worst case (raises InsufficientQuota, RateLimited, HoldInFlight; takes nothing then)."""
     bound_in, bound_out, price_in, price_out = hold_bound(ts, messages, tools, max_tokens)
-    lifetime = timedelta(seconds=max(t.timeout_s for t in ts) * (1 + max(t.retries for t in ts))) + HOLD_MARGIN
+    lifetime = call_deadline(ts) + HOLD_MARGIN
     return ledger.take_hold(
         session,
         HoldRequest(
