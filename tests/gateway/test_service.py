@@ -231,3 +231,46 @@ def test_the_audit_names_each_disagreement(monkeypatch, db_url, session, scripte
     r = _cli(monkeypatch, db_url, "gateway", "audit")
     assert r.exit_code == 1
     assert f"wallet of organisation {s.org_id}: own balance" in r.output
+
+
+def test_usage_exports_to_excel_with_the_voucher_share(app, session, scripted, client_for):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    s = setup_org(session, scripted.base_url)
+    c = TestClient(app, headers={"Authorization": f"Bearer {s.secret}"})
+    assert c.post("/gateway/v1/chat/completions", json=chat("tokens=3")).status_code == 200
+    r = client_for(s.actor).get("/api/v1/gateway/usage/export")
+    assert r.status_code == 200
+    wb = load_workbook(BytesIO(r.content))
+    by_day = list(wb["按日 By day"].values)
+    assert by_day[1][3] == 1 and by_day[1][5] == 3
+
+
+def test_a_mistyped_price_is_refused_where_it_is_typed(session):
+    from pydantic import ValidationError
+
+    from smeai.gateway.schemas import UpstreamIn
+
+    base = {"name": "x", "base_url": "http://h/v1", "models": {"a": "b"}, "price_out": "1"}
+    for bad in ("-1", "1e9", "0.0001", "abc", "NaN"):
+        with pytest.raises(ValidationError):
+            UpstreamIn.model_validate(base | {"price_in": bad})
+    assert UpstreamIn.model_validate(base | {"price_in": "0.8"}).price_in == 800
+
+
+def test_one_hold_covers_the_dearest_fallback(session, scripted):
+    s = setup_org(session, scripted.base_url, price_in="1", price_out="1")
+    service.add_upstream(
+        session,
+        Actor.system(),
+        service.UpstreamIn.model_validate(
+            {"name": "dear", "base_url": scripted.base_url, "models": {"m": "x"}, "price_in": "5", "price_out": "9"}
+        ),
+    )
+    session.commit()
+    key = service.authenticate(session, s.secret)
+    ts = service.targets(session, key, "m")
+    _, _, price_in, price_out = service.hold_bound(ts, [{"role": "user", "content": "hi"}], None, 10)
+    assert (price_in, price_out) == (5000, 9000)

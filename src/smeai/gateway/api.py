@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from smeai.auth.deps import CurrentActor
 from smeai.db import DbSession
-from smeai.gateway import flows, proxy, service
+from smeai.gateway import export, flows, proxy, service
 from smeai.gateway.schemas import (
     AuditOut,
     FundIn,
@@ -26,7 +26,10 @@ from smeai.gateway.schemas import (
     WalletOut,
 )
 from smeai.inputs import RecordId
+from smeai.web.downloads import attachment
 from smeai.web.paging import Page, PageParams, page_of, page_select
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 router = APIRouter()
 plane = APIRouter(prefix="/gateway/v1", include_in_schema=False)
@@ -62,6 +65,12 @@ def usage_daily(
     session: DbSession, actor: CurrentActor, paging: PageParams, org_id: RecordId | None = None
 ) -> Page[UsageDayOut]:
     return page_of(service.usage_by_day(session, actor, org_id=org_id), paging)
+
+
+@api.get("/usage/export", summary="Usage as an Excel workbook: every call and the sums by day, model and key")
+def usage_export(session: DbSession, actor: CurrentActor, org_id: RecordId | None = None) -> Response:
+    body = export.usage_xlsx(session, actor, org_id=org_id)
+    return Response(body, media_type=XLSX, headers=attachment("gateway-usage.xlsx"))
 
 
 @api.get("/keys", summary="The organisation's gateway keys")

@@ -14,6 +14,8 @@ Enterprise (GATEWAY_USE, own organisation; operators with GATEWAY_MANAGE may pas
 - `usage_by_day(session, actor, *, org_id=None, day_from=None, day_to=None) -> list[UsageDayOut]`: sums per
   day, model and key, with the cost before the voucher (`cost_milli_fen`) and after it (`own_milli_fen`)
 - `list_models(session, actor) -> list[str]`: the aliases a caller may use
+- `export.usage_xlsx(session, actor, *, org_id=None, day_from=None, day_to=None) -> bytes`: the Excel export
+- `flows.list_grants(session, actor, *, org_id=None)`: the 模型券 that fund the wallet
 
 Operator (GATEWAY_MANAGE):
 - `fund_wallet(session, actor, org_id, fen, *, note=None) -> WalletOut`: the enterprise's own money (audited)
