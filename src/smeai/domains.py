@@ -61,6 +61,7 @@ def _pages() -> tuple[ModuleType, ...]:
     from smeai.assessment import pages as assessment
     from smeai.auth import admin_pages
     from smeai.auth import pages as auth
+    from smeai.calls import pages as calls
     from smeai.cases import pages as cases
     from smeai.catalog import pages as catalog
     from smeai.centre import pages as centre
@@ -69,7 +70,7 @@ def _pages() -> tuple[ModuleType, ...]:
     from smeai.subsidy import pages as subsidy
     from smeai.survey import pages as survey
 
-    return auth, admin_pages, assessment, catalog, cases, matching, subsidy, survey, centre, events
+    return auth, admin_pages, assessment, catalog, cases, matching, subsidy, survey, centre, events, calls
 
 
 def _cli() -> tuple[ModuleType, ...]:
@@ -90,6 +91,7 @@ def _cli() -> tuple[ModuleType, ...]:
 def _demo() -> tuple[ModuleType, ...]:
     from smeai.assessment import demo as assessment
     from smeai.auth import demo as auth
+    from smeai.calls import demo as calls
     from smeai.cases import demo as cases
     from smeai.catalog import demo as catalog
     from smeai.centre import demo as centre
@@ -98,13 +100,14 @@ def _demo() -> tuple[ModuleType, ...]:
     from smeai.subsidy import demo as subsidy
     from smeai.survey import demo as survey
 
-    return auth, assessment, catalog, cases, matching, subsidy, survey, centre, events
+    return auth, assessment, catalog, cases, matching, subsidy, survey, centre, events, calls
 
 
 def _models() -> tuple[ModuleType, ...]:
     from smeai.assessment import models as assessment
     from smeai.auth import audit, consultants
     from smeai.auth import models as auth
+    from smeai.calls import models as calls
     from smeai.cases import models as cases
     from smeai.catalog import models as catalog
     from smeai.events import models as events
@@ -115,7 +118,7 @@ def _models() -> tuple[ModuleType, ...]:
     from smeai.subsidy import models as subsidy
     from smeai.survey import models as survey
 
-    return mail, auth, audit, consultants, assessment, catalog, cases, matching, subsidy, survey, jobs, gateway, events
+    return mail, auth, audit, consultants, assessment, catalog, cases, matching, subsidy, survey, jobs, gateway, events, calls
 
 
 _LOADERS = {"api": _api, "pages": _pages, "cli": _cli, "demo": _demo, "models": _models}

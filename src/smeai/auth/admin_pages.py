@@ -49,6 +49,7 @@ KIND_LABELS: dict[str, str] = {
     OrgKind.ENTERPRISE: N_("Enterprise"),
     OrgKind.PROVIDER: N_("Provider"),
     OrgKind.CENTRE: N_("Centre"),
+    OrgKind.GOVERNMENT: N_("Government department"),
 }
 ACTION_LABELS: dict[str, str] = {
     "offering.review": N_("Offering reviewed"),
@@ -65,6 +66,9 @@ ACTION_LABELS: dict[str, str] = {
     "voucher.return": N_("Redemption returned"),
     "voucher.verify": N_("Redemption verified and paid"),
     "voucher.expire": N_("Approval expired"),
+    "voucher.pay": N_("Post-completion award paid"),
+    "campaign.select": N_("Campaign case selected"),
+    "scenario.select": N_("Scenario provider selected"),
     "pool.budget": N_("Pool budget set"),
     "user.role": N_("Role changed"),
     "user.disable": N_("Account disabled"),
@@ -96,6 +100,8 @@ TARGET_LABELS: dict[str, str] = {
     "needs": N_("Need"),
     "engagements": N_("Engagement"),
     "events": N_("Event"),
+    "call_entries": N_("Campaign entry"),
+    "call_scenarios": N_("Open scenario"),
 }
 
 

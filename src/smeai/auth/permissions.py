@@ -9,6 +9,7 @@ class OrgKind(StrEnum):
     ENTERPRISE = "enterprise"  # 企业
     PROVIDER = "provider"  # 服务商
     CENTRE = "centre"  # 赋能中心 (also hosts analysts and admins)
+    GOVERNMENT = "government"  # 政府部门: publishes scenario lists (calls/); its people are analysts
 
 
 class Role(StrEnum):
@@ -26,7 +27,7 @@ ROLE_ORG_KINDS: dict[Role, frozenset[OrgKind]] = {
     Role.PROVIDER_MEMBER: frozenset({OrgKind.PROVIDER}),
     Role.OPERATOR: frozenset({OrgKind.CENTRE}),
     Role.CONSULTANT: frozenset({OrgKind.CENTRE}),
-    Role.ANALYST: frozenset({OrgKind.CENTRE}),
+    Role.ANALYST: frozenset({OrgKind.CENTRE, OrgKind.GOVERNMENT}),
     Role.ADMIN: frozenset({OrgKind.CENTRE}),
 }
 
@@ -57,6 +58,8 @@ class Permission(StrEnum):
     ENGAGEMENT_READ_ANY = "engagement:read_any"
     CHALLENGE_PUBLISH = "challenge:publish"
     PROPOSAL_SUBMIT = "proposal:submit"
+    # calls: scenario lists (场景清单) by a government department or a lead firm
+    SCENARIO_PUBLISH = "scenario:publish"
     # subsidy (算力券 / 模型券 / AI 券)
     SUBSIDY_APPLY = "subsidy:apply"
     SUBSIDY_REVIEW = "subsidy:review"
@@ -97,6 +100,7 @@ ORG_BOUND: frozenset[Permission] = frozenset(
         P.ENGAGEMENT_ACT,
         P.CHALLENGE_PUBLISH,
         P.PROPOSAL_SUBMIT,
+        P.SCENARIO_PUBLISH,
         P.SUBSIDY_APPLY,
         P.ORG_MEMBERS_OWN,
         P.GATEWAY_USE,
@@ -113,6 +117,7 @@ UNVERIFIED_WITHHELD: frozenset[Permission] = frozenset(
         P.ENGAGEMENT_ACT,
         P.CHALLENGE_PUBLISH,
         P.PROPOSAL_SUBMIT,
+        P.SCENARIO_PUBLISH,
         P.CASE_SUBMIT,
     }
 )
@@ -145,6 +150,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.NEED_READ_OWN,
             P.ENGAGEMENT_ACT,
             P.CHALLENGE_PUBLISH,
+            P.SCENARIO_PUBLISH,  # a lead firm's (龙头企业: a large enterprise; calls/ checks the size)
             P.SUBSIDY_APPLY,
             P.SURVEY_READ,
             P.ORG_MEMBERS_OWN,
@@ -204,6 +210,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SURVEY_IMPORT,
             P.SURVEY_READ,
             P.SURVEY_READ_UNSUPPRESSED,
+            P.SCENARIO_PUBLISH,  # a government department's analyst (calls/ checks the organisation's kind)
         }
     ),
     Role.ADMIN: frozenset(Permission) - ORG_BOUND,

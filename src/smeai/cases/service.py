@@ -94,6 +94,19 @@ def submit_case(session: Session, actor: Actor, data: CaseIn) -> Case:
     return case
 
 
+def publish_benchmark(
+    session: Session, actor: Actor, data: CaseIn, *, org_id: int, user_id: int | None, comment: str
+) -> Case:
+    """A case selected in a collection campaign (案例征集, calls/) enters the library published as 标杆, filed
+    under the organisation that submitted it; `data.source` names the campaign. The campaign's reviewers were
+    its review, so it is submitted and reviewed here in one step, audited like any review."""
+    actor.require(Permission.CASE_REVIEW)
+    case = submit_case(session, actor, data)
+    case.submitted_by_org_id, case.submitted_by_user_id = org_id, user_id
+    session.flush()
+    return review_case(session, actor, case.id, CaseReviewIn(approve=True, benchmark=True, comment=comment))
+
+
 def review_case(session: Session, actor: Actor, case_id: int, decision: CaseReviewIn) -> Case:
     """遴选: publish (optionally as 标杆) or reject with a reason."""
     case = get_case(session, actor, case_id)

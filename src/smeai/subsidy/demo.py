@@ -3,6 +3,7 @@ all made through the service (the same checks as a user), idempotently."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -15,10 +16,10 @@ from smeai.auth.schemas import OrganisationIn, ProfileIn, UserIn
 from smeai.config import get_settings
 from smeai.db import utcnow
 from smeai.storage import storage_for
-from smeai.subsidy import documents, ledger, service
+from smeai.subsidy import acceptance, documents, ledger, service
 from smeai.subsidy.models import Application
 from smeai.subsidy.programmes import DocKind, all_programmes
-from smeai.subsidy.schemas import ApplicationIn
+from smeai.subsidy.schemas import AcceptanceIn, ApplicationIn, MeasurementIn
 
 WAN = 1_000_000
 PDF = b"%PDF-1.4\n% smeai demo document\n%%EOF\n"
@@ -53,7 +54,23 @@ ENTERPRISES: list[tuple[str, str, str, dict[str, Any]]] = [
             "founded_year": 2021,
         },
     ),
+    (
+        "苏相精密机械有限公司",
+        "suzhou@demo.smeai.cn",
+        "陆厂长",
+        {
+            "industry_section": "C",
+            "mfg_division": "34",
+            "province_code": "32",
+            "city": "苏州",
+            "size_class": "medium",
+            "revenue_band": "2-4",
+            "employees": 260,
+            "founded_year": 2009,
+        },
+    ),
 ]
+RETROFIT_CONTRACT = "SX-2026-007"
 # (enterprise email, programme, contract no., contract 元, kind, description, supplier, flags, service year, end state)
 CLAIMS = [
     (
@@ -209,4 +226,46 @@ def load(session: Session, *, password: str) -> list[tuple[str, str, str]]:
         service.submit_redemption(session, ent, app.id)
         if end == "paid":
             service.verify_redemption(session, operator, app.id, note="发票、付款与交付证明核验无误。")
+    _retrofit_award(session, operator)
     return [("enterprise_member", e[1], e[0]) for e in ENTERPRISES]
+
+
+def _retrofit_award(session: Session, operator: Actor) -> None:
+    """改造后补贴: a finished smart-retrofit project, accepted after a site visit, and paid."""
+    user = auth_service.find_user_by_email(session, "suzhou@demo.smeai.cn")
+    if user is None:
+        return
+    ent = auth_service.actor_for(user)
+    taken = select(Application.id).where(Application.org_id == ent.org_id, Application.contract_no == RETROFIT_CONTRACT)
+    if session.scalar(taken):
+        return  # already loaded
+    today = utcnow().date()
+    p = all_programmes()["xiangcheng-retrofit"]
+    app = service.submit_application(
+        session,
+        ent,
+        ApplicationIn(
+            programme_code=p.code,
+            description="冲压车间智能化改造：视觉检测工位与设备联网",
+            kind="appliance",
+            supplier_name="苏州智造系统集成有限公司",
+            contract_no=RETROFIT_CONTRACT,
+            contract_fen=4_200_000 * 100,
+            signed_on=today - timedelta(days=150),
+            paid_on=today - timedelta(days=30),
+        ),
+    )
+    _upload(session, ent, app.id, tuple(p.documents.apply))
+    result = AcceptanceIn(
+        passed=True,
+        conclusion="项目按备案内容建成投产，设备均为新购，改造效果达到申报目标，同意验收。",
+        reviewers=["张工（区工信局）", "刘教授（苏州大学）", "陈工（第三方审计）"],
+        measurements=[
+            MeasurementIn(name="冲压件不良率", unit="%", before="2.8", after="0.9"),
+            MeasurementIn(name="单班产量", unit="件", before="5200", after="6900"),
+            MeasurementIn(name="设备联网率", unit="%", before="35", after="96"),
+        ],
+        site_visit_on=today - timedelta(days=7),
+    )
+    acceptance.record_acceptance(session, operator, app.id, result)
+    acceptance.pay_award(session, operator, app.id, note="验收通过，补助已拨付。")

@@ -52,6 +52,7 @@ VOUCHERS = {
     "innovation": N_("Innovation voucher"),
     "training": N_("Training subsidy"),
     "tiered": N_("Tiered payment"),
+    "retrofit": N_("Post-completion award"),
 }
 
 DONE = {
@@ -63,6 +64,8 @@ DONE = {
     "redeem": N_("Redemption submitted for verification."),
     "return": N_("Redemption sent back to the enterprise."),
     "verify": N_("Verified: the payout is recorded."),
+    "accept": N_("Acceptance recorded."),
+    "pay": N_("The award is paid."),
 }
 
 SIZES = {"micro": N_("Micro"), "small": N_("Small"), "medium": N_("Medium"), "large": N_("Large")}

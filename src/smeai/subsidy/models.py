@@ -188,3 +188,21 @@ class IdempotencyKey(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     response: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AcceptanceRecord(Base):
+    """验收 of a finished project under a post-completion programme (改造后补贴): the before/after
+    measurements, the reviewers and their conclusion, the site visit. One per application; the award is
+    reserved only when it passed."""
+
+    __tablename__ = "subsidy_acceptances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("subsidy_applications.id"), unique=True)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    conclusion: Mapped[str] = mapped_column(Text)
+    reviewers: Mapped[list[str]] = mapped_column(JSON, default=list)  # the panel's names, as signed
+    measurements: Mapped[list[dict]] = mapped_column(JSON, default=list)  # {name, unit, before, after}
+    site_visit_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

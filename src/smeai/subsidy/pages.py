@@ -25,9 +25,10 @@ from smeai.errors import Conflict, Invalid, SmeaiError
 from smeai.i18n import N_, _
 from smeai.inputs import RecordId
 from smeai.storage import storage_for
-from smeai.subsidy import dashboard, documents, labels, programme_files, service
+from smeai.subsidy import acceptance, dashboard, documents, labels, programme_files, service
 from smeai.subsidy.programmes import DocKind, Profile, all_programmes
 from smeai.subsidy.schemas import (
+    AcceptanceIn,
     ApplicationIn,
     ApplicationOut,
     ApplicationState,
@@ -334,6 +335,8 @@ def _application_page(
             can_review=actor.can(Permission.SUBSIDY_REVIEW),
             key=uuid.uuid4().hex,
             doc_kinds=list(DocKind),
+            accepted=acceptance.find_acceptance(session, actor, app.id),
+            today=utcnow().date(),
             **({"errors": {}} | extra),
         ),
     )
@@ -362,7 +365,31 @@ ACTIONS = {
     "verify": lambda s, a, i, f: service.verify_redemption(
         s, a, i, paid_fen=_decision(f).fen("paid_yuan"), note=_decision(f).note
     ),
+    "accept": lambda s, a, i, f: acceptance.record_acceptance(s, a, i, _acceptance(f)),
+    "pay": lambda s, a, i, f: acceptance.pay_award(
+        s, a, i, paid_fen=_decision(f).fen("paid_yuan"), note=_decision(f).note
+    ),
 }
+
+MEASUREMENT_ROWS = 3  # the acceptance form's before/after rows; empty rows are left out
+
+
+def _acceptance(form: dict[str, Any]) -> AcceptanceIn:
+    """The acceptance form: the reviewers comma-separated, up to MEASUREMENT_ROWS measurement rows."""
+    rows = []
+    for i in range(MEASUREMENT_ROWS):
+        row = {k: (form.get(f"m_{k}_{i}") or "").strip() for k in ("name", "unit", "before", "after")}
+        if any(row.values()):
+            rows.append(row)
+    reviewers = [r.strip() for r in (form.get("reviewers") or "").replace("，", ",").replace("、", ",").split(",")]
+    values = {
+        "passed": {"yes": True, "no": False}.get(form.get("passed") or ""),
+        "conclusion": form.get("conclusion"),
+        "reviewers": [r for r in reviewers if r],
+        "measurements": rows,
+        "site_visit_on": form.get("site_visit_on"),
+    }
+    return parse_form(AcceptanceIn, values)
 
 
 def _required(form: dict[str, Any], name: str) -> str:

@@ -43,6 +43,7 @@ class VoucherType(StrEnum):
     INNOVATION = "innovation"  # 创新券
     TRAINING = "training"  # 技能培训补贴
     TIERED = "tiered"  # 阶梯式付费
+    RETROFIT = "retrofit"  # 改造后补贴: paid after the finished project passed acceptance
 
 
 class PurchaseKind(StrEnum):
@@ -180,6 +181,7 @@ class Caps(_Strict):
 
 
 class ContractRules(_Strict):
+    min_fen: PositiveFen | None = None  # 相城智能化改造: only projects of 300 万元 or more
     signed_on_or_after: date | None = None
     signed_on_or_before: date | None = None
     max_term_months: int | None = Field(default=None, gt=0, le=120)
@@ -199,6 +201,14 @@ class Exclusivity(_Strict):
 class Documents(_Strict):
     apply: tuple[DocKind, ...] = ()
     redeem: tuple[DocKind, ...] = (DocKind.INVOICE, DocKind.PAYMENT, DocKind.DELIVERY)
+
+
+class Acceptance(_Strict):
+    """改造后补贴 (paid after acceptance): the claim is for a finished project, and the award is reserved only
+    once the project passed 验收 (before/after measurements and the reviewers' conclusion), then paid."""
+
+    required: bool = False
+    site_visit: bool = False  # the acceptance records the date of a 现场核查
 
 
 class Source(_Strict):
@@ -246,6 +256,7 @@ class Programme(_Strict):
     contract: ContractRules = ContractRules()
     exclusivity: Exclusivity = Exclusivity()
     documents: Documents = Documents()
+    acceptance: Acceptance = Acceptance()
     redeem_within_days: int = Field(default=180, gt=0, le=3660)  # an approval not redeemed by then expires
     # The year an application counts in (its per-enterprise-per-year cap and, for an annual pool, the pool it
     # draws on): "claim", the year of the application (北京: 每个自然年度累计申领和兑付), unless the programme's
@@ -261,6 +272,8 @@ class Programme(_Strict):
             raise ValueError("tiers: each year at most once")
         if self.contract.apply_before_signing and self.contract.signed_before_applying:
             raise ValueError("contract: apply_before_signing and signed_before_applying contradict")
+        if self.acceptance.site_visit and not self.acceptance.required:
+            raise ValueError("acceptance: a site visit belongs to an acceptance (required: true)")
         if self.code in self.exclusivity.no_stacking_with:
             raise ValueError("exclusivity: a programme cannot exclude itself")
         ids = [s.id for s in self.sources]
@@ -282,7 +295,7 @@ class Programme(_Strict):
 
 # --- sources: every rule carries its clause or sits under assumptions ----------------------------------------
 
-RULE_SECTIONS = ("region", "pool", "eligibility", "caps", "contract", "exclusivity", "documents")
+RULE_SECTIONS = ("region", "pool", "eligibility", "caps", "contract", "exclusivity", "documents", "acceptance")
 RULE_FIELDS = ("rate", "rate_mode", "conditions", "tiers", "cap_year_basis", "redeem_within_days")
 ALWAYS_RULES = ("documents.redeem", "redeem_within_days")  # their defaults decide too
 NOT_RULES = {"region.note"}
@@ -665,6 +678,9 @@ def eligibility(p: Programme, org: Profile, purchase: Purchase, *, applied_on: d
                 {"year": purchase.service_year},
             )
         )
+    if c.min_fen:
+        ok = purchase.contract_fen >= c.min_fen
+        out.append(Reason("min_contract", ok, N_("The project invests at least {amount}."), {"amount": c.min_fen}))
     if c.signed_on_or_after:
         ok = purchase.signed_on is not None and purchase.signed_on >= c.signed_on_or_after
         out.append(Reason("signed_after", ok, N_("Contract signed on or after {day}."), {"day": c.signed_on_or_after}))

@@ -342,3 +342,38 @@ class PurchaseForm(BaseModel):
     def values(self) -> dict[str, object]:
         data = self.model_dump(exclude={"contract_yuan", "programme_code", "org_id"})
         return data | {"contract_fen": yuan_to_fen(self.contract_yuan)}
+
+
+class MeasurementIn(BaseModel):
+    """One before/after measurement of the finished project (e.g. defect rate 3.2 → 0.9 %)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    unit: str = Field(default="", max_length=20)
+    before: str = Field(min_length=1, max_length=40)  # as measured: a number or a short text ("manual")
+    after: str = Field(min_length=1, max_length=40)
+
+
+class AcceptanceIn(BaseModel):
+    """验收: the reviewers' record of a finished project (post-completion programmes)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    passed: bool
+    conclusion: str = Field(min_length=2, max_length=2000)
+    reviewers: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(min_length=1, max_length=20)
+    measurements: list[MeasurementIn] = Field(min_length=1, max_length=20)
+    site_visit_on: CalendarDate | None = None
+
+
+class AcceptanceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    application_id: int
+    passed: bool
+    conclusion: str
+    reviewers: list[str]
+    measurements: list[dict[str, str]]
+    site_visit_on: date | None
+    recorded_at: datetime

@@ -48,6 +48,7 @@ from smeai.subsidy.calculator import (  # noqa: F401  (calculate, programme_out,
     stacking_names,
 )
 from smeai.subsidy.models import (
+    AcceptanceRecord,
     Application,
     ApplicationEvent,
     ClaimLock,
@@ -93,6 +94,12 @@ class MissingDocuments(Conflict):
     """A step needs documents not yet uploaded; `fields` names each missing kind."""
 
     code = "missing_documents"
+
+
+class AcceptancePending(Conflict):
+    """A post-completion programme's claim is approved only by a passed acceptance (acceptance.py)."""
+
+    code = "acceptance_pending"
 
 
 class IdempotencyKeyInFlight(Conflict):
@@ -300,6 +307,9 @@ def _transition(
         auth_account.notify_event(session, f"voucher.{action}", org_id=app.org_id, path=path)
 
 
+transition = _transition  # acceptance.py moves an application the same way
+
+
 def _release_locks(session: Session, app: Application) -> None:
     session.execute(delete(ClaimLock).where(ClaimLock.application_id == app.id))
 
@@ -329,6 +339,10 @@ def approve_application(
     if value > app.requested_fen:
         raise Invalid(N_("Please correct the marked fields."), fields={"amount_fen": "over the computed amount"})
     _documents_present(session, app, tuple(p.documents.apply))
+    if p.acceptance.required and not session.scalar(
+        select(AcceptanceRecord.passed).where(AcceptanceRecord.application_id == app.id)
+    ):  # 改造后补贴: the award is reserved once the finished project passed 验收, never before
+        raise AcceptancePending(N_("The project has not passed acceptance yet."))
     today = today or utcnow().date()
     _transition(
         session,
@@ -374,6 +388,8 @@ def submit_redemption(session: Session, actor: Actor, application_id: int, *, to
     today = today or utcnow().date()
     if app.redeem_by_on is not None and today > app.redeem_by_on:
         raise WrongState(N_("The approval has expired."), state=app.state)
+    if p.acceptance.required:  # the evidence came with the application; the centre pays after acceptance
+        raise WrongState(N_("The centre pays this award after acceptance; there is nothing to redeem."), state=app.state)
     _documents_present(session, app, tuple(p.documents.redeem))
     _transition(session, app, actor, "redeem", {S.APPROVED}, S.REDEEMING)
     return app

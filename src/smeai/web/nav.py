@@ -78,6 +78,16 @@ NAV: tuple[NavEntry, ...] = (
         "案",
     ),
     NavEntry(
+        "calls",
+        N_("Open calls"),
+        N_(
+            "Scenario lists from governments and lead firms for providers to validate, "
+            "and case-collection campaigns whose best cases become benchmarks."
+        ),
+        "/calls",
+        "榜",
+    ),
+    NavEntry(
         "survey",
         N_("Survey & index"),
         N_(
