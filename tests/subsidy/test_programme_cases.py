@@ -92,6 +92,12 @@ CASES: dict[str, tuple[Profile, dict, date, int, int, int, int]] = {
     "chengdu-model": (
         Profile(province_code="51", city="成都"), {"kind": "model"}, TODAY, 100 * WAN, 30 * WAN, 1000 * WAN, 100 * WAN
     ),
+    # 相城智能化改造: 300 万元以上项目, 设备投入 10%, 最高 500 万; 非关联, 实付; 验收后拨付
+    "xiangcheng-retrofit": (
+        Profile(province_code="32", city="苏州"),
+        {"kind": "appliance", "paid_on": date(2025, 8, 1)},
+        TODAY, 400 * WAN, 40 * WAN, 6000 * WAN, 500 * WAN,
+    ),
 }  # fmt: skip
 
 SUPPLIER_SIDE = {"suzhou-ai-supplier"}  # claimed by the supplier: computed, never a buyer's application
@@ -142,6 +148,7 @@ def _breakers(code: str) -> dict[str, tuple[Profile, dict, date]]:
         "signed_first": (org, {"signed_on": day + timedelta(days=1)}, day),
         "paid_first": (org, {"paid_on": None}, day),
         "apply_first": (org, {"signed_on": day - timedelta(days=1)}, day),
+        "min_contract": (org, {"contract_fen": (p.contract.min_fen or 1) - 1}, day),
     }
 
 
@@ -153,7 +160,8 @@ def test_each_condition_of_the_programme_refuses_on_its_own(code: str):
     assert stated <= set(breakers), stated - set(breakers)
     for rule in stated:
         bad_org, over, bad_day = breakers[rule]
-        ok = verdicts(code, bad_org, purchase(code, contract, **over), bad_day)
+        over = dict(over)
+        ok = verdicts(code, bad_org, purchase(code, over.pop("contract_fen", contract), **over), bad_day)
         assert ok[rule] is False, (code, rule)
 
 
@@ -206,6 +214,18 @@ def test_conditions_and_tiers_worked_by_hand():
         3 * WAN,
         0,
     ]
+
+
+def test_a_retrofit_award_worked_by_hand():
+    """相城: 10 % of the equipment invested, from a 300 万元 project up, at most 500 万元; paid after 验收."""
+    p = ALL["xiangcheng-retrofit"]
+    assert p.acceptance.required and p.acceptance.site_visit
+    assert amount(p, purchase("xiangcheng-retrofit", 300 * WAN)).amount_fen == 30 * WAN  # the smallest project
+    assert amount(p, purchase("xiangcheng-retrofit", 4_567_891_23)).amount_fen == 456_789_12  # floored to the fen
+    assert amount(p, purchase("xiangcheng-retrofit", 5000 * WAN)).amount_fen == 500 * WAN  # exactly at the cap
+    org, _, day, *_ = CASES["xiangcheng-retrofit"]
+    assert verdicts("xiangcheng-retrofit", org, purchase("xiangcheng-retrofit", 300 * WAN), day)["min_contract"]
+    assert not verdicts("xiangcheng-retrofit", org, purchase("xiangcheng-retrofit", 300 * WAN - 1), day)["min_contract"]
 
 
 def test_programmes_out_of_their_period_say_so():
