@@ -68,7 +68,8 @@ def create_campaign(session: Session, actor: Actor, data: CampaignIn, *, today: 
     session.add(campaign)
     session.flush()
     session.execute(
-        campaign_reviewers.insert(), [{"campaign_id": campaign.id, "user_id": i} for i in dict.fromkeys(data.reviewer_ids)]
+        campaign_reviewers.insert(),
+        [{"campaign_id": campaign.id, "user_id": i} for i in dict.fromkeys(data.reviewer_ids)],
     )
     return campaign
 
@@ -192,9 +193,13 @@ def list_entries(session: Session, actor: Actor | None, campaign_id: int) -> lis
 
 def get_entry(session: Session, actor: Actor, entry_id: int) -> Entry:
     entry = session.get(Entry, entry_id)
-    if entry is None or session.scalar(
-        select(Entry.id).where(Entry.id == entry_id, visible_entries(session, actor, entry.campaign_id))
-    ) is None:
+    if (
+        entry is None
+        or session.scalar(
+            select(Entry.id).where(Entry.id == entry_id, visible_entries(session, actor, entry.campaign_id))
+        )
+        is None
+    ):
         raise NotFound(N_("Entry not found."))
     return entry
 

@@ -48,7 +48,9 @@ def _accounts(session: Session, system: Actor, password: str) -> list[tuple[str,
         auth_service.create_user(
             session,
             system,
-            UserIn(email=GOV_EMAIL, display_name="孙科长（工信局）", password=password, role=Role.ANALYST, org_id=gov.id),
+            UserIn(
+                email=GOV_EMAIL, display_name="孙科长（工信局）", password=password, role=Role.ANALYST, org_id=gov.id
+            ),
         )
     centre = auth_service.find_organisation_by_name(session, "示范 AI 应用赋能中心")
     logins = [(str(Role.ANALYST), GOV_EMAIL, gov.name)]
@@ -133,7 +135,9 @@ def _campaign(session: Session) -> None:
         operator,
         CampaignIn(
             title=CAMPAIGN_TITLE,
-            summary="征集中小企业应用 AI 取得实效的案例：问题清楚、做法可复制、效果可量化。入选案例作为标杆收入案例库。",
+            summary=(
+                "征集中小企业应用 AI 取得实效的案例：问题清楚、做法可复制、效果可量化。入选案例作为标杆收入案例库。"
+            ),
             deadline_on=utcnow().date() + timedelta(days=30),
             criteria=[
                 CriterionIn(name="创新性", weight_pct=30),

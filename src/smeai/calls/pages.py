@@ -178,13 +178,17 @@ async def record_result(scenario_id: RecordId, request: Request, session: DbSess
         session,
         actor,
         scenario.list_id,
-        lambda f: service.record_result(session, actor, scenario_id, parse_form(OutcomeIn, {"result": f.get("result")})),
+        lambda f: service.record_result(
+            session, actor, scenario_id, parse_form(OutcomeIn, {"result": f.get("result")})
+        ),
         _("The result is recorded."),
     )
 
 
 @router.post("/calls/responses/{response_id}/{action}", dependencies=CSRF)
-async def decide(response_id: RecordId, action: str, request: Request, session: DbSession, actor: PageActor) -> Response:
+async def decide(
+    response_id: RecordId, action: str, request: Request, session: DbSession, actor: PageActor
+) -> Response:
     run = {"shortlist": service.shortlist, "select": service.select_response}.get(action)
     if run is None:
         return redirect_with_message(request, "/calls", _("Page not found."), "error")
@@ -221,13 +225,15 @@ async def create_campaign(request: Request, session: DbSession, actor: PageActor
         name, weight = form.get(f"c_name_{i}", "").strip(), form.get(f"c_weight_{i}", "").strip()
         if name or weight:
             criteria.append({"name": name, "weight_pct": weight or None})
-    values = {k: form.get(k) for k in ("title", "summary", "deadline_on")}
+    values: dict[str, object] = {k: form.get(k) for k in ("title", "summary", "deadline_on")}
     values |= {"criteria": criteria, "reviewer_ids": [v for v in raw.getlist("reviewer_ids") if isinstance(v, str)]}
     try:
         campaign = campaigns.create_campaign(session, actor, parse_form(CampaignIn, values))
     except Invalid as exc:
         session.rollback()
-        return _campaign_form_page(request, session, actor, 422, values=form, errors=exc.fields, messages=_messages(exc))
+        return _campaign_form_page(
+            request, session, actor, 422, values=form, errors=exc.fields, messages=_messages(exc)
+        )
     session.commit()
     return redirect_with_message(request, f"/calls/campaigns/{campaign.id}", _("The campaign is open."))
 
@@ -329,10 +335,11 @@ async def score(entry_id: RecordId, request: Request, session: DbSession, actor:
     entry = campaigns.get_entry(session, actor, entry_id)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     n = len(campaigns.get_campaign(session, entry.campaign_id).criteria)
-    values = {"points": [form.get(f"p_{i}", "") for i in range(n)], "comment": form.get("comment")}
+    points = [form.get(f"p_{i}", "") for i in range(n)]
+    values = {"points": points, "comment": form.get("comment")}
 
     def run() -> None:
-        if any(not p.strip() for p in values["points"]):
+        if any(not p.strip() for p in points):
             raise Invalid(N_("Please correct the marked fields."), fields={"points": "one score per criterion"})
         campaigns.score_entry(session, actor, entry_id, parse_form(ScoreIn, values))
 

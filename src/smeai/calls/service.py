@@ -68,7 +68,9 @@ def publish_list(session: Session, actor: Actor, data: ScenarioListIn, *, today:
 
 def list_lists(session: Session) -> list[ScenarioList]:
     """Every published list, newest first: lists are public."""
-    return list(session.scalars(select(ScenarioList).order_by(ScenarioList.published_at.desc(), ScenarioList.id.desc())))
+    return list(
+        session.scalars(select(ScenarioList).order_by(ScenarioList.published_at.desc(), ScenarioList.id.desc()))
+    )
 
 
 def own_lists(session: Session, actor: Actor) -> list[ScenarioList]:

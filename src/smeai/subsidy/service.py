@@ -389,7 +389,9 @@ def submit_redemption(session: Session, actor: Actor, application_id: int, *, to
     if app.redeem_by_on is not None and today > app.redeem_by_on:
         raise WrongState(N_("The approval has expired."), state=app.state)
     if p.acceptance.required:  # the evidence came with the application; the centre pays after acceptance
-        raise WrongState(N_("The centre pays this award after acceptance; there is nothing to redeem."), state=app.state)
+        raise WrongState(
+            N_("The centre pays this award after acceptance; there is nothing to redeem."), state=app.state
+        )
     _documents_present(session, app, tuple(p.documents.redeem))
     _transition(session, app, actor, "redeem", {S.APPROVED}, S.REDEEMING)
     return app
