@@ -24,6 +24,7 @@ EXPECTED = {
         "org:read_own",
         "org:write_own",
         "org:members_own",
+        "scenario:publish",
         "subsidy:apply",
         "survey:read",
     },
@@ -60,7 +61,7 @@ EXPECTED = {
         "survey:read",
     },
     "consultant": {"consultant:workspace", "org:read_own", "survey:read"},
-    "analyst": {"org:read_own", "survey:import", "survey:read", "survey:read_unsuppressed"},
+    "analyst": {"org:read_own", "scenario:publish", "survey:import", "survey:read", "survey:read_unsuppressed"},
     "admin": {
         "assessment:read_any",
         "audit:export",
@@ -81,6 +82,7 @@ EXPECTED = {
         "org:write_any",
         "org:write_own",
         "programme:manage",
+        "scenario:publish",
         "subsidy:read_any",
         "subsidy:review",
         "survey:import",
@@ -117,7 +119,7 @@ def test_which_organisations_each_role_belongs_to():
         "provider_member": {"provider"},
         "operator": {"centre"},
         "consultant": {"centre"},
-        "analyst": {"centre"},
+        "analyst": {"centre", "government"},
         "admin": {"centre"},
     }
 

@@ -58,7 +58,8 @@ class Permission(StrEnum):
     ENGAGEMENT_READ_ANY = "engagement:read_any"
     CHALLENGE_PUBLISH = "challenge:publish"
     PROPOSAL_SUBMIT = "proposal:submit"
-    # calls: scenario lists (场景清单) by a government department or a lead firm
+    # calls: scenario lists (场景清单). Not ORG_BOUND, since analysts hold it; calls/ further requires the
+    # organisation to be a government department or a lead firm, so a centre's analyst or admin cannot publish
     SCENARIO_PUBLISH = "scenario:publish"
     # subsidy (算力券 / 模型券 / AI 券)
     SUBSIDY_APPLY = "subsidy:apply"
@@ -100,7 +101,6 @@ ORG_BOUND: frozenset[Permission] = frozenset(
         P.ENGAGEMENT_ACT,
         P.CHALLENGE_PUBLISH,
         P.PROPOSAL_SUBMIT,
-        P.SCENARIO_PUBLISH,
         P.SUBSIDY_APPLY,
         P.ORG_MEMBERS_OWN,
         P.GATEWAY_USE,
