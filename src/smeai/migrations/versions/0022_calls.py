@@ -2,7 +2,7 @@
 reviewer panels, entries and scores
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 from smeai.db import UTCDateTime
 
 revision = "0022"
-down_revision = "0020"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
