@@ -118,7 +118,22 @@ def _models() -> tuple[ModuleType, ...]:
     from smeai.subsidy import models as subsidy
     from smeai.survey import models as survey
 
-    return mail, auth, audit, consultants, assessment, catalog, cases, matching, subsidy, survey, jobs, gateway, events, calls
+    return (
+        mail,
+        auth,
+        audit,
+        consultants,
+        assessment,
+        catalog,
+        cases,
+        matching,
+        subsidy,
+        survey,
+        jobs,
+        gateway,
+        events,
+        calls,
+    )
 
 
 _LOADERS = {"api": _api, "pages": _pages, "cli": _cli, "demo": _demo, "models": _models}
