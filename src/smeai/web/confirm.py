@@ -12,6 +12,8 @@ QUESTIONS = {
     "delete": N_("Delete this? This cannot be undone."),
     "close_need": N_("Close this need? Providers can no longer respond to it."),
     "close_engagement": N_("Close this engagement? Record its result first if there is one."),
+    "give_up_place": N_("Give up this place? It goes to the next on the waiting list."),
+    "cancel_event": N_("Cancel this event? Everyone registered is told by email."),
     "expire": N_("Expire every approval not redeemed in time? Their reserved amounts return to the budget."),
 }
 
