@@ -104,6 +104,7 @@ def test_course_and_matchmaking_day_each_side_seeing_its_own(session, live_serve
     assert "已预约" in page.locator("main").inner_text()
     assert "永年紧固件有限公司" in page.locator("#schedule").inner_text()
     assert page.locator(".open-engagement").count() == 0  # the enterprise decides to follow up
+    _shot(page, "meetings")
     log_out(page)
 
     # The other enterprise sees nothing of it.
@@ -117,6 +118,10 @@ def test_course_and_matchmaking_day_each_side_seeing_its_own(session, live_serve
     login(page, live_server, "a@bolts.cn")
     page.goto(day_url + "/meetings")
     assert "杭州智瞳视觉科技有限公司" in page.locator("#schedule").inner_text()
+    page.goto(live_server + "/events")
+    assert "紧固件行业供需对接日" in page.locator("#my-meetings").inner_text()
+    _shot(page, "index")
+    page.goto(day_url + "/meetings")
     page.select_option(".open-engagement select[name=need_id]", label="螺栓出货前外观全检")
     page.click("text=转入落地跟进")
     page.wait_for_url(lambda url: "/matching/engagements/" in url)
