@@ -66,11 +66,12 @@ def _pages() -> tuple[ModuleType, ...]:
     from smeai.catalog import pages as catalog
     from smeai.centre import pages as centre
     from smeai.events import pages as events
+    from smeai.gateway import pages as gateway
     from smeai.matching import pages as matching
     from smeai.subsidy import pages as subsidy
     from smeai.survey import pages as survey
 
-    return auth, admin_pages, assessment, catalog, cases, matching, subsidy, survey, centre, events, calls
+    return auth, admin_pages, assessment, catalog, cases, matching, subsidy, survey, centre, events, calls, gateway
 
 
 def _cli() -> tuple[ModuleType, ...]:
@@ -96,11 +97,12 @@ def _demo() -> tuple[ModuleType, ...]:
     from smeai.catalog import demo as catalog
     from smeai.centre import demo as centre
     from smeai.events import demo as events
+    from smeai.gateway import demo as gateway
     from smeai.matching import demo as matching
     from smeai.subsidy import demo as subsidy
     from smeai.survey import demo as survey
 
-    return auth, assessment, catalog, cases, matching, subsidy, survey, centre, events, calls
+    return auth, assessment, catalog, cases, matching, subsidy, gateway, survey, centre, events, calls
 
 
 def _models() -> tuple[ModuleType, ...]:

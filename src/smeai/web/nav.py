@@ -61,6 +61,16 @@ NAV: tuple[NavEntry, ...] = (
         "券",
     ),
     NavEntry(
+        "gateway",
+        N_("Model access"),
+        N_(
+            "Call the centre's models with any OpenAI client: a key per application, "
+            "every call metered, and your model voucher paying its share."
+        ),
+        "/gateway",
+        "模",
+    ),
+    NavEntry(
         "events",
         N_("Events & training"),
         N_(
