@@ -86,6 +86,14 @@ ACTION_LABELS: dict[str, str] = {
     "audit.export": N_("Audit log exported"),
     "event.publish": N_("Event published"),
     "event.cancel": N_("Event cancelled"),
+    "gateway.key_create": N_("Model access key created"),
+    "gateway.key_revoke": N_("Model access key revoked"),
+    "gateway.wallet_fund": N_("Model access wallet topped up"),
+    "gateway.upstream_add": N_("Model upstream added"),
+    "gateway.upstream_update": N_("Model upstream changed"),
+    "gateway.price_set": N_("Model price set"),
+    "gateway.voucher_fund": N_("Model voucher funds a wallet"),
+    "gateway.voucher_close": N_("Model voucher closed"),
 }
 TARGET_LABELS: dict[str, str] = {
     "offerings": N_("Offering"),
@@ -102,6 +110,11 @@ TARGET_LABELS: dict[str, str] = {
     "events": N_("Event"),
     "call_entries": N_("Campaign entry"),
     "call_scenarios": N_("Open scenario"),
+    "gateway_keys": N_("Model access key"),
+    "gateway_wallet": N_("Model access wallet"),
+    "gateway_upstreams": N_("Model upstream"),
+    "gateway_prices": N_("Model price"),
+    "gateway_voucher_grants": N_("Model voucher funding"),
 }
 
 
@@ -136,6 +149,24 @@ FIELD_LABELS: dict[str, str] = {
     "org_role": N_("Role in the organisation"),
     "membership": N_("Membership"),
     "is_active": N_("May log in"),
+    # model access (gateway): amounts in milli-fen (1/1000 fen) and prices per 1,000 tokens
+    "name": N_("Name"),
+    "max_tokens": N_("Most output tokens a call"),
+    "concurrency": N_("Calls at once"),
+    "revoked_at": N_("Revoked at"),
+    "fen": N_("Amount"),
+    "base_url": N_("Address"),
+    "api_key_env": N_("API key variable"),
+    "models": N_("Models"),
+    "price_in_mf": N_("Input price (milli-fen per 1,000 tokens)"),
+    "price_out_mf": N_("Output price (milli-fen per 1,000 tokens)"),
+    "input_mf_per_1k": N_("Input price (milli-fen per 1,000 tokens)"),
+    "output_mf_per_1k": N_("Output price (milli-fen per 1,000 tokens)"),
+    "route_id": N_("Model route"),
+    "application_id": N_("Voucher application"),
+    "funded_mf": N_("Funded (milli-fen)"),
+    "spent_mf": N_("Spent (milli-fen)"),
+    "rate_bp": N_("Voucher share (basis points)"),
 }
 # Codes whose words depend on the field (an organisation's "admin" is not the platform's).
 FIELD_VALUES: dict[str, dict[str, str]] = {
@@ -172,7 +203,7 @@ def describe(entry: audit.AuditEntry, users: dict[int, str], *, money: Any) -> l
             return "—"
         if isinstance(value, bool):
             return _("Yes") if value else _("No")
-        if key.endswith("_fen") and isinstance(value, int):
+        if (key.endswith("_fen") or key == "fen") and isinstance(value, int):
             return str(money(value))
         if key == "consultant_id" and isinstance(value, int):
             return users.get(value, _("Former user"))

@@ -4,8 +4,8 @@ enterprises with keys and calls — 冀中精工 paying with its own money, and 
 
 The demo's calls are metered records, not live calls: starting llama.cpp on every `smeai demo` (and every
 test that loads the demo) would cost seconds of CPU for answers nobody reads. Each record goes through the
-same hold and settlement as a live call (take_hold, then settle_hold with the counts a SmolLM2 stream
-gives: estimated, since its streams carry no usage), so wallets, holds, usage and the audit agree. Live
+same hold and settlement as a live call (take_hold, then settle_hold with counts like those llama.cpp reports
+for SmolLM2), so wallets, holds, usage and the audit agree; one call was cut short by its client. Live
 calls through `/gateway/v1` work on the demo as well: the upstream starts the local model on first use.
 """
 
@@ -197,7 +197,7 @@ def _wallet_and_key(
             Metered(
                 prompt_tokens=prompt,
                 completion_tokens=completion,
-                estimated=True,  # SmolLM2's streams carry no usage: the gateway counts the text
+                estimated=status != "ok",  # a stream cut short carries no usage: the gateway counted its text
                 status=status,
                 stream=True,
                 upstream_id=targets[0].upstream_id,

@@ -47,16 +47,19 @@ def yuan(mf: int | None) -> str:
     return f"CNY {text}" if get_lang() == "en" else f"{text} 元"
 
 
-def fen_per_1k(mf_per_1k: int | None) -> str:
-    """A price as the operator typed it: fen per 1,000 tokens (milli-fen per 1,000 over 1,000)."""
-    if mf_per_1k is None:
-        return "—"
-    text = f"{Decimal(mf_per_1k) / 1000:f}"
+def _plain(number: Decimal) -> str:
+    """A decimal without trailing zeros after its point (30, 0.08), never in exponent form."""
+    text = f"{number:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def fen_per_1k(mf_per_1k: int | None) -> str:
+    """A price as the operator typed it: fen per 1,000 tokens (milli-fen per 1,000 over 1,000)."""
+    return "—" if mf_per_1k is None else _plain(Decimal(mf_per_1k) / 1000)
+
+
 def percent(bp: int) -> str:
-    return f"{Decimal(bp) * 100 / BP:f}".rstrip("0").rstrip(".") + "%"
+    return _plain(Decimal(bp) * 100 / BP) + "%"
 
 
 # --- usage sums ------------------------------------------------------------------------------------------
@@ -311,7 +314,7 @@ def usage_xlsx(
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = _("Calls")[:31]
+    ws.title = _("Call details")[:31]
     who = [_("Enterprise")] if manage else []
     ws.append([_("Time (UTC)"), *who, _("Key"), _("Model"), *tokens, _("Counted by"), _("Status"), *money])
     for c in calls:
