@@ -15,6 +15,7 @@ from smeai.gateway import flows, service
 from smeai.gateway.models import Usage
 from smeai.gateway.schemas import UpstreamIn
 from smeai.gateway.views import yuan
+from smeai.storage import LocalStorage
 from smeai.subsidy import documents
 from smeai.subsidy import service as subsidy
 from smeai.subsidy.programmes import DocKind
@@ -55,7 +56,14 @@ def _voucher_enterprise(session, tmp_path) -> Actor:
         ),
     )
     documents.add_document(
-        session, ent, app.id, kind=DocKind.CONTRACT, filename="c.pdf", data=PDF, var_dir=tmp_path, max_bytes=10_000
+        session,
+        ent,
+        app.id,
+        kind=DocKind.CONTRACT,
+        filename="c.pdf",
+        data=PDF,
+        store=LocalStorage(tmp_path),
+        max_bytes=10_000,
     )
     subsidy.approve_application(session, op, app.id)
     flows.fund_from_voucher(session, op, app.id)
@@ -91,8 +99,10 @@ def test_a_key_made_in_the_browser_streams_a_completion_and_the_usage_page_shows
     secret = page.locator("#new-key").input_value()
     assert secret.startswith("sk-smeai-")
     assert f"OPENAI_BASE_URL={live_server}/gateway/v1" in page.locator("#env").inner_text()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
     page.click("button[data-copy='#new-key']")
-    assert page.locator("button[data-copy='#new-key']").inner_text() == "已复制"
+    page.wait_for_selector("button[data-copy='#new-key']:has-text('已复制')")
+    assert page.evaluate("navigator.clipboard.readText()") == secret
     shot(page, "key-created", prefix="gateway-")
 
     client = OpenAI(base_url=f"{live_server}/gateway/v1", api_key=secret, max_retries=0, timeout=180)

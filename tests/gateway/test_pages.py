@@ -20,6 +20,7 @@ from smeai.gateway import flows, ledger, service, views
 from smeai.gateway.ledger import HoldRequest, Metered
 from smeai.gateway.schemas import KeyIn, UpstreamIn
 from smeai.i18n import set_lang
+from smeai.storage import LocalStorage
 from smeai.subsidy import documents
 from smeai.subsidy import service as subsidy
 from smeai.subsidy.programmes import DocKind
@@ -98,7 +99,14 @@ def _voucher(session, actor: Actor, tmp_path) -> None:
         ),
     )
     documents.add_document(
-        session, actor, app.id, kind=DocKind.CONTRACT, filename="c.pdf", data=PDF, var_dir=tmp_path, max_bytes=10_000
+        session,
+        actor,
+        app.id,
+        kind=DocKind.CONTRACT,
+        filename="c.pdf",
+        data=PDF,
+        store=LocalStorage(tmp_path),
+        max_bytes=10_000,
     )
     subsidy.approve_application(session, op, app.id)
     flows.fund_from_voucher(session, op, app.id)
@@ -270,7 +278,14 @@ def test_operator_funds_a_wallet_from_an_approved_model_voucher(session, page_cl
         ),
     )
     documents.add_document(
-        session, actor, app.id, kind=DocKind.CONTRACT, filename="c.pdf", data=PDF, var_dir=tmp_path, max_bytes=10_000
+        session,
+        actor,
+        app.id,
+        kind=DocKind.CONTRACT,
+        filename="c.pdf",
+        data=PDF,
+        store=LocalStorage(tmp_path),
+        max_bytes=10_000,
     )
     subsidy.approve_application(session, op, app.id)
     session.commit()

@@ -26,6 +26,7 @@ from smeai.gateway import flows, ledger, service
 from smeai.gateway.ledger import EntryKind, HoldRequest, Metered
 from smeai.gateway.models import Usage, VoucherGrant, WalletEntry
 from smeai.gateway.schemas import KeyIn, PriceIn, UpstreamIn
+from smeai.storage import storage_for
 from smeai.subsidy import documents
 from smeai.subsidy import service as subsidy
 from smeai.subsidy.models import Application
@@ -83,8 +84,8 @@ def _upstream(session: Session, operator: Actor) -> None:
             name=UPSTREAM,
             base_url="local://smollm2",
             models={ALIAS: ALIAS},
-            price_in="0.08",  # type: ignore[arg-type]  # typed in fen per 1,000 tokens, as the form does
-            price_out="0.2",  # type: ignore[arg-type]
+            price_in="0.08",  # typed in fen per 1,000 tokens, as the form does
+            price_out="0.2",
         ),
     )
     today = utcnow().date()
@@ -95,8 +96,8 @@ def _upstream(session: Session, operator: Actor) -> None:
             operator,
             route.id,
             PriceIn(
-                price_in="0.06",  # type: ignore[arg-type]
-                price_out="0.16",  # type: ignore[arg-type]
+                price_in="0.06",
+                price_out="0.16",
                 effective_from=datetime.combine(next_month, time(), UTC),
             ),
         )
@@ -110,7 +111,7 @@ def _voucher_enterprise(session: Session, operator: Actor, password: str) -> Non
         session, system, OrganisationIn(name=name, kind=OrgKind.ENTERPRISE)
     )
     if org.province_code is None:
-        auth_service.update_profile(session, system, org.id, ProfileIn(**VOUCHER_PROFILE))  # type: ignore[arg-type]
+        auth_service.update_profile(session, system, org.id, ProfileIn(**VOUCHER_PROFILE))
     user = auth_service.find_user_by_email(session, email)
     if user is None:
         user = auth_service.create_user(
@@ -130,7 +131,7 @@ def _voucher_enterprise(session: Session, operator: Actor, password: str) -> Non
             ApplicationIn(
                 programme_code="chengdu-model",
                 description="大模型 API 调用（客服知识库问答）",
-                kind="model",  # type: ignore[arg-type]
+                kind="model",
                 supplier_name="佛山人工智能应用赋能中心平台",
                 contract_no=CONTRACT_NO,
                 contract_fen=2_000_000,  # 2 万元 of model calls
@@ -144,7 +145,7 @@ def _voucher_enterprise(session: Session, operator: Actor, password: str) -> Non
             kind=DocKind.CONTRACT,
             filename="contract.pdf",
             data=PDF,
-            var_dir=settings.var_dir,
+            store=storage_for(settings),
             max_bytes=settings.upload_max_bytes,
         )
         subsidy.approve_application(session, operator, app.id, note="模型调用合同齐全，同意。")
