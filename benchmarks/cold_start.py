@@ -1,0 +1,215 @@
+"""Cold start and memory of a worker at real size: process start to the first answered search.
+
+Stores a synthetic pool of N distinct offerings (default 100,000; benchmarks/catalog_search.py's
+generator) in a fresh database, stores the search index as the `catalog-index` job does (`smeai catalog
+index build`, timed: the full segmentation), then starts `smeai serve` (one worker) and measures
+  * cold start: process start -> the first 200 from GET /api/v1/offerings?q=... (imports, app, loading
+    the stored index, reading the rows changed since, the search),
+  * the worker's resident memory (VmRSS, and VmHWM: its peak) after the first searches,
+  * an edit's lag: an offering renamed in this process (another "worker"), then searched for in the
+    server until it answers,
+  * with --no-store, the same start without a stored index (the first search builds it from every row).
+
+    .venv/bin/python benchmarks/cold_start.py [--size 100000] [--db URL] [--runs 3] [--no-store]
+
+Prints `cat /proc/loadavg` before and after: quote it with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import httpx  # noqa: E402
+from catalog_search import synthesize  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+
+from smeai.auth.models import Organisation  # noqa: E402
+from smeai.catalog.models import Offering  # noqa: E402
+from smeai.db import get_sessionmaker  # noqa: E402
+from smeai.migrate import upgrade  # noqa: E402
+
+QUERY = "质检"
+SECRET = "benchmark-secret-key-not-for-production"
+os.environ["SMEAI_SECRET_KEY"] = SECRET  # tokens are keyed with it: the same here and in the server
+HEADERS: dict[str, str] = {}  # the search API answers signed-in users: an operator's API token
+
+
+def sign_in(url: str) -> None:
+    from smeai.auth import service as auth
+    from smeai.auth.actor import Actor
+    from smeai.auth.models import User
+    from smeai.auth.permissions import OrgKind, Role
+    from smeai.auth.schemas import OrganisationIn, UserIn
+
+    with get_sessionmaker(url)() as session:
+        org = auth.create_organisation(
+            session, Actor.system(), OrganisationIn(name="基准测试中心", kind=OrgKind.CENTRE)
+        )
+        data = UserIn(
+            email="bench@example.com",
+            display_name="基准",
+            password="benchmark-pass-1",
+            role=Role.OPERATOR,
+            org_id=org.id,
+        )
+        user = auth.create_user(session, Actor.system(), data)
+        secret, _ = auth.issue_token(session, session.get(User, user.id), kind="api", lifetime=None)
+        session.commit()
+    HEADERS["Authorization"] = f"Bearer {secret}"
+
+
+def loadavg() -> str:
+    return Path("/proc/loadavg").read_text().strip()
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _memory(pid: int) -> dict[str, int]:
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(value.split()[0]) // 1024  # MiB
+    return out
+
+
+def _env(url: str, var: Path) -> dict[str, str]:
+    return os.environ | {
+        "SMEAI_DATABASE_URL": url,
+        "SMEAI_VAR_DIR": str(var),
+        "SMEAI_SECRET_KEY": SECRET,
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+
+
+def start(url: str, var: Path) -> tuple[subprocess.Popen[bytes], str, float]:
+    """A worker started now, and the seconds to its first answered search."""
+    port = _port()
+    base = f"http://127.0.0.1:{port}"
+    t = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smeai", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        env=_env(url, var),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit("the server exited")
+        try:
+            r = httpx.get(f"{base}/api/v1/offerings", params={"q": QUERY}, headers=HEADERS, timeout=300)
+            if r.status_code == 200:
+                return proc, base, time.perf_counter() - t
+            if r.status_code != 503:  # anything but "not ready yet" is a broken benchmark
+                raise SystemExit(f"search answered {r.status_code}: {r.text[:200]}")
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def edit_lag(url: str, base: str) -> float:
+    """Rename one offering here (an ORM write: bumps the change stamp), then search for it there."""
+    session = get_sessionmaker(url)()
+    offering = session.get(Offering, 7)
+    assert offering is not None
+    word = f"冷启动{random.randint(10_000, 99_999)}号"
+    offering.name, offering.updated_at = f"{offering.name}{word}", datetime.now(UTC)
+    session.commit()
+    t = time.perf_counter()
+    while True:
+        r = httpx.get(f"{base}/api/v1/offerings", params={"q": word}, headers=HEADERS, timeout=30)
+        if r.json()["total"] == 1:
+            return time.perf_counter() - t
+        time.sleep(0.01)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--db", default=None, help="an empty database URL (default: a fresh SQLite file)")
+    parser.add_argument("--runs", type=int, default=3, help="worker starts measured")
+    parser.add_argument("--no-store", action="store_true", help="also start once without a stored index")
+    args = parser.parse_args()
+    print(f"load average at start: {loadavg()}")
+
+    var = Path(tempfile.mkdtemp())
+    url = args.db or f"sqlite:///{var}/bench.db"
+    upgrade(url)
+    providers, rows = synthesize(args.size, random.Random(7))
+    session = get_sessionmaker(url)()
+    t = time.perf_counter()
+    session.execute(insert(Organisation), providers)
+    for i in range(0, len(rows), 5000):
+        session.execute(insert(Offering), rows[i : i + 5000])
+    session.commit()
+    session.close()
+    sign_in(url)
+    print(
+        f"pool: {args.size:,} offerings ({len({r['name'] for r in rows}):,} distinct names) stored in "
+        f"{time.perf_counter() - t:.1f} s ({url.split(':')[0]})"
+    )
+
+    if args.no_store:
+        proc, base, first = start(url, var)
+        print(f"cold start without a stored index: first search answered after {first:.1f} s; {_memory(proc.pid)}")
+        stop(proc)
+
+    t = time.perf_counter()
+    built = subprocess.run(
+        [sys.executable, "-m", "smeai", "catalog", "index", "build"], env=_env(url, var), capture_output=True, text=True
+    )
+    print(f"`smeai catalog index build`: {time.perf_counter() - t:.1f} s: {built.stdout.strip() or built.stderr}")
+
+    starts, rss, peak, lags = [], [], [], []
+    for run in range(args.runs):
+        proc, base, first = start(url, var)
+        for q in ("质检", "能耗", "排产 智能体", ""):  # a few more searches, then memory
+            httpx.get(f"{base}/api/v1/offerings", params={"q": q}, headers=HEADERS, timeout=30)
+        memory = _memory(proc.pid)
+        lag = edit_lag(url, base)
+        stop(proc)
+        starts.append(first)
+        rss.append(memory["VmRSS"])
+        peak.append(memory["VmHWM"])
+        lags.append(lag)
+        print(
+            f"run {run + 1}: first search after {first:.2f} s; RSS {memory['VmRSS']} MiB "
+            f"(peak {memory['VmHWM']} MiB); an edit elsewhere searchable after {lag * 1000:.0f} ms"
+        )
+    print(
+        f"cold start to the first answered search at {args.size:,} offerings: median {statistics.median(starts):.2f} s "
+        f"(max {max(starts):.2f}); worker RSS median {statistics.median(rss)} MiB (peak {max(peak)} MiB); "
+        f"edit lag median {statistics.median(lags) * 1000:.0f} ms (max {max(lags) * 1000:.0f})"
+    )
+    print(f"load average at end: {loadavg()}")
+
+
+if __name__ == "__main__":
+    main()
