@@ -106,3 +106,27 @@ def test_the_match_command_builds_with_embeddings_before_it_answers(session, gat
     with pools.synchronous():
         (found,) = service.match_records(session, [NeedRecord(**NEED[0])])
     assert [m.id for m in found] == ["b", "a"]
+
+
+def test_the_embedding_job_embeds_only_texts_never_seen(session, tmp_path, monkeypatch):
+    from tests import builders
+    from tests.catalog import builders as cb
+
+    embedded: list[str] = []
+
+    class Model:
+        def passage(self, texts):
+            embedded.extend(texts)
+            return np.ones((len(texts), embedding.DIM), dtype=np.float32)
+
+    monkeypatch.setattr(embedding, "_model", Model)
+    provider, op = builders.provider(session), builders.operator(session)
+    cb.published(session, provider, op, name="布面瑕疵检测")
+    cb.published(session, provider, op, name="能耗管家")
+    session.commit()
+    assert pools.embed_published(session, tmp_path, budget_s=60) == (2, 2, 0)
+    assert pools.embed_published(session, tmp_path, budget_s=60) == (2, 0, 0)  # kept: nothing again
+    cb.published(session, provider, op, name="排产智能体")
+    session.commit()
+    assert pools.embed_published(session, tmp_path, budget_s=60) == (3, 1, 0)
+    assert len(embedded) == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from smeai.matching import cues, embedding
@@ -89,7 +90,7 @@ def test_embeddings_place_a_need_near_its_offering_and_are_cached(tmp_path):
     pool = Pool(records, embedder=embedder)
     sim = pool.emb_vectors @ embedder.query("布面上跳纱破洞，验布工看不过来")
     assert records[int(sim.argmax())]["id"] == "dev-o-005"  # the 验布 system, not the copywriter
-    assert len(list(tmp_path.glob("*.npy"))) == 4  # cached: a rebuilt pool embeds nothing again
+    assert len(embedding.VectorStore(tmp_path).refreshed()) == 4  # kept: a rebuilt pool embeds nothing again
     again = Pool(records, embedder=embedding.Embedder(tmp_path))
     assert (again.emb_vectors == pool.emb_vectors).all()
 
@@ -99,3 +100,18 @@ def test_an_unwritable_embedding_cache_only_costs_speed(tmp_path):
     blocked.write_text("not a folder")
     vec = embedding.Embedder(blocked / "cache").passages(["瑕疵检测"])
     assert vec.shape == (1, embedding.DIM)
+
+
+def test_the_vector_store_keeps_few_segments_and_every_vector(tmp_path):
+    store = embedding.VectorStore(tmp_path)
+    rng = np.random.default_rng(1)
+    vectors = rng.random((40, embedding.DIM), dtype=np.float32)
+    keys = [embedding.text_key(f"文本{i}") for i in range(40)]
+    for i in range(0, 40, 2):  # twenty small writes, as a pool embedded batch by batch
+        store.add(keys[i : i + 2], vectors[i : i + 2])
+    store.add(keys[:2], vectors[:2])  # another worker embedded the same texts
+    assert len(list(tmp_path.glob("*.keys.npy"))) <= 6  # merged four of a size at a time
+    again = embedding.VectorStore(tmp_path).refreshed()  # a new process
+    assert len(again) == 40
+    assert all((again.get(k) == v).all() for k, v in zip(keys, vectors, strict=True))
+    assert again.merge(everything=True) == 40 and len(list(tmp_path.glob("*.keys.npy"))) == 1

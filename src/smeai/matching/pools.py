@@ -20,12 +20,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from smeai.catalog import service as catalog_service
+from smeai.catalog import stamp as catalog_stamp
 from smeai.catalog.models import Offering
 from smeai.config import get_settings
 from smeai.matching import embedding
@@ -64,20 +66,23 @@ def _embedder() -> embedding.Embedder | None:
 
 
 def _stamp(session: Session) -> tuple:
+    """The published pool's state: its size and the newest change among its rows. `change_seq` is the
+    catalog change stamp's version (catalog/stamp.py), handed out in commit order and also set on a
+    provider's offerings when the provider is renamed, which `updated_at` never saw."""
     row = session.execute(
-        select(func.count(Offering.id), func.max(Offering.updated_at), func.max(Offering.id)).where(
-            catalog_service.visible_offerings(None)
-        )
+        select(
+            func.count(Offering.id), func.max(Offering.updated_at), func.max(Offering.id), func.max(Offering.change_seq)
+        ).where(catalog_service.visible_offerings(None))
     ).one()
     return (*row, EMBEDDINGS)
 
 
 def catalog_mark(session: Session) -> str:
-    """Changes whenever any offering changes (every catalog write bumps `updated_at`; rows are never
-    hard-deleted): two index lookups, no scan. A stored need's list is reused while this holds
+    """Changes whenever the catalog changes: the change stamp (one primary-key lookup), bumped by every
+    offering write and provider rename. A stored need's list is reused while this holds
     (service.snapshot); when it moves, `latest()`'s stamp says whether the published pool changed."""
-    row = session.execute(select(func.max(Offering.updated_at), func.max(Offering.id))).one()
-    return f"{row[0]}|{row[1]}"
+    token, version = catalog_stamp.read(session)
+    return f"{token}|{version}"
 
 
 def latest(session: Session) -> Pool:
@@ -206,3 +211,19 @@ def reset() -> None:
     with _state:
         _pool, _wanted = None, None
         _known.clear()
+
+
+def embed_published(session: Session, folder: Path, *, budget_s: float) -> tuple[int, int, int]:
+    """Embed the published offerings' texts that the store in `folder` lacks, for about `budget_s` at
+    most (the `matching-embeddings` job: 100,000 new texts take hours on a CPU, so each run does a slice
+    and the next goes on from the store). Returns (distinct texts, embedded now, still missing)."""
+    records = [r.to_interchange() for r in catalog_service.published_offering_records(session)]
+    texts = list(dict.fromkeys(embedding.offering_text(r) for r in records))
+    embedder = embedding.Embedder(folder)
+    assert embedder.store is not None
+    embedder.store.refresh()
+    missing = [t for t in texts if embedder.store.get(embedding.text_key(t)) is None]
+    if missing:
+        embedder.passages(missing, budget_s=budget_s)
+    left = sum(1 for t in missing if embedder.store.get(embedding.text_key(t)) is None)
+    return len(texts), len(missing) - left, left
