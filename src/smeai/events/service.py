@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import mean
 
-from sqlalchemy import ColumnElement, false, or_, select, true, update
+from sqlalchemy import ColumnElement, case, false, or_, select, true, update
 from sqlalchemy.orm import Session, selectinload
 
 from smeai.auth import audit
@@ -211,7 +211,9 @@ def list_registrations(
         query = query.where(Registration.event_id == event_id)
     if status is not None:
         query = query.where(Registration.status == str(status))
-    order = (Registration.status, Registration.waitlist_no, Registration.registered_at, Registration.id)
+    # seats first, then the waiting list in its order, then the cancelled
+    rank = case((Registration.status == R.REGISTERED, 0), (Registration.status == R.WAITLISTED, 1), else_=2)
+    order = (rank, Registration.waitlist_no, Registration.registered_at, Registration.id)
     return list(session.scalars(query.order_by(*order)))
 
 
