@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -32,6 +32,14 @@ def _price(value: Any) -> int:
 
 
 PriceMf = Annotated[int, BeforeValidator(_price)]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A time without a zone is read as UTC (the database keeps aware UTC times only)."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 def _base_url(value: str) -> str:
@@ -71,7 +79,7 @@ class PriceIn(BaseModel):
 
     price_in: PriceMf
     price_out: PriceMf
-    effective_from: datetime | None = None  # default: now
+    effective_from: UtcDatetime | None = None  # default: now
 
 
 class RouteOut(BaseModel):
@@ -109,7 +117,7 @@ class KeyIn(BaseModel):
     concurrency: int = Field(4, ge=1, le=1000)
     max_tokens: int = Field(1024, ge=1, le=131_072)
     monthly_cap_fen: int | None = Field(None, ge=0, le=MAX_FUND_FEN)
-    expires_at: datetime | None = None
+    expires_at: UtcDatetime | None = None
 
 
 class KeyOut(BaseModel):
