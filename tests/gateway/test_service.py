@@ -124,7 +124,10 @@ def test_the_usage_api_pages_records_of_the_organisation(app, session, scripted,
     c = TestClient(app, headers={"Authorization": f"Bearer {s.secret}"})
     for _ in range(3):
         assert c.post("/gateway/v1/chat/completions", json=chat("tokens=3")).status_code == 200
-    r = client_for(s.actor).get("/api/v1/gateway/usage", params={"limit": 2})
+    # entered clients: the request guard lets a GET's task finish (and close its session) on a live loop
+    with client_for(s.actor) as api:
+        r = api.get("/api/v1/gateway/usage", params={"limit": 2})
+        daily = api.get("/api/v1/gateway/usage/daily").json()["items"]
     assert r.status_code == 200, r.text
     page = r.json()
     assert page["total"] == 3 and len(page["items"]) == 2 and page["limit"] == 2
@@ -144,8 +147,8 @@ def test_the_usage_api_pages_records_of_the_organisation(app, session, scripted,
     assert item["key_id"] == s.key_id and item["completion_tokens"] == 3
     other = builders.enterprise(session)
     session.commit()
-    assert client_for(other).get("/api/v1/gateway/usage").json()["total"] == 0
-    daily = client_for(s.actor).get("/api/v1/gateway/usage/daily").json()["items"]
+    with client_for(other) as api:
+        assert api.get("/api/v1/gateway/usage").json()["total"] == 0
     assert daily[0]["calls"] == 3
 
 
@@ -241,7 +244,8 @@ def test_usage_exports_to_excel_with_the_voucher_share(app, session, scripted, c
     s = setup_org(session, scripted.base_url)
     c = TestClient(app, headers={"Authorization": f"Bearer {s.secret}"})
     assert c.post("/gateway/v1/chat/completions", json=chat("tokens=3")).status_code == 200
-    r = client_for(s.actor).get("/api/v1/gateway/usage/export")
+    with client_for(s.actor) as api:
+        r = api.get("/api/v1/gateway/usage/export")
     assert r.status_code == 200
     wb = load_workbook(BytesIO(r.content))
     by_day = list(wb["按日 By day"].values)
@@ -274,3 +278,78 @@ def test_one_hold_covers_the_dearest_fallback(session, scripted):
     ts = service.targets(session, key, "m")
     _, _, price_in, price_out = service.hold_bound(ts, [{"role": "user", "content": "hi"}], None, 10)
     assert (price_in, price_out) == (5000, 9000)
+
+
+def test_a_new_price_applies_from_its_time_and_never_to_calls_already_held(monkeypatch, db_url, session, scripted):
+    from datetime import timedelta
+
+    from smeai.db import utcnow
+
+    s = setup_org(session, scripted.base_url, price_in="1", price_out="1")
+    route = service.list_upstreams(session, Actor.system())[-1].routes[0]
+    key = service.authenticate(session, s.secret)
+    hold = service.begin_call(
+        session,
+        key,
+        "m",
+        service.targets(session, key, "m"),
+        messages=[],
+        tools=None,
+        max_tokens=10,
+        idempotency_key=None,
+        fingerprint="f",
+    )
+    session.commit()
+    later = (utcnow() + timedelta(hours=1)).replace(tzinfo=None).isoformat()
+    r = _cli(
+        monkeypatch,
+        db_url,
+        "gateway",
+        "upstream",
+        "price",
+        "--route",
+        str(route.id),
+        "--price-in",
+        "3",
+        "--price-out",
+        "4",
+        "--from",
+        later,
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    r = _cli(
+        monkeypatch,
+        db_url,
+        "gateway",
+        "upstream",
+        "price",
+        "--route",
+        str(route.id),
+        "--price-in",
+        "5",
+        "--price-out",
+        "6",
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    session.expire_all()
+    assert service.current_price(session, route.id).input_mf_per_1k == 5000
+    assert service.current_price(session, route.id, utcnow() + timedelta(hours=2)).input_mf_per_1k == 3000
+    assert (hold.input_mf_per_1k, hold.output_mf_per_1k) == (1000, 1000)
+    r = _cli(
+        monkeypatch,
+        db_url,
+        "gateway",
+        "upstream",
+        "price",
+        "--route",
+        str(route.id),
+        "--price-in",
+        "5",
+        "--price-out",
+        "6",
+        "--from",
+        "2000-01-01T00:00:00",
+    )
+    assert r.exit_code != 0

@@ -15,7 +15,7 @@ from smeai.cli_support import JsonFlag, console, emit, err_console, print_json
 from smeai.db import session_scope
 from smeai.errors import Invalid
 from smeai.gateway import flows, localmodel, service
-from smeai.gateway.schemas import AuditOut, FundIn, GrantOut, KeyIn, KeyOut, UpstreamIn, UsageOut
+from smeai.gateway.schemas import AuditOut, FundIn, GrantOut, KeyIn, KeyOut, PriceIn, UpstreamIn, UsageOut
 from smeai.i18n import N_
 
 NAME = "gateway"
@@ -96,6 +96,34 @@ def upstream_list(as_user: MaybeAs = None, json_out: JsonFlag = False) -> None:
                 f"{r.name} {route.alias}={route.upstream_model} in {route.input_mf_per_1k} out "
                 f"{route.output_mf_per_1k} milli-fen/1k"
             )
+
+
+@upstream_app.command("price")
+def upstream_price(
+    route: Annotated[int, typer.Option("--route", help="The route's id (see `upstream list --json`).")],
+    price_in: Annotated[str, typer.Option("--price-in", help="Fen per 1,000 input tokens.")],
+    price_out: Annotated[str, typer.Option("--price-out", help="Fen per 1,000 output tokens.")],
+    effective_from: Annotated[
+        str | None, typer.Option("--from", help="When it takes effect (ISO time, UTC; default: now).")
+    ] = None,
+    as_user: MaybeAs = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """A new price version for a route from a moment on (calls already held keep theirs)."""
+    data = PriceIn.model_validate({"price_in": price_in, "price_out": price_out, "effective_from": effective_from})
+    with session_scope() as session:
+        price = service.set_price(session, _actor(session, as_user), route, data)
+        out = {
+            "id": price.id,
+            "route_id": price.route_id,
+            "input_mf_per_1k": price.input_mf_per_1k,
+            "output_mf_per_1k": price.output_mf_per_1k,
+            "effective_from": price.effective_from.isoformat(),
+        }
+    if json_out:
+        print_json(out)
+    else:
+        console.print(f"[green]price {out['id']}[/green] for route {route} from {out['effective_from']}")
 
 
 @key_app.command("create")
