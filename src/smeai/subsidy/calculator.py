@@ -94,6 +94,14 @@ def programme_out(p: Programme, *, today: date | None = None) -> ProgrammeOut:
     ):
         if cap is not None:
             parts.append(gettext(label) % {"amount": money(cap, p.currency)})
+    if p.contract.min_fen is not None:
+        parts.append(gettext("projects of %(amount)s or more") % {"amount": money(p.contract.min_fen, p.currency)})
+    if p.acceptance.required:  # 改造后补贴: the reader should know the money comes after the project
+        parts.append(
+            gettext("paid after the finished project passes acceptance, with a site visit")
+            if p.acceptance.site_visit
+            else gettext("paid after the finished project passes acceptance")
+        )
     return ProgrammeOut(
         code=p.code,
         name=str(p.name),
