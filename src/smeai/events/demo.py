@@ -67,7 +67,7 @@ def _course(session: Session, op: Actor, speaker: Actor | None, people: list[Act
             place="广东省中小企业 AI 应用赋能中心 3 楼报告厅",
             capacity=3,
             industries=["C"],
-            topics=["strategy", "talent", "data"],
+            topics=["strategy", "talent", "data", "application"],
             speakers=[
                 SpeakerIn(name="王敏", affiliation="华南理工大学", topic="中小企业用好大模型的三个前提"),
                 *(
