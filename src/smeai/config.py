@@ -116,7 +116,7 @@ class Settings(BaseSettings):
         default=24, gt=0, description="Stored uploads no record names are removed once older than this."
     )
     request_timeout_seconds: float = Field(
-        default=15.0, gt=0, description="Longest a read (GET) may take, waiting included; then 503 with Retry-After."
+        default=30.0, gt=0, description="Longest a read (GET) may take, waiting included; then 503 with Retry-After."
     )
     expensive_slots: int = Field(
         default=2, gt=0, le=64, description="Expensive pages of one kind computed at once per worker; others wait."

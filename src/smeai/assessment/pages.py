@@ -24,6 +24,7 @@ from smeai.db import DbSession
 from smeai.i18n import _
 from smeai.web.csrf import csrf_protect
 from smeai.web.downloads import attachment
+from smeai.web.guard import ClientGone, abandoned
 from smeai.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -266,13 +267,10 @@ def result_page(request: Request, assessment_id: int, session: DbSession, actor:
         target = f"/assessment/{a.id}/step/1" if _can_answer(actor, a) else "/assessment"
         return RedirectResponse(target, status_code=303)
     template = "assessment/_result_body.html" if is_htmx(request) else "assessment/result.html"
-    return render(
-        request,
-        template,
-        active="assessment",
-        can_answer=_can_answer(actor, a),
-        **result_context(request, session, actor, a),
-    )
+    context = result_context(request, session, actor, a)
+    if abandoned(request):  # the client left while the benchmark was computed: nobody will see the page
+        raise ClientGone
+    return render(request, template, active="assessment", can_answer=_can_answer(actor, a), **context)
 
 
 @router.get("/assessment/{assessment_id}/report.pdf")

@@ -16,6 +16,7 @@ from smeai.i18n import _
 from smeai.survey import codebook, figures, index, report, service, uploads
 from smeai.web.csrf import csrf_protect
 from smeai.web.downloads import attachment
+from smeai.web.guard import ClientGone, abandoned
 from smeai.web.limits import upload_route
 from smeai.web.render import is_htmx, render
 
@@ -80,6 +81,8 @@ def dashboard(
 ) -> HTMLResponse:
     filters = service.Filters(province=province or None, section=section or None, group=group or None)
     view = _view(session, actor, app_settings(request), wave or None, filters, compare or None)
+    if abandoned(request):  # the client left while the figures were computed: nobody will see the page
+        raise ClientGone
     template = "survey/_figures.html" if is_htmx(request) else "survey/dashboard.html"
     return render(
         request,
