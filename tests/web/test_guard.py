@@ -107,13 +107,12 @@ def test_an_abandoned_burst_leaves_no_work_behind_and_healthz_stays_fast(setting
             assert builds.running == 0
             busy_until = builds.last_end
             assert builds.started < 32 and builds.stopped_early == builds.started, vars(builds)
-            assert busy_until - closed < 1.5, f"busy {busy_until - closed:.2f} s after the clients left"
-            # Against /healthz on the same (shared, busy) machine just before: before the guard the burst took
-            # it from milliseconds to a 3.9 s p95.
-            p95, before = _p95(latencies), _p95(quiet)
-            assert p95 < 3 * before + 0.3, (
-                f"/healthz p95 {p95 * 1000:.0f} ms in the burst, {before * 1000:.0f} ms before"
-            )
+            assert busy_until - closed < 2.0, f"busy {busy_until - closed:.2f} s after the clients left"
+            # Before the guard such a burst kept the worker busy 8-13 s and took /healthz's p95 to 3.9 s. The
+            # bounds leave room for the shared machine (load 10-20 on 2 cores) and still tell the two apart.
+            p95, median, before = _p95(latencies), statistics.median(latencies), statistics.median(quiet)
+            assert median < 5 * before + 0.2, f"/healthz median {median:.3f} s in the burst, {before:.3f} s before"
+            assert p95 < 1.5, f"/healthz p95 {p95:.3f} s in the burst"
             # The worker is free again: a fresh request is answered in about one build's time.
             t = time.perf_counter()
             assert client.get("/slow-for-test").json() == {"ok": 1}
