@@ -106,3 +106,13 @@ def test_the_openai_client_streams_through_the_gateway(live, session, model_url)
             model="smollm2", messages=[{"role": "user", "content": "hi"}]
         )
     assert refused.value.status_code == 402 and refused.value.code == "insufficient_quota"
+
+
+def test_upstream_check_verifies_the_bound_for_the_configured_model(session, model_url):
+    from smeai.auth.actor import Actor
+    from smeai.gateway import checks
+
+    setup_org(session, model_url + "/v1", models={"smol": "smollm2"})
+    name = service.list_upstreams(session, Actor.system())[-1].name
+    report = checks.check_upstream(session, Actor.system(), name)
+    assert report.ok and report.checked == len(checks.SAMPLES) + 3, (report.problems, report.skipped)

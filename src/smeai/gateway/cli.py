@@ -14,7 +14,7 @@ from smeai.auth.actor import Actor
 from smeai.cli_support import JsonFlag, console, emit, err_console, print_json
 from smeai.db import session_scope
 from smeai.errors import Invalid
-from smeai.gateway import flows, localmodel, service
+from smeai.gateway import checks, flows, localmodel, service
 from smeai.gateway.schemas import AuditOut, FundIn, GrantOut, KeyIn, KeyOut, PriceIn, UpstreamIn, UsageOut
 from smeai.i18n import N_
 
@@ -96,6 +96,30 @@ def upstream_list(as_user: MaybeAs = None, json_out: JsonFlag = False) -> None:
                 f"{r.name} {route.alias}={route.upstream_model} in {route.input_mf_per_1k} out "
                 f"{route.output_mf_per_1k} milli-fen/1k"
             )
+
+
+@upstream_app.command("check")
+def upstream_check(
+    name: Annotated[str, typer.Option("--name", help="The upstream's name.")],
+    as_user: MaybeAs = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Verify the bound holds rest on for this upstream: no token shorter than a byte, the prompt (template
+    included) within the input bound (exit 1 naming each failure)."""
+    with session_scope() as session:
+        report = checks.check_upstream(session, _actor(session, as_user), name)
+    if json_out:
+        print_json({"ok": report.ok, "checked": report.checked, "problems": report.problems, "skipped": report.skipped})
+    else:
+        for line in report.problems:
+            err_console.print(f"[red]fails[/red]: {line}", highlight=False, markup=False)
+        for line in report.skipped:
+            console.print(f"[yellow]skipped[/yellow]: {line}", highlight=False, markup=False)
+        console.print(
+            f"{name}: {report.checked} check(s), " + ("[green]ok[/green]" if report.ok else "[red]NOT ok[/red]")
+        )
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @upstream_app.command("price")
