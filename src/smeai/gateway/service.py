@@ -23,7 +23,8 @@ Operator (GATEWAY_MANAGE):
 - `list_upstreams(session, actor) -> list[UpstreamOut]`, `add_upstream(session, actor, data: UpstreamIn)`
   (adds or updates by name; prices become a new version), `set_price(session, actor, route_id, data: PriceIn)`
 - `losses(session, actor) -> list[LossOut]`: calls whose list price passed their hold (the operator's loss)
-- `audit(session, actor) -> ledger.AuditReport`
+- `audit(session, actor) -> ledger.AuditReport` (`flows.audit` adds the voucher grants against the subsidy ledger)
+- `checks.check_upstream(session, actor, name) -> CheckReport`: the bound's premises for a configured model
 - `sweep(session, actor, *, now=None) -> int`: void the holds that outlived their call
 
 The data plane (gateway/proxy.py) authenticates with `authenticate(session, secret) -> Key`, then
