@@ -13,7 +13,7 @@ from sqlalchemy import select
 from smeai.gateway import localmodel, service
 from smeai.gateway.ledger import message_bytes
 from smeai.gateway.models import Usage
-from smeai.gateway.proxy import estimate_completion
+from smeai.gateway.proxy import chunk_bound, estimate_completion
 from tests.gateway.conftest import setup_org
 
 TEXTS = [
@@ -59,7 +59,7 @@ def test_the_input_bound_covers_the_prompt_with_its_template(model_url):
 
 
 def test_the_estimate_of_streamed_text_is_never_below_the_models_count(model_url):
-    for prompt in ("用中文说你好", "Count to five"):
+    for prompt in ("用中文说你好", "Count to five", "How many syllables in foxy? Answer like a poem."):
         body = {
             "model": "x",
             "messages": [{"role": "user", "content": prompt}],
@@ -67,18 +67,20 @@ def test_the_estimate_of_streamed_text_is_never_below_the_models_count(model_url
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        text, finish, usage = "", None, None
+        text, finish, usage, pieces = "", None, None, 0
         with httpx.stream("POST", f"{model_url}/v1/chat/completions", json=body, timeout=120) as r:
             for line in r.iter_lines():
                 if not line.startswith("data: ") or line == "data: [DONE]":
                     continue
                 chunk = json.loads(line[6:])
                 for c in chunk.get("choices") or []:
-                    text += (c.get("delta") or {}).get("content") or ""
+                    piece = (c.get("delta") or {}).get("content") or ""
+                    text += piece
+                    pieces += chunk_bound(piece) if piece else 0
                     finish = c.get("finish_reason") or finish
                 usage = chunk.get("usage") or usage
         assert usage is not None
-        estimate = estimate_completion(text, _tokenize(model_url, text), finish, 24)
+        estimate = estimate_completion(text, _tokenize(model_url, text), finish, 24, pieces)
         assert estimate >= usage["completion_tokens"], (text, estimate, usage)
 
 

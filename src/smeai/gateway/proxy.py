@@ -153,6 +153,7 @@ class Replayed:
 class StreamState:
     text: list[str] = field(default_factory=list)
     chunks: int = 0
+    pieces_bound: int = 0  # Σ chunk_bound over the streamed pieces
     usage: dict | None = None
     finish_reason: str | None = None
     done: bool = False
@@ -373,15 +374,27 @@ async def count_tokens(t: service.Target, text: str) -> int | None:
     return None
 
 
-def estimate_completion(text: str, tokenizer_count: int | None, finish_reason: str | None, max_tokens: int) -> int:
-    """Completion tokens for text the upstream did not count, never below the truth: a model may split text
-    in ways its tokenizer would not (llama.cpp streamed '漢苏苏保世東繁' as 20 tokens; /tokenize says 18), but
-    each token holds at least one byte, so every byte of a non-ASCII character is counted as a token of its
-    own, and the end-of-text token when the model stopped. Never above max_tokens, which the upstream obeys."""
+def chunk_bound(piece: str) -> int:
+    """Tokens a streamed piece can hold at most, as a streaming server sends them: an ASCII piece is one
+    token (llama.cpp sends each token as it comes), a piece with other characters at most one per byte
+    (a token holds at least one byte; a character split across tokens arrives whole in a later piece)."""
+    return 1 if piece.isascii() else len(piece.encode("utf-8"))
+
+
+def estimate_completion(
+    text: str, tokenizer_count: int | None, finish_reason: str | None, max_tokens: int, pieces_bound: int = 0
+) -> int:
+    """Completion tokens for text the upstream did not count, never below the truth. A model may split text
+    in ways its tokenizer would not (llama.cpp streamed '漢苏苏保世東繁' as 20 tokens, /tokenize says 18, and an
+    ASCII line as 24 where /tokenize says 23), so the count is the larger of the tokenizer's count with every
+    byte of a non-ASCII character counted as a token of its own, and the streamed pieces' bound
+    (`chunk_bound`); plus the end-of-text token when the model stopped. Without a tokenizer, the UTF-8 bytes
+    (a token holds at least one). Never above max_tokens, which the upstream obeys."""
     if tokenizer_count is None:
         n = len(text.encode("utf-8"))
     else:
         n = tokenizer_count + sum(len(ch.encode("utf-8")) for ch in text if ord(ch) >= 128)
+    n = max(n, pieces_bound)
     if finish_reason == "stop":
         n += 1
     return min(n, max_tokens)
@@ -498,6 +511,7 @@ def _read_chunk(line: str, st: StreamState, alias: str) -> dict | None:
         if piece:
             st.text.append(piece)
             st.chunks += 1
+            st.pieces_bound += chunk_bound(piece)
         if c.get("finish_reason"):
             st.finish_reason = c["finish_reason"]
     if "model" in chunk:
@@ -567,7 +581,7 @@ async def _finish(
     else:
         counted = await count_tokens(t, text)
         prompt, estimated = p.input_bound, True
-        completion = estimate_completion(text, counted, st.finish_reason, p.max_tokens)
+        completion = estimate_completion(text, counted, st.finish_reason, p.max_tokens, st.pieces_bound)
         if st.usage is not None:  # a count the upstream sent before it was cut: never charge below it
             completion = max(completion, _tokens(st.usage, "completion_tokens"))
             prompt = _tokens(st.usage, "prompt_tokens") or prompt
