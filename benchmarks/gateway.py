@@ -184,7 +184,9 @@ class Timing:
 
 
 def stream_once(client: httpx.Client, base: str, key: str, max_tokens: int) -> Timing:
-    """One streaming chat completion, read as a client reads it: total time and time to the first text."""
+    """One streaming chat completion, read as a client reads it: total time and time to the first text.
+    A kept-alive connection the server closed meanwhile is retried once on a new one (as SDKs do), timed
+    from the retry: that race is the client's, not either path's."""
     body = {
         "model": ALIAS,
         "messages": [{"role": "user", "content": PROMPT}],
@@ -192,26 +194,41 @@ def stream_once(client: httpx.Client, base: str, key: str, max_tokens: int) -> T
         "stream": True,
         "temperature": 0,
     }
-    start = time.perf_counter()
-    first = None
-    with client.stream("POST", f"{base}/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"}) as r:
-        if r.status_code != 200:
-            raise SystemExit(f"{base}: {r.status_code} {r.read()[:300]!r}")
-        for line in r.iter_lines():
-            if first is None and line.startswith("data: {"):
-                choices = json.loads(line[6:]).get("choices") or []
-                if choices and (choices[0].get("delta") or {}).get("content"):
-                    first = time.perf_counter() - start
-    return Timing(time.perf_counter() - start, first)
+    for attempt in (1, 2):
+        start = time.perf_counter()
+        first = None
+        try:
+            with client.stream(
+                "POST", f"{base}/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"}
+            ) as r:
+                if r.status_code != 200:
+                    raise RuntimeError(f"{base}: {r.status_code} {r.read()[:300]!r}")
+                for line in r.iter_lines():
+                    if first is None and line.startswith("data: {"):
+                        choices = json.loads(line[6:]).get("choices") or []
+                        if choices and (choices[0].get("delta") or {}).get("content"):
+                            first = time.perf_counter() - start
+            return Timing(time.perf_counter() - start, first)
+        except (httpx.RemoteProtocolError, httpx.ConnectError):
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _burst(base: str, key: str, n: int, max_tokens: int, client: httpx.Client) -> list[Timing]:
-    """n concurrent calls on one path; their timings."""
+    """n concurrent calls on one path; their timings. A call that fails stops the benchmark: a missing
+    sample would bias the percentiles towards whichever path failed."""
     out: list[Timing] = []
+    errors: list[BaseException] = []
     lock = threading.Lock()
 
     def one() -> None:
-        t = stream_once(client, base, key, max_tokens)
+        try:
+            t = stream_once(client, base, key, max_tokens)
+        except Exception as exc:  # reported below, in the main thread
+            with lock:
+                errors.append(exc)
+            return
         with lock:
             out.append(t)
 
@@ -220,6 +237,8 @@ def _burst(base: str, key: str, n: int, max_tokens: int, client: httpx.Client) -
         t.start()
     for t in threads:
         t.join()
+    if errors:
+        raise SystemExit(f"{base}: {len(errors)} of {n} calls failed: {errors[0]!r}")
     return out
 
 

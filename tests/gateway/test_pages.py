@@ -252,6 +252,9 @@ def test_operator_sees_price_versions_sets_a_future_price_and_tops_up(session, p
         {"route_id": route.group(1), "price_in": "1", "price_out": "1"} | {"effective_on": "2020-01-01"},
     )
     assert past.status_code == 422
+    far = _post(c, "/gateway/prices", price | {"effective_on": "9999-12-31"})
+    assert far.status_code == 422 and "8" in far.text
+    assert [v.input_mf_per_1k for v in views.price_versions(session, op)[int(route.group(1))]] == [8000, 10_000]
 
     funded = _post(c, "/gateway/wallets/fund", {"org_id": str(ent.org_id), "amount_yuan": "12.5", "note": "转账"})
     assert funded.status_code == 303

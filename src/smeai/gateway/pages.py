@@ -35,6 +35,7 @@ router = APIRouter(include_in_schema=False)
 CSRF = [Depends(csrf_protect)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DEFAULT_DAYS = 30  # the usage page opens on the last thirty days
+PRICE_HORIZON = timedelta(days=366)  # a price dated further ahead is a typing mistake (9999-12-31), not a plan
 
 
 def _ctx(request: Request, **extra: Any) -> dict[str, Any]:
@@ -286,11 +287,12 @@ async def set_price(request: Request, session: DbSession, actor: PageActor) -> R
     try:
         actor.require(Permission.GATEWAY_MANAGE)
         form = parse_form(PriceForm, values)
-        when = None
-        if form.effective_on is not None and form.effective_on > utcnow().date():
+        when, today = None, utcnow().date()
+        if form.effective_on is not None and not today <= form.effective_on <= today + PRICE_HORIZON:
+            why = N_("Not in the past.") if form.effective_on < today else N_("At most a year ahead.")
+            raise Invalid(N_("Please correct the marked fields."), fields={"effective_on": why})
+        if form.effective_on is not None and form.effective_on > today:
             when = datetime.combine(form.effective_on, time(), UTC)
-        elif form.effective_on is not None and form.effective_on < utcnow().date():
-            raise Invalid(N_("Please correct the marked fields."), fields={"effective_on": N_("Not in the past.")})
         data = parse_form(PriceIn, {"price_in": form.price_in, "price_out": form.price_out})
         service.set_price(session, actor, form.route_id, data.model_copy(update={"effective_from": when}))
         session.commit()
