@@ -353,3 +353,21 @@ def test_a_new_price_applies_from_its_time_and_never_to_calls_already_held(monke
         "2000-01-01T00:00:00",
     )
     assert r.exit_code != 0
+
+
+def test_a_funding_voucher_can_neither_be_withdrawn_nor_expire(session):
+    from datetime import timedelta
+
+    from smeai.subsidy.service import WrongState
+
+    actor, application = _approved_model_voucher(session)
+    flows.fund_from_voucher(session, Actor.system(), application.id)
+    session.commit()
+    session.refresh(application)
+    assert application.state == "redeeming"
+    with pytest.raises(WrongState):
+        subsidy.withdraw_application(session, actor, application.id)
+    session.rollback()
+    later = application.redeem_by_on + timedelta(days=1)
+    assert subsidy.expire_applications(session, Actor.system(), today=later) == []
+    assert flows.audit(session, Actor.system()).ok

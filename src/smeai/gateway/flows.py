@@ -5,6 +5,8 @@ programme's rate (the voucher's share of each call). Its money stays reserved in
 calls spend it, so the pool can never be overspent: the wallet's voucher part is at most what was reserved.
 At the period's end (the approval's redeem-by date, or an operator closing it) what was spent is paid out of
 the pool through the subsidy ledger and the rest is released, in one transaction with the wallet's release.
+While it funds the wallet the application is being redeemed (兑付中): it can be neither withdrawn nor expired,
+either of which would release the reservation that backs the money calls are spending.
 """
 
 from __future__ import annotations
@@ -40,10 +42,10 @@ def fund_from_voucher(
         raise Invalid(
             N_("Only a 模型券 (model voucher) can fund model calls."), fields={"application_id": "not a 模型券"}
         )
-    if app.state != ApplicationState.APPROVED or not app.approved_fen:
-        raise Conflict(N_("The application is not in a state that allows this."), state=app.state)
     if session.scalar(select(VoucherGrant.id).where(VoucherGrant.application_id == app.id)) is not None:
         raise Conflict(N_("This voucher already funds a wallet."))
+    if app.state != ApplicationState.APPROVED or not app.approved_fen:
+        raise Conflict(N_("The application is not in a state that allows this."), state=app.state)
     rate_bp = int(p.rate * ledger.BP)
     grant = VoucherGrant(
         org_id=app.org_id,
@@ -62,6 +64,9 @@ def fund_from_voucher(
     except IntegrityError:
         raise Conflict(N_("This voucher already funds a wallet.")) from None
     ledger.fund_voucher(session, grant, actor.user_id)
+    # Redeeming from now on: a withdrawal or the subsidy's expiry would release the reservation that backs
+    # the wallet's voucher part while calls still spend it.
+    subsidy.start_metered_redemption(session, actor, app.id)
     audit_log.record(
         session,
         actor,

@@ -421,6 +421,15 @@ def verify_redemption(
     return app
 
 
+def start_metered_redemption(session: Session, actor: Actor, application_id: int) -> Application:
+    """A 模型券 whose amount now funds metered calls (the model gateway): the application is being redeemed
+    as it is spent, so it can no longer be withdrawn or expire while calls draw on its reservation."""
+    app = get_application(session, actor, application_id)
+    actor.require(Permission.SUBSIDY_REVIEW)
+    _transition(session, app, actor, "redeem", {S.APPROVED}, S.REDEEMING, "metered by the model gateway")
+    return app
+
+
 def settle_metered(
     session: Session, actor: Actor, application_id: int, *, paid_fen: int, note: str | None = None
 ) -> Application:
