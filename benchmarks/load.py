@@ -168,7 +168,8 @@ def main() -> int:
     reuse = args.keep and kept.exists()
     url = f"{base}/{args.database}" if reuse else _database(base, args.database, create=True)
     env["SMEAI_DATABASE_URL"] = url
-    if reuse:
+    if reuse:  # a kept database: bring its schema to this checkout's head first
+        subprocess.run([str(BIN / "smeai"), "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
         password = kept.read_text().strip()
     else:
         print(f"loading the demo into {args.database} ...", file=sys.stderr)
@@ -198,7 +199,7 @@ def main() -> int:
             except httpx.HTTPError:
                 pass
             if time.time() > deadline:
-                raise SystemExit("the server did not become ready in 120 s")
+                raise SystemExit(f"the server did not become ready in 120 s: {httpx.get(f'{host}/readyz').text}")
             time.sleep(0.5)
         cookie = _login(host, email, password)
         for path in paths.values():  # warm both workers' caches and indexes, and check each page answers
