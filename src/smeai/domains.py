@@ -70,8 +70,23 @@ def _pages() -> tuple[ModuleType, ...]:
     from smeai.matching import pages as matching
     from smeai.subsidy import pages as subsidy
     from smeai.survey import pages as survey
+    from smeai.trials import pages as trials
 
-    return auth, admin_pages, assessment, catalog, cases, matching, subsidy, survey, centre, events, calls, gateway
+    return (
+        auth,
+        admin_pages,
+        assessment,
+        catalog,
+        cases,
+        matching,
+        subsidy,
+        survey,
+        centre,
+        events,
+        calls,
+        gateway,
+        trials,
+    )
 
 
 def _cli() -> tuple[ModuleType, ...]:
@@ -101,8 +116,9 @@ def _demo() -> tuple[ModuleType, ...]:
     from smeai.matching import demo as matching
     from smeai.subsidy import demo as subsidy
     from smeai.survey import demo as survey
+    from smeai.trials import demo as trials
 
-    return auth, assessment, catalog, cases, matching, subsidy, gateway, survey, centre, events, calls
+    return auth, assessment, catalog, cases, matching, subsidy, gateway, survey, centre, events, calls, trials
 
 
 def _models() -> tuple[ModuleType, ...]:
@@ -119,6 +135,7 @@ def _models() -> tuple[ModuleType, ...]:
     from smeai.matching import models as matching
     from smeai.subsidy import models as subsidy
     from smeai.survey import models as survey
+    from smeai.trials import models as trials
 
     return (
         mail,
@@ -135,6 +152,7 @@ def _models() -> tuple[ModuleType, ...]:
         gateway,
         events,
         calls,
+        trials,
     )
 
 

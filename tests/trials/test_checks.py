@@ -67,7 +67,9 @@ def test_json_check_validates_schema_and_scores_f1():
     assert wrong_type.score == pytest.approx(2 * 0.5 * 0.5 / 1.0)
     assert not checks.json_fields("抱歉，我无法提取。", schema=schema, reference=reference).passed
     # prose around the object is fine
-    assert checks.json_fields('结果如下：{"甲方": "冀中精工", "金额": 128000} 以上。', schema=schema, reference=reference).passed
+    assert checks.json_fields(
+        '结果如下：{"甲方": "冀中精工", "金额": 128000} 以上。', schema=schema, reference=reference
+    ).passed
 
 
 def test_parse_checks_compact_and_json_forms():

@@ -84,6 +84,8 @@ class Permission(StrEnum):
     # events and training (活动与培训, events/)
     EVENT_MANAGE = "event:manage"  # publish events, check people in, see the reports
     EVENT_ATTEND = "event:attend"  # register one's organisation's people, book matchmaking meetings
+    # trials (试用选型): one's own enterprise's trials, run through the gateway on its wallet
+    TRIAL_RUN = "trial:run"
 
 
 P = Permission
@@ -105,6 +107,7 @@ ORG_BOUND: frozenset[Permission] = frozenset(
         P.ORG_MEMBERS_OWN,
         P.GATEWAY_USE,
         P.EVENT_ATTEND,
+        P.TRIAL_RUN,
     }
 )
 
@@ -156,6 +159,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ORG_MEMBERS_OWN,
             P.GATEWAY_USE,
             P.EVENT_ATTEND,
+            P.TRIAL_RUN,
         }
     ),
     Role.PROVIDER_MEMBER: frozenset(

@@ -136,7 +136,9 @@ def flatten(value: Any, prefix: str = "") -> dict[str, str]:
         for i, sub in enumerate(value):
             out |= flatten(sub, f"{prefix}[{i}]")
     elif value is not None and value != "":
-        text = _fmt_number(float(value)) if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+        text = (
+            _fmt_number(float(value)) if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+        )
         out[prefix] = normalise(text)
     return out
 
@@ -162,7 +164,7 @@ def field_f1(predicted: Any, reference: Any) -> FieldScore:
 
 
 def schema_errors(value: Any, schema: Mapping[str, Any]) -> list[str]:
-    import jsonschema
+    import jsonschema  # type: ignore[import-untyped]
 
     validator = jsonschema.Draft202012Validator(schema)
     return [f"{'/'.join(map(str, e.absolute_path)) or '$'}: {e.message}" for e in validator.iter_errors(value)][:5]
@@ -187,7 +189,9 @@ def json_fields(
 # --- a check as data ---------------------------------------------------------------------------------------
 
 
-def run_check(spec: Mapping[str, Any], answer: str, *, reference: str | None, schema: Mapping[str, Any] | None) -> CheckResult:
+def run_check(
+    spec: Mapping[str, Any], answer: str, *, reference: str | None, schema: Mapping[str, Any] | None
+) -> CheckResult:
     """One check described as data (templates, CSV cells): {"kind": ..., and its arguments}."""
     kind = spec["kind"]
     if kind == "exact":
@@ -204,7 +208,9 @@ def run_check(spec: Mapping[str, Any], answer: str, *, reference: str | None, sc
         ref = spec.get("reference")
         if ref is None and reference:
             ref = extract_json(reference)
-        return json_fields(answer, schema=spec.get("schema") or schema, reference=ref, threshold=float(spec.get("threshold", 0.8)))
+        return json_fields(
+            answer, schema=spec.get("schema") or schema, reference=ref, threshold=float(spec.get("threshold", 0.8))
+        )
     raise ValueError(f"unknown check kind {kind!r}")
 
 
@@ -221,7 +227,7 @@ def parse_checks(cell: str) -> list[dict[str, Any]]:
     if cell.startswith("["):
         try:
             items = json.loads(cell)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise ValueError(f"not valid JSON: {exc.msg}") from None
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise ValueError("a JSON list of check objects is expected")
@@ -301,7 +307,8 @@ def parse_pairwise(text: str) -> Verdict | None:
     marks = re.findall(r"\[\[\s*([ABC])\s*\]\]", unicodedata.normalize("NFKC", text).upper())
     if not marks:
         return None
-    return {"A": "a", "B": "b", "C": "tie"}[marks[-1]]  # type: ignore[return-value]
+    verdicts: dict[str, Verdict] = {"A": "a", "B": "b", "C": "tie"}
+    return verdicts[marks[-1]]
 
 
 def aggregate_swap(first: Verdict | None, second: Verdict | None) -> Verdict:
@@ -311,7 +318,7 @@ def aggregate_swap(first: Verdict | None, second: Verdict | None) -> Verdict:
     x_first = first
     x_second = {"a": "b", "b": "a", "tie": "tie", None: None}[second]
     if x_first == x_second and x_first in ("a", "b"):
-        return x_first  # type: ignore[return-value]
+        return x_first
     return "tie"
 
 

@@ -81,6 +81,16 @@ NAV: tuple[NavEntry, ...] = (
         "会",
     ),
     NavEntry(
+        "trials",
+        N_("Model trials"),
+        N_(
+            "Your own questions on several models side by side through the centre's gateway: "
+            "checks, blind rating, real latency and cost, and a report to attach to a voucher application."
+        ),
+        "/trials",
+        "试",
+    ),
+    NavEntry(
         "cases",
         N_("Case library"),
         N_("Best-practice cases from peers in your industry: the problem, what was done and the measurable effect."),
