@@ -79,6 +79,10 @@ def test_parse_checks_compact_and_json_forms():
         {"kind": "number", "value": 1280.0, "tolerance": 5.0},
         {"kind": "regex", "pattern": "^\\d+$"},
     ]
+    assert checks.parse_checks("包含任一：七天|7天\nall:退货") == [
+        {"kind": "contains_any", "values": ["七天", "7天"]},
+        {"kind": "contains_all", "values": ["退货"]},
+    ]
     assert checks.parse_checks('[{"kind": "exact", "value": "是"}]') == [{"kind": "exact", "value": "是"}]
     for bad in ("colour:red", "number:abc", "regex:(", "contains_all:", "[1, 2]"):
         with pytest.raises(ValueError):

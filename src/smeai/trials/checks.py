@@ -214,11 +214,23 @@ def run_check(
     raise ValueError(f"unknown check kind {kind!r}")
 
 
-def parse_checks(cell: str) -> list[dict[str, Any]]:
-    """A CSV cell's checks: a JSON list of check objects, or lines (or `;`) of `kind:argument`:
+KIND_WORDS = {
+    "any": "contains_any",
+    "all": "contains_all",
+    "包含任一": "contains_any",
+    "包含全部": "contains_all",
+    "正则": "regex",
+    "数值": "number",
+    "完全一致": "exact",
+}
 
-        contains_any:七天|7天      contains_all:退货|运费      regex:^\\d{6}$
-        number:1280±5             exact                       json (against the row's reference)
+
+def parse_checks(cell: str) -> list[dict[str, Any]]:
+    """A CSV cell's checks: a JSON list of check objects, or lines (or `;`) of `kind:argument`, the kind in
+    English or Chinese (people type the words they see on the page; a colon may be full-width):
+
+        any:七天|7天  (contains_any, 包含任一)    all:退货|运费  (contains_all, 包含全部)    regex:^\\d{6}$  (正则)
+        number:1280±5  (数值)    exact  (完全一致: the row's reference)    json  (JSON: against the reference)
 
     Raises ValueError naming the bad part (the import turns it into a row/field/reason)."""
     cell = cell.strip()
@@ -237,8 +249,8 @@ def parse_checks(cell: str) -> list[dict[str, Any]]:
         part = part.strip()
         if not part:
             continue
-        kind, _, arg = part.partition(":")
-        kind, arg = kind.strip(), arg.strip()
+        kind, _, arg = part.replace("：", ":", 1).partition(":")
+        kind, arg = KIND_WORDS.get(kind.strip().casefold(), kind.strip()), arg.strip()
         if kind in ("contains_any", "contains_all"):
             out.append(validate_check({"kind": kind, "values": [t.strip() for t in arg.split("|") if t.strip()]}))
         elif kind == "regex":
