@@ -30,7 +30,7 @@ from smeai.trials.schemas import CandidateIn, SettingsIn, TrialIn
 EMAIL = "fastener@demo.smeai.cn"
 TITLE = "网店客服模型选型"
 LOCAL_UPSTREAM = "local-smollm2"
-DEMO_MAX_TOKENS = 48  # SmolLM2-135M on a demo machine's CPU: short answers keep `smeai demo` quick
+DEMO_MAX_TOKENS = 24  # SmolLM2-135M on a demo machine's CPU: short answers keep `smeai demo` quick
 MONTHLY_CALLS = 30_000  # the shop's desk: about 1,000 questions a day
 
 

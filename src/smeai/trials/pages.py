@@ -100,7 +100,7 @@ def _setup(
         models=[(m, m) for m in models],
         judge_modes=[(m.value, _(label)) for m, label in JUDGE_MODES.items()],
         default_prompt=template.system_prompt if template else "",
-        template=template,
+        preset=template,
         errors={},
         values={},
     )
@@ -265,6 +265,7 @@ def results_page(
         names=names,
         now=utcnow(),
         kinds=ATTACH_KINDS,
+        errors={},
         voted=voted,
         pairs=pairs,
     )
