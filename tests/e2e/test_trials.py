@@ -1,4 +1,4 @@
-"""A model trial in a real browser: an enterprise creates a trial from the 智能客服 template, runs it on two
+"""A model trial in a real browser: an enterprise creates a trial from the 营销文案 template, runs it on two
 candidates through the gateway (the real local model server behind it), rates five pairs blind, freezes the
 report and downloads its PDF; the run's cost is in its gateway usage and its wallet."""
 
@@ -45,26 +45,28 @@ def test_enterprise_runs_a_trial_rates_blind_and_downloads_the_report(session, a
     page.set_default_timeout(20_000)
     login(page, live_server, "li@jinan-hardware.cn")
     page.goto(live_server + "/trials")
-    page.fill("#f-title", "网店客服选型")
-    page.select_option("#f-template_code", "customer-service")
+    page.fill("#f-title", "开工促销文案选型")
+    # 营销文案: five inputs and a short system prompt, so ten calls to a 135M model on a shared CPU stay short
+    page.select_option("#f-template_code", "marketing-copy")
     page.click("form[action='/trials'] button")
     page.wait_for_url("**/trials/*")
     trial_url = page.url.split("?")[0]
-    for prompt in ("", "你是网店客服，请简洁回答。"):
+    for prompt in ("", "请用一句话回答。"):
         page.select_option("#f-model", "smollm2")
         if prompt:
             page.fill("#f-system_prompt", prompt)
-        page.fill("#f-max_tokens", "16")
+        page.fill("#f-max_tokens", "12")
         page.click("#add-candidate button")
         page.wait_for_selector(".alert.ok")
     assert page.locator("table.data").first.locator("tbody tr").count() == 2
     shot(page, "trial-setup", prefix="trials-")
     page.click("#run-trial")
-    # the page polls the run's progress; twenty calls to a 135M model on a busy CPU take a while
-    page.wait_for_selector("#progress[data-state=done]", timeout=300_000)
+    # the page polls the run's progress (calls go one at a time, so latency is measured without queueing)
+    page.wait_for_selector("#progress[data-state=done], #progress[data-state=failed]", timeout=900_000)
+    assert page.locator("#progress").get_attribute("data-state") == "done", page.locator("#progress").inner_text()
     page.click("text=查看结果")
     page.wait_for_url("**/results")
-    assert page.locator(".matrix tbody tr").count() == 10
+    assert page.locator(".matrix tbody tr").count() == 5
     shot(page, "trial-results", prefix="trials-")
 
     page.goto(trial_url + "/vote")
@@ -75,7 +77,7 @@ def test_enterprise_runs_a_trial_rates_blind_and_downloads_the_report(session, a
         assert page.locator("#revealed").is_visible()
         page.click("#next-pair")
     page.goto(trial_url + "/results")
-    assert "5" in page.locator("text=盲评").first.inner_text()
+    assert "您已盲评 5 /" in page.locator("p:has-text('您已盲评')").inner_text()
     page.click("#freeze-report")
     page.wait_for_url("**/trials/shared/*")
     shot(page, "trial-report", prefix="trials-")
@@ -89,7 +91,7 @@ def test_enterprise_runs_a_trial_rates_blind_and_downloads_the_report(session, a
     # the run's cost is the gateway's: usage records of this organisation, paid from its wallet
     session.expire_all()
     answers = list(session.scalars(select(TrialAnswer)))
-    assert len(answers) == 20 and all(a.status == "ok" for a in answers)
+    assert len(answers) == 10 and all(a.status == "ok" for a in answers)
     spent = sum(a.cost_milli_fen for a in answers)
     assert spent > 0
     billed = session.scalar(select(func.sum(Usage.cost_mf)).where(Usage.org_id == owner.org_id))
