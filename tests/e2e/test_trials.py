@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from smeai.gateway.models import Usage
-from smeai.gateway.schemas import UpstreamIn
 from sqlalchemy import func, select
 
 from smeai.auth import service as auth_service
 from smeai.auth.actor import Actor
 from smeai.auth.models import User
 from smeai.gateway import service as gateway
+from smeai.gateway.models import Usage
+from smeai.gateway.schemas import UpstreamIn
 from smeai.trials.models import TrialAnswer
 from tests import builders
 from tests.e2e.helpers import login, shot

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from smeai.gateway.schemas import UpstreamIn
 
 from smeai.auth.actor import Actor
 from smeai.gateway import service as gateway
+from smeai.gateway.schemas import UpstreamIn
 from tests import builders
 
 MODEL = "smollm2"

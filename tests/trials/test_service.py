@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from smeai.gateway.models import Usage
 from sqlalchemy import select
 
 from smeai.auth.actor import Actor
 from smeai.db import utcnow
 from smeai.errors import Conflict, Invalid, NotFound
 from smeai.gateway import service as gateway
+from smeai.gateway.models import Usage
 from smeai.matching import service as matching
 from smeai.matching.schemas import NeedIn
 from smeai.trials import pdf, reports, results, runner, service, testset, votes

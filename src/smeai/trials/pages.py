@@ -79,7 +79,12 @@ async def create(request: Request, session: DbSession, actor: PageActor) -> Resp
         options = [(t.code, str(t.name)) for t in presets.templates().values()]
         rows = service.list_trials(session, actor)
         ctx = _ctx(
-            trials=rows, own=True, templates=presets.templates(), template_options=options, errors=exc.fields, values=form
+            trials=rows,
+            own=True,
+            templates=presets.templates(),
+            template_options=options,
+            errors=exc.fields,
+            values=form,
         )
         return render(request, "trials/index.html", 422, messages=[("error", _(exc.message))], **ctx)
     session.commit()

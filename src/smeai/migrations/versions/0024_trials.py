@@ -1,7 +1,7 @@
 """trials: trials, rows, candidates, answers, judgements, votes, reports, attachments
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0023
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from smeai.db import UTCDateTime
 
 revision = "0024"
-down_revision = "0021"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
