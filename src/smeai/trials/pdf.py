@@ -48,7 +48,7 @@ def render_pdf(snapshot: dict[str, Any], *, created_at: datetime, expires_at: da
             small,
         ),
         Spacer(1, 4 * mm),
-        p(_("Summary"), h2),
+        p(_("Summary by candidate"), h2),
     ]
     header = [
         _("Candidate"),

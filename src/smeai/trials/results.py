@@ -88,6 +88,7 @@ def compute(session: Session, trial: Trial, *, run_no: int | None = None) -> dic
     ]
     judge_rates = _tally(judge_pairs)
     human_rates = _tally(human_pairs(session, trial, run))
+    labels = candidate_labels(candidates)
     cands_out: list[dict[str, Any]] = []
     for c in candidates:
         mine = [a for a in answers if a.candidate_id == c.id]
@@ -100,7 +101,7 @@ def compute(session: Session, trial: Trial, *, run_no: int | None = None) -> dic
         cands_out.append(
             {
                 "id": c.id,
-                "label": c.model,
+                "label": labels[c.id],
                 "model": c.model,
                 "family": checks.model_family(c.model),
                 "judge_same_family": bool(trial.judge_model and checks.same_family(trial.judge_model, c.model)),
@@ -171,5 +172,13 @@ def compute(session: Session, trial: Trial, *, run_no: int | None = None) -> dic
     }
 
 
+def candidate_labels(candidates: list[TrialCandidate]) -> dict[int, str]:
+    """The model's alias, numbered where one alias is tried twice (with two prompts): "smollm2 · 2"."""
+    counts: dict[str, int] = defaultdict(int)
+    for c in candidates:
+        counts[c.model] += 1
+    return {c.id: c.model if counts[c.model] == 1 else f"{c.model} · {c.position}" for c in candidates}
+
+
 def candidate_names(session: Session, trial: Trial) -> dict[int, str]:
-    return {c.id: c.model for c in session.scalars(select(TrialCandidate).where(TrialCandidate.trial_id == trial.id))}
+    return candidate_labels(service.candidates_of(session, trial))
