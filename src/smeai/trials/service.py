@@ -294,7 +294,7 @@ def start_run(session: Session, actor: Actor, trial: Trial) -> RunPlan:
     session.refresh(trial)
     max_tokens = max([c.max_tokens for c in candidates] + [JUDGE_MAX_TOKENS])
     key_id, secret = gatewaylink.issue_key(
-        session, actor, trial.org_id, f"试用选型 #{trial.id} 第 {trial.run_no} 轮", max_tokens
+        session, actor, trial.org_id, f"试用选型：{trial.title[:60]}（第 {trial.run_no} 轮）", max_tokens
     )
     trial.gateway_key_id = key_id
     audit.record(
