@@ -94,6 +94,9 @@ ACTION_LABELS: dict[str, str] = {
     "gateway.price_set": N_("Model price set"),
     "gateway.voucher_fund": N_("Model voucher funds a wallet"),
     "gateway.voucher_close": N_("Model voucher closed"),
+    "trial.create": N_("Model trial created"),
+    "trial.run": N_("Model trial run"),
+    "trial.report_share": N_("Model trial report shared"),
 }
 TARGET_LABELS: dict[str, str] = {
     "offerings": N_("Offering"),
@@ -115,6 +118,7 @@ TARGET_LABELS: dict[str, str] = {
     "gateway_upstreams": N_("Model upstream"),
     "gateway_prices": N_("Model price"),
     "gateway_voucher_grants": N_("Model voucher funding"),
+    "trials": N_("Model trial"),
 }
 
 
@@ -167,6 +171,10 @@ FIELD_LABELS: dict[str, str] = {
     "funded_mf": N_("Funded (milli-fen)"),
     "spent_mf": N_("Spent (milli-fen)"),
     "rate_bp": N_("Voucher share (basis points)"),
+    # model trials: the run's number, its cost bound as the gateway holds it, a shared report's lifetime
+    "run": N_("Run"),
+    "bound_mf": N_("Cost bound (milli-fen)"),
+    "days": N_("Days the link lasts"),
 }
 # Codes whose words depend on the field (an organisation's "admin" is not the platform's).
 FIELD_VALUES: dict[str, dict[str, str]] = {
