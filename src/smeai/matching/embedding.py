@@ -51,13 +51,17 @@ def offering_text(o: Mapping[str, Any]) -> str:
     return f"{o.get('name', '')}。{o.get('summary', '')}{o.get('description') or ''}"
 
 
+KEY_BYTES = 20  # a sha1 digest
+
+
 def text_key(text: str) -> bytes:
     return hashlib.sha1(text.encode("utf-8")).digest()
 
 
 class VectorStore:
     """Passage vectors by text hash, kept in one folder as a few segments: `NNN.keys.npy` (20-byte sha1
-    digests) beside `NNN.vectors.npy` (one float32 row each), memory-mapped when read.
+    digests, as rows of uint8: numpy's fixed bytes type drops trailing NUL bytes) beside `NNN.vectors.npy`
+    (one float32 row each), memory-mapped when read.
 
     Why not a file per text (as before): 100,000 offerings made 100,000 files, each opened and read on
     every start. A segment is written per batch of new texts (so work done survives a restart, and other
@@ -94,11 +98,11 @@ class VectorStore:
                     vectors = np.load(self.folder / f"{name}.vectors.npy", mmap_mode="r")
                 except (OSError, ValueError):  # merged away meanwhile: its rows are in the merged one
                     continue
-                if vectors.shape != (len(keys), DIM):
+                if keys.ndim != 2 or keys.shape[1] != KEY_BYTES or vectors.shape != (len(keys), DIM):
                     continue
                 self._segments[name] = (keys, vectors)
             self._index = {
-                bytes(k): (name, row) for name, (keys, _v) in self._segments.items() for row, k in enumerate(keys)
+                k.tobytes(): (name, row) for name, (keys, _v) in self._segments.items() for row, k in enumerate(keys)
             }
 
     def refreshed(self) -> VectorStore:
@@ -121,7 +125,8 @@ class VectorStore:
             return
         name = f"{time.time_ns():020d}-{os.getpid()}-{threading.get_ident()}"
         try:
-            self._write(name, np.asarray(keys, dtype="S20"), np.asarray(vectors, dtype=np.float32))
+            rows = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, KEY_BYTES)
+            self._write(name, rows, np.asarray(vectors, dtype=np.float32))
         except OSError:
             return
         self.refresh()
@@ -153,7 +158,8 @@ class VectorStore:
             with self._lock:
                 parts = [self._segments[n] for n in names if n in self._segments]
             keys = np.concatenate([k for k, _v in parts])
-            _unique, first = np.unique(keys, return_index=True)  # two workers may have embedded one text
+            # two workers may have embedded one text: keep one row per key
+            _unique, first = np.unique(keys.view(np.dtype((np.void, KEY_BYTES))).ravel(), return_index=True)
             first.sort()
             vectors = np.concatenate([np.asarray(v) for _k, v in parts])
             name = f"{time.time_ns():020d}-{os.getpid()}-{threading.get_ident()}"
