@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from smeai.auth.actor import Actor
 from smeai.db import utcnow
@@ -15,9 +15,9 @@ from smeai.gateway import service as gateway
 from smeai.gateway.models import Usage
 from smeai.matching import service as matching
 from smeai.matching.schemas import NeedIn
-from smeai.trials import pdf, reports, results, runner, service, testset, votes
-from smeai.trials.models import TrialReport
-from smeai.trials.schemas import CandidateIn, RowIn, TrialIn
+from smeai.trials import checks, pdf, reports, results, runner, service, testset, votes
+from smeai.trials.models import TrialJudgement, TrialReport
+from smeai.trials.schemas import CandidateIn, RowIn, SettingsIn, TrialIn
 from tests import builders
 
 
@@ -204,3 +204,32 @@ def test_frozen_report_link_expires_pdf_renders_and_attaches_to_own_need_only(
     with pytest.raises(NotFound):
         reports.by_token(session, report.token)
     assert Actor.system().is_system
+
+
+def test_pairwise_judge_runs_both_orders_and_flags_its_own_family(
+    session, settings, funded, local_gateway, gateway_client
+):
+    trial = _trial(session, funded)
+    service.set_rows(session, funded, trial, [RowIn(input="Name a colour.")])
+    service.add_candidate(session, funded, trial, CandidateIn(model=local_gateway, max_tokens=8))
+    service.add_candidate(session, funded, trial, CandidateIn(model=f"{local_gateway}-b", max_tokens=8))
+    service.update_settings(
+        session,
+        funded,
+        trial,
+        SettingsIn(judge_mode="pairwise", judge_model=local_gateway, rubric="更准确、更简洁者为佳。"),
+    )
+    bound = service.estimate(session, funded, trial)
+    assert bound.judge_mf > 0  # two judge calls (both orders) are in the bound shown before the run
+    _run(session, settings, funded, trial, gateway_client)
+    trial = service.get_trial(session, funded, trial.id)
+    judged = list(session.scalars(select(TrialJudgement).where(TrialJudgement.trial_id == trial.id)))
+    assert len(judged) == 1  # one pair, judged in both orders
+    assert judged[0].outcome == checks.aggregate_swap(judged[0].first, judged[0].second)
+    data = results.compute(session, trial)
+    assert data["judge_family"] == "SmolLM"
+    assert all(c["judge_same_family"] for c in data["candidates"])  # the judge is a candidate's family: flagged
+    assert sum(c["judge_win"]["n"] for c in data["candidates"]) == 2
+    # the judge's calls are the enterprise's too: every call of the trial's key is in its usage
+    calls = session.scalar(select(func.count()).select_from(Usage).where(Usage.key_id == trial.gateway_key_id))
+    assert calls == 2 + 2
