@@ -186,3 +186,17 @@ def test_the_expensive_kinds_name_the_real_pages():
     assert guard.kind_of("/catalog") == "search"
     assert guard.kind_of("/api/v1/catalog/offerings") == "search"
     assert guard.kind_of("/healthz") is None and guard.kind_of("/catalog/offerings/3") is None
+
+
+def test_a_read_gives_its_database_connection_back_once_answered(client, db_url):
+    # FastAPI closes yield dependencies (the session) after the response is sent. The guard used to take
+    # the client's end-of-response disconnect for a client gone and leave that clean-up to run alone; a
+    # test client's per-request event loop then ended and dropped it, leaving a transaction open that
+    # blocked the next TRUNCATE on PostgreSQL for ever.
+    from smeai.db import get_engine
+
+    pool = get_engine(db_url).pool
+    before = pool.checkedout()
+    for _ in range(10):
+        assert client.get("/catalog").status_code == 200
+        assert pool.checkedout() == before

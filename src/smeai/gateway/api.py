@@ -4,8 +4,6 @@ error shape and paging envelope)."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -25,7 +23,7 @@ from smeai.gateway.schemas import (
     UsageOut,
     WalletOut,
 )
-from smeai.inputs import RecordId
+from smeai.inputs import CalendarDate, RecordId
 from smeai.web.downloads import attachment
 from smeai.web.paging import Page, PageParams, page_of, page_select
 
@@ -51,7 +49,7 @@ def list_usage(
     session: DbSession,
     actor: CurrentActor,
     paging: PageParams,
-    day: date | None = None,
+    day: CalendarDate | None = None,
     model: str | None = None,
     key_id: RecordId | None = None,
     org_id: RecordId | None = None,

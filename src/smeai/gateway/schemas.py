@@ -10,6 +10,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from smeai.i18n import N_
+from smeai.inputs import EARLIEST_DATE, LATEST_DATE
+
 # A price above 1,000 元 per 1,000 tokens is a typing mistake, not a price (LiteLLM #20615: a mistyped
 # price that locks every user out); the bound refuses it where it is typed.
 MAX_PRICE_FEN_PER_1K = Decimal(100_000)
@@ -19,8 +22,12 @@ ALIAS = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,99}$"
 
 def _price(value: Any) -> int:
     """Fen per 1,000 tokens (up to three decimals, e.g. "0.8") as milli-fen per 1,000 tokens."""
+    text = str(value).strip()
     try:
-        d = Decimal(str(value).strip())
+        # ASCII digits only: Decimal reads "٢٠٢٦" as 2026, which nobody typing a price meant
+        if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
+            raise InvalidOperation
+        d = Decimal(text)
     except InvalidOperation:
         raise ValueError("a price in fen per 1,000 tokens, such as 0.8 or 12") from None
     if not d.is_finite() or d < 0 or d > MAX_PRICE_FEN_PER_1K:
@@ -35,8 +42,13 @@ PriceMf = Annotated[int, BeforeValidator(_price)]
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    """A time without a zone is read as UTC (the database keeps aware UTC times only)."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+    """A time without a zone is read as UTC (the database keeps aware UTC times only); year 1 or 9999 is a
+    typing mistake, refused like any calendar date (smeai.inputs)."""
+    if value is None:
+        return None
+    if not EARLIEST_DATE <= value.date() <= LATEST_DATE:
+        raise ValueError(N_("Enter a date between 2000 and 2100."))
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]

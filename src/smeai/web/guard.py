@@ -94,6 +94,7 @@ class RequestGuard:
         abandoned_event = scope[ABANDONED] = threading.Event()
         cut = False  # once set, whatever the app still sends is dropped
         started = False
+        answered = False  # the last body message went out: what still runs is clean-up (yield dependencies)
 
         async def watch() -> None:
             while (await receive())["type"] != "http.disconnect":
@@ -107,12 +108,14 @@ class RequestGuard:
             return {"type": "http.disconnect"}
 
         async def app_send(message: Message) -> None:
-            nonlocal started
+            nonlocal started, answered
             if cut:
                 return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                answered = True
 
         watcher = asyncio.ensure_future(watch())
         kind = kind_of(path)
@@ -140,6 +143,13 @@ class RequestGuard:
             outcome = await _first(task, gone, deadline - loop.time())
             if outcome == "done":
                 await task  # its exception, if any, goes to the error handlers outside
+                return
+            if answered:
+                # The client had its whole answer and then left: FastAPI closes yield dependencies (the
+                # database session) after the response is sent, so the app is still running its clean-up.
+                # Left to run on its own, a test client's per-request event loop would end and drop it,
+                # leaving a transaction open that blocks the next TRUNCATE on PostgreSQL.
+                await task
                 return
             abandoned_event.set()
             if outcome == "timeout" and started:  # the answer is on its way: let it finish
