@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -18,7 +19,8 @@ from smeai.auth.deps import LoginRequired, OptionalActor, optional_actor
 from smeai.config import Settings, get_settings
 from smeai.domains import domain_modules
 from smeai.errors import NotFound, SmeaiError, fields_from_validation, http_status
-from smeai.i18n import N_, _
+from smeai.i18n import N_, _, set_catalog
+from smeai.i18n_catalogs import catalog_name
 from smeai.ops import health, logs, metrics
 from smeai.web import openapi
 from smeai.web.guard import ClientGone, RequestGuard
@@ -51,6 +53,17 @@ HTTP_ERRORS: dict[int, tuple[str, str]] = {
     413: ("too_large", N_("The request is too large.")),
     422: ("invalid", N_("The request is invalid.")),
 }
+
+
+def _wording_of(module: str) -> Callable[[], Awaitable[None]]:
+    """A dependency that makes the route's domain's catalog win for its request (smeai/i18n.py): async, so
+    that it sets the context the endpoint (and its thread) runs in."""
+    name = catalog_name(module.split(".")[1])
+
+    async def wording() -> None:
+        set_catalog(name)
+
+    return wording
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -174,8 +187,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)  # /healthz, /readyz
     app.include_router(metrics.router)  # /metrics
     for module in domain_modules("api"):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(_wording_of(module.__name__))])
     for module in domain_modules("pages"):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(_wording_of(module.__name__))])
     openapi.install(app, auth_dependency=optional_actor)  # every error declared, auth schemes, tag descriptions
     return app

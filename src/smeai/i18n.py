@@ -2,6 +2,10 @@
 
 Catalogs are the .po files under locale/<lang>/LC_MESSAGES/ (one file per domain, merged at load),
 compiled in memory on first use, so a checkout needs no separate compile step.
+
+Two domains may word one msgid differently ("Open" is 报名中 for an event, 进行中 for a challenge; "Next" is
+下一步 in a wizard, 下一页 in a pager). A request's page belongs to one domain (app.py sets it from the
+route's module): its own catalog is read first, then the merged one.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -21,6 +26,7 @@ LANGUAGES: dict[str, str] = {"zh_Hans": "中文", "en": "English"}
 DEFAULT_LANG = "zh_Hans"
 
 _current_lang: ContextVar[str] = ContextVar("smeai_lang", default=DEFAULT_LANG)
+_current_catalog: ContextVar[str | None] = ContextVar("smeai_catalog", default=None)
 
 
 def normalise_lang(value: str | None) -> str | None:
@@ -40,6 +46,11 @@ def set_lang(lang: str) -> None:
 
 def get_lang() -> str:
     return _current_lang.get()
+
+
+def set_catalog(name: str | None) -> None:
+    """The catalog whose wording wins for this request (the route's domain; None: the merged one)."""
+    _current_catalog.set(name)
 
 
 def colon() -> str:
@@ -62,18 +73,35 @@ def translations(lang: str) -> _gettext.NullTranslations:
         for message in catalog:
             if message.id and message.string:
                 merged[message.id] = message
+    return _compiled(merged)
+
+
+def _compiled(catalog: Catalog) -> Translations:
     buf = BytesIO()
-    write_mo(buf, merged)
+    write_mo(buf, catalog)
     buf.seek(0)
     return Translations(buf)
 
 
+@lru_cache(maxsize=64)
+def catalog_translations(lang: str, name: str | None) -> _gettext.NullTranslations:
+    """NAME's own catalog first, then the merged one for everything it lacks."""
+    merged = translations(lang)
+    path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{name}.po"
+    if name is None or not path.exists():
+        return merged
+    with path.open("rb") as fh:
+        own = _compiled(read_po(fh, locale=lang.replace("_Hans", "")))
+    own.add_fallback(merged)
+    return own
+
+
 def gettext(message: str) -> str:
-    return translations(get_lang()).gettext(message)
+    return catalog_translations(get_lang(), _current_catalog.get()).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return translations(get_lang()).ngettext(singular, plural, n)
+    return catalog_translations(get_lang(), _current_catalog.get()).ngettext(singular, plural, n)
 
 
 _ = gettext

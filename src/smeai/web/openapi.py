@@ -57,6 +57,8 @@ TAGS: list[dict[str, str]] = [
     {"name": "cases", "description": "The case library: search, submission (征集) and review, benchmarks (标杆)."},
     {"name": "survey", "description": "Survey waves, imports with their error files, indicators and the index."},
     {"name": "centre", "description": "Consultants (AI 转型顾问): assignments and the enterprises each one serves."},
+    {"name": "gateway", "description": "Model access (MaaS): usage, keys, wallets, upstreams and prices, audit."},
+    {"name": "events", "description": "Events and training: registration, waiting lists, check-in, meetings."},
 ]
 
 SECURITY_SCHEMES: dict[str, dict[str, str]] = {
