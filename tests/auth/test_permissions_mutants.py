@@ -29,6 +29,7 @@ EXPECTED = {
         "scenario:publish",
         "subsidy:apply",
         "survey:read",
+        "trial:run",
     },
     "provider_member": {
         "case:submit",
@@ -111,6 +112,7 @@ EXPECTED_ORG_BOUND = {
     "org:members_own",
     "proposal:submit",
     "subsidy:apply",
+    "trial:run",
 }
 
 
