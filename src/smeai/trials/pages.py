@@ -321,12 +321,15 @@ def revealed(request: Request, trial_id: RecordId, vote_id: RecordId, session: D
 async def freeze(request: Request, trial_id: RecordId, session: DbSession, actor: PageActor) -> Response:
     trial = service.get_trial(session, actor, trial_id)
     form = await request.form()
-    try:
-        days = int(str(form.get("days") or reports.DEFAULT_DAYS))
-    except ValueError:
-        days = 0
+    raw = str(form.get("days") or reports.DEFAULT_DAYS).strip()
+    # ASCII digits only (int() reads "٢٠٢٦"); a bad number is the form's error (422 naming the field), not
+    # a redirect that looks like success
+    days = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 4 else 0
     try:
         report = reports.freeze(session, actor, trial, days=days)
+    except Invalid:
+        session.rollback()
+        raise
     except SmeaiError as exc:
         session.rollback()
         return redirect_with_message(request, f"/trials/{trial_id}/results", _(exc.message), "error")
