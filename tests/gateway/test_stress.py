@@ -3,7 +3,7 @@ covers about 8 holds, a third of the clients disconnecting mid-stream and the up
 
 Settled total <= funded, every hold resolved, usage equal to the upstream's counts where it reported them
 and never below them where estimated, and `smeai gateway audit` passes. Bounded: the calls are short
-(20 tokens, 15 ms apart) and the test gives up after a minute.
+(20 tokens, 15 ms apart; a leaver's 100 ms apart) and the test gives up after a minute.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from smeai.auth.actor import Actor
 from smeai.cli import app as cli_app
+from smeai.db import get_sessionmaker
 from smeai.gateway import flows
 from smeai.gateway.models import Hold, Usage, Wallet
 from tests.gateway.conftest import chat, setup_org
@@ -34,8 +35,11 @@ REPORTED = threading.Event()  # a client has read a whole stream that carried th
 def _call(base: str, secret: str, i: int, outcomes: list[str], until: float) -> None:
     """One client: retries a 402 (the wallet is busy holding others' calls) until UNTIL, like an SDK user."""
     where = ("end", "none", "choice", "timings")[i % 4]
-    body = chat(f"tokens=20 delay=0.015 usage={where} call={i}", stream=True)
     leave = i % 3 == 0  # a third of the clients go away mid-stream
+    # A leaver's stream is slower (2 s) so that the server notices the client gone before the upstream ends
+    # the stream on its own: on a busy machine a 300 ms stream could finish first and count as "ok".
+    delay = 0.1 if leave else 0.015
+    body = chat(f"tokens=20 delay={delay} usage={where} call={i}", stream=True)
     headers = {"Authorization": f"Bearer {secret}"}
     with httpx.Client(timeout=60) as client:
         while True:
@@ -75,9 +79,19 @@ def test_64_streams_with_disconnects_and_a_killed_upstream_never_overspend(
     until = time.monotonic() + 10
     threads = [threading.Thread(target=_call, args=(live, s.secret, i, outcomes, until)) for i in range(CALLS)]
 
+    sessions = get_sessionmaker(db_url)
+
     def killer() -> None:
         LEFT.wait(timeout=10)  # one client has left already, and one stream was read whole: each case is
         REPORTED.wait(timeout=10)  # seen at least once before the kill
+        # ... and the server has settled that client's call as disconnected: killed earlier, the upstream
+        # would cut the leaver's relay before the server noticed the client gone (it ended "truncated")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with sessions() as s2:
+                if s2.scalar(select(func.count(Usage.id)).where(Usage.status == "disconnected")):
+                    break
+            time.sleep(0.05)
         while MID_STREAM.acquire(blocking=False):
             pass
         for _ in range(2):  # then two streams are mid-way (or the calls are slow to start: kill anyway)
