@@ -19,7 +19,7 @@ from smeai.auth.actor import Actor
 from smeai.auth.deps import OptionalActor, PageActor
 from smeai.auth.permissions import Permission
 from smeai.db import DbSession, utcnow
-from smeai.errors import Conflict, Invalid, NotFound
+from smeai.errors import Conflict, Invalid, NotFound, http_status
 from smeai.gateway import flows, service, views
 from smeai.gateway.schemas import KeyIn, PriceIn
 from smeai.i18n import N_, _
@@ -302,7 +302,7 @@ async def set_price(request: Request, session: DbSession, actor: PageActor) -> R
             request,
             session,
             actor,
-            422 if isinstance(exc, Invalid) else 404,
+            http_status(exc),
             values=values,
             errors=exc.fields,
             messages=[("error", _(exc.message))],
@@ -367,7 +367,7 @@ async def fund(request: Request, session: DbSession, actor: PageActor) -> Respon
             request,
             session,
             actor,
-            422 if isinstance(exc, Invalid) else 404,
+            http_status(exc),
             values=values,
             errors=exc.fields,
             messages=[("error", _(exc.message))],
