@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import CursorResult, DateTime, Engine, Executable, MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -108,3 +110,9 @@ def _request_session(request: Request) -> Iterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(_request_session)]
+
+
+def insert_ignore(session: Session, model: type, values: dict[str, object], unique: list[str]) -> None:
+    """INSERT ... ON CONFLICT (UNIQUE) DO NOTHING on either backend: a row that must exist, made race-free."""
+    insert = pg_insert(model) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(model)
+    session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=unique))

@@ -20,12 +20,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from smeai.db import rows_matched, utcnow
+from smeai.db import insert_ignore, rows_matched, utcnow
 from smeai.errors import Conflict, SmeaiError, Throttled
 from smeai.gateway.models import Hold, Key, KeyMonth, Usage, VoucherGrant, Wallet, WalletEntry
 from smeai.i18n import N_
@@ -101,14 +99,8 @@ def fingerprint(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def _insert_ignore(session: Session, model: type, values: dict[str, object], unique: list[str]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING on either backend: a row that must exist, made race-free."""
-    insert = pg_insert(model) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(model)
-    session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=unique))
-
-
 def ensure_wallet(session: Session, org_id: int) -> Wallet:
-    _insert_ignore(
+    insert_ignore(
         session,
         Wallet,
         {
@@ -249,7 +241,7 @@ def take_hold(session: Session, req: HoldRequest, now: datetime | None = None) -
         raise RateLimited(N_("Too many calls at once on this key."), limit="concurrency")
     month = month_of(now)
     if key.monthly_cap_mf is not None:
-        _insert_ignore(
+        insert_ignore(
             session, KeyMonth, {"key_id": key.id, "month": month, "held_mf": 0, "spent_mf": 0}, ["key_id", "month"]
         )
         within = rows_matched(

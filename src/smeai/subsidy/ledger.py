@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, or_, select, true, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from smeai.db import rows_matched, utcnow
+from smeai.db import insert_ignore, rows_matched, utcnow
 from smeai.errors import Conflict
 from smeai.i18n import N_
 from smeai.subsidy.models import Application, ClaimLock, Counter, LedgerEntry, Pool
@@ -52,12 +50,6 @@ class LedgerKind:
     PAYOUT = "payout"
 
 
-def _insert_ignore(session: Session, model: type, values: dict[str, object], unique: str) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING on either backend: a row that must exist, made race-free."""
-    insert = pg_insert(model) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(model)
-    session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=[unique]))
-
-
 def pool_key(programme: Programme, budget_year: int) -> str:
     """The pool a claim draws on: the programme's, or for an annual pool that budget year's (`code@2026`)."""
     return f"{programme.code}@{budget_year}" if programme.pool.annual else programme.code
@@ -70,7 +62,7 @@ def open_pool(session: Session, programme: Programme, budget_year: int, opened_b
     by its file) call this; no claim opens an annual pool's year.
     """
     key = pool_key(programme, budget_year)
-    _insert_ignore(
+    insert_ignore(
         session,
         Pool,
         {
@@ -81,7 +73,7 @@ def open_pool(session: Session, programme: Programme, budget_year: int, opened_b
             "opened_at": utcnow(),
             "opened_by_id": opened_by,
         },
-        "programme_code",
+        ["programme_code"],
     )
     return key
 
@@ -152,7 +144,7 @@ def reserve(
         require_open(session, programme, app.budget_year)  # which refusal: not open, or not enough left
         raise BudgetExhausted(N_("The programme's budget pool cannot cover this amount."))
     for key, cap in counter_caps(programme, app).items():
-        _insert_ignore(session, Counter, {"key": key, "committed_fen": 0, "cap_fen": cap}, "key")
+        insert_ignore(session, Counter, {"key": key, "committed_fen": 0, "cap_fen": cap}, ["key"])
         taken = rows_matched(
             session,
             update(Counter)
