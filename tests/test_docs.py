@@ -57,3 +57,12 @@ def test_every_msgid_is_translated_into_chinese(catalog):
     untranslated = [m for m in extracted if not (zh.get(m) and zh.get(m).string) or zh.get(m).fuzzy]
     assert not untranslated, f"{catalog}.po (zh_Hans) lacks: {untranslated[:20]} — run scripts/i18n.py {catalog}"
     assert not [m for m in extracted if en.get(m) is None], f"{catalog}.po (en) is behind: run scripts/i18n.py"
+
+
+def test_every_scheduled_job_is_in_the_deployment_guide():
+    """An operator learns from docs/deploy.md what runs on a schedule; a job missing there is a surprise."""
+    from smeai.jobs.registry import JOBS
+
+    guide = (DOCS / "deploy.md").read_text(encoding="utf-8")
+    missing = [job.name for job in JOBS if f"| `{job.name}` |" not in guide]
+    assert not missing, f"add to the jobs table in docs/deploy.md: {missing}"
