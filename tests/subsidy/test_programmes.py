@@ -385,3 +385,30 @@ def test_an_application_keeps_the_version_it_was_decided_under(session, tmp_path
     assert (second.programme_version, second.requested_fen) == (after, 12 * WAN)
     session.expire_all()
     assert service.get_application(session, op, first.id).programme_version == before  # kept as decided
+
+
+def test_uploads_at_the_same_moment_each_keep_their_line_in_the_history(db_url, session, tmp_path, monkeypatch):
+    """Two operators uploading at once: each upload is its own history entry (a shared log read and written
+    back whole lost one of them)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from smeai.db import session_scope
+    from smeai.subsidy import programme_files
+    from tests import builders
+
+    monkeypatch.setattr(prog, "operator_store", lambda: LocalStorage(tmp_path))
+    op = builders.operator(session)
+    session.commit()
+    shipped = (prog.DATA / "wuhan-compute.yaml").read_text(encoding="utf-8")
+    texts = [shipped.replace("rate: 50%", f"rate: {40 - i}%") for i in range(6)]
+
+    def upload(i: int) -> str:
+        with session_scope(db_url) as s:
+            return programme_files.upload_programme(s, op, texts[i].encode(), uploaded_by=f"运营{i}").version
+
+    with ThreadPoolExecutor(6) as pool:
+        uploaded = set(pool.map(upload, range(6)))
+    history = programme_files.versions("wuhan-compute")
+    assert {v.version for v in history if v.uploaded_at is not None} == uploaded
+    assert sorted(v.uploaded_by for v in history if v.uploaded_at is not None) == [f"运营{i}" for i in range(6)]
+    assert [v.uploaded_at for v in history[:-1]] == sorted((v.uploaded_at for v in history[:-1]), reverse=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,6 +41,9 @@ class Version:
     uploaded_at: datetime | None  # None: the file shipped with the release
     uploaded_by: str
     current: bool
+
+
+ENTRIES = "entries/"  # under a programme's history: one JSON object per upload (who, when, which version)
 
 
 def history_prefix(code: str) -> str:
@@ -72,8 +76,10 @@ def upload_programme(session: Session, actor: Actor, data: bytes, *, uploaded_by
     if not store.exists(kept):
         store.put(kept, text.encode("utf-8"))
     line = {"version": checked.version, "at": now.isoformat(), "by": uploaded_by, "user_id": actor.user_id}
-    log = _read(store, f"{history}log.jsonl")  # an object store cannot append: read, add the line, write
-    store.put(f"{history}log.jsonl", (log + json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8"))
+    # One object per upload, never rewritten: an object store cannot append, and a shared log read, extended
+    # and written back lost a line whenever two operators uploaded at once.
+    entry = f"{history}{ENTRIES}{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.json"
+    store.put(entry, json.dumps(line, ensure_ascii=False).encode("utf-8"))
     programmes.forget_listing()
     audit_log.record(
         session,
@@ -96,19 +102,21 @@ def _read(store: Storage, key: str) -> str:
 def versions(code: str) -> list[Version]:
     """The programme's versions, newest first: every upload, then the shipped file (if there is one)."""
     current = programmes.all_programmes().get(code)
-    out: list[Version] = []
-    log = _read(programmes.operator_store(), f"{history_prefix(code)}log.jsonl")
-    if log:
-        for line in reversed(log.splitlines()):
-            entry = json.loads(line)
-            out.append(
-                Version(
-                    version=entry["version"],
-                    uploaded_at=datetime.fromisoformat(entry["at"]),
-                    uploaded_by=entry.get("by", ""),
-                    current=False,
-                )
-            )
+    store = programmes.operator_store()
+    history = history_prefix(code)
+    # earlier releases kept one log.jsonl per programme; its lines still count
+    lines = [json.loads(line) for line in _read(store, f"{history}log.jsonl").splitlines() if line.strip()]
+    lines += [json.loads(store.get(obj.key)) for obj in store.list(f"{history}{ENTRIES}")]
+    lines.sort(key=lambda entry: datetime.fromisoformat(entry["at"]), reverse=True)
+    out = [
+        Version(
+            version=entry["version"],
+            uploaded_at=datetime.fromisoformat(entry["at"]),
+            uploaded_by=entry.get("by", ""),
+            current=False,
+        )
+        for entry in lines
+    ]
     shipped = DATA / f"{code}.yaml"
     if shipped.is_file():
         out.append(Version(version_of(shipped.read_text(encoding="utf-8")), None, "", False))
