@@ -11,6 +11,7 @@ last message's text (the message wins):
 - fail_after=K  after K tokens send an error event and close (a 5xx in the middle of a stream)
 - status=S      answer status S at once; fail_times=M: only the first M calls with this `run=` id
 - hang=SEC      wait before the first byte; delay=SEC between tokens (default 0.005)
+- pad=K         each token's text carries K more characters (big chunks fill a slow reader's socket)
 
 Each call is logged to FILE as one JSON line: marker (`call=` word), tokens written, usage reported.
 Prompt tokens are the words of all messages plus 3.
@@ -84,6 +85,7 @@ async def chat(request: Request) -> Response:
         return JSONResponse(out)
     delay = float(p.get("delay", 0.005))
     fail_after = int(p["fail_after"]) if "fail_after" in p else None
+    pad = "x" * int(p.get("pad", 0))
     done = p.get("done", "1") != "0"
 
     def chunk(delta: dict, finish: str | None = None, **extra: Any) -> bytes:
@@ -110,7 +112,7 @@ async def chat(request: Request) -> Response:
                     return
                 await asyncio.sleep(delay)
                 written += 1
-                yield chunk({"content": f"w{i} "})
+                yield chunk({"content": f"w{i} {pad}"})
             if where == "choice":
                 reported = True
                 yield chunk({}, "length", choice={"usage": usage})

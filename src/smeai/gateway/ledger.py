@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from smeai.db import insert_ignore, rows_matched, utcnow
+from smeai.db import UTCDateTime, insert_ignore, rows_matched, utcnow
 from smeai.errors import Conflict, SmeaiError, Throttled
 from smeai.gateway.models import Hold, Key, KeyMonth, Usage, VoucherGrant, Wallet, WalletEntry
 from smeai.i18n import N_
@@ -216,6 +216,12 @@ class HoldRequest:
     def amount_mf(self) -> int:
         return call_cost(self.input_bound, self.output_bound, self.input_mf_per_1k, self.output_mf_per_1k)
 
+    @property
+    def rate_tokens(self) -> int:
+        """What the call counts against the key's tokens per minute when held: its bound (settlement gives
+        back the part it did not use, while the window is the same)."""
+        return self.input_bound + self.output_bound
+
 
 def find_hold(session: Session, key_id: int, idempotency_key: str) -> Hold | None:
     return session.scalar(
@@ -225,20 +231,60 @@ def find_hold(session: Session, key_id: int, idempotency_key: str) -> Hold | Non
     )
 
 
+RATE_WINDOW = timedelta(minutes=1)
+
+
+def _window_closed(now: datetime) -> ColumnElement[bool]:
+    return or_(Key.rate_window_at.is_(None), Key.rate_window_at <= literal(now - RATE_WINDOW, UTCDateTime()))
+
+
+def take_slot(session: Session, key_id: int, tokens: int, now: datetime) -> int:
+    """One conditional UPDATE of the key's row: a concurrency slot, and one request and TOKENS in its
+    per-minute window (a window opens at the first call after the last one closed and lasts a minute). The
+    row is the same for every worker, so N requests per minute are N across all of them; it is rolled back
+    with the hold when the wallet refuses. Returns the rows matched (1: taken)."""
+    closed = _window_closed(now)
+    requests = case((closed, 0), else_=Key.rate_requests)
+    used = case((closed, 0), else_=Key.rate_tokens)
+    return rows_matched(
+        session,
+        update(Key)
+        .where(
+            Key.id == key_id,
+            Key.in_flight < Key.concurrency,
+            or_(Key.rpm.is_(None), requests + 1 <= Key.rpm),
+            or_(Key.tpm.is_(None), used + tokens <= Key.tpm),
+        )
+        .values(
+            in_flight=Key.in_flight + 1,
+            last_used_at=now,
+            rate_window_at=case((closed, literal(now, UTCDateTime())), else_=Key.rate_window_at),
+            rate_requests=requests + 1,
+            rate_tokens=used + tokens,
+        )
+        .execution_options(synchronize_session=False),
+    )
+
+
+def _refusal(session: Session, key_id: int, tokens: int, now: datetime) -> RateLimited:
+    """Which limit refused the slot (read after the fact: only the message depends on it)."""
+    key = session.scalar(select(Key).where(Key.id == key_id).execution_options(populate_existing=True))
+    assert key is not None
+    if key.in_flight >= key.concurrency:
+        return RateLimited(N_("Too many calls at once on this key."), limit="concurrency")
+    live = key.rate_window_at is not None and key.rate_window_at > now - RATE_WINDOW
+    if key.rpm is not None and (key.rate_requests if live else 0) + 1 > key.rpm:
+        return RateLimited(N_("Rate limit reached for requests per minute."), limit="rpm")
+    return RateLimited(N_("Rate limit reached for tokens per minute."), limit="tpm")
+
+
 def take_hold(session: Session, req: HoldRequest, now: datetime | None = None) -> Hold:
     """Take the hold or raise and take nothing (the caller rolls back). Order: the key's slot first (cheap,
     and it refuses a burst before it touches the wallet), then the monthly cap, then the wallet."""
     now = now or utcnow()
     key, amount = req.key, req.amount_mf
-    slot = rows_matched(
-        session,
-        update(Key)
-        .where(Key.id == key.id, Key.in_flight < Key.concurrency)
-        .values(in_flight=Key.in_flight + 1, last_used_at=now)
-        .execution_options(synchronize_session=False),
-    )
-    if slot != 1:
-        raise RateLimited(N_("Too many calls at once on this key."), limit="concurrency")
+    if take_slot(session, key.id, req.rate_tokens, now) != 1:
+        raise _refusal(session, key.id, req.rate_tokens, now)
     month = month_of(now)
     if key.monthly_cap_mf is not None:
         insert_ignore(
@@ -321,12 +367,22 @@ def take_hold(session: Session, req: HoldRequest, now: datetime | None = None) -
     return hold
 
 
-def _release(session: Session, hold: Hold, spent_mf: int) -> None:
-    """Give back the hold's concurrency slot and its monthly-cap share (SPENT of it stays as spent)."""
+def _release(session: Session, hold: Hold, spent_mf: int, used_tokens: int) -> None:
+    """Give back the hold's concurrency slot, its monthly-cap share (SPENT of it stays as spent) and, while
+    the per-minute window it was counted in is still open, the tokens of its bound it did not use."""
+    unused = max(hold.input_bound + hold.output_bound - used_tokens, 0)
+    same_window = and_(
+        Key.rate_window_at.is_not(None),
+        Key.rate_window_at <= literal(hold.created_at, UTCDateTime()),
+        Key.rate_tokens >= unused,
+    )
     session.execute(
         update(Key)
         .where(Key.id == hold.key_id, Key.in_flight > 0)
-        .values(in_flight=Key.in_flight - 1)
+        .values(
+            in_flight=Key.in_flight - 1,
+            rate_tokens=case((same_window, Key.rate_tokens - unused), else_=Key.rate_tokens),
+        )
         .execution_options(synchronize_session=False)
     )
     session.execute(
@@ -355,6 +411,7 @@ def void_hold(session: Session, hold: Hold, *, note: str | None = None, now: dat
     now = now or utcnow()
     if not _resolve(session, hold, HoldState.VOIDED, now):
         return False
+    _release(session, hold, 0, 0)  # the key's row before the wallet's, as take_hold locks them
     session.execute(
         update(Wallet)
         .where(Wallet.org_id == hold.org_id)
@@ -365,7 +422,6 @@ def void_hold(session: Session, hold: Hold, *, note: str | None = None, now: dat
         )
         .execution_options(synchronize_session=False)
     )
-    _release(session, hold, 0)
     _entry(
         session,
         hold.org_id,
@@ -432,6 +488,9 @@ def settle_hold(session: Session, hold: Hold, used: Metered, *, now: datetime | 
     )
     session.add(usage)
     if live:
+        # the key's row, then the wallet's: the order take_hold locks them in (the other order deadlocked
+        # a settlement against a hold on PostgreSQL under load)
+        _release(session, hold, cost, used.prompt_tokens + used.completion_tokens)
         session.execute(
             update(Wallet)
             .where(Wallet.org_id == hold.org_id)
@@ -444,7 +503,6 @@ def settle_hold(session: Session, hold: Hold, used: Metered, *, now: datetime | 
             )
             .execution_options(synchronize_session=False)
         )
-        _release(session, hold, cost)
         if hold.grant_id is not None and voucher:
             session.execute(
                 update(VoucherGrant)

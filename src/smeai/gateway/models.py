@@ -97,9 +97,14 @@ class Key(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     allowed_models: Mapped[list[str] | None] = mapped_column(JSON)  # NULL: every model
     rpm: Mapped[int | None] = mapped_column(Integer)  # requests per minute
-    tpm: Mapped[int | None] = mapped_column(Integer)  # held tokens per minute
+    tpm: Mapped[int | None] = mapped_column(Integer)  # tokens per minute: the hold's bound, less what settled under it
     concurrency: Mapped[int] = mapped_column(Integer, default=4)
     in_flight: Mapped[int] = mapped_column(Integer, default=0)  # open holds: a guarded counter
+    # the per-minute window, shared by every worker: it opens at the first call after the last one closed
+    # and lasts 60 s; requests and tokens count the calls held in it (ledger.take_hold)
+    rate_window_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rate_requests: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rate_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     max_tokens: Mapped[int] = mapped_column(Integer, default=1024)  # the ceiling, injected when absent
     monthly_cap_mf: Mapped[int | None] = mapped_column(BigInteger)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

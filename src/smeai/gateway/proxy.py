@@ -1,8 +1,8 @@
 """The data plane: OpenAI-compatible chat completions through the centre, metered and paid as they go.
 
-One call: authenticate the key (401), check its per-minute limits (429), hold the worst case in the ledger
-and commit (402 when the wallet cannot cover it, 503 when the ledger cannot be reached: fail closed), call
-the upstream (retries with backoff and fallbacks by status code, all before the first byte reaches the
+One call: authenticate the key (401), hold the worst case in the ledger together with the key's concurrency
+slot and its per-minute window, shared by every worker, and commit (429 when a limit is used up, 402 when the
+wallet cannot cover it, 503 when the ledger cannot be reached: fail closed), call the upstream (retries with backoff and fallbacks by status code, all before the first byte reaches the
 client), then settle at the actual cost in the transaction that writes the usage record. An upstream error
 before any output voids the hold; a stream cut after output is charged for what was produced and ends with
 an error event instead of `[DONE]` (never a silent truncation); a client that disconnects has its upstream
@@ -19,10 +19,8 @@ import asyncio
 import json
 import logging
 import os
-import threading
 import time
 import weakref
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -81,35 +79,6 @@ def error_response(exc: BaseException) -> JSONResponse:
         return oai_error(409, message, "invalid_request_error", exc.code)
     param = next(iter(exc.fields), None) if isinstance(exc, Invalid) else None
     return oai_error(400, message, "invalid_request_error", exc.code, param)
-
-
-# --- per-minute limits (per process) ---------------------------------------------------------------------
-
-
-class _Window:
-    """Requests and tokens per key in the last minute. Per worker process: a limit of N per minute across W
-    workers admits up to N x W (docs/gateway.md); money is never guarded here, only in the ledger."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._seen: dict[int, deque[tuple[float, int]]] = {}
-
-    def admit(self, key: Key, tokens: int, now: float | None = None) -> None:
-        if key.rpm is None and key.tpm is None:
-            return
-        now = now or time.monotonic()
-        with self._lock:
-            q = self._seen.setdefault(key.id, deque())
-            while q and q[0][0] <= now - 60:
-                q.popleft()
-            if key.rpm is not None and len(q) + 1 > key.rpm:
-                raise RateLimited("Rate limit reached for requests per minute.", limit="rpm")
-            if key.tpm is not None and sum(t for _, t in q) + tokens > key.tpm:
-                raise RateLimited("Rate limit reached for tokens per minute.", limit="tpm")
-            q.append((now, tokens))
-
-
-WINDOW = _Window()
 
 
 # --- one HTTP client per event loop ----------------------------------------------------------------------
@@ -206,8 +175,6 @@ def _prepare(sessions: Callable[[], Session], secret: str | None, body: Any, ide
                 if hold.state == "held":
                     raise HoldInFlight("A call with this Idempotency-Key is in progress; retry it.")
                 raise Conflict("The call with this Idempotency-Key failed; send the request with a new key.")
-        bound_in, bound_out, _pi, _po = service.hold_bound(ts, body["messages"], tools, max_tokens)
-        WINDOW.admit(key, bound_in + bound_out)
         hold = service.begin_call(
             session,
             key,
@@ -227,7 +194,7 @@ def _prepare(sessions: Callable[[], Session], secret: str | None, body: Any, ide
             alias=alias,
             targets=ts,
             max_tokens=max_tokens,
-            input_bound=bound_in,
+            input_bound=hold.input_bound,
             include_usage=bool(isinstance(opts, dict) and opts.get("include_usage")),
             deadline_s=service.call_deadline(ts).total_seconds(),
             keep_response=idem is not None,
@@ -250,18 +217,29 @@ def _void(sessions: Callable[[], Session], hold_id: int, note: str) -> None:
         session.commit()
 
 
+RESOLVE_PATIENCE_S = 60.0  # well inside service.HOLD_MARGIN: the sweeper never races a settlement still trying
+
+
 async def _resolve(fn: Callable[..., None], *args: Any) -> None:
-    """Settle or void, shielded from the caller's cancellation (a disconnect must not lose the record); a
-    ledger that stays down leaves the hold to the sweeper, which gives the money back."""
+    """Settle or void, shielded from the caller's cancellation (a disconnect must not lose the record). A
+    ledger that refuses for a moment (a deadlock or a busy SQLite file under load, a full pool) is tried
+    again with backoff for up to RESOLVE_PATIENCE_S, not given up after a few tries: a settlement left to the
+    sweeper is voided, which gives back the money of tokens that were produced. Only a ledger down for that
+    long leaves the hold to the sweeper."""
     with anyio.CancelScope(shield=True):
-        for attempt in range(4):
+        give_up = time.monotonic() + RESOLVE_PATIENCE_S
+        attempt = 0
+        while True:
             try:
                 await _db(fn, *args)
                 return
-            except LEDGER_DOWN:
-                log.warning("gateway: ledger unavailable resolving a hold (attempt %d)", attempt + 1)
-                await anyio.sleep(0.2 * 2**attempt)
-        log.error("gateway: hold left to the sweeper: %r", args[1:2])
+            except LEDGER_DOWN as exc:
+                attempt += 1
+                if time.monotonic() >= give_up:
+                    log.error("gateway: hold left to the sweeper after %d tries: %r (%s)", attempt, args[1:2], exc)
+                    return
+                log.warning("gateway: ledger refused resolving a hold (try %d): %s", attempt, str(exc)[:200])
+                await anyio.sleep(min(0.05 * 2**attempt, 2.0))
 
 
 # --- upstreams ---------------------------------------------------------------------------------------------
@@ -538,8 +516,10 @@ async def _stream(sessions: Callable[[], Session], body: dict, p: Prepared, star
         await _resolve(_void, sessions, p.hold_id, "cancelled")
         raise
     st = StreamState()
+    ended = False  # the relay's clean-up has run (it settles or voids the hold)
 
     async def relay() -> AsyncIterator[bytes]:
+        nonlocal ended
         status = "truncated"
         try:
             async for line in resp.aiter_lines():
@@ -567,11 +547,41 @@ async def _stream(sessions: Callable[[], Session], body: dict, p: Prepared, star
             status = "disconnected"
             raise
         finally:
+            ended = True
             with anyio.CancelScope(shield=True):
                 await resp.aclose()
                 await _finish(sessions, t, p, st, status, started)
 
-    return StreamingResponse(relay(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    async def never_relayed() -> None:
+        """The client left before the relay began (the response was cancelled before its first step): the
+        generator never ran, so its clean-up never will; close the upstream and resolve the hold here."""
+        if not ended:
+            await resp.aclose()
+            await _finish(sessions, t, p, st, "disconnected", started)
+
+    return _Relay(relay(), never_relayed)
+
+
+class _Relay(StreamingResponse):
+    """A stream that always resolves its hold when the response ends, however it ends. Starlette's
+    StreamingResponse drops its body iterator where it stands when the client's disconnect cancels it: left
+    suspended at a `yield` (the cancellation landed in `send`, e.g. a paused transport), the relay's clean-up
+    would run only when the garbage collector finalised it, seconds or minutes later; never started (the
+    client left while the upstream was answering), it would never run, and the hold waited for the sweeper,
+    which voids it: the tokens produced were never charged. Here the iterator is closed at once (its
+    `finally` settles) and a relay that never started resolves the hold itself."""
+
+    def __init__(self, content: AsyncIterator[bytes], on_unstarted: Callable[[], Any]) -> None:
+        super().__init__(content, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        self._on_unstarted = on_unstarted
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.body_iterator.aclose()  # type: ignore[attr-defined]
+                await self._on_unstarted()
 
 
 async def _finish(

@@ -1,0 +1,153 @@
+"""Per-minute limits kept in the ledger (shared by every worker), and the order the ledger locks rows in."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from smeai.db import get_sessionmaker, utcnow
+from smeai.gateway import ledger, service
+from smeai.gateway.ledger import Metered, RateLimited
+from smeai.gateway.models import Key, Wallet
+from tests.gateway.conftest import setup_org
+
+
+def _hold(session, secret: str, *, max_tokens: int = 10, now=None):
+    key = service.authenticate(session, secret)
+    ts = service.targets(session, key, "m")
+    bound_in, bound_out, price_in, price_out = service.hold_bound(ts, [{"role": "user", "content": "x"}], None, max_tokens)
+    return ledger.take_hold(
+        session,
+        ledger.HoldRequest(
+            key=key,
+            alias="m",
+            route_id=ts[0].route_id,
+            input_bound=bound_in,
+            output_bound=bound_out,
+            input_mf_per_1k=price_in,
+            output_mf_per_1k=price_out,
+            lifetime=timedelta(minutes=5),
+        ),
+        now=now,
+    )
+
+
+def _key(session, key_id: int) -> Key:
+    session.expire_all()
+    key = session.get(Key, key_id)
+    assert key is not None
+    return key
+
+
+def test_requests_per_minute_are_counted_in_the_keys_row(session, scripted):
+    s = setup_org(session, scripted.base_url, key={"rpm": 3, "concurrency": 10})
+    t0 = utcnow()
+    for _ in range(3):
+        _hold(session, s.secret, now=t0)
+        session.commit()
+    with pytest.raises(RateLimited) as refused:
+        _hold(session, s.secret, now=t0 + timedelta(seconds=59))
+    assert refused.value.fields == {} or refused.value.fields.get("limit") in (None, "rpm")
+    assert "requests per minute" in refused.value.message
+    session.rollback()
+    assert _key(session, s.key_id).rate_requests == 3
+    _hold(session, s.secret, now=t0 + timedelta(seconds=60))  # a new window opens a minute after the last
+    session.commit()
+    key = _key(session, s.key_id)
+    assert (key.rate_requests, key.in_flight) == (1, 4)
+
+
+def test_a_refused_hold_counts_no_request(session, scripted):
+    s = setup_org(session, scripted.base_url, fen=0, key={"rpm": 1})
+    for _ in range(3):
+        with pytest.raises(ledger.InsufficientQuota):
+            _hold(session, s.secret)
+        session.rollback()
+    assert _key(session, s.key_id).rate_requests == 0
+
+
+def test_tokens_per_minute_count_the_bound_and_settlement_gives_back_the_unused(session, scripted):
+    s = setup_org(session, scripted.base_url, key={"tpm": 350, "concurrency": 10})
+    t0 = utcnow()
+    first = _hold(session, s.secret, max_tokens=100, now=t0)
+    session.commit()
+    bound = first.input_bound + first.output_bound
+    assert _key(session, s.key_id).rate_tokens == bound
+    with pytest.raises(RateLimited) as refused:
+        _hold(session, s.secret, max_tokens=100, now=t0)  # two bounds pass 350
+    assert "tokens per minute" in refused.value.message
+    session.rollback()
+    ledger.settle_hold(
+        session, service.get_hold(session, first.id), Metered(prompt_tokens=5, completion_tokens=5, estimated=False, status="ok")
+    )
+    session.commit()
+    assert _key(session, s.key_id).rate_tokens == 10  # the actual use stays counted; the rest is given back
+    _hold(session, s.secret, max_tokens=100, now=t0)
+    session.commit()
+    voided = _hold(session, s.secret, max_tokens=10, now=t0)
+    session.commit()
+    before = _key(session, s.key_id).rate_tokens
+    ledger.void_hold(session, service.get_hold(session, voided.id))
+    session.commit()
+    assert _key(session, s.key_id).rate_tokens == before - (voided.input_bound + voided.output_bound)
+    with pytest.raises(RateLimited):  # one call's bound alone above the limit is never admitted
+        _hold(session, s.secret, max_tokens=1000, now=t0 + timedelta(minutes=5))
+    session.rollback()
+
+
+def test_a_settlement_never_gives_back_tokens_to_a_later_window(session, scripted):
+    s = setup_org(session, scripted.base_url, key={"tpm": 10_000, "concurrency": 10})
+    t0 = utcnow() - timedelta(minutes=3)
+    old = _hold(session, s.secret, max_tokens=100, now=t0)
+    session.commit()
+    _hold(session, s.secret, max_tokens=50, now=t0 + timedelta(minutes=2))  # a new window
+    session.commit()
+    now_counted = _key(session, s.key_id).rate_tokens
+    ledger.settle_hold(
+        session, service.get_hold(session, old.id), Metered(prompt_tokens=1, completion_tokens=1, estimated=False, status="ok")
+    )
+    session.commit()
+    assert _key(session, s.key_id).rate_tokens == now_counted
+
+
+def test_a_settlement_locks_the_key_before_the_wallet_as_a_hold_does(session, scripted, db_url):
+    """A hold locks the key's row, then the wallet's; a settlement that took them the other way round
+    deadlocked against it on PostgreSQL (the settlement failed, and the hold waited for the sweeper)."""
+    s = setup_org(session, scripted.base_url, key={"concurrency": 10})
+    settling = _hold(session, s.secret)
+    session.commit()
+    sessions = get_sessionmaker(db_url)
+    errors: list[BaseException] = []
+    with sessions() as holder:
+        # a hold in progress: its slot on the key's row taken, the wallet not yet
+        holder.execute(update(Key).where(Key.id == s.key_id).values(in_flight=Key.in_flight + 1))
+
+        def settle() -> None:
+            try:
+                with sessions() as other:
+                    ledger.settle_hold(
+                        other,
+                        service.get_hold(other, settling.id),
+                        Metered(prompt_tokens=1, completion_tokens=1, estimated=False, status="ok"),
+                    )
+                    other.commit()
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        thread = threading.Thread(target=settle)
+        thread.start()
+        thread.join(0.5)  # the settlement now waits for the key's row
+        try:
+            holder.execute(update(Wallet).where(Wallet.org_id == s.org_id).values(updated_at=utcnow()))
+            holder.execute(update(Key).where(Key.id == s.key_id).values(in_flight=Key.in_flight - 1))
+            holder.commit()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+            holder.rollback()
+        thread.join(30)
+    assert not errors, errors
+    session.expire_all()
+    assert service.get_hold(session, settling.id).state == "settled"
