@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from smeai.auth.actor import Actor
 from smeai.cli import app as cli_app
-from smeai.errors import Forbidden, NotFound
+from smeai.errors import Conflict, Forbidden, NotFound
 from smeai.gateway import flows, service
 from smeai.gateway.ledger import split
 from smeai.gateway.models import Key, Usage
@@ -19,6 +19,7 @@ from smeai.gateway.schemas import KeyIn
 from smeai.subsidy import ledger as subsidy_ledger
 from smeai.subsidy import service as subsidy
 from smeai.subsidy.models import Application
+from smeai.subsidy.service import WrongState
 from smeai.subsidy.programmes import DocKind, all_programmes
 from tests import builders
 from tests.gateway.conftest import chat, setup_org
@@ -371,3 +372,41 @@ def test_a_funding_voucher_can_neither_be_withdrawn_nor_expire(session):
     later = application.redeem_by_on + timedelta(days=1)
     assert subsidy.expire_applications(session, Actor.system(), today=later) == []
     assert flows.audit(session, Actor.system()).ok
+
+
+def test_a_voucher_that_funds_a_wallet_is_never_also_paid_through_invoices(session):
+    """Issue 18: the 模型券 pays for calls as they are metered; the subsidy domain's own redemption (invoices,
+    then the operator's verification and payout) would pay the same voucher a second time."""
+    actor, application = _approved_model_voucher(session)
+    op = builders.operator(session)
+    grant = flows.fund_from_voucher(session, Actor.system(), application.id)
+    session.commit()
+    for act in (
+        lambda: subsidy.verify_redemption(session, op, application.id),
+        lambda: subsidy.return_redemption(session, op, application.id, reasons="发票抬头不符"),
+    ):
+        with pytest.raises(WrongState, match="model gateway"):
+            act()
+        session.rollback()
+    session.expire_all()
+    assert session.get(Application, application.id).state == "redeeming"
+    payouts = subsidy.ledger_entries(session, Actor.system(), application_id=application.id)
+    assert not [e for e in payouts if e.kind == "payout"]
+    closed = flows.close_voucher(session, Actor.system(), grant.id)  # the metered path still closes it
+    session.commit()
+    assert closed.paid_fen == 0 and session.get(Application, application.id).state == "paid"
+    assert actor  # the enterprise
+
+
+def test_a_voucher_redeemed_through_invoices_never_funds_a_wallet_nor_settles_as_metered(session):
+    actor, application = _approved_model_voucher(session)
+    for kind in subsidy.get_programme("shanghai-model").documents.redeem:
+        sb.upload(session, actor, application.id, kind)
+    subsidy.submit_redemption(session, actor, application.id, today=sb.TODAY)
+    session.commit()
+    with pytest.raises(Conflict):
+        flows.fund_from_voucher(session, Actor.system(), application.id)
+    session.rollback()
+    with pytest.raises(WrongState):
+        subsidy.settle_metered(session, Actor.system(), application.id, paid_fen=1)
+    session.rollback()

@@ -103,6 +103,9 @@ class Application(Base):
     paid_fen: Mapped[int | None] = mapped_column(BigInteger)
     decision_note: Mapped[str | None] = mapped_column(Text)
     redeem_by_on: Mapped[date | None] = mapped_column(Date)
+    # a 模型券 that funds a model-gateway wallet since then: it is redeemed by metered use (gateway/flows.py)
+    # and never through the invoice path (submit, return, verify), so the same voucher cannot pay twice
+    metered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -285,18 +285,29 @@ def _transition(
     from_states: set[S],
     to: S,
     note: str | None = None,
+    *,
+    metered: bool | None = None,
     **values: object,
 ) -> None:
-    """Move APP from one of FROM_STATES to TO in one conditional UPDATE: two operators cannot both decide."""
+    """Move APP from one of FROM_STATES to TO in one conditional UPDATE: two operators cannot both decide.
+    METERED True or False: only an application that does (or does not) fund a model-gateway wallet moves."""
     before = app.state
+    only = []
+    if metered is not None:
+        only.append(Application.metered_at.is_not(None) if metered else Application.metered_at.is_(None))
     done = rows_matched(
         session,
         update(Application)
-        .where(Application.id == app.id, Application.state.in_([s.value for s in from_states]))
+        .where(Application.id == app.id, Application.state.in_([s.value for s in from_states]), *only)
         .values(state=to.value, updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False),
     )
     if done != 1:
+        if metered is False and app.metered_at is not None:
+            raise WrongState(
+                N_("This voucher pays for metered model calls: the model gateway settles it, not invoices."),
+                state=before,
+            )
         raise WrongState(N_("The application is not in a state that allows this."), state=before)
     for key, value in {"state": to.value, **values}.items():
         set_committed_value(app, key, value)
@@ -393,7 +404,7 @@ def submit_redemption(session: Session, actor: Actor, application_id: int, *, to
             N_("The centre pays this award after acceptance; there is nothing to redeem."), state=app.state
         )
     _documents_present(session, app, tuple(p.documents.redeem))
-    _transition(session, app, actor, "redeem", {S.APPROVED}, S.REDEEMING)
+    _transition(session, app, actor, "redeem", {S.APPROVED}, S.REDEEMING, metered=False)
     return app
 
 
@@ -401,7 +412,9 @@ def return_redemption(session: Session, actor: Actor, application_id: int, *, re
     """The operator sends the redemption back (documents insufficient); the reservation stays."""
     app = get_application(session, actor, application_id)
     actor.require(Permission.SUBSIDY_REVIEW)
-    _transition(session, app, actor, "return", {S.REDEEMING}, S.APPROVED, reasons, decision_note=reasons)
+    _transition(
+        session, app, actor, "return", {S.REDEEMING}, S.APPROVED, reasons, metered=False, decision_note=reasons
+    )
     return app
 
 
@@ -415,7 +428,7 @@ def verify_redemption(
     value = paid_fen or approved
     if value > approved:
         raise Invalid(N_("Please correct the marked fields."), fields={"paid_fen": "over the approved amount"})
-    _transition(session, app, actor, "verify", {S.REDEEMING}, S.PAID, note, paid_fen=value)
+    _transition(session, app, actor, "verify", {S.REDEEMING}, S.PAID, note, metered=False, paid_fen=value)
     ledger.payout(session, get_programme(app.programme_code), app, value, actor.user_id)
     ledger.release(session, get_programme(app.programme_code), app, approved - value, actor.user_id)
     return app
@@ -426,7 +439,17 @@ def start_metered_redemption(session: Session, actor: Actor, application_id: int
     as it is spent, so it can no longer be withdrawn or expire while calls draw on its reservation."""
     app = get_application(session, actor, application_id)
     actor.require(Permission.SUBSIDY_REVIEW)
-    _transition(session, app, actor, "redeem", {S.APPROVED}, S.REDEEMING, "metered by the model gateway")
+    _transition(
+        session,
+        app,
+        actor,
+        "redeem",
+        {S.APPROVED},
+        S.REDEEMING,
+        "metered by the model gateway",
+        metered=False,
+        metered_at=utcnow(),
+    )
     return app
 
 
@@ -441,7 +464,7 @@ def settle_metered(
     approved = app.approved_fen or 0
     if not 0 <= paid_fen <= approved:
         raise Invalid(N_("Please correct the marked fields."), fields={"paid_fen": "over the approved amount"})
-    _transition(session, app, actor, "verify", {S.APPROVED, S.REDEEMING}, S.PAID, note, paid_fen=paid_fen)
+    _transition(session, app, actor, "verify", {S.REDEEMING}, S.PAID, note, metered=True, paid_fen=paid_fen)
     p = get_programme(app.programme_code)
     if paid_fen:
         ledger.payout(session, p, app, paid_fen, actor.user_id)
