@@ -15,9 +15,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -77,6 +78,20 @@ class Storage(ABC):
             return False
         return True
 
+    def put_file(self, key: str, path: Path) -> None:
+        """Store the file at PATH under KEY. Backends copy it in blocks (a large upload is never in memory
+        whole); this fallback reads it whole."""
+        self.put(key, path.read_bytes())
+
+    @contextlib.contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        """The object as a file on this host for the duration (a local store's own file, or a temporary
+        copy fetched in blocks, removed afterwards); NotStored if there is none."""
+        with tempfile.TemporaryDirectory(prefix="smeai-stored-") as folder:
+            path = Path(folder) / Path(check_key(key)).name
+            path.write_bytes(self.get(key))
+            yield path
+
 
 class LocalStorage(Storage):
     """Files under one folder, mode 0640 (never executable), written through a temporary file and a rename."""
@@ -112,6 +127,26 @@ class LocalStorage(Storage):
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def put_file(self, key: str, path: Path) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out, path.open("rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+            os.chmod(tmp, 0o640)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @contextlib.contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        path = self._path(key)
+        if not path.is_file():
+            raise NotStored(key)
+        yield path
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -152,6 +187,19 @@ class S3Storage(Storage):
 
     def exists(self, key: str) -> bool:
         return bool(self.fs.isfile(self._path(key)))
+
+    def put_file(self, key: str, path: Path) -> None:
+        self.fs.put_file(str(path), self._path(key))  # multipart in blocks for a large file
+
+    @contextlib.contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        with tempfile.TemporaryDirectory(prefix="smeai-stored-") as folder:
+            path = Path(folder) / Path(check_key(key)).name
+            try:
+                self.fs.get_file(self._path(key), str(path))
+            except FileNotFoundError:
+                raise NotStored(key) from None
+            yield path
 
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -8,7 +8,7 @@ from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
 from tests import builders
-from tests.survey import handmade
+from tests.survey import handmade, uploading
 
 
 def _import(session, client):
@@ -17,7 +17,7 @@ def _import(session, client):
         data={"wave": "2025", "name": "2025 调查", "csrf_token": client.csrf},
         files={"file": ("s.csv", handmade.csv_text().encode(), "text/csv")},
     )
-    return res
+    return uploading.wait(client, res)
 
 
 def test_analyst_imports_through_the_form_and_sees_every_reason(session, page_client_for):
@@ -128,21 +128,25 @@ def test_enterprises_get_no_filters_and_a_filtered_url_is_refused(session, page_
 
 
 def _upload_file(web, name: str, body: bytes, wave: str = "2025", wave_name: str = ""):
-    return web.post(
+    res = web.post(
         "/survey/import",
         data={"wave": wave, "name": wave_name, "csrf_token": web.csrf},
         files={"file": (name, body, "application/octet-stream")},
     )
+    return uploading.wait(web, res) if res.status_code == 200 else res
 
 
-def test_a_broken_or_oversized_upload_is_a_form_error_not_a_500(session, page_client_for):
+def test_a_broken_or_oversized_upload_fails_by_name_not_with_a_500(session, page_client_for, settings):
     web = page_client_for(builders.analyst(session))
     lines = handmade.csv_text().splitlines()
     lines[4] += "," + "x" * 140_000
     res = _upload_file(web, "s.csv", "\n".join(lines).encode())
-    assert res.status_code == 422 and "row 5" in res.text
+    assert uploading.state_of(res.text) == "failed" and "row 5" in res.text
     res = _upload_file(web, "s.xlsx", handmade.broken_xlsx())
-    assert res.status_code == 422 and "row 5" in res.text
+    assert uploading.state_of(res.text) == "failed" and "row 5" in res.text
+    settings.upload_max_bytes = 1000
+    res = _upload_file(web, "s.csv", handmade.csv_text().encode())  # refused while it is received
+    assert res.status_code == 422 and "1000" in res.text
     limits = BeautifulSoup(web.get("/survey/import").text, "html.parser").select_one("#file-limits").text
     assert "100,000" in limits and "500" in limits
 

@@ -21,6 +21,7 @@ from smeai.matching import pools
 from smeai.storage import orphans, storage_for
 from smeai.subsidy import documents
 from smeai.subsidy import service as subsidy
+from smeai.survey import uploads as survey_uploads
 
 log = logging.getLogger("smeai.jobs")
 
@@ -69,13 +70,23 @@ def sweep_orphans(settings: Settings, *, now: datetime | None = None) -> str:
     removed = 0
     with session_scope(settings.database_url) as session:
         # The names are read before the listing: a file committed after this read is younger than the grace.
-        owners = ((registration.LICENCE_PREFIX, registration.licence_keys), (documents.PREFIX, documents.stored_keys))
+        owners = (
+            (registration.LICENCE_PREFIX, registration.licence_keys),
+            (documents.PREFIX, documents.stored_keys),
+            (survey_uploads.PREFIX, survey_uploads.stored_keys),  # a queued or running import's file is named
+        )
         for prefix, referenced in owners:
             for orphan in orphans(store, prefix, referenced(session), older_than=grace, now=now):
                 store.delete(orphan.key)
                 log.info("orphan removed: %s (%d bytes)", orphan.key, orphan.size)
                 removed += 1
     return f"{removed} orphaned file(s) removed"
+
+
+def survey_imports(settings: Settings) -> str:
+    """Import the survey uploads no live runner holds: queued but never started (the worker that received
+    the file died), or started by a runner whose claim lapsed; each is claimed first, so it runs once."""
+    return survey_uploads.take_up(settings.database_url, storage_for(settings))
 
 
 def sweep_gateway(settings: Settings) -> str:
@@ -125,6 +136,7 @@ JOBS: tuple[Job, ...] = (
     Job("catalog-index", timedelta(minutes=10), "Store the search index workers start from", store_catalog_index),
     Job("matching-embeddings", timedelta(minutes=5), "Embed new offering texts for matching", embed_offerings),
     Job("storage-orphans", timedelta(hours=6), "Remove stored uploads no record names (after a crash)", sweep_orphans),
+    Job("survey-imports", timedelta(minutes=1), "Import survey uploads a stopped worker left", survey_imports),
     Job("gateway-sweep", timedelta(minutes=1), "Void gateway holds that outlived their calls", sweep_gateway),
     # Every 6 hours: with a 24-hour window, each person registered in time hears 18 to 24 hours before.
     Job("events-reminders", timedelta(hours=6), "Remind registered people a day before their event", remind_attendees),

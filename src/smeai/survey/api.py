@@ -7,13 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from smeai.auth.deps import CurrentActor
 from smeai.config import app_settings
 from smeai.db import DbSession
 from smeai.inputs import RecordId
+from smeai.storage import storage_for
 from smeai.survey import service, uploads
-from smeai.survey.schemas import ImportOut, WaveIn, WaveOut
+from smeai.survey.schemas import ImportOut, UploadOut, WaveIn, WaveOut
 from smeai.web.downloads import attachment
 from smeai.web.limits import upload_route
 from smeai.web.paging import Page, PageParams, page_of
@@ -95,6 +97,43 @@ async def import_file(
         outcome = service.import_file(session, actor, code, path, filename=file.filename or "upload", wave_name=name)
     session.commit()
     return import_out(outcome, code)
+
+
+@router.post(
+    "/waves/{code}/uploads",
+    status_code=202,
+    summary="Upload a survey file to import in the background (poll the upload for progress and outcome)",
+)
+@upload_route  # a file: up to SMEAI_UPLOAD_MAX_BYTES, not the 1 MiB JSON/form limit
+async def upload_file(
+    code: str,
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    file: Annotated[UploadFile, File()],
+    name: Annotated[str | None, Form(description="Wave name when the wave is new")] = None,
+) -> UploadOut:
+    settings = app_settings(request)
+    store = storage_for(settings)
+    async with uploads.spooled(file, limit=settings.upload_max_bytes) as path:
+        upload = await run_in_threadpool(
+            uploads.queue,
+            session,
+            actor,
+            store,
+            path,
+            wave_code=code,
+            filename=file.filename or "upload",
+            wave_name=name,
+        )
+    session.commit()
+    uploads.start(settings.database_url, store, upload.id)
+    return UploadOut.model_validate(uploads.as_dict(session, upload))
+
+
+@router.get("/uploads/{upload_id}", summary="A background import: its state, progress and outcome")
+def read_upload(upload_id: RecordId, session: DbSession, actor: CurrentActor) -> UploadOut:
+    return UploadOut.model_validate(uploads.as_dict(session, uploads.get_upload(session, actor, upload_id)))
 
 
 @router.get("/imports/{import_id}/errors.csv", summary="Download the error file of an import")

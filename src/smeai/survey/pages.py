@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from smeai.auth.deps import PageActor
 from smeai.auth.permissions import Permission
 from smeai.config import app_settings
 from smeai.db import DbSession
 from smeai.errors import Invalid
-from smeai.i18n import _
+from smeai.i18n import N_, _
+from smeai.inputs import RecordId
+from smeai.storage import storage_for
 from smeai.survey import codebook, figures, index, report, service, uploads
 from smeai.web.csrf import csrf_protect
 from smeai.web.downloads import attachment
@@ -98,10 +101,14 @@ def dashboard(
 
 
 @router.get("/survey/import")
-def import_form(request: Request, actor: PageActor) -> HTMLResponse:
+def import_form(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
     if not actor.can(Permission.SURVEY_IMPORT):  # answered here, while the request's user is still loaded
         return render(request, "error.html", 403, title=_("Sorry"), message=_("You are not allowed to do this."))
-    return render(request, "survey/import.html", active="survey", result=None, **_limits())
+    return render(request, "survey/import.html", active="survey", **_form(session, actor))
+
+
+def _form(session, actor) -> dict[str, Any]:
+    return {"recent": uploads.list_uploads(session, actor), "states": STATES, **_limits()}
 
 
 @router.post("/survey/import", dependencies=[Depends(csrf_protect)])
@@ -113,11 +120,21 @@ async def import_upload(
     wave: Annotated[str, Form()],
     file: Annotated[UploadFile, File()],
     name: Annotated[str, Form()] = "",
-) -> HTMLResponse:
+) -> Response:
+    """Store the file and answer at once: the import runs in the background and its page shows progress."""
+    settings = app_settings(request)
+    store = storage_for(settings)
     try:
-        async with uploads.spooled(file, limit=app_settings(request).upload_max_bytes) as path:
-            outcome = service.import_file(
-                session, actor, wave.strip(), path, filename=file.filename or "upload", wave_name=name or None
+        async with uploads.spooled(file, limit=settings.upload_max_bytes) as path:
+            upload = await run_in_threadpool(
+                uploads.queue,
+                session,
+                actor,
+                store,
+                path,
+                wave_code=wave,
+                filename=file.filename or "upload",
+                wave_name=name or None,
             )
     except Invalid as exc:
         session.rollback()
@@ -127,12 +144,48 @@ async def import_upload(
             "survey/import.html",
             422,
             active="survey",
-            result=None,
-            **_limits(),
+            wave=wave,
+            **_form(session, actor),
             messages=[("error", f"{_(exc.message)} {fields}".strip())],
         )
     session.commit()
-    return render(request, "survey/import.html", active="survey", result=outcome, wave=wave, **_limits())
+    uploads.start(settings.database_url, store, upload.id)
+    return RedirectResponse(f"/survey/imports/{upload.id}", status_code=303)
+
+
+STATES = {
+    "queued": N_("Waiting to start"),
+    "validating": N_("Checking the file"),
+    "importing": N_("Writing the rows"),
+    "done": N_("Imported"),
+    "failed": N_("Failed"),
+}
+
+
+def _upload_view(session, actor, upload_id: int) -> dict[str, Any]:
+    upload = uploads.get_upload(session, actor, upload_id)
+    return {
+        "upload": upload,
+        "record": uploads.result_of(session, upload),
+        "percent": uploads.percent(upload),
+        "states": STATES,
+        "size": _size(upload.size_bytes),
+    }
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:,.1f} MB" if n >= 2**20 else f"{max(1, round(n / 2**10))} KB"
+
+
+@router.get("/survey/imports/{upload_id}")
+def upload_page(request: Request, upload_id: RecordId, session: DbSession, actor: PageActor) -> HTMLResponse:
+    return render(request, "survey/upload.html", active="survey", **_upload_view(session, actor, upload_id))
+
+
+@router.get("/survey/imports/{upload_id}/progress")
+def upload_progress(request: Request, upload_id: RecordId, session: DbSession, actor: PageActor) -> HTMLResponse:
+    """The progress block alone (HTMX polls it every 2 s while the import runs; done, it holds the result)."""
+    return render(request, "survey/_upload.html", **_upload_view(session, actor, upload_id))
 
 
 def _limits() -> dict[str, int]:

@@ -52,3 +52,36 @@ class ImportOut(BaseModel):
 
 
 IndicatorsOut = dict[str, Any]
+
+
+class UploadResultOut(BaseModel):
+    import_id: int | None
+    already_imported: bool
+    n_rows: int | None
+    n_inserted: int | None
+    n_existing: int | None
+    n_rejected: int | None
+    unmapped: list[str] = Field(default_factory=list)
+    reasons: list[ReasonOut] = Field(default_factory=list, description="The first reasons (at most 100).")
+    n_reasons: int = 0
+    errors_url: str | None
+
+
+class UploadOut(BaseModel):
+    """A file imported in the background: poll `GET /api/v1/survey/uploads/{id}` until `finished`."""
+
+    id: int
+    wave: str
+    filename: str
+    state: str = Field(description="queued, validating, importing, done or failed")
+    finished: bool
+    percent: int = Field(description="0..100: checking the file is the first half, writing the rows the second")
+    rows_done: int = Field(description="Valid rows written so far (PostgreSQL shows them as they go)")
+    rows_total: int | None = Field(description="Rows of the file, known once it is checked")
+    size_bytes: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None = Field(description="Why the import failed (nothing was imported)")
+    error_fields: dict[str, str] = Field(default_factory=dict)
+    result: UploadResultOut | None = None

@@ -12,6 +12,7 @@ import copy
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from smeai import taxonomy
 from smeai.auth import audit
 from smeai.auth.actor import Actor
+from smeai.auth.models import User
 from smeai.auth.permissions import Permission
 from smeai.errors import Conflict, Forbidden, Invalid, NotFound
 from smeai.i18n import N_
@@ -86,15 +88,21 @@ def get_wave(session: Session, actor: Actor, code: str) -> SurveyWave:
 
 def create_wave(session: Session, actor: Actor, code: str, *, name: str | None = None) -> SurveyWave:
     actor.require(Permission.SURVEY_IMPORT)
-    code = code.strip()
-    if not code or len(code) > 40 or not all(ch.isalnum() or ch in "-_." for ch in code):
-        raise Invalid(N_("A wave code is letters, digits, '-', '_' or '.' (at most 40)."), fields={"code": "invalid"})
+    code = check_wave_code(code)
     if find_wave(session, code) is not None:
         raise WaveExists(N_("A wave with this code already exists."), fields={"code": "already exists"})
     wave = SurveyWave(code=code, name=(name or code).strip()[:200], created_by=actor.user_id)
     session.add(wave)
     session.flush()
     return wave
+
+
+def check_wave_code(code: str) -> str:
+    """The code stripped, if it may name a wave; Invalid if not."""
+    code = code.strip()
+    if not code or len(code) > 40 or not all(ch.isalnum() or ch in "-_." for ch in code):
+        raise Invalid(N_("A wave code is letters, digits, '-', '_' or '.' (at most 40)."), fields={"code": "invalid"})
+    return code
 
 
 def wave_stats(session: Session, wave: SurveyWave) -> dict[str, int]:
@@ -116,6 +124,11 @@ class ImportOutcome:
     already_imported: bool = False
 
 
+# what an import reports as it goes: (stage, rows done, rows in all) with stage "validating" or "importing"
+Progress = Callable[[str, int, int | None], None]
+INSERT_BATCH = 5_000  # rows per INSERT: progress moves between batches, and no list of every row is built
+
+
 def import_file(
     session: Session,
     actor: Actor,
@@ -125,24 +138,36 @@ def import_file(
     filename: str,
     create: bool = True,
     wave_name: str | None = None,
+    progress: Progress | None = None,
 ) -> ImportOutcome:
     """Load a canonical or 问卷星 file into a wave: valid rows are kept, every rejected row reported.
 
     The same file twice changes nothing (the first import is returned); a response_id the wave already
-    holds is counted, not duplicated; a file missing a required column is refused whole."""
+    holds is counted, not duplicated; a file missing a required column is refused whole. The file is
+    checked before anything is written (a new wave included), so `progress` may be reported from another
+    session while the file is checked, even on SQLite (one writer at a time)."""
     actor.require(Permission.SURVEY_IMPORT)
+    report = progress or (lambda stage, done, total: None)
     wave = find_wave(session, wave_code)
     if wave is None:
         if not create:
             raise NotFound(N_("Survey wave not found."))
-        wave = create_wave(session, actor, wave_code, name=wave_name)
+        check_wave_code(wave_code)
     sha = _sha256(data)
-    earlier = session.scalar(select(SurveyImport).where(SurveyImport.wave_id == wave.id, SurveyImport.sha256 == sha))
-    if earlier is not None:
-        return ImportOutcome(record=earlier, already_imported=True)
+    if wave is not None:
+        earlier = session.scalar(
+            select(SurveyImport).where(SurveyImport.wave_id == wave.id, SurveyImport.sha256 == sha)
+        )
+        if earlier is not None:
+            return ImportOutcome(record=earlier, already_imported=True)
 
+    report("validating", 0, None)
     validated, layout, unmapped = read_survey(data, filename=filename, max_rows=codebook.MAX_ROWS)
+    n_valid = len(validated.columns["response_id"])
+    report("importing", 0, n_valid)
 
+    if wave is None:
+        wave = create_wave(session, actor, wave_code, name=wave_name)
     existing = set(session.scalars(select(SurveyResponse.response_id).where(SurveyResponse.wave_id == wave.id)))
     record = SurveyImport(
         wave_id=wave.id,
@@ -158,10 +183,14 @@ def import_file(
     )
     session.add(record)
     session.flush()
-    records, n_existing = _response_records(validated.columns, wave.id, record.id, existing)
-    if records:
-        session.execute(insert(SurveyResponse), records)  # Core executemany: one batch, no ORM units
-    record.n_inserted, record.n_existing = len(records), n_existing
+    done = 0
+    for batch, skipped in _response_records(validated.columns, wave.id, record.id, existing):
+        if batch:
+            session.execute(insert(SurveyResponse), batch)  # Core executemany: one batch, no ORM units
+        record.n_inserted += len(batch)
+        record.n_existing += skipped
+        done += len(batch) + skipped
+        report("importing", done, n_valid)
     session.flush()
     counts = {"wave": wave.code, "inserted": record.n_inserted, "rejected": record.n_rejected}
     audit.record(session, actor, "survey.import", record, after=counts)
@@ -180,31 +209,44 @@ def _sha256(data: bytes | Path) -> str:
 
 
 def _response_records(
-    columns: dict[str, list[object]], wave_id: int, import_id: int, existing: set[str]
-) -> tuple[list[dict[str, Any]], int]:
+    columns: dict[str, list[object]], wave_id: int, import_id: int, existing: set[str], size: int = INSERT_BATCH
+) -> Iterator[tuple[list[dict[str, Any]], int]]:
+    """The rows to insert in batches of `size` valid rows, each with how many of them the wave already had."""
     out: list[dict[str, Any]] = []
     skipped = 0
     for i, rid in enumerate(columns["response_id"]):
         if rid in existing:
             skipped += 1
-            continue
-        rec: dict[str, Any] = {c: columns[c][i] for c in RESPONSE_COLUMNS}
-        submitted = columns["submitted_at"][i]
-        assert isinstance(submitted, datetime)  # codebook.validate keeps only rows with a parsed time
-        rec["submitted_at"] = submitted.isoformat(sep=" ")
-        rec["answers"] = {c: columns[c][i] for c in ANSWER_COLUMNS if columns[c][i] is not None}
-        rec.update(wave_id=wave_id, import_id=import_id, row_no=columns["row"][i], response_id=rid)
-        out.append(rec)
-    return out, skipped
+        else:
+            rec: dict[str, Any] = {c: columns[c][i] for c in RESPONSE_COLUMNS}
+            submitted = columns["submitted_at"][i]
+            assert isinstance(submitted, datetime)  # codebook.validate keeps only rows with a parsed time
+            rec["submitted_at"] = submitted.isoformat(sep=" ")
+            rec["answers"] = {c: columns[c][i] for c in ANSWER_COLUMNS if columns[c][i] is not None}
+            rec.update(wave_id=wave_id, import_id=import_id, row_no=columns["row"][i], response_id=rid)
+            out.append(rec)
+        if len(out) + skipped >= size:
+            yield out, skipped
+            out, skipped = [], 0
+    if out or skipped:
+        yield out, skipped
 
 
 def get_import(session: Session, actor: Actor, import_id: int) -> SurveyImport:
-    """An import and its error file (raw answers): for those who may import."""
+    """An import and its error file (raw answers): for those who may import, of their own organisation's
+    imports (an import by the system, as the demo's, is the centre's: any importer's)."""
     actor.require(Permission.SURVEY_IMPORT)
     record = session.get(SurveyImport, import_id)
-    if record is None:
+    if record is None or not _own_import(session, actor, record):
         raise NotFound(N_("Import not found."))
     return record
+
+
+def _own_import(session: Session, actor: Actor, record: SurveyImport) -> bool:
+    if actor.is_system or record.imported_by is None:
+        return True
+    org = session.scalar(select(User.org_id).where(User.id == record.imported_by))
+    return org is None or org == actor.org_id
 
 
 def list_imports(session: Session, actor: Actor, wave: SurveyWave) -> list[SurveyImport]:
