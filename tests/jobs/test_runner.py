@@ -28,7 +28,14 @@ def test_a_round_runs_every_job_once_and_the_next_round_only_what_is_due_again(s
     assert {o.name for o in first} == NAMES and all(o.status == "ok" for o in first)
     assert runner.run_due(settings, me="b") == []
     later = runner.run_due(settings, me="b", now=utcnow() + timedelta(hours=2))
-    hourly = {"subsidy-expiry", "mail-outbox", "gateway-sweep", "catalog-index", "matching-embeddings"}
+    hourly = {
+        "subsidy-expiry",
+        "mail-outbox",
+        "gateway-sweep",
+        "catalog-index",
+        "matching-embeddings",
+        "survey-imports",
+    }
     assert {o.name for o in later} == hourly  # not the daily audit
 
 

@@ -72,6 +72,17 @@ def test_put_get_list_delete(store):
     assert store.list("nothing/") == []
 
 
+def test_a_file_is_stored_from_disk_and_read_back_as_a_local_file(store, tmp_path):
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"a,b\n" + b"1,2\n" * 600_000)  # 2.4 MB: more than one block
+    store.put_file("uploads/survey/x.csv", big)
+    assert store.list("uploads/survey/")[0].size == big.stat().st_size
+    with store.local_path("uploads/survey/x.csv") as path:
+        assert path.read_bytes() == big.read_bytes()
+    with pytest.raises(NotStored), store.local_path("uploads/survey/none.csv"):
+        pass
+
+
 @pytest.mark.parametrize("key", ["", "/etc/passwd", "../var/secret_key", "a/../../b", "a//b", "a\\b", "a/./b", "x\0y"])
 def test_a_key_that_could_leave_the_store_is_refused(store, key):
     with pytest.raises(ValueError):

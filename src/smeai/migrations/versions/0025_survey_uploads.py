@@ -1,7 +1,7 @@
 """survey: uploads imported in the background (state, progress, outcome, the runner's claim)
 
 Revision ID: 0025
-Revises: 0024
+Revises: 0028
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from smeai.db import UTCDateTime
 
 revision = "0025"
-down_revision = "0024"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 
