@@ -23,7 +23,7 @@ from smeai.survey import service, synth, uploads
 from smeai.survey.models import SurveyImport, SurveyResponse, SurveyUpload, SurveyWave
 from tests import builders
 from tests.screens import problems_on
-from tests.survey import handmade, uploading
+from tests.survey import handmade
 
 
 class Crash(BaseException):
