@@ -63,14 +63,49 @@ def _wait_http(url: str, timeout_s: float, process: subprocess.Popen[bytes]) -> 
     raise SystemExit(f"{url} did not answer within {timeout_s:.0f} s")
 
 
+def _pinned(cpus: str | None, command: list[str]) -> list[str]:
+    """COMMAND bound to CPUS with taskset (None: free to run anywhere)."""
+    return ["taskset", "-c", cpus, *command] if cpus else command
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process PID so far (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def model_server() -> Iterator[str]:
+def scripted_server(cpus: str | None = None) -> Iterator[str]:
+    """The tests' scripted upstream (tests/gateway/scripted.py) in its own process: an OpenAI-compatible
+    stream that costs almost no CPU, so what the gateway adds is not hidden behind the model's own work."""
+    port = _free_port()
+    command = [sys.executable, "-m", "tests.gateway.scripted", "--port", str(port)]
+    proc = subprocess.Popen(
+        _pinned(cpus, command),
+        cwd=ROOT,
+        env=os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/health", 60, proc)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@contextmanager
+def model_server(cpus: str | None = None) -> Iterator[str]:
     """The local model's OpenAI-compatible base URL (…/v1) while the block runs: `smeai gateway local-model`
     (gateway/localmodel.py: llama.cpp with 2 threads and 4 slots) in its own process, so that its threads and
     the clients' do not share one GIL."""
     port = _free_port()
+    threads = str(len(cpus.split(","))) if cpus else "2"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "smeai", "gateway", "local-model", "--port", str(port), "--threads", "2"],
+        _pinned(
+            cpus, [sys.executable, "-m", "smeai", "gateway", "local-model", "--port", str(port), "--threads", threads]
+        ),
         env=os.environ | {"PYTHONPATH": str(ROOT / "src")},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -99,10 +134,11 @@ class Gateway:
     key: str
     org_id: int
     env: dict[str, str]
+    pid: int
 
 
 @contextmanager
-def gateway(upstream: str, folder: Path) -> Iterator[Gateway]:
+def gateway(upstream: str, folder: Path, cpus: str | None = None) -> Iterator[Gateway]:
     """`smeai serve` on a fresh SQLite database: one upstream for the model, one enterprise with money and a key."""
     from tests import builders
 
@@ -143,14 +179,14 @@ def gateway(upstream: str, folder: Path) -> Iterator[Gateway]:
     key = _smeai(env, "gateway", "key", "create", "--org", str(ent.org_id), "--name", "bench", "--concurrency", "64")
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "smeai", "serve", "--port", str(port), "--workers", "1"],
+        _pinned(cpus, [sys.executable, "-m", "smeai", "serve", "--port", str(port), "--workers", "1"]),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         _wait_http(f"http://127.0.0.1:{port}/healthz", 120, proc)
-        yield Gateway(f"http://127.0.0.1:{port}/gateway/v1", key["key"], ent.org_id, env)
+        yield Gateway(f"http://127.0.0.1:{port}/gateway/v1", key["key"], ent.org_id, env, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -162,13 +198,13 @@ class Timing:
     first_token_s: float | None
 
 
-def stream_once(client: httpx.Client, base: str, key: str, max_tokens: int) -> Timing:
+def stream_once(client: httpx.Client, base: str, key: str, max_tokens: int, prompt: str = PROMPT) -> Timing:
     """One streaming chat completion, read as a client reads it: total time and time to the first text.
     A kept-alive connection the server closed meanwhile is retried once on a new one (as SDKs do), timed
     from the retry: that race is the client's, not either path's."""
     body = {
         "model": ALIAS,
-        "messages": [{"role": "user", "content": PROMPT}],
+        "messages": [{"role": "user", "content": prompt}],
         "max_tokens": max_tokens,
         "stream": True,
         "temperature": 0,
@@ -194,7 +230,7 @@ def stream_once(client: httpx.Client, base: str, key: str, max_tokens: int) -> T
     raise AssertionError("unreachable")
 
 
-def _burst(base: str, key: str, n: int, max_tokens: int, client: httpx.Client) -> list[Timing]:
+def _burst(base: str, key: str, n: int, max_tokens: int, client: httpx.Client, prompt: str) -> list[Timing]:
     """n concurrent calls on one path; their timings. A call that fails stops the benchmark: a missing
     sample would bias the percentiles towards whichever path failed."""
     out: list[Timing] = []
@@ -203,7 +239,7 @@ def _burst(base: str, key: str, n: int, max_tokens: int, client: httpx.Client) -
 
     def one() -> None:
         try:
-            t = stream_once(client, base, key, max_tokens)
+            t = stream_once(client, base, key, max_tokens, prompt)
         except Exception as exc:  # reported below, in the main thread
             with lock:
                 errors.append(exc)
@@ -226,7 +262,9 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
 
 
-def measure(direct: str, gw: Gateway, *, concurrency: int, rounds: int, max_tokens: int) -> dict[str, dict]:
+def measure(
+    direct: str, gw: Gateway, *, concurrency: int, rounds: int, max_tokens: int, prompt: str = PROMPT
+) -> dict[str, dict]:
     """Interleaved rounds (random order within each), so both paths see the same machine load. Besides each
     path's percentiles, the *paired* overhead: within a round, the i-th fastest gateway call minus the i-th
     fastest direct one, which cancels most of what the model's own timing varies by from round to round."""
@@ -236,7 +274,8 @@ def measure(direct: str, gw: Gateway, *, concurrency: int, rounds: int, max_toke
     limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
     with httpx.Client(timeout=300, limits=limits) as client:
         for base, key in paths.values():  # warm both paths (prompt cache, connections, imports)
-            _burst(base, key, concurrency, max_tokens, client)
+            _burst(base, key, concurrency, max_tokens, client, prompt)
+        cpu_before = cpu_seconds(gw.pid)
         rng = random.Random(concurrency)
         for _ in range(rounds):
             order = list(paths)
@@ -244,13 +283,14 @@ def measure(direct: str, gw: Gateway, *, concurrency: int, rounds: int, max_toke
             got: dict[str, list[Timing]] = {}
             for name in order:
                 base, key = paths[name]
-                got[name] = _burst(base, key, concurrency, max_tokens, client)
+                got[name] = _burst(base, key, concurrency, max_tokens, client, prompt)
                 timings[name] += got[name]
             direct_s, gateway_s = (sorted(t.total_s for t in got[n]) for n in ("direct", "gateway"))
             paired["total"] += [g - d for d, g in zip(direct_s, gateway_s, strict=True)]
             firsts = {n: sorted(t.first_token_s for t in got[n] if t.first_token_s is not None) for n in got}
             paired["ttft"] += [g - d for d, g in zip(firsts["direct"], firsts["gateway"], strict=False)]
-    report: dict[str, dict] = {}
+        cpu_used = cpu_seconds(gw.pid) - cpu_before
+    report: dict[str, dict] = {"cpu": {"gateway_cpu_ms_per_call": cpu_used * 1000 / max(len(timings["gateway"]), 1)}}
     for name, rows in timings.items():
         totals = [t.total_s for t in rows]
         firsts = [t.first_token_s for t in rows if t.first_token_s is not None]
@@ -283,26 +323,52 @@ def audit(gw: Gateway) -> int:
     return out.returncode
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=40)
-    parser.add_argument("--max-tokens", type=int, default=4)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
-    args = parser.parse_args()
-    print("load average before:", Path("/proc/loadavg").read_text().strip())
+UPSTREAMS = {
+    # name: (server, prompt): the scripted upstream streams 4 one-word tokens 2 ms apart (words in the prompt
+    # drive it: tests/gateway/scripted.py); the model is asked for max_tokens
+    "scripted": (scripted_server, "Say hello. tokens=4 delay=0.002"),
+    "model": (model_server, PROMPT),
+}
+
+
+def run(upstream_kind: str, pin: bool, args: argparse.Namespace) -> None:
+    """One variant: the upstream, pinned or not (pinned: the upstream on CPU 1, the gateway on CPU 0; the
+    clients, this process, wherever the scheduler puts them)."""
+    server, prompt = UPSTREAMS[upstream_kind]
+    up_cpus, gw_cpus = ("1", "0") if pin else (None, None)
+    label = f"upstream {upstream_kind}, {'pinned (upstream CPU 1, gateway CPU 0)' if pin else 'not pinned'}"
+    print(f"\n=== {label}; load average {Path('/proc/loadavg').read_text().strip()}")
     folder = Path(tempfile.mkdtemp(prefix="smeai-gateway-bench-"))
-    with model_server() as upstream, gateway(upstream, folder) as gw:
+    with server(up_cpus) as upstream, gateway(upstream, folder, gw_cpus) as gw:
         for c in args.concurrency:
-            rep = measure(upstream, gw, concurrency=c, rounds=args.rounds, max_tokens=args.max_tokens)
+            rep = measure(upstream, gw, concurrency=c, rounds=args.rounds, max_tokens=args.max_tokens, prompt=prompt)
             print(f"\nconcurrency {c}: {rep['direct']['calls']} calls per path, max_tokens {args.max_tokens}")
             print(f"{'':10} {'total p50':>10} {'total p95':>10} {'TTFT p50':>10} {'TTFT p95':>10}  (ms)")
             for name in ("direct", "gateway", "overhead", "paired"):
                 r = rep[name]
                 cells = [r.get(k) for k in ("total_p50_ms", "total_p95_ms", "ttft_p50_ms", "ttft_p95_ms")]
                 print(f"{name:10} " + " ".join(f"{v:10.1f}" if v is not None else f"{'—':>10}" for v in cells))
+            print(f"gateway process CPU per call: {rep['cpu']['gateway_cpu_ms_per_call']:.1f} ms")
             worst = max(rep["overhead"].get("total_p95_ms", 1e9), rep["paired"]["total_p95_ms"])
             print(f"target p95 overhead ≤ 25 ms (total time, both measures): {'met' if worst <= 25 else 'NOT met'}")
+            print("load average:", Path("/proc/loadavg").read_text().strip())
         audit(gw)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--max-tokens", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--upstream", choices=[*UPSTREAMS, "both"], default="both")
+    parser.add_argument("--pin", choices=["no", "yes", "both"], default="both", help="taskset the upstream apart")
+    args = parser.parse_args()
+    print("load average before:", Path("/proc/loadavg").read_text().strip())
+    kinds = list(UPSTREAMS) if args.upstream == "both" else [args.upstream]
+    pins = [False, True] if args.pin == "both" else [args.pin == "yes"]
+    for kind in kinds:
+        for pin in pins:
+            run(kind, pin, args)
     print("load average after:", Path("/proc/loadavg").read_text().strip())
 
 

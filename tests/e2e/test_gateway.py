@@ -11,21 +11,16 @@ import pytest
 from openai import OpenAI
 
 from smeai.auth.actor import Actor
-from smeai.gateway import flows, service
+from smeai.gateway import service
 from smeai.gateway.models import Usage
 from smeai.gateway.schemas import UpstreamIn
 from smeai.gateway.views import yuan
-from smeai.storage import LocalStorage
-from smeai.subsidy import documents
-from smeai.subsidy import service as subsidy
-from smeai.subsidy.programmes import DocKind
-from smeai.subsidy.schemas import ApplicationIn
 from tests import builders
 from tests.e2e.helpers import login, shot
+from tests.gateway.conftest import approved_model_voucher
 
 pytestmark = pytest.mark.e2e
 
-PDF = b"%PDF-1.4\n% test\n%%EOF\n"
 
 
 def _voucher_enterprise(session, tmp_path) -> Actor:
@@ -42,31 +37,7 @@ def _voucher_enterprise(session, tmp_path) -> Actor:
     ent = builders.enterprise(
         session, "蓉城智联科技有限公司", profile={"province_code": "51", "city": "成都"}, email="he@rongcheng.cn"
     )
-    op = builders.operator(session)
-    app = subsidy.submit_application(
-        session,
-        ent,
-        ApplicationIn(
-            programme_code="chengdu-model",
-            description="大模型 API 调用（客服知识库问答）",
-            kind="model",
-            supplier_name="某模型服务商",
-            contract_no="E2E-1",
-            contract_fen=1_000_000,
-        ),
-    )
-    documents.add_document(
-        session,
-        ent,
-        app.id,
-        kind=DocKind.CONTRACT,
-        filename="c.pdf",
-        data=PDF,
-        store=LocalStorage(tmp_path),
-        max_bytes=10_000,
-    )
-    subsidy.approve_application(session, op, app.id)
-    flows.fund_from_voucher(session, op, app.id)
+    approved_model_voucher(session, ent, tmp_path, description="大模型 API 调用（客服知识库问答）", contract_no="E2E-1")
     assert ent.org_id is not None
     service.fund_wallet(session, system, ent.org_id, 5000)
     session.commit()

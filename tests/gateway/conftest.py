@@ -21,6 +21,7 @@ from smeai.auth.actor import Actor
 from smeai.config import Settings
 from smeai.gateway import localmodel, service
 from smeai.gateway.schemas import KeyIn, UpstreamIn
+from smeai.subsidy.models import Application
 from tests import builders
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,3 +164,54 @@ def sse(lines: list[str]) -> list[dict | str]:
             payload = line[6:]
             out.append(payload if payload == "[DONE]" else json.loads(payload))
     return out
+
+
+PDF = b"%PDF-1.4\n% test\n%%EOF\n"
+
+
+def approved_model_voucher(
+    session: Session,
+    enterprise: Actor,
+    files: Path,
+    *,
+    description: str = "大模型 API 调用",
+    contract_no: str = "GW-1",
+    contract_fen: int = 1_000_000,
+    fund: bool = True,
+) -> Application:
+    """An approved 成都 模型使用补贴 (30 %) application of ENTERPRISE (its contract stored under FILES) that
+    funds its gateway wallet (FUND false: approved only, for the operator to fund); not committed."""
+    from smeai.gateway import flows
+    from smeai.storage import LocalStorage
+    from smeai.subsidy import documents
+    from smeai.subsidy import service as subsidy
+    from smeai.subsidy.programmes import DocKind
+    from smeai.subsidy.schemas import ApplicationIn
+
+    op = builders.operator(session)
+    app = subsidy.submit_application(
+        session,
+        enterprise,
+        ApplicationIn(
+            programme_code="chengdu-model",
+            description=description,
+            kind="model",
+            supplier_name="某模型服务商",
+            contract_no=contract_no,
+            contract_fen=contract_fen,
+        ),
+    )
+    documents.add_document(
+        session,
+        enterprise,
+        app.id,
+        kind=DocKind.CONTRACT,
+        filename="c.pdf",
+        data=PDF,
+        store=LocalStorage(files),
+        max_bytes=10_000,
+    )
+    subsidy.approve_application(session, op, app.id)
+    if fund:
+        flows.fund_from_voucher(session, op, app.id)
+    return app

@@ -18,7 +18,9 @@ from tests.gateway.conftest import setup_org
 def _hold(session, secret: str, *, max_tokens: int = 10, now=None):
     key = service.authenticate(session, secret)
     ts = service.targets(session, key, "m")
-    bound_in, bound_out, price_in, price_out = service.hold_bound(ts, [{"role": "user", "content": "x"}], None, max_tokens)
+    bound_in, bound_out, price_in, price_out = service.hold_bound(
+        ts, [{"role": "user", "content": "x"}], None, max_tokens
+    )
     return ledger.take_hold(
         session,
         ledger.HoldRequest(
@@ -81,7 +83,9 @@ def test_tokens_per_minute_count_the_bound_and_settlement_gives_back_the_unused(
     assert "tokens per minute" in refused.value.message
     session.rollback()
     ledger.settle_hold(
-        session, service.get_hold(session, first.id), Metered(prompt_tokens=5, completion_tokens=5, estimated=False, status="ok")
+        session,
+        service.get_hold(session, first.id),
+        Metered(prompt_tokens=5, completion_tokens=5, estimated=False, status="ok"),
     )
     session.commit()
     assert _key(session, s.key_id).rate_tokens == 10  # the actual use stays counted; the rest is given back
@@ -107,7 +111,9 @@ def test_a_settlement_never_gives_back_tokens_to_a_later_window(session, scripte
     session.commit()
     now_counted = _key(session, s.key_id).rate_tokens
     ledger.settle_hold(
-        session, service.get_hold(session, old.id), Metered(prompt_tokens=1, completion_tokens=1, estimated=False, status="ok")
+        session,
+        service.get_hold(session, old.id),
+        Metered(prompt_tokens=1, completion_tokens=1, estimated=False, status="ok"),
     )
     session.commit()
     assert _key(session, s.key_id).rate_tokens == now_counted
@@ -134,7 +140,7 @@ def test_a_settlement_locks_the_key_before_the_wallet_as_a_hold_does(session, sc
                         Metered(prompt_tokens=1, completion_tokens=1, estimated=False, status="ok"),
                     )
                     other.commit()
-            except BaseException as exc:  # noqa: BLE001 - reported below
+            except BaseException as exc:
                 errors.append(exc)
 
         thread = threading.Thread(target=settle)
@@ -144,7 +150,7 @@ def test_a_settlement_locks_the_key_before_the_wallet_as_a_hold_does(session, sc
             holder.execute(update(Wallet).where(Wallet.org_id == s.org_id).values(updated_at=utcnow()))
             holder.execute(update(Key).where(Key.id == s.key_id).values(in_flight=Key.in_flight - 1))
             holder.commit()
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
             holder.rollback()
         thread.join(30)

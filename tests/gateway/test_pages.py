@@ -16,19 +16,14 @@ from openpyxl import load_workbook
 from smeai.auth.actor import Actor
 from smeai.db import utcnow
 from smeai.errors import NotAuthenticated
-from smeai.gateway import flows, ledger, service, views
+from smeai.gateway import ledger, service, views
 from smeai.gateway.ledger import HoldRequest, Metered
 from smeai.gateway.schemas import KeyIn, UpstreamIn
 from smeai.i18n import set_lang
-from smeai.storage import LocalStorage
-from smeai.subsidy import documents
-from smeai.subsidy import service as subsidy
-from smeai.subsidy.programmes import DocKind
-from smeai.subsidy.schemas import ApplicationIn
 from tests import builders
+from tests.gateway.conftest import approved_model_voucher
 
 CHENGDU = {"province_code": "51", "city": "成都"}
-PDF = b"%PDF-1.4\n% test\n%%EOF\n"
 
 
 def _post(client, path: str, data: dict | None = None):
@@ -85,31 +80,7 @@ def _enterprise_with_key(session, name: str, key_name: str, *, fen: int = 10_000
 
 def _voucher(session, actor: Actor, tmp_path) -> None:
     """An approved 成都 模型使用补贴 (30 %) funding ACTOR's wallet."""
-    op = builders.operator(session)
-    app = subsidy.submit_application(
-        session,
-        actor,
-        ApplicationIn(
-            programme_code="chengdu-model",
-            description="大模型 API 调用",
-            kind="model",
-            supplier_name="某模型服务商",
-            contract_no="GW-1",
-            contract_fen=1_000_000,
-        ),
-    )
-    documents.add_document(
-        session,
-        actor,
-        app.id,
-        kind=DocKind.CONTRACT,
-        filename="c.pdf",
-        data=PDF,
-        store=LocalStorage(tmp_path),
-        max_bytes=10_000,
-    )
-    subsidy.approve_application(session, op, app.id)
-    flows.fund_from_voucher(session, op, app.id)
+    approved_model_voucher(session, actor, tmp_path)
     session.commit()
 
 
@@ -267,30 +238,8 @@ def test_operator_sees_price_versions_sets_a_future_price_and_tops_up(session, p
 
 def test_operator_funds_a_wallet_from_an_approved_model_voucher(session, page_client_for, tmp_path):
     actor, _ = _enterprise_with_key(session, "蓉城智联", "k", profile=CHENGDU)
+    app = approved_model_voucher(session, actor, tmp_path, contract_no="GW-2", fund=False)
     op = builders.operator(session)
-    app = subsidy.submit_application(
-        session,
-        actor,
-        ApplicationIn(
-            programme_code="chengdu-model",
-            description="大模型 API 调用",
-            kind="model",
-            supplier_name="某模型服务商",
-            contract_no="GW-2",
-            contract_fen=1_000_000,
-        ),
-    )
-    documents.add_document(
-        session,
-        actor,
-        app.id,
-        kind=DocKind.CONTRACT,
-        filename="c.pdf",
-        data=PDF,
-        store=LocalStorage(tmp_path),
-        max_bytes=10_000,
-    )
-    subsidy.approve_application(session, op, app.id)
     session.commit()
     c = page_client_for(op)
     pending = BeautifulSoup(c.get("/gateway/wallets").text, "html.parser")

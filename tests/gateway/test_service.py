@@ -19,8 +19,8 @@ from smeai.gateway.schemas import KeyIn
 from smeai.subsidy import ledger as subsidy_ledger
 from smeai.subsidy import service as subsidy
 from smeai.subsidy.models import Application
-from smeai.subsidy.service import WrongState
 from smeai.subsidy.programmes import DocKind, all_programmes
+from smeai.subsidy.service import WrongState
 from tests import builders
 from tests.gateway.conftest import chat, setup_org
 from tests.subsidy import builders as sb

@@ -2,13 +2,14 @@
 
 One call: authenticate the key (401), hold the worst case in the ledger together with the key's concurrency
 slot and its per-minute window, shared by every worker, and commit (429 when a limit is used up, 402 when the
-wallet cannot cover it, 503 when the ledger cannot be reached: fail closed), call the upstream (retries with backoff and fallbacks by status code, all before the first byte reaches the
-client), then settle at the actual cost in the transaction that writes the usage record. An upstream error
-before any output voids the hold; a stream cut after output is charged for what was produced and ends with
-an error event instead of `[DONE]` (never a silent truncation); a client that disconnects has its upstream
-call closed and is charged what was produced. Usage comes from the upstream's final usage object (wherever
-in the stream it appears; llama.cpp's `timings` count too); without one the gateway counts the text with the
-upstream's tokenizer, bounded so it never counts below the truth, and marks the record `estimated`.
+wallet cannot cover it, 503 when the ledger cannot be reached: fail closed), call the upstream (retries with
+backoff and fallbacks by status code, all before the first byte reaches the client), then settle at the
+actual cost in the transaction that writes the usage record. An upstream error before any output voids the
+hold; a stream cut after output is charged for what was produced and ends with an error event instead of
+`[DONE]` (never a silent truncation); a client that disconnects has its upstream call closed and is charged
+what was produced. Usage comes from the upstream's final usage object (wherever in the stream it appears;
+llama.cpp's `timings` count too); without one the gateway counts the text with the upstream's tokenizer,
+bounded so it never counts below the truth, and marks the record `estimated`.
 
 Database work runs in worker threads (sync SQLAlchemy, as everywhere in smeai); the upstream I/O is async.
 """
@@ -39,7 +40,6 @@ from smeai.db import get_sessionmaker
 from smeai.errors import Conflict, Invalid, NotAuthenticated, NotFound, SmeaiError
 from smeai.gateway import localmodel, service
 from smeai.gateway.ledger import HoldInFlight, InsufficientQuota, Metered, RateLimited, fingerprint
-from smeai.gateway.models import Key
 from smeai.i18n import _
 
 log = logging.getLogger("smeai.gateway")

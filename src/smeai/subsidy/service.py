@@ -412,9 +412,7 @@ def return_redemption(session: Session, actor: Actor, application_id: int, *, re
     """The operator sends the redemption back (documents insufficient); the reservation stays."""
     app = get_application(session, actor, application_id)
     actor.require(Permission.SUBSIDY_REVIEW)
-    _transition(
-        session, app, actor, "return", {S.REDEEMING}, S.APPROVED, reasons, metered=False, decision_note=reasons
-    )
+    _transition(session, app, actor, "return", {S.REDEEMING}, S.APPROVED, reasons, metered=False, decision_note=reasons)
     return app
 
 
