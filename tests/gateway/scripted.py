@@ -11,6 +11,9 @@ last message's text (the message wins):
 - fail_after=K  after K tokens send an error event and close (a 5xx in the middle of a stream)
 - status=S      answer status S at once; fail_times=M: only the first M calls with this `run=` id
 - hang=SEC      wait before the first byte; delay=SEC between tokens (default 0.005)
+- cached=K      K of the prompt's tokens came from the provider's cache: reported as OpenAI's
+                `prompt_tokens_details.cached_tokens`, or with cache=deepseek as DeepSeek's
+                `prompt_cache_hit_tokens` / `prompt_cache_miss_tokens`
 - pad=K         each token's text carries K more characters (big chunks fill a slow reader's socket)
 
 Each call is logged to FILE as one JSON line: marker (`call=` word), tokens written, usage reported.
@@ -66,7 +69,13 @@ async def chat(request: Request) -> Response:
             return JSONResponse({"error": {"message": "scripted failure"}}, status_code=int(p["status"]))
     n = min(int(p.get("tokens", 8)), int(body.get("max_tokens") or 10**9))
     prompt = _prompt_tokens(body)
-    usage = {"prompt_tokens": prompt, "completion_tokens": n, "total_tokens": prompt + n}
+    usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": n, "total_tokens": prompt + n}
+    if "cached" in p:
+        hit = min(int(p["cached"]), prompt)
+        if p.get("cache") == "deepseek":
+            usage |= {"prompt_cache_hit_tokens": hit, "prompt_cache_miss_tokens": prompt - hit}
+        else:
+            usage["prompt_tokens_details"] = {"cached_tokens": hit}
     where = p.get("usage", "end")
     cid = f"chatcmpl-{marker or 'x'}"
     if "hang" in p:

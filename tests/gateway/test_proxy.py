@@ -241,3 +241,39 @@ def test_the_gateway_fails_closed_when_the_ledger_is_unreachable(session, script
     r = _client(create_app(broken), s.secret).post("/gateway/v1/chat/completions", json=chat())
     assert r.status_code == 503 and r.json()["error"]["code"] == "ledger_unavailable"
     assert scripted.calls() == []
+
+
+@pytest.mark.parametrize("style", ["openai", "deepseek"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_cached_input_is_charged_at_the_cached_price_and_held_at_the_full_one(app, session, scripted, style, stream):
+    s = setup_org(session, scripted.base_url, price_in="10", price_out="20", price_cached_in="1")
+    body = chat(f"tokens=4 cached=3 cache={style} call=c", stream=stream)
+    r = _client(app, s.secret).post("/gateway/v1/chat/completions", json=body)
+    assert r.status_code == 200, r.text
+    [u] = _usage(session)
+    assert (u.prompt_tokens, u.cached_tokens, u.completion_tokens, u.estimated) == (7, 3, 4, False)
+    # 4 uncached input tokens at 10 fen, 3 cached at 1 fen, 4 output at 20 fen per 1,000
+    assert u.cost_mf == call_cost(4, 4, 10_000, 20_000) + 3 == 40 + 3 + 80
+    hold = session.get(Hold, u.hold_id)
+    assert hold.amount_mf == call_cost(hold.input_bound, hold.output_bound, 10_000, 20_000)  # the full price
+    assert hold.cached_input_mf_per_1k == 1000
+    _audit_ok(session)
+
+
+def test_without_a_cached_price_cached_input_is_charged_at_the_input_price(app, session, scripted):
+    s = setup_org(session, scripted.base_url)
+    r = _client(app, s.secret).post("/gateway/v1/chat/completions", json=chat("tokens=4 cached=3 call=d"))
+    assert r.status_code == 200
+    [u] = _usage(session)
+    assert u.cached_tokens == 3 and u.cost_mf == call_cost(u.prompt_tokens, 4, 10_000, 20_000)
+    _audit_ok(session)
+
+
+def test_a_cached_price_above_the_input_price_is_refused():
+    from pydantic import ValidationError
+
+    from smeai.gateway.schemas import PriceIn
+
+    with pytest.raises(ValidationError):
+        PriceIn.model_validate({"price_in": "1", "price_out": "2", "price_cached_in": "1.5"})
+    assert PriceIn.model_validate({"price_in": "1", "price_out": "2", "price_cached_in": "0.2"}).price_cached_in == 200

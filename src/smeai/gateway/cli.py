@@ -53,6 +53,9 @@ def upstream_add(
     model: Annotated[list[str], typer.Option("--model", help="ALIAS=UPSTREAM_MODEL (repeatable).")],
     price_in: Annotated[str, typer.Option("--price-in", help="Fen per 1,000 input tokens.")],
     price_out: Annotated[str, typer.Option("--price-out", help="Fen per 1,000 output tokens.")],
+    price_cached_in: Annotated[
+        str | None, typer.Option("--price-cached-in", help="Fen per 1,000 cached input tokens (default: --price-in).")
+    ] = None,
     api_key_env: Annotated[str | None, typer.Option("--api-key-env", help="Variable holding the upstream key.")] = None,
     tokenize_url: Annotated[str | None, typer.Option("--tokenize-url", help="Tokenizer endpoint.")] = None,
     fallback_on: Annotated[list[int] | None, typer.Option("--fallback-on", help="Status codes that fall back.")] = None,
@@ -68,6 +71,7 @@ def upstream_add(
             "models": _models(model),
             "price_in": price_in,
             "price_out": price_out,
+            "price_cached_in": price_cached_in,
             "api_key_env": api_key_env,
             "tokenize_url": tokenize_url,
             "fallback_on": fallback_on or [],
@@ -127,6 +131,9 @@ def upstream_price(
     route: Annotated[int, typer.Option("--route", help="The route's id (see `upstream list --json`).")],
     price_in: Annotated[str, typer.Option("--price-in", help="Fen per 1,000 input tokens.")],
     price_out: Annotated[str, typer.Option("--price-out", help="Fen per 1,000 output tokens.")],
+    price_cached_in: Annotated[
+        str | None, typer.Option("--price-cached-in", help="Fen per 1,000 cached input tokens (default: --price-in).")
+    ] = None,
     effective_from: Annotated[
         str | None, typer.Option("--from", help="When it takes effect (ISO time, UTC; default: now).")
     ] = None,
@@ -134,7 +141,14 @@ def upstream_price(
     json_out: JsonFlag = False,
 ) -> None:
     """A new price version for a route from a moment on (calls already held keep theirs)."""
-    data = PriceIn.model_validate({"price_in": price_in, "price_out": price_out, "effective_from": effective_from})
+    data = PriceIn.model_validate(
+        {
+            "price_in": price_in,
+            "price_out": price_out,
+            "price_cached_in": price_cached_in,
+            "effective_from": effective_from,
+        }
+    )
     with session_scope() as session:
         price = service.set_price(session, _actor(session, as_user), route, data)
         out = {

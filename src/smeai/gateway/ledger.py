@@ -72,8 +72,24 @@ def token_cost(tokens: int, mf_per_1k: int) -> int:
     return -(-tokens * mf_per_1k // 1000)
 
 
-def call_cost(prompt: int, completion: int, input_mf_per_1k: int, output_mf_per_1k: int) -> int:
-    return token_cost(prompt, input_mf_per_1k) + token_cost(completion, output_mf_per_1k)
+def call_cost(
+    prompt: int,
+    completion: int,
+    input_mf_per_1k: int,
+    output_mf_per_1k: int,
+    cached: int = 0,
+    cached_mf_per_1k: int | None = None,
+) -> int:
+    """A call's price: its prompt tokens at the input price, except the CACHED of them at the cached-input price
+    (none: the input price), and its completion tokens at the output price."""
+    cached = min(max(cached, 0), prompt)
+    if cached_mf_per_1k is None or not cached:
+        return token_cost(prompt, input_mf_per_1k) + token_cost(completion, output_mf_per_1k)
+    return (
+        token_cost(prompt - cached, input_mf_per_1k)
+        + token_cost(cached, cached_mf_per_1k)
+        + token_cost(completion, output_mf_per_1k)
+    )
 
 
 def message_bytes(messages: Any, tools: Any = None) -> int:
@@ -211,6 +227,7 @@ class HoldRequest:
     lifetime: timedelta
     idempotency_key: str | None = None
     fingerprint: str = ""
+    cached_input_mf_per_1k: int | None = None  # settles cached input; the hold is at the full input price
 
     @property
     def amount_mf(self) -> int:
@@ -351,6 +368,7 @@ def take_hold(session: Session, req: HoldRequest, now: datetime | None = None) -
         output_bound=req.output_bound,
         input_mf_per_1k=req.input_mf_per_1k,
         output_mf_per_1k=req.output_mf_per_1k,
+        cached_input_mf_per_1k=req.cached_input_mf_per_1k,
         own_mf=own,
         voucher_mf=voucher,
         rate_bp=wallet.voucher_rate_bp if wallet else 0,
@@ -448,13 +466,22 @@ class Metered:
     latency_ms: int | None = None
     ttft_ms: int | None = None
     response: dict | None = None
+    cached_tokens: int = 0  # of prompt_tokens, served from the provider's cache (as it reported)
 
 
 def settle_hold(session: Session, hold: Hold, used: Metered, *, now: datetime | None = None) -> Usage:
     """Write the usage record and charge its cost, in this one transaction. A hold the sweeper already voided
     still gets its record, charged nothing: the money was given back, so the whole cost is the operator's loss."""
     now = now or utcnow()
-    listed = call_cost(used.prompt_tokens, used.completion_tokens, hold.input_mf_per_1k, hold.output_mf_per_1k)
+    cached = min(max(used.cached_tokens, 0), used.prompt_tokens)
+    listed = call_cost(
+        used.prompt_tokens,
+        used.completion_tokens,
+        hold.input_mf_per_1k,
+        hold.output_mf_per_1k,
+        cached,
+        hold.cached_input_mf_per_1k,
+    )
     live = _resolve(session, hold, HoldState.SETTLED, now)
     if live:
         cost = min(listed, hold.amount_mf)
@@ -472,6 +499,7 @@ def settle_hold(session: Session, hold: Hold, used: Metered, *, now: datetime | 
         upstream_model=used.upstream_model,
         prompt_tokens=used.prompt_tokens,
         completion_tokens=used.completion_tokens,
+        cached_tokens=cached,
         estimated=used.estimated,
         list_mf=listed,
         cost_mf=cost,
@@ -609,7 +637,14 @@ def audit(session: Session, approved_fen: dict[int, int] | None = None) -> Audit
                 bad.append(f"hold {h.id}: charged {u.cost_mf} over its hold {h.amount_mf}")
             if u.cost_mf + u.loss_mf != u.list_mf or u.cost_mf < 0 or u.loss_mf < 0:
                 bad.append(f"usage {u.id}: cost {u.cost_mf} + loss {u.loss_mf} is not its list price {u.list_mf}")
-            expected = call_cost(u.prompt_tokens, u.completion_tokens, h.input_mf_per_1k, h.output_mf_per_1k)
+            expected = call_cost(
+                u.prompt_tokens,
+                u.completion_tokens,
+                h.input_mf_per_1k,
+                h.output_mf_per_1k,
+                u.cached_tokens,
+                h.cached_input_mf_per_1k,
+            )
             if expected != u.list_mf:
                 bad.append(f"usage {u.id}: list price {u.list_mf} but its tokens cost {expected}")
             settled = by_hold.get((h.id, EntryKind.SETTLE))

@@ -76,6 +76,9 @@ class Price(Base):
     route_id: Mapped[int] = mapped_column(ForeignKey("gateway_routes.id"), index=True)
     input_mf_per_1k: Mapped[int] = mapped_column(BigInteger)  # milli-fen per 1,000 input tokens
     output_mf_per_1k: Mapped[int] = mapped_column(BigInteger)
+    # input tokens the provider served from its cache (`cached_tokens`, DeepSeek's `prompt_cache_hit_tokens`);
+    # NULL: charged at the input price
+    cached_input_mf_per_1k: Mapped[int | None] = mapped_column(BigInteger)
     effective_from: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -198,6 +201,7 @@ class Hold(Base):
     output_bound: Mapped[int] = mapped_column(Integer)  # max_tokens sent upstream
     input_mf_per_1k: Mapped[int] = mapped_column(BigInteger)  # the price in force when held
     output_mf_per_1k: Mapped[int] = mapped_column(BigInteger)
+    cached_input_mf_per_1k: Mapped[int | None] = mapped_column(BigInteger)  # NULL: the input price
     own_mf: Mapped[int] = mapped_column(BigInteger)
     voucher_mf: Mapped[int] = mapped_column(BigInteger)
     rate_bp: Mapped[int] = mapped_column(Integer)
@@ -229,6 +233,8 @@ class Usage(Base):
     upstream_model: Mapped[str | None] = mapped_column(String(200))
     prompt_tokens: Mapped[int] = mapped_column(Integer)
     completion_tokens: Mapped[int] = mapped_column(Integer)
+    # of prompt_tokens, those the upstream reported as served from its cache (charged at the cached price)
+    cached_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     estimated: Mapped[bool] = mapped_column(Boolean, default=False)  # counted by the gateway, not reported
     list_mf: Mapped[int] = mapped_column(BigInteger)  # at the price, before the bound's cap
     cost_mf: Mapped[int] = mapped_column(BigInteger)  # charged: min(list, hold)

@@ -408,7 +408,20 @@ def _usage_of(chunk: dict) -> dict | None:
 
 def _tokens(u: dict, key: str) -> int:
     v = u.get(key)
-    return v if isinstance(v, int) and v >= 0 else 0
+    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else 0
+
+
+def cached_tokens(u: dict) -> int:
+    """Prompt tokens the provider served from its cache, wherever it reports them: OpenAI's (DashScope's,
+    Ark's, 智谱's) `prompt_tokens_details.cached_tokens`, DeepSeek's `prompt_cache_hit_tokens`, Moonshot's
+    top-level `cached_tokens`; never more than the prompt."""
+    details = u.get("prompt_tokens_details")
+    found = max(
+        _tokens(details, "cached_tokens") if isinstance(details, dict) else 0,
+        _tokens(u, "prompt_cache_hit_tokens"),
+        _tokens(u, "cached_tokens"),
+    )
+    return min(found, _tokens(u, "prompt_tokens"))
 
 
 # --- non-streaming -----------------------------------------------------------------------------------------
@@ -436,8 +449,10 @@ async def _complete(sessions: Callable[[], Session], body: dict, p: Prepared, st
         text += str(msg.get("content") or "") + str(msg.get("reasoning_content") or "")
         text += json.dumps(msg.get("tool_calls"), ensure_ascii=False) if msg.get("tool_calls") else ""
         finish = c.get("finish_reason")
+    cached = 0
     if usage is not None:
         prompt, completion, estimated = _tokens(usage, "prompt_tokens"), _tokens(usage, "completion_tokens"), False
+        cached = cached_tokens(usage)
     else:
         counted = await count_tokens(t, text)
         prompt, estimated = p.input_bound, True
@@ -455,6 +470,7 @@ async def _complete(sessions: Callable[[], Session], body: dict, p: Prepared, st
         latency_ms=elapsed,
         ttft_ms=elapsed,
         response=(data if p.keep_response else {"id": data.get("id")}) if isinstance(data, dict) else None,
+        cached_tokens=cached,
     )
     await _resolve(_settle, sessions, p.hold_id, used)
     return JSONResponse(data)
@@ -588,12 +604,14 @@ async def _finish(
     sessions: Callable[[], Session], t: service.Target, p: Prepared, st: StreamState, status: str, started: float
 ) -> None:
     text = "".join(st.text)
+    cached = 0
     if st.usage is not None and (status == "ok" or st.done):
         prompt, completion, estimated = (
             _tokens(st.usage, "prompt_tokens"),
             _tokens(st.usage, "completion_tokens"),
             False,
         )
+        cached = cached_tokens(st.usage)
     elif not text and st.usage is None and status != "ok":
         await _resolve(_void, sessions, p.hold_id, f"no output ({status})")  # nothing produced: nothing charged
         return
@@ -618,6 +636,7 @@ async def _finish(
         latency_ms=int((now - started) * 1000),
         ttft_ms=int((st.first_at - started) * 1000) if st.first_at else None,
         response={"id": st.id, "finish_reason": st.finish_reason} | ({"content": text} if p.keep_response else {}),
+        cached_tokens=cached,
     )
     await _resolve(_settle, sessions, p.hold_id, used)
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from smeai.i18n import N_
 from smeai.inputs import EARLIEST_DATE, LATEST_DATE
@@ -69,6 +69,7 @@ class UpstreamIn(BaseModel):
     models: dict[str, str] = Field(min_length=1)  # alias -> the upstream's model name
     price_in: PriceMf  # milli-fen per 1,000 input tokens (typed in fen)
     price_out: PriceMf
+    price_cached_in: PriceMf | None = None  # input tokens served from the provider's cache; None: price_in
     api_key_env: str | None = Field(None, max_length=100, pattern=r"^[A-Z_][A-Z0-9_]*$")
     tokenize_url: str | None = Field(None, max_length=300)
     overhead_tokens: int = Field(64, ge=0, le=100_000)
@@ -76,6 +77,11 @@ class UpstreamIn(BaseModel):
     timeout_s: int = Field(120, ge=1, le=3600)
     fallback_on: list[int] = Field(default_factory=list, max_length=20)
     priority: int = Field(0, ge=0, le=1000)
+
+    @model_validator(mode="after")
+    def _cached(self) -> UpstreamIn:
+        _cached_within_input(self.price_in, self.price_cached_in)
+        return self
 
     @field_validator("models")
     @classmethod
@@ -86,12 +92,24 @@ class UpstreamIn(BaseModel):
         return v
 
 
+def _cached_within_input(price_in: int, price_cached_in: int | None) -> None:
+    if price_cached_in is not None and price_cached_in > price_in:
+        # the hold bounds every input token at price_in: a dearer cached price could pass it
+        raise ValueError("the cached-input price cannot be above the input price")
+
+
 class PriceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     price_in: PriceMf
     price_out: PriceMf
+    price_cached_in: PriceMf | None = None  # None: cached input at price_in
     effective_from: UtcDatetime | None = None  # default: now
+
+    @model_validator(mode="after")
+    def _cached(self) -> PriceIn:
+        _cached_within_input(self.price_in, self.price_cached_in)
+        return self
 
 
 class RouteOut(BaseModel):
@@ -101,6 +119,7 @@ class RouteOut(BaseModel):
     priority: int
     input_mf_per_1k: int | None = None
     output_mf_per_1k: int | None = None
+    cached_input_mf_per_1k: int | None = None  # None: cached input at the input price
     price_effective_from: datetime | None = None
 
 
@@ -188,6 +207,7 @@ class UsageOut(BaseModel):
     model: str
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int  # of prompt_tokens, served from the provider's cache (at the cached-input price)
     estimated: bool
     cost_milli_fen: int  # charged, before the voucher's share
     voucher_milli_fen: int  # paid by the voucher
@@ -205,6 +225,7 @@ class UsageOut(BaseModel):
             model=u.model,
             prompt_tokens=u.prompt_tokens,
             completion_tokens=u.completion_tokens,
+            cached_tokens=u.cached_tokens,
             estimated=u.estimated,
             cost_milli_fen=u.cost_mf,
             voucher_milli_fen=u.voucher_mf,

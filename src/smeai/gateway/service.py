@@ -251,6 +251,7 @@ def _upstream_out(session: Session, up: Upstream) -> UpstreamOut:
                 priority=r.priority,
                 input_mf_per_1k=p.input_mf_per_1k if p else None,
                 output_mf_per_1k=p.output_mf_per_1k if p else None,
+                cached_input_mf_per_1k=p.cached_input_mf_per_1k if p else None,
                 price_effective_from=p.effective_from if p else None,
             )
         )
@@ -290,6 +291,7 @@ def add_upstream(session: Session, actor: Actor, data: UpstreamIn) -> UpstreamOu
                 route_id=route.id,
                 input_mf_per_1k=data.price_in,
                 output_mf_per_1k=data.price_out,
+                cached_input_mf_per_1k=data.price_cached_in,
                 effective_from=now,
                 created_by_id=actor.user_id,
                 created_at=now,
@@ -320,6 +322,7 @@ def set_price(session: Session, actor: Actor, route_id: int, data: PriceIn) -> P
         route_id=route.id,
         input_mf_per_1k=data.price_in,
         output_mf_per_1k=data.price_out,
+        cached_input_mf_per_1k=data.price_cached_in,
         effective_from=when,
         created_by_id=actor.user_id,
         created_at=now,
@@ -460,6 +463,7 @@ class Target:
     fallback_on: tuple[int, ...]
     input_mf_per_1k: int
     output_mf_per_1k: int
+    cached_input_mf_per_1k: int | None = None
 
 
 def targets(session: Session, key: Key, alias: str, now: datetime | None = None) -> list[Target]:
@@ -492,6 +496,7 @@ def targets(session: Session, key: Key, alias: str, now: datetime | None = None)
                 fallback_on=tuple(up.fallback_on or ()),
                 input_mf_per_1k=price.input_mf_per_1k,
                 output_mf_per_1k=price.output_mf_per_1k,
+                cached_input_mf_per_1k=price.cached_input_mf_per_1k,
             )
         )
     if not out:
@@ -513,6 +518,14 @@ def hold_bound(ts: list[Target], messages: object, tools: object, max_tokens: in
         max(t.input_mf_per_1k for t in ts),
         max(t.output_mf_per_1k for t in ts),
     )
+
+
+def cached_price(ts: list[Target]) -> int | None:
+    """The cached-input price a call settles at: the dearest over its routes (a route without one charges
+    cached input at its input price); None when no route prices cache hits."""
+    if all(t.cached_input_mf_per_1k is None for t in ts):
+        return None
+    return max(t.input_mf_per_1k if t.cached_input_mf_per_1k is None else t.cached_input_mf_per_1k for t in ts)
 
 
 def call_deadline(ts: list[Target]) -> timedelta:
@@ -549,6 +562,7 @@ def begin_call(
             lifetime=lifetime,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,
+            cached_input_mf_per_1k=cached_price(ts),
         ),
     )
 

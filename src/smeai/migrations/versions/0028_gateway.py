@@ -1,5 +1,5 @@
 """gateway: a key's per-minute window (requests and tokens) kept on its row, shared by every worker; a
-subsidy application's mark that it funds a gateway wallet (redeemed by metered use, never by invoices)
+price's cached-input price and a usage record's cached tokens; a subsidy application's mark that it funds a gateway wallet (redeemed by metered use, never by invoices)
 
 Revision ID: 0028
 Revises: 0024
@@ -23,6 +23,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("rate_window_at", UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("rate_requests", sa.Integer(), server_default="0", nullable=False))
         batch_op.add_column(sa.Column("rate_tokens", sa.BigInteger(), server_default="0", nullable=False))
+    for table in ("gateway_prices", "gateway_holds"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("cached_input_mf_per_1k", sa.BigInteger(), nullable=True))
+    with op.batch_alter_table("gateway_usage", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("cached_tokens", sa.Integer(), server_default="0", nullable=False))
     with op.batch_alter_table("subsidy_applications", schema=None) as batch_op:
         batch_op.add_column(sa.Column("metered_at", UTCDateTime(timezone=True), nullable=True))
     # the 模型券 that already fund a wallet are metered since their grant
@@ -34,6 +39,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("gateway_usage", schema=None) as batch_op:
+        batch_op.drop_column("cached_tokens")
+    for table in ("gateway_holds", "gateway_prices"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("cached_input_mf_per_1k")
     with op.batch_alter_table("subsidy_applications", schema=None) as batch_op:
         batch_op.drop_column("metered_at")
     with op.batch_alter_table("gateway_keys", schema=None) as batch_op:
