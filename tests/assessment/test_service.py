@@ -252,3 +252,117 @@ def test_benchmark_places_the_stage_among_surveyed_firms(session):
     assert r.suppressed  # no assessed peers: the survey part stands on its own
     r = benchmark.benchmark(session, firm, mine.id, small_cell_min=10_000)
     assert r.survey_stage is None  # too few surveyed firms anywhere: suppressed, never shown
+
+
+def _marketing_offering(session, ext_id="t-1", name="营销文案助手", regions=("*",)):
+    import json
+
+    from smeai.auth.actor import Actor
+    from smeai.catalog import service as catalog
+
+    record = {
+        "id": ext_id,
+        "name": name,
+        "provider": "测试服务商",
+        "kind": "saas",
+        "summary": "一键生成营销文案和短视频脚本。",
+        "industries": ["*"],
+        "scenarios": ["marketing_content"],
+        "deployment": ["saas"],
+        "pricing": {"model": "subscription", "entry_price_wan": 0.5},
+        "regions": list(regions),
+        "min_stage": 0,
+        "max_stage": 4,
+        "tags": [],
+    }
+    catalog.import_records(session, Actor.system(), [json.dumps(record, ensure_ascii=False)])
+    return catalog.find_offering_by_ext_id(session, ext_id)
+
+
+def _links(session, a, kind):
+    result = service.display_result(session, a)
+    rec = next(r for r in result.recommendations if r.scenario == "marketing_content")
+    return [link.title for link in rec.links if link.kind == kind]
+
+
+def test_recommended_offerings_and_cases_follow_every_edit_at_once(session):
+    """The searches behind a result's links are remembered per catalog and case stamp: a rename, a
+    withdrawal, a newly published case and a deleted one show on the very next view."""
+    from smeai.cases import service as cases
+    from smeai.cases.schemas import CaseIn, CaseReviewIn
+    from smeai.catalog import service as catalog
+
+    offering = _marketing_offering(session)
+    firm = builders.enterprise(session, profile={"province_code": "31", "city": "上海"})
+    a = _done(session, firm, worst(INST))
+    assert any("营销文案助手" in t for t in _links(session, a, "offering"))
+    assert _links(session, a, "offering") == _links(session, a, "offering")  # remembered: the same answer
+
+    offering.name = "营销文案助手专业版"  # an ORM write: bumps the catalog's change stamp
+    session.flush()
+    assert any("营销文案助手专业版" in t for t in _links(session, a, "offering"))
+    catalog.delete_offering(session, builders.admin(session), offering.id)
+    session.flush()
+    assert not any("营销文案助手" in t for t in _links(session, a, "offering"))
+
+    assert _links(session, a, "case") == []
+    case = cases.submit_case(
+        session,
+        builders.enterprise(session),
+        CaseIn(
+            title="服装企业营销文案提效",
+            province_code="33",
+            industry="C18",
+            scenarios=["marketing_content"],
+            problem="文案靠人工，周期长。",
+            solution="AI 营销文案助手。",
+            effect="文案产出效率大幅提升。",
+        ),
+    )
+    session.flush()
+    assert _links(session, a, "case") == []  # submitted, not published: the public search has nothing
+    op = builders.operator(session)
+    cases.review_case(session, op, case.id, CaseReviewIn(approve=True))
+    session.flush()
+    assert any("服装企业营销文案提效" in t for t in _links(session, a, "case"))
+    cases.delete_case(session, op, case.id)
+    session.flush()
+    assert _links(session, a, "case") == []
+
+
+def test_recommended_offerings_are_each_enterprises_own(session):
+    """An offering that serves Shanghai only is recommended to a Shanghai firm and, though remembered
+    for it, never to a Beijing firm with the same answers (the region is part of what is remembered)."""
+    _marketing_offering(session, regions=["31"])
+    shanghai = builders.enterprise(session, profile={"province_code": "31", "city": "上海"})
+    beijing = builders.enterprise(session, profile={"province_code": "11", "city": "北京"})
+    mine, theirs = _done(session, shanghai, worst(INST)), _done(session, beijing, worst(INST))
+    assert any("营销文案助手" in t for t in _links(session, mine, "offering"))
+    assert not any("营销文案助手" in t for t in _links(session, theirs, "offering"))
+    assert any("营销文案助手" in t for t in _links(session, mine, "offering"))
+
+
+def test_survey_stage_follows_a_new_import_and_each_enterprises_profile(session):
+    """The stage comparison's peer group is remembered per wave version and profile: another import
+    into the wave shows on the next view, and a firm elsewhere gets its own group."""
+    from smeai.survey import service as survey
+    from smeai.survey import synth
+
+    def import_(seed):
+        header, rows = synth.text_rows(synth.generate(150, seed))
+        text = "\n".join(",".join(r) for r in [header, *rows])
+        survey.import_file(session, builders.analyst(session), "2025", text.encode(), filename=f"s{seed}.csv")
+
+    import_(7)
+    firm = _firm(session, 0)
+    mine = _done(session, firm, worst(INST) | {"use_quality_inspection": "piloting"})
+    before = benchmark.benchmark(session, firm, mine.id, small_cell_min=10).survey_stage
+    assert before is not None
+    assert benchmark.benchmark(session, firm, mine.id, small_cell_min=10).survey_stage == before
+    import_(8)
+    after = benchmark.benchmark(session, firm, mine.id, small_cell_min=10).survey_stage
+    assert after is not None and after.firms > before.firms
+    other = _firm(session, 1, industry_section="A", mfg_division=None, province_code="65")
+    theirs = _done(session, other, worst(INST) | {"use_quality_inspection": "piloting"})
+    elsewhere = benchmark.benchmark(session, other, theirs.id, small_cell_min=10).survey_stage
+    assert elsewhere is not None and elsewhere.peer_group != after.peer_group

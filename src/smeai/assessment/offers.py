@@ -3,7 +3,10 @@ subsidy programmes the enterprise's region offers, each through that domain's se
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -12,6 +15,7 @@ from smeai.auth.models import Organisation
 from smeai.cases import service as cases
 from smeai.cases.index import CaseQuery
 from smeai.catalog import service as catalog
+from smeai.catalog import stamp as catalog_stamp
 from smeai.catalog.index import OfferingQuery
 from smeai.i18n import _
 from smeai.subsidy import service as subsidy
@@ -28,8 +32,64 @@ def _industry(org: Organisation | None) -> list[str]:
     return [org.industry_section]
 
 
+# The searches behind the links, remembered per search and the stamp its index answers at (the catalog's
+# change stamp; the case table's size and newest change): an assessment result ran five catalog and five
+# case searches on every view (about 150 ms of the page). Only (id, name) of public offerings and cases
+# are kept, and the key holds every input of the search (the enterprise's industry and region among
+# them), so nothing of one organisation reaches another; an edit moves the stamp, so it shows at once.
+_HITS: dict[tuple[Any, ...], list[tuple[int, str]]] = {}
+_HITS_MAX = 4096  # searches; then the memory starts over
+_hits_lock = threading.Lock()
+
+
+def _forget(_session: Session) -> None:
+    """A catalog write rolled back: the stamp's version it took will be handed out again, to other rows."""
+    with _hits_lock:
+        _HITS.clear()
+
+
+catalog_stamp.on_rollback(_forget)
+
+
+class Stamps:
+    """The search indexes' stamps, read once per enrichment (one query each), when first needed."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.database = str(session.get_bind().engine.url)
+        self._catalog: tuple[Any, ...] | None = None
+        self._cases: tuple[Any, ...] | None = None
+
+    def catalog(self) -> tuple[Any, ...]:
+        if self._catalog is None:
+            self._catalog = (self.database, *catalog.search_stamp(self.session))
+        return self._catalog
+
+    def cases(self) -> tuple[Any, ...]:
+        if self._cases is None:
+            self._cases = (self.database, *cases.search_stamp(self.session))
+        return self._cases
+
+
+def _remembered(key: tuple[Any, ...], search: Callable[[], list[tuple[int, str]]]) -> list[tuple[int, str]]:
+    with _hits_lock:
+        found = _HITS.get(key)
+    if found is None:
+        found = search()
+        with _hits_lock:
+            if len(_HITS) >= _HITS_MAX:
+                _HITS.clear()
+            _HITS[key] = found
+    return found
+
+
 def _offerings(
-    session: Session, org: Organisation | None, scenario: str | None, stage: int | None, words: str = ""
+    session: Session,
+    org: Organisation | None,
+    scenario: str | None,
+    stage: int | None,
+    words: str = "",
+    stamps: Stamps | None = None,
 ) -> list[LinkOut]:
     """Offerings for a scenario (in the enterprise's industry) or for some words (any industry)."""
     query = OfferingQuery(
@@ -40,27 +100,41 @@ def _offerings(
         per_page=PER_SCENARIO,
         region=org.province_code if org and org.province_code else None,
     )
-    _result, rows = catalog.search_offerings(session, query)
+
+    def search() -> list[tuple[int, str]]:
+        return [(o.id, o.name) for o in catalog.search_offerings(session, query)[1]]
+
+    stamp = (stamps or Stamps(session)).catalog()
+    hits = _remembered(("offerings", *stamp, query.model_dump_json()), search)
     return [
         LinkOut(
             kind="offering",
-            id=str(o.id),
-            title=_("Solution: %(name)s") % {"name": o.name},
-            url=f"/catalog/offerings/{o.id}",
+            id=str(id_),
+            title=_("Solution: %(name)s") % {"name": name},
+            url=f"/catalog/offerings/{id_}",
         )
-        for o in rows
+        for id_, name in hits
     ]
 
 
-def _cases(session: Session, org: Organisation | None, scenario: str | None, words: str = "") -> list[LinkOut]:
+def _cases(
+    session: Session, org: Organisation | None, scenario: str | None, words: str = "", stamps: Stamps | None = None
+) -> list[LinkOut]:
     section = [org.industry_section] if org and org.industry_section else []
     scenarios = [scenario] if scenario else []
-    _result, rows = cases.search_cases(session, CaseQuery(q=words, scenario=scenarios, industry=section, per_page=1))
-    if not rows and section:  # no case in the same industry: any industry's case
-        _result, rows = cases.search_cases(session, CaseQuery(q=words, scenario=scenarios, per_page=1))
+
+    def search() -> list[tuple[int, str]]:
+        query = CaseQuery(q=words, scenario=scenarios, industry=section, per_page=1)
+        _result, rows = cases.search_cases(session, query)
+        if not rows and section:  # no case in the same industry: any industry's case
+            _result, rows = cases.search_cases(session, CaseQuery(q=words, scenario=scenarios, per_page=1))
+        return [(c.id, c.title) for c in rows]
+
+    stamp = (stamps or Stamps(session)).cases()
+    hits = _remembered(("cases", *stamp, words, tuple(scenarios), tuple(section)), search)
     return [
-        LinkOut(kind="case", id=str(c.id), title=_("Case: %(title)s") % {"title": c.title}, url=f"/cases/{c.id}")
-        for c in rows
+        LinkOut(kind="case", id=str(id_), title=_("Case: %(title)s") % {"title": title}, url=f"/cases/{id_}")
+        for id_, title in hits
     ]
 
 
@@ -92,14 +166,15 @@ def enrich(session: Session, org: Organisation | None, result: ScoreOut) -> None
     recommendation listing those vouchers."""
     stage = result.stage.rank if result.stage else None
     programmes = _programmes(org)
+    stamps = Stamps(session)
     for rec in result.recommendations:
         if rec.kind == "scenario" and rec.scenario:
-            rec.links += _offerings(session, org, rec.scenario, stage)
-            rec.links += _cases(session, org, rec.scenario)
+            rec.links += _offerings(session, org, rec.scenario, stage, stamps=stamps)
+            rec.links += _cases(session, org, rec.scenario, stamps=stamps)
             rec.links += programmes[:1]
         elif rec.search:
-            rec.links += _offerings(session, org, None, stage, rec.search)
-            rec.links += _cases(session, org, None, rec.search)
+            rec.links += _offerings(session, org, None, stage, rec.search, stamps=stamps)
+            rec.links += _cases(session, org, None, rec.search, stamps=stamps)
         if rec.kind != "scenario" and (rec.dimension in PAID_BY_VOUCHERS or rec.id in PAID_BY_VOUCHERS):
             rec.links += programmes[:2]  # spending on AI or compute: the vouchers that lower the price
     if programmes:

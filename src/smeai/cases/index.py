@@ -108,13 +108,19 @@ _indexes: dict[str, tuple[tuple[Any, ...], CaseIndex]] = {}
 
 
 def case_index(session: Session) -> CaseIndex:
+    return case_index_stamped(session)[0]
+
+
+def case_index_stamped(session: Session) -> tuple[CaseIndex, tuple[Any, ...]]:
+    """The index of published cases and the stamp it was built at (the table's size and newest change,
+    read on every call): what a cache of case search results is keyed by."""
     key = str(session.get_bind().engine.url)
     stamp = tuple(session.execute(select(func.count(Case.id), func.max(Case.updated_at))).one())
     cached = _indexes.get(key)
     if cached is not None and cached[0] == stamp:
-        return cached[1]
+        return cached[1], stamp
     with _lock:
         cases = list(session.scalars(select(Case).where(visible_cases(None)).order_by(Case.id)))
         index = CaseIndex(cases)
         _indexes[key] = (stamp, index)
-        return index
+        return index, stamp

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from smeai.auth import audit
 from smeai.auth.actor import Actor
 from smeai.auth.permissions import Permission
-from smeai.cases.index import CaseQuery, CaseResult, case_index
+from smeai.cases.index import CaseQuery, CaseResult, case_index, case_index_stamped
 from smeai.cases.models import Case, case_offerings
 from smeai.cases.schemas import CaseIn, CaseReviewIn, CaseStatus
 from smeai.cases.visibility import visible_cases
@@ -189,6 +189,12 @@ def to_out(case: Case) -> dict[str, object]:
     """CaseOut's input: the case's columns plus the interchange ids of its offerings."""
     data = {c.key: getattr(case, c.key) for c in Case.__table__.columns}
     return data | {"offering_ids": [o.ext_id for o in case.offerings]}
+
+
+def search_stamp(session: Session) -> tuple[object, ...]:
+    """The stamp the case search index answers at now (the table's size and newest change): search
+    results are the same while it holds."""
+    return case_index_stamped(session)[1]
 
 
 def search_cases(session: Session, query: CaseQuery) -> tuple[CaseResult, list[Case]]:

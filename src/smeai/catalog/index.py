@@ -590,11 +590,17 @@ def pool_index(session: Session) -> PoolIndex:
     """The index for this database as it is now: the change stamp is read on every call (one primary
     key lookup) and the rows changed since the last call are applied, so an edit made by any worker is
     in every worker's next search."""
+    return pool_index_stamped(session)[0]
+
+
+def pool_index_stamped(session: Session) -> tuple[PoolIndex, stamp.Stamp]:
+    """`pool_index()` and the change stamp it is current with: the stamp now, or an older one while a
+    background update catches up after an import. What a cache of search results is keyed by."""
     key = _database_key(session)
     now = stamp.read(session)
     state = _states.get(key)
     if state is not None and state.stamp == now and state.index is not None:
-        return state.index
+        return state.index, state.stamp
     if (
         state is not None
         and state.index is not None
@@ -608,11 +614,11 @@ def pool_index(session: Session) -> PoolIndex:
                 threading.Thread(
                     target=_update_in_background, args=(session.get_bind(), key), name="smeai-index", daemon=True
                 ).start()
-        return state.index
+        return state.index, state.stamp
     with _build_lock:
         state = _indexed(_current(session, _states.get(key), now))
         _states[key] = state  # one assignment: readers keep the previous index meanwhile
-    return state.index  # type: ignore[return-value]
+    return state.index, state.stamp  # type: ignore[return-value]
 
 
 def _forget(session: Session) -> None:

@@ -634,6 +634,12 @@ def search_offerings(session: Session, query: OfferingQuery) -> tuple[SearchResu
     return result, offerings_by_ids(session, result.ids)
 
 
+def search_stamp(session: Session) -> tuple[str | None, int]:
+    """The change stamp the search index answers at now: search results are the same while it holds,
+    so a cache of them keyed by it is never stale (catalog/stamp.py)."""
+    return index.pool_index_stamped(session)[1]
+
+
 def offerings_by_ids(session: Session, ids: list[int]) -> list[Offering]:
     """Published offerings with these ids, in the given order (for search hits and matching)."""
     if not ids:
