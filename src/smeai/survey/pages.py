@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -13,7 +15,7 @@ from smeai.auth.permissions import Permission
 from smeai.config import app_settings
 from smeai.db import DbSession
 from smeai.errors import Invalid
-from smeai.i18n import N_, _
+from smeai.i18n import N_, _, get_lang
 from smeai.inputs import RecordId
 from smeai.storage import storage_for
 from smeai.survey import codebook, figures, index, report, service, uploads
@@ -26,21 +28,59 @@ from smeai.web.render import is_htmx, render
 router = APIRouter(include_in_schema=False)
 
 
+# The dashboard's figures and chart data as drawn, per wave version, filters, right to see small cells, cell
+# minimum and language: building them from the wave's cached indicators took about half of every view
+# (copying the indicators, labelling and shaping some 200 cells). Kept for FIGURES_CACHED views, like the
+# indicators; an import moves the wave's version, so it shows at once. Read-only once stored.
+_FIGURES: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], list[figures.Figure], list[dict[str, object]]]] = (
+    OrderedDict()
+)
+_figures_lock = threading.Lock()
+
+
+def _figures(
+    session, actor, wave, filters: service.Filters, k: int
+) -> tuple[dict[str, Any], list[figures.Figure], list[dict[str, object]]]:
+    unfiltered = not filters
+    key = (
+        str(session.get_bind().engine.url),
+        wave.id,
+        wave.created_at,
+        service.wave_version(session, wave),
+        filters,
+        service.may_see_small_cells(actor),
+        k,
+        get_lang(),
+    )
+    if unfiltered or service.may_filter(actor):  # otherwise wave_figures refuses the filters
+        with _figures_lock:
+            found = _FIGURES.get(key)
+            if found is not None:
+                _FIGURES.move_to_end(key)
+                return found
+    ind, idx = service.wave_figures(session, actor, wave.code, filters=filters, small_cell_min=k)
+    figs = figures.build(ind, idx)
+    built = ind, figs, [_chart(f) for f in figs]
+    with _figures_lock:
+        _FIGURES[key] = built
+        while len(_FIGURES) > service.FIGURES_CACHED:
+            _FIGURES.popitem(last=False)
+    return built
+
+
 def _view(session, actor, settings, wave: str | None, filters: service.Filters, compare: str | None) -> dict:
     waves = service.list_waves(session, actor)
     chosen = service.get_wave(session, actor, wave) if wave else service.latest_wave(session, actor)
     if chosen is None:
         return {"waves": waves, "wave": None}
     k = settings.small_cell_min
-    ind, idx = service.wave_figures(session, actor, chosen.code, filters=filters, small_cell_min=k)
+    ind, figs, charts = _figures(session, actor, chosen, filters, k)
     other = None
     if compare and compare != chosen.code:
         other = {
             "code": compare,
             "ind": service.wave_indicators(session, actor, compare, filters=filters, small_cell_min=k),
         }
-    figs = figures.build(ind, idx)
-    charts = [_chart(f) for f in figs]
     return {
         "waves": waves,
         "wave": chosen,
