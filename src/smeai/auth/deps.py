@@ -84,13 +84,15 @@ def optional_actor(request: Request, session: DbSession) -> Actor | None:
     return actor
 
 
-def current_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
+# These two only look at what optional_actor found: `async` so that FastAPI runs them on the event loop,
+# not through the thread pool (a thread hand-off per request costs more than the check).
+async def current_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
     if actor is None:
         raise NotAuthenticated(N_("Please log in."))
     return actor
 
 
-def page_actor(request: Request, actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
+async def page_actor(request: Request, actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
     if actor is None:
         raise LoginRequired(N_("Please log in."), next=request.url.path)
     return actor
