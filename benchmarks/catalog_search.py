@@ -152,7 +152,7 @@ def synthesize(size: int, rng: random.Random) -> tuple[list[dict], list[dict]]:
                 "tags": s["tags"],
                 "voucher_eligible": s["voucher_eligible"],
                 "pricing_model": s["pricing"]["model"],
-                "entry_price_wan": float(price),
+                "entry_price_fen": round(price * 1_000_000),  # the column is in fen (smeai.money), not wan
                 "pricing_note": None,
                 "min_stage": lo,
                 "max_stage": rng.randint(lo, 4),

@@ -8,6 +8,10 @@ Targets on the 2-core machine: at concurrency 32 at least 300 requests/s over th
 no errors; at concurrency 1 every page's p95 within 10x of /healthz's. They are printed met / not met, with
 the machine's load (`/proc/loadavg`): on a shared machine the figures move with everyone else's work.
 
+Where the CPU goes, which survives a busy machine better than latency: each page's CPU per request, asked
+one at a time (the server's workers, and the PostgreSQL backends serving this database), and at each
+concurrency the CPU of the server, of PostgreSQL and of Locust itself (which shares the cores) per request.
+
     .venv/bin/python benchmarks/load.py [--seconds 20] [--users 1,8,32] [--keep] [--json]
 
 It makes (and drops, unless --keep) a database `smeai_load` on SMEAI_LOAD_PG
@@ -31,6 +35,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil  # comes with locust
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,7 +111,68 @@ def _login(base: str, email: str, password: str) -> str:
         return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
 
 
-def _locust(host: str, users: int, seconds: int, paths: dict[str, str], cookie: str, folder: Path) -> dict:
+class Cpu:
+    """CPU seconds (user + system) of the server's processes and of the PostgreSQL backends serving its
+    database: read before and after a phase, the difference is what the phase cost."""
+
+    def __init__(self, server: int, url: str) -> None:
+        self.server = psutil.Process(server)
+        self.url = url
+        self.backends: list[psutil.Process] = []
+
+    def find_backends(self) -> None:
+        engine = create_engine(self.url)
+        with engine.connect() as conn:
+            pids = conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            ).scalars()
+            self.backends = [psutil.Process(pid) for pid in pids]
+        engine.dispose()
+
+    @staticmethod
+    def _seconds(procs: list[psutil.Process]) -> float:
+        total = 0.0
+        for p in procs:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:  # a backend that closed: its time is lost, a small undercount
+                pass
+        return total
+
+    def read(self) -> dict[str, float]:
+        return {
+            "server": self._seconds([self.server, *self.server.children(recursive=True)]),
+            "postgres": self._seconds(self.backends),
+        }
+
+
+def _page_cpu(host: str, paths: dict[str, str], cookie: str, cpu: Cpu, n: int) -> dict[str, dict[str, float]]:
+    """Each page asked n times, one at a time: the server's and PostgreSQL's CPU per request (ms)."""
+    out = {}
+    with httpx.Client(base_url=host, headers={"Cookie": cookie, "Accept": "text/html"}, timeout=60) as client:
+        for name, path in paths.items():
+            before, t = cpu.read(), time.perf_counter()
+            for _ in range(n):
+                r = client.get(path)
+                assert r.status_code == 200, f"{path}: {r.status_code}"
+            wall, after = time.perf_counter() - t, cpu.read()
+            out[name] = {
+                "server_ms": 1000 * (after["server"] - before["server"]) / n,
+                "postgres_ms": 1000 * (after["postgres"] - before["postgres"]) / n,
+                "wall_ms": 1000 * wall / n,
+            }
+    return out
+
+
+def _cpu_of(pid: int) -> float:
+    p = psutil.Process(pid)
+    return sum(t.user + t.system for t in [p.cpu_times()] + [c.cpu_times() for c in p.children(recursive=True)])
+
+
+def _locust(
+    host: str, users: int, seconds: int, paths: dict[str, str], cookie: str, folder: Path, cpu: Cpu
+) -> tuple[dict, dict[str, float]]:
     tasks = "\n".join(TASK.format(i=i, name=name) for i, name in enumerate(paths))
     locustfile = folder / "locustfile.py"
     locustfile.write_text(LOCUSTFILE.format(paths=paths, tasks=tasks), encoding="utf-8")
@@ -130,7 +196,15 @@ def _locust(host: str, users: int, seconds: int, paths: dict[str, str], cookie: 
         "--loglevel",
         "WARNING",
     ]
-    subprocess.run(cmd, check=False, env={**os.environ, "LOAD_COOKIE": cookie}, cwd=folder, capture_output=True)
+    env = {**os.environ, "LOAD_COOKIE": cookie}
+    proc = subprocess.Popen(cmd, env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # CPU over a window inside the run (Locust's start-up, about a CPU second of imports, left out): the
+    # server's and PostgreSQL's, and Locust's own, which shares the cores
+    time.sleep(3)
+    window = {"t": time.perf_counter(), **cpu.read(), "locust": _cpu_of(proc.pid)}
+    time.sleep(max(1, seconds - 3))
+    end = {"t": time.perf_counter(), **cpu.read(), "locust": _cpu_of(proc.pid)}
+    proc.wait()
     stats: dict[str, dict[str, float]] = {}
     with open(f"{prefix}_stats.csv", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
@@ -141,7 +215,10 @@ def _locust(host: str, users: int, seconds: int, paths: dict[str, str], cookie: 
                 "p50_ms": float(row["50%"] or 0),
                 "p95_ms": float(row["95%"] or 0),
             }
-    return stats
+    wall = end["t"] - window["t"]
+    n = max(1.0, stats.get("Aggregated", {}).get("rps", 0) * wall)  # requests in the window, at the run's rate
+    spent = {k: end[k] - window[k] for k in ("server", "postgres", "locust")}
+    return stats, {f"{k}_ms": 1000 * v / n for k, v in spent.items()} | {"cores_busy": sum(spent.values()) / wall}
 
 
 def _loadavg() -> str:
@@ -159,6 +236,7 @@ def main() -> int:
     parser.add_argument("--database", default="smeai_load", help="PostgreSQL database to make (and drop).")
     parser.add_argument("--keep", action="store_true", help="Keep the database (and reuse it next time).")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--cpu-requests", type=int, default=100, help="Requests per page for its CPU (0: skip).")
     args = parser.parse_args()
     base = os.environ.get("SMEAI_LOAD_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
     folder = Path(tempfile.mkdtemp(prefix="smeai-load-"))
@@ -190,6 +268,8 @@ def main() -> int:
         stderr=subprocess.DEVNULL,
     )
     results: dict[str, dict] = {}
+    spent: dict[str, dict[str, float]] = {}
+    page_cpu: dict[str, dict[str, float]] = {}
     try:
         deadline = time.time() + 120
         while True:  # /readyz: database, migrations, search index loaded (in each worker it reaches)
@@ -211,10 +291,14 @@ def main() -> int:
                 if answered == 4:
                     break
             assert answered == 4, f"{path}: still 503 after 20 tries"
+        cpu = Cpu(server.pid, url)
+        cpu.find_backends()
         load_before = _loadavg()
+        if args.cpu_requests:
+            page_cpu = _page_cpu(host, {**paths, "healthz": "/healthz"}, cookie, cpu, args.cpu_requests)
         for users in (int(u) for u in args.users.split(",")):
             mix = paths if users > 1 else {**paths, "healthz": "/healthz"}
-            results[str(users)] = _locust(host, users, args.seconds, mix, cookie, folder)
+            results[str(users)], spent[str(users)] = _locust(host, users, args.seconds, mix, cookie, folder, cpu)
         load_after = _loadavg()
     finally:
         server.terminate()
@@ -240,14 +324,25 @@ def main() -> int:
         verdicts.append((f"c=32: p95 < 150 ms (got {top['p95_ms']:.0f})", top["p95_ms"] < 150))
         verdicts.append((f"c=32: 0 errors (got {top['failures']})", top["failures"] == 0))
     if args.json:
-        print(json.dumps({"load": [load_before, load_after], "results": results, "targets": verdicts}, indent=1))
+        out = {"load": [load_before, load_after], "results": results, "cpu": spent, "page_cpu": page_cpu}
+        print(json.dumps(out | {"targets": verdicts}, indent=1))
         return 0
     print(f"loadavg before {load_before}, after {load_after} (2 cores, shared machine); {args.workers} workers")
+    if page_cpu:
+        print(f"\nCPU per request, each page asked {args.cpu_requests} times one at a time (ms):")
+        print(f"  {'page':<20}{'server':>8}{'postgres':>10}{'wall':>8}")
+        for name, c in page_cpu.items():
+            print(f"  {name:<20}{c['server_ms']:>8.2f}{c['postgres_ms']:>10.2f}{c['wall_ms']:>8.2f}")
     for users, stats in results.items():
         print(f"\nconcurrency {users}:")
         print(f"  {'page':<20}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}")
         for name, s in stats.items():
             print(f"  {name:<20}{s['rps']:>8.1f}{s['p50_ms']:>9.0f}{s['p95_ms']:>9.0f}{s['failures']:>8}")
+        c = spent[users]
+        print(
+            f"  CPU per request: server {c['server_ms']:.2f} ms, PostgreSQL {c['postgres_ms']:.2f} ms, "
+            f"Locust {c['locust_ms']:.2f} ms; {c['cores_busy']:.2f} of the 2 cores busy with these three"
+        )
     print()
     for line, ok in verdicts:
         print(f"{'met    ' if ok else 'NOT MET'}  {line}")
