@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy import CursorResult, DateTime, Engine, Executable, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -100,13 +101,23 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         session.close()
 
 
-def _request_session(request: Request) -> Iterator[Session]:
+def _end(session: Session) -> None:
+    session.rollback()  # whatever the route did not commit explicitly is dropped
+    session.close()
+
+
+async def _request_session(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work. Async, so that FastAPI does not hand it to the thread pool twice (a
+    sync generator's start and end each take a thread hand-off, which under load cost more than the page's
+    queries): making a Session does no I/O, so it starts on the event loop; the end talks to the database,
+    so it runs in a thread, shielded so that a cancelled request (its client gone) still returns its
+    connection."""
     session = get_sessionmaker(app_settings(request).database_url)()
     try:
         yield session
     finally:
-        session.rollback()  # whatever the route did not commit explicitly is dropped
-        session.close()
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_end, session)
 
 
 DbSession = Annotated[Session, Depends(_request_session)]

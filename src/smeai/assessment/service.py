@@ -297,18 +297,25 @@ def _named(a: Assessment, tier: TierOut) -> TierOut:
 
 def change_since_previous(session: Session, actor: Actor, a: Assessment) -> ComparisonOut | None:
     """Change since the previous completed assessment of the same enterprise, where comparable."""
-    earlier = [
-        x
-        for x in list_assessments(session, actor, org_id=a.org_id, status=AssessmentStatus.COMPLETED)
-        if x.id != a.id
-        and x.instrument_id == a.instrument_id
-        and x.completed_at
-        and a.completed_at
-        and x.completed_at <= a.completed_at
-    ]
-    if not earlier:
+    if a.completed_at is None:
+        return None
+    earlier = session.scalar(  # the id only: loading every completed row parsed each one's whole result JSON
+        select(Assessment.id)
+        .where(
+            visible_assessments(actor),
+            Assessment.org_id == a.org_id,
+            Assessment.status == AssessmentStatus.COMPLETED,
+            Assessment.id != a.id,
+            Assessment.instrument_id == a.instrument_id,
+            Assessment.completed_at.is_not(None),
+            Assessment.completed_at <= a.completed_at,
+        )
+        .order_by(Assessment.created_at.desc(), Assessment.id.desc())
+        .limit(1)
+    )
+    if earlier is None:
         return None
     try:
-        return compare_assessments(session, actor, earlier[0].id, a.id)
+        return compare_assessments(session, actor, earlier, a.id)
     except Conflict:
         return None
