@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from statistics import median, quantiles
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from smeai import taxonomy
@@ -88,6 +88,12 @@ def _where(instrument_id: str, version: str, criteria: dict[str, str], exclude_o
     ]
     if exclude_org is not None:
         clauses.append(Assessment.org_id != exclude_org)
+    return clauses + _criteria(criteria)
+
+
+def _criteria(criteria: dict[str, str]) -> list[Any]:
+    """SQL conditions for one ladder step's criteria (industry, revenue band, province)."""
+    clauses: list[Any] = []
     industry = criteria.get("industry")
     if industry in taxonomy.load().groups:
         divisions = taxonomy.load().groups[industry].extra["divisions"]
@@ -101,17 +107,22 @@ def _where(instrument_id: str, version: str, criteria: dict[str, str], exclude_o
     return clauses
 
 
-def count_peers(
-    session: Session, instrument_id: str, version: str, criteria: dict[str, str], exclude_org: int | None = None
-) -> int:
-    return (
-        session.scalar(
-            select(func.count(distinct(Assessment.org_id)))
-            .join(Organisation, Organisation.id == Assessment.org_id)
-            .where(*_where(instrument_id, version, criteria, exclude_org))
-        )
-        or 0
-    )
+def ladder_counts(
+    session: Session, instrument_id: str, version: str, me: dict[str, str | None], exclude_org: int | None = None
+) -> list[tuple[dict[str, str], int]]:
+    """Each ladder step the enterprise's profile allows, narrowest first, with its number of peers: one
+    query for the whole ladder (a count per step was up to six queries per result page)."""
+    steps = [{c: str(me[c]) for c in criteria} for criteria in LADDER if all(me[c] is not None for c in criteria)]
+    counts = [
+        func.count(distinct(case((and_(*_criteria(step)), Assessment.org_id)) if step else Assessment.org_id))
+        for step in steps
+    ]
+    row = session.execute(
+        select(*counts)
+        .join(Organisation, Organisation.id == Assessment.org_id)
+        .where(*_where(instrument_id, version, {}, exclude_org))
+    ).one()
+    return [(step, int(n or 0)) for step, n in zip(steps, row, strict=True)]
 
 
 def peers(
@@ -275,14 +286,8 @@ def benchmark(session: Session, actor: Actor, assessment_id: int, *, small_cell_
     if result.stage is not None:
         stage_ids = [t.id for t in get_instrument(a.instrument_id, a.instrument_version).stages]
         surveyed = survey_stage(session, actor, me, result.stage.rank, stage_ids, small_cell_min=small_cell_min)
-    chosen: dict[str, str] | None = None
-    for criteria in LADDER:  # count in SQL, fetch only the group that is large enough
-        if any(me[c] is None for c in criteria):
-            continue
-        step = {c: str(me[c]) for c in criteria}
-        if count_peers(session, a.instrument_id, a.instrument_version, step, a.org_id) >= small_cell_min:
-            chosen = step
-            break
+    ladder = ladder_counts(session, a.instrument_id, a.instrument_version, me, a.org_id)  # count in SQL, then
+    chosen = next((step for step, n in ladder if n >= small_cell_min), None)  # fetch only a group large enough
     group = peers(session, a.instrument_id, a.instrument_version, chosen, a.org_id) if chosen is not None else []
     if chosen is None or len(group) < small_cell_min:
         return BenchmarkOut(  # how many there are (a count reveals no firm) and how many are needed
@@ -290,7 +295,7 @@ def benchmark(session: Session, actor: Actor, assessment_id: int, *, small_cell_
             instrument=a.instrument_id,
             peer_group={},
             peer_group_label="",
-            peers=count_peers(session, a.instrument_id, a.instrument_version, {}, a.org_id),
+            peers=ladder[-1][1],  # the last step has no criteria: every peer
             suppressed=True,
             overall=result.overall,
             survey_stage=surveyed,
