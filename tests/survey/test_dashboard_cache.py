@@ -7,7 +7,7 @@ from bs4 import BeautifulSoup
 
 from smeai.survey import synth
 from tests import builders
-from tests.survey import handmade
+from tests.survey import handmade, uploading
 
 
 def _import(web, name: str, body: str | None = None) -> None:
@@ -16,6 +16,7 @@ def _import(web, name: str, body: str | None = None) -> None:
         data={"wave": "2025", "name": "2025 调查", "csrf_token": web.csrf},
         files={"file": (name, (body or handmade.csv_text()).encode(), "text/csv")},
     )
+    res = uploading.wait(web, res)
     assert res.status_code == 200, res.text
 
 
