@@ -75,47 +75,39 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def scripted_server(cpus: str | None = None) -> Iterator[str]:
-    """The tests' scripted upstream (tests/gateway/scripted.py) in its own process: an OpenAI-compatible
-    stream that costs almost no CPU, so what the gateway adds is not hidden behind the model's own work."""
-    port = _free_port()
-    command = [sys.executable, "-m", "tests.gateway.scripted", "--port", str(port)]
-    proc = subprocess.Popen(
-        _pinned(cpus, command),
-        cwd=ROOT,
-        env=os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def _serving(command: list[str], health: str, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """COMMAND running (in the repository) until the block ends, once HEALTH answers."""
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_http(f"http://127.0.0.1:{port}/health", 60, proc)
-        yield f"http://127.0.0.1:{port}/v1"
+        _wait_http(health, 120, proc)
+        yield proc
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
 @contextmanager
+def scripted_server(cpus: str | None = None) -> Iterator[str]:
+    """The tests' scripted upstream (tests/gateway/scripted.py) in its own process: an OpenAI-compatible
+    stream that costs almost no CPU, so what the gateway adds is not hidden behind the model's own work."""
+    port = _free_port()
+    command = [sys.executable, "-m", "tests.gateway.scripted", "--port", str(port)]
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    with _serving(_pinned(cpus, command), f"http://127.0.0.1:{port}/health", env):
+        yield f"http://127.0.0.1:{port}/v1"
+
+
+@contextmanager
 def model_server(cpus: str | None = None) -> Iterator[str]:
     """The local model's OpenAI-compatible base URL (…/v1) while the block runs: `smeai gateway local-model`
-    (gateway/localmodel.py: llama.cpp with 2 threads and 4 slots) in its own process, so that its threads and
-    the clients' do not share one GIL."""
+    (gateway/localmodel.py: llama.cpp with 4 slots, one thread per CPU it may use) in its own process, so that
+    its threads and the clients' do not share one GIL."""
     port = _free_port()
     threads = str(len(cpus.split(","))) if cpus else "2"
-    proc = subprocess.Popen(
-        _pinned(
-            cpus, [sys.executable, "-m", "smeai", "gateway", "local-model", "--port", str(port), "--threads", threads]
-        ),
-        env=os.environ | {"PYTHONPATH": str(ROOT / "src")},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/v1/models", 120, proc)
+    command = [sys.executable, "-m", "smeai", "gateway", "local-model", "--port", str(port), "--threads", threads]
+    env = os.environ | {"PYTHONPATH": str(ROOT / "src")}
+    with _serving(_pinned(cpus, command), f"http://127.0.0.1:{port}/v1/models", env):
         yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def _smeai(env: dict[str, str], *args: str) -> dict:
@@ -178,18 +170,9 @@ def gateway(upstream: str, folder: Path, cpus: str | None = None) -> Iterator[Ga
     _smeai(env, "gateway", "wallet", "fund", "--org", str(ent.org_id), "--fen", "100000000")
     key = _smeai(env, "gateway", "key", "create", "--org", str(ent.org_id), "--name", "bench", "--concurrency", "64")
     port = _free_port()
-    proc = subprocess.Popen(
-        _pinned(cpus, [sys.executable, "-m", "smeai", "serve", "--port", str(port), "--workers", "1"]),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/healthz", 120, proc)
+    command = [sys.executable, "-m", "smeai", "serve", "--port", str(port), "--workers", "1"]
+    with _serving(_pinned(cpus, command), f"http://127.0.0.1:{port}/healthz", env) as proc:
         yield Gateway(f"http://127.0.0.1:{port}/gateway/v1", key["key"], ent.org_id, env, proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 @dataclass

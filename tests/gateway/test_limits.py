@@ -18,21 +18,17 @@ from tests.gateway.conftest import setup_org
 def _hold(session, secret: str, *, max_tokens: int = 10, now=None):
     key = service.authenticate(session, secret)
     ts = service.targets(session, key, "m")
-    bound_in, bound_out, price_in, price_out = service.hold_bound(
-        ts, [{"role": "user", "content": "x"}], None, max_tokens
-    )
-    return ledger.take_hold(
+    messages = [{"role": "user", "content": "x"}]
+    return service.begin_call(
         session,
-        ledger.HoldRequest(
-            key=key,
-            alias="m",
-            route_id=ts[0].route_id,
-            input_bound=bound_in,
-            output_bound=bound_out,
-            input_mf_per_1k=price_in,
-            output_mf_per_1k=price_out,
-            lifetime=timedelta(minutes=5),
-        ),
+        key,
+        "m",
+        ts,
+        messages=messages,
+        tools=None,
+        max_tokens=max_tokens,
+        idempotency_key=None,
+        fingerprint="f",
         now=now,
     )
 

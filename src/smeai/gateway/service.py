@@ -545,6 +545,7 @@ def begin_call(
     max_tokens: int,
     idempotency_key: str | None,
     fingerprint: str,
+    now: datetime | None = None,
 ) -> Hold:
     """Hold the call's worst case (raises InsufficientQuota, RateLimited, HoldInFlight; takes nothing then)."""
     bound_in, bound_out, price_in, price_out = hold_bound(ts, messages, tools, max_tokens)
@@ -564,6 +565,7 @@ def begin_call(
             fingerprint=fingerprint,
             cached_input_mf_per_1k=cached_price(ts),
         ),
+        now,
     )
 
 
