@@ -157,10 +157,10 @@ def file_indicators(
         checked, _layout, _unmapped = check_file(
             con, source, filename=filename, max_rows=max_rows, keep=indicators.ARROW_COLUMNS
         )
-        # the valid rows once, in the columns the figures read: each figure's query then scans this
-        # small table instead of checking rows again
+        # the valid rows where the check left them (its first pass's table, the few rows it dropped
+        # marked there): each figure's query reads the columns it needs, with no copy of them first
         columns = ", ".join(indicators.ARROW_COLUMNS)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE responses AS SELECT {columns} FROM valid")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW responses AS SELECT {columns} FROM valid")
         results = indicators.run_duckdb(con)
     finally:
         con.close()

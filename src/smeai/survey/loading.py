@@ -173,31 +173,38 @@ def check(
         rules.register_datetimes(con, texts)
         full = rules.check_sql("suspect", layout, fast=False, keep=keep, n_cells=width)
         con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {full}")
+    # rule 6: the response ids seen before, found by their hash first (a small integer grouping instead of
+    # millions of strings), then checked as text among the few rows whose hash repeats
     con.execute(
         """CREATE OR REPLACE TEMP TABLE duplicates AS
-        WITH d AS (SELECT rid, min(row) AS first_row FROM first WHERE rid <> '' GROUP BY rid HAVING count(*) > 1)
-        SELECT f.row, coalesce(f.rid_raw, f.rid) AS value FROM first f JOIN d USING (rid) WHERE f.row > d.first_row"""
+        WITH h AS (SELECT rid_hash FROM first_cells WHERE rid_hash IS NOT NULL GROUP BY rid_hash HAVING count(*) > 1),
+        c AS (SELECT row, rid, rid_raw FROM first WHERE rid_hash IN (SELECT rid_hash FROM h)),
+        d AS (SELECT rid, min(row) AS first_row FROM c GROUP BY rid HAVING count(*) > 1)
+        SELECT c.row, coalesce(c.rid_raw, c.rid) AS value FROM c JOIN d USING (rid) WHERE c.row > d.first_row"""
     )
     also = list(also)
-    second = f"UNION ALL SELECT {typed} FROM checked WHERE ok AND NOT blank AND row NOT IN (SELECT row FROM dropped)"
     con.execute("CREATE OR REPLACE TEMP TABLE unplaced (row BIGINT)")
     if also:
         con.executemany("INSERT INTO unplaced VALUES (?)", [[r] for r in sorted({r.row for r in also})])
-    con.execute(
-        f"""CREATE OR REPLACE TEMP VIEW valid AS
-        WITH dropped AS (SELECT row FROM duplicates UNION ALL SELECT row FROM unplaced)
-        SELECT {typed} FROM first WHERE ok AND row NOT IN (SELECT row FROM dropped)
-        {second if n_suspect else ""}"""
-    )
     duplicate = (
         f"SELECT row, {DUPLICATE_ORDER} AS ord, 'response_id' AS col, value, 'duplicate_id' AS rule FROM duplicates"
     )
     every = f"{rules.reasons_sql(layout)} UNION ALL {duplicate}" if n_suspect else duplicate
     found = con.sql(f"SELECT row, col, value, rule FROM ({every}) ORDER BY row, ord").fetchall()
     (n_rows,) = con.sql(
-        "SELECT (SELECT count(*) FROM first WHERE ok)"
+        "SELECT (SELECT count(*) FROM first_cells WHERE ok)"
         + (" + (SELECT count(*) FROM checked WHERE NOT blank)" if n_suspect else "")
     ).fetchall()[0]
+    # the rows dropped for a duplicate id or an answer the mapping cannot place are marked in place (a
+    # few rows), so that the valid rows are the first pass's table as it is, not a copy of it
+    con.execute("CREATE OR REPLACE TEMP TABLE dropped AS SELECT row FROM duplicates UNION SELECT row FROM unplaced")
+    con.execute("UPDATE first_cells SET ok = false WHERE ok AND rowid IN (SELECT row - 2 FROM dropped)")
+    second = f"UNION ALL SELECT {typed} FROM checked WHERE ok AND NOT blank AND row NOT IN (SELECT row FROM dropped)"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP VIEW valid AS
+        SELECT {typed} FROM first WHERE ok
+        {second if n_suspect else ""}"""
+    )
     reasons = [Reason(int(row), col, value, rule) for row, col, value, rule in found]
     if also:  # after the codebook's own reasons of the same row
         reasons = sorted([*reasons, *also], key=lambda r: r.row)

@@ -324,13 +324,14 @@ def fast_sql(source: str, layout: Layout, *, keep: Iterable[str] | None = None, 
     )
     cells = ", ".join(f"c{i}" for i in range(n_cells))
     stripped = f"trim(coalesce({rid_cell}, ''), {lit(WHITE)})"
-    return f"""
+    sql = f"""
         SELECT ok, CASE WHEN ok THEN coalesce({rid_cell}, '') ELSE {stripped} END AS rid,
             {year} AS survey_year, {", ".join(typed)},
             CASE WHEN NOT ok THEN [{cells}] END AS raw,
             CASE WHEN NOT ok AND coalesce({rid_cell}, '') <> {stripped} THEN {rid_cell} END AS rid_raw
         FROM (SELECT *, coalesce(({ok}), false) AS ok FROM {source})
     """
+    return f"SELECT *, CASE WHEN rid <> '' THEN hash(rid) END AS rid_hash FROM ({sql})"
 
 
 def reasons_sql(layout: Layout) -> str:
