@@ -223,6 +223,10 @@ def convert(p: Plan, columns: list[list[str]], first_row: int) -> tuple[list[lis
     found: list[tuple[int, int, int, Reason]] = []
     for order, (i, slot) in enumerate(p.slots.items()):
         column = columns[i]
+        if slot.option is None and slot.question.kind in ("number", "text"):  # the answer as written
+            j = pos[slot.question.column]  # type: ignore[index]
+            out[j] = [o if (v := raw.strip()) in NOT_ASKED else v for raw, o in zip(column, out[j], strict=True)]
+            continue
         mapped: dict[str, tuple[dict[int, str], list[Reason]]] = {}
         for raw in set(column):
             sets: dict[int, str] = {}
