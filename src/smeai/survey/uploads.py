@@ -239,15 +239,13 @@ def _reporter(factory: Callable[[], Session], upload_id: int, me: str, *, live_r
     claim; LostClaim when another runner holds the upload now. Rows written inside the import's transaction
     are reported only where another session may write meanwhile (PostgreSQL: `live_rows`; SQLite has one
     writer at a time, so there the page shows the stage without a row count until the import commits)."""
-    last = {"stage": "", "at": 0.0}
+    last_stage, last_at = [""], [0.0]
 
     def report(stage: str, done: int, total: int | None) -> None:
         now = time.monotonic()
-        if stage == last["stage"] and (not live_rows or now - last["at"] < PROGRESS_EVERY_S):
+        if stage == last_stage[0] and (not live_rows or done == 0 or now - last_at[0] < PROGRESS_EVERY_S):
             return
-        if stage == last["stage"] == "importing" and done == 0:
-            return
-        last.update(stage=stage, at=now)
+        last_stage[0], last_at[0] = stage, now
         values: dict[str, Any] = {"state": stage, "rows_done": done, "claimed_until": utcnow() + LEASE}
         if total is not None:
             values["rows_total"] = total
