@@ -140,6 +140,16 @@ def _validated(con: duckdb.DuckDBPyConnection, checked: loading.Checked) -> code
     return codebook.Validated(columns=columns, reasons=checked.reasons, n_rows=checked.n_rows)
 
 
+def valid_batches(con: duckdb.DuckDBPyConnection, size: int) -> Iterator[dict[str, list[object]]]:
+    """The valid rows `check_file` left in the connection, in file order, as Python columns (as `_validated`
+    makes them) SIZE rows at a time: an import writes them batch by batch, never holding them all."""
+    names = list(codebook.empty_columns())
+    for batch in con.sql("SELECT * FROM valid ORDER BY row").fetch_record_batch(size):
+        columns = {name: batch.column(name).to_pylist() for name in names}
+        columns["submitted_at"] = [datetime.fromisoformat(str(v)) for v in columns["submitted_at"]]
+        yield columns
+
+
 def validate_file(
     source: Path | bytes, *, filename: str | None = None, max_rows: int | None = codebook.MAX_ROWS
 ) -> codebook.Validated:

@@ -28,8 +28,8 @@ from smeai.auth.models import User
 from smeai.auth.permissions import Permission
 from smeai.errors import Conflict, Forbidden, Invalid, NotFound
 from smeai.i18n import N_
-from smeai.survey import codebook, index, indicators
-from smeai.survey.analysis import read_survey, reasons_csv
+from smeai.survey import codebook, index, indicators, loading
+from smeai.survey.analysis import check_file, reasons_csv, valid_batches
 from smeai.survey.models import SurveyImport, SurveyResponse, SurveyWave
 
 if TYPE_CHECKING:
@@ -162,39 +162,43 @@ def import_file(
             return ImportOutcome(record=earlier, already_imported=True)
 
     report("validating", 0, None)
-    validated, layout, unmapped = read_survey(data, filename=filename, max_rows=codebook.MAX_ROWS)
-    n_valid = len(validated.columns["response_id"])
-    report("importing", 0, n_valid)
-
-    if wave is None:
-        wave = create_wave(session, actor, wave_code, name=wave_name)
-    existing = set(session.scalars(select(SurveyResponse.response_id).where(SurveyResponse.wave_id == wave.id)))
-    record = SurveyImport(
-        wave_id=wave.id,
-        filename=filename[:255],
-        layout=layout,
-        sha256=sha,
-        n_rows=validated.n_rows,
-        n_inserted=0,
-        n_existing=0,
-        n_rejected=validated.n_rejected,
-        errors_csv=reasons_csv(validated.reasons),
-        imported_by=actor.user_id,
-    )
-    session.add(record)
-    session.flush()
-    done = 0
-    for batch, skipped in _response_records(validated.columns, wave.id, record.id, existing):
-        if batch:
-            session.execute(insert(SurveyResponse), batch)  # Core executemany: one batch, no ORM units
-        record.n_inserted += len(batch)
-        record.n_existing += skipped
-        done += len(batch) + skipped
-        report("importing", done, n_valid)
+    con = loading.connect()
+    try:
+        checked, layout, unmapped = check_file(con, data, filename=filename, max_rows=codebook.MAX_ROWS)
+        report("importing", 0, checked.n_valid)
+        if wave is None:
+            wave = create_wave(session, actor, wave_code, name=wave_name)
+        existing = set(session.scalars(select(SurveyResponse.response_id).where(SurveyResponse.wave_id == wave.id)))
+        record = SurveyImport(
+            wave_id=wave.id,
+            filename=filename[:255],
+            layout=layout,
+            sha256=sha,
+            n_rows=checked.n_rows,
+            n_inserted=0,
+            n_existing=0,
+            n_rejected=checked.n_rejected,
+            errors_csv=reasons_csv(checked.reasons),
+            imported_by=actor.user_id,
+        )
+        session.add(record)
+        session.flush()
+        done = 0
+        # the valid rows come out of DuckDB a batch at a time: never every row of the file as Python values
+        for columns in valid_batches(con, INSERT_BATCH):
+            for batch, skipped in _response_records(columns, wave.id, record.id, existing):
+                if batch:
+                    session.execute(insert(SurveyResponse), batch)  # Core executemany: no ORM units
+                record.n_inserted += len(batch)
+                record.n_existing += skipped
+                done += len(batch) + skipped
+                report("importing", done, checked.n_valid)
+    finally:
+        con.close()
     session.flush()
     counts = {"wave": wave.code, "inserted": record.n_inserted, "rejected": record.n_rejected}
     audit.record(session, actor, "survey.import", record, after=counts)
-    return ImportOutcome(record=record, reasons=validated.reasons, unmapped=unmapped)
+    return ImportOutcome(record=record, reasons=checked.reasons, unmapped=unmapped)
 
 
 def _sha256(data: bytes | Path) -> str:
