@@ -16,9 +16,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, Request
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from starlette.requests import Request  # not fastapi's re-export: every CLI command imports this module
 
 
 class Settings(BaseSettings):
@@ -158,9 +158,6 @@ def get_settings() -> Settings:
 def app_settings(request: Request) -> Settings:
     """The settings of the app serving this request (create_app keeps them on app.state)."""
     return request.app.state.settings
-
-
-AppSettings = Annotated[Settings, Depends(app_settings)]
 
 
 def secret_key(settings: Settings) -> str:
