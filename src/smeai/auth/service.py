@@ -374,7 +374,7 @@ def find_token(session: Session, secret: str | None, *, kind: str) -> tuple[Acto
     """The acting user and the token row for a live secret of this kind, or None."""
     if not secret:
         return None
-    row = session.execute(  # the organisation in the same query: actor_for reads it (one query per request, not two)
+    row = session.execute(  # the organisation in the same query: actor_for reads it (no lazy load per request)
         select(AccessToken, User, Organisation)
         .join(User, User.id == AccessToken.user_id)
         .join(Organisation, Organisation.id == User.org_id)
