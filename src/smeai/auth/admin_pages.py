@@ -59,6 +59,8 @@ ACTION_LABELS: dict[str, str] = {
     "offering.delete": N_("Offering removed by the centre"),
     "catalog.import": N_("Resource pool imported"),
     "survey.import": N_("Survey data imported"),
+    "survey.upload": N_("Survey file uploaded for import"),
+    "survey.upload_failed": N_("Survey import failed"),
     "voucher.approve": N_("Voucher approved"),
     "voucher.reject": N_("Voucher rejected"),
     "voucher.withdraw": N_("Voucher withdrawn"),
@@ -108,6 +110,7 @@ TARGET_LABELS: dict[str, str] = {
     "catalog": N_("Resource pool"),
     "survey_waves": N_("Survey wave"),
     "survey_imports": N_("Survey import"),
+    "survey_uploads": N_("Survey file"),
     "needs": N_("Need"),
     "engagements": N_("Engagement"),
     "events": N_("Event"),
@@ -474,6 +477,7 @@ NAME_COLUMNS: dict[str, str | tuple[str, str, str]] = {
     "needs": "title",
     "survey_waves": "name",
     "survey_imports": ("wave_id", "survey_waves", "name"),
+    "survey_uploads": "filename",
     "engagements": ("need_id", "needs", "title"),
 }
 
