@@ -153,6 +153,7 @@ FIELD_LABELS: dict[str, str] = {
     "verification": N_("Verification"),
     "verification_note": N_("Reason"),
     "verified_at": N_("Verified at"),
+    "metered_at": N_("Paid by model calls since"),
     "org_role": N_("Role in the organisation"),
     "membership": N_("Membership"),
     "is_active": N_("May log in"),
