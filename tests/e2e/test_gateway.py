@@ -22,7 +22,6 @@ from tests.gateway.conftest import approved_model_voucher
 pytestmark = pytest.mark.e2e
 
 
-
 def _voucher_enterprise(session, tmp_path) -> Actor:
     """蓉城智联 (成都) with an approved 成都 模型使用补贴 (30 %) funding its wallet, and 50 元 of its own."""
     system = Actor.system()
