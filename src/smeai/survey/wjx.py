@@ -239,7 +239,7 @@ def convert(p: Plan, columns: list[list[str]], first_row: int) -> tuple[list[lis
             if all(v is not _KEEP for v in lookup.values()):
                 out[j] = list(map(lookup.__getitem__, column))  # type: ignore[arg-type]
             else:
-                out[j] = [o if (v := lookup[raw]) is _KEEP else v for raw, o in zip(column, out[j], strict=True)]  # type: ignore[misc]
+                out[j] = [o if (v := lookup[raw]) is _KEEP else v for raw, o in zip(column, out[j], strict=True)]  # type: ignore[assignment]
         bad = {raw for raw, (_, reasons) in mapped.items() if reasons}
         if bad:
             for k, raw in enumerate(column):
