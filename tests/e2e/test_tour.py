@@ -2,7 +2,8 @@
 (1366 px) in Chinese and English and on a phone (390 px) in Chinese. Each page must answer without a 5xx, as
 a page (not JSON), with nothing untranslated and no internal identifier on screen (tests/screens.py); each
 account walks its journey (search and open an offering, open a need, approve a listing and see the message).
-On the phone every section is reachable through the menu; at 1366 px the English header holds one line.
+On the phone every section is reachable through the menu; at 1366 px the English header fits the screen in at
+most two lines (eleven sections no longer fit one: kept on one line, it pushed the log-out link off screen).
 `SMEAI_SCREENSHOTS=<dir>` keeps a screenshot of every page in every pass, to look at.
 
 The demo is loaded once per module, on the first backend only: this checks screens, not storage."""
@@ -167,7 +168,7 @@ def test_the_readme_tour(demo_server, browser, account):
             if width < 500:
                 _menu_reaches_every_section(page, walk.prefix)
             elif lang == "en":
-                _header_is_one_line(page)
+                _header_fits(page)
             if lang == "zh_Hans":
                 _journey(walk, account, first_pass=n == 0)
             if walk.problems:
@@ -191,6 +192,8 @@ def _menu_reaches_every_section(page, prefix: str) -> None:
     page.click("[data-menu]")
 
 
-def _header_is_one_line(page) -> None:
+def _header_fits(page) -> None:
     tops = {round(box["y"]) for box in (a.bounding_box() for a in page.locator("nav.main a").all()) if box}
-    assert len(tops) == 1, f"the English navigation wraps at 1366 px: rows at {sorted(tops)}"
+    assert len(tops) <= 2, f"the English navigation takes {len(tops)} rows at 1366 px: {sorted(tops)}"
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 1366, f"the page is {wide} px wide at 1366 px"
