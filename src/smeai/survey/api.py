@@ -7,13 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from smeai.auth.deps import CurrentActor
 from smeai.config import app_settings
 from smeai.db import DbSession
 from smeai.inputs import RecordId
-from smeai.storage import storage_for
 from smeai.survey import service, uploads
 from smeai.survey.schemas import ImportOut, UploadOut, WaveIn, WaveOut
 from smeai.web.downloads import attachment
@@ -113,21 +111,7 @@ async def upload_file(
     file: Annotated[UploadFile, File()],
     name: Annotated[str | None, Form(description="Wave name when the wave is new")] = None,
 ) -> UploadOut:
-    settings = app_settings(request)
-    store = storage_for(settings)
-    async with uploads.spooled(file, limit=settings.upload_max_bytes) as path:
-        upload = await run_in_threadpool(
-            uploads.queue,
-            session,
-            actor,
-            store,
-            path,
-            wave_code=code,
-            filename=file.filename or "upload",
-            wave_name=name,
-        )
-    session.commit()
-    uploads.start(settings.database_url, store, upload.id)
+    upload = await uploads.receive(session, actor, app_settings(request), file, wave_code=code, wave_name=name)
     return UploadOut.model_validate(uploads.as_dict(session, upload))
 
 

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from smeai.auth.deps import PageActor
 from smeai.auth.permissions import Permission
@@ -17,7 +16,6 @@ from smeai.db import DbSession
 from smeai.errors import Invalid
 from smeai.i18n import N_, _, get_lang
 from smeai.inputs import RecordId
-from smeai.storage import storage_for
 from smeai.survey import codebook, figures, index, report, service, uploads
 from smeai.web.csrf import csrf_protect
 from smeai.web.downloads import attachment
@@ -162,20 +160,10 @@ async def import_upload(
     name: Annotated[str, Form()] = "",
 ) -> Response:
     """Store the file and answer at once: the import runs in the background and its page shows progress."""
-    settings = app_settings(request)
-    store = storage_for(settings)
     try:
-        async with uploads.spooled(file, limit=settings.upload_max_bytes) as path:
-            upload = await run_in_threadpool(
-                uploads.queue,
-                session,
-                actor,
-                store,
-                path,
-                wave_code=wave,
-                filename=file.filename or "upload",
-                wave_name=name or None,
-            )
+        upload = await uploads.receive(
+            session, actor, app_settings(request), file, wave_code=wave, wave_name=name or None
+        )
     except Invalid as exc:
         session.rollback()
         fields = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
@@ -188,8 +176,6 @@ async def import_upload(
             **_form(session, actor),
             messages=[("error", f"{_(exc.message)} {fields}".strip())],
         )
-    session.commit()
-    uploads.start(settings.database_url, store, upload.id)
     return RedirectResponse(f"/survey/imports/{upload.id}", status_code=303)
 
 

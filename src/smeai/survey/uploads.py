@@ -32,16 +32,18 @@ from typing import Any
 from fastapi import UploadFile
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from smeai.auth import audit
 from smeai.auth.actor import Actor
 from smeai.auth.models import User
 from smeai.auth.permissions import Permission
 from smeai.auth.service import actor_for
+from smeai.config import Settings
 from smeai.db import get_sessionmaker, utcnow
 from smeai.errors import Forbidden, Invalid, NotFound, SmeaiError
 from smeai.i18n import N_
-from smeai.storage import NotStored, Storage
+from smeai.storage import NotStored, Storage, storage_for
 from smeai.survey import service
 from smeai.survey.models import SurveyImport, SurveyUpload
 
@@ -123,6 +125,34 @@ def queue(
         upload,
         after={"wave": code, "file": upload.filename, "bytes": upload.size_bytes},
     )
+    return upload
+
+
+async def receive(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    file: UploadFile,
+    *,
+    wave_code: str,
+    wave_name: str | None = None,
+) -> SurveyUpload:
+    """What the page and the API do with an uploaded file: spool it to disk, store and queue it, commit, and
+    start importing it in the background. Invalid (too large, a bad wave) before anything is kept."""
+    store = storage_for(settings)
+    async with spooled(file, limit=settings.upload_max_bytes) as path:
+        upload = await run_in_threadpool(
+            queue,
+            session,
+            actor,
+            store,
+            path,
+            wave_code=wave_code,
+            filename=file.filename or "upload",
+            wave_name=wave_name,
+        )
+    session.commit()
+    start(settings.database_url, store, upload.id)
     return upload
 
 
