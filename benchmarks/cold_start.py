@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import httpx  # noqa: E402
 from catalog_search import synthesize  # noqa: E402
+from load import pg_database  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 
 from smeai.auth.models import Organisation  # noqa: E402
@@ -213,28 +214,16 @@ def main() -> None:
     var = Path(tempfile.mkdtemp())
     url = args.db or f"sqlite:///{var}/bench.db"
     if args.pg:
-        url = _pg_database(create=True)
+        url = pg_database(PG_BASE, "smeai_cold", create=True)
         try:
             run(args, url, var)
         finally:
-            _pg_database(create=False)
+            pg_database(PG_BASE, "smeai_cold", create=False)
         return
     run(args, url, var)
 
 
 PG_BASE = os.environ.get("SMEAI_LOAD_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
-
-
-def _pg_database(*, create: bool, name: str = "smeai_cold") -> str:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if create:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return f"{PG_BASE}/{name}"
 
 
 def run(args: argparse.Namespace, url: str, var: Path) -> None:

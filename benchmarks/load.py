@@ -76,7 +76,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _database(base: str, name: str, *, create: bool) -> str:
+def pg_database(base: str, name: str, *, create: bool) -> str:
+    """A fresh PostgreSQL database NAME on BASE (dropped first); with create=False, only dropped."""
     admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -244,7 +245,7 @@ def main() -> int:
     env = {**os.environ, "SMEAI_VAR_DIR": str(var), "SMEAI_LOG_LEVEL": "WARNING"}
     kept = ROOT / "var" / f"load-{args.database}-password.txt"
     reuse = args.keep and kept.exists()
-    url = f"{base}/{args.database}" if reuse else _database(base, args.database, create=True)
+    url = f"{base}/{args.database}" if reuse else pg_database(base, args.database, create=True)
     env["SMEAI_DATABASE_URL"] = url
     if reuse:  # a kept database: bring its schema to this checkout's head first
         subprocess.run([str(BIN / "smeai"), "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
@@ -304,7 +305,7 @@ def main() -> int:
         server.terminate()
         server.wait(timeout=60)
         if not args.keep:
-            _database(base, args.database, create=False)
+            pg_database(base, args.database, create=False)
         shutil.rmtree(folder, ignore_errors=True)
 
     verdicts = []
