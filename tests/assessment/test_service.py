@@ -160,31 +160,12 @@ def test_benchmark_widens_then_suppresses_small_groups(session, cheap_passwords)
 
 
 def test_scenario_recommendations_name_offerings_cases_and_programmes(session):
-    import json
-
     from smeai.assessment import offers
     from smeai.assessment.diagnosis import evaluate
     from smeai.assessment.scoring import check_answers
-    from smeai.auth.actor import Actor
     from smeai.auth.models import Organisation
-    from smeai.catalog import service as catalog
 
-    record = {
-        "id": "t-1",
-        "name": "营销文案助手",
-        "provider": "测试服务商",
-        "kind": "saas",
-        "summary": "一键生成营销文案和短视频脚本。",
-        "industries": ["*"],
-        "scenarios": ["marketing_content"],
-        "deployment": ["saas"],
-        "pricing": {"model": "subscription", "entry_price_wan": 0.5},
-        "regions": ["*"],
-        "min_stage": 0,
-        "max_stage": 4,
-        "tags": [],
-    }
-    catalog.import_records(session, Actor.system(), [json.dumps(record, ensure_ascii=False)])
+    _marketing_offering(session)
     firm = builders.enterprise(session, profile={"province_code": "31", "city": "上海"})
     org = session.get(Organisation, firm.org_id)
     result = evaluate(INST, check_answers(INST, worst(INST)), service.profile_of(org))
