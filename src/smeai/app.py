@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -12,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from smeai import __version__
@@ -68,7 +70,19 @@ def _wording_of(module: str) -> Callable[[], Awaitable[None]]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    database_url = settings.database_url
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # a worker stopping in good order (a restart, a deploy) lets the claims of the survey imports it runs
+        # lapse, so the survey-imports job resumes them within a minute instead of after the claim's lease
+        from smeai.survey import uploads
+
+        await run_in_threadpool(uploads.release_held, database_url)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="smeai API",
         version=__version__,
         description="AI application enablement centre for SMEs: accounts, taxonomy and every capability's API.",

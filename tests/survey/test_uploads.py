@@ -166,6 +166,58 @@ def test_a_runner_that_dies_midway_leaves_nothing_and_the_job_imports_the_file_a
     assert (done.state, done.attempts) == ("done", 2) and _responses(settings) == 300
 
 
+def test_a_worker_stopping_in_good_order_lets_its_claims_lapse_and_the_job_resumes_them_at_once(
+    session, settings, tmp_path, monkeypatch
+):
+    analyst = builders.analyst(session)
+    upload = _queue(session, settings, analyst, _file(tmp_path, _synth_csv(200)))
+    real = uploads._reporter
+    checking, go_on = threading.Event(), threading.Event()
+
+    def pausing(factory, upload_id, me, *, live_rows):
+        report = real(factory, upload_id, me, live_rows=live_rows)
+
+        def pause_while_checking(stage, done, total):
+            report(stage, done, total)
+            if me == "worker-1" and stage == "validating":
+                checking.set()
+                go_on.wait(60)
+
+        return pause_while_checking
+
+    monkeypatch.setattr(uploads, "_reporter", pausing)
+    ended: list[str | None] = []
+    worker = threading.Thread(
+        target=lambda: ended.append(uploads.run(settings.database_url, storage_for(settings), upload.id, me="worker-1"))
+    )
+    worker.start()
+    assert checking.wait(60)
+    # the claim holds for its lease: the job leaves the upload alone
+    assert registry.survey_imports(settings).startswith("0 survey upload(s) waiting")
+    # the worker's process is stopping: its claim lapses now, and the job's next run resumes the upload
+    assert uploads.release_held(settings.database_url) == 1
+    assert registry.survey_imports(settings) == "1 survey upload(s) waiting: 1 imported, 0 failed"
+    go_on.set()
+    worker.join(60)
+    assert ended == [None]  # the stopping worker's runner found its claim taken and wrote nothing
+    done = _fresh(settings, upload.id)
+    assert (done.state, done.attempts) == ("done", 2) and _responses(settings) == 200
+    assert uploads.release_held(settings.database_url) == 0  # nothing held any more
+
+
+def test_the_portal_lets_its_claims_lapse_when_it_stops(settings, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from smeai.app import create_app
+
+    stopped: list[str] = []
+    monkeypatch.setattr(uploads, "release_held", lambda url, **kw: stopped.append(url) or 0)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/healthz").status_code == 200
+        assert stopped == []
+    assert stopped == [settings.database_url]
+
+
 def test_a_queued_upload_no_worker_started_is_taken_up_and_one_that_keeps_dying_fails_clearly(
     session, settings, tmp_path
 ):

@@ -10,8 +10,10 @@ commits; a failure leaves the upload record with its error and nothing else.
 Recoverable: a claim is one conditional UPDATE (queued, or running with a lapsed claim), so exactly one of
 several workers and the `survey-imports` job (jobs/registry.py) runs an upload; a runner that dies leaves a
 claim that lapses after LEASE (renewed at each progress step), and the job takes the upload up again from
-the stored file, or fails it after MAX_ATTEMPTS. The file is deleted once the upload is done or failed; the
-`storage-orphans` job keeps every file an unfinished upload names (`stored_keys`).
+the stored file, or fails it after MAX_ATTEMPTS. A process that stops in good order (a restart, a deploy)
+lets its claims lapse at once (`release_held`), so the job's next run, within a minute, resumes them.
+The file is deleted once the upload is done or failed; the `storage-orphans` job keeps every file an
+unfinished upload names (`stored_keys`).
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ QUEUED_GRACE = timedelta(seconds=30)  # a queued upload older than this was not 
 MAX_ATTEMPTS = 3
 REASONS_KEPT = 300  # the page lists the first 300 reasons; the error file holds them all
 PROGRESS_EVERY_S = 0.5  # at most two progress writes a second
+
+
+# the uploads this process's runner threads hold now (upload id -> runner id), for release_held at shutdown
+_held: dict[int, str] = {}
+_held_lock = threading.Lock()
 
 
 class LostClaim(Exception):
@@ -319,6 +326,20 @@ def run(database_url: str, store: Storage, upload_id: int, *, me: str | None = N
         live_rows = session.get_bind().dialect.name != "sqlite"
     if attempts > MAX_ATTEMPTS:
         return _fail(factory, store, upload_id, me, N_("The import stopped several times; upload the file again."))
+    with _held_lock:
+        _held[upload_id] = me
+    try:
+        return _import(factory, store, upload_id, me, key, live_rows=live_rows)
+    finally:
+        with _held_lock:
+            if _held.get(upload_id) == me:
+                del _held[upload_id]
+
+
+def _import(
+    factory: Callable[[], Session], store: Storage, upload_id: int, me: str, key: str, *, live_rows: bool
+) -> str | None:
+    """run()'s import under a claim it holds: the rows and `done` in one transaction, or the failure recorded."""
     try:
         with store.local_path(key) as path, factory() as session:
             upload = session.get(SurveyUpload, upload_id)
@@ -372,6 +393,41 @@ def run(database_url: str, store: Storage, upload_id: int, *, me: str | None = N
     store.delete(key)
     log.info("survey upload %s imported", upload_id)
     return "done"
+
+
+def release_held(database_url: str, *, wait_s: float = 3.0) -> int:
+    """Let the claims of this process's runners lapse now (the process is stopping), so that the
+    `survey-imports` job resumes their uploads at its next run instead of after LEASE; how many were released.
+    The claim keeps its runner: should that runner still finish before the process ends, its import commits
+    as usual, and once another runner claims the upload it stops without writing (LostClaim). Bounded by
+    `wait_s`: on SQLite an import's open write transaction holds the database, and a stopping process must
+    not wait for it (the claim then lapses after LEASE as for a process that died)."""
+    with _held_lock:
+        held = dict(_held)
+    if not held:
+        return 0
+    released = [0]
+
+    def release() -> None:
+        with get_sessionmaker(database_url)() as session:
+            for upload_id, me in held.items():
+                result = session.execute(
+                    update(SurveyUpload)
+                    .where(_mine(upload_id, me))
+                    .values(claimed_until=utcnow() - timedelta(seconds=1))
+                    .execution_options(synchronize_session=False)
+                )
+                released[0] += getattr(result, "rowcount", 0)
+            session.commit()
+
+    thread = threading.Thread(target=release, name="survey-upload-release", daemon=True)
+    thread.start()
+    thread.join(wait_s)
+    if thread.is_alive():
+        log.warning("survey uploads: claims not released within %.0f s; they lapse after %s", wait_s, LEASE)
+        return 0
+    log.info("survey uploads: %d claim(s) released at shutdown", released[0])
+    return released[0]
 
 
 def _fail(
