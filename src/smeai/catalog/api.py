@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from tempfile import SpooledTemporaryFile
 from typing import Annotated, Any
 
@@ -64,8 +66,16 @@ def search_offerings(
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> SearchOut:
     query = OfferingQuery.model_validate(dict(locals()) | {"q": q[:200]})
+    stamp = service.rendered_results_stamp(session)
+    key = (str(session.get_bind().engine.url), stamp, query.model_dump_json())
+    if stamp is not None:
+        with _answers_lock:
+            found = _ANSWERS.get(key)
+            if found is not None:
+                _ANSWERS.move_to_end(key)
+                return found
     result, rows = service.search_offerings(session, query)
-    return SearchOut(
+    answer = SearchOut(
         total=result.total,
         page=result.page,
         per_page=result.per_page,
@@ -74,6 +84,20 @@ def search_offerings(
         words=result.words,
         synonyms=result.synonyms,
     )
+    if stamp is not None:
+        with _answers_lock:
+            _ANSWERS[key] = answer
+            while len(_ANSWERS) > ANSWERS_CACHED:
+                _ANSWERS.popitem(last=False)
+    return answer
+
+
+# Search answers (the published offerings only, the same for every caller) per database, catalog change stamp
+# and query: loading and converting the page's rows was a third of each call. Any catalog write moves the
+# stamp, read on every call, so an edit through any worker is in the next answer. Read-only once stored.
+ANSWERS_CACHED = 256
+_ANSWERS: OrderedDict[tuple[Any, ...], SearchOut] = OrderedDict()
+_answers_lock = threading.Lock()
 
 
 @router.get("/offerings/{offering_id}", summary="One offering (published, or your own, or any for reviewers)")

@@ -596,8 +596,19 @@ def pool_index(session: Session) -> PoolIndex:
 def pool_index_stamped(session: Session) -> tuple[PoolIndex, stamp.Stamp]:
     """`pool_index()` and the change stamp it is current with: the stamp now, or an older one while a
     background update catches up after an import. What a cache of search results is keyed by."""
-    key = _database_key(session)
+    return _pool_index(session, stamp.read(session))
+
+
+def current_stamp(session: Session) -> stamp.Stamp | None:
+    """The catalog's change stamp now when the index is current with it (brought up to it if need be),
+    None while a background update catches up: what a cache of rendered results, which also show the
+    rows as they are now, is keyed by."""
     now = stamp.read(session)
+    return now if _pool_index(session, now)[1] == now else None
+
+
+def _pool_index(session: Session, now: stamp.Stamp) -> tuple[PoolIndex, stamp.Stamp]:
+    key = _database_key(session)
     state = _states.get(key)
     if state is not None and state.stamp == now and state.index is not None:
         return state.index, state.stamp

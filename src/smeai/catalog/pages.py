@@ -32,6 +32,7 @@ from smeai.money import plain_number_text
 from smeai.subsidy import service as subsidy_service
 from smeai.web.csrf import csrf_protect
 from smeai.web.flash import redirect_with_message
+from smeai.web.fragments import Fragments
 from smeai.web.limits import upload_route
 from smeai.web.page_links import page_links
 from smeai.web.render import is_htmx, render
@@ -55,14 +56,30 @@ def _query(params: QueryParams) -> OfferingQuery:
         return OfferingQuery(q=str(data.get("q", ""))[:200])
 
 
+# The search form and its results as rendered (catalog/_browse.html: about half of the page's time), per
+# database, change stamp and query string (and language): they show the published offerings only, the same
+# to every visitor; any catalog write moves the stamp, read on every view.
+_RESULTS_HTML = Fragments(256)
+
+
 @router.get("/catalog")
 def browse(request: Request, session: DbSession, actor: OptionalActor) -> HTMLResponse:
-    query = _query(request.query_params)
-    result, rows = service.search_offerings(session, query)
-    pages = page_links("/catalog", request.query_params, result.pages)
-    context = _ctx(query=query, result=result, rows=rows, facets=FACETS, pages=pages)
-    template = "catalog/_browse.html" if is_htmx(request) else "catalog/browse.html"
-    return render(request, template, **context)
+    def results() -> dict[str, Any]:
+        query = _query(request.query_params)
+        result, rows = service.search_offerings(session, query)
+        pages = page_links("/catalog", request.query_params, result.pages)
+        return _ctx(query=query, result=result, rows=rows, facets=FACETS, pages=pages)
+
+    stamp = service.rendered_results_stamp(session)
+    if stamp is None:  # the index is catching up with an import: rendered each time meanwhile
+        context = results()
+        template = "catalog/_browse.html" if is_htmx(request) else "catalog/browse.html"
+        return render(request, template, **context)
+    key = (str(session.get_bind().engine.url), stamp, request.url.query)
+    html = _RESULTS_HTML.render(request, key, "catalog/_browse.html", results)
+    if is_htmx(request):
+        return render(request, "fragment.html", fragment=html)
+    return render(request, "catalog/browse.html", **_ctx(results_html=html))
 
 
 def _offering_page(request: Request, session: DbSession, actor: Actor | None, offering_id: int, **extra: Any):

@@ -640,6 +640,12 @@ def search_stamp(session: Session) -> tuple[str | None, int]:
     return index.pool_index_stamped(session)[1]
 
 
+def rendered_results_stamp(session: Session) -> tuple[str | None, int] | None:
+    """The change stamp search results and the rows they show are current with, None while the index
+    catches up after an import (then nothing rendered may be reused): catalog/index.py current_stamp."""
+    return index.current_stamp(session)
+
+
 def offerings_by_ids(session: Session, ids: list[int]) -> list[Offering]:
     """Published offerings with these ids, in the given order (for search hits and matching)."""
     if not ids:

@@ -19,6 +19,7 @@ from smeai.inputs import RecordId
 from smeai.survey import codebook, figures, index, report, service, uploads
 from smeai.web.csrf import csrf_protect
 from smeai.web.downloads import attachment
+from smeai.web.fragments import Fragments
 from smeai.web.guard import ClientGone, abandoned
 from smeai.web.limits import upload_route
 from smeai.web.render import is_htmx, render
@@ -36,13 +37,13 @@ _FIGURES: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], list[figures.Figure
 _figures_lock = threading.Lock()
 
 
-def _figures(
-    session, actor, wave, filters: service.Filters, k: int
-) -> tuple[dict[str, Any], list[figures.Figure], list[dict[str, object]]]:
-    unfiltered = not filters
-    key = (
+def _figures_key(session, actor, wave, filters: service.Filters, k: int) -> tuple[Any, ...]:
+    """Everything the wave's figures depend on: its version (moved by every import), the filters, the right
+    to see small cells, the cell minimum and the language."""
+    return (
         str(session.get_bind().engine.url),
         wave.id,
+        wave.code,
         wave.created_at,
         service.wave_version(session, wave),
         filters,
@@ -50,6 +51,17 @@ def _figures(
         k,
         get_lang(),
     )
+
+
+# The figures block as rendered (survey/_figures.html, half of each view's time), per the same key: it shows
+# only the wave's figures, the filters and whether small cells are suppressed, nothing of the visitor's.
+_FIGURES_HTML = Fragments(service.FIGURES_CACHED)
+
+
+def _figures(
+    session, actor, wave, filters: service.Filters, k: int, key: tuple[Any, ...]
+) -> tuple[dict[str, Any], list[figures.Figure], list[dict[str, object]]]:
+    unfiltered = not filters
     if unfiltered or service.may_filter(actor):  # otherwise wave_figures refuses the filters
         with _figures_lock:
             found = _FIGURES.get(key)
@@ -72,7 +84,8 @@ def _view(session, actor, settings, wave: str | None, filters: service.Filters, 
     if chosen is None:
         return {"waves": waves, "wave": None}
     k = settings.small_cell_min
-    ind, figs, charts = _figures(session, actor, chosen, filters, k)
+    key = _figures_key(session, actor, chosen, filters, k)
+    ind, figs, charts = _figures(session, actor, chosen, filters, k, key)
     other = None
     if compare and compare != chosen.code:
         other = {
@@ -89,6 +102,7 @@ def _view(session, actor, settings, wave: str | None, filters: service.Filters, 
         "index_components": index.definition().components,
         "suppressed": not service.may_see_small_cells(actor),
         "small_cell_min": k,
+        "figures_key": key,
     }
 
 
@@ -124,17 +138,27 @@ def dashboard(
     view = _view(session, actor, app_settings(request), wave or None, filters, compare or None)
     if abandoned(request):  # the client left while the figures were computed: nobody will see the page
         raise ClientGone
-    template = "survey/_figures.html" if is_htmx(request) else "survey/dashboard.html"
+    context = {"filters": filters, "cell": figures.cell, **view}
+    if view["wave"] is not None and view["other"] is None:  # a comparison is drawn each time
+        shown = ("wave", "ind", "figs", "charts", "other", "index_components", "suppressed", "small_cell_min")
+        context["figures_html"] = _FIGURES_HTML.render(
+            request,
+            view["figures_key"],
+            "survey/_figures.html",
+            lambda: {"filters": filters, "cell": figures.cell} | {name: view[name] for name in shown},
+        )
+    if is_htmx(request):
+        if "figures_html" in context:
+            return render(request, "fragment.html", fragment=context["figures_html"])
+        return render(request, "survey/_figures.html", **context)
     return render(
         request,
-        template,
+        "survey/dashboard.html",
         active="survey",
-        filters=filters,
         compare=compare or "",
         can_import=actor.can(Permission.SURVEY_IMPORT),
         can_filter=service.may_filter(actor),
-        cell=figures.cell,
-        **view,
+        **context,
     )
 
 

@@ -1,0 +1,99 @@
+"""Rendered page fragments remembered per everything they show: the survey dashboard's figures and the
+catalog's search results were half of those pages' server time, the same HTML rendered again on every view.
+
+A fragment is rendered from the context its caller names and nothing else: no request, no actor or user,
+no CSRF token, in an environment whose undefined names raise. So whatever differs per visitor cannot end
+up in a fragment shared between visitors, and a template change that starts to use it fails loudly
+instead of leaking. The one per-response value a fragment may carry is the Content-Security-Policy nonce
+of its inline script: it is rendered as a mark and replaced with this response's nonce on the way out.
+
+The caller's key holds what the output depends on: the data stamps the pages' own caches use (the
+catalog's change stamp, the survey wave's version, read from the database on every request, so an edit
+made through any worker shows at the next view), the language, the visitor's rights where they change
+the output, and the query. Entries are bounded (least recently used go first) and read-only once stored.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from functools import lru_cache
+from typing import Any
+
+from fastapi import Request
+from jinja2 import Environment, Undefined
+from jinja2.utils import missing
+from markupsafe import Markup
+
+from smeai.i18n import get_lang
+from smeai.web.render import csp_nonce, templates
+
+NONCE_MARK = "smeai-fragment-csp-nonce"  # stands for the response's nonce in a stored fragment
+
+
+class _NameRequired(Undefined):
+    """A name the caller did not pass (actor, user, csrf_token, request) raises when used, instead of
+    rendering empty as on pages; a missing attribute or key of a passed value stays lenient as there."""
+
+    __slots__ = ()
+
+    def _check(self) -> None:
+        if self._undefined_obj is missing:
+            self._fail_with_undefined_error()
+
+    def __str__(self) -> str:
+        self._check()
+        return super().__str__()
+
+    def __iter__(self) -> Any:
+        self._check()
+        return super().__iter__()
+
+    def __bool__(self) -> bool:
+        self._check()
+        return super().__bool__()
+
+    def __len__(self) -> int:
+        self._check()
+        return super().__len__()
+
+
+@lru_cache
+def _environment() -> Environment:
+    """The pages' environment (loader, globals, filters, gettext) with _NameRequired."""
+    return templates().env.overlay(undefined=_NameRequired, cache_size=200)
+
+
+class Fragments:
+    """Up to `size` rendered fragments of one kind, by key."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, str] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0  # for the tests and the benchmark's notes
+
+    def render(self, request: Request, key: Hashable, template: str, context: Callable[[], dict[str, Any]]) -> Markup:
+        """TEMPLATE rendered with what CONTEXT() returns (called only when KEY is not stored yet) and the
+        language; the same HTML for every request with this key, with this response's CSP nonce."""
+        key = (template, get_lang(), key)
+        with self._lock:
+            html = self._items.get(key)
+            if html is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+        if html is None:
+            html = (
+                _environment().get_template(template).render({**context(), "lang": get_lang(), "csp_nonce": NONCE_MARK})
+            )
+            with self._lock:
+                self.misses += 1
+                self._items[key] = html
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return Markup(html.replace(NONCE_MARK, csp_nonce(request)))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
