@@ -17,11 +17,30 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    Connection,
+    Executable,
+    Integer,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from smeai.db import UTCDateTime, insert_ignore, rows_matched, utcnow
 from smeai.errors import Conflict, SmeaiError, Throttled
@@ -213,11 +232,33 @@ def release_voucher(session: Session, grant: VoucherGrant, actor_user_id: int | 
 
 
 # --- hold, settle, void ----------------------------------------------------------------------------------
+#
+# The data plane runs these once per call, so they are SQLAlchemy Core statements built once, at import, and
+# executed with parameters on a Connection: no ORM loading, flushing or statement building per call. The
+# session functions (take_hold, settle_hold, void_hold) run the same statements on the session's connection.
+
+_K, _KM, _W, _H, _U, _E, _G = (
+    cast(Table, m.__table__) for m in (Key, KeyMonth, Wallet, Hold, Usage, WalletEntry, VoucherGrant)
+)
+RATE_WINDOW = timedelta(minutes=1)
+
+
+def _at(name: str) -> BindParameter[datetime]:
+    return bindparam(name, type_=UTCDateTime())
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    """What a hold needs of its key (an ORM Key serves as well)."""
+
+    id: int
+    org_id: int
+    monthly_cap_mf: int | None
 
 
 @dataclass(frozen=True)
 class HoldRequest:
-    key: Key
+    key: Key | KeyRef
     alias: str
     route_id: int
     input_bound: int
@@ -240,6 +281,36 @@ class HoldRequest:
         return self.input_bound + self.output_bound
 
 
+@dataclass(frozen=True)
+class Held:
+    """A hold as taken: all that its settlement or void needs, so neither reads it back (an ORM Hold serves
+    as well)."""
+
+    id: int
+    org_id: int
+    key_id: int
+    alias: str
+    month: str
+    input_bound: int
+    output_bound: int
+    input_mf_per_1k: int
+    output_mf_per_1k: int
+    cached_input_mf_per_1k: int | None
+    own_mf: int
+    voucher_mf: int
+    rate_bp: int
+    grant_id: int | None
+    created_at: datetime
+    capped: bool = True  # the key has a monthly cap, so a month row to release (unknown: try it)
+
+    @property
+    def amount_mf(self) -> int:
+        return self.own_mf + self.voucher_mf
+
+
+HoldLike = Held | Hold
+
+
 def find_hold(session: Session, key_id: int, idempotency_key: str) -> Hold | None:
     return session.scalar(
         select(Hold)
@@ -248,206 +319,263 @@ def find_hold(session: Session, key_id: int, idempotency_key: str) -> Hold | Non
     )
 
 
-RATE_WINDOW = timedelta(minutes=1)
-
-
-def _window_closed(now: datetime) -> ColumnElement[bool]:
-    return or_(Key.rate_window_at.is_(None), Key.rate_window_at <= literal(now - RATE_WINDOW, UTCDateTime()))
-
-
-def take_slot(session: Session, key_id: int, tokens: int, now: datetime) -> int:
-    """One conditional UPDATE of the key's row: a concurrency slot, and one request and TOKENS in its
-    per-minute window (a window opens at the first call after the last one closed and lasts a minute). The
-    row is the same for every worker, so N requests per minute are N across all of them; it is rolled back
-    with the hold when the wallet refuses. Returns the rows matched (1: taken)."""
-    closed = _window_closed(now)
-    requests = case((closed, 0), else_=Key.rate_requests)
-    used = case((closed, 0), else_=Key.rate_tokens)
-    return rows_matched(
-        session,
-        update(Key)
-        .where(
-            Key.id == key_id,
-            Key.in_flight < Key.concurrency,
-            or_(Key.rpm.is_(None), requests + 1 <= Key.rpm),
-            or_(Key.tpm.is_(None), used + tokens <= Key.tpm),
-        )
-        .values(
-            in_flight=Key.in_flight + 1,
-            last_used_at=now,
-            rate_window_at=case((closed, literal(now, UTCDateTime())), else_=Key.rate_window_at),
-            rate_requests=requests + 1,
-            rate_tokens=used + tokens,
-        )
-        .execution_options(synchronize_session=False),
+# the key's concurrency slot and per-minute window (a window opens at the first call after the last one
+# closed and lasts a minute)
+_closed = or_(_K.c.rate_window_at.is_(None), _K.c.rate_window_at <= _at("window_from"))
+_window_requests = case((_closed, 0), else_=_K.c.rate_requests)
+_window_tokens = case((_closed, 0), else_=_K.c.rate_tokens)
+_TAKE_SLOT = (
+    update(_K)
+    .where(
+        _K.c.id == bindparam("key_id"),
+        _K.c.in_flight < _K.c.concurrency,
+        or_(_K.c.rpm.is_(None), _window_requests + 1 <= _K.c.rpm),
+        or_(_K.c.tpm.is_(None), _window_tokens + bindparam("tokens", type_=BigInteger()) <= _K.c.tpm),
     )
+    .values(
+        in_flight=_K.c.in_flight + 1,
+        last_used_at=_at("now"),
+        rate_window_at=case((_closed, _at("now")), else_=_K.c.rate_window_at),
+        rate_requests=_window_requests + 1,
+        rate_tokens=_window_tokens + bindparam("tokens", type_=BigInteger()),
+    )
+)
+_KEY_LIMITS = select(_K.c.in_flight, _K.c.concurrency, _K.c.rate_window_at, _K.c.rpm, _K.c.rate_requests).where(
+    _K.c.id == bindparam("key_id")
+)
+# a settled or voided call gives back its slot and, while the window it was counted in is open, the tokens of
+# its bound it did not use
+_same_window = and_(
+    _K.c.rate_window_at.is_not(None),
+    _K.c.rate_window_at <= _at("held_at"),
+    _K.c.rate_tokens >= bindparam("unused", type_=BigInteger()),
+)
+_RELEASE_SLOT = (
+    update(_K)
+    .where(_K.c.id == bindparam("key_id"), _K.c.in_flight > 0)
+    .values(
+        in_flight=_K.c.in_flight - 1,
+        rate_tokens=case(
+            (_same_window, _K.c.rate_tokens - bindparam("unused", type_=BigInteger())), else_=_K.c.rate_tokens
+        ),
+    )
+)
+# the key's month: held + spent never past its cap
+_MONTH_TAKE = (
+    update(_KM)
+    .where(
+        _KM.c.key_id == bindparam("m_key"),
+        _KM.c.month == bindparam("m_month"),
+        _KM.c.held_mf + _KM.c.spent_mf + bindparam("m_amount", type_=BigInteger())
+        <= bindparam("m_cap", type_=BigInteger()),
+    )
+    .values(held_mf=_KM.c.held_mf + bindparam("m_amount", type_=BigInteger()))
+)
+_MONTH_RELEASE = (
+    update(_KM)
+    .where(
+        _KM.c.key_id == bindparam("m_key"),
+        _KM.c.month == bindparam("m_month"),
+        _KM.c.held_mf >= bindparam("m_amount", type_=BigInteger()),
+    )
+    .values(
+        held_mf=_KM.c.held_mf - bindparam("m_amount", type_=BigInteger()),
+        spent_mf=_KM.c.spent_mf + bindparam("m_spent", type_=BigInteger()),
+    )
+)
+# the wallet: read its split, then take the parts only if nothing the split depends on changed
+_WALLET = select(
+    _W.c.voucher_rate_bp,
+    _W.c.grant_id,
+    _W.c.own_balance_mf - _W.c.own_held_mf,
+    _W.c.voucher_balance_mf - _W.c.voucher_held_mf,
+).where(_W.c.org_id == bindparam("w_org"))
+_WALLET_TAKE = (
+    update(_W)
+    .where(
+        _W.c.org_id == bindparam("w_org"),
+        _W.c.voucher_rate_bp == bindparam("w_rate", type_=Integer()),
+        func.coalesce(_W.c.grant_id, 0) == bindparam("w_grant", type_=Integer()),
+        _W.c.own_balance_mf - _W.c.own_held_mf >= bindparam("w_own", type_=BigInteger()),
+        _W.c.voucher_balance_mf - _W.c.voucher_held_mf >= bindparam("w_voucher", type_=BigInteger()),
+    )
+    .values(
+        own_held_mf=_W.c.own_held_mf + bindparam("w_own", type_=BigInteger()),
+        voucher_held_mf=_W.c.voucher_held_mf + bindparam("w_voucher", type_=BigInteger()),
+        updated_at=_at("w_now"),
+    )
+)
+# a settlement (or void) lowers the balances by what was charged and the held amounts by the hold's parts
+_WALLET_MOVE = (
+    update(_W)
+    .where(_W.c.org_id == bindparam("w_org"))
+    .values(
+        own_balance_mf=_W.c.own_balance_mf - bindparam("w_own", type_=BigInteger()),
+        own_held_mf=_W.c.own_held_mf - bindparam("w_own_held", type_=BigInteger()),
+        voucher_balance_mf=_W.c.voucher_balance_mf - bindparam("w_voucher", type_=BigInteger()),
+        voucher_held_mf=_W.c.voucher_held_mf - bindparam("w_voucher_held", type_=BigInteger()),
+        updated_at=_at("w_now"),
+    )
+)
+_GRANT_SPEND = (
+    update(_G)
+    .where(_G.c.id == bindparam("g_id"))
+    .values(spent_mf=_G.c.spent_mf + bindparam("g_spent", type_=BigInteger()))
+)
+_RESOLVE = (
+    update(_H)
+    .where(_H.c.id == bindparam("h_id"), _H.c.state == HoldState.HELD)
+    .values(state=bindparam("h_state", type_=String()), resolved_at=_at("h_at"))
+)
+_HOLD_INSERT = insert(_H).returning(_H.c.id)
+_USAGE_INSERT = insert(_U).returning(_U.c.id)
+_ENTRY_INSERT = insert(_E)
+_MONTH_ROW: dict[str, Executable] = {}
 
 
-def _refusal(session: Session, key_id: int, tokens: int, now: datetime) -> RateLimited:
+def _month_row(conn: Connection) -> Executable:
+    """INSERT the key's month row if it is not there (ON CONFLICT DO NOTHING), for this backend."""
+    name = conn.dialect.name
+    stmt = _MONTH_ROW.get(name)
+    if stmt is None:
+        ins = pg_insert(_KM) if name == "postgresql" else sqlite_insert(_KM)
+        stmt = _MONTH_ROW[name] = ins.values(
+            key_id=bindparam("m_key"), month=bindparam("m_month"), held_mf=0, spent_mf=0
+        ).on_conflict_do_nothing(index_elements=["key_id", "month"])
+    return stmt
+
+
+def _entry_row(org_id: int, kind: str, hold_id: int, now: datetime, **amounts: Any) -> dict[str, Any]:
+    """A wallet entry of a hold's, every column given (one compiled INSERT for every kind)."""
+    row = {"own_mf": 0, "voucher_mf": 0, "own_held_mf": 0, "voucher_held_mf": 0, "loss_mf": 0, "grant_id": None}
+    fixed = {"org_id": org_id, "kind": kind, "hold_id": hold_id, "actor_user_id": None, "created_at": now}
+    return row | {"note": None} | amounts | fixed
+
+
+def _refusal(conn: Connection, key_id: int, now: datetime) -> RateLimited:
     """Which limit refused the slot (read after the fact: only the message depends on it)."""
-    key = session.scalar(select(Key).where(Key.id == key_id).execution_options(populate_existing=True))
-    assert key is not None
-    if key.in_flight >= key.concurrency:
+    in_flight, concurrency, window_at, rpm, requests = conn.execute(_KEY_LIMITS, {"key_id": key_id}).one()
+    if in_flight >= concurrency:
         return RateLimited(N_("Too many calls at once on this key."), limit="concurrency")
-    live = key.rate_window_at is not None and key.rate_window_at > now - RATE_WINDOW
-    if key.rpm is not None and (key.rate_requests if live else 0) + 1 > key.rpm:
+    live = window_at is not None and window_at > now - RATE_WINDOW
+    if rpm is not None and (requests if live else 0) + 1 > rpm:
         return RateLimited(N_("Rate limit reached for requests per minute."), limit="rpm")
     return RateLimited(N_("Rate limit reached for tokens per minute."), limit="tpm")
 
 
-def take_hold(session: Session, req: HoldRequest, now: datetime | None = None) -> Hold:
+def take_slot(conn: Connection, key_id: int, tokens: int, now: datetime) -> int:
+    """One conditional UPDATE of the key's row: a concurrency slot, and one request and TOKENS in its
+    per-minute window. The row is the same for every worker, so N requests per minute are N across all of
+    them; it is rolled back with the hold when the wallet refuses. Returns the rows matched (1: taken)."""
+    params = {"key_id": key_id, "tokens": tokens, "now": now, "window_from": now - RATE_WINDOW}
+    return conn.execute(_TAKE_SLOT, params).rowcount
+
+
+def hold(conn: Connection, req: HoldRequest, now: datetime) -> Held:
     """Take the hold or raise and take nothing (the caller rolls back). Order: the key's slot first (cheap,
     and it refuses a burst before it touches the wallet), then the monthly cap, then the wallet."""
-    now = now or utcnow()
     key, amount = req.key, req.amount_mf
-    if take_slot(session, key.id, req.rate_tokens, now) != 1:
-        raise _refusal(session, key.id, req.rate_tokens, now)
+    if take_slot(conn, key.id, req.rate_tokens, now) != 1:
+        raise _refusal(conn, key.id, now)
     month = month_of(now)
     if key.monthly_cap_mf is not None:
-        insert_ignore(
-            session, KeyMonth, {"key_id": key.id, "month": month, "held_mf": 0, "spent_mf": 0}, ["key_id", "month"]
-        )
-        within = rows_matched(
-            session,
-            update(KeyMonth)
-            .where(
-                KeyMonth.key_id == key.id,
-                KeyMonth.month == month,
-                KeyMonth.held_mf + KeyMonth.spent_mf + amount <= key.monthly_cap_mf,
-            )
-            .values(held_mf=KeyMonth.held_mf + amount)
-            .execution_options(synchronize_session=False),
-        )
-        if within != 1:
+        conn.execute(_month_row(conn), {"m_key": key.id, "m_month": month})
+        capped = {"m_key": key.id, "m_month": month, "m_amount": amount, "m_cap": key.monthly_cap_mf}
+        if conn.execute(_MONTH_TAKE, capped).rowcount != 1:
             raise InsufficientQuota(N_("This key's monthly spending cap is reached."), limit="monthly_cap")
-    own = voucher = 0
+    own = voucher = rate = 0
+    grant: int | None = None
     taken = False
     for _attempt in range(5):  # the split depends on the voucher's remainder; a changed row means recompute
-        wallet = session.scalar(
-            select(Wallet).where(Wallet.org_id == key.org_id).execution_options(populate_existing=True)
-        )
-        if wallet is None:
+        row = conn.execute(_WALLET, {"w_org": key.org_id}).first()
+        if row is None:
             break
-        own, voucher = split(amount, wallet.voucher_rate_bp, wallet.voucher_balance_mf - wallet.voucher_held_mf)
-        if wallet.own_balance_mf - wallet.own_held_mf < own:
+        rate, grant, own_free, voucher_free = row
+        own, voucher = split(amount, rate, voucher_free)
+        if own_free < own:
             break
-        taken = (
-            rows_matched(
-                session,
-                update(Wallet)
-                .where(
-                    Wallet.org_id == key.org_id,
-                    Wallet.voucher_rate_bp == wallet.voucher_rate_bp,
-                    func.coalesce(Wallet.grant_id, 0) == (wallet.grant_id or 0),
-                    Wallet.own_balance_mf - Wallet.own_held_mf >= own,
-                    Wallet.voucher_balance_mf - Wallet.voucher_held_mf >= voucher,
-                )
-                .values(
-                    own_held_mf=Wallet.own_held_mf + own,
-                    voucher_held_mf=Wallet.voucher_held_mf + voucher,
-                    updated_at=now,
-                )
-                .execution_options(synchronize_session=False),
-            )
-            == 1
-        )
+        params = {"w_org": key.org_id, "w_rate": rate, "w_grant": grant or 0, "w_own": own, "w_voucher": voucher}
+        taken = conn.execute(_WALLET_TAKE, params | {"w_now": now}).rowcount == 1
         if taken:
             break
     if not taken:
         raise InsufficientQuota(N_("The wallet cannot cover this call's hold; top it up or lower max_tokens."))
-    hold = Hold(
-        org_id=key.org_id,
-        key_id=key.id,
-        idempotency_key=req.idempotency_key,
-        fingerprint=req.fingerprint,
-        alias=req.alias,
-        route_id=req.route_id,
-        month=month,
-        state=HoldState.HELD,
-        input_bound=req.input_bound,
-        output_bound=req.output_bound,
-        input_mf_per_1k=req.input_mf_per_1k,
-        output_mf_per_1k=req.output_mf_per_1k,
-        cached_input_mf_per_1k=req.cached_input_mf_per_1k,
-        own_mf=own,
-        voucher_mf=voucher,
-        rate_bp=wallet.voucher_rate_bp if wallet else 0,
-        grant_id=wallet.grant_id if wallet and voucher else None,
-        created_at=now,
-        expires_at=now + req.lifetime,
-    )
-    session.add(hold)
+    held: dict[str, Any] = {
+        "org_id": key.org_id,
+        "key_id": key.id,
+        "alias": req.alias,
+        "month": month,
+        "input_bound": req.input_bound,
+        "output_bound": req.output_bound,
+        "input_mf_per_1k": req.input_mf_per_1k,
+        "output_mf_per_1k": req.output_mf_per_1k,
+        "cached_input_mf_per_1k": req.cached_input_mf_per_1k,
+        "own_mf": own,
+        "voucher_mf": voucher,
+        "rate_bp": rate,
+        "grant_id": grant if voucher else None,
+        "created_at": now,
+    }
+    row_values = held | {
+        "idempotency_key": req.idempotency_key,
+        "fingerprint": req.fingerprint,
+        "route_id": req.route_id,
+        "state": HoldState.HELD,
+        "expires_at": now + req.lifetime,
+        "resolved_at": None,
+    }
     try:
-        session.flush()
+        hold_id = conn.execute(_HOLD_INSERT, row_values).scalar_one()
     except IntegrityError:  # a twin with the same Idempotency-Key got there first: the caller rolls back
         raise HoldInFlight(N_("A call with this Idempotency-Key is in progress; retry it.")) from None
-    _entry(session, key.org_id, EntryKind.HOLD, hold_id=hold.id, own_held_mf=own, voucher_held_mf=voucher)
-    return hold
+    conn.execute(
+        _ENTRY_INSERT, _entry_row(key.org_id, EntryKind.HOLD, hold_id, now, own_held_mf=own, voucher_held_mf=voucher)
+    )
+    return Held(id=hold_id, capped=key.monthly_cap_mf is not None, **held)
 
 
-def _release(session: Session, hold: Hold, spent_mf: int, used_tokens: int) -> None:
+def _release(conn: Connection, hold: HoldLike, spent_mf: int, used_tokens: int) -> None:
     """Give back the hold's concurrency slot, its monthly-cap share (SPENT of it stays as spent) and, while
     the per-minute window it was counted in is still open, the tokens of its bound it did not use."""
     unused = max(hold.input_bound + hold.output_bound - used_tokens, 0)
-    same_window = and_(
-        Key.rate_window_at.is_not(None),
-        Key.rate_window_at <= literal(hold.created_at, UTCDateTime()),
-        Key.rate_tokens >= unused,
-    )
-    session.execute(
-        update(Key)
-        .where(Key.id == hold.key_id, Key.in_flight > 0)
-        .values(
-            in_flight=Key.in_flight - 1,
-            rate_tokens=case((same_window, Key.rate_tokens - unused), else_=Key.rate_tokens),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(KeyMonth)
-        .where(KeyMonth.key_id == hold.key_id, KeyMonth.month == hold.month, KeyMonth.held_mf >= hold.amount_mf)
-        .values(held_mf=KeyMonth.held_mf - hold.amount_mf, spent_mf=KeyMonth.spent_mf + spent_mf)
-        .execution_options(synchronize_session=False)
-    )
+    conn.execute(_RELEASE_SLOT, {"key_id": hold.key_id, "unused": unused, "held_at": hold.created_at})
+    if not isinstance(hold, Held) or hold.capped:
+        params = {"m_key": hold.key_id, "m_month": hold.month, "m_amount": hold.amount_mf, "m_spent": spent_mf}
+        conn.execute(_MONTH_RELEASE, params)
 
 
-def _resolve(session: Session, hold: Hold, state: str, now: datetime) -> bool:
-    done = rows_matched(
-        session,
-        update(Hold)
-        .where(Hold.id == hold.id, Hold.state == HoldState.HELD)
-        .values(state=state, resolved_at=now)
-        .execution_options(synchronize_session=False),
-    )
-    if done == 1:
-        hold.state, hold.resolved_at = state, now
-    return done == 1
+def _resolve(conn: Connection, hold: HoldLike, state: str, now: datetime) -> bool:
+    return conn.execute(_RESOLVE, {"h_id": hold.id, "h_state": state, "h_at": now}).rowcount == 1
 
 
-def void_hold(session: Session, hold: Hold, *, note: str | None = None, now: datetime | None = None) -> bool:
+def void(conn: Connection, hold: HoldLike, *, note: str | None = None, now: datetime | None = None) -> bool:
     """Give the whole hold back (the upstream failed before any output, or the call outlived its hold)."""
     now = now or utcnow()
-    if not _resolve(session, hold, HoldState.VOIDED, now):
+    if not _resolve(conn, hold, HoldState.VOIDED, now):
         return False
-    _release(session, hold, 0, 0)  # the key's row before the wallet's, as take_hold locks them
-    session.execute(
-        update(Wallet)
-        .where(Wallet.org_id == hold.org_id)
-        .values(
-            own_held_mf=Wallet.own_held_mf - hold.own_mf,
-            voucher_held_mf=Wallet.voucher_held_mf - hold.voucher_mf,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
+    _release(conn, hold, 0, 0)  # the key's row before the wallet's, as a hold locks them
+    conn.execute(
+        _WALLET_MOVE,
+        {
+            "w_org": hold.org_id,
+            "w_own": 0,
+            "w_own_held": hold.own_mf,
+            "w_voucher": 0,
+            "w_voucher_held": hold.voucher_mf,
+            "w_now": now,
+        },
     )
-    _entry(
-        session,
-        hold.org_id,
-        EntryKind.VOID,
-        hold_id=hold.id,
-        own_held_mf=-hold.own_mf,
-        voucher_held_mf=-hold.voucher_mf,
-        note=note,
+    conn.execute(
+        _ENTRY_INSERT,
+        _entry_row(
+            hold.org_id,
+            EntryKind.VOID,
+            hold.id,
+            now,
+            own_held_mf=-hold.own_mf,
+            voucher_held_mf=-hold.voucher_mf,
+            note=note,
+        ),
     )
     return True
 
@@ -469,9 +597,10 @@ class Metered:
     cached_tokens: int = 0  # of prompt_tokens, served from the provider's cache (as it reported)
 
 
-def settle_hold(session: Session, hold: Hold, used: Metered, *, now: datetime | None = None) -> Usage:
-    """Write the usage record and charge its cost, in this one transaction. A hold the sweeper already voided
-    still gets its record, charged nothing: the money was given back, so the whole cost is the operator's loss."""
+def settle(conn: Connection, hold: HoldLike, used: Metered, *, now: datetime | None = None) -> tuple[int, bool]:
+    """Write the usage record and charge its cost, in this one transaction; returns the record's id and
+    whether the hold was still open. A hold the sweeper already voided still gets its record, charged
+    nothing: the money was given back, so the whole cost is the operator's loss."""
     now = now or utcnow()
     cached = min(max(used.cached_tokens, 0), used.prompt_tokens)
     listed = call_cost(
@@ -482,7 +611,7 @@ def settle_hold(session: Session, hold: Hold, used: Metered, *, now: datetime | 
         cached,
         hold.cached_input_mf_per_1k,
     )
-    live = _resolve(session, hold, HoldState.SETTLED, now)
+    live = _resolve(conn, hold, HoldState.SETTLED, now)
     if live:
         cost = min(listed, hold.amount_mf)
         voucher = min(hold.voucher_mf, cost * hold.rate_bp // BP)
@@ -490,67 +619,102 @@ def settle_hold(session: Session, hold: Hold, used: Metered, *, now: datetime | 
     else:
         cost = voucher = own = 0
     loss = listed - cost
-    usage = Usage(
-        hold_id=hold.id,
-        org_id=hold.org_id,
-        key_id=hold.key_id,
-        model=hold.alias,
-        upstream_id=used.upstream_id,
-        upstream_model=used.upstream_model,
-        prompt_tokens=used.prompt_tokens,
-        completion_tokens=used.completion_tokens,
-        cached_tokens=cached,
-        estimated=used.estimated,
-        list_mf=listed,
-        cost_mf=cost,
-        own_mf=own,
-        voucher_mf=voucher,
-        loss_mf=loss,
-        status=used.status,
-        stream=used.stream,
-        day=now.date(),
-        latency_ms=used.latency_ms,
-        ttft_ms=used.ttft_ms,
-        response=used.response,
-        created_at=now,
-    )
-    session.add(usage)
+    usage_id = conn.execute(
+        _USAGE_INSERT,
+        {
+            "hold_id": hold.id,
+            "org_id": hold.org_id,
+            "key_id": hold.key_id,
+            "model": hold.alias,
+            "upstream_id": used.upstream_id,
+            "upstream_model": used.upstream_model,
+            "prompt_tokens": used.prompt_tokens,
+            "completion_tokens": used.completion_tokens,
+            "cached_tokens": cached,
+            "estimated": used.estimated,
+            "list_mf": listed,
+            "cost_mf": cost,
+            "own_mf": own,
+            "voucher_mf": voucher,
+            "loss_mf": loss,
+            "status": used.status,
+            "stream": used.stream,
+            "day": now.date(),
+            "latency_ms": used.latency_ms,
+            "ttft_ms": used.ttft_ms,
+            "response": used.response,
+            "created_at": now,
+        },
+    ).scalar_one()
     if live:
-        # the key's row, then the wallet's: the order take_hold locks them in (the other order deadlocked
-        # a settlement against a hold on PostgreSQL under load)
-        _release(session, hold, cost, used.prompt_tokens + used.completion_tokens)
-        session.execute(
-            update(Wallet)
-            .where(Wallet.org_id == hold.org_id)
-            .values(
-                own_balance_mf=Wallet.own_balance_mf - own,
-                own_held_mf=Wallet.own_held_mf - hold.own_mf,
-                voucher_balance_mf=Wallet.voucher_balance_mf - voucher,
-                voucher_held_mf=Wallet.voucher_held_mf - hold.voucher_mf,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
+        # the key's row, then the wallet's: the order a hold locks them in (the other order deadlocked a
+        # settlement against a hold on PostgreSQL under load)
+        _release(conn, hold, cost, used.prompt_tokens + used.completion_tokens)
+        conn.execute(
+            _WALLET_MOVE,
+            {
+                "w_org": hold.org_id,
+                "w_own": own,
+                "w_own_held": hold.own_mf,
+                "w_voucher": voucher,
+                "w_voucher_held": hold.voucher_mf,
+                "w_now": now,
+            },
         )
         if hold.grant_id is not None and voucher:
-            session.execute(
-                update(VoucherGrant)
-                .where(VoucherGrant.id == hold.grant_id)
-                .values(spent_mf=VoucherGrant.spent_mf + voucher)
-                .execution_options(synchronize_session=False)
-            )
-    _entry(
-        session,
-        hold.org_id,
-        EntryKind.SETTLE,
-        hold_id=hold.id,
-        grant_id=hold.grant_id,
-        own_mf=-own,
-        voucher_mf=-voucher,
-        own_held_mf=-hold.own_mf if live else 0,
-        voucher_held_mf=-hold.voucher_mf if live else 0,
-        loss_mf=loss,
+            conn.execute(_GRANT_SPEND, {"g_id": hold.grant_id, "g_spent": voucher})
+    conn.execute(
+        _ENTRY_INSERT,
+        _entry_row(
+            hold.org_id,
+            EntryKind.SETTLE,
+            hold.id,
+            now,
+            grant_id=hold.grant_id,
+            own_mf=-own,
+            voucher_mf=-voucher,
+            own_held_mf=-hold.own_mf if live else 0,
+            voucher_held_mf=-hold.voucher_mf if live else 0,
+            loss_mf=loss,
+        ),
     )
-    session.flush()
+    return usage_id, live
+
+
+# --- the same on a Session (the CLI, jobs, the demo, tests) ------------------------------------------------
+
+
+def _mark(hold: HoldLike, state: str, now: datetime) -> None:
+    """An ORM Hold the statements resolved shows it, without a second write at the next flush."""
+    if isinstance(hold, Hold):
+        set_committed_value(hold, "state", state)
+        set_committed_value(hold, "resolved_at", now)
+
+
+def take_hold(session: Session, req: HoldRequest, now: datetime | None = None) -> Hold:
+    """`hold` in the session's transaction; the new Hold row."""
+    held = hold(session.connection(), req, now or utcnow())
+    row = session.get(Hold, held.id)
+    assert row is not None
+    return row
+
+
+def void_hold(session: Session, hold: HoldLike, *, note: str | None = None, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    done = void(session.connection(), hold, note=note, now=now)
+    if done:
+        _mark(hold, HoldState.VOIDED, now)
+    return done
+
+
+def settle_hold(session: Session, hold: HoldLike, used: Metered, *, now: datetime | None = None) -> Usage:
+    """`settle` in the session's transaction; the usage record."""
+    now = now or utcnow()
+    usage_id, live = settle(session.connection(), hold, used, now=now)
+    if live:
+        _mark(hold, HoldState.SETTLED, now)
+    usage = session.get(Usage, usage_id)
+    assert usage is not None
     return usage
 
 

@@ -36,10 +36,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from smeai.config import app_settings
-from smeai.db import get_sessionmaker
+from smeai.db import get_engine, get_sessionmaker, utcnow
 from smeai.errors import Conflict, Invalid, NotAuthenticated, NotFound, SmeaiError
-from smeai.gateway import localmodel, service
-from smeai.gateway.ledger import HoldInFlight, InsufficientQuota, Metered, RateLimited, fingerprint
+from smeai.gateway import ledger, localmodel, service
+from smeai.gateway.ledger import Held, HoldInFlight, InsufficientQuota, Metered, RateLimited, fingerprint
 from smeai.i18n import _
 
 log = logging.getLogger("smeai.gateway")
@@ -101,15 +101,17 @@ def _client() -> httpx.AsyncClient:
 
 @dataclass
 class Prepared:
-    hold_id: int
-    key_id: int
+    held: Held
     alias: str
     targets: list[service.Target]
     max_tokens: int
-    input_bound: int
     include_usage: bool  # the caller asked for the usage chunk itself
     deadline_s: float  # the call is cut here: its hold outlives it by service.HOLD_MARGIN
     keep_response: bool  # an Idempotency-Key: the answer is kept for the retry (otherwise no text is stored)
+
+    @property
+    def input_bound(self) -> int:
+        return self.held.input_bound
 
 
 @dataclass
@@ -154,67 +156,63 @@ def _check_body(body: Any) -> dict:
     return body
 
 
-def _prepare(sessions: Callable[[], Session], secret: str | None, body: Any, idem: str | None) -> Prepared | Replayed:
-    """Authenticate, check the limits and take the hold (committed before the upstream is called)."""
-    with sessions() as session:
-        key = service.authenticate(session, secret)
+def _prepare(url: str, secret: str | None, body: Any, idem: str | None) -> Prepared | Replayed:
+    """Authenticate, check the limits and take the hold (committed before the upstream is called): Core
+    statements on one connection (service.live_key, service.call_targets, ledger.hold), no ORM session."""
+    now = utcnow()
+    with get_engine(url).connect() as conn:
+        key, stamp = service.live_key(conn, secret, now)
         body = _check_body(body)
         alias = body["model"]
-        ts = service.targets(session, key, alias)
+        ts = service.call_targets(conn, url, key, alias, stamp, now)
         max_tokens = _max_tokens(body, key.max_tokens)
-        tools = body.get("tools")
         print_ = fingerprint(body)
         if idem is not None:
-            found = service.replay(session, key, idem)
+            found = service.replay(conn, key.id, idem)
             if found is not None:
-                hold, usage = found
-                if hold.fingerprint != print_:
+                if found.fingerprint != print_:
                     raise Conflict("This Idempotency-Key was used for a different request.", code="reused")
-                if usage is not None:
-                    return Replayed(usage.response, bool(body.get("stream")))
-                if hold.state == "held":
+                if found.recorded:
+                    return Replayed(found.response, bool(body.get("stream")))
+                if found.state == "held":
                     raise HoldInFlight("A call with this Idempotency-Key is in progress; retry it.")
                 raise Conflict("The call with this Idempotency-Key failed; send the request with a new key.")
-        hold = service.begin_call(
-            session,
+        req = service.hold_request(
             key,
             alias,
             ts,
             messages=body["messages"],
-            tools=tools,
+            tools=body.get("tools"),
             max_tokens=max_tokens,
             idempotency_key=idem,
             fingerprint=print_,
         )
-        session.commit()
-        opts = body.get("stream_options")
-        return Prepared(
-            hold_id=hold.id,
-            key_id=key.id,
-            alias=alias,
-            targets=ts,
-            max_tokens=max_tokens,
-            input_bound=hold.input_bound,
-            include_usage=bool(isinstance(opts, dict) and opts.get("include_usage")),
-            deadline_s=service.call_deadline(ts).total_seconds(),
-            keep_response=idem is not None,
-        )
+        held = ledger.hold(conn, req, now)
+        conn.commit()
+    opts = body.get("stream_options")
+    return Prepared(
+        held=held,
+        alias=alias,
+        targets=ts,
+        max_tokens=max_tokens,
+        include_usage=bool(isinstance(opts, dict) and opts.get("include_usage")),
+        deadline_s=service.call_deadline(ts).total_seconds(),
+        keep_response=idem is not None,
+    )
 
 
 async def _db(fn: Callable[..., T], *args: Any) -> T:
     return await anyio.to_thread.run_sync(fn, *args)
 
 
-def _settle(sessions: Callable[[], Session], hold_id: int, used: Metered) -> None:
-    with sessions() as session:
-        service.settle_call(session, hold_id, used)
-        session.commit()
+def _settle(url: str, held: Held, used: Metered) -> None:
+    with get_engine(url).begin() as conn:
+        ledger.settle(conn, held, used)
 
 
-def _void(sessions: Callable[[], Session], hold_id: int, note: str) -> None:
-    with sessions() as session:
-        service.void_call(session, hold_id, note=note)
-        session.commit()
+def _void(url: str, held: Held, note: str) -> None:
+    with get_engine(url).begin() as conn:
+        ledger.void(conn, held, note=note)
 
 
 RESOLVE_PATIENCE_S = 60.0  # well inside service.HOLD_MARGIN: the sweeper never races a settlement still trying
@@ -236,7 +234,7 @@ async def _resolve(fn: Callable[..., None], *args: Any) -> None:
             except LEDGER_DOWN as exc:
                 attempt += 1
                 if time.monotonic() >= give_up:
-                    log.error("gateway: hold left to the sweeper after %d tries: %r (%s)", attempt, args[1:2], exc)
+                    log.error("gateway: hold %s left to the sweeper after %d tries (%s)", args[1].id, attempt, exc)
                     return
                 log.warning("gateway: ledger refused resolving a hold (try %d): %s", attempt, str(exc)[:200])
                 await anyio.sleep(min(0.05 * 2**attempt, 2.0))
@@ -427,19 +425,19 @@ def cached_tokens(u: dict) -> int:
 # --- non-streaming -----------------------------------------------------------------------------------------
 
 
-async def _complete(sessions: Callable[[], Session], body: dict, p: Prepared, started: float) -> Response:
+async def _complete(url: str, body: dict, p: Prepared, started: float) -> Response:
     try:
         t, resp = await _open(body, p, stream=False)
     except UpstreamFailed as exc:
-        await _resolve(_void, sessions, p.hold_id, f"upstream {exc.status}")
+        await _resolve(_void, url, p.held, f"upstream {exc.status}")
         return _upstream_error(exc)
     except BaseException:
-        await _resolve(_void, sessions, p.hold_id, "cancelled")
+        await _resolve(_void, url, p.held, "cancelled")
         raise
     try:
         data = resp.json()
     except ValueError:
-        await _resolve(_void, sessions, p.hold_id, "unreadable answer")
+        await _resolve(_void, url, p.held, "unreadable answer")
         return oai_error(502, "The model's provider sent an unreadable answer; nothing was charged.", "upstream_error")
     usage = _usage_of(data) if isinstance(data, dict) else None
     text = ""
@@ -472,7 +470,7 @@ async def _complete(sessions: Callable[[], Session], body: dict, p: Prepared, st
         response=(data if p.keep_response else {"id": data.get("id")}) if isinstance(data, dict) else None,
         cached_tokens=cached,
     )
-    await _resolve(_settle, sessions, p.hold_id, used)
+    await _resolve(_settle, url, p.held, used)
     return JSONResponse(data)
 
 
@@ -522,14 +520,14 @@ def _read_chunk(line: str, st: StreamState, alias: str) -> dict | None:
     return chunk
 
 
-async def _stream(sessions: Callable[[], Session], body: dict, p: Prepared, started: float) -> Response:
+async def _stream(url: str, body: dict, p: Prepared, started: float) -> Response:
     try:
         t, resp = await _open(body, p, stream=True)
     except UpstreamFailed as exc:
-        await _resolve(_void, sessions, p.hold_id, f"upstream {exc.status}")
+        await _resolve(_void, url, p.held, f"upstream {exc.status}")
         return _upstream_error(exc)
     except BaseException:
-        await _resolve(_void, sessions, p.hold_id, "cancelled")
+        await _resolve(_void, url, p.held, "cancelled")
         raise
     st = StreamState()
     ended = False  # the relay's clean-up has run (it settles or voids the hold)
@@ -566,14 +564,14 @@ async def _stream(sessions: Callable[[], Session], body: dict, p: Prepared, star
             ended = True
             with anyio.CancelScope(shield=True):
                 await resp.aclose()
-                await _finish(sessions, t, p, st, status, started)
+                await _finish(url, t, p, st, status, started)
 
     async def never_relayed() -> None:
         """The client left before the relay began (the response was cancelled before its first step): the
         generator never ran, so its clean-up never will; close the upstream and resolve the hold here."""
         if not ended:
             await resp.aclose()
-            await _finish(sessions, t, p, st, "disconnected", started)
+            await _finish(url, t, p, st, "disconnected", started)
 
     return _Relay(relay(), never_relayed)
 
@@ -600,9 +598,7 @@ class _Relay(StreamingResponse):
                 await self._on_unstarted()
 
 
-async def _finish(
-    sessions: Callable[[], Session], t: service.Target, p: Prepared, st: StreamState, status: str, started: float
-) -> None:
+async def _finish(url: str, t: service.Target, p: Prepared, st: StreamState, status: str, started: float) -> None:
     text = "".join(st.text)
     cached = 0
     if st.usage is not None and (status == "ok" or st.done):
@@ -613,7 +609,7 @@ async def _finish(
         )
         cached = cached_tokens(st.usage)
     elif not text and st.usage is None and status != "ok":
-        await _resolve(_void, sessions, p.hold_id, f"no output ({status})")  # nothing produced: nothing charged
+        await _resolve(_void, url, p.held, f"no output ({status})")  # nothing produced: nothing charged
         return
     else:
         counted = await count_tokens(t, text)
@@ -638,7 +634,7 @@ async def _finish(
         response={"id": st.id, "finish_reason": st.finish_reason} | ({"content": text} if p.keep_response else {}),
         cached_tokens=cached,
     )
-    await _resolve(_settle, sessions, p.hold_id, used)
+    await _resolve(_settle, url, p.held, used)
 
 
 def _replay(r: Replayed, alias: str) -> Response:
@@ -680,7 +676,7 @@ def _bearer(request: Request) -> str | None:
 
 async def chat_completions(request: Request) -> Response:
     started = time.monotonic()
-    sessions = _sessions(request)
+    url = app_settings(request).database_url
     try:
         body = await request.json()
     except ValueError:
@@ -689,14 +685,14 @@ async def chat_completions(request: Request) -> Response:
     if idem is not None and not 0 < len(idem) <= 100:
         return oai_error(400, "Idempotency-Key must be 1 to 100 characters.", "invalid_request_error")
     try:
-        prep = await _db(_prepare, sessions, _bearer(request), body, idem)
+        prep = await _db(_prepare, url, _bearer(request), body, idem)
     except (SmeaiError, *LEDGER_DOWN) as exc:
         return error_response(exc)
     if isinstance(prep, Replayed):
         return _replay(prep, body["model"])
     if body.get("stream"):
-        return await _stream(sessions, body, prep, started)
-    return await _complete(sessions, body, prep, started)
+        return await _stream(url, body, prep, started)
+    return await _complete(url, body, prep, started)
 
 
 def _models(sessions: Callable[[], Session], secret: str | None) -> list[str]:

@@ -36,10 +36,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import ColumnElement, Select, false, func, select, true
+from sqlalchemy import ColumnElement, Connection, Select, Table, bindparam, false, func, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from smeai.auth import audit as audit_log
@@ -167,15 +168,58 @@ def revoke_key(session: Session, actor: Actor, key_id: int) -> Key:
     return key
 
 
-def authenticate(session: Session, secret: str | None, *, now: datetime | None = None) -> Key:
-    """The key for a bearer secret, if it is live; unknown, revoked and expired keys look the same."""
-    now = now or utcnow()
+def _check_secret(secret: str | None) -> str:
     if not secret or not secret.startswith(KEY_PREFIX) or len(secret) > 200:
         raise InvalidKey(N_("Incorrect API key provided."))
-    key = session.scalar(select(Key).where(Key.key_hash == hash_key(secret)))
-    if key is None or key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
+    return hash_key(secret)
+
+
+def _live(revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> bool:
+    return revoked_at is None and (expires_at is None or expires_at > now)
+
+
+def authenticate(session: Session, secret: str | None, *, now: datetime | None = None) -> Key:
+    """The key for a bearer secret, if it is live; unknown, revoked and expired keys look the same."""
+    key = session.scalar(select(Key).where(Key.key_hash == _check_secret(secret)))
+    if key is None or not _live(key.revoked_at, key.expires_at, now or utcnow()):
         raise InvalidKey(N_("Incorrect API key provided."))
     return key
+
+
+@dataclass(frozen=True)
+class LiveKey:
+    """What a call needs of its key (the data plane reads it without the ORM)."""
+
+    id: int
+    org_id: int
+    allowed_models: list[str] | None
+    max_tokens: int
+    monthly_cap_mf: int | None
+
+
+_K, _P = cast(Table, Key.__table__), cast(Table, Price.__table__)
+# The key, and the stamp of the price table (its last id and its last write): every change of an upstream, a
+# route or a price adds a price row (add_upstream, set_price), so an unchanged stamp means the routes cached
+# by `call_targets` still hold. Their time matters too: a table emptied and filled again reuses its ids.
+_LIVE_KEY = select(
+    _K.c.id,
+    _K.c.org_id,
+    _K.c.allowed_models,
+    _K.c.max_tokens,
+    _K.c.monthly_cap_mf,
+    _K.c.revoked_at,
+    _K.c.expires_at,
+    select(func.max(_P.c.id)).scalar_subquery(),
+    select(func.max(_P.c.created_at)).scalar_subquery(),
+).where(_K.c.key_hash == bindparam("key_hash"))
+
+
+def live_key(conn: Connection, secret: str | None, now: datetime) -> tuple[LiveKey, tuple[object, object]]:
+    """`authenticate` in one statement on a Connection, with the routes' stamp (see `call_targets`)."""
+    row = conn.execute(_LIVE_KEY, {"key_hash": _check_secret(secret)}).first()
+    if row is None or not _live(row[5], row[6], now):
+        raise InvalidKey(N_("Incorrect API key provided."))
+    return LiveKey(*row[:5]), (row[7], row[8])
 
 
 # --- wallets ---------------------------------------------------------------------------------------------
@@ -466,42 +510,114 @@ class Target:
     cached_input_mf_per_1k: int | None = None
 
 
-def targets(session: Session, key: Key, alias: str, now: datetime | None = None) -> list[Target]:
-    """The routes that serve ALIAS for KEY, in fallback order; ModelNotFound when none (or not allowed)."""
-    if not isinstance(alias, str) or (key.allowed_models is not None and alias not in key.allowed_models):
-        raise ModelNotFound(N_("The model does not exist or you do not have access to it."))
-    out = []
-    rows = session.execute(
-        select(Route, Upstream)
-        .join(Upstream, Upstream.id == Route.upstream_id)
-        .where(Route.alias == alias, Route.active.is_(True), Upstream.active.is_(True))
-        .order_by(Route.priority, Route.id)
+@dataclass(frozen=True)
+class _Route:
+    """A route with its upstream and every version of its price, oldest first."""
+
+    target: Target  # priced at the first version; `at` reprices it
+    prices: tuple[tuple[datetime, int, int, int | None], ...]  # (effective_from, input, output, cached input)
+
+    def at(self, now: datetime) -> Target | None:
+        """The route at the price in force at NOW (None before its first price)."""
+        current = None
+        for version in self.prices:
+            if version[0] > now:
+                break
+            current = version
+        if current is None:
+            return None
+        _from, price_in, price_out, price_cached = current
+        t = self.target
+        if (t.input_mf_per_1k, t.output_mf_per_1k, t.cached_input_mf_per_1k) == (price_in, price_out, price_cached):
+            return t
+        return replace(t, input_mf_per_1k=price_in, output_mf_per_1k=price_out, cached_input_mf_per_1k=price_cached)
+
+
+_R, _UP = cast(Table, Route.__table__), cast(Table, Upstream.__table__)
+_ROUTES = (
+    select(
+        _R.c.alias,
+        _R.c.id,
+        _UP.c.id,
+        _UP.c.name,
+        _UP.c.base_url,
+        _R.c.upstream_model,
+        _UP.c.api_key_env,
+        _UP.c.tokenize_url,
+        _UP.c.overhead_tokens,
+        _UP.c.retries,
+        _UP.c.timeout_s,
+        _UP.c.fallback_on,
+        _P.c.effective_from,
+        _P.c.input_mf_per_1k,
+        _P.c.output_mf_per_1k,
+        _P.c.cached_input_mf_per_1k,
     )
-    for route, up in rows:
-        price = current_price(session, route.id, now)
-        if price is None:  # a route without a price is never called: it could not be held
-            continue
-        out.append(
-            Target(
-                route_id=route.id,
-                upstream_id=up.id,
-                upstream_name=up.name,
-                base_url=up.base_url,
-                upstream_model=route.upstream_model,
-                api_key_env=up.api_key_env,
-                tokenize_url=up.tokenize_url,
-                overhead_tokens=up.overhead_tokens,
-                retries=up.retries,
-                timeout_s=up.timeout_s,
-                fallback_on=tuple(up.fallback_on or ()),
-                input_mf_per_1k=price.input_mf_per_1k,
-                output_mf_per_1k=price.output_mf_per_1k,
-                cached_input_mf_per_1k=price.cached_input_mf_per_1k,
+    .join_from(_R, _UP, _UP.c.id == _R.c.upstream_id)
+    .join(_P, _P.c.route_id == _R.c.id)
+    .where(_R.c.active.is_(True), _UP.c.active.is_(True))
+    .order_by(_R.c.priority, _R.c.id, _P.c.effective_from, _P.c.id)
+)
+
+
+def _routes(conn: Connection) -> dict[str, list[_Route]]:
+    """Every active route by alias, in fallback order, with its prices (a route without one is never
+    called: it could not be held)."""
+    found: dict[int, tuple[str, Target, list[tuple[datetime, int, int, int | None]]]] = {}
+    for row in conn.execute(_ROUTES):
+        (alias, route_id, up_id, up_name, base_url, model, key_env, tok_url, overhead, retries, timeout_s) = row[:11]
+        price = (row.effective_from, row.input_mf_per_1k, row.output_mf_per_1k, row.cached_input_mf_per_1k)
+        if route_id not in found:
+            target = Target(
+                route_id=route_id,
+                upstream_id=up_id,
+                upstream_name=up_name,
+                base_url=base_url,
+                upstream_model=model,
+                api_key_env=key_env,
+                tokenize_url=tok_url,
+                overhead_tokens=overhead,
+                retries=retries,
+                timeout_s=timeout_s,
+                fallback_on=tuple(row.fallback_on or ()),
+                input_mf_per_1k=price[1],
+                output_mf_per_1k=price[2],
+                cached_input_mf_per_1k=price[3],
             )
-        )
+            found[route_id] = (alias, target, [])
+        found[route_id][2].append(price)
+    by_alias: dict[str, list[_Route]] = {}
+    for alias, target, prices in found.values():
+        by_alias.setdefault(alias, []).append(_Route(target, tuple(prices)))
+    return by_alias
+
+
+def _pick(routes: dict[str, list[_Route]], allowed: list[str] | None, alias: str, now: datetime) -> list[Target]:
+    if not isinstance(alias, str) or (allowed is not None and alias not in allowed):
+        raise ModelNotFound(N_("The model does not exist or you do not have access to it."))
+    out = [t for r in routes.get(alias, ()) if (t := r.at(now)) is not None]
     if not out:
         raise ModelNotFound(N_("The model does not exist or you do not have access to it."))
     return out
+
+
+def targets(session: Session, key: Key | LiveKey, alias: str, now: datetime | None = None) -> list[Target]:
+    """The routes that serve ALIAS for KEY, in fallback order; ModelNotFound when none (or not allowed)."""
+    return _pick(_routes(session.connection()), key.allowed_models, alias, now or utcnow())
+
+
+_route_cache: dict[str, tuple[tuple[object, object], dict[str, list[_Route]]]] = {}
+
+
+def call_targets(
+    conn: Connection, url: str, key: LiveKey, alias: str, stamp: tuple[object, object], now: datetime
+) -> list[Target]:
+    """`targets` for the data plane: the routes of database URL are read once per worker and again only
+    when their stamp (`live_key`) changes, so a call does not read them; prices are picked at NOW."""
+    cached = _route_cache.get(url)
+    if cached is None or cached[0] != stamp:
+        cached = _route_cache[url] = (stamp, _routes(conn))
+    return _pick(cached[1], key.allowed_models, alias, now)
 
 
 def input_bound(messages: object, tools: object, overhead_tokens: int) -> int:
@@ -534,6 +650,34 @@ def call_deadline(ts: list[Target]) -> timedelta:
     return timedelta(seconds=max(t.timeout_s for t in ts) * (1 + max(t.retries for t in ts)))
 
 
+def hold_request(
+    key: Key | LiveKey,
+    alias: str,
+    ts: list[Target],
+    *,
+    messages: object,
+    tools: object,
+    max_tokens: int,
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> HoldRequest:
+    """The call's worst case, as the ledger holds it."""
+    bound_in, bound_out, price_in, price_out = hold_bound(ts, messages, tools, max_tokens)
+    return HoldRequest(
+        key=key if isinstance(key, Key) else ledger.KeyRef(key.id, key.org_id, key.monthly_cap_mf),
+        alias=alias,
+        route_id=ts[0].route_id,
+        input_bound=bound_in,
+        output_bound=bound_out,
+        input_mf_per_1k=price_in,
+        output_mf_per_1k=price_out,
+        lifetime=call_deadline(ts) + HOLD_MARGIN,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        cached_input_mf_per_1k=cached_price(ts),
+    )
+
+
 def begin_call(
     session: Session,
     key: Key,
@@ -548,25 +692,17 @@ def begin_call(
     now: datetime | None = None,
 ) -> Hold:
     """Hold the call's worst case (raises InsufficientQuota, RateLimited, HoldInFlight; takes nothing then)."""
-    bound_in, bound_out, price_in, price_out = hold_bound(ts, messages, tools, max_tokens)
-    lifetime = call_deadline(ts) + HOLD_MARGIN
-    return ledger.take_hold(
-        session,
-        HoldRequest(
-            key=key,
-            alias=alias,
-            route_id=ts[0].route_id,
-            input_bound=bound_in,
-            output_bound=bound_out,
-            input_mf_per_1k=price_in,
-            output_mf_per_1k=price_out,
-            lifetime=lifetime,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint,
-            cached_input_mf_per_1k=cached_price(ts),
-        ),
-        now,
+    req = hold_request(
+        key,
+        alias,
+        ts,
+        messages=messages,
+        tools=tools,
+        max_tokens=max_tokens,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
     )
+    return ledger.take_hold(session, req, now)
 
 
 def get_hold(session: Session, hold_id: int) -> Hold:
@@ -584,13 +720,30 @@ def void_call(session: Session, hold_id: int, *, note: str | None = None) -> boo
     return ledger.void_hold(session, get_hold(session, hold_id), note=note)
 
 
-def replay(session: Session, key: Key, idempotency_key: str) -> tuple[Hold, Usage | None] | None:
-    """The earlier call with this key's Idempotency-Key: its hold and (once settled) its record."""
-    hold = ledger.find_hold(session, key.id, idempotency_key)
-    if hold is None:
+_H, _UU = cast(Table, Hold.__table__), cast(Table, Usage.__table__)
+_REPLAY = (
+    select(_H.c.fingerprint, _H.c.state, _UU.c.id, _UU.c.response)
+    .select_from(_H.outerjoin(_UU, _UU.c.hold_id == _H.c.id))
+    .where(_H.c.key_id == bindparam("key_id"), _H.c.idempotency_key == bindparam("idem"))
+)
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """The earlier call with a key's Idempotency-Key: its request's fingerprint, its hold's state and (once
+    settled) whether it has a record and the answer kept on it."""
+
+    fingerprint: str
+    state: str
+    recorded: bool
+    response: dict | None
+
+
+def replay(conn: Connection, key_id: int, idempotency_key: str) -> Earlier | None:
+    row = conn.execute(_REPLAY, {"key_id": key_id, "idem": idempotency_key}).first()
+    if row is None:
         return None
-    usage = session.scalar(select(Usage).where(Usage.hold_id == hold.id))
-    return hold, usage
+    return Earlier(fingerprint=row[0], state=row[1], recorded=row[2] is not None, response=row[3])
 
 
 def sweep(session: Session, actor: Actor, *, now: datetime | None = None) -> int:
