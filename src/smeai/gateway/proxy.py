@@ -22,7 +22,7 @@ import logging
 import os
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -447,31 +447,55 @@ async def _complete(url: str, body: dict, p: Prepared, started: float) -> Respon
         text += str(msg.get("content") or "") + str(msg.get("reasoning_content") or "")
         text += json.dumps(msg.get("tool_calls"), ensure_ascii=False) if msg.get("tool_calls") else ""
         finish = c.get("finish_reason")
-    cached = 0
-    if usage is not None:
-        prompt, completion, estimated = _tokens(usage, "prompt_tokens"), _tokens(usage, "completion_tokens"), False
-        cached = cached_tokens(usage)
-    else:
-        counted = await count_tokens(t, text)
-        prompt, estimated = p.input_bound, True
-        completion = estimate_completion(text, counted, finish, p.max_tokens)
     if isinstance(data, dict):
         data["model"] = p.alias
     elapsed = int((time.monotonic() - started) * 1000)
-    used = Metered(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        estimated=estimated,
-        status="ok",
-        upstream_id=t.upstream_id,
-        upstream_model=t.upstream_model,
-        latency_ms=elapsed,
-        ttft_ms=elapsed,
-        response=(data if p.keep_response else {"id": data.get("id")}) if isinstance(data, dict) else None,
-        cached_tokens=cached,
-    )
-    await _resolve(_settle, url, p.held, used)
-    return JSONResponse(data)
+
+    async def settle() -> None:
+        cached = 0
+        if usage is not None:
+            prompt, completion, estimated = _tokens(usage, "prompt_tokens"), _tokens(usage, "completion_tokens"), False
+            cached = cached_tokens(usage)
+        else:
+            counted = await count_tokens(t, text)
+            prompt, estimated = p.input_bound, True
+            completion = estimate_completion(text, counted, finish, p.max_tokens)
+        used = Metered(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            estimated=estimated,
+            status="ok",
+            upstream_id=t.upstream_id,
+            upstream_model=t.upstream_model,
+            latency_ms=elapsed,
+            ttft_ms=elapsed,
+            response=(data if p.keep_response else {"id": data.get("id")}) if isinstance(data, dict) else None,
+            cached_tokens=cached,
+        )
+        await _resolve(_settle, url, p.held, used)
+
+    return _Answer(data, settle)
+
+
+class _ResolvedAtEnd:
+    """A response whose hold is resolved once it has ended, however it ended: after its last byte was sent
+    (the client does not wait for the ledger: the settlement, retried as `_resolve` does, runs while the
+    client reads the answer), or once the client has gone (shielded: a disconnect never skips it)."""
+
+    _on_end: Callable[[], Awaitable[None]]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)  # type: ignore[misc]
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._on_end()
+
+
+class _Answer(_ResolvedAtEnd, JSONResponse):
+    def __init__(self, content: Any, on_end: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(content)
+        self._on_end = on_end
 
 
 # --- streaming ---------------------------------------------------------------------------------------------
@@ -530,13 +554,13 @@ async def _stream(url: str, body: dict, p: Prepared, started: float) -> Response
         await _resolve(_void, url, p.held, "cancelled")
         raise
     st = StreamState()
-    ended = False  # the relay's clean-up has run (it settles or voids the hold)
+    ended_as = ["disconnected"]  # how the relay ended (one that never ran: the client left before it began)
 
-    async def relay() -> AsyncIterator[bytes]:
-        nonlocal ended
+    async def relay() -> AsyncGenerator[bytes]:
         status = "truncated"
         try:
-            async for line in resp.aiter_lines():
+            lines = resp.aiter_lines()
+            async for line in lines:
                 if time.monotonic() - started > p.deadline_s:  # past this the hold could be swept: stop here
                     break
                 chunk = _read_chunk(line, st, p.alias)
@@ -552,6 +576,7 @@ async def _stream(url: str, body: dict, p: Prepared, started: float) -> Response
                 yield _event(chunk)
             if status == "ok":
                 yield b"data: [DONE]\n\n"
+                await _drain(lines)
             else:  # the upstream ended without [DONE]: say so, never a silent truncation
                 yield _event({"error": {"message": "The model's stream was cut off.", "type": "upstream_error"}})
         except (httpx.HTTPError, OSError):
@@ -561,41 +586,47 @@ async def _stream(url: str, body: dict, p: Prepared, started: float) -> Response
             status = "disconnected"
             raise
         finally:
-            ended = True
+            ended_as[0] = status
             with anyio.CancelScope(shield=True):
                 await resp.aclose()
-                await _finish(url, t, p, st, status, started)
 
-    async def never_relayed() -> None:
-        """The client left before the relay began (the response was cancelled before its first step): the
-        generator never ran, so its clean-up never will; close the upstream and resolve the hold here."""
-        if not ended:
-            await resp.aclose()
-            await _finish(url, t, p, st, "disconnected", started)
+    gen = relay()
 
-    return _Relay(relay(), never_relayed)
+    async def settle() -> None:
+        await gen.aclose()  # a relay left at a `yield` by the client's disconnect runs its clean-up now
+        await resp.aclose()
+        await _finish(url, t, p, st, ended_as[0], started)
+
+    return _Relay(gen, settle)
 
 
-class _Relay(StreamingResponse):
-    """A stream that always resolves its hold when the response ends, however it ends. Starlette's
-    StreamingResponse drops its body iterator where it stands when the client's disconnect cancels it: left
-    suspended at a `yield` (the cancellation landed in `send`, e.g. a paused transport), the relay's clean-up
-    would run only when the garbage collector finalised it, seconds or minutes later; never started (the
-    client left while the upstream was answering), it would never run, and the hold waited for the sweeper,
-    which voids it: the tokens produced were never charged. Here the iterator is closed at once (its
-    `finally` settles) and a relay that never started resolves the hold itself."""
+DRAIN_S = 1.0
 
-    def __init__(self, content: AsyncIterator[bytes], on_unstarted: Callable[[], Any]) -> None:
-        super().__init__(content, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
-        self._on_unstarted = on_unstarted
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+async def _drain(lines: AsyncIterator[str]) -> None:
+    """Read what the upstream sends after [DONE] (normally only the end of its response, at once): a
+    response read to its end keeps its connection for the next call instead of closing it. An upstream that
+    keeps its stream open after [DONE] is cut after DRAIN_S."""
+    with anyio.move_on_after(DRAIN_S):
         try:
-            await super().__call__(scope, receive, send)
-        finally:
-            with anyio.CancelScope(shield=True):
-                await self.body_iterator.aclose()  # type: ignore[attr-defined]
-                await self._on_unstarted()
+            async for _rest in lines:
+                pass
+        except (httpx.HTTPError, OSError):
+            pass
+
+
+class _Relay(_ResolvedAtEnd, StreamingResponse):
+    """A stream resolved at its end (`_ResolvedAtEnd`). Starlette's StreamingResponse drops its body
+    iterator where it stands when the client's disconnect cancels it: left suspended at a `yield` (the
+    cancellation landed in `send`, e.g. a paused transport), the relay's clean-up would run only when the
+    garbage collector finalised it, seconds or minutes later; never started (the client left while the
+    upstream was answering), it would never run, and the hold waited for the sweeper, which voids it: the
+    tokens produced were never charged. Here the relay is closed at once and the hold resolved with what it
+    saw."""
+
+    def __init__(self, content: AsyncIterator[bytes], on_end: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(content, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        self._on_end = on_end
 
 
 async def _finish(url: str, t: service.Target, p: Prepared, st: StreamState, status: str, started: float) -> None:
