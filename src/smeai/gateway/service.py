@@ -38,7 +38,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Connection, Select, Table, bindparam, false, func, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -679,30 +679,11 @@ def hold_request(
 
 
 def begin_call(
-    session: Session,
-    key: Key,
-    alias: str,
-    ts: list[Target],
-    *,
-    messages: object,
-    tools: object,
-    max_tokens: int,
-    idempotency_key: str | None,
-    fingerprint: str,
-    now: datetime | None = None,
+    session: Session, key: Key, alias: str, ts: list[Target], *, now: datetime | None = None, **call: Any
 ) -> Hold:
-    """Hold the call's worst case (raises InsufficientQuota, RateLimited, HoldInFlight; takes nothing then)."""
-    req = hold_request(
-        key,
-        alias,
-        ts,
-        messages=messages,
-        tools=tools,
-        max_tokens=max_tokens,
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
-    )
-    return ledger.take_hold(session, req, now)
+    """Hold the call's worst case (CALL: `hold_request`'s keywords); raises InsufficientQuota, RateLimited,
+    HoldInFlight and takes nothing then."""
+    return ledger.take_hold(session, hold_request(key, alias, ts, **call), now)
 
 
 def get_hold(session: Session, hold_id: int) -> Hold:
