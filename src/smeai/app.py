@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -74,6 +75,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # What the worker has imported and built by now lives as long as it does: frozen out of the garbage
+        # collector's sight, so a full collection (about 150-220 ms over the ~240,000 objects of a started
+        # portal, one every few hundred requests, stalling every request in flight) walks only what came since
+        gc.collect()
+        gc.freeze()
         yield
         # a worker stopping in good order (a restart, a deploy) lets the claims of the survey imports it runs
         # lapse, so the survey-imports job resumes them within a minute instead of after the claim's lease
