@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from smeai.survey import analysis, codebook
 from tests.survey import handmade, pyvalidator
 
-FLAG = ["0", "1", "", "1", "0", "2", "0.0", "1.0", "+1", "x", " 1", "１", "-0", "1\t"]
+FLAG = ["0", "1", "", "1", "0", "2", "0.0", "1.0", "+1", "x", " 1", "１", "-0", "1\t", "1\u3000", "\x850"]
 VALUES: dict[str, list[str]] = {
-    "response_id": ["r1", "r2", "r3", "r4", "r1 ", "\u3000r2", "", "x" * 101, "=1+1"],
+    "response_id": ["r1", "r2", "r3", "r4", "r1 ", "\u3000r2", "r3\u2003", "\u00a0r4\u202f", "", "x" * 101, "=1+1"],
     "submitted_at": [
         "2025-03-10 09:00:00",
         "2024-12-31 23:59:59",
@@ -38,7 +38,7 @@ VALUES: dict[str, list[str]] = {
         "20250310",
     ],
     "province_code": ["44", "11", "65", "99", "4", "", " 44", "４４"],
-    "city": ["佛山市", "", "市" * 61, " 佛山 ", "\t"],
+    "city": ["佛山市", "", "市" * 61, " 佛山 ", "\t", "佛山市\u00a0", "\u205f佛山", "\u2029"],
     "pilot_batch": ["0", "1", "3", "4", "-1", "", "1.0", "+1", "01", "１"],
     "industry_section": ["C", "A", "T", "C", "U", "c", "", " C"],
     "mfg_division": ["", "13", "36", "43", "12", "44", "33.0", "33.5", "abc", "３６", "036", "+36", "9" * 20],

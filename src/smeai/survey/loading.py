@@ -162,13 +162,16 @@ def check(
     _bound_rows(con, max_rows)
     # the rows the fast pass did not accept, checked in full (every reason, date-times in every form)
     cells = ", ".join(f"raw[{i + 1}] AS c{i}" for i in range(width))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE suspect AS SELECT row, {cells} FROM first WHERE raw IS NOT NULL")
+    # (the flag first: the scan then reads the list column of those rows only)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE suspect AS SELECT row, {cells} FROM first WHERE NOT ok AND raw IS NOT NULL"
+    )
     (n_suspect,) = con.sql("SELECT count(*) FROM suspect").fetchall()[0]
     if n_suspect:
         texts = []
         if "submitted_at" in layout.position:
             pos = layout.position["submitted_at"]
-            strip = f"trim(coalesce(c{pos}, ''), {rules.lit(rules.WHITE)})"
+            strip = rules.strip(f"c{pos}")
             texts = [t for (t,) in con.sql(f"SELECT DISTINCT {strip} FROM suspect").fetchall()]
         rules.register_datetimes(con, texts)
         full = rules.check_sql("suspect", layout, fast=False, keep=keep, n_cells=width)
