@@ -21,6 +21,7 @@ from smeai.web import csrf
 SESSION_COOKIE = "smeai_session"
 DEVICE_COOKIE = "smeai_device"  # signed: this browser has logged in to this account (login throttling)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+USER_ROW_KEY = "smeai.user_row"  # session.info: the request's user row (and so its organisation), held
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ def bearer_token(request: Request) -> str | None:
 
 def optional_actor(request: Request, session: DbSession) -> Actor | None:
     actor: Actor | None
+    user = None
     settings = app_settings(request)
     session.info[BASE_URL_KEY] = settings.public_url or str(request.base_url)  # for emailed notifications
     sender.ensure_running(settings)
@@ -65,7 +67,7 @@ def optional_actor(request: Request, session: DbSession) -> Actor | None:
         found = service.find_token(session, token, kind="api")
         if found is None:
             raise NotAuthenticated(N_("Invalid or expired token."))
-        actor, row = found
+        actor, row, user = found
         request.state.token_id = row.id
         if row.scope == "read" and request.method not in SAFE_METHODS:
             raise Forbidden(N_("This token may only read."), reason="token_scope")
@@ -74,11 +76,14 @@ def optional_actor(request: Request, session: DbSession) -> Actor | None:
         actor = found[0] if found else None
         if found is not None:
             request.state.session_id = found[1].id  # "this session" in lists; kept on a password change
+            user = found[2]
         if actor is not None and request.url.path.startswith("/api/"):
             csrf.check_header(request)  # cookie-authenticated API writes need the CSRF header
     request.state.actor = actor
-    if actor is not None and actor.user_id is not None:
-        user = service.get_user(session, actor, actor.user_id)
+    if user is not None:  # the row find_token read (one query for the token, the user and the organisation)
+        # Held for the request: the session keeps rows weakly, and pages read the user and its organisation
+        # again (`session.get`), which then finds them instead of asking the database once more.
+        session.info[USER_ROW_KEY] = user
         # A plain snapshot, not the ORM row: an error page renders after the request session rolled back.
         request.state.user = UserView(id=user.id, email=user.email, display_name=user.display_name)
     return actor

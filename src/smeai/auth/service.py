@@ -370,8 +370,10 @@ def _live(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def find_token(session: Session, secret: str | None, *, kind: str) -> tuple[Actor, AccessToken] | None:
-    """The acting user and the token row for a live secret of this kind, or None."""
+def find_token(session: Session, secret: str | None, *, kind: str) -> tuple[Actor, AccessToken, User] | None:
+    """The acting user (as an Actor, and the row) and the token row for a live secret of this kind, or None.
+    The caller keeps the user row: the session holds rows weakly, so one dropped here is read again by
+    the next `session.get(User, ...)` (it was, on every request, before the row was handed out)."""
     if not secret:
         return None
     row = session.execute(  # the organisation in the same query: actor_for reads it (no lazy load per request)
@@ -382,7 +384,7 @@ def find_token(session: Session, secret: str | None, *, kind: str) -> tuple[Acto
     ).first()
     if row is None or not row[1].is_active:
         return None
-    return actor_for(row[1]), row[0]
+    return actor_for(row[1]), row[0], row[1]
 
 
 def actor_for_token(session: Session, secret: str | None, *, kind: str) -> Actor | None:

@@ -21,6 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from smeai.web.middleware import REQUEST_ID
 
 log = structlog.get_logger("smeai.request")
+# The stdlib logger behind `log`: asked first, so a level above INFO skips building the line (structlog
+# runs its processors, the timestamp included, before the stdlib logger drops it).
+_request_logger = logging.getLogger("smeai.request")
 Observer = Callable[[str, str, int, float], None]  # method, route template, status, seconds (ops.metrics)
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
@@ -134,13 +137,14 @@ class RequestLogMiddleware:
             template = route_template(scope)
             if self.observe is not None:
                 self.observe(scope["method"], template, status, duration)
-            log.info(
-                "request",
-                method=scope["method"],
-                path=template,
-                status=status,
-                duration_ms=round(duration * 1000, 1),
-                user_id=user_id,
-                org_id=org_id,
-                request_id=request_id or REQUEST_ID.get(),
-            )
+            if _request_logger.isEnabledFor(logging.INFO):
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    path=template,
+                    status=status,
+                    duration_ms=round(duration * 1000, 1),
+                    user_id=user_id,
+                    org_id=org_id,
+                    request_id=request_id or REQUEST_ID.get(),
+                )
