@@ -31,6 +31,7 @@ from smeai.web.limits import BodyLimitMiddleware, RequestRefused
 from smeai.web.middleware import REQUEST_ID, LocaleAndCsrfMiddleware
 from smeai.web.nav import entry
 from smeai.web.render import render
+from smeai.web.routes import by_prefix
 
 log = logging.getLogger("smeai")
 STATIC = Path(__file__).parent / "web" / "static"
@@ -206,9 +207,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health.router)  # /healthz, /readyz
     app.include_router(metrics.router)  # /metrics
-    for module in domain_modules("api"):
-        app.include_router(module.router, dependencies=[Depends(_wording_of(module.__name__))])
-    for module in domain_modules("pages"):
-        app.include_router(module.router, dependencies=[Depends(_wording_of(module.__name__))])
+    for module in [*domain_modules("api"), *domain_modules("pages")]:  # each asked only for its addresses
+        app.include_router(by_prefix(module.router), dependencies=[Depends(_wording_of(module.__name__))])
     openapi.install(app, auth_dependency=optional_actor)  # every error declared, auth schemes, tag descriptions
     return app
