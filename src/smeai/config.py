@@ -119,7 +119,7 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Longest a read (GET) may take, waiting included; then 503 with Retry-After."
     )
     expensive_slots: int = Field(
-        default=2, gt=0, le=64, description="Expensive pages of one kind computed at once per worker; others wait."
+        default=4, gt=0, le=64, description="Expensive pages of one kind computed at once per worker; others wait."
     )
     workers: int = Field(default=1, gt=0, le=64, description="Worker processes `smeai serve` starts (uvicorn).")
 
