@@ -98,7 +98,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
     )
     app.state.settings = settings
-    # Innermost: reads bounded in time, dropped when their client goes, expensive pages in a few slots each.
+    # Innermost: a domain's own ASGI middleware (its api module's MIDDLEWARE: the gateway's data plane answers
+    # its chat completions before the router), inside the portal's middleware below, given its domain's wording.
+    for module in domain_modules("api"):
+        for middleware in getattr(module, "MIDDLEWARE", ()):
+            app.add_middleware(middleware, wording=_wording_of(module.__name__))
+    # Then: reads bounded in time, dropped when their client goes, expensive pages in a few slots each.
     app.add_middleware(RequestGuard, timeout_seconds=settings.request_timeout_seconds, slots=settings.expensive_slots)
     app.add_middleware(
         BodyLimitMiddleware,

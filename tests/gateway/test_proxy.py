@@ -277,3 +277,25 @@ def test_a_cached_price_above_the_input_price_is_refused():
     with pytest.raises(ValidationError):
         PriceIn.model_validate({"price_in": "1", "price_out": "2", "price_cached_in": "1.5"})
     assert PriceIn.model_validate({"price_in": "1", "price_out": "2", "price_cached_in": "0.2"}).price_cached_in == 200
+
+
+def test_the_data_plane_answers_before_the_router_inside_the_portals_middleware(app, session, scripted):
+    """POST /gateway/v1/chat/completions is answered by gateway.api.DataPlane, not the router: the portal's
+    middleware still runs around it (request id, security headers, the route's template in the metrics)
+    and the route's other methods still reach the router."""
+    from smeai.ops import metrics
+
+    s = setup_org(session, scripted.base_url)
+    before = metrics.REQUESTS.labels("POST", "/gateway/v1/chat/completions", "200")._value.get()
+    r = _client(app, s.secret).post("/gateway/v1/chat/completions", json=chat("tokens=2"))
+    assert r.status_code == 200 and r.headers["x-request-id"] and r.headers["x-content-type-options"] == "nosniff"
+    assert metrics.REQUESTS.labels("POST", "/gateway/v1/chat/completions", "200")._value.get() == before + 1
+    assert _client(app, s.secret).get("/gateway/v1/chat/completions").status_code == 405
+    deep: list = []
+    for _ in range(40):
+        deep = [deep]
+    too_deep = {"model": "m", "messages": [{"role": "user", "content": "x"}], "x": deep}
+    refused = _client(app, s.secret).post("/gateway/v1/chat/completions", json=too_deep)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid"  # the body limits apply
+    [u] = _usage(session)
+    assert u.completion_tokens == 2
