@@ -622,23 +622,26 @@ async def _stream(url: str, body: dict, p: Prepared, started: float) -> Response
                 yield _event(chunk)
             if status == "ok":
                 yield b"data: [DONE]\n\n"
-                await _drain(lines)
             else:  # the upstream ended without [DONE]: say so, never a silent truncation
                 yield _event({"error": {"message": "The model's stream was cut off.", "type": "upstream_error"}})
         except UPSTREAM_ERRORS:
             status = "truncated"
             yield _event({"error": {"message": "The model's stream was cut off.", "type": "upstream_error"}})
         except BaseException:  # the client went away (cancelled) or the generator was closed
-            status = "disconnected"
+            if status != "ok":  # not once the whole answer, [DONE] included, was handed on
+                status = "disconnected"
             raise
         finally:
             ended_as[0] = status
-            _done_with(resp)
+            if status != "ok":
+                _done_with(resp)  # the upstream stops generating
 
     gen = relay()
 
     async def settle() -> None:
         await gen.aclose()  # a relay left at a `yield` by the client's disconnect runs its clean-up now
+        if ended_as[0] == "ok":
+            await _drain(resp)
         _done_with(resp)
         await _finish(url, t, p, st, ended_as[0], started)
 
@@ -648,13 +651,13 @@ async def _stream(url: str, body: dict, p: Prepared, started: float) -> Response
 DRAIN_S = 1.0
 
 
-async def _drain(lines: AsyncIterator[str]) -> None:
-    """Read what the upstream sends after [DONE] (normally only the end of its response, at once): a
-    response read to its end keeps its connection for the next call instead of closing it. An upstream that
-    keeps its stream open after [DONE] is cut after DRAIN_S."""
+async def _drain(resp: aiohttp.ClientResponse) -> None:
+    """Read what the upstream sends after [DONE] (normally only the end of its response, at once), once the
+    client has its answer: a response read to its end keeps its connection for the next call instead of
+    closing it. An upstream that keeps its stream open after [DONE] is cut after DRAIN_S."""
     with anyio.move_on_after(DRAIN_S):
         try:
-            async for _rest in lines:
+            async for _rest in resp.content.iter_any():
                 pass
         except UPSTREAM_ERRORS:
             pass
