@@ -128,3 +128,18 @@ def test_a_file_of_only_bad_rows_and_one_of_only_good_ones():
     bad = ",".join(_values(c)[-1] for c in COLUMNS)
     _same(f"{header}\n{good}\n".encode())
     _same(f"{header}\n{bad}\n{bad}\n".encode())
+
+
+def test_a_date_time_with_a_five_digit_year_is_not_one():
+    # DuckDB reads and writes back 19990-01-01 00:00:00; the codebook's form has a year of four digits. The rest
+    # of the row is valid, and rule 5 holds on the text's first four digits, so only the date-time rejects it.
+    row = {c: _values(c)[0] for c in COLUMNS}
+    row |= {"industry_section": "A", "mfg_division": "", "ai_status": "2", "founded_year": "1950"}
+    times = {"r1": "2025-03-10 09:00:00", "r2": "19990-01-01 00:00:00"}
+    lines = [
+        ",".join({**row, "response_id": rid, "submitted_at": when}[c] for c in COLUMNS) for rid, when in times.items()
+    ]
+    data = "\n".join([",".join(COLUMNS), *lines, ""]).encode()
+    _same(data)
+    got = analysis.validate_file(data, filename="s.csv")
+    assert (got.n_valid, [(r.row, r.rule) for r in got.reasons]) == (1, [(3, "not_datetime")])

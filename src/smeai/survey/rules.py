@@ -289,8 +289,9 @@ def fast_sql(source: str, layout: Layout, *, keep: Iterable[str] | None = None, 
                 good += f" AND {v} >= {col.minimum}"
             values[col.name] = v
         elif col.kind == "datetime":
-            ts = f"TRY_CAST({c} AS TIMESTAMP)"
-            good = f"strftime({ts}, '%Y-%m-%d %H:%M:%S') = {c} AND left({c}, 1) <> '0'"
+            # YYYY-MM-DD HH:MM:SS as DuckDB writes the time it reads back (cheaper than strftime); 19 characters:
+            # DuckDB also reads and writes a year of five digits, which is no date-time to the codebook
+            good = f"strlen({c}) = 19 AND {c} >= '1' AND CAST(TRY_CAST({c} AS TIMESTAMP) AS VARCHAR) = {c}"
             values[col.name] = c
         elif col.kind == "province":
             good = f"{c} IN ({_in(taxonomy.load().provinces)})"
