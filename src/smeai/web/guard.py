@@ -43,7 +43,7 @@ EXPENSIVE: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("survey", re.compile(r"^/survey(/report\.\w+)?$|^/api/v1/survey/waves/[^/]+/(indicators|index)$")),
     ("matching", re.compile(r"^/matching/needs/\d+$|^/api/v1/matching/needs/\d+/(matches|shortlist)$")),
     ("assessment", re.compile(r"^/assessment/(\d+|compare)$|^/assessment/\d+/report\.pdf$")),
-    ("search", re.compile(r"^/catalog$|^/api/v1/catalog/offerings$")),
+    ("search", re.compile(r"^/catalog$|^/api/v1/offerings$")),
 )
 
 
