@@ -55,23 +55,23 @@ def check(
 ) -> None:
     """Validate a survey file (canonical, or a 问卷星 / 腾讯问卷 export) against the codebook: every reason of every
     rejected row."""
-    validated, _layout, unmapped = analysis.read_survey(file, max_rows=None)
+    checked, _layout, unmapped = analysis.reasons_of(file, max_rows=None)
     for header in unmapped:
         err_console.print(f"unmapped column: {header}", markup=False, soft_wrap=True)
     if errors is not None:
-        errors.write_text(analysis.reasons_csv(validated.reasons), encoding="utf-8")
+        errors.write_text(analysis.reasons_csv(checked.reasons), encoding="utf-8")
     if json_out:
         print_json(
             {
-                "n_rows": validated.n_rows,
-                "n_valid": validated.n_valid,
-                "n_rejected": validated.n_rejected,
-                "reasons": [r.as_dict() for r in validated.reasons],
+                "n_rows": checked.n_rows,
+                "n_valid": checked.n_valid,
+                "n_rejected": checked.n_rejected,
+                "reasons": [r.as_dict() for r in checked.reasons],
             }
         )
         return
-    _print_reasons(validated.reasons)
-    console.print(f"{validated.n_rows} rows: {validated.n_valid} valid, {validated.n_rejected} rejected")
+    _print_reasons(checked.reasons)
+    console.print(f"{checked.n_rows} rows: {checked.n_valid} valid, {checked.n_rejected} rejected")
 
 
 @app.command("synth")

@@ -340,7 +340,7 @@ def fast_sql(source: str, layout: Layout, *, keep: Iterable[str] | None = None, 
     stripped = strip(rid_cell)
     sql = f"""
         SELECT ok, CASE WHEN ok THEN coalesce({rid_cell}, '') ELSE {stripped} END AS rid,
-            {year} AS survey_year, {", ".join(typed)},
+            {", ".join([f"{year} AS survey_year", *typed])},
             CASE WHEN NOT ok THEN [{cells}] END AS raw,
             CASE WHEN NOT ok AND coalesce({rid_cell}, '') <> {stripped} THEN {rid_cell} END AS rid_raw
         FROM (SELECT *, coalesce(({ok}), false) AS ok FROM {source})
