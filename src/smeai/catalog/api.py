@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from tempfile import SpooledTemporaryFile
 from typing import Annotated, Any
 
@@ -19,6 +17,7 @@ from smeai.catalog.schemas import CommentIn, ImportReport, OfferingFields, Offer
 from smeai.db import DbSession
 from smeai.inputs import RecordId
 from smeai.jsonl import read_lines
+from smeai.lru import Bounded
 from smeai.money import Wan
 from smeai.web.limits import upload_route
 from smeai.web.paging import Page, PageParams, page_of, page_select
@@ -68,12 +67,9 @@ def search_offerings(
     query = OfferingQuery.model_validate(dict(locals()) | {"q": q[:200]})
     stamp = service.rendered_results_stamp(session)
     key = (str(session.get_bind().engine.url), stamp, query.model_dump_json())
-    if stamp is not None:
-        with _answers_lock:
-            found = _ANSWERS.get(key)
-            if found is not None:
-                _ANSWERS.move_to_end(key)
-                return found
+    found = _ANSWERS.get(key) if stamp is not None else None
+    if found is not None:
+        return found
     result, rows = service.search_offerings(session, query)
     answer = SearchOut(
         total=result.total,
@@ -85,19 +81,14 @@ def search_offerings(
         synonyms=result.synonyms,
     )
     if stamp is not None:
-        with _answers_lock:
-            _ANSWERS[key] = answer
-            while len(_ANSWERS) > ANSWERS_CACHED:
-                _ANSWERS.popitem(last=False)
+        _ANSWERS.put(key, answer)
     return answer
 
 
 # Search answers (the published offerings only, the same for every caller) per database, catalog change stamp
 # and query: loading and converting the page's rows was a third of each call. Any catalog write moves the
 # stamp, read on every call, so an edit through any worker is in the next answer. Read-only once stored.
-ANSWERS_CACHED = 256
-_ANSWERS: OrderedDict[tuple[Any, ...], SearchOut] = OrderedDict()
-_answers_lock = threading.Lock()
+_ANSWERS: Bounded[SearchOut] = Bounded(256)
 
 
 @router.get("/offerings/{offering_id}", summary="One offering (published, or your own, or any for reviewers)")

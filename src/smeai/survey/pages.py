@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -16,6 +14,7 @@ from smeai.db import DbSession
 from smeai.errors import Invalid
 from smeai.i18n import N_, _, get_lang
 from smeai.inputs import RecordId
+from smeai.lru import Bounded
 from smeai.survey import codebook, figures, index, report, service, uploads
 from smeai.web.csrf import csrf_protect
 from smeai.web.downloads import attachment
@@ -31,10 +30,9 @@ router = APIRouter(include_in_schema=False)
 # minimum and language: building them from the wave's cached indicators took about half of every view
 # (copying the indicators, labelling and shaping some 200 cells). Kept for FIGURES_CACHED views, like the
 # indicators; an import moves the wave's version, so it shows at once. Read-only once stored.
-_FIGURES: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], list[figures.Figure], list[dict[str, object]]]] = (
-    OrderedDict()
+_FIGURES: Bounded[tuple[dict[str, Any], list[figures.Figure], list[dict[str, object]]]] = Bounded(
+    service.FIGURES_CACHED
 )
-_figures_lock = threading.Lock()
 
 
 def _figures_key(session, actor, wave, filters: service.Filters, k: int) -> tuple[Any, ...]:
@@ -63,18 +61,13 @@ def _figures(
 ) -> tuple[dict[str, Any], list[figures.Figure], list[dict[str, object]]]:
     unfiltered = not filters
     if unfiltered or service.may_filter(actor):  # otherwise wave_figures refuses the filters
-        with _figures_lock:
-            found = _FIGURES.get(key)
-            if found is not None:
-                _FIGURES.move_to_end(key)
-                return found
+        found = _FIGURES.get(key)
+        if found is not None:
+            return found
     ind, idx = service.wave_figures(session, actor, wave.code, filters=filters, small_cell_min=k)
     figs = figures.build(ind, idx)
     built = ind, figs, [_chart(f) for f in figs]
-    with _figures_lock:
-        _FIGURES[key] = built
-        while len(_FIGURES) > service.FIGURES_CACHED:
-            _FIGURES.popitem(last=False)
+    _FIGURES.put(key, built)
     return built
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +26,7 @@ from smeai.auth.models import User
 from smeai.auth.permissions import Permission
 from smeai.errors import Conflict, Forbidden, Invalid, NotFound
 from smeai.i18n import N_
+from smeai.lru import Bounded
 from smeai.survey import codebook, index, indicators, loading
 from smeai.survey.analysis import check_file, reasons_csv, valid_batches
 from smeai.survey.models import SurveyImport, SurveyResponse, SurveyWave
@@ -360,8 +359,7 @@ def wave_index(
 # A wave's figures, computed once per version of the wave: the key holds the wave's last import, so
 # an import (in this process or any other) makes a new key, and a stale entry is never read again.
 FIGURES_CACHED = 64
-_figures: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]] = OrderedDict()
-_figures_lock = threading.Lock()
+_figures: Bounded[tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]] = Bounded(FIGURES_CACHED)
 
 
 def wave_version(session: Session, wave: SurveyWave) -> int:
@@ -391,16 +389,11 @@ def wave_figures(
         may_see_small_cells(actor),
         small_cell_min,
     )
-    with _figures_lock:
-        found = _figures.get(key)
-        if found is not None:
-            _figures.move_to_end(key)
-            return copy.deepcopy(found)
+    found = _figures.get(key)
+    if found is not None:
+        return copy.deepcopy(found)
     figures = _compute_figures(session, actor, wave, filters, small_cell_min)
-    with _figures_lock:
-        _figures[key] = copy.deepcopy(figures)
-        while len(_figures) > FIGURES_CACHED:
-            _figures.popitem(last=False)
+    _figures.put(key, copy.deepcopy(figures))
     return figures
 
 

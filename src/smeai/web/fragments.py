@@ -15,8 +15,6 @@ the output, and the query. Entries are bounded (least recently used go first) an
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from functools import lru_cache
 from typing import Any
@@ -27,6 +25,7 @@ from jinja2.utils import missing
 from markupsafe import Markup
 
 from smeai.i18n import get_lang
+from smeai.lru import Bounded
 from smeai.web.render import csp_nonce, templates
 
 NONCE_MARK = "smeai-fragment-csp-nonce"  # stands for the response's nonce in a stored fragment
@@ -69,31 +68,23 @@ class Fragments:
     """Up to `size` rendered fragments of one kind, by key."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, str] = OrderedDict()
-        self._lock = threading.Lock()
+        self._items: Bounded[str] = Bounded(size)
         self.hits = self.misses = 0  # for the tests and the benchmark's notes
 
     def render(self, request: Request, key: Hashable, template: str, context: Callable[[], dict[str, Any]]) -> Markup:
         """TEMPLATE rendered with what CONTEXT() returns (called only when KEY is not stored yet) and the
         language; the same HTML for every request with this key, with this response's CSP nonce."""
         key = (template, get_lang(), key)
-        with self._lock:
-            html = self._items.get(key)
-            if html is not None:
-                self._items.move_to_end(key)
-                self.hits += 1
+        html = self._items.get(key)
         if html is None:
+            self.misses += 1
             html = (
                 _environment().get_template(template).render({**context(), "lang": get_lang(), "csp_nonce": NONCE_MARK})
             )
-            with self._lock:
-                self.misses += 1
-                self._items[key] = html
-                while len(self._items) > self.size:
-                    self._items.popitem(last=False)
+            self._items.put(key, html)
+        else:
+            self.hits += 1
         return Markup(html.replace(NONCE_MARK, csp_nonce(request)))
 
     def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+        self._items.clear()
