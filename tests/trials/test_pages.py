@@ -8,8 +8,10 @@ from __future__ import annotations
 import time
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from smeai.trials import service
+from smeai.trials.models import TrialVote
 from tests import builders
 
 
@@ -58,11 +60,18 @@ def test_trial_pages_from_template_to_shared_report(session, app, page_client_fo
     _wait_done(c, trial_id)
     results = c.get(f"/trials/{trial_id}/results").text
     assert "Say yes." in results and "smollm2-b" in results
-    vote = c.get(f"/trials/{trial_id}/vote").text
-    assert "smollm2" not in vote.split("<main>")[1]  # blind
-    vote_id = int(vote.split(f"/trials/{trial_id}/vote/")[1].split('"')[0])
+    drawn = session.scalar(select(func.count()).select_from(TrialVote))
+    start = c.get(f"/trials/{trial_id}/vote")  # a GET draws nothing (a link prefetcher must not)
+    assert start.status_code == 200 and 'id="next-pair"' in start.text
+    assert session.scalar(select(func.count()).select_from(TrialVote)) == drawn
+    pair = c.post(f"/trials/{trial_id}/vote", data=_csrf(c))  # the button draws the pair
+    assert pair.status_code == 200 and "smollm2" not in pair.text.split("<main>")[1]  # blind
+    vote_id = int(str(pair.url).rstrip("/").split("/")[-1])
+    assert c.get(f"/trials/{trial_id}/vote").url == pair.url  # back to the open pair, same order
+    assert c.post(f"/trials/{trial_id}/vote", data=_csrf(c)).url == pair.url  # asking again draws no other
     shown = c.post(f"/trials/{trial_id}/vote/{vote_id}", data=_csrf(c, {"choice": "tie"}))
     assert "smollm2" in shown.text.split("<main>")[1]  # revealed after the vote
+    assert session.scalar(select(func.count()).select_from(TrialVote)) == drawn + 1
     frozen = c.post(f"/trials/{trial_id}/reports", data=_csrf(c, {"days": "7"}))
     assert "/trials/shared/" in str(frozen.url)
     anonymous = TestClient(app)

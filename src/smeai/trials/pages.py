@@ -13,7 +13,7 @@ from smeai.auth.deps import OptionalActor, PageActor
 from smeai.auth.permissions import Permission
 from smeai.config import app_settings
 from smeai.db import DbSession, utcnow
-from smeai.errors import Invalid, NotFound, SmeaiError
+from smeai.errors import Conflict, Invalid, NotFound, SmeaiError
 from smeai.i18n import N_, _
 from smeai.inputs import RecordId
 from smeai.trials import display, gatewaylink, pdf, presets, reports, results, runner, service, testset, votes
@@ -279,18 +279,27 @@ def results_page(
 
 @router.get("/trials/{trial_id}/vote")
 def vote_page(request: Request, trial_id: RecordId, session: DbSession, actor: PageActor) -> Response:
+    """Read only (a link prefetcher or a crawler must not draw pairs): the open pair if there is one, else the
+    button that draws the next (POST below)."""
     trial = service.get_trial(session, actor, trial_id)
-    vote = votes.next_pair(session, actor, trial)
-    session.commit()
+    vote = votes.open_vote(session, actor, trial)
+    if vote is not None:
+        return RedirectResponse(f"/trials/{trial_id}/vote/{vote.id}", status_code=303)
     voted, pairs = votes.progress(session, actor, trial)
-    if vote is None:
-        return render(request, "trials/vote.html", **_ctx(trial=trial, vote=None, voted=voted, pairs=pairs))
-    left, right, question = votes.pair_texts(session, vote)
-    return render(
-        request,
-        "trials/vote.html",
-        **_ctx(trial=trial, vote=vote, left=left, right=right, question=question, voted=voted, pairs=pairs),
-    )
+    return render(request, "trials/vote.html", **_ctx(trial=trial, vote=None, voted=voted, pairs=pairs))
+
+
+@router.post("/trials/{trial_id}/vote", dependencies=CSRF)
+def draw(request: Request, trial_id: RecordId, session: DbSession, actor: PageActor) -> Response:
+    trial = service.get_trial(session, actor, trial_id)
+    try:
+        vote = votes.next_pair(session, actor, trial)
+    except Conflict as exc:
+        session.rollback()
+        return redirect_with_message(request, f"/trials/{trial_id}", _(exc.message), "error")
+    session.commit()
+    target = f"/trials/{trial_id}/vote" if vote is None else f"/trials/{trial_id}/vote/{vote.id}"
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/trials/{trial_id}/vote/{vote_id}", dependencies=CSRF)
@@ -305,16 +314,16 @@ async def cast(
 
 
 @router.get("/trials/{trial_id}/vote/{vote_id}")
-def revealed(request: Request, trial_id: RecordId, vote_id: RecordId, session: DbSession, actor: PageActor) -> Response:
+def shown(request: Request, trial_id: RecordId, vote_id: RecordId, session: DbSession, actor: PageActor) -> Response:
+    """A drawn pair: blind until voted on, then with the models' names."""
     trial = service.get_trial(session, actor, trial_id)
     vote = votes.get_vote(session, actor, trial, vote_id)
-    if vote.choice is None:  # names only after the vote
-        return RedirectResponse(f"/trials/{trial_id}/vote", status_code=303)
     left, right, question = votes.pair_texts(session, vote)
-    names = results.candidate_names(session, trial)
     voted, pairs = votes.progress(session, actor, trial)
-    ctx = _ctx(trial=trial, vote=vote, left=left, right=right, question=question, names=names, voted=voted, pairs=pairs)
-    return render(request, "trials/revealed.html", **ctx)
+    ctx = _ctx(trial=trial, vote=vote, left=left, right=right, question=question, voted=voted, pairs=pairs)
+    if vote.choice is None:  # names only after the vote
+        return render(request, "trials/vote.html", **ctx)
+    return render(request, "trials/revealed.html", names=results.candidate_names(session, trial), **ctx)
 
 
 @router.post("/trials/{trial_id}/reports", dependencies=CSRF)

@@ -26,17 +26,28 @@ def _mine(session: Session, actor: Actor, trial: Trial) -> list[TrialVote]:
     return list(session.scalars(stmt.order_by(TrialVote.id)))
 
 
+def _open(mine: list[TrialVote], answers: dict[int, TrialAnswer]) -> TrialVote | None:
+    return next((v for v in mine if v.choice is None and v.left_id in answers and v.right_id in answers), None)
+
+
+def open_vote(session: Session, actor: Actor, trial: Trial) -> TrialVote | None:
+    """The comparison this person was shown and has not voted on yet (read only: the rating page's GET)."""
+    actor.require(Permission.TRIAL_RUN)
+    answers = {a.id: a for a in service.answers_of(session, trial) if a.status == "ok"}
+    return _open(_mine(session, actor, trial), answers)
+
+
 def next_pair(session: Session, actor: Actor, trial: Trial, *, rng: random.Random | None = None) -> TrialVote | None:
-    """The comparison this person is to vote on now: an open one they were already shown (a reload shows the
-    same two answers in the same order), else a new random pair they have not seen; None when done."""
+    """Draw the comparison this person is to vote on now (a write, so only on a POST): an open one they were
+    already shown (asking twice shows the same two answers in the same order), else a new random pair they
+    have not seen; None when done."""
     actor.require(Permission.TRIAL_RUN)
     if trial.state == service.TrialState.RUNNING:
         raise Conflict(N_("The trial is running; wait until it finishes."))
     mine = _mine(session, actor, trial)
     answers = {a.id: a for a in service.answers_of(session, trial) if a.status == "ok"}
-    for vote in mine:
-        if vote.choice is None and vote.left_id in answers and vote.right_id in answers:
-            return vote
+    if (vote := _open(mine, answers)) is not None:
+        return vote
     seen = {frozenset((v.left_id, v.right_id)) for v in mine}
     by_row: dict[int, list[TrialAnswer]] = {}
     for a in answers.values():
