@@ -132,3 +132,27 @@ def test_an_edit_through_one_worker_is_searchable_in_the_other_within_a_second(w
     session.commit()
     for url in workers:
         _within(lambda url=url: len(_ids(url, as_provider, q="宁波改名")) == 1)
+
+
+def test_an_offering_page_follows_an_edit_made_through_the_other_worker(workers, session):
+    # Each worker keeps the offering's page body rendered (web/fragments.py): an edit through one, or in the
+    # database, shows in the other at the next view.
+    a, b = workers
+    provider, op = builders.provider(session, "苏州页面测试科技"), builders.operator(session)
+    offering = cb.published(session, provider, op, name="布面瑕疵检测")
+    as_provider = _token(session, provider)
+    session.commit()
+
+    def page(url: str) -> httpx.Response:
+        return httpx.get(f"{url}/catalog/offerings/{offering.id}", timeout=10)
+
+    for url in workers:
+        assert "布面瑕疵检测" in page(url).text and "布面瑕疵检测" in page(url).text  # rendered, then reused
+    session.get(Organisation, provider.org_id).description = "专注纺织行业的视觉检测"
+    session.commit()
+    for url in workers:
+        assert "专注纺织行业的视觉检测" in page(url).text
+    body = cb.fields(name="布面瑕疵检测二代").model_dump(mode="json", exclude_none=True)
+    edited = httpx.put(f"{a}/api/v1/offerings/{offering.id}", json=body, headers=as_provider, timeout=10)
+    assert edited.status_code == 200, edited.text
+    assert page(b).status_code == 404  # back in review: no longer public, in the other worker too

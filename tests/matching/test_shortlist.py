@@ -17,6 +17,7 @@ from smeai.matching.ranker import Need, Pool
 from smeai.matching.schemas import NeedIn
 from smeai.migrate import upgrade
 from tests import builders
+from tests.cases import builders as case_builders
 from tests.matching.builders import offering
 
 PROFILE = {"industry_section": "C", "mfg_division": "33", "province_code": "33", "city": "湖州"}
@@ -345,8 +346,6 @@ def test_a_stored_list_is_recomputed_when_what_it_shows_changes(session, monkeyp
     notes) are part of the snapshot's stamp, beside the need and the pool."""
     from smeai.auth import service as auth_service
     from smeai.auth.schemas import ProfileIn
-    from smeai.cases import service as cases_service
-    from smeai.cases.schemas import CaseIn, CaseReviewIn
     from smeai.subsidy import service as subsidy_service
 
     firm = builders.enterprise(session, profile=PROFILE)
@@ -359,21 +358,7 @@ def test_a_stored_list_is_recomputed_when_what_it_shows_changes(session, monkeyp
     assert calls == []
 
     author, op = builders.enterprise(session), builders.operator(session)
-    case = cases_service.submit_case(
-        session,
-        author,
-        CaseIn(
-            title="零部件外观检测",
-            province_code="33",
-            industry="C36",
-            scenarios=["quality_inspection"],
-            problem="人工目检漏检率高。",
-            solution="视觉检测工位。",
-            effect="漏检明显减少。",
-            offering_ids=["fit"],
-        ),
-    )
-    cases_service.review_case(session, op, case.id, CaseReviewIn(approve=True))
+    case_builders.published(session, author, op, ["fit"])
     after = service.shown_matches(session, firm, need.id).matches[0][0].reasons
     assert calls and len(after) == len(before) + 1  # the published case joins the reasons
     n = len(calls)

@@ -12,6 +12,7 @@ from jinja2 import UndefinedError
 from smeai.catalog import service
 from smeai.web.fragments import NONCE_MARK, Fragments
 from tests import builders
+from tests.cases import builders as case_builders
 from tests.catalog import builders as cb
 
 
@@ -92,3 +93,51 @@ def test_survey_figures_carry_each_responses_nonce(session, page_client_for):
         headers.add(header)
     assert len(headers) == 3
     assert "<html" not in pages[2].text and 'id="kpi-n"' in pages[2].text
+
+
+def _offering(session, **overrides):
+    provider, op = builders.provider(session, "苏州片段测试科技"), builders.operator(session)
+    offering = cb.published(session, provider, op, name="布面瑕疵检测", **overrides)
+    session.commit()
+    return offering, provider, op
+
+
+def test_an_offering_page_shows_no_other_visitors_token_or_name(session, page_client_for):
+    offering, _provider, _op = _offering(session)
+    one, two = page_client_for(builders.enterprise(session)), page_client_for(builders.enterprise(session))
+    a, b = one.get(f"/catalog/offerings/{offering.id}"), two.get(f"/catalog/offerings/{offering.id}")
+    assert a.status_code == b.status_code == 200 and "布面瑕疵检测" in b.text
+    assert one.csrf != two.csrf
+    assert one.csrf in a.text and two.csrf not in a.text
+    assert two.csrf in b.text and one.csrf not in b.text
+    names = [BeautifulSoup(r.text, "html.parser").select_one("header").get_text() for r in (a, b)]
+    assert names[0] != names[1]  # each sees their own name in the header, the body being shared
+    for r in (a, b):
+        header, scripts = _nonces(r)
+        assert all(n == header for n in scripts) and NONCE_MARK not in r.text
+
+
+def test_an_offering_page_follows_its_cases_and_its_provider(session, page_client_for):
+    from smeai.auth.models import Organisation
+
+    offering, provider, op = _offering(session)
+    reader = page_client_for(builders.enterprise(session))
+    address = f"/catalog/offerings/{offering.id}"
+    assert "零部件外观检测" not in reader.get(address).text
+    case_builders.published(session, builders.enterprise(session), op, [offering.ext_id])
+    session.commit()
+    assert "零部件外观检测" in reader.get(address).text  # a published case that used it
+    session.get(Organisation, provider.org_id).description = "专注纺织行业的视觉检测"
+    session.commit()
+    assert "专注纺织行业的视觉检测" in reader.get(address).text  # the provider's description
+
+
+def test_an_offering_page_still_shows_its_owner_and_reviewer_their_forms(session, page_client_for):
+    offering, provider, op = _offering(session)
+    address = f"/catalog/offerings/{offering.id}"
+    assert page_client_for(builders.enterprise(session)).get(address).status_code == 200  # the shared body stored
+    owner = page_client_for(provider)
+    page = owner.get(address).text
+    assert f"/catalog/offerings/{offering.id}/edit" in page and owner.csrf in page  # history with its comment form
+    operator = page_client_for(op)
+    assert operator.csrf in operator.get(address).text

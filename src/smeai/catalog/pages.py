@@ -82,29 +82,52 @@ def browse(request: Request, session: DbSession, actor: OptionalActor) -> HTMLRe
     return render(request, "catalog/browse.html", **_ctx(results_html=html))
 
 
+# The body of a published offering's page as every visitor sees it (catalog/_offering_body.html: the
+# listing, its cases, programmes and the provider's other listings; about two thirds of the page's time),
+# per database, everything it shows (catalog/service.py public_view_stamp, the case table's stamp, the
+# programme files) and language. Owners, reviewers and operators see forms and history: rendered each time.
+_OFFERING_HTML = Fragments(1024)
+
+
 def _offering_page(request: Request, session: DbSession, actor: Actor | None, offering_id: int, **extra: Any):
     offering = service.get_offering(session, actor, offering_id)
-    cases = cases_service.cases_for_offering(session, offering.id)
-    others = [
-        o
-        for o in service.list_offerings(session, None, provider_id=offering.provider_id, limit=7)
-        if o.id != offering.id
-    ][:6]
+
+    def body() -> dict[str, Any]:
+        cases = cases_service.cases_for_offering(session, offering.id)
+        others = [
+            o
+            for o in service.list_offerings(session, None, provider_id=offering.provider_id, limit=7)
+            if o.id != offering.id
+        ][:6]
+        return _ctx(o=offering, cases=cases, others=others, vouchers=_vouchers(offering), errors={})
+
+    if not extra and service.shows_public_view(actor, offering):
+        key = (
+            str(session.get_bind().engine.url),
+            service.public_view_stamp(session, offering),
+            cases_service.search_stamp(session),
+            subsidy_service.programmes_stamp(),
+        )
+        html = _OFFERING_HTML.render(
+            request,
+            key,
+            "catalog/_offering_body.html",
+            lambda: body() | {"events": [], "can_edit": False, "can_review": False},
+        )
+        return render(request, "catalog/offering.html", **_ctx(o=offering, body_html=html))
     can_edit = actor is not None and actor.org_id == offering.provider_id and actor.can(Permission.OFFERING_WRITE_OWN)
     can_review = actor is not None and actor.can(Permission.OFFERING_REVIEW)
     return render(
         request,
         "catalog/offering.html",
-        **_ctx(
-            o=offering,
-            cases=cases,
-            others=others,
-            events=service.history(session, actor, offering.id),
-            vouchers=_vouchers(offering),
-            can_edit=can_edit,
-            can_review=can_review,
-            errors={},
-            **extra,
+        **(
+            body()
+            | {
+                "events": service.history(session, actor, offering.id),
+                "can_edit": can_edit,
+                "can_review": can_review,
+                **extra,
+            }
         ),
     )
 

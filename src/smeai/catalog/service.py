@@ -28,7 +28,7 @@ from smeai.auth.actor import Actor
 from smeai.auth.models import Organisation
 from smeai.auth.permissions import OrgKind, Permission
 from smeai.auth.schemas import OrganisationIn
-from smeai.catalog import index
+from smeai.catalog import index, stamp
 from smeai.catalog.index import OfferingQuery, SearchResult
 from smeai.catalog.models import Offering, OfferingEvent
 from smeai.catalog.schemas import (
@@ -148,6 +148,24 @@ def list_review_queue(session: Session, actor: Actor) -> list[Offering]:
 def status_counts(session: Session, actor: Actor) -> dict[str, int]:
     query = select(Offering.status, func.count()).where(visible_offerings(actor)).group_by(Offering.status)
     return {status: n for status, n in session.execute(query)}
+
+
+def shows_public_view(actor: Actor | None, offering: Offering) -> bool:
+    """Whether ACTOR sees OFFERING's page as every visitor does: a published listing that ACTOR may
+    neither edit, nor review, nor read the history of (those add forms and events to the page)."""
+    if offering.status != OfferingStatus.PUBLISHED:
+        return False
+    return actor is None or not (
+        _can_edit(actor, offering) or actor.can(Permission.OFFERING_READ_ANY) or actor.can(Permission.OFFERING_REVIEW)
+    )
+
+
+def public_view_stamp(session: Session, offering: Offering) -> tuple[Any, ...]:
+    """What the catalog shows on a published offering's public page changes only with this: the change
+    stamp (the listing, the provider's other listings, its name) and the provider's row (its city and
+    description, which move its `updated_at`). Read from the database, so an edit in any worker counts."""
+    provider_changed = session.scalar(select(Organisation.updated_at).where(Organisation.id == offering.provider_id))
+    return (*stamp.read(session), offering.id, provider_changed)
 
 
 def history(session: Session, actor: Actor | None, offering_id: int) -> list[OfferingEvent]:

@@ -415,9 +415,10 @@ def _cached(url: str, stamp: tuple[tuple[str, int, float], ...]) -> dict[str, Pr
     return load_programmes(DATA, files) if files else load_programmes(DATA)
 
 
-def all_programmes() -> dict[str, Programme]:
-    """Shipped programmes plus the operator's own files; reloaded when a file changes (seen within
-    LISTING_SECONDS on other hosts, at once in the process that uploaded it)."""
+def programmes_stamp() -> tuple[str, tuple[tuple[str, int, float], ...]]:
+    """The store and its programme files' names, sizes and times as last listed: what `all_programmes()`
+    answers for, so a cache of what shows programmes is keyed by it (the files are listed again after
+    LISTING_SECONDS on other hosts, at once in the process that uploaded one)."""
     store = operator_store()
     now = time.monotonic()
     seen = _listing.get(store.url)
@@ -428,7 +429,13 @@ def all_programmes() -> dict[str, Programme]:
             if o.key.endswith((".yaml", ".yml"))
         )
         seen = _listing[store.url] = (now, stamp)
-    return _cached(store.url, seen[1])
+    return store.url, seen[1]
+
+
+def all_programmes() -> dict[str, Programme]:
+    """Shipped programmes plus the operator's own files; reloaded when a file changes (seen within
+    LISTING_SECONDS on other hosts, at once in the process that uploaded it)."""
+    return _cached(*programmes_stamp())
 
 
 def stacking_partners(programmes: dict[str, Programme], code: str) -> frozenset[str]:

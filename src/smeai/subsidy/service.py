@@ -57,9 +57,10 @@ from smeai.subsidy.models import (
     LedgerEntry,
 )
 from smeai.subsidy.programme_files import upload_programme  # noqa: F401  (the public API)
-from smeai.subsidy.programmes import (
+from smeai.subsidy.programmes import (  # noqa: F401  (programmes_stamp: the public API)
     Programme,
     all_programmes,
+    programmes_stamp,
     stacking_partners,
 )
 from smeai.subsidy.schemas import (
