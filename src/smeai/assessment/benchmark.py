@@ -273,6 +273,27 @@ def survey_stage(
     )
 
 
+def peers_stamp(session: Session, actor: Actor) -> tuple[Any, ...]:
+    """What `benchmark` and `service.change_since_previous` answer for besides the assessment itself and the
+    cell minimum: the completed assessments (how many, the newest change, the highest id), the organisations'
+    newest change (a profile edit moves a firm between peer groups) and, for a reader of the survey, its
+    latest wave and that wave's contents. One query, two more for a survey reader; a cache of a result
+    page is keyed by it, so a peer completing an assessment in any worker shows at the next view."""
+    row = session.execute(
+        select(
+            func.count(Assessment.id),
+            func.max(Assessment.updated_at),
+            func.max(Assessment.id),
+            select(func.max(Organisation.updated_at)).scalar_subquery(),
+        ).where(Assessment.status == AssessmentStatus.COMPLETED)
+    ).one()
+    wave = None
+    if actor.can(Permission.SURVEY_READ):
+        latest = survey.latest_wave(session, actor)
+        wave = None if latest is None else (latest.code, *_wave_key(session, latest))
+    return (*row, wave)
+
+
 def benchmark(session: Session, actor: Actor, assessment_id: int, *, small_cell_min: int) -> BenchmarkOut:
     a = get_assessment(session, actor, assessment_id)
     result = result_of(session, a)

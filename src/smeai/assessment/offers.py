@@ -160,6 +160,14 @@ def _programmes(org: Organisation | None, today: date | None = None) -> list[Lin
     return out[:4]
 
 
+def stamp(session: Session) -> tuple[Any, ...]:
+    """What the links `enrich` adds depend on besides the enterprise: the catalog's and the case table's
+    stamps, the programme files, and today's date (a programme opens or closes). A cache of a page that
+    shows them is keyed by it."""
+    stamps = Stamps(session)
+    return (*stamps.catalog(), *stamps.cases(), subsidy.programmes_stamp(), date.today().isoformat())
+
+
 def enrich(session: Session, org: Organisation | None, result: ScoreOut) -> None:
     """Link each recommendation to offerings and a peer case that help with it (by its scenario, or by its
     search words), scenario steps also to the vouchers open to the enterprise, and add a subsidy

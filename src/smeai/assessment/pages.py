@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from smeai.assessment import benchmark, instruments, report, service
+from smeai.assessment import benchmark, instruments, offers, report, service
 from smeai.assessment.instruments import Instrument, Question, QuestionType
 from smeai.assessment.models import Assessment
 from smeai.assessment.schemas import AssessmentIn, AssessmentStatus, BenchmarkOut
@@ -24,6 +24,7 @@ from smeai.db import DbSession
 from smeai.i18n import _
 from smeai.web.csrf import csrf_protect
 from smeai.web.downloads import attachment
+from smeai.web.fragments import Fragments
 from smeai.web.guard import ClientGone, abandoned
 from smeai.web.render import is_htmx, render
 
@@ -260,6 +261,14 @@ def compare_page(request: Request, session: DbSession, actor: PageActor, a: int,
     )
 
 
+# A result as rendered (assessment/_result_shared.html: the scores, the peer benchmark, the change since the
+# previous assessment, the links to offerings, cases and vouchers; nine tenths of the page's time), per
+# database, assessment and everything else it shows (benchmark.peers_stamp: the peers, the organisations'
+# profiles, the survey wave for its readers; offers.stamp: the catalog, cases, programmes, today), language
+# and cell minimum. The same for every reader of it: only the retake form (its CSRF token) is rendered apart.
+_RESULT_HTML = Fragments(1024)
+
+
 @router.get("/assessment/{assessment_id}")
 def result_page(request: Request, assessment_id: int, session: DbSession, actor: PageActor) -> Response:
     a = service.get_assessment(session, actor, assessment_id)
@@ -267,10 +276,24 @@ def result_page(request: Request, assessment_id: int, session: DbSession, actor:
         target = f"/assessment/{a.id}/step/1" if _can_answer(actor, a) else "/assessment"
         return RedirectResponse(target, status_code=303)
     template = "assessment/_result_body.html" if is_htmx(request) else "assessment/result.html"
-    context = result_context(request, session, actor, a)
-    if abandoned(request):  # the client left while the benchmark was computed: nobody will see the page
-        raise ClientGone
-    return render(request, template, active="assessment", can_answer=_can_answer(actor, a), **context)
+    small_cell_min = app_settings(request).small_cell_min
+    key = (
+        str(session.get_bind().engine.url),
+        a.id,
+        a.updated_at,
+        benchmark.peers_stamp(session, actor),
+        offers.stamp(session),
+        small_cell_min,
+    )
+
+    def context() -> dict[str, Any]:
+        built = result_context(request, session, actor, a)
+        if abandoned(request):  # the client left while the benchmark was computed: nobody will see the page
+            raise ClientGone
+        return built
+
+    shared = _RESULT_HTML.render(request, key, "assessment/_result_shared.html", context)
+    return render(request, template, active="assessment", a=a, can_answer=_can_answer(actor, a), shared_html=shared)
 
 
 @router.get("/assessment/{assessment_id}/report.pdf")
