@@ -24,6 +24,7 @@ import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -31,6 +32,8 @@ import aiohttp
 import anyio
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy import Connection
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -38,7 +41,7 @@ from sqlalchemy.orm import Session
 from smeai.config import app_settings
 from smeai.db import get_engine, get_sessionmaker, utcnow
 from smeai.errors import Conflict, Invalid, NotAuthenticated, NotFound, SmeaiError
-from smeai.gateway import ledger, localmodel, service
+from smeai.gateway import groupcommit, ledger, localmodel, service
 from smeai.gateway.ledger import Held, HoldInFlight, InsufficientQuota, Metered, RateLimited, fingerprint
 from smeai.i18n import _
 
@@ -198,69 +201,119 @@ def _check_body(body: Any) -> dict:
     return body
 
 
-def _prepare(url: str, secret: str | None, body: Any, idem: str | None) -> Prepared | Replayed:
-    """Authenticate, check the limits and take the hold (committed before the upstream is called): Core
-    statements on one connection (service.live_key, service.call_targets, ledger.hold), no ORM session."""
-    now = utcnow()
-    with get_engine(url).connect() as conn:
-        key, stamp = service.live_key(conn, secret, now)
-        body = _check_body(body)
-        alias = body["model"]
-        ts = service.call_targets(conn, url, key, alias, stamp, now)
-        max_tokens = _max_tokens(body, key.max_tokens)
-        print_ = fingerprint(body)
-        if idem is not None:
-            found = service.replay(conn, key.id, idem)
-            if found is not None:
-                if found.fingerprint != print_:
-                    raise Conflict("This Idempotency-Key was used for a different request.", code="reused")
-                if found.recorded:
-                    return Replayed(found.response, bool(body.get("stream")))
-                if found.state == "held":
-                    raise HoldInFlight("A call with this Idempotency-Key is in progress; retry it.")
-                raise Conflict("The call with this Idempotency-Key failed; send the request with a new key.")
-        req = service.hold_request(
-            key,
-            alias,
-            ts,
-            messages=body["messages"],
-            tools=body.get("tools"),
-            max_tokens=max_tokens,
-            idempotency_key=idem,
-            fingerprint=print_,
+@dataclass
+class Checked:
+    """A call authenticated and checked against its key and routes, its hold not taken yet."""
+
+    req: ledger.HoldRequest
+    now: datetime
+    alias: str
+    targets: list[service.Target]
+    max_tokens: int
+    include_usage: bool
+    keep_response: bool
+
+    def held(self, held: Held) -> Prepared:
+        return Prepared(
+            held=held,
+            alias=self.alias,
+            targets=self.targets,
+            max_tokens=self.max_tokens,
+            include_usage=self.include_usage,
+            deadline_s=service.call_deadline(self.targets).total_seconds(),
+            keep_response=self.keep_response,
         )
-        held = ledger.hold(conn, req, now)
-        conn.commit()
+
+
+def _check(conn: Connection, url: str, secret: str | None, body: Any, idem: str | None) -> Checked | Replayed:
+    """Authenticate and check the call (reads only): Core statements on one connection (service.live_key,
+    service.call_targets), no ORM session."""
+    now = utcnow()
+    key, stamp = service.live_key(conn, secret, now)
+    body = _check_body(body)
+    alias = body["model"]
+    ts = service.call_targets(conn, url, key, alias, stamp, now)
+    max_tokens = _max_tokens(body, key.max_tokens)
+    print_ = fingerprint(body)
+    if idem is not None:
+        found = service.replay(conn, key.id, idem)
+        if found is not None:
+            if found.fingerprint != print_:
+                raise Conflict("This Idempotency-Key was used for a different request.", code="reused")
+            if found.recorded:
+                return Replayed(found.response, bool(body.get("stream")))
+            if found.state == "held":
+                raise HoldInFlight("A call with this Idempotency-Key is in progress; retry it.")
+            raise Conflict("The call with this Idempotency-Key failed; send the request with a new key.")
+    req = service.hold_request(
+        key,
+        alias,
+        ts,
+        messages=body["messages"],
+        tools=body.get("tools"),
+        max_tokens=max_tokens,
+        idempotency_key=idem,
+        fingerprint=print_,
+    )
     opts = body.get("stream_options")
-    return Prepared(
-        held=held,
+    return Checked(
+        req=req,
+        now=now,
         alias=alias,
         targets=ts,
         max_tokens=max_tokens,
         include_usage=bool(isinstance(opts, dict) and opts.get("include_usage")),
-        deadline_s=service.call_deadline(ts).total_seconds(),
         keep_response=idem is not None,
     )
+
+
+def _prepare(url: str, secret: str | None, body: Any, idem: str | None, hold: bool) -> Prepared | Checked | Replayed:
+    """`_check` and, with HOLD, the hold taken on the same connection and committed before the upstream is
+    called (PostgreSQL; on SQLite the hold goes to the group commit: `_write`)."""
+    with get_engine(url).connect() as conn:
+        checked = _check(conn, url, secret, body, idem)
+        if not hold or isinstance(checked, Replayed):
+            return checked
+        held = ledger.hold(conn, checked.req, checked.now)
+        conn.commit()
+    return checked.held(held)
 
 
 async def _db(fn: Callable[..., T], *args: Any) -> T:
     return await anyio.to_thread.run_sync(fn, *args)
 
 
-def _settle(url: str, held: Held, used: Metered) -> None:
-    with get_engine(url).begin() as conn:
-        ledger.settle(conn, held, used)
+def _group_commits(url: str) -> bool:
+    """Whether the ledger's writes on database URL go to the group commit: SQLite on a file. (An in-memory
+    database is a database per connection; PostgreSQL commits concurrently: a transaction per write.)"""
+    u = make_url(url)
+    return u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:")
 
 
-def _void(url: str, held: Held, note: str) -> None:
+def _in_transaction(url: str, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
     with get_engine(url).begin() as conn:
-        ledger.void(conn, held, note=note)
+        return fn(conn, *args)
+
+
+async def _write(url: str, fn: Callable[..., T], *args: Any) -> T:
+    """FN(connection, *ARGS) committed: in SQLite's group commit, or in a transaction of its own."""
+    if _group_commits(url):
+        return await groupcommit.group(url).run(fn, *args)
+    return await _db(_in_transaction, url, fn, args)
+
+
+def _settle(conn: Connection, held: Held, used: Metered) -> None:
+    ledger.settle(conn, held, used)
+
+
+def _void(conn: Connection, held: Held, note: str) -> None:
+    ledger.void(conn, held, note=note)
 
 
 RESOLVE_PATIENCE_S = 60.0  # well inside service.HOLD_MARGIN: the sweeper never races a settlement still trying
 
 
-async def _resolve(fn: Callable[..., None], *args: Any) -> None:
+async def _resolve(url: str, fn: Callable[..., None], held: Held, *args: Any) -> None:
     """Settle or void, shielded from the caller's cancellation (a disconnect must not lose the record). A
     ledger that refuses for a moment (a deadlock or a busy SQLite file under load, a full pool) is tried
     again with backoff for up to RESOLVE_PATIENCE_S, not given up after a few tries: a settlement left to the
@@ -271,12 +324,12 @@ async def _resolve(fn: Callable[..., None], *args: Any) -> None:
         attempt = 0
         while True:
             try:
-                await _db(fn, *args)
+                await _write(url, fn, held, *args)
                 return
             except LEDGER_DOWN as exc:
                 attempt += 1
                 if time.monotonic() >= give_up:
-                    log.error("gateway: hold %s left to the sweeper after %d tries (%s)", args[1].id, attempt, exc)
+                    log.error("gateway: hold %s left to the sweeper after %d tries (%s)", held.id, attempt, exc)
                     return
                 log.warning("gateway: ledger refused resolving a hold (try %d): %s", attempt, str(exc)[:200])
                 await anyio.sleep(min(0.05 * 2**attempt, 2.0))
@@ -475,15 +528,15 @@ async def _complete(url: str, body: dict, p: Prepared, started: float) -> Respon
     try:
         t, resp = await _open(body, p, stream=False)
     except UpstreamFailed as exc:
-        await _resolve(_void, url, p.held, f"upstream {exc.status}")
+        await _resolve(url, _void, p.held, f"upstream {exc.status}")
         return _upstream_error(exc)
     except BaseException:
-        await _resolve(_void, url, p.held, "cancelled")
+        await _resolve(url, _void, p.held, "cancelled")
         raise
     try:
         data = json.loads(await resp.read())  # read by _open: the body is kept on the response
     except ValueError:
-        await _resolve(_void, url, p.held, "unreadable answer")
+        await _resolve(url, _void, p.held, "unreadable answer")
         return oai_error(502, "The model's provider sent an unreadable answer; nothing was charged.", "upstream_error")
     usage = _usage_of(data) if isinstance(data, dict) else None
     text = ""
@@ -518,7 +571,7 @@ async def _complete(url: str, body: dict, p: Prepared, started: float) -> Respon
             response=(data if p.keep_response else {"id": data.get("id")}) if isinstance(data, dict) else None,
             cached_tokens=cached,
         )
-        await _resolve(_settle, url, p.held, used)
+        await _resolve(url, _settle, p.held, used)
 
     return _Answer(data, settle)
 
@@ -594,10 +647,10 @@ async def _stream(url: str, body: dict, p: Prepared, started: float) -> Response
     try:
         t, resp = await _open(body, p, stream=True)
     except UpstreamFailed as exc:
-        await _resolve(_void, url, p.held, f"upstream {exc.status}")
+        await _resolve(url, _void, p.held, f"upstream {exc.status}")
         return _upstream_error(exc)
     except BaseException:
-        await _resolve(_void, url, p.held, "cancelled")
+        await _resolve(url, _void, p.held, "cancelled")
         raise
     st = StreamState()
     ended_as = ["disconnected"]  # how the relay ended (one that never ran: the client left before it began)
@@ -688,7 +741,7 @@ async def _finish(url: str, t: service.Target, p: Prepared, st: StreamState, sta
         )
         cached = cached_tokens(st.usage)
     elif not text and st.usage is None and status != "ok":
-        await _resolve(_void, url, p.held, f"no output ({status})")  # nothing produced: nothing charged
+        await _resolve(url, _void, p.held, f"no output ({status})")  # nothing produced: nothing charged
         return
     else:
         counted = await count_tokens(t, text)
@@ -713,7 +766,7 @@ async def _finish(url: str, t: service.Target, p: Prepared, st: StreamState, sta
         response={"id": st.id, "finish_reason": st.finish_reason} | ({"content": text} if p.keep_response else {}),
         cached_tokens=cached,
     )
-    await _resolve(_settle, url, p.held, used)
+    await _resolve(url, _settle, p.held, used)
 
 
 def _replay(r: Replayed, alias: str) -> Response:
@@ -764,7 +817,10 @@ async def chat_completions(request: Request) -> Response:
     if idem is not None and not 0 < len(idem) <= 100:
         return oai_error(400, "Idempotency-Key must be 1 to 100 characters.", "invalid_request_error")
     try:
-        prep = await _db(_prepare, url, _bearer(request), body, idem)
+        grouped = _group_commits(url)
+        prep = await _db(_prepare, url, _bearer(request), body, idem, not grouped)
+        if isinstance(prep, Checked):
+            prep = prep.held(await _write(url, ledger.hold, prep.req, prep.now))
     except (SmeaiError, *LEDGER_DOWN) as exc:
         return error_response(exc)
     if isinstance(prep, Replayed):
