@@ -231,3 +231,40 @@ def test_amount_boxes_take_whole_fen_and_refuse_what_is_not_an_amount(session, p
             data={"csrf_token": provider_web.csrf, "offering_id": item.id, "name": "质检", "price_yuan": typed},
         )
         assert r.status_code == 422, typed
+
+
+def test_viewing_a_need_writes_nothing_even_when_its_list_is_computed_again(session, page_client_for):
+    """A GET writes nothing (a link prefetcher or crawler must not change data): the list a view computes
+    after a catalog change is kept by the worker, not stored on the need; the next write stores it."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from smeai.matching import service
+    from smeai.matching.models import Need
+    from smeai.matching.schemas import NeedIn
+
+    firm = builders.enterprise(session, profile=PROFILE)
+    builders.provider(session, "甲视觉")
+    offering(session, "甲视觉", id="fit")
+    need = service.create_need(session, firm, NeedIn(title="视觉检测", text="想用视觉检测代替人工目检外观缺陷"))
+    session.commit()
+    stored = need.snapshot
+    builders.provider(session, "乙视觉")
+    offering(session, "乙视觉", id="second", name="乙视觉·外观检测工位")  # the stored list is out of date now
+    session.commit()
+    web = page_client_for(firm)
+    writes: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            writes.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        pages = [web.get(f"/matching/needs/{need.id}") for _ in range(2)]
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    assert [p.status_code for p in pages] == [200, 200] and writes == []
+    assert all("乙视觉·外观检测工位" in p.text for p in pages)  # the list computed again, shown
+    session.expire_all()
+    assert session.get(Need, need.id).snapshot == stored  # not written

@@ -107,7 +107,9 @@ def _new(
     session: Session, actor: Actor, need: Need, offering: Offering, state: EngagementState, note: str | None
 ) -> Engagement:
     """An engagement begun by an act (interest, introduction); score and reasons from the need's list."""
-    kept = next((m for m in (need.snapshot or {}).get("matches", []) if m.get("id") == offering.ext_id), None)
+    # the list as it is now (reads no longer store it on the need), stored with the engagement's write
+    listed = service.snapshot(session, need).get("matches", [])
+    kept = next((m for m in listed if m.get("id") == offering.ext_id), None)
     e = Engagement(
         need_id=need.id,
         offering_id=offering.id,

@@ -27,6 +27,7 @@ from smeai.catalog.models import Offering
 from smeai.db import utcnow
 from smeai.errors import Invalid, NotFound
 from smeai.i18n import N_, _, get_lang
+from smeai.lru import Bounded
 from smeai.matching import cues, pools, understanding
 from smeai.matching.models import Need
 from smeai.matching.ranker import RULES_VERSION, Match, Pool
@@ -410,24 +411,32 @@ def pool_key(pool: Pool) -> str:
     return f"{pool.stamp}|emb={pool.embedder is not None}"
 
 
-def snapshot(session: Session, need: Need, *, top: int = SHOWN) -> dict:
+# A need's ranked list as a read (its page, the API's shortlist) computed it while the one stored on the need
+# was out of date: kept in this worker, per database, need and everything the list depends on, instead of
+# written by the GET. The stored list is written by writes only (a need created or edited, recommendations
+# asked for, an engagement begun); a view in another worker computes its own, from the same data.
+_RANKED: Bounded[dict] = Bounded(1024)
+
+
+def snapshot(session: Session, need: Need, *, top: int = SHOWN, store: bool = True) -> dict:
     """The need's ranked list, from its snapshot when neither the need, the pool nor what the list shows
-    (shows_mark: cases, programmes, the enterprise) changed since; computed (and stored on the need)
-    otherwise. A recommendation is this, never an engagement.
+    (shows_mark: cases, programmes, the enterprise) changed since; computed otherwise, and stored on the
+    need (`store`, for writes) or kept in this worker (reads, which write nothing). A recommendation is
+    this, never an engagement.
 
     The check costs two index lookups (pools.catalog_mark) while the catalog is untouched; after a
     change it compares the published pool's stamp, so a draft edited elsewhere recomputes nothing.
     """
     key, mark, shows = need_key(need), pools.catalog_mark(session), shows_mark(session, need.org_id)
-    kept = need.snapshot or {}
-    if kept.get("need") == key and kept.get("top") == top and kept.get("shows") == shows:
-        settled = kept.get("emb") or not pools.EMBEDDINGS  # embeddings may still arrive for this pool
-        if kept.get("catalog") == mark and settled:
-            return kept
-        if kept.get("pool") == pool_key(pools.latest(session)):
-            need.snapshot = kept | {"catalog": mark}
-            session.flush()
-            return need.snapshot
+    remembered = (str(session.get_bind().engine.url), need.id, key, shows, top)
+    candidates = [need.snapshot or {}] if store else [need.snapshot or {}, _RANKED.get(remembered) or {}]
+    for kept in candidates:
+        if kept.get("need") == key and kept.get("top") == top and kept.get("shows") == shows:
+            settled = kept.get("emb") or not pools.EMBEDDINGS  # embeddings may still arrive for this pool
+            if kept.get("catalog") == mark and settled:
+                return kept
+            if kept.get("pool") == pool_key(pools.latest(session)):
+                return _keep(session, need, remembered, kept | {"catalog": mark}, store=store)
     latest, now = pools.latest_stamped(session)
     pool = current_pool(session, latest)  # with the published case counts
     matches, near = pool.shortlist(need_query(need), top=top)
@@ -443,7 +452,7 @@ def snapshot(session: Session, need: Need, *, top: int = SHOWN) -> dict:
             {"missed": m.missed} if m.missed else {}
         )
 
-    need.snapshot = {
+    computed = {
         "need": key,
         "pool": pool_key(pool),
         # Served an older pool while the new one is built elsewhere: check again next time.
@@ -455,8 +464,16 @@ def snapshot(session: Session, need: Need, *, top: int = SHOWN) -> dict:
         "matches": [row(m) for m in matches],
         "near": [row(m) for m in near],
     }
-    session.flush()
-    return need.snapshot
+    return _keep(session, need, remembered, computed, store=store)
+
+
+def _keep(session: Session, need: Need, remembered: tuple[Any, ...], snap: dict, *, store: bool) -> dict:
+    if store:
+        need.snapshot = snap
+        session.flush()
+    else:
+        _RANKED.put(remembered, snap)
+    return snap
 
 
 def _offerings(session: Session, ext_ids: list[str]) -> dict[str, Offering]:
@@ -468,7 +485,7 @@ def _offerings(session: Session, ext_ids: list[str]) -> dict[str, Offering]:
 def shown_matches(session: Session, actor: Actor, need_id: int, *, engaged_ids: Set[int] = frozenset()) -> Shown:
     """What a need's page lists (see Shown); `engaged_ids` are the offerings with an engagement."""
     need = get_need(session, actor, need_id)
-    snap = snapshot(session, need)
+    snap = snapshot(session, need, store=False)  # a read: nothing written
     rows = _offerings(session, [m["id"] for m in (*snap["matches"], *snap["near"])])
 
     def pairs(items: list[dict]) -> list[tuple[Match, Offering]]:
