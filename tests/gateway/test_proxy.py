@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import socket
+import threading
 from datetime import timedelta
 from uuid import uuid4
 
@@ -299,3 +303,96 @@ def test_the_data_plane_answers_before_the_router_inside_the_portals_middleware(
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid"  # the body limits apply
     [u] = _usage(session)
     assert u.completion_tokens == 2
+
+
+def test_an_upstream_is_called_through_the_proxy_the_environment_names(app, session, scripted, monkeypatch):
+    """HTTP_PROXY is honoured (read once per upstream address, not on every call): the upstream's host does
+    not resolve, the proxy (here the scripted upstream itself, which answers an absolute-form request) does."""
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{scripted.port}")
+    s = setup_org(session, f"http://upstream-{uuid4().hex[:8]}.invalid/v1")
+    for _ in range(2):
+        r = _client(app, s.secret).post("/gateway/v1/chat/completions", json=chat("tokens=3 call=proxied"))
+        assert r.status_code == 200, r.text
+    assert [u.completion_tokens for u in _usage(session)] == [3, 3]
+
+
+def _one_write_upstream(body: bytes) -> tuple[str, threading.Thread]:
+    """An upstream that answers one request with BODY as an SSE stream sent in a single write."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        with server:
+            conn, _ = server.accept()
+            with conn:
+                seen = b""
+                while b"\r\n\r\n" not in seen:
+                    seen += conn.recv(65536)
+                head, _sep, rest = seen.partition(b"\r\n\r\n")
+                length = int(next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:"))[15:])
+                while len(rest) < length:
+                    rest += conn.recv(65536)
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n"
+                conn.sendall(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{port}/v1", thread
+
+
+def test_chunks_the_upstream_sent_together_reach_the_client_in_one_write(app, session):
+    """What one read from the upstream brought is relayed in one write to the client (each write costs the
+    gateway a pass through every middleware and a system call), in order, [DONE] included."""
+    chunks = [
+        {"id": "c1", "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]},
+        *({"id": "c1", "choices": [{"index": 0, "delta": {"content": f"w{i} "}}]} for i in range(3)),
+        {"id": "c1", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+        {"id": "c1", "choices": [], "usage": {"prompt_tokens": 4, "completion_tokens": 3}},
+    ]
+    body = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
+    base_url, upstream = _one_write_upstream(body)
+    s = setup_org(session, base_url)
+    request = json.dumps(chat("hi", stream=True)).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/gateway/v1/chat/completions",
+        "raw_path": b"/gateway/v1/chat/completions",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(request)).encode()),
+            (b"authorization", f"Bearer {s.secret}".encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict] = []
+    asked = [{"type": "http.request", "body": request, "more_body": False}]
+
+    async def receive() -> dict:
+        if asked:
+            return asked.pop()
+        await asyncio.sleep(30)  # the client stays until the answer has ended
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    upstream.join(5)
+
+    assert sent[0]["status"] == 200
+    writes = [m["body"] for m in sent if m["type"] == "http.response.body" and m.get("body")]
+    assert len(writes) == 1
+    relayed = sse(writes[0].decode().splitlines())
+    assert relayed[-1] == "[DONE]" and [c["choices"] for c in relayed[:-1]] == [c["choices"] for c in chunks[:-1]]
+    [u] = _usage(session)
+    assert (u.prompt_tokens, u.completion_tokens, u.estimated, u.status) == (4, 3, False, "ok")

@@ -17,6 +17,7 @@ Database work runs in worker threads (sync SQLAlchemy, as everywhere in smeai); 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -24,11 +25,11 @@ import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
+import aiohttp.helpers as aiohttp_helpers
 import anyio
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -37,6 +38,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
+from yarl import URL
 
 from smeai.config import app_settings
 from smeai.db import get_engine, get_sessionmaker, utcnow
@@ -106,7 +108,7 @@ def _client() -> aiohttp.ClientSession:
     found = _clients.get(loop)
     if found is None:
         connector = aiohttp.TCPConnector(limit=1000, keepalive_timeout=KEEPALIVE_S)
-        client = aiohttp.ClientSession(connector=connector, trust_env=True, timeout=aiohttp.ClientTimeout(None))
+        client = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(None))
 
         async def close_at_loop_end() -> None:
             try:
@@ -118,18 +120,31 @@ def _client() -> aiohttp.ClientSession:
     return found[0]
 
 
-async def _lines(resp: aiohttp.ClientResponse) -> AsyncIterator[str]:
-    """The lines of a response's body as they arrive (as httpx's aiter_lines: without their line ends)."""
+async def _line_batches(resp: aiohttp.ClientResponse) -> AsyncIterator[list[str]]:
+    """The lines of a response's body as they arrive (without their line ends), those that one read brought
+    together: relayed together, they cost the client's connection one write instead of one each."""
     rest = b""
     async for data in resp.content.iter_any():
         rest += data
         if b"\n" not in data:
             continue
         *lines, rest = rest.split(b"\n")
-        for line in lines:
-            yield line.rstrip(b"\r").decode("utf-8", "replace")
+        yield [line.rstrip(b"\r").decode("utf-8", "replace") for line in lines]
     if rest:
-        yield rest.rstrip(b"\r").decode("utf-8", "replace")
+        yield [rest.rstrip(b"\r").decode("utf-8", "replace")]
+
+
+@functools.lru_cache(maxsize=256)
+def _env_proxy(url: str) -> tuple[str | None, aiohttp.BasicAuth | None]:
+    """The proxy the environment names for URL (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), read once per URL and
+    process. Not aiohttp's trust_env, which read the environment again on every call, in two hops to a thread
+    (the proxy and ~/.netrc): about 0.5 ms of CPU per call, a seventh of the gateway's; the netrc's credentials
+    were never wanted (an upstream's key is its api_key_env)."""
+    try:
+        proxy, auth = aiohttp_helpers.get_env_proxy_for_url(URL(url))
+    except LookupError:
+        return None, None
+    return str(proxy), auth
 
 
 def _done_with(resp: aiohttp.ClientResponse) -> None:
@@ -201,33 +216,10 @@ def _check_body(body: Any) -> dict:
     return body
 
 
-@dataclass
-class Checked:
-    """A call authenticated and checked against its key and routes, its hold not taken yet."""
-
-    req: ledger.HoldRequest
-    now: datetime
-    alias: str
-    targets: list[service.Target]
-    max_tokens: int
-    include_usage: bool
-    keep_response: bool
-
-    def held(self, held: Held) -> Prepared:
-        return Prepared(
-            held=held,
-            alias=self.alias,
-            targets=self.targets,
-            max_tokens=self.max_tokens,
-            include_usage=self.include_usage,
-            deadline_s=service.call_deadline(self.targets).total_seconds(),
-            keep_response=self.keep_response,
-        )
-
-
-def _check(conn: Connection, url: str, secret: str | None, body: Any, idem: str | None) -> Checked | Replayed:
-    """Authenticate and check the call (reads only): Core statements on one connection (service.live_key,
-    service.call_targets), no ORM session."""
+def _prepare(conn: Connection, url: str, secret: str | None, body: Any, idem: str | None) -> Prepared | Replayed:
+    """Authenticate, check the limits and take the hold, in the transaction of CONN (`_write`: committed
+    before the upstream is called): Core statements (service.live_key, service.call_targets, ledger.hold),
+    no ORM session."""
     now = utcnow()
     key, stamp = service.live_key(conn, secret, now)
     body = _check_body(body)
@@ -255,28 +247,17 @@ def _check(conn: Connection, url: str, secret: str | None, body: Any, idem: str 
         idempotency_key=idem,
         fingerprint=print_,
     )
+    held = ledger.hold(conn, req, now)
     opts = body.get("stream_options")
-    return Checked(
-        req=req,
-        now=now,
+    return Prepared(
+        held=held,
         alias=alias,
         targets=ts,
         max_tokens=max_tokens,
         include_usage=bool(isinstance(opts, dict) and opts.get("include_usage")),
+        deadline_s=service.call_deadline(ts).total_seconds(),
         keep_response=idem is not None,
     )
-
-
-def _prepare(url: str, secret: str | None, body: Any, idem: str | None, hold: bool) -> Prepared | Checked | Replayed:
-    """`_check` and, with HOLD, the hold taken on the same connection and committed before the upstream is
-    called (PostgreSQL; on SQLite the hold goes to the group commit: `_write`)."""
-    with get_engine(url).connect() as conn:
-        checked = _check(conn, url, secret, body, idem)
-        if not hold or isinstance(checked, Replayed):
-            return checked
-        held = ledger.hold(conn, checked.req, checked.now)
-        conn.commit()
-    return checked.held(held)
 
 
 async def _db(fn: Callable[..., T], *args: Any) -> T:
@@ -296,7 +277,8 @@ def _in_transaction(url: str, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
 
 
 async def _write(url: str, fn: Callable[..., T], *args: Any) -> T:
-    """FN(connection, *ARGS) committed: in SQLite's group commit, or in a transaction of its own."""
+    """FN(connection, *ARGS) committed, in a worker thread: in SQLite's group commit, or in a transaction of
+    its own (a call's hold, with the reads before it, and its settlement or void)."""
     if _group_commits(url):
         return await groupcommit.group(url).run(fn, *args)
     return await _db(_in_transaction, url, fn, args)
@@ -384,7 +366,15 @@ async def _open(body: dict, p: Prepared, *, stream: bool) -> tuple[service.Targe
                 # connect: a pooled connection (30 s) and a new one's socket (5 s); read: between two bytes
                 timeout = aiohttp.ClientTimeout(connect=35.0, sock_connect=5.0, sock_read=float(t.timeout_s))
                 payload = json.dumps(_upstream_body(body, t, p), ensure_ascii=False, separators=(",", ":"))
-                resp = await client.post(url, data=payload.encode(), headers=_headers(t), timeout=timeout)
+                proxy, proxy_auth = _env_proxy(url)
+                resp = await client.post(
+                    url,
+                    data=payload.encode(),
+                    headers=_headers(t),
+                    timeout=timeout,
+                    proxy=proxy,
+                    proxy_auth=proxy_auth,
+                )
                 if not stream and resp.status == 200:
                     await resp.read()  # kept on the response; the connection goes back to the pool at its end
             except UPSTREAM_ERRORS as exc:
@@ -658,24 +648,32 @@ async def _stream(url: str, body: dict, p: Prepared, started: float) -> Response
     async def relay() -> AsyncGenerator[bytes]:
         status = "truncated"
         try:
-            lines = _lines(resp)
-            async for line in lines:
-                if time.monotonic() - started > p.deadline_s:  # past this the hold could be swept: stop here
-                    break
-                chunk = _read_chunk(line, st, p.alias)
+            async for lines in _line_batches(resp):
+                events: list[bytes] = []
+                late = False
+                for line in lines:
+                    if time.monotonic() - started > p.deadline_s:  # past this the hold could be swept: stop
+                        late = True
+                        break
+                    chunk = _read_chunk(line, st, p.alias)
+                    if st.done:
+                        events.append(b"data: [DONE]\n\n")
+                        break
+                    if chunk is None:
+                        continue
+                    if not chunk.get("choices") and not p.include_usage:
+                        continue  # the usage chunk the gateway asked for, not the caller
+                    if st.first_at is None:
+                        st.first_at = time.monotonic()
+                    events.append(_event(chunk))
+                if events:
+                    yield b"".join(events)
                 if st.done:
-                    status = "ok"
+                    status = "ok"  # the whole answer, [DONE] included, was handed on
                     break
-                if chunk is None:
-                    continue
-                if not chunk.get("choices") and not p.include_usage:
-                    continue  # the usage chunk the gateway asked for, not the caller
-                if st.first_at is None:
-                    st.first_at = time.monotonic()
-                yield _event(chunk)
-            if status == "ok":
-                yield b"data: [DONE]\n\n"
-            else:  # the upstream ended without [DONE]: say so, never a silent truncation
+                if late:
+                    break
+            if status != "ok":  # the upstream ended without [DONE]: say so, never a silent truncation
                 yield _event({"error": {"message": "The model's stream was cut off.", "type": "upstream_error"}})
         except UPSTREAM_ERRORS:
             status = "truncated"
@@ -817,10 +815,7 @@ async def chat_completions(request: Request) -> Response:
     if idem is not None and not 0 < len(idem) <= 100:
         return oai_error(400, "Idempotency-Key must be 1 to 100 characters.", "invalid_request_error")
     try:
-        grouped = _group_commits(url)
-        prep = await _db(_prepare, url, _bearer(request), body, idem, not grouped)
-        if isinstance(prep, Checked):
-            prep = prep.held(await _write(url, ledger.hold, prep.req, prep.now))
+        prep = await _write(url, _prepare, url, _bearer(request), body, idem)
     except (SmeaiError, *LEDGER_DOWN) as exc:
         return error_response(exc)
     if isinstance(prep, Replayed):
