@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, Select, and_, delete, false, func, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, false, func, or_, select, true, update
 from sqlalchemy.orm import Session, object_session
+from sqlalchemy.sql.elements import BindParameter
 
 from smeai.auth.actor import Actor
 from smeai.auth.models import AccessToken, LoginAttempt, Organisation, User
@@ -363,11 +364,26 @@ def _new_token(
     return secret, token
 
 
-def _live(now: datetime) -> ColumnElement[bool]:
+def _live(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     return and_(
         AccessToken.revoked_at.is_(None),
         or_(AccessToken.expires_at.is_(None), AccessToken.expires_at > now),
     )
+
+
+# Asked on every request with a session cookie or a token: built once, with its values as parameters, so a
+# request neither builds the statement nor computes its cache key again. The organisation comes in the same
+# query: actor_for reads it (no lazy load per request).
+_TOKEN_QUERY = (
+    select(AccessToken, User, Organisation)
+    .join(User, User.id == AccessToken.user_id)
+    .join(Organisation, Organisation.id == User.org_id)
+    .where(
+        AccessToken.token_sha256 == bindparam("sha"),
+        AccessToken.kind == bindparam("kind"),
+        _live(bindparam("now", type_=AccessToken.expires_at.type)),
+    )
+)
 
 
 def find_token(session: Session, secret: str | None, *, kind: str) -> tuple[Actor, AccessToken, User] | None:
@@ -376,12 +392,7 @@ def find_token(session: Session, secret: str | None, *, kind: str) -> tuple[Acto
     the next `session.get(User, ...)` (it was, on every request, before the row was handed out)."""
     if not secret:
         return None
-    row = session.execute(  # the organisation in the same query: actor_for reads it (no lazy load per request)
-        select(AccessToken, User, Organisation)
-        .join(User, User.id == AccessToken.user_id)
-        .join(Organisation, Organisation.id == User.org_id)
-        .where(AccessToken.token_sha256 == _sha256(secret), AccessToken.kind == kind, _live(utcnow()))
-    ).first()
+    row = session.execute(_TOKEN_QUERY, {"sha": _sha256(secret), "kind": kind, "now": utcnow()}).first()
     if row is None or not row[1].is_active:
         return None
     return actor_for(row[1]), row[0], row[1]
