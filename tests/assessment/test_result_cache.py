@@ -8,6 +8,7 @@ from bs4 import BeautifulSoup
 from smeai.assessment import instruments, service
 from tests import builders
 from tests.assessment.answers import worst
+from tests.catalog.test_workers import workers  # noqa: F401  (the two-worker fixture)
 
 INST = instruments.get_instrument("smeai-ai-maturity")
 
@@ -63,3 +64,29 @@ def test_a_result_page_follows_a_new_survey_wave(session, page_client_for):
     survey.import_file(session, builders.analyst(session), "2025", data, filename="s.csv")
     session.commit()
     assert "data-survey-stage" in web.get(f"/assessment/{done.id}").text
+
+
+def test_a_result_page_follows_a_new_peer_in_the_other_worker(workers, session):  # noqa: F811
+    # Each worker keeps the rendered result: a peer's completed diagnosis shows in both at the next view.
+    import httpx
+
+    from smeai.auth import service as auth_service
+    from smeai.auth.deps import SESSION_COOKIE
+    from smeai.auth.models import User
+
+    firm = builders.enterprise(session, profile={})
+    done = _done(session, firm)
+    secret, _ = auth_service.issue_token(session, session.get(User, firm.user_id), kind="session", lifetime=None)
+    session.commit()
+
+    def peers_so_far(url: str) -> str:
+        page = httpx.get(f"{url}/assessment/{done.id}", cookies={SESSION_COOKIE: secret}, timeout=10)
+        assert page.status_code == 200, page.status_code
+        return BeautifulSoup(page.text, "html.parser").select_one("[data-suppressed]").get_text()
+
+    for url in workers:
+        assert "目前 0 家" in peers_so_far(url) and "目前 0 家" in peers_so_far(url)  # rendered, then reused
+    _done(session, builders.enterprise(session, profile={}))
+    session.commit()
+    for url in workers:
+        assert "目前 1 家" in peers_so_far(url)
