@@ -429,14 +429,18 @@ def snapshot(session: Session, need: Need, *, top: int = SHOWN, store: bool = Tr
     """
     key, mark, shows = need_key(need), pools.catalog_mark(session), shows_mark(session, need.org_id)
     remembered = (str(session.get_bind().engine.url), need.id, key, shows, top)
-    candidates = [need.snapshot or {}] if store else [need.snapshot or {}, _RANKED.get(remembered) or {}]
+    candidates = [
+        kept
+        for kept in ([need.snapshot or {}] if store else [need.snapshot or {}, _RANKED.get(remembered) or {}])
+        if kept.get("need") == key and kept.get("top") == top and kept.get("shows") == shows
+    ]
+    for kept in candidates:  # first the cheap check, for both: a stored list out of date, a current one kept here
+        settled = kept.get("emb") or not pools.EMBEDDINGS  # embeddings may still arrive for this pool
+        if kept.get("catalog") == mark and settled:
+            return kept
     for kept in candidates:
-        if kept.get("need") == key and kept.get("top") == top and kept.get("shows") == shows:
-            settled = kept.get("emb") or not pools.EMBEDDINGS  # embeddings may still arrive for this pool
-            if kept.get("catalog") == mark and settled:
-                return kept
-            if kept.get("pool") == pool_key(pools.latest(session)):
-                return _keep(session, need, remembered, kept | {"catalog": mark}, store=store)
+        if kept.get("pool") == pool_key(pools.latest(session)):
+            return _keep(session, need, remembered, kept | {"catalog": mark}, store=store)
     latest, now = pools.latest_stamped(session)
     pool = current_pool(session, latest)  # with the published case counts
     matches, near = pool.shortlist(need_query(need), top=top)
