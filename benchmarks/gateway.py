@@ -15,8 +15,9 @@ benchmark ends with `smeai gateway audit` on its books.
 
 --pg puts the portal on PostgreSQL (the production database, docs/deploy.md) instead of SQLite: a database of
 its own, `smeai_gateway_bench`, made and dropped on SMEAI_LOAD_PG (default
-postgresql+psycopg://postgres@127.0.0.1:5432). SQLite commits one at a time (each waiting on fsync with the
-write lock held); PostgreSQL commits concurrently, though calls on one key (as here) still queue on its row.
+postgresql+psycopg://postgres@127.0.0.1:5432). SQLite commits one at a time (a worker's waiting holds and
+settlements go together in one transaction: gateway/groupcommit.py); PostgreSQL commits concurrently, a
+transaction per write, though calls on one key (as here) still queue on its row.
 The gateway process's CPU per call does not include the PostgreSQL backends' own CPU.
 
 Quote the figures with `cat /proc/loadavg`: the model shares the CPUs with the gateway and the clients.
