@@ -231,7 +231,7 @@ def need_page(need_id: RecordId, request: Request, session: DbSession, actor: Pa
     need = service.get_need(session, actor, need_id)
     rows = engagements.list_engagements(session, actor, need_id=need_id)
     by_offering = {e.offering_id: e for e in rows if e.offering_id is not None}
-    shown = service.shown_matches(session, actor, need_id, engaged_ids=set(by_offering))  # writes nothing
+    shown = service.shown_matches(session, actor, need_id, engaged_ids=set(by_offering), need=need)  # writes nothing
     proposed = proposed_fields(need)
     return _page(
         request,

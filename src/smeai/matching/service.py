@@ -486,9 +486,13 @@ def _offerings(session: Session, ext_ids: list[str]) -> dict[str, Offering]:
     return {o.ext_id: o for o in session.scalars(select(Offering).where(Offering.ext_id.in_(ext_ids)))}
 
 
-def shown_matches(session: Session, actor: Actor, need_id: int, *, engaged_ids: Set[int] = frozenset()) -> Shown:
-    """What a need's page lists (see Shown); `engaged_ids` are the offerings with an engagement."""
-    need = get_need(session, actor, need_id)
+def shown_matches(
+    session: Session, actor: Actor, need_id: int, *, engaged_ids: Set[int] = frozenset(), need: Need | None = None
+) -> Shown:
+    """What a need's page lists (see Shown); `engaged_ids` are the offerings with an engagement. `need`: the
+    row, when the caller has just read it through `get_need` (it is not asked for again)."""
+    if need is None or need.id != need_id:
+        need = get_need(session, actor, need_id)
     snap = snapshot(session, need, store=False)  # a read: nothing written
     rows = _offerings(session, [m["id"] for m in (*snap["matches"], *snap["near"])])
 
@@ -523,7 +527,7 @@ def shortlist_out(session: Session, actor: Actor, need_id: int) -> ShortlistOut:
     states = dict(
         session.execute(select(Engagement.offering_id, Engagement.state).where(Engagement.need_id == need.id)).all()
     )
-    shown = shown_matches(session, actor, need_id, engaged_ids={i for i in states if i is not None})
+    shown = shown_matches(session, actor, need_id, engaged_ids={i for i in states if i is not None}, need=need)
 
     def out(m: Match | None, o: Offering) -> ShownMatchOut:
         return ShownMatchOut(
