@@ -7,7 +7,10 @@ process on its own SQLite database with one upstream, one funded enterprise and 
 a random order, at concurrency 1 and 8, with a short `max_tokens` so generation does not drown the
 overhead. Printed: p50 and p95 of the total time and of the time to first token (the first chunk that
 carries text) for each path, the overhead `gateway pXX − direct pXX`, and the paired overhead (within a
-round, the i-th fastest gateway call minus the i-th fastest direct one; its p50 and p95) (target: p95 overhead ≤ 25 ms;
+round, the i-th fastest gateway call minus the i-th fastest direct one; its p50 and p95), and beside them an A/A
+path: the same direct calls made again in each round and paired the same way, which shows what pairing reads
+with no gateway at all (target: p95 overhead ≤ 25 ms, both as `gateway p95 − direct p95` and as the paired p95
+beyond the A/A's;
 LiteLLM publishes 12 ms median and 29 ms p95 per 4-CPU instance). Every gateway call is metered, so the
 benchmark ends with `smeai gateway audit` on its books.
 
@@ -259,12 +262,15 @@ def _pct(values: list[float], q: float) -> float:
 def measure(
     direct: str, gw: Gateway, *, concurrency: int, rounds: int, max_tokens: int, prompt: str = PROMPT
 ) -> dict[str, dict]:
-    """Interleaved rounds (random order within each), so both paths see the same machine load. Besides each
+    """Interleaved rounds (random order within each), so every path sees the same machine load. Besides each
     path's percentiles, the *paired* overhead: within a round, the i-th fastest gateway call minus the i-th
-    fastest direct one, which cancels most of what the model's own timing varies by from round to round."""
-    paths = {"direct": (direct, "unused"), "gateway": (gw.base_url, gw.key)}
-    timings: dict[str, list[Timing]] = {"direct": [], "gateway": []}
-    paired: dict[str, list[float]] = {"total": [], "ttft": []}
+    fastest direct one, which cancels most of what the model's own timing varies by from round to round.
+    What it does not cancel, the A/A path shows: the direct calls made a second time in each round ("again")
+    and paired with the first the same way, a path with no gateway at all (with the real model at c=8 its
+    paired p95 alone was 26-27 ms: two bursts of the same calls queue differently for the model's slots)."""
+    paths = {"direct": (direct, "unused"), "gateway": (gw.base_url, gw.key), "again": (direct, "unused")}
+    timings: dict[str, list[Timing]] = {name: [] for name in paths}
+    paired: dict[str, dict[str, list[float]]] = {p: {"total": [], "ttft": []} for p in ("gateway", "again")}
     limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
     with httpx.Client(timeout=300, limits=limits) as client:
         for base, key in paths.values():  # warm both paths (prompt cache, connections, imports)
@@ -279,10 +285,11 @@ def measure(
                 base, key = paths[name]
                 got[name] = _burst(base, key, concurrency, max_tokens, client, prompt)
                 timings[name] += got[name]
-            direct_s, gateway_s = (sorted(t.total_s for t in got[n]) for n in ("direct", "gateway"))
-            paired["total"] += [g - d for d, g in zip(direct_s, gateway_s, strict=True)]
+            totals = {n: sorted(t.total_s for t in got[n]) for n in got}
             firsts = {n: sorted(t.first_token_s for t in got[n] if t.first_token_s is not None) for n in got}
-            paired["ttft"] += [g - d for d, g in zip(firsts["direct"], firsts["gateway"], strict=False)]
+            for other, pairs in paired.items():
+                pairs["total"] += [g - d for d, g in zip(totals["direct"], totals[other], strict=True)]
+                pairs["ttft"] += [g - d for d, g in zip(firsts["direct"], firsts[other], strict=False)]
         cpu_used = cpu_seconds(gw.pid) - cpu_before
     report: dict[str, dict] = {"cpu": {"gateway_cpu_ms_per_call": cpu_used * 1000 / max(len(timings["gateway"]), 1)}}
     for name, rows in timings.items():
@@ -300,12 +307,13 @@ def measure(
         for k in ("total_p50_ms", "total_p95_ms", "ttft_p50_ms", "ttft_p95_ms")
         if report["gateway"][k] is not None and report["direct"][k] is not None
     }
-    report["paired"] = {
-        "total_p50_ms": _pct(paired["total"], 0.5),
-        "total_p95_ms": _pct(paired["total"], 0.95),
-        "ttft_p50_ms": _pct(paired["ttft"], 0.5) if paired["ttft"] else None,
-        "ttft_p95_ms": _pct(paired["ttft"], 0.95) if paired["ttft"] else None,
-    }
+    for name, pairs in (("paired", paired["gateway"]), ("a/a paired", paired["again"])):
+        report[name] = {
+            "total_p50_ms": _pct(pairs["total"], 0.5),
+            "total_p95_ms": _pct(pairs["total"], 0.95),
+            "ttft_p50_ms": _pct(pairs["ttft"], 0.5) if pairs["ttft"] else None,
+            "ttft_p95_ms": _pct(pairs["ttft"], 0.95) if pairs["ttft"] else None,
+        }
     return report
 
 
@@ -349,13 +357,18 @@ def report(args: argparse.Namespace, gw: Gateway, upstream: str, prompt: str) ->
         rep = measure(upstream, gw, concurrency=c, rounds=args.rounds, max_tokens=args.max_tokens, prompt=prompt)
         print(f"\nconcurrency {c}: {rep['direct']['calls']} calls per path, max_tokens {args.max_tokens}")
         print(f"{'':10} {'total p50':>10} {'total p95':>10} {'TTFT p50':>10} {'TTFT p95':>10}  (ms)")
-        for name in ("direct", "gateway", "overhead", "paired"):
+        for name in ("direct", "gateway", "again", "overhead", "paired", "a/a paired"):
             r = rep[name]
             cells = [r.get(k) for k in ("total_p50_ms", "total_p95_ms", "ttft_p50_ms", "ttft_p95_ms")]
             print(f"{name:10} " + " ".join(f"{v:10.1f}" if v is not None else f"{'—':>10}" for v in cells))
         print(f"gateway process CPU per call: {rep['cpu']['gateway_cpu_ms_per_call']:.1f} ms")
-        worst = max(rep["overhead"].get("total_p95_ms", 1e9), rep["paired"]["total_p95_ms"])
-        print(f"target p95 overhead ≤ 25 ms (total time, both measures): {'met' if worst <= 25 else 'NOT met'}")
+        # the issue's measure (gateway p95 - direct p95), and the paired one beyond what pairing reads with no
+        # gateway at all (the A/A path): both must be within the target
+        overhead = rep["overhead"].get("total_p95_ms", 1e9)
+        beyond = rep["paired"]["total_p95_ms"] - max(0.0, rep["a/a paired"]["total_p95_ms"])
+        verdict = "met" if max(overhead, beyond) <= 25 else "NOT met"
+        print(f"paired p95 beyond the A/A's: {beyond:.1f} ms")
+        print(f"target p95 overhead ≤ 25 ms (total time: gateway p95 - direct p95, and paired beyond A/A): {verdict}")
         print("load average:", Path("/proc/loadavg").read_text().strip())
     audit(gw)
 
