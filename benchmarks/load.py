@@ -179,6 +179,12 @@ def _settle(cpu: Cpu, limit: float = 60.0) -> float:
     return time.perf_counter() - start
 
 
+def _machine_busy() -> float:
+    """CPU seconds the whole machine has been busy (every core, every process): whether the cores were full."""
+    t = psutil.cpu_times()
+    return float(t.user + t.nice + t.system + t.irq + t.softirq + getattr(t, "steal", 0.0))
+
+
 def _cpu_of(pid: int) -> float:
     p = psutil.Process(pid)
     return sum(t.user + t.system for t in [p.cpu_times()] + [c.cpu_times() for c in p.children(recursive=True)])
@@ -215,9 +221,12 @@ def _locust(
     # CPU over a window inside the run (Locust's start-up, about a CPU second of imports, left out): the
     # server's and PostgreSQL's, and Locust's own, which shares the cores
     time.sleep(3)
-    window = {"t": time.perf_counter(), **cpu.read(), "locust": _cpu_of(proc.pid)}
+    # the backends serving the database now: the workers' pools grow under load, and a backend opened since
+    # the last look would be left out (c=32 read as about 0 ms of PostgreSQL a request before)
+    cpu.find_backends()
+    window = {"t": time.perf_counter(), **cpu.read(), "locust": _cpu_of(proc.pid), "machine": _machine_busy()}
     time.sleep(max(1, seconds - 3))
-    end = {"t": time.perf_counter(), **cpu.read(), "locust": _cpu_of(proc.pid)}
+    end = {"t": time.perf_counter(), **cpu.read(), "locust": _cpu_of(proc.pid), "machine": _machine_busy()}
     proc.wait()
     stats: dict[str, dict[str, float]] = {}
     with open(f"{prefix}_stats.csv", encoding="utf-8") as fh:
@@ -232,7 +241,8 @@ def _locust(
     wall = end["t"] - window["t"]
     n = max(1.0, stats.get("Aggregated", {}).get("rps", 0) * wall)  # requests in the window, at the run's rate
     spent = {k: end[k] - window[k] for k in ("server", "postgres", "locust")}
-    return stats, {f"{k}_ms": 1000 * v / n for k, v in spent.items()} | {"cores_busy": sum(spent.values()) / wall}
+    busy = {"cores_busy": sum(spent.values()) / wall, "machine_busy": (end["machine"] - window["machine"]) / wall}
+    return stats, {f"{k}_ms": 1000 * v / n for k, v in spent.items()} | busy
 
 
 def _loadavg() -> str:
@@ -357,7 +367,8 @@ def main() -> int:
         c = spent[users]
         print(
             f"  CPU per request: server {c['server_ms']:.2f} ms, PostgreSQL {c['postgres_ms']:.2f} ms, "
-            f"Locust {c['locust_ms']:.2f} ms; {c['cores_busy']:.2f} of the 2 cores busy with these three"
+            f"Locust {c['locust_ms']:.2f} ms; {c['cores_busy']:.2f} of the 2 cores busy with these three, "
+            f"{c['machine_busy']:.2f} with everything"
         )
     print()
     for line, ok in verdicts:
