@@ -13,6 +13,7 @@ from sqlalchemy import Connection, func, select
 from smeai.gateway import groupcommit, ledger, service
 from smeai.gateway.ledger import InsufficientQuota, Metered
 from smeai.gateway.models import Hold, Key, Wallet
+from tests import aio
 from tests.gateway.conftest import setup_org
 
 
@@ -59,7 +60,7 @@ def test_holds_queued_together_commit_in_one_transaction_and_a_refused_one_takes
     g = groupcommit.GroupCommit(sqlite_url)
     now = ledger.utcnow()
 
-    got = asyncio.run(_behind_a_running_transaction(g, [(ledger.hold, req, now)] * 5))
+    got = aio.run(_behind_a_running_transaction(g, [(ledger.hold, req, now)] * 5))
 
     assert g.transactions == 2  # the blocker's, then the five holds together
     held = [h for h in got if isinstance(h, ledger.Held)]
@@ -71,7 +72,7 @@ def test_holds_queued_together_commit_in_one_transaction_and_a_refused_one_takes
     assert ledger.audit(session).ok
 
     used = Metered(prompt_tokens=2, completion_tokens=3, estimated=False, status="ok")
-    settled = asyncio.run(_behind_a_running_transaction(g, [(ledger.settle, h, used) for h in held]))
+    settled = aio.run(_behind_a_running_transaction(g, [(ledger.settle, h, used) for h in held]))
     assert all(live for _usage_id, live in settled)
     session.expire_all()
     wallet = session.scalar(select(Wallet).where(Wallet.org_id == s.org_id))
@@ -91,7 +92,7 @@ def test_a_write_that_breaks_the_transaction_fails_its_whole_batch_and_nothing_o
     def breaker(conn: Connection) -> None:
         conn.exec_driver_sql("ROLLBACK")  # the transaction is gone, the hold before this one with it
 
-    got = asyncio.run(_behind_a_running_transaction(g, [(ledger.hold, req, now), (breaker,), (ledger.hold, req, now)]))
+    got = aio.run(_behind_a_running_transaction(g, [(ledger.hold, req, now), (breaker,), (ledger.hold, req, now)]))
 
     assert all(isinstance(e, Exception) for e in got), got  # the first hold too: it was never committed
     session.expire_all()

@@ -19,6 +19,7 @@ from smeai.db import utcnow
 from smeai.gateway import flows, service
 from smeai.gateway.ledger import call_cost
 from smeai.gateway.models import Hold, Usage
+from tests import aio
 from tests.gateway.conftest import chat, setup_org, sse
 
 
@@ -386,7 +387,7 @@ def test_chunks_the_upstream_sent_together_reach_the_client_in_one_write(app, se
     async def send(message: dict) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    aio.run(app(scope, receive, send))
     upstream.join(5)
 
     assert sent[0]["status"] == 200
