@@ -70,6 +70,7 @@ def test_enterprise_runs_a_trial_rates_blind_and_downloads_the_report(session, a
     shot(page, "trial-results", prefix="trials-")
 
     page.goto(trial_url + "/vote")
+    shot(page, "trial-vote-start", prefix="trials-")
     for n in range(5):
         page.click("#next-pair")  # draws a pair (a POST: opening the page draws nothing)
         page.wait_for_selector("#pick-left")
@@ -77,6 +78,8 @@ def test_enterprise_runs_a_trial_rates_blind_and_downloads_the_report(session, a
         page.click(("#pick-left", "#pick-right", "#pick-tie")[n % 3])
         page.wait_for_selector("#revealed")
         assert page.locator("#revealed").is_visible()
+        if n == 0:
+            shot(page, "trial-vote-revealed", prefix="trials-")
     assert page.locator("#next-pair").count() == 0  # all five pairs rated: no button to a dead end
     page.goto(trial_url + "/results")
     assert "您已盲评 5 /" in page.locator("p:has-text('您已盲评')").inner_text()

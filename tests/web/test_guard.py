@@ -118,7 +118,7 @@ def test_an_abandoned_burst_leaves_no_work_behind_and_healthz_stays_fast(setting
             # The worker is free again: a fresh request is answered in about one build's time.
             t = time.perf_counter()
             assert client.get("/slow-for-test").json() == {"ok": 1}
-            assert time.perf_counter() - t < 3.0
+            assert time.perf_counter() - t < 2.6  # the build (1 s) and the 1.6 s of room it had at 0.4 s
     finally:
         server.should_exit = True
         thread.join(timeout=10)
