@@ -226,6 +226,14 @@ def test_operator_sees_price_versions_sets_a_future_price_and_tops_up(session, p
     far = _post(c, "/gateway/prices", price | {"effective_on": "9999-12-31"})
     assert far.status_code == 422 and "8" in far.text
     assert [v.input_mf_per_1k for v in views.price_versions(session, op)[int(route.group(1))]] == [8000, 10_000]
+    # a cached-input price (DeepSeek's cache hits) is shown beside the others; one above the input price is refused
+    dearer = _post(c, "/gateway/prices", price | {"price_cached_in": "9"})
+    assert dearer.status_code == 422
+    marked = BeautifulSoup(dearer.text, "html.parser").select_one(".field.has-error")
+    assert marked and 'name="price_cached_in"' in str(marked) and "不能高于输入价" in marked.get_text()
+    assert _post(c, "/gateway/prices", price | {"price_cached_in": "2.5"}).status_code == 303
+    rows = BeautifulSoup(c.get("/gateway/upstreams").text, "html.parser").select("section table tbody tr")
+    assert [r.select("td")[4].get_text(strip=True) for r in rows] == ["2.5", "同输入价", "同输入价"]
 
     funded = _post(c, "/gateway/wallets/fund", {"org_id": str(ent.org_id), "amount_yuan": "12.5", "note": "转账"})
     assert funded.status_code == 303

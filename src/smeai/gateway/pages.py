@@ -252,6 +252,7 @@ class PriceForm(BaseModel):
     route_id: RecordId
     price_in: str = Field(max_length=20)
     price_out: str = Field(max_length=20)
+    price_cached_in: str | None = Field(None, max_length=20)  # empty: cached input at the input price
     effective_on: date | None = None  # from the start of that day (UTC); empty or today: from now
 
 
@@ -293,7 +294,8 @@ async def set_price(request: Request, session: DbSession, actor: PageActor) -> R
             raise Invalid(N_("Please correct the marked fields."), fields={"effective_on": why})
         if form.effective_on is not None and form.effective_on > today:
             when = datetime.combine(form.effective_on, time(), UTC)
-        data = parse_form(PriceIn, {"price_in": form.price_in, "price_out": form.price_out})
+        prices = {"price_in": form.price_in, "price_out": form.price_out, "price_cached_in": form.price_cached_in}
+        data = parse_form(PriceIn, prices)  # an empty cached price is dropped: cached input at the input price
         service.set_price(session, actor, form.route_id, data.model_copy(update={"effective_from": when}))
         session.commit()
     except (Invalid, NotFound) as exc:

@@ -95,7 +95,7 @@ class UpstreamIn(BaseModel):
 def _cached_within_input(price_in: int, price_cached_in: int | None) -> None:
     if price_cached_in is not None and price_cached_in > price_in:
         # the hold bounds every input token at price_in: a dearer cached price could pass it
-        raise ValueError("the cached-input price cannot be above the input price")
+        raise ValueError("price_cached_in: " + N_("At most the input price."))
 
 
 class PriceIn(BaseModel):

@@ -210,6 +210,7 @@ class PriceVersion:
     input_mf_per_1k: int
     output_mf_per_1k: int
     effective_from: datetime
+    cached_input_mf_per_1k: int | None = None  # None: cached input tokens at the input price
     current: bool = False
     future: bool = False
 
@@ -225,7 +226,15 @@ def price_versions(session: Session, actor: Actor, *, now: datetime | None = Non
         future = _aware(p.effective_from) > now
         current = not future and not any(v.current for v in versions)
         versions.append(
-            PriceVersion(p.route_id, p.input_mf_per_1k, p.output_mf_per_1k, p.effective_from, current, future)
+            PriceVersion(
+                p.route_id,
+                p.input_mf_per_1k,
+                p.output_mf_per_1k,
+                p.effective_from,
+                p.cached_input_mf_per_1k,
+                current=current,
+                future=future,
+            )
         )
     return out
 
