@@ -90,6 +90,13 @@ def test_operator_verifies_and_the_enterprise_may_apply(client, smtp, session, c
     operator = client_for(builders.operator(session))
     queue = operator.get("/api/v1/verification-queue").json()
     assert [o["credit_code"] for o in queue["items"]] == [credit_code(5)]
+    client.post("/api/v1/auth/register", json=registration("second@firm.cn", credit_code(6)))
+    paged = operator.get("/api/v1/verification-queue?limit=1&offset=1").json()  # paged in the database
+    assert paged["total"] == 2 and len(paged["items"]) == 1
+    assert {o["credit_code"] for o in operator.get("/api/v1/verification-queue").json()["items"]} == {
+        credit_code(5),
+        credit_code(6),
+    }
     enterprise = client_for(builders.enterprise(session))
     assert enterprise.get("/api/v1/verification-queue").status_code == 403
     r = operator.post(f"/api/v1/organisations/{user.org_id}/verification")

@@ -201,3 +201,22 @@ def test_a_consultants_pipeline_pages_the_engagements_of_their_needs_with_a_boun
     assert as_centre.get("/api/v1/matching/pipeline", params={"limit": 201}).status_code == 422
     assert client_for(builders.operator(session)).get("/api/v1/matching/pipeline").json()["total"] == 0  # not theirs
     assert as_firm.get("/api/v1/matching/pipeline").status_code == 403
+
+
+def test_engagements_are_paged_in_order_with_their_total(session, client_for):
+    _firm, _vendor, item, as_firm, need = _setup(session, client_for)
+    others = [offering(session, "甲视觉", id=f"more-{i}") for i in range(2)]
+    session.commit()
+    for o in (item, *others):
+        r = as_firm.post(f"/api/v1/needs/{need['id']}/interest", json={"offering_id": o.id})
+        assert r.status_code == 201, r.text
+    whole = as_firm.get("/api/v1/engagements").json()
+    assert whole["total"] == 3 and len(whole["items"]) == 3
+    page = as_firm.get("/api/v1/engagements?limit=2&offset=1").json()
+    assert page["total"] == 3 and [e["id"] for e in page["items"]] == [e["id"] for e in whole["items"][1:]]
+    assert as_firm.get(f"/api/v1/engagements?need_id={need['id']}&offset=3").json() == {
+        "items": [],
+        "total": 3,
+        "limit": whole["limit"],
+        "offset": 3,
+    }

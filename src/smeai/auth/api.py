@@ -365,8 +365,8 @@ def verification_queue(
     paging: PageParams,
     state: Annotated[Literal["pending", "returned", "verified"], Query()] = "pending",
 ) -> Page[VerificationOut]:
-    rows = registration.verification_queue(session, actor, state=state)
-    return page_of(rows, paging, VerificationOut.model_validate)
+    query = registration.verification_query(actor, state=state)
+    return page_select(session, query, paging, VerificationOut.model_validate)
 
 
 @router.post("/organisations/{org_id}/verification", summary="Verify an organisation (centre)")

@@ -112,8 +112,8 @@ def list_engagements(
     need_id: RecordId | None = None,
     state: EngagementState | None = None,
 ) -> Page[EngagementOut]:
-    rows = engagements.list_engagements(session, actor, need_id=need_id, state=state)
-    return page_of(rows, paging, EngagementOut.model_validate)
+    query = engagements.engagements_query(actor, need_id=need_id, state=state)
+    return page_select(session, query, paging, EngagementOut.model_validate)
 
 
 @router.get("/engagements/{engagement_id}", summary="One engagement")

@@ -61,15 +61,23 @@ def get_engagement(session: Session, actor: Actor, engagement_id: int) -> Engage
     return found
 
 
-def list_engagements(
-    session: Session, actor: Actor, *, need_id: int | None = None, state: EngagementState | None = None
-) -> list[Engagement]:
+def engagements_query(
+    actor: Actor, *, need_id: int | None = None, state: EngagementState | None = None
+) -> Select[Engagement]:
+    """The engagements the actor may see, latest step first: the API pages it in the database (a centre's
+    list grows with every need), the pages and commands take it whole through `list_engagements`."""
     query = select(Engagement).where(visible_engagements(actor))
     if need_id is not None:
         query = query.where(Engagement.need_id == need_id)
     if state is not None:
         query = query.where(Engagement.state == str(state))
-    return list(session.scalars(query.order_by(Engagement.updated_at.desc(), Engagement.id.desc())).unique())
+    return query.order_by(Engagement.updated_at.desc(), Engagement.id.desc())
+
+
+def list_engagements(
+    session: Session, actor: Actor, *, need_id: int | None = None, state: EngagementState | None = None
+) -> list[Engagement]:
+    return list(session.scalars(engagements_query(actor, need_id=need_id, state=state)).unique())
 
 
 def side_of(actor: Actor, engagement: Engagement) -> str | None:
