@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from smeai.db import get_sessionmaker, utcnow
 from smeai.gateway import ledger, service
@@ -153,3 +153,36 @@ def test_a_settlement_locks_the_key_before_the_wallet_as_a_hold_does(session, sc
     assert not errors, errors
     session.expire_all()
     assert service.get_hold(session, settling.id).state == "settled"
+
+
+def test_a_hold_whose_wallet_moved_after_its_read_takes_one_slot_and_the_right_split(session, scripted, monkeypatch):
+    """PostgreSQL takes a hold in one statement from a split read just before it (ledger._hold_at_once); when the
+    wallet no longer matches that read, the statement takes the key's slot but not the wallet, and the hold goes
+    on step by step from the wallet: one slot, the split of the wallet as it is, one hold entry."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite takes a hold step by step")
+    s = setup_org(session, scripted.base_url, key={"concurrency": 2})
+    real_split = ledger.split
+    calls = []
+
+    def stale_split(amount: int, rate_bp: int, voucher_available: int) -> tuple[int, int]:
+        calls.append(amount)
+        if len(calls) == 1:  # as if the wallet had moved: a part it cannot cover
+            return amount + 10**12, 0
+        return real_split(amount, rate_bp, voucher_available)
+
+    monkeypatch.setattr(ledger, "split", stale_split)
+    hold = _hold(session, s.secret)
+    session.commit()
+    assert len(calls) == 2  # the one statement's split, refused; then the wallet's as it is
+    assert hold.own_mf == hold.amount_mf > 0 and hold.voucher_mf == 0
+    assert _key(session, s.key_id).in_flight == 1
+    session.expire_all()
+    wallet = session.scalar(select(Wallet).where(Wallet.org_id == s.org_id))
+    assert wallet is not None and wallet.own_held_mf == hold.own_mf
+    assert ledger.audit(session).ok
+    _hold(session, s.secret)  # the second slot of two
+    session.commit()
+    with pytest.raises(RateLimited):  # and no third: the first hold took one slot, not two
+        _hold(session, s.secret)
+    session.rollback()

@@ -17,7 +17,8 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
+from typing import cast as type_cast
 
 from sqlalchemy import (
     BigInteger,
@@ -25,11 +26,14 @@ from sqlalchemy import (
     Connection,
     Executable,
     Integer,
+    Select,
     String,
     Table,
     and_,
     bindparam,
     case,
+    cast,
+    exists,
     func,
     insert,
     or_,
@@ -41,6 +45,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.sqltypes import NullType
 
 from smeai.db import UTCDateTime, insert_ignore, rows_matched, utcnow
 from smeai.errors import Conflict, SmeaiError, Throttled
@@ -238,7 +243,7 @@ def release_voucher(session: Session, grant: VoucherGrant, actor_user_id: int | 
 # session functions (take_hold, settle_hold, void_hold) run the same statements on the session's connection.
 
 _K, _KM, _W, _H, _U, _E, _G = (
-    cast(Table, m.__table__) for m in (Key, KeyMonth, Wallet, Hold, Usage, WalletEntry, VoucherGrant)
+    type_cast(Table, m.__table__) for m in (Key, KeyMonth, Wallet, Hold, Usage, WalletEntry, VoucherGrant)
 )
 RATE_WINDOW = timedelta(minutes=1)
 
@@ -433,6 +438,48 @@ _ENTRY_INSERT = insert(_E)
 _MONTH_ROW: dict[str, Executable] = {}
 
 
+# PostgreSQL: the key's slot, the wallet's parts, the hold and its entry in ONE statement (data-modifying CTEs),
+# so the key's and the wallet's rows stay locked for that statement and the commit, not for five round trips:
+# every call on one key queues on those locks (benchmarks/gateway.py --pg). Each CTE runs only when the one
+# before it took its row (`select_from` the previous one's RETURNING; the slot is an InitPlan of the wallet's
+# UPDATE, so the key's row is locked before the wallet's, in the order of every other write). The split is
+# computed from a read before it; the wallet's UPDATE takes it only if nothing it depends on changed, as below.
+def _params(table: Table, prefix: str, names: list[str]) -> list[Any]:
+    """One bound parameter per column NAME, cast to the column's type (a NULL in a SELECT list is otherwise
+    text to PostgreSQL). A foreign key's column may not know its type yet at import (organisations.id is an
+    integer)."""
+    types = {n: Integer() if isinstance(table.c[n].type, NullType) else table.c[n].type for n in names}
+    return [cast(bindparam(prefix + n, type_=types[n]), types[n]).label(n) for n in names]
+
+
+_HOLD_COLUMNS = [
+    "org_id", "key_id", "alias", "month", "input_bound", "output_bound", "input_mf_per_1k", "output_mf_per_1k",
+    "cached_input_mf_per_1k", "own_mf", "voucher_mf", "rate_bp", "grant_id", "created_at", "idempotency_key",
+    "fingerprint", "route_id", "state", "expires_at", "resolved_at",
+]  # fmt: skip
+_ENTRY_COLUMNS = [
+    "org_id", "kind", "grant_id", "own_mf", "voucher_mf", "own_held_mf", "voucher_held_mf", "loss_mf",
+    "actor_user_id", "note", "created_at",
+]  # fmt: skip
+_slot = _TAKE_SLOT.returning(_K.c.id).cte("slot")
+_take = _WALLET_TAKE.where(exists(select(_slot.c.id))).returning(_W.c.org_id).cte("take")
+_new_hold = (
+    insert(_H)
+    .from_select(_HOLD_COLUMNS, select(*_params(_H, "hold_", _HOLD_COLUMNS)).select_from(_take))
+    .returning(_H.c.id)
+    .cte("new_hold")
+)
+_new_entry = (
+    insert(_E)
+    .from_select([*_ENTRY_COLUMNS, "hold_id"], select(*_params(_E, "entry_", _ENTRY_COLUMNS), _new_hold.c.id))
+    .returning(_E.c.hold_id)
+    .cte("new_entry")
+)
+_HOLD_AT_ONCE: Select[Any] = select(
+    select(func.count()).select_from(_slot).scalar_subquery(), select(_new_entry.c.hold_id).scalar_subquery()
+)
+
+
 def _month_row(conn: Connection) -> Executable:
     """INSERT the key's month row if it is not there (ON CONFLICT DO NOTHING), for this backend."""
     name = conn.dialect.name
@@ -475,9 +522,15 @@ def hold(conn: Connection, req: HoldRequest, now: datetime) -> Held:
     """Take the hold or raise and take nothing (the caller rolls back). Order: the key's slot first (cheap,
     and it refuses a burst before it touches the wallet), then the monthly cap, then the wallet."""
     key, amount = req.key, req.amount_mf
-    if take_slot(conn, key.id, req.rate_tokens, now) != 1:
-        raise _refusal(conn, key.id, now)
     month = month_of(now)
+    slot_taken = False
+    if conn.dialect.name == "postgresql" and key.monthly_cap_mf is None:
+        at_once = _hold_at_once(conn, req, now, month)
+        if isinstance(at_once, Held):
+            return at_once
+        slot_taken = at_once  # the wallet moved between its read and its UPDATE: the steps below, slot taken
+    if not slot_taken and take_slot(conn, key.id, req.rate_tokens, now) != 1:
+        raise _refusal(conn, key.id, now)
     if key.monthly_cap_mf is not None:
         conn.execute(_month_row(conn), {"m_key": key.id, "m_month": month})
         capped = {"m_key": key.id, "m_month": month, "m_amount": amount, "m_cap": key.monthly_cap_mf}
@@ -500,7 +553,22 @@ def hold(conn: Connection, req: HoldRequest, now: datetime) -> Held:
             break
     if not taken:
         raise InsufficientQuota(N_("The wallet cannot cover this call's hold; top it up or lower max_tokens."))
-    held: dict[str, Any] = {
+    held = _hold_values(req, month, now, own, voucher, rate, grant)
+    try:
+        hold_id = conn.execute(_HOLD_INSERT, _hold_row(req, held, now)).scalar_one()
+    except IntegrityError:  # a twin with the same Idempotency-Key got there first: the caller rolls back
+        raise HoldInFlight(N_("A call with this Idempotency-Key is in progress; retry it.")) from None
+    conn.execute(
+        _ENTRY_INSERT, _entry_row(key.org_id, EntryKind.HOLD, hold_id, now, own_held_mf=own, voucher_held_mf=voucher)
+    )
+    return Held(id=hold_id, capped=key.monthly_cap_mf is not None, **held)
+
+
+def _hold_values(
+    req: HoldRequest, month: str, now: datetime, own: int, voucher: int, rate: int, grant: int | None
+) -> dict[str, Any]:
+    key = req.key
+    return {
         "org_id": key.org_id,
         "key_id": key.id,
         "alias": req.alias,
@@ -516,7 +584,10 @@ def hold(conn: Connection, req: HoldRequest, now: datetime) -> Held:
         "grant_id": grant if voucher else None,
         "created_at": now,
     }
-    row_values = held | {
+
+
+def _hold_row(req: HoldRequest, held: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return held | {
         "idempotency_key": req.idempotency_key,
         "fingerprint": req.fingerprint,
         "route_id": req.route_id,
@@ -524,14 +595,42 @@ def hold(conn: Connection, req: HoldRequest, now: datetime) -> Held:
         "expires_at": now + req.lifetime,
         "resolved_at": None,
     }
+
+
+def _hold_at_once(conn: Connection, req: HoldRequest, now: datetime, month: str) -> Held | bool:
+    """PostgreSQL, a key without a monthly cap: the hold in one statement (`_HOLD_AT_ONCE`) after an unlocked
+    read of the wallet's split. The Held; or False when the key's slot was refused (nothing taken), True when
+    the slot was taken but the wallet refused the parts read before (moved meanwhile, or short): the caller
+    goes on with the steps one by one, as on SQLite, from the wallet."""
+    key, amount = req.key, req.amount_mf
+    row = conn.execute(_WALLET, {"w_org": key.org_id}).first()
+    if row is None:
+        return take_slot(conn, key.id, req.rate_tokens, now) == 1  # no wallet: refused below, as before
+    rate, grant, _own_free, voucher_free = row
+    own, voucher = split(amount, rate, voucher_free)
+    held = _hold_values(req, month, now, own, voucher, rate, grant)
+    entry = _entry_row(key.org_id, EntryKind.HOLD, 0, now, own_held_mf=own, voucher_held_mf=voucher)
+    params = {
+        "key_id": key.id,
+        "tokens": req.rate_tokens,
+        "now": now,
+        "window_from": now - RATE_WINDOW,
+        "w_org": key.org_id,
+        "w_rate": rate,
+        "w_grant": grant or 0,
+        "w_own": own,
+        "w_voucher": voucher,
+        "w_now": now,
+    }
+    params |= {f"hold_{k}": v for k, v in _hold_row(req, held, now).items()}
+    params |= {f"entry_{k}": entry[k] for k in _ENTRY_COLUMNS}
     try:
-        hold_id = conn.execute(_HOLD_INSERT, row_values).scalar_one()
+        slots, hold_id = conn.execute(_HOLD_AT_ONCE, params).one()
     except IntegrityError:  # a twin with the same Idempotency-Key got there first: the caller rolls back
         raise HoldInFlight(N_("A call with this Idempotency-Key is in progress; retry it.")) from None
-    conn.execute(
-        _ENTRY_INSERT, _entry_row(key.org_id, EntryKind.HOLD, hold_id, now, own_held_mf=own, voucher_held_mf=voucher)
-    )
-    return Held(id=hold_id, capped=key.monthly_cap_mf is not None, **held)
+    if hold_id is None:
+        return slots == 1
+    return Held(id=hold_id, capped=False, **held)
 
 
 def _release(conn: Connection, hold: HoldLike, spent_mf: int, used_tokens: int) -> None:
