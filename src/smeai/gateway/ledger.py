@@ -357,7 +357,7 @@ _same_window = and_(
 )
 _RELEASE_SLOT = (
     update(_K)
-    .where(_K.c.id == bindparam("key_id"), _K.c.in_flight > 0)
+    .where(_K.c.id == bindparam("slot_key"), _K.c.in_flight > 0)
     .values(
         in_flight=_K.c.in_flight - 1,
         rate_tokens=case(
@@ -478,6 +478,45 @@ _new_entry = (
 _HOLD_AT_ONCE: Select[Any] = select(
     select(func.count()).select_from(_slot).scalar_subquery(), select(_new_entry.c.hold_id).scalar_subquery()
 )
+
+# PostgreSQL: a settlement in one statement, in the order of the steps (the hold's row, the usage record, the
+# key's row, the wallet's, the grant's, the entry), every part only if the hold was still held
+# (a parameter named as a column of a table a CTE UPDATEs becomes a SET of it: hence `slot_key`, not `key_id`)
+_USAGE_COLUMNS = [
+    "org_id", "key_id", "model", "upstream_id", "upstream_model", "prompt_tokens", "completion_tokens",
+    "cached_tokens", "estimated", "list_mf", "cost_mf", "own_mf", "voucher_mf", "loss_mf", "status", "stream",
+    "day", "latency_ms", "ttft_ms", "response", "created_at",
+]  # fmt: skip
+_settled = _RESOLVE.returning(_H.c.id).cte("settled")
+_was_held = exists(select(_settled.c.id))
+_s_usage = (
+    insert(_U)
+    .from_select([*_USAGE_COLUMNS, "hold_id"], select(*_params(_U, "u_", _USAGE_COLUMNS), _settled.c.id))
+    .returning(_U.c.id)
+    .cte("s_usage")
+)
+_s_slot = _RELEASE_SLOT.where(_was_held).returning(_K.c.id).cte("s_slot")
+_s_wallet = (  # after the key's row (an InitPlan over s_slot): the order a hold locks them in
+    _WALLET_MOVE.where(_was_held, select(func.count()).select_from(_s_slot).scalar_subquery() >= 0)
+    .returning(_W.c.org_id)
+    .cte("s_wallet")
+)
+_s_grant = _GRANT_SPEND.where(exists(select(_s_wallet.c.org_id))).returning(_G.c.id).cte("s_grant")
+_s_entry = (
+    insert(_E)
+    .from_select([*_ENTRY_COLUMNS, "hold_id"], select(*_params(_E, "entry_", _ENTRY_COLUMNS), _settled.c.id))
+    .returning(_E.c.id)
+    .cte("s_entry")
+)
+_SETTLE_PARTS = (
+    select(_s_usage.c.id).scalar_subquery(),
+    select(func.count()).select_from(_s_wallet).scalar_subquery(),
+    select(func.count()).select_from(_s_entry).scalar_subquery(),
+)
+_SETTLE_AT_ONCE: dict[bool, Select[Any]] = {  # with the grant's spend or without
+    False: select(*_SETTLE_PARTS),
+    True: select(*_SETTLE_PARTS, select(func.count()).select_from(_s_grant).scalar_subquery()),
+}
 
 
 def _month_row(conn: Connection) -> Executable:
@@ -633,11 +672,15 @@ def _hold_at_once(conn: Connection, req: HoldRequest, now: datetime, month: str)
     return Held(id=hold_id, capped=False, **held)
 
 
+def _unused(hold: HoldLike, used_tokens: int) -> int:
+    return max(hold.input_bound + hold.output_bound - used_tokens, 0)
+
+
 def _release(conn: Connection, hold: HoldLike, spent_mf: int, used_tokens: int) -> None:
     """Give back the hold's concurrency slot, its monthly-cap share (SPENT of it stays as spent) and, while
     the per-minute window it was counted in is still open, the tokens of its bound it did not use."""
-    unused = max(hold.input_bound + hold.output_bound - used_tokens, 0)
-    conn.execute(_RELEASE_SLOT, {"key_id": hold.key_id, "unused": unused, "held_at": hold.created_at})
+    unused = _unused(hold, used_tokens)
+    conn.execute(_RELEASE_SLOT, {"slot_key": hold.key_id, "unused": unused, "held_at": hold.created_at})
     if not isinstance(hold, Held) or hold.capped:
         params = {"m_key": hold.key_id, "m_month": hold.month, "m_amount": hold.amount_mf, "m_spent": spent_mf}
         conn.execute(_MONTH_RELEASE, params)
@@ -710,74 +753,103 @@ def settle(conn: Connection, hold: HoldLike, used: Metered, *, now: datetime | N
         cached,
         hold.cached_input_mf_per_1k,
     )
+    if conn.dialect.name == "postgresql" and isinstance(hold, Held) and not hold.capped:
+        usage_id = _settle_at_once(conn, hold, used, now, cached, listed)
+        if usage_id is not None:
+            return usage_id, True
+        # the hold was no longer held (the sweeper voided it): nothing was written; the steps below
     live = _resolve(conn, hold, HoldState.SETTLED, now)
-    if live:
-        cost = min(listed, hold.amount_mf)
-        voucher = min(hold.voucher_mf, cost * hold.rate_bp // BP)
-        own = cost - voucher  # never above hold.own_mf: see split()
-    else:
-        cost = voucher = own = 0
+    cost, own, voucher = _charge(hold, listed) if live else (0, 0, 0)
     loss = listed - cost
-    usage_id = conn.execute(
-        _USAGE_INSERT,
-        {
-            "hold_id": hold.id,
-            "org_id": hold.org_id,
-            "key_id": hold.key_id,
-            "model": hold.alias,
-            "upstream_id": used.upstream_id,
-            "upstream_model": used.upstream_model,
-            "prompt_tokens": used.prompt_tokens,
-            "completion_tokens": used.completion_tokens,
-            "cached_tokens": cached,
-            "estimated": used.estimated,
-            "list_mf": listed,
-            "cost_mf": cost,
-            "own_mf": own,
-            "voucher_mf": voucher,
-            "loss_mf": loss,
-            "status": used.status,
-            "stream": used.stream,
-            "day": now.date(),
-            "latency_ms": used.latency_ms,
-            "ttft_ms": used.ttft_ms,
-            "response": used.response,
-            "created_at": now,
-        },
-    ).scalar_one()
+    usage_id = conn.execute(_USAGE_INSERT, _usage_row(hold, used, now, cached, listed, cost, own, voucher)).scalar_one()
     if live:
         # the key's row, then the wallet's: the order a hold locks them in (the other order deadlocked a
         # settlement against a hold on PostgreSQL under load)
         _release(conn, hold, cost, used.prompt_tokens + used.completion_tokens)
-        conn.execute(
-            _WALLET_MOVE,
-            {
-                "w_org": hold.org_id,
-                "w_own": own,
-                "w_own_held": hold.own_mf,
-                "w_voucher": voucher,
-                "w_voucher_held": hold.voucher_mf,
-                "w_now": now,
-            },
-        )
+        conn.execute(_WALLET_MOVE, _wallet_move(hold, own, voucher, now))
         if hold.grant_id is not None and voucher:
             conn.execute(_GRANT_SPEND, {"g_id": hold.grant_id, "g_spent": voucher})
-    conn.execute(
-        _ENTRY_INSERT,
-        _entry_row(
-            hold.org_id,
-            EntryKind.SETTLE,
-            hold.id,
-            now,
-            grant_id=hold.grant_id,
-            own_mf=-own,
-            voucher_mf=-voucher,
-            own_held_mf=-hold.own_mf if live else 0,
-            voucher_held_mf=-hold.voucher_mf if live else 0,
-            loss_mf=loss,
-        ),
-    )
+    conn.execute(_ENTRY_INSERT, _settle_entry(hold, now, own, voucher, loss, live))
     return usage_id, live
+
+
+def _charge(hold: HoldLike, listed: int) -> tuple[int, int, int]:
+    """(cost, own, voucher) of a live hold's settlement: the listed cost, never above the hold."""
+    cost = min(listed, hold.amount_mf)
+    voucher = min(hold.voucher_mf, cost * hold.rate_bp // BP)
+    return cost, cost - voucher, voucher  # own never above hold.own_mf: see split()
+
+
+def _wallet_move(hold: HoldLike, own: int, voucher: int, now: datetime) -> dict[str, Any]:
+    return {
+        "w_org": hold.org_id,
+        "w_own": own,
+        "w_own_held": hold.own_mf,
+        "w_voucher": voucher,
+        "w_voucher_held": hold.voucher_mf,
+        "w_now": now,
+    }
+
+
+def _settle_entry(hold: HoldLike, now: datetime, own: int, voucher: int, loss: int, live: bool) -> dict[str, Any]:
+    return _entry_row(
+        hold.org_id,
+        EntryKind.SETTLE,
+        hold.id,
+        now,
+        grant_id=hold.grant_id,
+        own_mf=-own,
+        voucher_mf=-voucher,
+        own_held_mf=-hold.own_mf if live else 0,
+        voucher_held_mf=-hold.voucher_mf if live else 0,
+        loss_mf=loss,
+    )
+
+
+def _settle_at_once(conn: Connection, hold: Held, used: Metered, now: datetime, cached: int, listed: int) -> int | None:
+    """PostgreSQL, a key without a monthly cap: the settlement of a hold still held in one statement
+    (`_SETTLE_AT_ONCE`); the usage record's id, or None when the hold was no longer held (nothing written)."""
+    cost, own, voucher = _charge(hold, listed)
+    with_grant = hold.grant_id is not None and voucher > 0
+    params = {"h_id": hold.id, "h_state": HoldState.SETTLED, "h_at": now}
+    params |= {"slot_key": hold.key_id, "unused": _unused(hold, used.prompt_tokens + used.completion_tokens)}
+    params |= {"held_at": hold.created_at} | _wallet_move(hold, own, voucher, now)
+    params |= {f"u_{k}": v for k, v in _usage_row(hold, used, now, cached, listed, cost, own, voucher).items()}
+    entry = _settle_entry(hold, now, own, voucher, listed - cost, True)
+    params |= {f"entry_{k}": entry[k] for k in _ENTRY_COLUMNS}
+    if with_grant:
+        params |= {"g_id": hold.grant_id, "g_spent": voucher}
+    usage_id, *_written = conn.execute(_SETTLE_AT_ONCE[with_grant], params).one()
+    return None if usage_id is None else int(usage_id)
+
+
+def _usage_row(
+    hold: HoldLike, used: Metered, now: datetime, cached: int, listed: int, cost: int, own: int, voucher: int
+) -> dict[str, Any]:
+    return {
+        "hold_id": hold.id,
+        "org_id": hold.org_id,
+        "key_id": hold.key_id,
+        "model": hold.alias,
+        "upstream_id": used.upstream_id,
+        "upstream_model": used.upstream_model,
+        "prompt_tokens": used.prompt_tokens,
+        "completion_tokens": used.completion_tokens,
+        "cached_tokens": cached,
+        "estimated": used.estimated,
+        "list_mf": listed,
+        "cost_mf": cost,
+        "own_mf": own,
+        "voucher_mf": voucher,
+        "loss_mf": listed - cost,
+        "status": used.status,
+        "stream": used.stream,
+        "day": now.date(),
+        "latency_ms": used.latency_ms,
+        "ttft_ms": used.ttft_ms,
+        "response": used.response,
+        "created_at": now,
+    }
 
 
 # --- the same on a Session (the CLI, jobs, the demo, tests) ------------------------------------------------
