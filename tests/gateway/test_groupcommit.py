@@ -101,3 +101,27 @@ def test_a_write_that_breaks_the_transaction_fails_its_whole_batch_and_nothing_o
     assert wallet is not None and wallet.own_held_mf == 0
     assert session.scalar(select(Key.in_flight).where(Key.id == s.key_id)) == 0
     assert ledger.audit(session).ok
+
+
+def test_an_unknown_key_is_refused_by_a_read_without_joining_the_group_commit(sqlite_url, app, session):
+    """A bad key costs a read, not a write in the group commit; a good key is looked up once, then its calls go
+    straight to their hold, whose transaction still checks the key (a key revoked since is refused there)."""
+    from fastapi.testclient import TestClient
+
+    from tests.gateway.conftest import chat
+
+    s = setup_org(session, "http://127.0.0.1:9/v1", fen=0)
+    g = groupcommit.group(sqlite_url)
+    before = g.transactions
+    bad = TestClient(app, headers={"Authorization": "Bearer sk-smeai-nope"})
+    for _ in range(3):
+        r = bad.post("/gateway/v1/chat/completions", json=chat())
+        assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
+    assert g.transactions == before  # no write for a bad key
+    good = TestClient(app, headers={"Authorization": f"Bearer {s.secret}"})
+    assert good.post("/gateway/v1/chat/completions", json=chat()).status_code == 402  # its hold ran: no money
+    assert g.transactions == before + 1
+    service.revoke_key(session, s.actor, s.key_id)
+    session.commit()
+    r = good.post("/gateway/v1/chat/completions", json=chat())  # known live before: refused by its transaction
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"

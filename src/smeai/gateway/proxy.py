@@ -17,6 +17,7 @@ Database work runs in worker threads (sync SQLAlchemy, as everywhere in smeai); 
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import json
 import logging
@@ -823,6 +824,35 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
+# Keys this worker has seen live (their hashes, bounded): on SQLite a key not among them is looked up read-only
+# before its call joins the group commit (`_known_key`). The hold's own transaction checks every key again.
+KNOWN_KEYS = 4096
+_known_keys: collections.OrderedDict[str, None] = collections.OrderedDict()
+
+
+def _check_key(url: str, secret: str | None) -> None:
+    """Raise InvalidKey unless SECRET is a live key: one read, no transaction of the ledger's."""
+    with get_engine(url).connect() as conn:
+        service.live_key(conn, secret, utcnow())
+
+
+async def _known_key(url: str, secret: str | None) -> None:
+    """On SQLite, refuse an unknown, revoked or expired key with a read of its own instead of a write in the
+    group commit (where a call's checks and hold are one write: a flood of bad keys would take turns at the
+    database's write lock with the good calls). A key seen live before costs a dictionary look-up; its hold's
+    transaction checks it again, so a key revoked since is still refused there."""
+    if not _group_commits(url) or not secret:
+        return
+    digest = service.hash_key(secret)
+    if digest in _known_keys:
+        _known_keys.move_to_end(digest)
+        return
+    await _db(_check_key, url, secret)
+    _known_keys[digest] = None
+    if len(_known_keys) > KNOWN_KEYS:
+        _known_keys.popitem(last=False)
+
+
 async def chat_completions(request: Request) -> Response:
     started = time.monotonic()
     url = app_settings(request).database_url
@@ -833,8 +863,10 @@ async def chat_completions(request: Request) -> Response:
     idem = request.headers.get("idempotency-key")
     if idem is not None and not 0 < len(idem) <= 100:
         return oai_error(400, "Idempotency-Key must be 1 to 100 characters.", "invalid_request_error")
+    secret = _bearer(request)
     try:
-        prep = await _write(url, _prepare, url, _bearer(request), body, idem)
+        await _known_key(url, secret)
+        prep = await _write(url, _prepare, url, secret, body, idem)
     except (SmeaiError, *LEDGER_DOWN) as exc:
         return error_response(exc)
     if isinstance(prep, Replayed):
