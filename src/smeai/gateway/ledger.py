@@ -17,7 +17,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from typing import cast as type_cast
 
 from sqlalchemy import (
@@ -261,6 +261,16 @@ class KeyRef:
     monthly_cap_mf: int | None
 
 
+class WalletRead(NamedTuple):
+    """What a hold's split needs of its wallet (`WALLET_SPLIT`), as read: the voucher's rate and grant, and what
+    is free of each part. The hold's UPDATE takes the parts only if the wallet still matches it."""
+
+    rate_bp: int
+    grant_id: int | None
+    own_free_mf: int
+    voucher_free_mf: int
+
+
 @dataclass(frozen=True)
 class HoldRequest:
     key: Key | KeyRef
@@ -274,6 +284,7 @@ class HoldRequest:
     idempotency_key: str | None = None
     fingerprint: str = ""
     cached_input_mf_per_1k: int | None = None  # settles cached input; the hold is at the full input price
+    wallet: WalletRead | None = None  # read in the hold's transaction just before (None: the hold reads it)
 
     @property
     def amount_mf(self) -> int:
@@ -389,12 +400,14 @@ _MONTH_RELEASE = (
     )
 )
 # the wallet: read its split, then take the parts only if nothing the split depends on changed
-_WALLET = select(
+WALLETS = _W
+WALLET_SPLIT = (  # WalletRead's columns; service.live_key reads them with the key
     _W.c.voucher_rate_bp,
     _W.c.grant_id,
     _W.c.own_balance_mf - _W.c.own_held_mf,
     _W.c.voucher_balance_mf - _W.c.voucher_held_mf,
-).where(_W.c.org_id == bindparam("w_org"))
+)
+_WALLET = select(*WALLET_SPLIT).where(_W.c.org_id == bindparam("w_org"))
 _WALLET_TAKE = (
     update(_W)
     .where(
@@ -578,8 +591,10 @@ def hold(conn: Connection, req: HoldRequest, now: datetime) -> Held:
     own = voucher = rate = 0
     grant: int | None = None
     taken = False
+    read = req.wallet if not slot_taken else None  # after a refused statement: read the wallet as it is now
     for _attempt in range(5):  # the split depends on the voucher's remainder; a changed row means recompute
-        row = conn.execute(_WALLET, {"w_org": key.org_id}).first()
+        row = read or conn.execute(_WALLET, {"w_org": key.org_id}).first()
+        read = None
         if row is None:
             break
         rate, grant, own_free, voucher_free = row
@@ -642,7 +657,7 @@ def _hold_at_once(conn: Connection, req: HoldRequest, now: datetime, month: str)
     the slot was taken but the wallet refused the parts read before (moved meanwhile, or short): the caller
     goes on with the steps one by one, as on SQLite, from the wallet."""
     key, amount = req.key, req.amount_mf
-    row = conn.execute(_WALLET, {"w_org": key.org_id}).first()
+    row = req.wallet or conn.execute(_WALLET, {"w_org": key.org_id}).first()
     if row is None:
         return take_slot(conn, key.id, req.rate_tokens, now) == 1  # no wallet: refused below, as before
     rate, grant, _own_free, voucher_free = row

@@ -195,23 +195,29 @@ class LiveKey:
     allowed_models: list[str] | None
     max_tokens: int
     monthly_cap_mf: int | None
+    wallet: ledger.WalletRead | None = None  # read with the key, in the hold's transaction (None: no wallet)
 
 
 _K, _P = cast(Table, Key.__table__), cast(Table, Price.__table__)
 # The key, and the stamp of the price table (its last id and its last write): every change of an upstream, a
 # route or a price adds a price row (add_upstream, set_price), so an unchanged stamp means the routes cached
 # by `call_targets` still hold. Their time matters too: a table emptied and filled again reuses its ids.
-_LIVE_KEY = select(
-    _K.c.id,
-    _K.c.org_id,
-    _K.c.allowed_models,
-    _K.c.max_tokens,
-    _K.c.monthly_cap_mf,
-    _K.c.revoked_at,
-    _K.c.expires_at,
-    select(func.max(_P.c.id)).scalar_subquery(),
-    select(func.max(_P.c.created_at)).scalar_subquery(),
-).where(_K.c.key_hash == bindparam("key_hash"))
+_LIVE_KEY = (
+    select(
+        _K.c.id,
+        _K.c.org_id,
+        _K.c.allowed_models,
+        _K.c.max_tokens,
+        _K.c.monthly_cap_mf,
+        _K.c.revoked_at,
+        _K.c.expires_at,
+        select(func.max(_P.c.id)).scalar_subquery(),
+        select(func.max(_P.c.created_at)).scalar_subquery(),
+        *ledger.WALLET_SPLIT,  # what the hold's split needs, read here rather than by a statement of its own
+    )
+    .select_from(_K.outerjoin(ledger.WALLETS, ledger.WALLETS.c.org_id == _K.c.org_id))
+    .where(_K.c.key_hash == bindparam("key_hash"))
+)
 
 
 def live_key(conn: Connection, secret: str | None, now: datetime) -> tuple[LiveKey, tuple[object, object]]:
@@ -219,7 +225,8 @@ def live_key(conn: Connection, secret: str | None, now: datetime) -> tuple[LiveK
     row = conn.execute(_LIVE_KEY, {"key_hash": _check_secret(secret)}).first()
     if row is None or not _live(row[5], row[6], now):
         raise InvalidKey(N_("Incorrect API key provided."))
-    return LiveKey(*row[:5]), (row[7], row[8])
+    wallet = None if row[9] is None else ledger.WalletRead(*row[9:13])
+    return LiveKey(*row[:5], wallet=wallet), (row[7], row[8])
 
 
 # --- wallets ---------------------------------------------------------------------------------------------
@@ -675,6 +682,7 @@ def hold_request(
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
         cached_input_mf_per_1k=cached_price(ts),
+        wallet=key.wallet if isinstance(key, LiveKey) else None,
     )
 
 
