@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from sqlalchemy import CursorResult, DateTime, Engine, Executable, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -87,12 +88,12 @@ POOL_SIZE, POOL_OVERFLOW = 20, 10
 _CHECKED_IN = "smeai.checked_in"
 
 
-def _note_checkin(_dbapi_connection: object, record: ConnectionPoolEntry) -> None:
+def _note_checkin(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
     record.info[_CHECKED_IN] = time.monotonic()
 
 
 def _ping_if_idle(engine: Engine) -> None:
-    def on_checkout(dbapi_connection: object, record: ConnectionPoolEntry, _proxy: object) -> None:
+    def on_checkout(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: object) -> None:
         since = record.info.get(_CHECKED_IN)
         if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
             return  # a new connection, or one in use moments ago
