@@ -90,3 +90,24 @@ def test_a_result_page_follows_a_new_peer_in_the_other_worker(workers, session):
     session.commit()
     for url in workers:
         assert "目前 1 家" in peers_so_far(url)
+
+
+def test_the_peers_stamp_moves_with_an_import_into_the_same_wave(session):
+    """A result page is keyed by the latest wave's version (its latest import), not by a count of its responses:
+    a second file loaded into the same wave moves it, as it moves the survey's own figures."""
+    from smeai.assessment import benchmark
+    from smeai.survey import service as survey
+    from smeai.survey import synth
+
+    firm = builders.enterprise(session, profile={})
+    analyst = builders.analyst(session)
+    stamps = []
+    for n, seed in ((60, 7), (40, 8)):
+        header, rows = synth.text_rows(synth.generate(n, seed))
+        data = "\n".join(",".join(r) for r in [header, *rows]).encode()
+        survey.import_file(session, analyst, "2025", data, filename=f"s{seed}.csv")
+        session.commit()
+        stamps.append(benchmark.peers_stamp(session, firm))
+    assert stamps[0][:-1] == stamps[1][:-1]  # the peers as they were: only the wave's part moved
+    assert stamps[0][-1] != stamps[1][-1]
+    assert benchmark.peers_stamp(session, firm) == stamps[1]  # and stays put while nothing changes

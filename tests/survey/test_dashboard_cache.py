@@ -29,16 +29,23 @@ def _kpi(web, **params) -> str:
     return BeautifulSoup(web.get("/survey", params=params).text, "html.parser").select_one("#kpi-n").text
 
 
+def _listed(web) -> str:
+    """The wave as the wave menu lists it, with its number of responses (kept per version of the wave)."""
+    return BeautifulSoup(web.get("/survey").text, "html.parser").select_one("#f-wave option").text
+
+
 def test_dashboard_figures_follow_an_import_and_each_readers_rights(session, page_client_for):
     analyst = page_client_for(builders.analyst(session))
     _import(analyst, "a.csv")
     assert _kpi(analyst) == "8"
     assert _kpi(analyst) == "8"  # remembered
+    assert _listed(analyst) == "2025 调查 (8)"
     enterprise = page_client_for(builders.enterprise(session))
     assert _kpi(enterprise) == "*"  # 8 firms < 10: suppressed, though the analyst's view was remembered
     assert _kpi(analyst, section="C") == "6"
     _import(analyst, "b.csv", _synthetic(40, 8))  # 40 more firms: a new version of the wave
     assert _kpi(analyst) == "48"
+    assert _listed(analyst) == "2025 调查 (48)"  # the count follows the import, as the figures do
     assert _kpi(enterprise) == "48"  # now 10 or more
     assert enterprise.get("/survey?section=C").status_code == 403  # filters stay an analyst's, cached or not
 

@@ -277,8 +277,10 @@ def peers_stamp(session: Session, actor: Actor) -> tuple[Any, ...]:
     """What `benchmark` and `service.change_since_previous` answer for besides the assessment itself and the
     cell minimum: the completed assessments (how many, the newest change, the highest id), the organisations'
     newest change (a profile edit moves a firm between peer groups) and, for a reader of the survey, its
-    latest wave and that wave's contents. One query, two more for a survey reader; a cache of a result
-    page is keyed by it, so a peer completing an assessment in any worker shows at the next view."""
+    latest wave and that wave's version (its latest import: a wave's responses change only by an import, as
+    the survey's own figures rely on; counting the wave's responses instead scanned them all on every view).
+    One query, one more for a survey reader; a cache of a result page is keyed by it, so a peer completing an
+    assessment or a new import, in any worker, shows at the next view."""
     row = session.execute(
         select(
             func.count(Assessment.id),
@@ -289,8 +291,9 @@ def peers_stamp(session: Session, actor: Actor) -> tuple[Any, ...]:
     ).one()
     wave = None
     if actor.can(Permission.SURVEY_READ):
-        latest = survey.latest_wave(session, actor)
-        wave = None if latest is None else (latest.code, *_wave_key(session, latest))
+        latest = survey.latest_wave_version(session, actor)
+        if latest is not None:
+            wave = (str(session.get_bind().engine.url), latest[0].id, latest[0].code, latest[0].created_at, latest[1])
     return (*row, wave)
 
 

@@ -35,7 +35,7 @@ _FIGURES: Bounded[tuple[dict[str, Any], list[figures.Figure], list[dict[str, obj
 )
 
 
-def _figures_key(session, actor, wave, filters: service.Filters, k: int) -> tuple[Any, ...]:
+def _figures_key(session, actor, wave, version: int, filters: service.Filters, k: int) -> tuple[Any, ...]:
     """Everything the wave's figures depend on: its version (moved by every import), the filters, the right
     to see small cells, the cell minimum and the language."""
     return (
@@ -43,7 +43,7 @@ def _figures_key(session, actor, wave, filters: service.Filters, k: int) -> tupl
         wave.id,
         wave.code,
         wave.created_at,
-        service.wave_version(session, wave),
+        version,
         filters,
         service.may_see_small_cells(actor),
         k,
@@ -72,12 +72,19 @@ def _figures(
 
 
 def _view(session, actor, settings, wave: str | None, filters: service.Filters, compare: str | None) -> dict:
-    waves = service.list_waves(session, actor)
-    chosen = service.get_wave(session, actor, wave) if wave else service.latest_wave(session, actor)
+    # The waves, their counts and versions in one query: the latest wave (latest_wave's order) and the shown
+    # wave's version come from it, not from a query each.
+    listed = service.waves_with_versions(session, actor)
+    waves = [(w, n) for w, n, _version in listed]
+    chosen = service.get_wave(session, actor, wave) if wave else None
+    if not wave and listed:
+        chosen = max((w for w, _n, _version in listed), key=lambda w: (w.created_at, w.id))
     if chosen is None:
         return {"waves": waves, "wave": None}
+    versions = {w.id: version for w, _n, version in listed}
+    version = versions[chosen.id] if chosen.id in versions else service.wave_version(session, chosen)
     k = settings.small_cell_min
-    key = _figures_key(session, actor, chosen, filters, k)
+    key = _figures_key(session, actor, chosen, version, filters, k)
     ind, figs, charts = _figures(session, actor, chosen, filters, k, key)
     other = None
     if compare and compare != chosen.code:
