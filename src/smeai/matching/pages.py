@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from smeai import taxonomy
@@ -16,7 +17,7 @@ from smeai.auth.deps import PageActor
 from smeai.auth.permissions import Permission
 from smeai.db import DbSession
 from smeai.errors import Invalid
-from smeai.i18n import N_, _
+from smeai.i18n import N_, _, get_lang
 from smeai.inputs import RecordId
 from smeai.matching import challenges, engagements, flows, menu, service
 from smeai.matching.models import Need
@@ -35,10 +36,11 @@ from smeai.matching.schemas import (
     TransitionIn,
 )
 from smeai.money import typed_fen
-from smeai.web.csrf import csrf_protect
+from smeai.web.csrf import csrf_protect, csrf_token
 from smeai.web.flash import redirect_with_message
 from smeai.web.forms import parse_form
-from smeai.web.render import is_htmx, render
+from smeai.web.fragments import Fragments
+from smeai.web.render import csp_nonce, is_htmx, render, templates
 
 router = APIRouter(include_in_schema=False)
 CSRF = [Depends(csrf_protect)]
@@ -226,26 +228,47 @@ async def create_need(request: Request, session: DbSession, actor: PageActor) ->
     return RedirectResponse(f"/matching/needs/{need.id}", status_code=303)
 
 
+# A need's page below the header as rendered (matching/_need_body.html: the need, the fields read from its
+# words, its matches and near misses with the offerings' names and each one's engagement or buttons; about
+# half of the page's time, and the offerings' rows), per database, what it shows of the need and its list
+# and the catalog's change stamp (service.page_stamp), the engagements the reader sees on it (ids and
+# states, read on every view), the reader's rights that change its buttons, and language. Shared by the
+# readers with the same rights: their CSRF token is put into its forms on the way out.
+_NEED_HTML = Fragments(1024)
+
+
 @router.get("/matching/needs/{need_id}")
 def need_page(need_id: RecordId, request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
-    need = service.get_need(session, actor, need_id)
+    need = service.get_need(session, actor, need_id)  # the reader may see it, or 404: before anything shared
     rows = engagements.list_engagements(session, actor, need_id=need_id)
     by_offering = {e.offering_id: e for e in rows if e.offering_id is not None}
-    shown = service.shown_matches(session, actor, need_id, engaged_ids=set(by_offering), need=need)  # writes nothing
-    proposed = proposed_fields(need)
-    return _page(
-        request,
-        "matching/need.html",
-        need=need,
-        shown=shown,
-        matches=shown.matches,
-        proposed=proposed,
-        text_runs=highlighted(need.text, [words for _label, words in proposed]),
-        by_offering=by_offering,
-        engagements=rows,
-        can_write=actor.can(Permission.NEED_WRITE_OWN) or actor.can(Permission.NEED_WRITE_ANY),
-        can_introduce=actor.can(Permission.NEED_WRITE_ANY),
-    )
+    snap = service.snapshot(session, need, store=False)  # a read: nothing written
+    can_write = actor.can(Permission.NEED_WRITE_OWN) or actor.can(Permission.NEED_WRITE_ANY)
+    can_introduce = actor.can(Permission.NEED_WRITE_ANY)
+
+    def body() -> dict[str, Any]:
+        shown = service.shown_matches(session, actor, need_id, engaged_ids=set(by_offering), need=need, snap=snap)
+        proposed = proposed_fields(need)
+        return {
+            "L": LABELS,
+            "need": need,
+            "shown": shown,
+            "proposed": proposed,
+            "text_runs": highlighted(need.text, [words for _label, words in proposed]),
+            "by_offering": by_offering,
+            "can_write": can_write,
+            "can_introduce": can_introduce,
+        }
+
+    stamp = service.page_stamp(need, snap)
+    if stamp is None:  # the list is from an older pool while a newer one is built: rendered each time
+        fresh = body() | {"lang": get_lang(), "csrf_token": csrf_token(request), "csp_nonce": csp_nonce(request)}
+        html = Markup(templates().env.get_template("matching/_need_body.html").render(fresh))
+    else:
+        engaged = tuple(sorted((o, e.id, e.state) for o, e in by_offering.items()))
+        key = (str(session.get_bind().engine.url), stamp, engaged, can_write, can_introduce)
+        html = _NEED_HTML.render(request, key, "matching/_need_body.html", body, forms=True)
+    return _page(request, "matching/need.html", need=need, body_html=html)
 
 
 @router.post("/matching/needs/{need_id}/fields", dependencies=CSRF)

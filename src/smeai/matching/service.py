@@ -487,13 +487,21 @@ def _offerings(session: Session, ext_ids: list[str]) -> dict[str, Offering]:
 
 
 def shown_matches(
-    session: Session, actor: Actor, need_id: int, *, engaged_ids: Set[int] = frozenset(), need: Need | None = None
+    session: Session,
+    actor: Actor,
+    need_id: int,
+    *,
+    engaged_ids: Set[int] = frozenset(),
+    need: Need | None = None,
+    snap: dict | None = None,
 ) -> Shown:
     """What a need's page lists (see Shown); `engaged_ids` are the offerings with an engagement. `need`: the
-    row, when the caller has just read it through `get_need` (it is not asked for again)."""
+    row, when the caller has just read it through `get_need` (it is not asked for again); `snap`: its list,
+    when the caller has just read it through `snapshot(store=False)`."""
     if need is None or need.id != need_id:
         need = get_need(session, actor, need_id)
-    snap = snapshot(session, need, store=False)  # a read: nothing written
+    if snap is None:
+        snap = snapshot(session, need, store=False)  # a read: nothing written
     rows = _offerings(session, [m["id"] for m in (*snap["matches"], *snap["near"])])
 
     def pairs(items: list[dict]) -> list[tuple[Match, Offering]]:
@@ -517,6 +525,29 @@ def shown_matches(
     missing = sorted(engaged_ids - listed)
     engaged = list(session.scalars(select(Offering).where(Offering.id.in_(missing)))) if missing else []
     return Shown(matches, near, engaged, snap.get("at"))
+
+
+def page_stamp(need: Need, snap: dict) -> tuple[object, ...] | None:
+    """What a need's page shows of the need and of its list (`snap`, as `snapshot` returned it in this
+    request), as the key of the rendered page (pages.py): the need's fields (need_key, and those the ranking
+    does not read: status, urgency, what the author confirmed), the list itself (its matches, near misses and
+    reasons), and the catalog's change stamp this request read, which every offering write and provider
+    rename moves (the offerings' names, summaries and providers the page shows). None while the list comes
+    from an older pool because a newer one is being built (`catalog` unset): rendered each time meanwhile."""
+    if snap.get("catalog") is None:
+        return None
+    listed = json.dumps([snap.get("matches"), snap.get("near")], ensure_ascii=False, sort_keys=True, default=str)
+    return (
+        need.id,
+        need_key(need),
+        need.status,
+        need.urgency,
+        need.scenarios_confirmed,
+        need.fields_confirmed,
+        need.updated_at,
+        snap["catalog"],
+        hashlib.sha256(listed.encode()).hexdigest()[:32],
+    )
 
 
 def shortlist_out(session: Session, actor: Actor, need_id: int) -> ShortlistOut:

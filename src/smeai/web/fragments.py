@@ -4,8 +4,9 @@ catalog's search results were half of those pages' server time, the same HTML re
 A fragment is rendered from the context its caller names and nothing else: no request, no actor or user,
 no CSRF token, in an environment whose undefined names raise. So whatever differs per visitor cannot end
 up in a fragment shared between visitors, and a template change that starts to use it fails loudly
-instead of leaking. The one per-response value a fragment may carry is the Content-Security-Policy nonce
-of its inline script: it is rendered as a mark and replaced with this response's nonce on the way out.
+instead of leaking. The per-response values a fragment may carry are the Content-Security-Policy nonce
+of its inline script and, where the caller asks for it (`forms`), the reader's CSRF token in its forms:
+each is rendered as a mark and replaced with this response's value on the way out.
 
 The caller's key holds what the output depends on: the data stamps the pages' own caches use (the
 catalog's change stamp, the survey wave's version, read from the database on every request, so an edit
@@ -26,9 +27,11 @@ from markupsafe import Markup
 
 from smeai.i18n import get_lang
 from smeai.lru import Bounded
+from smeai.web.csrf import csrf_token
 from smeai.web.render import csp_nonce, templates
 
 NONCE_MARK = "smeai-fragment-csp-nonce"  # stands for the response's nonce in a stored fragment
+CSRF_MARK = "smeai-fragment-csrf-token"  # stands for the reader's CSRF token, in fragments that have forms
 
 
 class _NameRequired(Undefined):
@@ -71,20 +74,31 @@ class Fragments:
         self._items: Bounded[str] = Bounded(size)
         self.hits = self.misses = 0  # for the tests and the benchmark's notes
 
-    def render(self, request: Request, key: Hashable, template: str, context: Callable[[], dict[str, Any]]) -> Markup:
+    def render(
+        self,
+        request: Request,
+        key: Hashable,
+        template: str,
+        context: Callable[[], dict[str, Any]],
+        *,
+        forms: bool = False,
+    ) -> Markup:
         """TEMPLATE rendered with what CONTEXT() returns (called only when KEY is not stored yet) and the
-        language; the same HTML for every request with this key, with this response's CSP nonce."""
-        key = (template, get_lang(), key)
+        language; the same HTML for every request with this key, with this response's CSP nonce. With
+        `forms`, the template may use `csrf_token`: stored as a mark, it is this reader's token on the way
+        out, like the nonce (a need's page has a form in every match: rendering them apart would leave
+        nothing to share)."""
+        key = (template, get_lang(), key, forms)
         html = self._items.get(key)
         if html is None:
             self.misses += 1
-            html = (
-                _environment().get_template(template).render({**context(), "lang": get_lang(), "csp_nonce": NONCE_MARK})
-            )
+            marks = {"lang": get_lang(), "csp_nonce": NONCE_MARK} | ({"csrf_token": CSRF_MARK} if forms else {})
+            html = _environment().get_template(template).render({**context(), **marks})
             self._items.put(key, html)
         else:
             self.hits += 1
-        return Markup(html.replace(NONCE_MARK, csp_nonce(request)))
+        out = html.replace(NONCE_MARK, csp_nonce(request))
+        return Markup(out.replace(CSRF_MARK, csrf_token(request)) if forms else out)
 
     def clear(self) -> None:
         self._items.clear()
