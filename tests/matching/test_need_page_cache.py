@@ -123,3 +123,18 @@ def test_a_need_page_follows_an_engagement_in_the_other_worker(workers, session)
     session.commit()
     for url in workers:
         assert state(url) == "introduced"
+
+
+def test_a_need_quoting_the_marks_shows_them_as_text_not_the_readers_token(session, page_client_for):
+    firm = builders.enterprise(session, profile=PROFILE)
+    offering(session, "甲视觉", id="fit")
+    quoted = f"视觉检测代替人工目检 {CSRF_MARK} {NONCE_MARK}"
+    need = service.create_need(session, firm, NeedIn(title="螺栓外观检测", text=quoted))
+    session.commit()
+    web = page_client_for(firm)
+    for _view in range(2):  # rendered, then the stored fragment
+        page = web.get(f"/matching/needs/{need.id}")
+        assert page.status_code == 200
+        token = BeautifulSoup(page.text, "html.parser").select_one("input[name=csrf_token]")["value"]
+        assert quoted in _body(page).get_text()  # the marks as the enterprise wrote them
+        assert token not in _body(page).get_text() and CSRF_MARK not in page.text and NONCE_MARK not in page.text

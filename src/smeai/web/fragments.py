@@ -30,8 +30,11 @@ from smeai.lru import Bounded
 from smeai.web.csrf import csrf_token
 from smeai.web.render import csp_nonce, templates
 
-NONCE_MARK = "smeai-fragment-csp-nonce"  # stands for the response's nonce in a stored fragment
-CSRF_MARK = "smeai-fragment-csrf-token"  # stands for the reader's CSRF token, in fragments that have forms
+# The marks stand for the response's nonce and the reader's CSRF token in a stored fragment. They are Markup
+# holding '<' and '>', which text rendered into a fragment never holds unescaped (autoescape writes &lt;):
+# a need's text that quotes a mark stays text, and never becomes the reader's token on the way out.
+NONCE_MARK = Markup("<smeai-fragment-csp-nonce>")
+CSRF_MARK = Markup("<smeai-fragment-csrf-token>")  # in fragments that have forms
 
 
 class _NameRequired(Undefined):
