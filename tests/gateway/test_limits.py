@@ -5,14 +5,15 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import anyio
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from smeai.db import get_sessionmaker, utcnow
-from smeai.gateway import ledger, service
+from smeai.gateway import ledger, proxy, service
 from smeai.gateway.ledger import Metered, RateLimited
-from smeai.gateway.models import Key, Wallet
-from tests.gateway.conftest import setup_org
+from smeai.gateway.models import Hold, Key, Usage, Wallet
+from tests.gateway.conftest import chat, setup_org
 
 
 def _hold(session, secret: str, *, max_tokens: int = 10, now=None):
@@ -186,3 +187,55 @@ def test_a_hold_whose_wallet_moved_after_its_read_takes_one_slot_and_the_right_s
     with pytest.raises(RateLimited):  # and no third: the first hold took one slot, not two
         _hold(session, s.secret)
     session.rollback()
+
+
+def test_on_postgresql_a_hold_and_a_settlement_commit_alone_or_write_nothing(session, scripted, db_url, monkeypatch):
+    """PostgreSQL first tries a call's hold and its settlement as one statement each in autocommit
+    (proxy._write): committed alone, or nothing written, and then the steps in a transaction. A wallet that
+    moved after its read fails the one statement whole (no slot kept without its hold); a hold the sweeper
+    voided is settled by the steps, charged nothing."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite writes in its group commit")
+    s = setup_org(session, scripted.base_url, key={"concurrency": 3})
+    first = proxy._alone(db_url, proxy._prepare, (db_url, s.secret, chat(), None))
+    assert isinstance(first, proxy.Prepared)
+    assert _key(session, s.key_id).in_flight == 1  # committed: another session sees it
+    assert session.get(Hold, first.held.id) is not None
+
+    real_split = ledger.split
+    calls = []
+
+    def stale_split(amount: int, rate_bp: int, voucher_available: int) -> tuple[int, int]:
+        calls.append(amount)
+        if len(calls) == 1:  # as if the wallet had moved since its read: a part it cannot cover
+            return amount + 10**12, 0
+        return real_split(amount, rate_bp, voucher_available)
+
+    monkeypatch.setattr(ledger, "split", stale_split)
+    wallet_before = session.scalar(select(Wallet.own_held_mf).where(Wallet.org_id == s.org_id))
+    with pytest.raises(ledger.NotAtOnce):
+        proxy._alone(db_url, proxy._prepare, (db_url, s.secret, chat(), None))
+    assert _key(session, s.key_id).in_flight == 1  # the slot the statement took went with it
+    assert session.scalar(select(Wallet.own_held_mf).where(Wallet.org_id == s.org_id)) == wallet_before
+    assert session.scalar(select(func.count()).select_from(Hold)) == 1
+    calls.clear()
+    # refused alone, then the steps
+    second = anyio.run(proxy._write, db_url, proxy._prepare, db_url, s.secret, chat(), None)
+    assert isinstance(second, proxy.Prepared) and len(calls) == 2
+    assert _key(session, s.key_id).in_flight == 2  # one slot for the second hold, not two
+
+    used = Metered(prompt_tokens=3, completion_tokens=2, estimated=False, status="ok")
+    anyio.run(proxy._write, db_url, proxy._settle, first.held, used)  # alone
+    with get_sessionmaker(db_url)() as other:
+        ledger.void(other.connection(), second.held, note="swept")  # as the sweeper would
+        other.commit()
+    with pytest.raises(ledger.NotAtOnce):  # no longer held: the one statement writes nothing
+        proxy._alone(db_url, proxy._settle, (second.held, used))
+    assert session.scalar(select(func.count()).select_from(Usage)) == 1
+    anyio.run(proxy._write, db_url, proxy._settle, second.held, used)  # the steps: a record charged nothing
+    session.expire_all()
+    records = {u.hold_id: u for u in session.scalars(select(Usage))}
+    assert records[first.held.id].cost_mf > 0 and records[second.held.id].cost_mf == 0
+    assert records[second.held.id].loss_mf == records[second.held.id].list_mf > 0
+    assert _key(session, s.key_id).in_flight == 0
+    assert ledger.audit(session).ok

@@ -42,7 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.sqltypes import NullType
@@ -488,9 +488,18 @@ _new_entry = (
     .returning(_E.c.hold_id)
     .cte("new_entry")
 )
-_HOLD_AT_ONCE: Select[Any] = select(
-    select(func.count()).select_from(_slot).scalar_subquery(), select(_new_entry.c.hold_id).scalar_subquery()
+_slots = select(func.count()).select_from(_slot).scalar_subquery()
+_new_hold_id = select(_new_entry.c.hold_id).scalar_subquery()
+_HOLD_AT_ONCE: Select[Any] = select(_slots, _new_hold_id)
+# The same, alone in autocommit (`hold(at_once=True)`: no BEGIN or COMMIT round trip, and the key's and the
+# wallet's rows locked only while the server runs the statement and flushes it, never across a round trip to
+# the gateway): a slot taken with the wallet refused must take nothing, so that case fails the statement (a
+# division by zero, SQLSTATE 22012: plain SQL has no RAISE), which rolls all of it back; the caller then takes
+# the steps one by one in a transaction.
+_HOLD_AT_ONCE_ALONE: Select[Any] = select(
+    _slots, _new_hold_id, case((_new_hold_id.is_(None), 1 // (_slots - 1)), else_=0)
 )
+WALLET_MOVED = "22012"  # the SQLSTATE of _HOLD_AT_ONCE_ALONE's refusal
 
 # PostgreSQL: a settlement in one statement, in the order of the steps (the hold's row, the usage record, the
 # key's row, the wallet's, the grant's, the entry), every part only if the hold was still held
@@ -570,17 +579,33 @@ def take_slot(conn: Connection, key_id: int, tokens: int, now: datetime) -> int:
     return conn.execute(_TAKE_SLOT, params).rowcount
 
 
-def hold(conn: Connection, req: HoldRequest, now: datetime) -> Held:
+class NotAtOnce(Exception):
+    """`hold` or `settle` with at_once: this one needs the steps in a transaction; nothing was written."""
+
+
+def hold(conn: Connection, req: HoldRequest, now: datetime, *, at_once: bool = False) -> Held:
     """Take the hold or raise and take nothing (the caller rolls back). Order: the key's slot first (cheap,
-    and it refuses a burst before it touches the wallet), then the monthly cap, then the wallet."""
+    and it refuses a burst before it touches the wallet), then the monthly cap, then the wallet.
+
+    AT_ONCE (PostgreSQL, CONN in autocommit): the hold in one statement that commits alone, or nothing: raises
+    NotAtOnce (nothing taken) where the steps are needed (a capped key, no wallet, the wallet moved since its
+    read), for the caller to call again in a transaction."""
     key, amount = req.key, req.amount_mf
     month = month_of(now)
+    if at_once:
+        if conn.dialect.name != "postgresql" or key.monthly_cap_mf is not None or req.wallet is None:
+            raise NotAtOnce
+        alone_held = _hold_at_once(conn, req, now, month, alone=True)
+        if isinstance(alone_held, Held):
+            return alone_held
+        assert alone_held is False  # a slot taken without its hold failed the statement (NotAtOnce)
+        raise _refusal(conn, key.id, now)  # the key's slot refused: nothing was taken
     slot_taken = False
     if conn.dialect.name == "postgresql" and key.monthly_cap_mf is None:
-        at_once = _hold_at_once(conn, req, now, month)
-        if isinstance(at_once, Held):
-            return at_once
-        slot_taken = at_once  # the wallet moved between its read and its UPDATE: the steps below, slot taken
+        one = _hold_at_once(conn, req, now, month)
+        if isinstance(one, Held):
+            return one
+        slot_taken = one  # the wallet moved between its read and its UPDATE: the steps below, slot taken
     if not slot_taken and take_slot(conn, key.id, req.rate_tokens, now) != 1:
         raise _refusal(conn, key.id, now)
     if key.monthly_cap_mf is not None:
@@ -651,11 +676,12 @@ def _hold_row(req: HoldRequest, held: dict[str, Any], now: datetime) -> dict[str
     }
 
 
-def _hold_at_once(conn: Connection, req: HoldRequest, now: datetime, month: str) -> Held | bool:
+def _hold_at_once(conn: Connection, req: HoldRequest, now: datetime, month: str, *, alone: bool = False) -> Held | bool:
     """PostgreSQL, a key without a monthly cap: the hold in one statement (`_HOLD_AT_ONCE`) after an unlocked
     read of the wallet's split. The Held; or False when the key's slot was refused (nothing taken), True when
     the slot was taken but the wallet refused the parts read before (moved meanwhile, or short): the caller
-    goes on with the steps one by one, as on SQLite, from the wallet."""
+    goes on with the steps one by one, as on SQLite, from the wallet. ALONE (autocommit): that last case
+    fails the statement instead (`_HOLD_AT_ONCE_ALONE`: nothing taken) and raises NotAtOnce."""
     key, amount = req.key, req.amount_mf
     row = req.wallet or conn.execute(_WALLET, {"w_org": key.org_id}).first()
     if row is None:
@@ -679,9 +705,13 @@ def _hold_at_once(conn: Connection, req: HoldRequest, now: datetime, month: str)
     params |= {f"hold_{k}": v for k, v in _hold_row(req, held, now).items()}
     params |= {f"entry_{k}": entry[k] for k in _ENTRY_COLUMNS}
     try:
-        slots, hold_id = conn.execute(_HOLD_AT_ONCE, params).one()
+        slots, hold_id, *_guard = conn.execute(_HOLD_AT_ONCE_ALONE if alone else _HOLD_AT_ONCE, params).one()
     except IntegrityError:  # a twin with the same Idempotency-Key got there first: the caller rolls back
         raise HoldInFlight(N_("A call with this Idempotency-Key is in progress; retry it.")) from None
+    except DataError as exc:
+        if alone and getattr(exc.orig, "sqlstate", None) == WALLET_MOVED:
+            raise NotAtOnce from None  # the whole statement was rolled back
+        raise
     if hold_id is None:
         return slots == 1
     return Held(id=hold_id, capped=False, **held)
@@ -754,11 +784,18 @@ class Metered:
     cached_tokens: int = 0  # of prompt_tokens, served from the provider's cache (as it reported)
 
 
-def settle(conn: Connection, hold: HoldLike, used: Metered, *, now: datetime | None = None) -> tuple[int, bool]:
+def settle(
+    conn: Connection, hold: HoldLike, used: Metered, *, now: datetime | None = None, at_once: bool = False
+) -> tuple[int, bool]:
     """Write the usage record and charge its cost, in this one transaction; returns the record's id and
     whether the hold was still open. A hold the sweeper already voided still gets its record, charged
-    nothing: the money was given back, so the whole cost is the operator's loss."""
+    nothing: the money was given back, so the whole cost is the operator's loss.
+
+    AT_ONCE (PostgreSQL, CONN in autocommit): one statement that commits alone, or NotAtOnce with nothing
+    written (a capped key, or a hold no longer held), for the caller to call again in a transaction."""
     now = now or utcnow()
+    if at_once and (conn.dialect.name != "postgresql" or not isinstance(hold, Held) or hold.capped):
+        raise NotAtOnce
     cached = min(max(used.cached_tokens, 0), used.prompt_tokens)
     listed = call_cost(
         used.prompt_tokens,
@@ -772,6 +809,8 @@ def settle(conn: Connection, hold: HoldLike, used: Metered, *, now: datetime | N
         usage_id = _settle_at_once(conn, hold, used, now, cached, listed)
         if usage_id is not None:
             return usage_id, True
+        if at_once:
+            raise NotAtOnce
         # the hold was no longer held (the sweeper voided it): nothing was written; the steps below
     live = _resolve(conn, hold, HoldState.SETTLED, now)
     cost, own, voucher = _charge(hold, listed) if live else (0, 0, 0)

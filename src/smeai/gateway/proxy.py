@@ -218,10 +218,13 @@ def _check_body(body: Any) -> dict:
     return body
 
 
-def _prepare(conn: Connection, url: str, secret: str | None, body: Any, idem: str | None) -> Prepared | Replayed:
+def _prepare(
+    conn: Connection, url: str, secret: str | None, body: Any, idem: str | None, *, at_once: bool = False
+) -> Prepared | Replayed:
     """Authenticate, check the limits and take the hold, in the transaction of CONN (`_write`: committed
     before the upstream is called): Core statements (service.live_key, service.call_targets, ledger.hold),
-    no ORM session."""
+    no ORM session. AT_ONCE: CONN is in autocommit, the reads before the hold write nothing and the hold is
+    one statement or NotAtOnce (`ledger.hold`)."""
     now = utcnow()
     key, stamp = service.live_key(conn, secret, now)
     body = _check_body(body)
@@ -249,7 +252,7 @@ def _prepare(conn: Connection, url: str, secret: str | None, body: Any, idem: st
         idempotency_key=idem,
         fingerprint=print_,
     )
-    held = ledger.hold(conn, req, now)
+    held = ledger.hold(conn, req, now, at_once=at_once)
     opts = body.get("stream_options")
     return Prepared(
         held=held,
@@ -275,25 +278,53 @@ def _group_commits(url: str) -> bool:
     return u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:")
 
 
+@functools.lru_cache(maxsize=64)
+def _commits_alone(url: str) -> bool:
+    """Whether a hold and a settlement on database URL are first tried as one statement in autocommit
+    (PostgreSQL; see `_write`)."""
+    return make_url(url).get_backend_name() == "postgresql"
+
+
 def _in_transaction(url: str, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
     with get_engine(url).begin() as conn:
         return fn(conn, *args)
 
 
+def _alone(url: str, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    with get_engine(url).connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")  # reset when the connection goes back to the pool
+        return fn(conn, *args, at_once=True)
+
+
 async def _write(url: str, fn: Callable[..., T], *args: Any) -> T:
     """FN(connection, *ARGS) committed, in a worker thread: in SQLite's group commit, or in a transaction of
-    its own (a call's hold, with the reads before it, and its settlement or void)."""
+    its own (a call's hold, with the reads before it, and its settlement or void).
+
+    On PostgreSQL a hold (`_prepare`) and a settlement are first tried in autocommit, each one statement
+    that commits alone (`ledger.hold`, `ledger.settle` at_once): one round trip for the write instead of
+    BEGIN, the statement and COMMIT, and the key's and wallet's rows, on which every call of a key queues,
+    are no longer locked while the COMMIT waits for this process (a thread that must win the GIL back) to
+    send it. Where one statement cannot decide alone (a capped key, a wallet that moved since it was read, a
+    hold no longer held) nothing was written and the steps run in a transaction, as before."""
     if _group_commits(url):
         return await groupcommit.group(url).run(fn, *args)
+    if fn in _AT_ONCE and _commits_alone(url):
+        try:
+            return await _db(_alone, url, fn, args)
+        except ledger.NotAtOnce:
+            pass
     return await _db(_in_transaction, url, fn, args)
 
 
-def _settle(conn: Connection, held: Held, used: Metered) -> None:
-    ledger.settle(conn, held, used)
+def _settle(conn: Connection, held: Held, used: Metered, *, at_once: bool = False) -> None:
+    ledger.settle(conn, held, used, at_once=at_once)
 
 
 def _void(conn: Connection, held: Held, note: str) -> None:
     ledger.void(conn, held, note=note)
+
+
+_AT_ONCE: frozenset[Callable[..., Any]] = frozenset({_prepare, _settle})  # `_write` tries these in autocommit
 
 
 RESOLVE_PATIENCE_S = 60.0  # well inside service.HOLD_MARGIN: the sweeper never races a settlement still trying
