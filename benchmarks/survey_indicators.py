@@ -11,8 +11,9 @@ per size, in the same run:
 
 - cli: `smeai survey indicators FILE --json` — read, every codebook rule, the indicators (the target);
 - scan: DuckDB reading every cell of the same CSV as text (`count(col)` of every column), nothing else;
-- rules: the scan plus the conditions of the check's first pass (rules.fast_sql: is each row valid in its
-  plainest form), counting the rows that pass and keeping nothing: what the rules cost beyond the scan;
+- rules: the scan plus the conditions of the check's SQL first pass (rules.fast_sql: is each row valid in
+  its plainest form), counting the rows that pass and keeping nothing: what the rules cost beyond the scan
+  in SQL (a CSV of 256 MB or more, the 10M file, has its first pass compiled instead: survey/compiled.py);
 - pandas / polars: read the same CSV and compute the same indicators (tests/survey/reference.py) with
   no validation: a broken number is missing (pandas at 10M rows is left out: minutes and gigabytes);
 - parquet: the indicators alone on the valid rows already typed in Parquet (the old benchmark), for scale;

@@ -67,7 +67,8 @@ def check_file(
             header = codebook.header_of(cells)
             if set(codebook.REQUIRED_COLUMNS) <= set(header) or not wjx.looks_like_wjx(header):
                 try:
-                    return loading.check(con, header, len(cells), keep=keep, max_rows=max_rows), "canonical", []
+                    checked = loading.check(con, header, len(cells), keep=keep, max_rows=max_rows, path=path)
+                    return checked, "canonical", []
                 except duckdb.Error:
                     pass  # not UTF-8 further on, or a line past the csv module's field limit: read in Python
         header, rows = codebook.read_table(path, filename=filename, max_rows=max_rows)

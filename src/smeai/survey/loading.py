@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
+    from smeai.survey import compiled
+
 DUPLICATE_ORDER = 1_000_000  # rule 6 comes after every other reason of its row
 
 
@@ -141,10 +143,12 @@ def check(
     keep: Iterable[str] | None = None,
     max_rows: int | None = None,
     also: Iterable[Reason] = (),
+    path: Path | None = None,
 ) -> Checked:
     """Check the rows of `src` (rules.py) into table `valid`; raise MissingColumns like the codebook.
 
-    `also`: reasons found before (an answer a questionnaire mapping cannot place) that reject their rows too."""
+    `also`: reasons found before (an answer a questionnaire mapping cannot place) that reject their rows too.
+    `path`: the CSV `src` reads (csv_source), which a compiled first pass may read instead when it is large."""
     missing = [c for c in codebook.REQUIRED_COLUMNS if c not in header]
     if missing:
         raise MissingColumns(
@@ -154,18 +158,25 @@ def check(
     layout = rules.Layout.of(header)
     keep = list(keep) if keep is not None else [c.name for c in codebook.COLUMNS]
     typed = ", ".join(["row", "survey_year", *(rules.ident(c) for c in keep)])
-    fast = rules.fast_sql("src", layout, keep=keep, n_cells=width)
-    # The rows in file order, read and checked in parallel; a row's number is its place in the table
-    # (rowid), not row_number() OVER (), which would hold the whole pass to one thread.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE first_cells AS {fast}")
-    con.execute("CREATE OR REPLACE TEMP VIEW first AS SELECT rowid + 2 AS row, * FROM first_cells")
-    _bound_rows(con, max_rows)
-    # the rows the fast pass did not accept, checked in full (every reason, date-times in every form)
-    cells = ", ".join(f"raw[{i + 1}] AS c{i}" for i in range(width))
-    # (the flag first: the scan then reads the list column of those rows only)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE suspect AS SELECT row, {cells} FROM first WHERE NOT ok AND raw IS NOT NULL"
-    )
+    # a large plain CSV: the first pass compiled (compiled.py), the same rows accepted with the same values
+    compiled_pass = _compiled(path, layout, width, keep) if path is not None else None
+    if compiled_pass is None:
+        fast = rules.fast_sql("src", layout, keep=keep, n_cells=width)
+        # The rows in file order, read and checked in parallel; a row's number is its place in the table
+        # (rowid), not row_number() OVER (), which would hold the whole pass to one thread.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE first_cells AS {fast}")
+        con.execute("CREATE OR REPLACE TEMP VIEW first AS SELECT rowid + 2 AS row, * FROM first_cells")
+        (last,) = con.sql("SELECT coalesce(max(row), 1) FROM first").fetchall()[0]
+        _bound_rows(last, max_rows)
+        # the rows the fast pass did not accept, checked in full (every reason, date-times in every form)
+        cells = ", ".join(f"raw[{i + 1}] AS c{i}" for i in range(width))
+        # (the flag first: the scan then reads the list column of those rows only)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE suspect AS SELECT row, {cells} FROM first WHERE NOT ok AND raw IS NOT NULL"
+        )
+    else:
+        _bound_rows(compiled_pass.n_rows + 1, max_rows)
+        compiled_pass.suspect(con)
     (n_suspect,) = con.sql("SELECT count(*) FROM suspect").fetchall()[0]
     if n_suspect:
         texts = []
@@ -178,13 +189,18 @@ def check(
         con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {full}")
     # rule 6: the response ids seen before, found by their hash first (a small integer grouping instead of
     # millions of strings), then checked as text among the few rows whose hash repeats
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE duplicates AS
-        WITH h AS (SELECT rid_hash FROM first_cells WHERE rid_hash IS NOT NULL GROUP BY rid_hash HAVING count(*) > 1),
-        c AS (SELECT row, rid, rid_raw FROM first WHERE rid_hash IN (SELECT rid_hash FROM h)),
-        d AS (SELECT rid, min(row) AS first_row FROM c GROUP BY rid HAVING count(*) > 1)
-        SELECT c.row, coalesce(c.rid_raw, c.rid) AS value FROM c JOIN d USING (rid) WHERE c.row > d.first_row"""
-    )
+    if compiled_pass is not None:
+        compiled_pass.duplicates(con)
+    else:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE duplicates AS
+            WITH h AS (
+                SELECT rid_hash FROM first_cells WHERE rid_hash IS NOT NULL GROUP BY rid_hash HAVING count(*) > 1
+            ),
+            c AS (SELECT row, rid, rid_raw FROM first WHERE rid_hash IN (SELECT rid_hash FROM h)),
+            d AS (SELECT rid, min(row) AS first_row FROM c GROUP BY rid HAVING count(*) > 1)
+            SELECT c.row, coalesce(c.rid_raw, c.rid) AS value FROM c JOIN d USING (rid) WHERE c.row > d.first_row"""
+        )
     also = list(also)
     con.execute("CREATE OR REPLACE TEMP TABLE unplaced (row BIGINT)")
     if also:
@@ -194,14 +210,21 @@ def check(
     )
     every = f"{rules.reasons_sql(layout)} UNION ALL {duplicate}" if n_suspect else duplicate
     found = con.sql(f"SELECT row, col, value, rule FROM ({every}) ORDER BY row, ord").fetchall()
-    (n_rows,) = con.sql(
-        "SELECT (SELECT count(*) FROM first_cells WHERE ok)"
-        + (" + (SELECT count(*) FROM checked WHERE NOT blank)" if n_suspect else "")
-    ).fetchall()[0]
+    n_first = (
+        compiled_pass.n_ok
+        if compiled_pass is not None
+        else con.sql("SELECT count(*) FROM first_cells WHERE ok").fetchall()[0][0]
+    )
+    n_second = con.sql("SELECT count(*) FROM checked WHERE NOT blank").fetchall()[0][0] if n_suspect else 0
+    n_rows = n_first + n_second
     # the rows dropped for a duplicate id or an answer the mapping cannot place are marked in place (a
     # few rows), so that the valid rows are the first pass's table as it is, not a copy of it
     con.execute("CREATE OR REPLACE TEMP TABLE dropped AS SELECT row FROM duplicates UNION SELECT row FROM unplaced")
-    con.execute("UPDATE first_cells SET ok = false WHERE ok AND rowid IN (SELECT row - 2 FROM dropped)")
+    if compiled_pass is not None:
+        compiled_pass.drop([row for (row,) in con.sql("SELECT row FROM dropped").fetchall()])
+        compiled_pass.register(con)
+    else:
+        con.execute("UPDATE first_cells SET ok = false WHERE ok AND rowid IN (SELECT row - 2 FROM dropped)")
     second = f"UNION ALL SELECT {typed} FROM checked WHERE ok AND NOT blank AND row NOT IN (SELECT row FROM dropped)"
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW valid AS
@@ -215,12 +238,17 @@ def check(
     return Checked(header=header, n_rows=int(n_rows), n_valid=int(n_rows) - n_rejected, reasons=reasons)
 
 
-def _bound_rows(con: duckdb.DuckDBPyConnection, max_rows: int | None) -> None:
-    """Refuse a file of more than `max_rows` rows after the header, naming the first row too many."""
-    if max_rows is None:
-        return
-    (last,) = con.sql("SELECT coalesce(max(row), 1) FROM first").fetchall()[0]
-    if last > max_rows + 1:
+def _compiled(path: Path, layout: rules.Layout, width: int, keep: list[str]) -> compiled.FirstPass | None:
+    """The compiled first pass of a large plain CSV (compiled.first_pass_of), or None: DuckDB's."""
+    from smeai.survey import compiled
+
+    return compiled.first_pass_of(path, layout, width, keep)
+
+
+def _bound_rows(last: int, max_rows: int | None) -> None:
+    """Refuse a file of more than `max_rows` rows after the header (`last`: the last row), naming the first
+    row too many."""
+    if max_rows is not None and last > max_rows + 1:
         raise UnreadableFile(
             N_("The file has too many rows."),
             fields={f"row {max_rows + 2}": f"at most {max_rows} rows after the header"},
