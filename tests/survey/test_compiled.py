@@ -108,7 +108,7 @@ def _both_ways(
     path.write_bytes(data)
     out: list[dict[str, Any]] = []
     for minimum in (0, 1 << 62):
-        monkeypatch.setattr(compiled, "MIN_BYTES", minimum)
+        monkeypatch.setattr(loading, "COMPILED_MIN_BYTES", minimum)
         used: list[bool] = []
         original = compiled.first_pass_of
 
@@ -128,7 +128,7 @@ def _both_ways(
             con.close()
         figures = analysis.file_indicators(path, max_rows=None)[0] if checked.n_valid else None
         monkeypatch.setattr(compiled, "first_pass_of", original)
-        assert used and all(used) == (plain and minimum == 0)
+        assert (bool(used) and all(used)) == (plain and minimum == 0)
         out.append(
             {
                 "check": (checked.n_rows, checked.n_valid, [r.as_dict() for r in checked.reasons]),
@@ -175,12 +175,11 @@ def codebook_text() -> str:
     [b'"r9"', b"r9\rx", b"r9\x00", b"r\xe9", b"r\xed\xa0\x80", b"r\xf4\x90\x80\x80", b"r" * 100_001],
     ids=["quote", "lone CR", "NUL", "latin-1", "surrogate", "past U+10FFFF", "long line"],
 )
-def test_a_file_that_is_not_plain_is_left_to_duckdb(trouble, tmp_path, monkeypatch):
+def test_a_file_that_is_not_plain_is_left_to_duckdb(trouble, tmp_path):
     good = ",".join(_values(c)[0] for c in COLUMNS)
     text = f"{','.join(COLUMNS)}\r\n{good}\r\n".encode()
     path = tmp_path / "s.csv"
     path.write_bytes(text + trouble + b",x\n")
-    monkeypatch.setattr(compiled, "MIN_BYTES", 0)
     layout = loading.rules.Layout.of(COLUMNS)
     assert compiled.first_pass_of(path, layout, len(COLUMNS), []) is None
     path.write_bytes(text)

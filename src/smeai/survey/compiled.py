@@ -35,9 +35,6 @@ if TYPE_CHECKING:
 
     from smeai.survey.rules import Layout
 
-# a file smaller than this is read by DuckDB's own first pass: the compiled one pays for numba's import
-# (about 0.3 s) only on large files
-MIN_BYTES = 256 << 20
 BLOCK = 16 << 20  # bytes read at a time (whole lines)
 LONG_LINE = 100_000  # DuckDB reads lines up to 131,072 bytes (loading.csv_source); past this, DuckDB decides
 
@@ -291,7 +288,7 @@ def first_pass(path: Path, p: Plan, threads: int = 2) -> list[Block]:
 
 class FirstPass:
     """The compiled first pass of a file, as loading.check uses it: the rows it did not accept (`suspect`),
-    rule 6 (`duplicates`) and the accepted rows' typed values (view `first`)."""
+    rule 6 (`duplicates`, by 32-bit hashes of the ids) and the accepted rows' typed values (view `first`)."""
 
     def __init__(self, path: Path, p: Plan, blocks: list[Block], keep: list[str]) -> None:
         self.path, self.plan, self.blocks, self.keep = path, p, blocks, keep
@@ -355,7 +352,7 @@ class FirstPass:
         """Table `duplicates` (row, value): the rows whose response_id an earlier row carries (rule 6),
         found by hash and then compared as text among the few rows whose hash repeats."""
         # (memory: one sorted copy of the hashes beside the blocks' own, each freed once read)
-        ordered = np.concatenate([b.rid_hash for b in self.blocks]) if self.blocks else np.zeros(0, np.uint64)
+        ordered = np.concatenate([b.rid_hash for b in self.blocks]) if self.blocks else np.zeros(0, np.uint32)
         ordered.sort()
         repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
         del ordered
@@ -389,7 +386,7 @@ class FirstPass:
                 else:
                     first[rid] = row
         for b in self.blocks:  # (needed up to here only)
-            b.rid_hash = np.zeros(0, np.uint64)
+            b.rid_hash = np.zeros(0, np.uint32)
             b.start = np.zeros(0, np.int32)
         import pyarrow as pa
 
@@ -467,11 +464,9 @@ def _nullable(values: np.ndarray, null: np.ndarray, kind: pa.DataType) -> pa.Arr
 
 
 def first_pass_of(path: Path, layout: Layout, width: int, keep: list[str]) -> FirstPass | None:
-    """The compiled first pass of a large plain CSV, or None where DuckDB's own should run (a small
-    file, a column kept as free text, no numba, a line that is not plain)."""
+    """The compiled first pass of a plain CSV, or None where DuckDB's own should run (a column kept as
+    free text, no numba, a line that is not plain)."""
     try:
-        if path.stat().st_size < MIN_BYTES:
-            return None
         p = plan(layout, width, keep)
         return FirstPass(path, p, first_pass(path, p, threads=min(os.cpu_count() or 1, 8)), keep)
     except (Unsupported, ImportError, OSError):
@@ -484,7 +479,7 @@ def warm() -> None:
     buf = np.frombuffer(b"a,1,2\n", np.uint8)
     k.parse(buf, *Plan.empty(3, np.full(100, -1, np.int8), []).args())
     k.hashes(buf, np.zeros((1, 2), np.int64))
-    k.members(np.zeros(1, np.uint64), np.zeros(1, np.uint64))
+    k.members(np.zeros(1, np.uint32), np.zeros(1, np.uint32))
 
 
 if __name__ == "__main__":

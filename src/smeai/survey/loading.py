@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from smeai.survey import compiled
 
 DUPLICATE_ORDER = 1_000_000  # rule 6 comes after every other reason of its row
+# A CSV this large has its first pass compiled (compiled.py); a smaller one is read by DuckDB's own: numba's
+# import and its cached code cost 0.5-1.2 s, more than the SQL first pass of a million rows (145 MB)
+COMPILED_MIN_BYTES = 256 << 20
 
 
 @dataclass
@@ -240,6 +243,8 @@ def check(
 
 def _compiled(path: Path, layout: rules.Layout, width: int, keep: list[str]) -> compiled.FirstPass | None:
     """The compiled first pass of a large plain CSV (compiled.first_pass_of), or None: DuckDB's."""
+    if path.stat().st_size < COMPILED_MIN_BYTES:  # (before numpy and numba are imported for it)
+        return None
     from smeai.survey import compiled
 
     return compiled.first_pass_of(path, layout, width, keep)
