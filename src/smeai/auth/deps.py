@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from smeai.auth import service
+from smeai.auth import principals, service
 from smeai.auth.actor import Actor
 from smeai.auth.links import BASE_URL_KEY, Links
 from smeai.config import Settings, app_settings, secret_key
@@ -56,37 +58,64 @@ def bearer_token(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def optional_actor(request: Request, session: DbSession) -> Actor | None:
-    actor: Actor | None
-    user = None
+async def optional_actor(request: Request, session: DbSession) -> Actor | None:
+    """The acting user of this request, or None. Async: a token seen by this worker within the last second
+    is answered from memory (auth/principals.py) on the event loop, without a query or a thread hand-off;
+    only a token not in memory is looked up in the database, in a thread."""
     settings = app_settings(request)
     session.info[BASE_URL_KEY] = settings.public_url or str(request.base_url)  # for emailed notifications
     sender.ensure_running(settings)
     token = bearer_token(request)
+    kind, secret = ("api", token) if token is not None else ("session", request.cookies.get(SESSION_COOKIE))
+    principal = await _principal(session, settings.database_url, kind, secret) if secret else None
     if token is not None:
-        found = service.find_token(session, token, kind="api")
-        if found is None:
+        if principal is None:
             raise NotAuthenticated(N_("Invalid or expired token."))
-        actor, row, user = found
-        request.state.token_id = row.id
-        if row.scope == "read" and request.method not in SAFE_METHODS:
+        request.state.token_id = principal.token_id
+        if principal.scope == "read" and request.method not in SAFE_METHODS:
             raise Forbidden(N_("This token may only read."), reason="token_scope")
-    else:
-        found = service.find_token(session, request.cookies.get(SESSION_COOKIE), kind="session")
-        actor = found[0] if found else None
-        if found is not None:
-            request.state.session_id = found[1].id  # "this session" in lists; kept on a password change
-            user = found[2]
-        if actor is not None and request.url.path.startswith("/api/"):
+    elif principal is not None:
+        request.state.session_id = principal.token_id  # "this session" in lists; kept on a password change
+        if request.url.path.startswith("/api/"):
             csrf.check_header(request)  # cookie-authenticated API writes need the CSRF header
+    actor = principal.actor if principal is not None else None
     request.state.actor = actor
-    if user is not None:  # the row find_token read (one query for the token, the user and the organisation)
-        # Held for the request: the session keeps rows weakly, and pages read the user and its organisation
-        # again (`session.get`), which then finds them instead of asking the database once more.
-        session.info[USER_ROW_KEY] = user
+    if principal is not None:
         # A plain snapshot, not the ORM row: an error page renders after the request session rolled back.
-        request.state.user = UserView(id=user.id, email=user.email, display_name=user.display_name)
+        request.state.user = UserView(id=principal.user_id, email=principal.email, display_name=principal.display_name)
     return actor
+
+
+async def _principal(session: Session, database_url: str, kind: str, secret: str) -> principals.Principal | None:
+    key = principals.key(database_url, kind, secret)
+    found = principals.recall(key, service.utcnow())
+    if found is not None:
+        return found
+    since = principals.generation()
+    found = await run_in_threadpool(_look_up, session, kind, secret)
+    if found is not None:
+        principals.remember(key, found, since)
+    return found
+
+
+def _look_up(session: Session, kind: str, secret: str) -> principals.Principal | None:
+    found = service.find_token(session, secret, kind=kind)
+    if found is None:
+        return None
+    actor, row, user = found
+    # Held for the request: the session keeps rows weakly, and pages read the user and its organisation
+    # again (`session.get`), which then finds them instead of asking the database once more.
+    session.info[USER_ROW_KEY] = user
+    return principals.Principal(
+        actor=actor,
+        token_id=row.id,
+        scope=row.scope,
+        expires_at=row.expires_at,
+        user_id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        stored_at=time.monotonic(),
+    )
 
 
 # These two only look at what optional_actor found: `async` so that FastAPI runs them on the event loop,
