@@ -25,15 +25,21 @@ def _me(client, secret: str):
     return client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
 
 
+def _remembered(session, client, email: str) -> str:
+    """A new enterprise user's API token, asked with once (so this worker now remembers who it is)."""
+    builders.enterprise(session, email=email)
+    session.commit()
+    secret = _token(client, email)
+    assert _me(client, secret).status_code == 200
+    return secret
+
+
 def _user(session, email: str) -> User:
     return session.query(User).filter_by(email=email).one()
 
 
 def test_a_revoked_token_stops_working_at_once_though_it_was_just_remembered(session, client):
-    builders.enterprise(session, email="revoke@jia.cn")
-    session.commit()
-    secret = _token(client, "revoke@jia.cn")
-    assert _me(client, secret).status_code == 200
+    secret = _remembered(session, client, "revoke@jia.cn")
     assert _me(client, secret).status_code == 200  # now answered from memory
     token_id = session.query(AccessToken).filter_by(token_sha256=service._sha256(secret)).one().id
     gone = client.delete(f"/api/v1/auth/tokens/{token_id}", headers={"Authorization": f"Bearer {secret}"})
@@ -65,10 +71,7 @@ def test_a_role_change_or_disabling_committed_in_this_process_counts_on_the_next
 
 
 def test_a_change_made_by_another_process_counts_within_the_ttl(session, client, db_url):
-    builders.enterprise(session, email="elsewhere@jia.cn")
-    session.commit()
-    secret = _token(client, "elsewhere@jia.cn")
-    assert _me(client, secret).status_code == 200
+    secret = _remembered(session, client, "elsewhere@jia.cn")
     # Another worker or `smeai user disable`: a write this process's sessions never see.
     with get_engine(db_url).begin() as conn:
         conn.execute(text("UPDATE users SET is_active = :no WHERE email = 'elsewhere@jia.cn'"), {"no": False})
@@ -77,10 +80,7 @@ def test_a_change_made_by_another_process_counts_within_the_ttl(session, client,
 
 
 def test_a_remembered_token_past_its_expiry_is_refused(session, client, monkeypatch):
-    builders.enterprise(session, email="expiry@jia.cn")
-    session.commit()
-    secret = _token(client, "expiry@jia.cn")
-    assert _me(client, secret).status_code == 200
+    secret = _remembered(session, client, "expiry@jia.cn")
     row = session.query(AccessToken).filter_by(token_sha256=service._sha256(secret)).one()
     later = row.expires_at + timedelta(seconds=1)
     monkeypatch.setattr(service, "utcnow", lambda: later)
