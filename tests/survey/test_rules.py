@@ -122,6 +122,17 @@ def test_they_agree_on_the_handmade_file_and_its_blank_lines():
     _same((handmade.csv_text() + "\n,,,\n\n").encode())
 
 
+def test_an_empty_line_between_rows_counts_as_a_spreadsheet_row():
+    # DuckDB's reader skips an empty line; the reference (and the spreadsheet) count it, so the reasons of
+    # every later row would name the row above theirs
+    lines = handmade.csv_text().split("\n")
+    with_gaps = "\n".join([*lines[:3], "", *lines[3:6], "", "", *lines[6:]])
+    _same(with_gaps.encode())
+    _same(with_gaps.replace("\n", "\r\n").encode())
+    expected = pyvalidator.validate_file(with_gaps.encode(), filename="s.csv")
+    assert expected.reasons and max(r.row for r in expected.reasons) > 4  # the gaps move reasons that exist
+
+
 def test_a_file_of_only_bad_rows_and_one_of_only_good_ones():
     header = ",".join(COLUMNS)
     good = ",".join(_values(c)[0] for c in COLUMNS)

@@ -12,7 +12,9 @@ when unsure it does not accept, and the full rules decide. Anything the plain re
 stops it, and the file is read by DuckDB as before (`Unsupported`).
 
 DuckDB reads such a line as the csv module would, but an empty line is no row to it: rows are
-numbered over the non-empty lines, as DuckDB numbers them (loading.check: rowid + 2).
+numbered over the non-empty lines, as DuckDB numbers them (loading.check: rowid + 2). A file with an
+empty line before another row never comes here (loading.csv_source reads it in Python, which numbers
+rows as the spreadsheet does), so only empty lines at the end are skipped, and they move no row.
 """
 
 from __future__ import annotations
