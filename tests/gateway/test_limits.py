@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-import anyio
 import pytest
 from sqlalchemy import func, select, update
 
@@ -13,6 +12,7 @@ from smeai.db import get_sessionmaker, utcnow
 from smeai.gateway import ledger, proxy, service
 from smeai.gateway.ledger import Metered, RateLimited
 from smeai.gateway.models import Hold, Key, Usage, Wallet
+from tests import aio
 from tests.gateway.conftest import chat, setup_org
 
 
@@ -220,19 +220,19 @@ def test_on_postgresql_a_hold_and_a_settlement_commit_alone_or_write_nothing(ses
     assert session.scalar(select(func.count()).select_from(Hold)) == 1
     calls.clear()
     # refused alone, then the steps
-    second = anyio.run(proxy._write, db_url, proxy._prepare, db_url, s.secret, chat(), None)
+    second = aio.run(proxy._write(db_url, proxy._prepare, db_url, s.secret, chat(), None))
     assert isinstance(second, proxy.Prepared) and len(calls) == 2
     assert _key(session, s.key_id).in_flight == 2  # one slot for the second hold, not two
 
     used = Metered(prompt_tokens=3, completion_tokens=2, estimated=False, status="ok")
-    anyio.run(proxy._write, db_url, proxy._settle, first.held, used)  # alone
+    aio.run(proxy._write(db_url, proxy._settle, first.held, used))  # alone
     with get_sessionmaker(db_url)() as other:
         ledger.void(other.connection(), second.held, note="swept")  # as the sweeper would
         other.commit()
     with pytest.raises(ledger.NotAtOnce):  # no longer held: the one statement writes nothing
         proxy._alone(db_url, proxy._settle, (second.held, used))
     assert session.scalar(select(func.count()).select_from(Usage)) == 1
-    anyio.run(proxy._write, db_url, proxy._settle, second.held, used)  # the steps: a record charged nothing
+    aio.run(proxy._write(db_url, proxy._settle, second.held, used))  # the steps: a record charged nothing
     session.expire_all()
     records = {u.hold_id: u for u in session.scalars(select(Usage))}
     assert records[first.held.id].cost_mf > 0 and records[second.held.id].cost_mf == 0
