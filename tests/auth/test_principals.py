@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import text
 
 from smeai.auth import principals, service
+from smeai.auth.actor import UserView
 from smeai.auth.models import AccessToken, Organisation, User
 from smeai.db import get_engine
 from tests import builders
@@ -116,9 +117,7 @@ def test_a_lookup_that_began_before_a_commit_is_not_remembered():
         token_id=1,
         scope="full",
         expires_at=None,
-        user_id=1,
-        email="a@b.cn",
-        display_name="A",
+        user=UserView(id=1, email="a@b.cn", display_name="A"),
         stored_at=time.monotonic(),
     )
     since = principals.generation()

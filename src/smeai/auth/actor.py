@@ -59,3 +59,13 @@ class Actor:
     @property
     def is_system(self) -> bool:
         return self.user_id is None and Role.ADMIN in self.roles
+
+
+@dataclass(frozen=True)
+class UserView:
+    """What page templates show of the logged-in user: a plain snapshot, not the ORM row (an error page
+    renders after the request's session rolled back), shared between requests by auth/principals.py."""
+
+    id: int
+    email: str
+    display_name: str

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
@@ -11,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from smeai.auth import principals, service
-from smeai.auth.actor import Actor
+from smeai.auth.actor import Actor, UserView
 from smeai.auth.links import BASE_URL_KEY, Links
 from smeai.config import Settings, app_settings, secret_key
 from smeai.db import DbSession
@@ -24,15 +23,6 @@ SESSION_COOKIE = "smeai_session"
 DEVICE_COOKIE = "smeai_device"  # signed: this browser has logged in to this account (login throttling)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 USER_ROW_KEY = "smeai.user_row"  # session.info: the request's user row (and so its organisation), held
-
-
-@dataclass(frozen=True)
-class UserView:
-    """What page templates show of the logged-in user."""
-
-    id: int
-    email: str
-    display_name: str
 
 
 class LoginRequired(NotAuthenticated):
@@ -82,7 +72,7 @@ async def optional_actor(request: Request, session: DbSession) -> Actor | None:
     request.state.actor = actor
     if principal is not None:
         # A plain snapshot, not the ORM row: an error page renders after the request session rolled back.
-        request.state.user = UserView(id=principal.user_id, email=principal.email, display_name=principal.display_name)
+        request.state.user = principal.user
     return actor
 
 
@@ -111,9 +101,7 @@ def _look_up(session: Session, kind: str, secret: str) -> principals.Principal |
         token_id=row.id,
         scope=row.scope,
         expires_at=row.expires_at,
-        user_id=user.id,
-        email=user.email,
-        display_name=user.display_name,
+        user=UserView(id=user.id, email=user.email, display_name=user.display_name),
         stored_at=time.monotonic(),
     )
 

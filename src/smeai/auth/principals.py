@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Delete, Update, event
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
-from smeai.auth.actor import Actor
+from smeai.auth.actor import Actor, UserView
 from smeai.auth.models import AccessToken, Organisation, User
 from smeai.lru import Bounded
 
@@ -48,9 +48,7 @@ class Principal:
     token_id: int
     scope: str
     expires_at: datetime | None
-    user_id: int
-    email: str
-    display_name: str
+    user: UserView  # what pages show of the user (request.state.user)
     stored_at: float  # time.monotonic()
 
 
